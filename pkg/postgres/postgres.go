@@ -1,0 +1,86 @@
+// Package postgres is the platform's PostgreSQL access: a traced pgx pool,
+// migrations applied by goose as the owner role, and transactions scoped to a
+// tenant so that row-level security backs every query.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/exaring/otelpgx"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Open connects a pool whose queries are traced with OpenTelemetry.
+func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName())
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: ping: %w", err)
+	}
+	return pool, nil
+}
+
+// ErrNoTenant is returned when a tenant-scoped transaction is asked for the zero tenant.
+var ErrNoTenant = errors.New("postgres: tenant id is required")
+
+// InTenant runs fn in a transaction in which row-level security admits only
+// tenantID's rows. It commits when fn returns nil and rolls back otherwise.
+func InTenant(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, fn func(pgx.Tx) error) error {
+	if tenantID == uuid.Nil {
+		return ErrNoTenant
+	}
+	return inTx(ctx, pool, fn, `select set_config('app.tenant_id', $1, true)`, tenantID.String())
+}
+
+// InSystem runs fn in a transaction with the platform scope: it sees the
+// platform tables (outbox, tenants) of every tenant, and no domain table.
+// Only platform machinery (the outbox relay, the tenancy applier) uses it.
+func InSystem(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return inTx(ctx, pool, fn, `select set_config('app.system', 'on', true)`)
+}
+
+func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error, setup string, args ...any) (err error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if _, err = tx.Exec(ctx, setup, args...); err != nil {
+		return fmt.Errorf("postgres: scope transaction: %w", err)
+	}
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// TenantFrom reads the tenant a transaction was scoped to (uuid.Nil if none).
+func TenantFrom(ctx context.Context, tx pgx.Tx) (uuid.UUID, error) {
+	var s string
+	if err := tx.QueryRow(ctx, `select coalesce(current_setting('app.tenant_id', true), '')`).Scan(&s); err != nil {
+		return uuid.Nil, err
+	}
+	if s == "" {
+		return uuid.Nil, nil
+	}
+	return uuid.Parse(s)
+}

@@ -1,0 +1,143 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/pkg/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var notes = postgres.MigrationSet{Table: "goose_notes", FS: fstest.MapFS{
+	"00001_notes.sql": {Data: []byte(`-- +goose Up
+create table notes (tenant_id uuid not null, id int not null, body text not null, primary key (tenant_id, id));
+alter table notes enable row level security;
+alter table notes force row level security;
+create policy notes_tenant on notes
+  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
+  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+-- +goose Down
+drop table notes;
+`)},
+}}
+
+func setup(t *testing.T) (context.Context, *pgxPool) {
+	t.Helper()
+	ctx := context.Background()
+	db := testenv.NewDatabase(t)
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), notes); err != nil {
+		t.Fatal(err)
+	}
+	// Applying twice is a no-op.
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), notes); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := postgres.Open(ctx, db.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return ctx, &pgxPool{pool}
+}
+
+func TestRowLevelSecurityHidesOtherTenants(t *testing.T) {
+	ctx, p := setup(t)
+	a, b := uuid.New(), uuid.New()
+	for _, tenant := range []uuid.UUID{a, b} {
+		err := postgres.InTenant(ctx, p.Pool, tenant, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `insert into notes (tenant_id, id, body) values ($1, 1, $2)`, tenant, tenant.String())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var bodies []string
+	err := postgres.InTenant(ctx, p.Pool, a, func(tx pgx.Tx) error {
+		// No tenant filter: RLS alone must keep tenant b's row out.
+		rows, _ := tx.Query(ctx, `select body from notes`)
+		var err error
+		bodies, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bodies) != 1 || bodies[0] != a.String() {
+		t.Fatalf("tenant a sees %v, want only its own row", bodies)
+	}
+	// Writing a row for another tenant is refused by the policy's check.
+	err = postgres.InTenant(ctx, p.Pool, a, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `insert into notes (tenant_id, id, body) values ($1, 2, 'x')`, b)
+		return err
+	})
+	if err == nil {
+		t.Fatal("insert of another tenant's row succeeded")
+	}
+	// Without a tenant nothing is visible, and the system scope sees no domain rows.
+	for name, run := range map[string]func(func(pgx.Tx) error) error{
+		"no scope": func(fn func(pgx.Tx) error) error {
+			tx, err := p.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(ctx)
+			return fn(tx)
+		},
+		"system": func(fn func(pgx.Tx) error) error { return postgres.InSystem(ctx, p.Pool, fn) },
+	} {
+		var n int
+		if err := run(func(tx pgx.Tx) error { return tx.QueryRow(ctx, `select count(*) from notes`).Scan(&n) }); err != nil {
+			t.Fatal(name, err)
+		}
+		if n != 0 {
+			t.Fatalf("%s: sees %d domain rows, want 0", name, n)
+		}
+	}
+}
+
+func TestServiceRoleDoesNotOwnTables(t *testing.T) {
+	ctx, p := setup(t)
+	err := postgres.InTenant(ctx, p.Pool, uuid.New(), func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `alter table notes no force row level security`)
+		return err
+	})
+	if err == nil {
+		t.Fatal("the service role could switch off row-level security")
+	}
+}
+
+func TestInTenantRollsBackOnError(t *testing.T) {
+	ctx, p := setup(t)
+	tenant := uuid.New()
+	boom := errors.New("boom")
+	err := postgres.InTenant(ctx, p.Pool, tenant, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `insert into notes values ($1, 1, 'half')`, tenant); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("have %v, want boom", err)
+	}
+	var n int
+	_ = postgres.InTenant(ctx, p.Pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `select count(*) from notes`).Scan(&n)
+	})
+	if n != 0 {
+		t.Fatalf("a failed transaction left %d rows", n)
+	}
+	if err := postgres.InTenant(ctx, p.Pool, uuid.Nil, func(pgx.Tx) error { return nil }); !errors.Is(err, postgres.ErrNoTenant) {
+		t.Fatalf("nil tenant: have %v", err)
+	}
+}
+
+type pgxPool struct{ *pgxpool.Pool }
