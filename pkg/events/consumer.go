@@ -1,0 +1,338 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/rapportcrm/rapport/pkg/postgres"
+)
+
+// Dead-letter headers added to the original message, so an operator can see
+// why it was parked and where it came from, and replay it.
+const (
+	HeaderDLQError     = "dlq_error"
+	HeaderDLQGroup     = "dlq_group"
+	HeaderDLQTopic     = "dlq_topic"
+	HeaderDLQPartition = "dlq_partition"
+	HeaderDLQOffset    = "dlq_offset"
+	HeaderDLQAttempts  = "dlq_attempts"
+)
+
+// maxBackoff caps the wait between two attempts at one message.
+const maxBackoff = 5 * time.Second
+
+// Handler applies one event in tx, the transaction that also records the
+// event in the inbox. It must do all its writes through tx: then the effect
+// and "this event was handled" commit together, and a redelivered event is
+// skipped before Handler sees it again.
+type Handler func(ctx context.Context, tx pgx.Tx, e Event) error
+
+// ConsumerConfig describes one consumer group in this process.
+type ConsumerConfig struct {
+	Brokers []string
+	// Group is the Kafka consumer group and the inbox's consumer name.
+	Group  string
+	Topics []string
+	Pool   *pgxpool.Pool
+	// Handler is called once per event, in the event's tenant scope.
+	Handler Handler
+	// MaxAttempts bounds the handler's attempts at one message before it is
+	// dead-lettered (default 5).
+	MaxAttempts int
+	// Backoff is the first wait between attempts; it doubles up to 5s
+	// (default 100ms).
+	Backoff time.Duration
+	// Concurrency is how many group members this process runs (default 3).
+	// Each member handles its partitions one message at a time, in order.
+	Concurrency int
+	// DLQ receives messages that cannot be handled, on DLQTopic(Group). Its
+	// Topic must be empty (messages then name the topic) or DLQTopic(Group).
+	DLQ *kafka.Writer
+	// StartOffset is where a group with no committed offset begins
+	// (default kafka.FirstOffset: a new consumer sees the whole history).
+	StartOffset int64
+}
+
+// Consumer turns Kafka's at-least-once delivery into effects that happen
+// exactly once: the inbox row and the effect commit in one transaction, and
+// the offset is committed only after that.
+type Consumer struct {
+	cfg ConsumerConfig
+	// afterEffect, if set, runs after an event's transaction committed and
+	// before its offset is committed. Only tests set it (export_test.go), to
+	// crash a consumer in exactly that window.
+	afterEffect func()
+}
+
+// NewConsumer checks cfg and fills in its defaults.
+func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
+	switch {
+	case len(cfg.Brokers) == 0, cfg.Group == "", len(cfg.Topics) == 0, cfg.Pool == nil, cfg.Handler == nil:
+		return nil, errors.New("events: consumer needs Brokers, Group, Topics, Pool and Handler")
+	case cfg.DLQ == nil:
+		return nil, errors.New("events: consumer needs a DLQ writer")
+	case cfg.DLQ.Topic != "" && cfg.DLQ.Topic != DLQTopic(cfg.Group):
+		return nil, fmt.Errorf("events: DLQ writer topic %q, want %q or none", cfg.DLQ.Topic, DLQTopic(cfg.Group))
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 5
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 100 * time.Millisecond
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 3
+	}
+	if cfg.StartOffset == 0 {
+		cfg.StartOffset = kafka.FirstOffset
+	}
+	rc := readerConfig(cfg)
+	if err := rc.Validate(); err != nil {
+		return nil, fmt.Errorf("events: consumer %s: %w", cfg.Group, err)
+	}
+	return &Consumer{cfg: cfg}, nil
+}
+
+func readerConfig(cfg ConsumerConfig) kafka.ReaderConfig {
+	return kafka.ReaderConfig{
+		Brokers:     cfg.Brokers,
+		GroupID:     cfg.Group,
+		GroupTopics: cfg.Topics,
+		StartOffset: cfg.StartOffset,
+		MinBytes:    1,
+		MaxBytes:    10 << 20,
+		// A short wait keeps an idle member responsive to rebalances.
+		MaxWait: 500 * time.Millisecond,
+		// Members learn of a rebalance at their next heartbeat: a short
+		// interval keeps restarts and scale-outs quick.
+		HeartbeatInterval: time.Second,
+		// Zero: CommitMessages commits synchronously, never in the background.
+		CommitInterval: 0,
+	}
+}
+
+// Run consumes until ctx is done and returns nil then. Errors of Kafka or the
+// database are logged and retried.
+func (c *Consumer) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range c.cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.member(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// member is one group member: it fetches, handles and commits one message at
+// a time, so a partition's messages are applied in order.
+func (c *Consumer) member(ctx context.Context) {
+	r := kafka.NewReader(readerConfig(c.cfg))
+	defer r.Close()
+	backoff := c.cfg.Backoff
+	for {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			slog.WarnContext(ctx, "events: fetch", "group", c.cfg.Group, "err", err)
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(backoff*2, maxBackoff)
+			continue
+		}
+		backoff = c.cfg.Backoff
+		c.recordLag(ctx, m)
+		if !c.process(ctx, m) || ctx.Err() != nil {
+			// Shutting down: the offset stays where it was, and the next
+			// owner of the partition meets the message again (the inbox
+			// makes that harmless).
+			return
+		}
+		if err := r.CommitMessages(ctx, m); err != nil && ctx.Err() == nil {
+			slog.WarnContext(ctx, "events: commit offset", "group", c.cfg.Group, "topic", m.Topic,
+				"partition", m.Partition, "offset", m.Offset, "err", err)
+		}
+	}
+}
+
+// process handles one message and reports whether its offset may be
+// committed: true once it was applied, found duplicate or dead-lettered;
+// false only when ctx ended first.
+func (c *Consumer) process(ctx context.Context, m kafka.Message) bool {
+	ctx, span := otel.Tracer(instrumentation).Start(ExtractContext(ctx, m), "process "+m.Topic,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			semconv.MessagingSystemKafka,
+			semconv.MessagingOperationTypeProcess,
+			semconv.MessagingOperationName("process"),
+			semconv.MessagingDestinationName(m.Topic),
+			semconv.MessagingConsumerGroupName(c.cfg.Group),
+			semconv.MessagingDestinationPartitionID(strconv.Itoa(m.Partition)),
+			semconv.MessagingKafkaOffset(int(m.Offset)),
+			semconv.MessagingKafkaMessageKey(string(m.Key)),
+		))
+	defer span.End()
+
+	e, err := FromMessage(m)
+	if err != nil {
+		return c.deadLetter(ctx, span, m, err, 0)
+	}
+	span.SetAttributes(semconv.MessagingMessageID(e.ID.String()),
+		attribute.String("cloudevents.event_type", e.Type), attribute.String("rapport.tenant_id", e.TenantID.String()))
+
+	attempts, backoff := 0, c.cfg.Backoff
+	for {
+		dup, err := c.apply(ctx, e)
+		if err == nil {
+			outcome := "applied"
+			if dup {
+				outcome = "duplicate"
+			}
+			span.SetAttributes(attribute.String("rapport.outcome", outcome))
+			c.count(ctx, m, outcome)
+			if c.afterEffect != nil {
+				c.afterEffect()
+			}
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if !outage(err) {
+			attempts++
+			if attempts >= c.cfg.MaxAttempts {
+				return c.deadLetter(ctx, span, m, err, attempts)
+			}
+		}
+		slog.WarnContext(ctx, "events: handle", "group", c.cfg.Group, "type", e.Type, "event_id", e.ID,
+			"tenant_id", e.TenantID, "attempt", attempts, "err", err)
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+// apply records e in the inbox and runs the handler in the same tenant-scoped
+// transaction; dup reports that the inbox already had it.
+func (c *Consumer) apply(ctx context.Context, e Event) (dup bool, err error) {
+	err = postgres.InTenant(ctx, c.cfg.Pool, e.TenantID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `insert into inbox (tenant_id, consumer, event_id) values ($1, $2, $3) on conflict do nothing`,
+			e.TenantID, c.cfg.Group, e.ID)
+		if err != nil {
+			return fmt.Errorf("events: inbox: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			dup = true
+			return nil
+		}
+		return c.cfg.Handler(ctx, tx, e)
+	})
+	return dup, err
+}
+
+// outage tells a failing database or network from a failing message: an
+// outage is retried without counting attempts, since parking healthy events
+// while PostgreSQL restarts would flood the DLQ.
+func outage(err error) bool {
+	var (
+		pgErr   *pgconn.PgError
+		connErr *pgconn.ConnectError
+		netErr  net.Error
+	)
+	switch {
+	case errors.As(err, &pgErr):
+		// The server answered: the statement or data is at fault, except
+		// when the server itself is going away or out of resources.
+		return pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" ||
+			pgErr.Code == "53300" || strings.HasPrefix(pgErr.Code, "08")
+	case errors.As(err, &connErr), errors.As(err, &netErr), errors.Is(err, io.ErrUnexpectedEOF), pgconn.Timeout(err):
+		return true
+	}
+	return false
+}
+
+// deadLetter parks m on the group's DLQ topic with the reason, so that the
+// partition moves on. It retries the write until it succeeds or ctx ends:
+// committing past a message that is in neither the DLQ nor the database
+// would lose it.
+func (c *Consumer) deadLetter(ctx context.Context, span trace.Span, m kafka.Message, cause error, attempts int) bool {
+	span.RecordError(cause)
+	span.SetStatus(codes.Error, "dead-lettered")
+	reason := cause.Error()
+	if len(reason) > 4096 {
+		reason = reason[:4096]
+	}
+	headers := append(make([]kafka.Header, 0, len(m.Headers)+6), m.Headers...)
+	for _, h := range [][2]string{
+		{HeaderDLQError, reason},
+		{HeaderDLQGroup, c.cfg.Group},
+		{HeaderDLQTopic, m.Topic},
+		{HeaderDLQPartition, strconv.Itoa(m.Partition)},
+		{HeaderDLQOffset, strconv.FormatInt(m.Offset, 10)},
+		{HeaderDLQAttempts, strconv.Itoa(attempts)},
+	} {
+		headers = append(headers, kafka.Header{Key: h[0], Value: []byte(h[1])})
+	}
+	dm := kafka.Message{Key: m.Key, Value: m.Value, Headers: headers}
+	if c.cfg.DLQ.Topic == "" {
+		dm.Topic = DLQTopic(c.cfg.Group)
+	}
+	backoff := c.cfg.Backoff
+	for {
+		err := c.cfg.DLQ.WriteMessages(ctx, dm)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		slog.ErrorContext(ctx, "events: write DLQ", "group", c.cfg.Group, "err", err)
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+	slog.ErrorContext(ctx, "events: dead-lettered", "group", c.cfg.Group, "topic", m.Topic, "partition", m.Partition,
+		"offset", m.Offset, "attempts", attempts, "err", cause)
+	metrics().dlq.Add(ctx, 1, metric.WithAttributes(attribute.String("group", c.cfg.Group), attribute.String("topic", m.Topic)))
+	c.count(ctx, m, "dead_lettered")
+	return true
+}
+
+func (c *Consumer) count(ctx context.Context, m kafka.Message, outcome string) {
+	metrics().consumed.Add(ctx, 1, metric.WithAttributes(attribute.String("group", c.cfg.Group),
+		attribute.String("topic", m.Topic), attribute.String("outcome", outcome)))
+}
+
+// recordLag reports how far this group trails the partition's end, as the
+// fetch response saw it.
+func (c *Consumer) recordLag(ctx context.Context, m kafka.Message) {
+	lag := max(m.HighWaterMark-m.Offset-1, 0)
+	metrics().lag.Record(ctx, lag, metric.WithAttributes(attribute.String("group", c.cfg.Group),
+		attribute.String("topic", m.Topic), attribute.Int("partition", m.Partition)))
+}

@@ -1,0 +1,48 @@
+package events
+
+import (
+	"sync"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// instruments are created once from the global meter provider. The global
+// meter delegates, so instruments made before the service installs its
+// provider (in tests, before any) still report once it does.
+type instruments struct {
+	// lag is how many messages a group still has to read on a partition: the
+	// first sign that a consumer cannot keep up.
+	lag metric.Int64Gauge
+	// consumed counts messages a consumer finished, by outcome
+	// (applied, duplicate, dead_lettered).
+	consumed metric.Int64Counter
+	// dlq counts messages parked in a dead-letter topic; any increase needs a human.
+	dlq metric.Int64Counter
+	// published counts events the outbox relay got acknowledged by Kafka.
+	published metric.Int64Counter
+	// backlog and age describe the outbox as the leading relay last saw it:
+	// a growing age means events are stuck, not just many.
+	backlog metric.Int64ObservableGauge
+	age     metric.Float64ObservableGauge
+}
+
+var metrics = sync.OnceValue(func() *instruments {
+	m := otel.Meter(instrumentation)
+	var in instruments
+	// The constructors return a usable no-op instrument with their error, and
+	// a metric that cannot be registered must not stop events from flowing.
+	in.lag, _ = m.Int64Gauge("events.consumer.lag", metric.WithUnit("{message}"),
+		metric.WithDescription("Messages between a consumer group's position and the partition's high-water mark."))
+	in.consumed, _ = m.Int64Counter("events.consumed", metric.WithUnit("{message}"),
+		metric.WithDescription("Messages a consumer group finished, by outcome."))
+	in.dlq, _ = m.Int64Counter("events.dlq", metric.WithUnit("{message}"),
+		metric.WithDescription("Messages a consumer group sent to its dead-letter topic."))
+	in.published, _ = m.Int64Counter("events.relay.published", metric.WithUnit("{event}"),
+		metric.WithDescription("Outbox events the relay published."))
+	in.backlog, _ = m.Int64ObservableGauge("events.outbox.backlog", metric.WithUnit("{event}"),
+		metric.WithDescription("Outbox rows not yet published."))
+	in.age, _ = m.Float64ObservableGauge("events.outbox.age", metric.WithUnit("s"),
+		metric.WithDescription("Age of the oldest unpublished outbox row."))
+	return &in
+})

@@ -1,0 +1,122 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+)
+
+// appendChunk bounds one insert statement, so that a bulk import's events do
+// not become one giant parameter array.
+const appendChunk = 1000
+
+// Append writes events into the outbox in the caller's transaction, so the
+// change and its events commit or vanish together; the relay publishes them
+// afterwards. tx is the repository's tenant-scoped transaction
+// (postgres.InTenant): row-level security refuses another tenant's event.
+//
+// Ordering rule: a repository appends an aggregate's events after writing the
+// aggregate's row. The row lock then makes a second change to the same
+// aggregate wait for the first to commit before it takes its outbox sequence
+// numbers, so per aggregate, seq order is commit order, and the relay (which
+// publishes in seq order) keeps the aggregate's events in order. Events of one
+// Append call get increasing seqs in argument order.
+//
+// The caller's trace context is stored with each row so that the relay's
+// publish span joins the request's trace.
+func Append(ctx context.Context, tx pgx.Tx, evs ...Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	headers := outboxHeaders(ctx)
+	for start := 0; start < len(evs); start += appendChunk {
+		chunk := evs[start:min(start+appendChunk, len(evs))]
+		var (
+			tenants  = make([]uuid.UUID, len(chunk))
+			ids      = make([]uuid.UUID, len(chunk))
+			topics   = make([]string, len(chunk))
+			keys     = make([][]byte, len(chunk))
+			types    = make([]string, len(chunk))
+			subjects = make([]string, len(chunk))
+			payloads = make([][]byte, len(chunk))
+			hs       = make([]string, len(chunk))
+		)
+		for i, e := range chunk {
+			if e.TenantID == uuid.Nil || e.ID == uuid.Nil || e.Topic == "" || e.Type == "" || e.Source == "" {
+				return fmt.Errorf("events: append: event %d (%s %s) lacks tenant, id, topic, type or source", start+i, e.Type, e.ID)
+			}
+			h, err := headers(e)
+			if err != nil {
+				return err
+			}
+			tenants[i], ids[i], topics[i], types[i], subjects[i], hs[i] = e.TenantID, e.ID, e.Topic, e.Type, e.Subject, h
+			keys[i], payloads[i] = nonNil(e.Key), nonNil(e.Data)
+		}
+		// "with ordinality ... order by n" makes the identity column follow
+		// the argument order.
+		_, err := tx.Exec(ctx, `
+insert into outbox (tenant_id, id, topic, key, type, subject, payload, headers)
+select t, i, tp, k, ty, s, p, h::jsonb
+from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::bytea[], $8::text[])
+     with ordinality as u(t, i, tp, k, ty, s, p, h, n)
+order by n`, tenants, ids, topics, keys, types, subjects, payloads, hs)
+		if err != nil {
+			return fmt.Errorf("events: append to outbox: %w", err)
+		}
+	}
+	return nil
+}
+
+// outboxHeaders returns a function rendering the headers column of an event:
+// the CloudEvents attributes the table has no column for, plus the caller's
+// trace context, injected once.
+func outboxHeaders(ctx context.Context) func(Event) (string, error) {
+	trace := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, trace)
+	return func(e Event) (string, error) {
+		h := make(map[string]string, len(trace)+2)
+		for k, v := range trace {
+			h[k] = v
+		}
+		h[HeaderSource] = e.Source
+		if !e.Time.IsZero() {
+			h[HeaderTime] = e.Time.UTC().Format(time.RFC3339Nano)
+		}
+		b, err := json.Marshal(h)
+		if err != nil {
+			return "", fmt.Errorf("events: outbox headers: %w", err)
+		}
+		return string(b), nil
+	}
+}
+
+// eventFromOutbox rebuilds the event of an outbox row; headers keeps only the
+// trace context, which parents the relay's publish span.
+func eventFromOutbox(tenant, id uuid.UUID, topic string, key []byte, typ, subject string, payload []byte, headers map[string]string, created time.Time) (Event, propagation.MapCarrier) {
+	e := Event{ID: id, Type: typ, Source: headers[HeaderSource], Subject: subject, TenantID: tenant,
+		Topic: topic, Key: key, Data: payload, Time: created.UTC()}
+	if t, err := time.Parse(time.RFC3339Nano, headers[HeaderTime]); err == nil {
+		e.Time = t.UTC()
+	}
+	trace := propagation.MapCarrier{}
+	for k, v := range headers {
+		if k != HeaderSource && k != HeaderTime {
+			trace[k] = v
+		}
+	}
+	return e, trace
+}
+
+// nonNil keeps the not-null bytea columns satisfied by an empty key or payload.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
