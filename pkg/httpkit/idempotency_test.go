@@ -1,0 +1,290 @@
+package httpkit_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/pkg/testenv"
+)
+
+const tenantHeader = "X-Test-Tenant"
+
+// tenantOf stands in for auth.PrincipalFrom: tests name the tenant in a header.
+func tenantOf(r *http.Request) (uuid.UUID, bool) {
+	id, err := uuid.Parse(r.Header.Get(tenantHeader))
+	return id, err == nil
+}
+
+// thingsAPI creates numbered things; status decides its answers when set.
+type thingsAPI struct {
+	calls  atomic.Int64
+	status func(call int64) int
+	block  chan struct{} // when set, the handler waits on it
+	inside chan struct{} // signalled when a handler starts waiting
+}
+
+func (a *thingsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := a.calls.Add(1)
+	if a.block != nil {
+		a.inside <- struct{}{}
+		<-a.block
+	}
+	status := http.StatusCreated
+	if a.status != nil {
+		status = a.status(n)
+	}
+	var body struct{ Name string }
+	if err := httpkit.DecodeJSON(r, &body); err != nil {
+		httpkit.EncodeError(r.Context(), err, w)
+		return
+	}
+	w.Header().Set("Location", fmt.Sprintf("/v1/things/%d", n))
+	w.Header().Set("ETag", httpkit.ETag(n))
+	w.Header().Set("X-Not-Replayed", "x")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"id":%d,"name":%q}`, n, body.Name)
+}
+
+type idemEnv struct {
+	owner *pgxpool.Pool
+	srv   *httptest.Server
+}
+
+func newIdemEnv(t *testing.T, api http.Handler) idemEnv {
+	t.Helper()
+	ctx := context.Background()
+	db := testenv.NewDatabase(t)
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform()); err != nil {
+		t.Fatal(err)
+	}
+	app, err := postgres.Open(ctx, db.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	owner, err := postgres.Open(ctx, db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(owner.Close)
+	h := httpkit.BodyLimit(256)(httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(app), tenantOf)(api))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return idemEnv{owner: owner, srv: srv}
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (e idemEnv) post(t *testing.T, method string, tenant uuid.UUID, key, body string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+"/v1/things", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(tenantHeader, tenant.String())
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: string(got)}
+}
+
+func wantSlug(t *testing.T, a answer, status int, slug string) {
+	t.Helper()
+	if a.status != status || a.header.Get("Content-Type") != "application/problem+json" ||
+		!strings.Contains(a.body, `"type":"https://rapport.dev/problems/`+slug+`"`) {
+		t.Fatalf("want %d %s, have %d %s", status, slug, a.status, a.body)
+	}
+}
+
+func TestIdempotencyReplaysTheFirstResponse(t *testing.T) {
+	api := &thingsAPI{}
+	env := newIdemEnv(t, api)
+	tenant := uuid.New()
+	first := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`)
+	again := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`)
+	if first.status != 201 || first.header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first: %d %v", first.status, first.header)
+	}
+	if api.calls.Load() != 1 {
+		t.Fatalf("the handler ran %d times, want once", api.calls.Load())
+	}
+	for _, h := range []string{"Location", "ETag", "Content-Type"} {
+		if again.header.Get(h) != first.header.Get(h) {
+			t.Errorf("%s: want %q, have %q", h, first.header.Get(h), again.header.Get(h))
+		}
+	}
+	if again.status != first.status || again.body != first.body || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: want %d %s, have %d %s %v", first.status, first.body, again.status, again.body, again.header)
+	}
+	if again.header.Get("X-Not-Replayed") != "" {
+		t.Errorf("replayed a header outside the list")
+	}
+}
+
+func TestIdempotencyKeyUse(t *testing.T) {
+	api := &thingsAPI{}
+	env := newIdemEnv(t, api)
+	a, b := uuid.New(), uuid.New()
+	for _, tc := range []struct {
+		name      string
+		method    string
+		tenant    uuid.UUID
+		key, body string
+		wantCalls int64 // handler runs after this request
+		want      func(t *testing.T, have answer)
+	}{
+		{"first use", http.MethodPost, a, "k-1", `{"name":"Ada"}`, 1, func(t *testing.T, have answer) {
+			if have.status != 201 {
+				t.Fatalf("have %d %s", have.status, have.body)
+			}
+		}},
+		{"same key, other body", http.MethodPost, a, "k-1", `{"name":"Bob"}`, 1, func(t *testing.T, have answer) {
+			wantSlug(t, have, 422, "idempotency-key-reuse")
+		}},
+		{"same key and body, other tenant", http.MethodPost, b, "k-1", `{"name":"Ada"}`, 2, func(t *testing.T, have answer) {
+			if have.status != 201 || have.header.Get("Idempotent-Replayed") != "" || !strings.Contains(have.body, `"id":2`) {
+				t.Fatalf("tenant B was replayed tenant A's answer or failed: %d %s %v", have.status, have.body, have.header)
+			}
+		}},
+		{"tenant B replays its own", http.MethodPost, b, "k-1", `{"name":"Ada"}`, 2, func(t *testing.T, have answer) {
+			if have.header.Get("Idempotent-Replayed") != "true" || !strings.Contains(have.body, `"id":2`) {
+				t.Fatalf("have %d %s %v", have.status, have.body, have.header)
+			}
+		}},
+		{"no key", http.MethodPost, a, "", `{"name":"Ada"}`, 3, nil},
+		{"not a POST", http.MethodPut, a, "k-1", `{"name":"Ada"}`, 4, func(t *testing.T, have answer) {
+			if have.header.Get("Idempotent-Replayed") != "" {
+				t.Fatal("a PUT was replayed")
+			}
+		}},
+		{"invalid key", http.MethodPost, a, strings.Repeat("k", 256), `{"name":"Ada"}`, 4, func(t *testing.T, have answer) {
+			wantSlug(t, have, 400, "idempotency-key-invalid")
+		}},
+		{"body over the limit", http.MethodPost, a, "k-2", `{"name":"` + strings.Repeat("a", 300) + `"}`, 4, func(t *testing.T, have answer) {
+			wantSlug(t, have, 413, "too-large")
+		}},
+		{"a 4xx answer is stored", http.MethodPost, a, "k-3", `{"nme":"typo"}`, 5, func(t *testing.T, have answer) {
+			wantSlug(t, have, 400, "unknown-field")
+		}},
+		{"and replayed", http.MethodPost, a, "k-3", `{"nme":"typo"}`, 5, func(t *testing.T, have answer) {
+			if have.status != 400 || have.header.Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("have %d %v", have.status, have.header)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			have := env.post(t, tc.method, tc.tenant, tc.key, tc.body)
+			if tc.want != nil {
+				tc.want(t, have)
+			}
+			if n := api.calls.Load(); n != tc.wantCalls {
+				t.Fatalf("handler runs: want %d, have %d", tc.wantCalls, n)
+			}
+		})
+	}
+}
+
+func TestIdempotencyDoesNotStore5xx(t *testing.T) {
+	api := &thingsAPI{status: func(call int64) int {
+		if call == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusCreated
+	}}
+	env := newIdemEnv(t, api)
+	tenant := uuid.New()
+	for i, want := range []struct {
+		status   int
+		replayed string
+	}{{503, ""}, {201, ""}, {201, "true"}} {
+		have := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`)
+		if have.status != want.status || have.header.Get("Idempotent-Replayed") != want.replayed {
+			t.Fatalf("attempt %d: want %d replayed=%q, have %d replayed=%q", i+1, want.status, want.replayed,
+				have.status, have.header.Get("Idempotent-Replayed"))
+		}
+	}
+	if api.calls.Load() != 2 {
+		t.Fatalf("handler runs: want 2, have %d", api.calls.Load())
+	}
+}
+
+func TestIdempotencyKeyInFlight(t *testing.T) {
+	api := &thingsAPI{block: make(chan struct{}), inside: make(chan struct{}, 1)}
+	env := newIdemEnv(t, api)
+	tenant := uuid.New()
+	var wg sync.WaitGroup
+	var first answer
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		first = env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`)
+	}()
+	<-api.inside
+	have := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`)
+	wantSlug(t, have, 409, "idempotency-key-in-flight")
+	if have.header.Get("Retry-After") == "" {
+		t.Error("in-flight answer without Retry-After")
+	}
+	close(api.block)
+	wg.Wait()
+	if first.status != 201 {
+		t.Fatalf("first: %d %s", first.status, first.body)
+	}
+	if again := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`); again.body != first.body || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("after completion: %d %s", again.status, again.body)
+	}
+}
+
+func TestIdempotencyKeysExpire(t *testing.T) {
+	api := &thingsAPI{}
+	env := newIdemEnv(t, api)
+	tenant := uuid.New()
+	env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`)
+	age := func(d time.Duration) {
+		t.Helper()
+		err := postgres.InTenant(context.Background(), env.owner, tenant, func(tx pgx.Tx) error {
+			_, err := tx.Exec(context.Background(), `update idempotency_keys set created_at = now() - make_interval(secs => $1)`, d.Seconds())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	age(23 * time.Hour)
+	if have := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Bob"}`); have.status != 422 {
+		t.Fatalf("a 23 h old key: want 422, have %d", have.status)
+	}
+	age(25 * time.Hour)
+	have := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Bob"}`)
+	if have.status != 201 || have.header.Get("Idempotent-Replayed") != "" || !strings.Contains(have.body, "Bob") {
+		t.Fatalf("a 25 h old key must be free: %d %s", have.status, have.body)
+	}
+}

@@ -1,0 +1,147 @@
+package httpkit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-kit/kit/endpoint"
+	kithttp "github.com/go-kit/kit/transport/http"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+)
+
+// DecodeJSON decodes the request body into v strictly: exactly one JSON
+// value, no unknown fields. A malformed, empty or trailing body and an
+// unknown field are KindBadRequest; a value of the wrong JSON type is
+// KindInvalid naming the field; a body over the limit is KindTooLarge.
+func DecodeJSON(r *http.Request, v any) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return emptyBody()
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return tooLargeError(tooLarge)
+		}
+		return apperr.New(apperr.KindBadRequest, "malformed-json", "the request body must hold a single JSON value; found more after it")
+	}
+	return nil
+}
+
+func emptyBody() error {
+	return apperr.New(apperr.KindBadRequest, "empty-body", "the request needs a JSON body")
+}
+
+func decodeError(err error) error {
+	var (
+		syntax    *json.SyntaxError
+		typ       *json.UnmarshalTypeError
+		tooLarge  *http.MaxBytesError
+		badTarget *json.InvalidUnmarshalError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return tooLargeError(tooLarge)
+	case errors.Is(err, io.EOF):
+		return emptyBody()
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &apperr.Error{Kind: apperr.KindBadRequest, Slug: "malformed-json", Message: "the request body is not valid JSON: it ends too early", Cause: err}
+	case errors.As(err, &syntax):
+		return &apperr.Error{Kind: apperr.KindBadRequest, Slug: "malformed-json",
+			Message: fmt.Sprintf("the request body is not valid JSON at byte %d: %s", syntax.Offset, syntax.Error()), Cause: err}
+	case errors.As(err, &typ):
+		field := fieldPath(typ.Field)
+		var inv apperr.Invalid
+		if field == "" {
+			return &apperr.Error{Kind: apperr.KindBadRequest, Slug: "malformed-json",
+				Message: "the request body must be " + jsonKind(typ.Type.Kind().String()), Cause: err}
+		}
+		inv.Add(field, "must be "+jsonKind(typ.Type.Kind().String())+" (got "+typ.Value+")")
+		return inv.Err()
+	case errors.As(err, &badTarget):
+		return err
+	}
+	// encoding/json reports unknown fields only as text.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if n, err := strconv.Unquote(name); err == nil {
+			name = n
+		}
+		return &apperr.Error{Kind: apperr.KindBadRequest, Slug: "unknown-field", Message: fmt.Sprintf("the request has an unknown field %q", name),
+			Fields: []apperr.FieldError{{Field: name, Message: "is not a known field"}}}
+	}
+	return &apperr.Error{Kind: apperr.KindBadRequest, Slug: "malformed-json", Message: "the request body could not be read as JSON", Cause: err}
+}
+
+// fieldPath turns encoding/json's dotted path into the JSON-pointer-like
+// form field errors use ("address.lines.1" → "address/lines/1").
+func fieldPath(p string) string { return strings.ReplaceAll(p, ".", "/") }
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
+	case "float32", "float64":
+		return "a number"
+	default:
+		return "a value of another type"
+	}
+}
+
+// EncodeJSON is the go-kit EncodeResponseFunc of every service: a response
+// that reports a failure (endpoint.Failer) is encoded with EncodeError;
+// otherwise it is written as JSON with the status of a
+// kithttp.StatusCoder (200 by default) and the headers of a kithttp.Headerer.
+func EncodeJSON(ctx context.Context, w http.ResponseWriter, response any) error {
+	if f, ok := response.(endpoint.Failer); ok && f.Failed() != nil {
+		EncodeError(ctx, f.Failed(), w)
+		return nil
+	}
+	status := http.StatusOK
+	if sc, ok := response.(kithttp.StatusCoder); ok {
+		status = sc.StatusCode()
+	}
+	var body []byte
+	if status != http.StatusNoContent && status != http.StatusNotModified && response != nil {
+		var buf bytes.Buffer
+		// Encode before writing anything, so a failure can still answer 500.
+		if err := json.NewEncoder(&buf).Encode(response); err != nil {
+			EncodeError(ctx, fmt.Errorf("httpkit: encode response: %w", err), w)
+			return nil
+		}
+		body = buf.Bytes()
+	}
+	h := w.Header()
+	if hr, ok := response.(kithttp.Headerer); ok {
+		for k, vs := range hr.Headers() {
+			for _, v := range vs {
+				h.Add(k, v)
+			}
+		}
+	}
+	if body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	_, err := w.Write(body)
+	return err
+}

@@ -1,0 +1,242 @@
+package httpkit
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/rapportcrm/rapport/pkg/telemetry"
+)
+
+// HeaderRequestID carries the request id in both directions.
+const HeaderRequestID = "X-Request-Id"
+
+// DefaultBodyLimit is the request body limit services use unless a route
+// needs more (uploads).
+const DefaultBodyLimit int64 = 1 << 20
+
+// RequestIDFrom is the request id RequestID put in ctx, or "".
+func RequestIDFrom(ctx context.Context) string { return telemetry.RequestID(ctx) }
+
+// RequestID keeps a sane incoming X-Request-Id (1–128 characters of letters,
+// digits and -_.:/+=) or makes a new one, answers with it and puts it in the
+// request's context for logs, problems and outgoing calls.
+func RequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(HeaderRequestID)
+		if !saneRequestID(id) {
+			id = uuid.Must(uuid.NewV7()).String()
+			r.Header.Set(HeaderRequestID, id)
+		}
+		w.Header().Set(HeaderRequestID, id)
+		trace.SpanFromContext(r.Context()).SetAttributes(attribute.StringSlice("http.request.header.x-request-id", []string{id}))
+		r2 := r.WithContext(telemetry.WithRequestID(r.Context(), id))
+		next.ServeHTTP(w, r2)
+		RecordRoute(r2)
+	})
+}
+
+func saneRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.:/+=", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+type limitKey struct{}
+
+// BodyLimit caps request bodies at n bytes (DefaultBodyLimit when n <= 0):
+// a declared Content-Length over it answers 413 at once, and reading past it
+// fails with *http.MaxBytesError, which DecodeJSON and EncodeError turn into
+// 413 too. Inner layers that must read the body themselves learn n from the
+// context.
+func BodyLimit(n int64) func(http.Handler) http.Handler {
+	if n <= 0 {
+		n = DefaultBodyLimit
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				EncodeError(r.Context(), &http.MaxBytesError{Limit: n}, w)
+				return
+			}
+			r2 := r.WithContext(context.WithValue(r.Context(), limitKey{}, n))
+			if r.Body != nil && r.Body != http.NoBody {
+				r2.Body = http.MaxBytesReader(w, r.Body, n)
+			}
+			next.ServeHTTP(w, r2)
+			RecordRoute(r2)
+		})
+	}
+}
+
+// bodyLimit is the limit BodyLimit set for the request, or DefaultBodyLimit.
+func bodyLimit(ctx context.Context) int64 {
+	if n, ok := ctx.Value(limitKey{}).(int64); ok {
+		return n
+	}
+	return DefaultBodyLimit
+}
+
+// Recover turns a panic into a logged 500 problem. If the response had
+// already begun, the connection is aborted instead so the client cannot
+// mistake a truncated answer for a whole one.
+func Recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			ctx := r.Context()
+			slog.ErrorContext(ctx, "httpkit: panic serving request", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			span := trace.SpanFromContext(ctx)
+			span.RecordError(fmt.Errorf("panic: %v", v))
+			span.SetStatus(codes.Error, "panic")
+			if rec.status != 0 {
+				panic(http.ErrAbortHandler)
+			}
+			WriteProblem(w, r, Problem{Type: ProblemType("internal"), Status: http.StatusInternalServerError, Detail: internalDetail})
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// AccessLog logs one record per request when it completes: method, path,
+// route, status, bytes and duration, with the trace, tenant and request ids
+// the logger takes from the context. 5xx answers log at error level.
+func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ctx, scope := telemetry.WithRequestScope(r.Context())
+			r2 := r.WithContext(ctx)
+			rec := &recorder{ResponseWriter: w}
+			defer func() {
+				RecordRoute(r2)
+				status := rec.status
+				v := recover()
+				switch {
+				case v != nil && status == 0:
+					status = http.StatusInternalServerError
+				case status == 0:
+					status = http.StatusOK
+				}
+				level := slog.LevelInfo
+				if status >= 500 {
+					level = slog.LevelError
+				}
+				logger.LogAttrs(ctx, level, "http request",
+					slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", scope.Route()),
+					slog.Int("status", status), slog.Int64("bytes", rec.bytes), slog.Duration("took", time.Since(start)))
+				if v != nil {
+					panic(v)
+				}
+			}()
+			next.ServeHTTP(rec, r2)
+		})
+	}
+}
+
+// RecordRoute tells the request's scope the route pattern a ServeMux matched
+// for r. Middlewares that pass a copy of the request inward call it with
+// that copy after the inner handler returns, so that the span name and the
+// access log outside can name the route.
+func RecordRoute(r *http.Request) {
+	if s := telemetry.RequestScopeFrom(r.Context()); s != nil {
+		s.NoteRoute(r.Pattern)
+	}
+}
+
+// Instrument traces h with an OpenTelemetry server span per request named
+// "METHOD route" (the most specific ServeMux pattern matched, else just the
+// method) and records the standard HTTP server metrics.
+func Instrument(service string, h http.Handler) http.Handler {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		RecordRoute(r)
+		if route := routeOf(r); route != "" {
+			span := trace.SpanFromContext(r.Context())
+			span.SetName(r.Method + " " + route)
+			span.SetAttributes(attribute.String("http.route", route))
+		}
+	})
+	traced := otelhttp.NewHandler(inner, service, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+		if route := routeOf(r); route != "" {
+			return r.Method + " " + route
+		}
+		return r.Method
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, _ := telemetry.WithRequestScope(r.Context())
+		traced.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// routeOf is the path part of the route matched for r: "POST /v1/contacts"
+// and "/v1/contacts" both give "/v1/contacts".
+func routeOf(r *http.Request) string {
+	p := r.Pattern
+	if s := telemetry.RequestScopeFrom(r.Context()); s != nil && s.Route() != "" {
+		p = s.Route()
+	}
+	if i := strings.IndexByte(p, ' '); i >= 0 {
+		p = strings.TrimSpace(p[i+1:])
+	}
+	return p
+}
+
+// recorder notes the status and size of a response it passes through.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Flush lets streaming handlers flush through the recorder.
+func (r *recorder) Flush() {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	_ = http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+// Unwrap exposes the underlying writer to http.ResponseController.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

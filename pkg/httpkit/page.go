@@ -1,0 +1,65 @@
+package httpkit
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+)
+
+// Page is one page of a list: {"items":[…],"next_cursor":"…"}; no
+// next_cursor means the last page.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// EncodeCursor makes an opaque cursor of v (base64url of its JSON).
+func EncodeCursor(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Cursors are small structs of ids and times; failing to encode one is a bug.
+		panic("httpkit: encode cursor: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor reads a cursor EncodeCursor made into v. Anything else is
+// KindInvalid on the field "cursor".
+func DecodeCursor(s string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err = dec.Decode(v); err == nil && dec.More() {
+			err = errTrailing
+		}
+	}
+	if err != nil {
+		var inv apperr.Invalid
+		inv.Add("cursor", "is not a cursor this API issued; start again without it")
+		return inv.Err()
+	}
+	return nil
+}
+
+var errTrailing = apperr.New(apperr.KindBadRequest, "malformed-json", "trailing data")
+
+// ParseLimit reads the limit query parameter: def when absent, otherwise a
+// whole number in [1, max], else KindInvalid on the field "limit".
+func ParseLimit(r *http.Request, def, max int) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		var inv apperr.Invalid
+		inv.Add("limit", "must be a whole number from 1 to "+strconv.Itoa(max))
+		return 0, inv.Err()
+	}
+	return n, nil
+}

@@ -1,0 +1,127 @@
+package httpkit_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
+)
+
+type cursor struct {
+	After uuid.UUID `json:"a"`
+	At    time.Time `json:"t"`
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	want := cursor{After: uuid.New(), At: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s := httpkit.EncodeCursor(want)
+	var have cursor
+	if err := httpkit.DecodeCursor(s, &have); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, have) {
+		t.Fatalf("want %+v, have %+v", want, have)
+	}
+}
+
+func TestDecodeCursorRefusesGarbage(t *testing.T) {
+	for _, s := range []string{"!!!", "bm90IGpzb24", httpkit.EncodeCursor(map[string]int{"x": 1}), httpkit.EncodeCursor(1) + "AA"} {
+		t.Run(s, func(t *testing.T) {
+			var c cursor
+			err := httpkit.DecodeCursor(s, &c)
+			w := httptest.NewRecorder()
+			httpkit.EncodeError(context.Background(), err, w)
+			if w.Code != http.StatusUnprocessableEntity {
+				t.Fatalf("status: want 422, have %d (%v)", w.Code, err)
+			}
+			if p := readProblem(t, w); len(p.Errors) != 1 || p.Errors[0].Field != "cursor" {
+				t.Fatalf("field errors: %+v", p.Errors)
+			}
+		})
+	}
+}
+
+func TestParseLimit(t *testing.T) {
+	for _, tc := range []struct {
+		query   string
+		want    int
+		wantErr bool
+	}{
+		{"", 50, false},
+		{"limit=10", 10, false},
+		{"limit=200", 200, false},
+		{"limit=201", 0, true},
+		{"limit=0", 0, true},
+		{"limit=-1", 0, true},
+		{"limit=ten", 0, true},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			have, err := httpkit.ParseLimit(httptest.NewRequest(http.MethodGet, "/v1/contacts?"+tc.query, nil), 50, 200)
+			if tc.wantErr {
+				e, ok := apperr.As(err)
+				if !ok || e.Kind != apperr.KindInvalid || len(e.Fields) != 1 || e.Fields[0].Field != "limit" {
+					t.Fatalf("want Invalid on limit, have %v", err)
+				}
+				return
+			}
+			if err != nil || have != tc.want {
+				t.Fatalf("want %d, have %d (%v)", tc.want, have, err)
+			}
+		})
+	}
+}
+
+func TestETagAndIfMatch(t *testing.T) {
+	if have := httpkit.ETag(42); have != `"42"` {
+		t.Fatalf("ETag(42) = %s", have)
+	}
+	for _, tc := range []struct {
+		header      []string
+		wantVersion int64
+		wantOK      bool
+		wantErr     bool
+	}{
+		{nil, 0, false, false},
+		{[]string{httpkit.ETag(7)}, 7, true, false},
+		{[]string{" \"7\" "}, 7, true, false},
+		{[]string{"*"}, 0, true, false},
+		{[]string{`W/"7"`}, 0, false, true},
+		{[]string{`7`}, 0, false, true},
+		{[]string{`"abc"`}, 0, false, true},
+		{[]string{`"0"`}, 0, false, true},
+		{[]string{`"7", "8"`}, 0, false, true},
+		{[]string{`"7"`, `"8"`}, 0, false, true},
+	} {
+		t.Run(headerName(tc.header), func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPatch, "/v1/contacts/x", nil)
+			for _, h := range tc.header {
+				r.Header.Add("If-Match", h)
+			}
+			v, ok, err := httpkit.IfMatch(r)
+			if tc.wantErr {
+				if apperr.KindOf(err) != apperr.KindBadRequest {
+					t.Fatalf("want BadRequest, have %v", err)
+				}
+				return
+			}
+			if err != nil || v != tc.wantVersion || ok != tc.wantOK {
+				t.Fatalf("want %d %v, have %d %v %v", tc.wantVersion, tc.wantOK, v, ok, err)
+			}
+		})
+	}
+}
+
+func headerName(h []string) string {
+	if h == nil {
+		return "absent"
+	}
+	return fmt.Sprint(h)
+}
