@@ -70,7 +70,8 @@ alter table tenants force row level security;
 create policy tenants_scope on tenants
     using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid
            or current_setting('app.system', true) = 'on')
-    with check (current_setting('app.system', true) = 'on');
+    with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid
+           or current_setting('app.system', true) = 'on');
 
 -- +goose Down
 drop table tenants;

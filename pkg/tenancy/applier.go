@@ -1,0 +1,194 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/rapportcrm/rapport/pkg/events"
+	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+	"github.com/rapportcrm/rapport/pkg/postgres"
+)
+
+// Hook is a service's part of applying a tenant. Both methods run in the
+// applier's transaction, scoped to the tenant, together with the tenant row,
+// the inbox row and the outbox row of the acknowledgement.
+type Hook interface {
+	// Apply creates or updates the tenant's defaults (e.g. a default pipeline).
+	// It runs for every new generation and must be idempotent.
+	Apply(ctx context.Context, tx pgx.Tx, rec *tenancyv1.TenantRecord) error
+	// Purge removes every row the service holds for the tenant.
+	Purge(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error
+}
+
+// ApplierConfig wires an Applier.
+type ApplierConfig struct {
+	// Service names the acknowledging service, e.g. "contacts".
+	Service   string
+	Brokers   []string
+	Pool      *pgxpool.Pool
+	Directory *Directory
+	Hook      Hook
+	// DLQ receives records that cannot be applied.
+	DLQ *kafka.Writer
+	// Refresh is how often the directory is reloaded from the database, so
+	// that replicas which did not consume a record learn it too.
+	Refresh time.Duration
+}
+
+// Applier applies tenant records in one service and acknowledges them.
+type Applier struct {
+	cfg      ApplierConfig
+	consumer *events.Consumer
+}
+
+// NewApplier builds an applier consuming crm.tenants.v1 as group "<service>.tenancy".
+func NewApplier(cfg ApplierConfig) (*Applier, error) {
+	if cfg.Service == "" || cfg.Pool == nil || cfg.Directory == nil || cfg.Hook == nil {
+		return nil, errors.New("tenancy: applier needs Service, Pool, Directory and Hook")
+	}
+	if cfg.Refresh == 0 {
+		cfg.Refresh = 2 * time.Second
+	}
+	a := &Applier{cfg: cfg}
+	c, err := events.NewConsumer(events.ConsumerConfig{
+		Brokers: cfg.Brokers,
+		Group:   cfg.Service + ".tenancy",
+		Topics:  []string{TopicTenants},
+		Pool:    cfg.Pool,
+		Handler: a.handle,
+		DLQ:     cfg.DLQ,
+		// Tenant records are rare and must be applied in order per tenant.
+		Concurrency: 1,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.consumer = c
+	return a, nil
+}
+
+// Run loads the directory, then applies records until ctx ends.
+func (a *Applier) Run(ctx context.Context) error {
+	if err := LoadDirectory(ctx, a.cfg.Pool, a.cfg.Directory); err != nil {
+		return err
+	}
+	go func() {
+		t := time.NewTicker(a.cfg.Refresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := LoadDirectory(ctx, a.cfg.Pool, a.cfg.Directory); err != nil && ctx.Err() == nil {
+					slog.WarnContext(ctx, "tenancy: reload directory", "err", err)
+				}
+			}
+		}
+	}()
+	return a.consumer.Run(ctx)
+}
+
+func (a *Applier) handle(ctx context.Context, tx pgx.Tx, e events.Event) error {
+	rec := &tenancyv1.TenantRecord{}
+	if err := e.Unmarshal(rec); err != nil {
+		return fmt.Errorf("tenancy: decode record: %w", err)
+	}
+	t, err := FromRecord(rec)
+	if err != nil {
+		return fmt.Errorf("tenancy: record id %q: %w", rec.GetId(), err)
+	}
+	if t.ID != e.TenantID {
+		return fmt.Errorf("tenancy: record for %s carried tenant header %s", t.ID, e.TenantID)
+	}
+	var stored int64
+	err = tx.QueryRow(ctx, `select generation from tenants where tenant_id = $1`, t.ID).Scan(&stored)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	ack := &tenancyv1.TenantAck{TenantId: t.ID.String(), Service: a.cfg.Service, Generation: rec.GetGeneration(), Ready: true, AckedAt: timestamppb.Now()}
+	if stored >= rec.GetGeneration() && !errors.Is(err, pgx.ErrNoRows) {
+		// An older or repeated generation: acknowledge what it asked, change nothing.
+		ack.Deleted = t.State != StateActive
+		return a.appendAck(ctx, tx, ack)
+	}
+	switch t.State {
+	case StateDeleted:
+		if err := a.cfg.Hook.Purge(ctx, tx, t.ID); err != nil {
+			return fmt.Errorf("tenancy: purge %s: %w", t.ID, err)
+		}
+		ack.Deleted, ack.Message = true, "data purged"
+	case StateRetained:
+		ack.Deleted, ack.Message = true, "data retained read-only"
+	default:
+		if err := a.cfg.Hook.Apply(ctx, tx, rec); err != nil {
+			return fmt.Errorf("tenancy: apply %s: %w", t.ID, err)
+		}
+		ack.Message = "applied"
+		if rec.GetSuspended() {
+			ack.Message = "applied; suspended"
+		}
+	}
+	raw, err := proto.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `
+		insert into tenants (tenant_id, name, record, generation, suspended, state, updated_at)
+		values ($1, $2, $3, $4, $5, $6, now())
+		on conflict (tenant_id) do update set name = excluded.name, record = excluded.record,
+			generation = excluded.generation, suspended = excluded.suspended, state = excluded.state, updated_at = now()`,
+		t.ID, t.Name, raw, t.Generation, t.Suspended, string(t.State)); err != nil {
+		return err
+	}
+	if err := a.appendAck(ctx, tx, ack); err != nil {
+		return err
+	}
+	// This replica learns at once; the others on their next reload.
+	a.cfg.Directory.Put(t)
+	return nil
+}
+
+func (a *Applier) appendAck(ctx context.Context, tx pgx.Tx, ack *tenancyv1.TenantAck) error {
+	id := uuid.MustParse(ack.GetTenantId())
+	ev, err := events.New(TopicAcks, "/rapport/"+a.cfg.Service, TypeAck, id, ack.GetTenantId(), ack)
+	if err != nil {
+		return err
+	}
+	return events.Append(ctx, tx, ev)
+}
+
+// LoadDirectory fills dir from the tenants table.
+func LoadDirectory(ctx context.Context, pool *pgxpool.Pool, dir *Directory) error {
+	return postgres.InSystem(ctx, pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `select record from tenants`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var raw []byte
+			if err := rows.Scan(&raw); err != nil {
+				return err
+			}
+			rec := &tenancyv1.TenantRecord{}
+			if err := proto.Unmarshal(raw, rec); err != nil {
+				return err
+			}
+			if err := dir.PutRecord(rec); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}

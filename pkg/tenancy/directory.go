@@ -1,0 +1,90 @@
+package tenancy
+
+import (
+	"sync"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+)
+
+// State is where a tenant stands in a service.
+type State string
+
+const (
+	StateActive   State = "active"
+	StateRetained State = "retained" // deleted with policy Retain: read-only
+	StateDeleted  State = "deleted"  // deleted with policy Delete: rows purged
+)
+
+// Tenant is what the request path needs to know about a tenant.
+type Tenant struct {
+	ID         uuid.UUID
+	Name       string
+	Suspended  bool
+	State      State
+	Generation int64
+	Record     *tenancyv1.TenantRecord
+}
+
+// Directory is an in-memory view of the tenants, safe for concurrent use.
+type Directory struct {
+	mu      sync.RWMutex
+	tenants map[uuid.UUID]Tenant
+}
+
+// NewDirectory returns an empty directory.
+func NewDirectory() *Directory { return &Directory{tenants: map[uuid.UUID]Tenant{}} }
+
+// Lookup returns the tenant with id.
+func (d *Directory) Lookup(id uuid.UUID) (Tenant, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	t, ok := d.tenants[id]
+	return t, ok
+}
+
+// Put records a tenant unless a newer generation is already known.
+func (d *Directory) Put(t Tenant) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if old, ok := d.tenants[t.ID]; ok && old.Generation > t.Generation {
+		return
+	}
+	d.tenants[t.ID] = t
+}
+
+// PutRecord records the tenant a record describes.
+func (d *Directory) PutRecord(rec *tenancyv1.TenantRecord) error {
+	t, err := FromRecord(rec)
+	if err != nil {
+		return err
+	}
+	d.Put(t)
+	return nil
+}
+
+// Len is the number of known tenants.
+func (d *Directory) Len() int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return len(d.tenants)
+}
+
+// FromRecord converts a record into the directory's view of it.
+func FromRecord(rec *tenancyv1.TenantRecord) (Tenant, error) {
+	id, err := uuid.Parse(rec.GetId())
+	if err != nil {
+		return Tenant{}, err
+	}
+	state := StateActive
+	if rec.GetDeleting() {
+		state = StateRetained
+		if rec.GetDeletionPolicy() == tenancyv1.DeletionPolicy_DELETION_POLICY_DELETE {
+			state = StateDeleted
+		}
+	}
+	return Tenant{ID: id, Name: rec.GetName(), Suspended: rec.GetSuspended(), State: state,
+		Generation: rec.GetGeneration(), Record: proto.Clone(rec).(*tenancyv1.TenantRecord)}, nil
+}

@@ -1,0 +1,146 @@
+package tenancy
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/rapportcrm/rapport/pkg/events"
+	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+)
+
+// Provisioner publishes tenant records and waits for the services' answers.
+// deploy/local uses it now; the operator will use the same code.
+type Provisioner struct {
+	brokers []string
+	w       *kafka.Writer
+	source  string
+}
+
+// NewProvisioner publishes as source (e.g. "/rapport/local").
+func NewProvisioner(brokers []string, source string) *Provisioner {
+	return &Provisioner{brokers: brokers, w: events.NewWriter(brokers), source: source}
+}
+
+// Close flushes the writer.
+func (p *Provisioner) Close() error { return p.w.Close() }
+
+// Publish puts the record on crm.tenants.v1, keyed by tenant id.
+func (p *Provisioner) Publish(ctx context.Context, rec *tenancyv1.TenantRecord) error {
+	id, err := uuid.Parse(rec.GetId())
+	if err != nil {
+		return fmt.Errorf("tenancy: record id %q: %w", rec.GetId(), err)
+	}
+	ev, err := events.New(TopicTenants, p.source, TypeRecord, id, rec.GetId(), rec)
+	if err != nil {
+		return err
+	}
+	return events.Publish(ctx, p.w, ev)
+}
+
+// WaitAcks blocks until every service in services has acknowledged
+// generation (or a later one) of the tenant, and returns their acks.
+func (p *Provisioner) WaitAcks(ctx context.Context, tenantID string, generation int64, services []string) (map[string]*tenancyv1.TenantAck, error) {
+	want := map[string]bool{}
+	for _, s := range services {
+		want[s] = true
+	}
+	got := map[string]*tenancyv1.TenantAck{}
+	var mu sync.Mutex
+	done := make(chan struct{})
+	var once sync.Once
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := Watch(ctx, p.brokers, TopicAcks, func(m kafka.Message) {
+		ev, err := events.FromMessage(m)
+		if err != nil || ev.Type != TypeAck {
+			return
+		}
+		ack := &tenancyv1.TenantAck{}
+		if ev.Unmarshal(ack) != nil || ack.GetTenantId() != tenantID || ack.GetGeneration() < generation || !want[ack.GetService()] {
+			return
+		}
+		mu.Lock()
+		got[ack.GetService()] = ack
+		complete := len(got) == len(want)
+		mu.Unlock()
+		if complete {
+			once.Do(func() { close(done) })
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-done:
+		mu.Lock()
+		defer mu.Unlock()
+		return got, nil
+	case <-ctx.Done():
+		mu.Lock()
+		defer mu.Unlock()
+		var missing []string
+		for s := range want {
+			if got[s] == nil {
+				missing = append(missing, s)
+			}
+		}
+		sort.Strings(missing)
+		return got, fmt.Errorf("tenancy: tenant %s generation %d not acknowledged by %s: %w", tenantID, generation, strings.Join(missing, ", "), ctx.Err())
+	}
+}
+
+// Watch reads every partition of topic from the beginning without a consumer
+// group (nothing to clean up afterwards) and calls fn for each message until
+// ctx ends. It returns once the readers are started.
+func Watch(ctx context.Context, brokers []string, topic string, fn func(kafka.Message)) error {
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		return fmt.Errorf("tenancy: dial %s: %w", brokers[0], err)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	if err != nil {
+		return fmt.Errorf("tenancy: partitions of %s: %w", topic, err)
+	}
+	var mu sync.Mutex
+	for _, part := range parts {
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: part.ID, MaxWait: 100e6})
+		if err := r.SetOffset(kafka.FirstOffset); err != nil {
+			return err
+		}
+		go func() {
+			defer r.Close()
+			for {
+				m, err := r.ReadMessage(ctx)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				fn(m)
+				mu.Unlock()
+			}
+		}()
+	}
+	return nil
+}
+
+// WatchDirectory keeps dir up to date from crm.tenants.v1, for processes
+// without a database of tenants (the gateway).
+func WatchDirectory(ctx context.Context, brokers []string, dir *Directory) error {
+	return Watch(ctx, brokers, TopicTenants, func(m kafka.Message) {
+		ev, err := events.FromMessage(m)
+		if err != nil || ev.Type != TypeRecord {
+			return
+		}
+		rec := &tenancyv1.TenantRecord{}
+		if ev.Unmarshal(rec) == nil {
+			_ = dir.PutRecord(rec)
+		}
+	})
+}

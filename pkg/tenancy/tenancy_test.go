@@ -1,0 +1,220 @@
+package tenancy_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/events"
+	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
+	"github.com/rapportcrm/rapport/pkg/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var widgets = postgres.MigrationSet{Table: "goose_widgets", FS: fstest.MapFS{
+	"00001_widgets.sql": {Data: []byte(`-- +goose Up
+create table widgets (tenant_id uuid not null, name text not null, primary key (tenant_id, name));
+alter table widgets enable row level security;
+alter table widgets force row level security;
+create policy widgets_tenant on widgets
+  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
+  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+-- +goose Down
+drop table widgets;
+`)},
+}}
+
+// seedHook seeds a default widget per tenant and purges them on deletion.
+type seedHook struct{ applies atomic.Int32 }
+
+func (h *seedHook) Apply(ctx context.Context, tx pgx.Tx, rec *tenancyv1.TenantRecord) error {
+	h.applies.Add(1)
+	_, err := tx.Exec(ctx, `insert into widgets values ($1, 'default') on conflict do nothing`, rec.GetId())
+	return err
+}
+
+func (h *seedHook) Purge(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	_, err := tx.Exec(ctx, `delete from widgets where tenant_id = $1`, id)
+	return err
+}
+
+type rig struct {
+	pool *pgxpool.Pool
+	dir  *tenancy.Directory
+	hook *seedHook
+	prov *tenancy.Provisioner
+}
+
+func setup(t *testing.T) *rig {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	db := testenv.NewDatabase(t)
+	brokers := testenv.Kafka(t, tenancy.TopicTenants, tenancy.TopicAcks)
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), widgets); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := postgres.Open(ctx, db.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := events.NewWriter(brokers)
+	r := &rig{pool: pool, dir: tenancy.NewDirectory(), hook: &seedHook{}, prov: tenancy.NewProvisioner(brokers, "/test")}
+	a, err := tenancy.NewApplier(tenancy.ApplierConfig{Service: "widgets", Brokers: brokers, Pool: pool, Directory: r.dir, Hook: r.hook, DLQ: w, Refresh: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := events.NewRelay(pool, w, events.RelayOptions{Service: "widgets"})
+	done := make(chan struct{}, 2)
+	go func() { _ = a.Run(ctx); done <- struct{}{} }()
+	go func() { _ = relay.Run(ctx); done <- struct{}{} }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-done
+		_ = r.prov.Close()
+		_ = w.Close()
+		pool.Close()
+	})
+	return r
+}
+
+func (r *rig) provision(t *testing.T, rec *tenancyv1.TenantRecord) map[string]*tenancyv1.TenantAck {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.prov.Publish(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	acks, err := r.prov.WaitAcks(ctx, rec.GetId(), rec.GetGeneration(), []string{"widgets"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acks
+}
+
+func (r *rig) widgets(t *testing.T, id uuid.UUID) int {
+	t.Helper()
+	var n int
+	if err := postgres.InTenant(context.Background(), r.pool, id, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `select count(*) from widgets`).Scan(&n)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestApplyAcknowledgesAndSeeds(t *testing.T) {
+	r := setup(t)
+	id := uuid.New()
+	rec := &tenancyv1.TenantRecord{Id: id.String(), Name: "sales-east", Generation: 1, Region: "eu-1"}
+	acks := r.provision(t, rec)
+	if ack := acks["widgets"]; !ack.GetReady() || ack.GetGeneration() != 1 {
+		t.Fatalf("have ack %v", ack)
+	}
+	if n := r.widgets(t, id); n != 1 {
+		t.Fatalf("have %d seeded widgets, want 1", n)
+	}
+	if tn, ok := r.dir.Lookup(id); !ok || tn.Name != "sales-east" || tn.State != tenancy.StateActive {
+		t.Fatalf("directory has %+v %v", tn, ok)
+	}
+	// The same generation again is acknowledged and applied no second time.
+	before := r.hook.applies.Load()
+	r.provision(t, rec)
+	if r.hook.applies.Load() != before {
+		t.Fatal("a repeated generation ran the hook again")
+	}
+	// A new generation suspends the tenant: requests are refused, data kept.
+	rec.Generation, rec.Suspended = 2, true
+	r.provision(t, rec)
+	p := auth.Principal{TenantID: id, UserID: "u", Roles: []string{auth.RoleAdmin}}
+	if err := r.dir.Admit(p, http.MethodGet); err == nil {
+		t.Fatal("a suspended tenant was admitted")
+	}
+	if n := r.widgets(t, id); n != 1 {
+		t.Fatalf("suspension lost data: %d widgets", n)
+	}
+	if err := r.dir.Admit(auth.Principal{TenantID: uuid.New()}, http.MethodGet); err == nil {
+		t.Fatal("an unknown tenant was admitted")
+	}
+}
+
+func TestDeletionPolicies(t *testing.T) {
+	r := setup(t)
+	keep, purge := uuid.New(), uuid.New()
+	for _, id := range []uuid.UUID{keep, purge} {
+		r.provision(t, &tenancyv1.TenantRecord{Id: id.String(), Name: "t", Generation: 1})
+	}
+	r.provision(t, &tenancyv1.TenantRecord{Id: keep.String(), Name: "t", Generation: 2, Deleting: true,
+		DeletionPolicy: tenancyv1.DeletionPolicy_DELETION_POLICY_RETAIN})
+	acks := r.provision(t, &tenancyv1.TenantRecord{Id: purge.String(), Name: "t", Generation: 2, Deleting: true,
+		DeletionPolicy: tenancyv1.DeletionPolicy_DELETION_POLICY_DELETE})
+	if !acks["widgets"].GetDeleted() {
+		t.Fatalf("deletion not acknowledged: %v", acks["widgets"])
+	}
+	if n := r.widgets(t, keep); n != 1 {
+		t.Fatalf("Retain lost data: %d", n)
+	}
+	if n := r.widgets(t, purge); n != 0 {
+		t.Fatalf("Delete kept %d rows", n)
+	}
+	p := auth.Principal{TenantID: keep, Roles: []string{auth.RoleAdmin}}
+	if err := r.dir.Admit(p, http.MethodGet); err != nil {
+		t.Fatalf("retained tenant cannot read: %v", err)
+	}
+	if err := r.dir.Admit(p, http.MethodPost); err == nil {
+		t.Fatal("retained tenant can write")
+	}
+}
+
+func TestDirectoryKeepsTheNewestGeneration(t *testing.T) {
+	d := tenancy.NewDirectory()
+	id := uuid.New()
+	_ = d.PutRecord(&tenancyv1.TenantRecord{Id: id.String(), Name: "new", Generation: 3})
+	_ = d.PutRecord(&tenancyv1.TenantRecord{Id: id.String(), Name: "old", Generation: 2})
+	if tn, _ := d.Lookup(id); tn.Name != "new" {
+		t.Fatalf("an older generation replaced a newer one: %+v", tn)
+	}
+	if err := d.PutRecord(&tenancyv1.TenantRecord{Id: "nope"}); err == nil {
+		t.Fatal("a record with a malformed id was accepted")
+	}
+}
+
+func TestWatchDirectoryFollowsTheTopic(t *testing.T) {
+	brokers := testenv.Kafka(t, tenancy.TopicTenants)
+	prov := tenancy.NewProvisioner(brokers, "/test")
+	defer prov.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id := tenancy.LocalID("demo")
+	if id != tenancy.LocalID("demo") || id == tenancy.LocalID("demo-2") {
+		t.Fatal("local ids are not stable per name")
+	}
+	if err := prov.Publish(ctx, &tenancyv1.TenantRecord{Id: id.String(), Name: "demo", Generation: 1}); err != nil {
+		t.Fatal(err)
+	}
+	d := tenancy.NewDirectory()
+	if err := tenancy.WatchDirectory(ctx, brokers, d); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if tn, ok := d.Lookup(id); ok && tn.Name == "demo" {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatal(errors.New("the directory never learned the tenant"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
