@@ -12,18 +12,18 @@ import (
 type Kind int
 
 const (
-	KindInternal           Kind = iota // a bug or an outage: 500
-	KindInvalid                        // values that break the rules: 422, with field errors
-	KindBadRequest                     // malformed request: 400
-	KindUnauthorized                   // no or bad credentials: 401
-	KindForbidden                      // credentials fine, action not allowed: 403
-	KindNotFound                       // missing, or another tenant's: 404
-	KindConflict                       // clashes with current state: 409
-	KindPreconditionFailed             // stale If-Match: 412
-	KindPreconditionRequired           // If-Match missing where required: 428
-	KindTooLarge                       // body over the limit: 413
-	KindRateLimited                    // too many requests: 429
-	KindUnavailable                    // a dependency is down: 503
+	KindInternal             Kind = iota // a bug or an outage: 500
+	KindInvalid                          // values that break the rules: 422, with field errors
+	KindBadRequest                       // malformed request: 400
+	KindUnauthorized                     // no or bad credentials: 401
+	KindForbidden                        // credentials fine, action not allowed: 403
+	KindNotFound                         // missing, or another tenant's: 404
+	KindConflict                         // clashes with current state: 409
+	KindPreconditionFailed               // stale If-Match: 412
+	KindPreconditionRequired             // If-Match missing where required: 428
+	KindTooLarge                         // body over the limit: 413
+	KindRateLimited                      // too many requests: 429
+	KindUnavailable                      // a dependency is down: 503
 )
 
 // FieldError names one offending field by its JSON path, e.g. "emails/1".
