@@ -1,0 +1,380 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/events"
+	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
+	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
+	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/services/contacts/internal/app"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// harness runs the real service on a real database and broker.
+type harness struct {
+	t       *testing.T
+	url     string
+	issuer  *auth.DevIssuer
+	brokers []string
+	appURL  string
+	tenantA uuid.UUID
+	tenantB uuid.UUID
+}
+
+func start(t *testing.T) *harness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	db := testenv.NewDatabase(t)
+	brokers := testenv.Kafka(t, "crm.contacts.events.v1", tenancy.TopicTenants, tenancy.TopicAcks)
+	keyPath := filepath.Join(t.TempDir(), "dev.pem")
+	issuer, err := auth.LoadOrCreateDevIssuer(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := app.Config{DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, AppRole: db.AppRole, Brokers: brokers,
+		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, l) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && ctx.Err() == nil {
+			t.Errorf("run: %v", err)
+		}
+		a.Close()
+	})
+	h := &harness{t: t, url: "http://" + l.Addr().String(), issuer: issuer, brokers: brokers, appURL: db.AppURL,
+		tenantA: uuid.New(), tenantB: uuid.New()}
+	prov := tenancy.NewProvisioner(brokers, "/test")
+	defer prov.Close()
+	for i, id := range []uuid.UUID{h.tenantA, h.tenantB} {
+		rec := &tenancyv1.TenantRecord{Id: id.String(), Name: fmt.Sprintf("t%d", i), Generation: 1, Region: "local"}
+		if err := prov.Publish(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := prov.WaitAcks(wctx, id.String(), 1, []string{app.Name})
+		wcancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h
+}
+
+func (h *harness) token(tenant uuid.UUID, role string) string {
+	tok, err := h.issuer.Token(auth.Principal{TenantID: tenant, UserID: role + "-user", Roles: []string{role}, Team: "team-1"}, time.Hour)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+func (h *harness) do(method, path, token string, body any, headers ...string) reply {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, _ := json.Marshal(b)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, h.url+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+func (r reply) want(t *testing.T, status int) reply {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("have status %d, want %d: %s", r.status, status, r.raw)
+	}
+	if status >= 400 && !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") {
+		t.Fatalf("error without problem+json: %q %s", r.header.Get("Content-Type"), r.raw)
+	}
+	return r
+}
+
+func (r reply) fields() []string {
+	var out []string
+	errs, _ := r.body["errors"].([]any)
+	for _, e := range errs {
+		out = append(out, e.(map[string]any)["field"].(string))
+	}
+	return out
+}
+
+// countRows counts a tenant's rows of a table through RLS, as the service sees them.
+func (h *harness) countRows(tenant uuid.UUID, table string) int {
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, h.appURL)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer pool.Close()
+	var n int
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "select count(*) from "+table).Scan(&n)
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+var anna = map[string]any{"first_name": "Анна", "last_name": "Иванова", "emails": []string{"anna@example.ru"},
+	"phones": []string{"+7 912 000-00-00"}, "tags": []string{"vip"}}
+
+func TestCreateGetAndEvent(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleRep)
+	r := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated)
+	id := r.body["id"].(string)
+	if r.header.Get("Location") != "/v1/contacts/"+id || r.header.Get("ETag") != `"1"` {
+		t.Fatalf("have Location %q ETag %q", r.header.Get("Location"), r.header.Get("ETag"))
+	}
+	if u := uuid.MustParse(id); u.Version() != 7 {
+		t.Fatalf("id %s is not a UUIDv7", id)
+	}
+	if r.body["owner_id"] != "rep-user" || r.body["version"].(float64) != 1 || r.body["created_at"] == nil {
+		t.Fatalf("owner defaults to the creator; have %s", r.raw)
+	}
+	g := h.do("GET", "/v1/contacts/"+id, tok, nil).want(t, http.StatusOK)
+	if g.body["first_name"] != "Анна" || g.header.Get("ETag") != `"1"` {
+		t.Fatalf("have %s", g.raw)
+	}
+	// The change reached Kafka through the outbox.
+	ev := readEvent(t, h.brokers, id)
+	if ev.Type != "crm.contact.created" || ev.TenantID != h.tenantA {
+		t.Fatalf("have event %s for %s", ev.Type, ev.TenantID)
+	}
+	var msg contactsv1.ContactCreated
+	if err := ev.Unmarshal(&msg); err != nil || msg.GetContact().GetEmails()[0] != "anna@example.ru" || msg.GetActorId() != "rep-user" {
+		t.Fatalf("have %v %v", &msg, err)
+	}
+}
+
+func readEvent(t *testing.T, brokers []string, subject string) events.Event {
+	t.Helper()
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, GroupID: "test-" + uuid.NewString(), Topic: "crm.contacts.events.v1",
+		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("no event for %s: %v", subject, err)
+		}
+		ev, err := events.FromMessage(m)
+		if err == nil && ev.Subject == subject {
+			return ev
+		}
+	}
+}
+
+func TestBadInputOnCreate(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	for name, tc := range map[string]struct {
+		body   any
+		status int
+		fields []string
+	}{
+		"malformed json":  {`{"first_name": `, http.StatusBadRequest, nil},
+		"unknown field":   {`{"first_name": "A", "nickname": "x"}`, http.StatusBadRequest, nil},
+		"wrong type":      {`{"first_name": 5}`, http.StatusUnprocessableEntity, []string{"first_name"}},
+		"invalid values":  {map[string]any{"first_name": "A", "emails": []string{"x"}, "phones": []string{"abc"}}, http.StatusUnprocessableEntity, []string{"emails/0", "phones/0"}},
+		"nothing to name": {map[string]any{"tags": []string{"a"}}, http.StatusUnprocessableEntity, []string{"first_name"}},
+		"too large":       {`{"first_name": "` + strings.Repeat("a", 2<<20) + `"}`, http.StatusRequestEntityTooLarge, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := h.do("POST", "/v1/contacts", tok, tc.body).want(t, tc.status)
+			if fmt.Sprint(r.fields()) != fmt.Sprint(tc.fields) && tc.fields != nil {
+				t.Fatalf("have fields %v, want %v", r.fields(), tc.fields)
+			}
+		})
+	}
+	// Nothing half-written: no contact and no event stayed behind.
+	if n := h.countRows(h.tenantA, "contacts"); n != 0 {
+		t.Fatalf("%d contacts after refused requests", n)
+	}
+	if n := h.countRows(h.tenantA, "outbox"); n != 0 {
+		t.Fatalf("%d outbox rows after refused requests", n)
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	h := start(t)
+	h.do("GET", "/v1/contacts", "", nil).want(t, http.StatusUnauthorized)
+	h.do("GET", "/v1/contacts", "garbage", nil).want(t, http.StatusUnauthorized)
+	other, _ := auth.LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "other.pem"))
+	forged, _ := other.Token(auth.Principal{TenantID: h.tenantA, UserID: "x", Roles: []string{"admin"}}, time.Hour)
+	h.do("GET", "/v1/contacts", forged, nil).want(t, http.StatusUnauthorized)
+	// A verified token of a tenant this service was never told about.
+	r := h.do("GET", "/v1/contacts", h.token(uuid.New(), auth.RoleAdmin), nil).want(t, http.StatusForbidden)
+	if !strings.HasSuffix(r.body["type"].(string), "tenant-unknown") {
+		t.Fatalf("have %s", r.raw)
+	}
+	// Viewers read but do not write.
+	h.do("POST", "/v1/contacts", h.token(h.tenantA, auth.RoleViewer), anna).want(t, http.StatusForbidden)
+	h.do("GET", "/v1/contacts", h.token(h.tenantA, auth.RoleViewer), nil).want(t, http.StatusOK)
+}
+
+func TestUpdateWithIfMatch(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleManager)
+	id := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
+	path := "/v1/contacts/" + id
+	r := h.do("PATCH", path, tok, map[string]any{"last_name": "Петрова", "tags": []string{"vip", "moscow"}}, "If-Match", `"1"`).want(t, http.StatusOK)
+	if r.body["last_name"] != "Петрова" || r.body["first_name"] != "Анна" || r.body["version"].(float64) != 2 || r.header.Get("ETag") != `"2"` {
+		t.Fatalf("have %s", r.raw)
+	}
+	// Stale If-Match is refused and changes nothing.
+	h.do("PATCH", path, tok, map[string]any{"last_name": "X"}, "If-Match", `"1"`).want(t, http.StatusPreconditionFailed)
+	h.do("PATCH", path, tok, map[string]any{"emails": []string{"bad"}}).want(t, http.StatusUnprocessableEntity)
+	h.do("PATCH", path, tok, `{"nick": 1}`).want(t, http.StatusBadRequest)
+	h.do("PATCH", path, tok, `{`).want(t, http.StatusBadRequest)
+	g := h.do("GET", path, tok, nil).want(t, http.StatusOK)
+	if g.body["last_name"] != "Петрова" || g.body["version"].(float64) != 2 {
+		t.Fatalf("refused patches changed the contact: %s", g.raw)
+	}
+	// Cross-tenant: tenant B cannot see or change tenant A's contact.
+	tokB := h.token(h.tenantB, auth.RoleAdmin)
+	h.do("GET", path, tokB, nil).want(t, http.StatusNotFound)
+	h.do("PATCH", path, tokB, map[string]any{"last_name": "X"}).want(t, http.StatusNotFound)
+	h.do("DELETE", path, tokB, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/contacts/not-a-uuid", tok, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/contacts/"+uuid.NewString(), tok, nil).want(t, http.StatusNotFound)
+}
+
+func TestDelete(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	id := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
+	path := "/v1/contacts/" + id
+	h.do("DELETE", path, tok, nil, "If-Match", `"7"`).want(t, http.StatusPreconditionFailed)
+	h.do("DELETE", path, tok, nil, "If-Match", `"1"`).want(t, http.StatusNoContent)
+	h.do("GET", path, tok, nil).want(t, http.StatusNotFound)
+	h.do("DELETE", path, tok, nil).want(t, http.StatusNotFound)
+	if ev := readEvent(t, h.brokers, id); ev.Type != "crm.contact.created" {
+		t.Fatalf("first event is %s", ev.Type)
+	}
+}
+
+func TestListPagesAndIsolation(t *testing.T) {
+	h := start(t)
+	tokA, tokB := h.token(h.tenantA, auth.RoleAdmin), h.token(h.tenantB, auth.RoleAdmin)
+	var want []string
+	for i := range 5 {
+		r := h.do("POST", "/v1/contacts", tokA, map[string]any{"first_name": fmt.Sprintf("A%d", i)}).want(t, http.StatusCreated)
+		want = append(want, r.body["id"].(string))
+	}
+	h.do("POST", "/v1/contacts", tokB, map[string]any{"first_name": "B"}).want(t, http.StatusCreated)
+	var have []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("pagination does not end")
+		}
+		r := h.do("GET", "/v1/contacts?limit=2&cursor="+cursor, tokA, nil).want(t, http.StatusOK)
+		for _, it := range r.body["items"].([]any) {
+			have = append(have, it.(map[string]any)["id"].(string))
+		}
+		next, _ := r.body["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if fmt.Sprint(have) != fmt.Sprint(want) {
+		t.Fatalf("have %v, want %v", have, want)
+	}
+	r := h.do("GET", "/v1/contacts", tokB, nil).want(t, http.StatusOK)
+	if items := r.body["items"].([]any); len(items) != 1 {
+		t.Fatalf("tenant B sees %d contacts", len(items))
+	}
+	h.do("GET", "/v1/contacts?limit=abc", tokA, nil).want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts?cursor=!!!", tokA, nil).want(t, http.StatusUnprocessableEntity)
+}
+
+func TestIdempotencyKeyReplaysCreate(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleRep)
+	first := h.do("POST", "/v1/contacts", tok, anna, "Idempotency-Key", "k-1").want(t, http.StatusCreated)
+	again := h.do("POST", "/v1/contacts", tok, anna, "Idempotency-Key", "k-1").want(t, http.StatusCreated)
+	if first.body["id"] != again.body["id"] {
+		t.Fatalf("replay created another contact: %v vs %v", first.body["id"], again.body["id"])
+	}
+	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Other"}, "Idempotency-Key", "k-1").want(t, http.StatusUnprocessableEntity)
+	// Tenant B's identical key is its own.
+	b := h.do("POST", "/v1/contacts", h.token(h.tenantB, auth.RoleRep), anna, "Idempotency-Key", "k-1").want(t, http.StatusCreated)
+	if b.body["id"] == first.body["id"] {
+		t.Fatal("tenant B was replayed tenant A's response")
+	}
+	if n := h.countRows(h.tenantA, "contacts"); n != 1 {
+		t.Fatalf("have %d contacts, want 1", n)
+	}
+}
+
+func TestOpenAPIDocumentIsServed(t *testing.T) {
+	h := start(t)
+	r := h.do("GET", "/v1/contacts/openapi.json", "", nil).want(t, http.StatusOK)
+	paths, _ := r.body["paths"].(map[string]any)
+	if r.body["openapi"] != "3.1.0" || paths["/v1/contacts"] == nil || paths["/v1/contacts/{id}"] == nil {
+		t.Fatalf("have %s", r.raw)
+	}
+}

@@ -1,0 +1,139 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/pkg/telemetry"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
+	"github.com/rapportcrm/rapport/services/gateway/internal/admission"
+	"github.com/rapportcrm/rapport/services/gateway/internal/metering"
+	"github.com/rapportcrm/rapport/services/gateway/internal/ratelimit"
+	"github.com/rapportcrm/rapport/services/gateway/internal/readiness"
+	"github.com/rapportcrm/rapport/services/gateway/internal/routing"
+)
+
+// Name is the gateway's name in telemetry.
+const Name = "gateway"
+
+// ShutdownTimeout bounds how long in-flight requests may finish after SIGTERM.
+const ShutdownTimeout = 15 * time.Second
+
+// App is the assembled gateway.
+type App struct {
+	cfg       Config
+	log       *slog.Logger
+	directory *tenancy.Directory
+	checker   *readiness.Checker
+	handler   http.Handler
+}
+
+// New assembles the gateway. The tenant directory starts empty; Run keeps it
+// current from crm.tenants.v1.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, directory: tenancy.NewDirectory(),
+		checker: readiness.NewChecker(cfg.Upstreams, readiness.DefaultTimeout)}
+
+	api := http.NewServeMux()
+	if err := routing.Default.Register(api, cfg.Upstreams, upstreamTransport(), log); err != nil {
+		return nil, err
+	}
+	meter, err := metering.Middleware(otel.GetMeterProvider())
+	if err != nil {
+		return nil, err
+	}
+	limiters := ratelimit.NewLimiters(cfg.DefaultRPS, cfg.Burst)
+	v1 := auth.Middleware(verifier)(meter(admission.Middleware(a.directory)(ratelimit.Middleware(limiters)(api))))
+
+	root := http.NewServeMux()
+	root.Handle("/v1/", v1)
+	root.Handle("GET /metrics", telemetry.MetricsHandler())
+	httpkit.Health(root, a.checker.Ready)
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpkit.EncodeError(r.Context(), apperr.New(apperr.KindNotFound, "not-found", "no API at "+r.URL.Path), w)
+	})
+	a.handler = httpkit.Instrument(Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(log)(root))))
+	return a, nil
+}
+
+// upstreamTransport pools connections generously (the default keeps two idle
+// per host, far too few for a gateway) and propagates the trace context.
+func upstreamTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 256
+	return otelhttp.NewTransport(t)
+}
+
+// Handler is the gateway's HTTP handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Directory is the gateway's view of the tenants.
+func (a *App) Directory() *tenancy.Directory { return a.directory }
+
+// Run serves HTTP on cfg.Addr (or l when given) and keeps the tenant
+// directory current until ctx ends, then shuts down gracefully.
+func (a *App) Run(ctx context.Context, l net.Listener) error {
+	if l == nil {
+		var err error
+		if l, err = net.Listen("tcp", a.cfg.Addr); err != nil {
+			return err
+		}
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	g.Go(func() error {
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		a.log.InfoContext(ctx, "gateway shutting down", "grace", ShutdownTimeout.String())
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	g.Go(func() error { a.watchDirectory(ctx); return nil })
+	a.log.InfoContext(ctx, "gateway serving", "addr", l.Addr().String())
+	return g.Wait()
+}
+
+// watchDirectory starts following crm.tenants.v1, retrying while the broker
+// or the topic is not there yet; /readyz says so meanwhile.
+func (a *App) watchDirectory(ctx context.Context) {
+	wait := 100 * time.Millisecond
+	for {
+		err := tenancy.WatchDirectory(ctx, a.cfg.Brokers, a.directory)
+		if err == nil {
+			a.checker.DirectoryLoaded()
+			a.log.InfoContext(ctx, "tenant directory following "+tenancy.TopicTenants)
+			return
+		}
+		a.log.WarnContext(ctx, "tenant directory: cannot follow "+tenancy.TopicTenants+" yet", "err", err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}

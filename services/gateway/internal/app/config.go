@@ -1,0 +1,97 @@
+// Package app wires the gateway: configuration, the tenant directory kept
+// from Kafka, and the HTTP stack (auth, tenant admission, rate limits,
+// routing to the services). main only reads the environment and runs it;
+// tests build it on real components.
+package app
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+)
+
+// Config is everything the gateway needs from its environment.
+type Config struct {
+	Addr string
+	// Upstreams are the services' base URLs by name, e.g. "contacts".
+	Upstreams map[string]*url.URL
+	Brokers   []string
+	Auth      auth.Config
+	// DefaultRPS applies to tenants whose record sets no requests-per-second quota.
+	DefaultRPS float64
+	// Burst is the bucket size at DefaultRPS; quotas keep the same ratio.
+	Burst int
+}
+
+// ConfigFromEnv reads the configuration, naming the first missing or
+// malformed variable.
+func ConfigFromEnv() (Config, error) {
+	cfg := Config{Addr: env("GATEWAY_ADDR", "127.0.0.1:8080"), Upstreams: map[string]*url.URL{}}
+	contacts, err := upstreamURL("CONTACTS_URL")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Upstreams["contacts"] = contacts
+	if cfg.Brokers, err = brokers("KAFKA_BROKERS"); err != nil {
+		return cfg, err
+	}
+	if cfg.Auth, err = auth.ConfigFromEnv(); err != nil {
+		return cfg, err
+	}
+	cfg.DefaultRPS = 50
+	if v := os.Getenv("GATEWAY_DEFAULT_RPS"); v != "" {
+		rps, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(rps > 0) || rps > 1e9 {
+			return cfg, fmt.Errorf("GATEWAY_DEFAULT_RPS must be a positive number of requests per second, got %q", v)
+		}
+		cfg.DefaultRPS = rps
+	}
+	cfg.Burst = max(1, int(2*cfg.DefaultRPS))
+	if v := os.Getenv("GATEWAY_BURST"); v != "" {
+		b, err := strconv.Atoi(v)
+		if err != nil || b < 1 {
+			return cfg, fmt.Errorf("GATEWAY_BURST must be a positive whole number of requests, got %q", v)
+		}
+		cfg.Burst = b
+	}
+	return cfg, nil
+}
+
+func upstreamURL(name string) (*url.URL, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil, fmt.Errorf("%s is required (the service's base URL, e.g. http://127.0.0.1:8081)", name)
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%s must be an http(s) base URL such as http://127.0.0.1:8081, got %q", name, v)
+	}
+	return u, nil
+}
+
+func brokers(name string) ([]string, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil, fmt.Errorf("%s is required (comma-separated host:port)", name)
+	}
+	var out []string
+	for b := range strings.SplitSeq(v, ",") {
+		b = strings.TrimSpace(b)
+		if b == "" {
+			return nil, fmt.Errorf("%s has an empty entry: %q", name, v)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

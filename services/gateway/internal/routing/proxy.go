@@ -1,0 +1,43 @@
+package routing
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
+)
+
+// NewProxy forwards requests to the upstream at base, keeping method, path,
+// query, body and the Authorization header (the service verifies the token
+// again), and setting X-Request-Id and X-Forwarded-*. The reverse proxy drops
+// hop-by-hop headers both ways. transport carries the trace context.
+func NewProxy(name string, base *url.URL, transport http.RoundTripper, log *slog.Logger) http.Handler {
+	return &httputil.ReverseProxy{
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(base)
+			pr.SetXForwarded()
+			if id := httpkit.RequestIDFrom(pr.In.Context()); id != "" {
+				pr.Out.Header.Set(httpkit.HeaderRequestID, id)
+			}
+		},
+		Transport: transport,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				// The client left or timed out; the upstream is not to blame.
+				log.InfoContext(r.Context(), "request abandoned while proxied", "upstream", name, "err", err)
+			} else {
+				log.ErrorContext(r.Context(), "upstream unavailable", "upstream", name, "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			httpkit.WriteProblem(w, r, httpkit.Problem{Type: httpkit.ProblemType("upstream-unavailable"), Status: http.StatusBadGateway,
+				Detail: "the " + name + " service is unavailable; try again shortly"})
+		},
+	}
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	httpkit.EncodeError(r.Context(), apperr.New(apperr.KindNotFound, "not-found", "no API at "+r.URL.Path), w)
+}

@@ -1,0 +1,57 @@
+// Package routing sends each public /v1 path to the service that owns it.
+package routing
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+)
+
+// Table maps the first path segment after /v1 (a resource collection) to
+// the name of the upstream service that serves it.
+type Table map[string]string
+
+// Default is the public API's routing: every collection the contacts service
+// owns (design §8). Other services join as they are built.
+var Default = Table{
+	"contacts":   "contacts",
+	"companies":  "contacts",
+	"fields":     "contacts",
+	"activities": "contacts",
+	"imports":    "contacts",
+}
+
+// Collections lists the table's collections in order.
+func (t Table) Collections() []string {
+	cs := make([]string, 0, len(t))
+	for c := range t {
+		cs = append(cs, c)
+	}
+	sort.Strings(cs)
+	return cs
+}
+
+// Register routes /v1/<collection> and everything under it to the proxy of
+// its upstream, and every other /v1 path to a 404 problem. It fails when the
+// table names an upstream without a base URL.
+func (t Table) Register(mux *http.ServeMux, upstreams map[string]*url.URL, transport http.RoundTripper, log *slog.Logger) error {
+	proxies := map[string]http.Handler{}
+	for _, c := range t.Collections() {
+		name := t[c]
+		p, ok := proxies[name]
+		if !ok {
+			base, ok := upstreams[name]
+			if !ok {
+				return fmt.Errorf("routing: /v1/%s goes to upstream %q, which has no URL", c, name)
+			}
+			p = NewProxy(name, base, transport, log)
+			proxies[name] = p
+		}
+		mux.Handle("/v1/"+c, p)
+		mux.Handle("/v1/"+c+"/", p)
+	}
+	mux.Handle("/v1/", http.HandlerFunc(notFound))
+	return nil
+}
