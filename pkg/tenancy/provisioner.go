@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
@@ -97,7 +98,8 @@ func (p *Provisioner) WaitAcks(ctx context.Context, tenantID string, generation 
 
 // Watch reads every partition of topic from the beginning without a consumer
 // group (nothing to clean up afterwards) and calls fn for each message until
-// ctx ends. It returns once the readers are started.
+// ctx ends. It returns once fn has seen every message that was on the topic
+// when Watch was called, so a caller is caught up when it returns.
 func Watch(ctx context.Context, brokers []string, topic string, fn func(kafka.Message)) error {
 	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
 	if err != nil {
@@ -109,13 +111,24 @@ func Watch(ctx context.Context, brokers []string, topic string, fn func(kafka.Me
 		return fmt.Errorf("tenancy: partitions of %s: %w", topic, err)
 	}
 	var mu sync.Mutex
+	var caughtUp sync.WaitGroup
 	for _, part := range parts {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: part.ID, MaxWait: 100e6})
+		end, err := lastOffset(ctx, brokers[0], topic, part.ID)
+		if err != nil {
+			return err
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: part.ID, MaxWait: 100 * time.Millisecond})
 		if err := r.SetOffset(kafka.FirstOffset); err != nil {
 			return err
 		}
+		caughtUp.Add(1)
 		go func() {
 			defer r.Close()
+			signal := sync.OnceFunc(caughtUp.Done)
+			defer signal()
+			if end == 0 {
+				signal()
+			}
 			for {
 				m, err := r.ReadMessage(ctx)
 				if err != nil {
@@ -124,14 +137,39 @@ func Watch(ctx context.Context, brokers []string, topic string, fn func(kafka.Me
 				mu.Lock()
 				fn(m)
 				mu.Unlock()
+				if m.Offset+1 >= end {
+					signal()
+				}
 			}
 		}()
 	}
-	return nil
+	done := make(chan struct{})
+	go func() { caughtUp.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// lastOffset is the offset the next message on a partition will get.
+func lastOffset(ctx context.Context, broker, topic string, partition int) (int64, error) {
+	conn, err := kafka.DialLeader(ctx, "tcp", broker, topic, partition)
+	if err != nil {
+		return 0, fmt.Errorf("tenancy: leader of %s/%d: %w", topic, partition, err)
+	}
+	defer conn.Close()
+	_, last, err := conn.ReadOffsets()
+	if err != nil {
+		return 0, fmt.Errorf("tenancy: offsets of %s/%d: %w", topic, partition, err)
+	}
+	return last, nil
 }
 
 // WatchDirectory keeps dir up to date from crm.tenants.v1, for processes
-// without a database of tenants (the gateway).
+// without a database of tenants (the gateway). It returns once dir holds every
+// record published before the call.
 func WatchDirectory(ctx context.Context, brokers []string, dir *Directory) error {
 	return Watch(ctx, brokers, TopicTenants, func(m kafka.Message) {
 		ev, err := events.FromMessage(m)

@@ -18,7 +18,6 @@ import (
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/telemetry"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/services/gateway/internal/admission"
 	"github.com/rapportcrm/rapport/services/gateway/internal/metering"
 	"github.com/rapportcrm/rapport/services/gateway/internal/ratelimit"
 	"github.com/rapportcrm/rapport/services/gateway/internal/readiness"
@@ -59,7 +58,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	limiters := ratelimit.NewLimiters(cfg.DefaultRPS, cfg.Burst)
-	v1 := auth.Middleware(verifier)(meter(admission.Middleware(a.directory)(ratelimit.Middleware(limiters)(api))))
+	v1 := auth.Middleware(verifier)(meter(a.directory.Middleware(ratelimit.Middleware(limiters)(api))))
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", v1)

@@ -63,7 +63,7 @@ func TestTenantAdmission(t *testing.T) {
 		{"active writes", active, http.MethodPost, http.StatusCreated, ""},
 		{"unknown", uuid.New(), http.MethodGet, http.StatusForbidden, "tenant-unknown"},
 		{"retained reads", retained, http.MethodGet, http.StatusCreated, ""},
-		{"retained writes", retained, http.MethodPost, http.StatusForbidden, "tenant-deleted"},
+		{"retained writes", retained, http.MethodPost, http.StatusForbidden, "tenant-read-only"},
 		{"deleted reads", deleted, http.MethodGet, http.StatusForbidden, "tenant-deleted"},
 	}
 	for _, tt := range tests {

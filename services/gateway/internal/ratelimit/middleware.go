@@ -8,7 +8,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
-	"github.com/rapportcrm/rapport/services/gateway/internal/admission"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
 )
 
 // Middleware refuses a request over its tenant's rate with a 429 problem and
@@ -17,7 +17,7 @@ import (
 func Middleware(l *Limiters) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			t, ok := admission.TenantFrom(r.Context())
+			t, ok := tenancy.TenantFrom(r.Context())
 			if !ok {
 				httpkit.EncodeError(r.Context(), apperr.New(apperr.KindInternal, "internal", "rate limit without an admitted tenant"), w)
 				return

@@ -1,4 +1,4 @@
-package admission_test
+package tenancy_test
 
 import (
 	"net/http"
@@ -6,12 +6,11 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/services/gateway/internal/admission"
 )
 
 func TestAdmit(t *testing.T) {
 	active := tenancy.Tenant{State: tenancy.StateActive}
-	tests := []struct {
+	for _, tc := range []struct {
 		name     string
 		tenant   tenancy.Tenant
 		known    bool
@@ -25,21 +24,19 @@ func TestAdmit(t *testing.T) {
 		{"deleted", tenancy.Tenant{State: tenancy.StateDeleted}, true, http.MethodGet, "tenant-deleted"},
 		{"retained GET", tenancy.Tenant{State: tenancy.StateRetained}, true, http.MethodGet, ""},
 		{"retained HEAD", tenancy.Tenant{State: tenancy.StateRetained}, true, http.MethodHead, ""},
-		{"retained POST", tenancy.Tenant{State: tenancy.StateRetained}, true, http.MethodPost, "tenant-deleted"},
-		{"retained DELETE", tenancy.Tenant{State: tenancy.StateRetained}, true, http.MethodDelete, "tenant-deleted"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := admission.Admit(tt.tenant, tt.known, tt.method)
-			if tt.wantSlug == "" {
+		{"retained POST", tenancy.Tenant{State: tenancy.StateRetained}, true, http.MethodPost, "tenant-read-only"},
+		{"retained DELETE", tenancy.Tenant{State: tenancy.StateRetained}, true, http.MethodDelete, "tenant-read-only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tenancy.Admit(tc.tenant, tc.known, tc.method)
+			if tc.wantSlug == "" {
 				if err != nil {
 					t.Fatalf("want admitted, have %v", err)
 				}
 				return
 			}
-			e, ok := apperr.As(err)
-			if !ok || e.Kind != apperr.KindForbidden || e.Slug != tt.wantSlug {
-				t.Fatalf("want forbidden %q, have %v", tt.wantSlug, err)
+			if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindForbidden || e.Slug != tc.wantSlug {
+				t.Fatalf("want forbidden %q, have %v", tc.wantSlug, err)
 			}
 		})
 	}
