@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// config is everything run needs; main fills it from flags and the
+// environment, tests from a temporary folder and free ports.
+type config struct {
+	// Root is the repository root (holding go.work): services build from it.
+	Root string
+	// DataDir keeps PostgreSQL, the broker's log, keys, binaries and logs.
+	DataDir   string
+	PGPort    int
+	KafkaPort int
+	// KafkaBrokers, when set, replace the embedded broker.
+	KafkaBrokers []string
+	GatewayPort  int
+	// ServicePort is the first domain service's port (contacts).
+	ServicePort int
+	// Env is the caller's environment; OTEL_* and a few basics pass through.
+	Env []string
+	// Out receives every line: ours and the services'.
+	Out   io.Writer
+	Color bool
+	// ReadyTimeout bounds each service's wait for /readyz, AckTimeout the
+	// wait for the tenants' acknowledgements, StopGrace a service's shutdown.
+	ReadyTimeout time.Duration
+	AckTimeout   time.Duration
+	StopGrace    time.Duration
+	// Ready, when set, is called once everything is up.
+	Ready func(running)
+}
+
+// running is what a started platform offers.
+type running struct {
+	GatewayURL string
+	// ServiceURLs by domain service name.
+	ServiceURLs map[string]string
+	Brokers     []string
+	// Postgres is the cluster's superuser URL.
+	Postgres string
+	// Token is an admin dev token for the tenant demo.
+	Token string
+}
+
+// selfName prefixes make run's own lines.
+const selfName = "local"
+
+// run starts the whole platform and keeps it running until ctx ends (nil
+// then, once everything stopped cleanly) or a service dies (its error).
+func run(ctx context.Context, cfg config) (err error) {
+	con := newConsole(cfg.Out, cfg.Color)
+	l := layout{dir: cfg.DataDir}
+	names, err := discoverServices(cfg.Root)
+	if err != nil {
+		return err
+	}
+	con.fit(names...)
+	say := con.writer(selfName, nil)
+	defer func() {
+		// Ctrl-C while starting is a clean stop, not a failure.
+		if err != nil && ctx.Err() != nil {
+			err = nil
+		}
+	}()
+
+	domain, gateway := plan(names, cfg.GatewayPort, cfg.ServicePort)
+	if err := checkPorts(cfg, domain, gateway); err != nil {
+		return err
+	}
+	for _, d := range []string{l.logs(), l.bin()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := writeIssuerKeys(l); err != nil {
+		return err
+	}
+
+	// Compile while the database and the broker start.
+	buildCtx, cancelBuild := context.WithCancel(ctx)
+	waitBuild := startBuild(buildCtx, cfg.Root, l.bin(), names, con.writer("build", nil))
+	defer func() { cancelBuild(); _ = waitBuild() }()
+
+	pg, err := startPostgres(ctx, l, cfg.PGPort, say)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say.Printf("stopping PostgreSQL")
+		_ = pg.stop()
+	}()
+
+	brokers := cfg.KafkaBrokers
+	if len(brokers) == 0 {
+		k, addrs, err := startKafka(l, cfg.KafkaPort, say)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			say.Printf("stopping the embedded Kafka broker (its data stays in %s)", l.kafka())
+			k.stop()
+		}()
+		brokers = addrs
+	} else {
+		say.Printf("using the Kafka brokers of KAFKA_BROKERS: %s", strings.Join(brokers, ","))
+	}
+	if err := createTopics(ctx, brokers, topics); err != nil {
+		return err
+	}
+
+	dbNames := make([]string, len(domain))
+	for i, s := range domain {
+		dbNames[i] = s.Name
+	}
+	dbs, err := pg.databases(ctx, dbNames)
+	if err != nil {
+		return err
+	}
+	if err := waitBuild(); err != nil {
+		return err
+	}
+
+	sh := shared{Brokers: brokers, PublicKeyFile: l.issuerPub(), Caller: cfg.Env}
+	sup := newSupervisor(ctx, con, l, cfg.ReadyTimeout, say)
+	defer sup.stop(cfg.StopGrace)
+	for _, s := range domain {
+		if err := sup.start(s, domainEnv(s, dbs[s.Name], sh)); err != nil {
+			return err
+		}
+	}
+	if gateway != nil {
+		if err := sup.start(*gateway, gatewayEnv(*gateway, domain, sh)); err != nil {
+			return err
+		}
+	}
+
+	if err := provisionTenants(sup.live, brokers, dbNames, cfg.AckTimeout, say); err != nil {
+		if err = sup.cause(err); ctx.Err() == nil && sup.live.Err() == nil {
+			err = fmt.Errorf("%w (the services' logs are in %s)", err, l.logs())
+		}
+		return err
+	}
+	token, err := issueToken(l, tokenRequest{Tenant: "demo", Role: "admin", TTL: 12 * time.Hour})
+	if err != nil {
+		return err
+	}
+	up := running{Brokers: brokers, Postgres: pg.cluster.URL("postgres", "postgres"), Token: token, ServiceURLs: map[string]string{}}
+	for _, s := range domain {
+		up.ServiceURLs[s.Name] = s.URL()
+	}
+	if gateway != nil {
+		up.GatewayURL = gateway.URL()
+	}
+	con.print(banner(up, l))
+	if cfg.Ready != nil {
+		cfg.Ready(up)
+	}
+
+	<-sup.live.Done()
+	if ctx.Err() != nil {
+		say.Printf("stopping")
+		return nil
+	}
+	return context.Cause(sup.live)
+}
+
+// checkPorts fails early, naming the port and the flag that moves it, when
+// something already listens where a component would.
+func checkPorts(cfg config, domain []service, gateway *service) error {
+	type use struct {
+		port      int
+		what, fix string
+	}
+	uses := []use{{cfg.PGPort, "PostgreSQL", "choose another with -pg-port"}}
+	if len(cfg.KafkaBrokers) == 0 {
+		uses = append(uses, use{cfg.KafkaPort, "the embedded Kafka broker", "choose another with -kafka-port, or point KAFKA_BROKERS at a running broker"})
+	}
+	for _, s := range domain {
+		uses = append(uses, use{s.Port, s.Name, "-service-port moves the services"})
+	}
+	if gateway != nil {
+		uses = append(uses, use{gateway.Port, gateway.Name, "choose another with -gateway-port"})
+	}
+	for _, u := range uses {
+		if err := portFree(u.port); err != nil {
+			return fmt.Errorf("port %d for %s is taken (%v): is another make run still running? Otherwise stop what listens there or %s", u.port, u.what, err, u.fix)
+		}
+	}
+	return nil
+}
+
+// banner tells the user where everything is.
+func banner(up running, l layout) string {
+	url := up.GatewayURL
+	if url == "" {
+		url = up.ServiceURLs["contacts"]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nRapport is running.\n\n")
+	if up.GatewayURL != "" {
+		fmt.Fprintf(&b, "  gateway   %s\n", up.GatewayURL)
+	} else {
+		fmt.Fprintf(&b, "  gateway   none yet (no services/gateway/cmd/gateway): talk to the services directly\n")
+	}
+	for _, t := range demoTenants {
+		fmt.Fprintf(&b, "  tenant    %-7s %s\n", t.Name, t.record().GetId())
+	}
+	fmt.Fprintf(&b, "  data      %s (logs in %s)\n", l.dir, l.logs())
+	fmt.Fprintf(&b, "\nAdmin dev token for demo (admin@demo, 12h; another: go run ./deploy/local token -tenant demo-2 -role rep):\n\n")
+	fmt.Fprintf(&b, "  export TOKEN=%s\n\n", up.Token)
+	if url != "" {
+		fmt.Fprintf(&b, "Try:\n\n")
+		fmt.Fprintf(&b, "  curl -s -X POST %s/v1/contacts -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n", url)
+		fmt.Fprintf(&b, "    -d '{\"first_name\":\"Анна\",\"last_name\":\"Иванова\",\"emails\":[\"anna@example.ru\"]}'\n")
+		fmt.Fprintf(&b, "  curl -s '%s/v1/contacts?limit=10' -H \"Authorization: Bearer $TOKEN\"\n\n", url)
+	}
+	fmt.Fprintf(&b, "Ctrl-C stops everything; the next run keeps the data.\n\n")
+	return b.String()
+}

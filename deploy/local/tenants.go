@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
+)
+
+// demoTenant is a tenant `make run` provisions.
+type demoTenant struct {
+	Name, Display, Locale, Currency, Country string
+}
+
+// demoTenants: a Russian tenant to try the product with and an English one
+// to see that tenants never see each other's data.
+var demoTenants = []demoTenant{
+	{Name: "demo", Display: "Demo", Locale: "ru", Currency: "RUB", Country: "RU"},
+	{Name: "demo-2", Display: "Demo 2", Locale: "en", Currency: "USD", Country: "US"},
+}
+
+// provisionSource is the CloudEvents source of records published by make run.
+const provisionSource = "/rapport/local"
+
+// record is the desired state of t. Its generation stays 1: publishing it
+// again on the next run is a no-op the services acknowledge again.
+func (t demoTenant) record() *tenancyv1.TenantRecord {
+	return &tenancyv1.TenantRecord{
+		Id:             tenancy.LocalID(t.Name).String(),
+		Name:           t.Name,
+		DisplayName:    t.Display,
+		Region:         "local",
+		Admins:         []string{defaultUser("admin", t.Name)},
+		Quotas:         &tenancyv1.Quotas{Users: 100, Contacts: 1_000_000, StorageBytes: 10 << 30, RequestsPerSecond: 5000},
+		DeletionPolicy: tenancyv1.DeletionPolicy_DELETION_POLICY_RETAIN,
+		Generation:     1,
+		Locale:         t.Locale,
+		BaseCurrency:   t.Currency,
+		DefaultCountry: t.Country,
+		UpdatedAt:      timestamppb.Now(),
+	}
+}
+
+// provisionTenants publishes every demo tenant and waits until each domain
+// service has acknowledged it.
+func provisionTenants(ctx context.Context, brokers []string, services []string, timeout time.Duration, say *lineWriter) error {
+	p := tenancy.NewProvisioner(brokers, provisionSource)
+	defer p.Close()
+	recs := make([]*tenancyv1.TenantRecord, len(demoTenants))
+	for i, t := range demoTenants {
+		recs[i] = t.record()
+		if err := p.Publish(ctx, recs[i]); err != nil {
+			return fmt.Errorf("publish tenant %s: %w", t.Name, err)
+		}
+	}
+	if len(services) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, rec := range recs {
+		if _, err := p.WaitAcks(ctx, rec.GetId(), rec.GetGeneration(), services); err != nil {
+			return fmt.Errorf("tenant %s: %w", rec.GetName(), err)
+		}
+		say.Printf("tenant %s (%s) ready in %s", rec.GetName(), rec.GetId(), strings.Join(services, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
+)
+
+// roles a dev token may carry.
+var roles = []string{auth.RoleAdmin, auth.RoleManager, auth.RoleRep, auth.RoleAnalyst, auth.RoleViewer}
+
+// defaultTeam is the team of every dev token unless -team says otherwise.
+const defaultTeam = "team-1"
+
+// tokenRequest is what a dev token says about its bearer.
+type tokenRequest struct {
+	Tenant, Role, User, Team string
+	TTL                      time.Duration
+}
+
+// defaultUser is the user of a dev token when none is given: admin@demo.
+func defaultUser(role, tenant string) string { return role + "@" + tenant }
+
+func (r tokenRequest) validate() error {
+	if r.Tenant == "" {
+		return errors.New("-tenant is required")
+	}
+	if !slices.Contains(roles, r.Role) {
+		return fmt.Errorf("-role %q is not one of %s", r.Role, strings.Join(roles, ", "))
+	}
+	if r.TTL <= 0 {
+		return fmt.Errorf("-ttl %s must be positive", r.TTL)
+	}
+	return nil
+}
+
+// issueToken signs a dev token with the issuer kept in the data folder
+// (creating it on first use).
+func issueToken(l layout, r tokenRequest) (string, error) {
+	if err := r.validate(); err != nil {
+		return "", err
+	}
+	if r.User == "" {
+		r.User = defaultUser(r.Role, r.Tenant)
+	}
+	if r.Team == "" {
+		r.Team = defaultTeam
+	}
+	iss, err := devIssuer(l)
+	if err != nil {
+		return "", err
+	}
+	return iss.Token(auth.Principal{
+		TenantID: tenancy.LocalID(r.Tenant),
+		UserID:   r.User,
+		Roles:    []string{r.Role},
+		Team:     r.Team,
+	}, r.TTL)
+}
+
+func devIssuer(l layout) (*auth.DevIssuer, error) {
+	if err := os.MkdirAll(filepath.Dir(l.issuerKey()), 0o700); err != nil {
+		return nil, err
+	}
+	iss, err := auth.LoadOrCreateDevIssuer(l.issuerKey())
+	if err != nil {
+		return nil, fmt.Errorf("dev issuer %s: %w", l.issuerKey(), err)
+	}
+	return iss, nil
+}
+
+// writeIssuerKeys makes sure the dev issuer exists and writes its public key
+// where services read it (AUTH_PUBLIC_KEY_FILE).
+func writeIssuerKeys(l layout) error {
+	iss, err := devIssuer(l)
+	if err != nil {
+		return err
+	}
+	pem := iss.PublicKeyPEM()
+	if have, err := os.ReadFile(l.issuerPub()); err == nil && bytes.Equal(have, pem) {
+		return nil
+	}
+	// Rename into place: a service starting now reads the old or the new file, never half of one.
+	tmp := l.issuerPub() + ".tmp"
+	if err := os.WriteFile(tmp, pem, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, l.issuerPub())
+}
