@@ -113,7 +113,7 @@ func (p *Platform) Start() {
 			t.Fatalf("deploy/local exited before it was ready: %v\n%s", err, p.Output())
 		default:
 		}
-		if strings.Contains(p.Output(), p.Gateway) {
+		if strings.Contains(p.Output(), "Rapport is running") {
 			if resp, err := http.Get(p.Gateway + "/readyz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
