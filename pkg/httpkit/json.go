@@ -145,3 +145,10 @@ func EncodeJSON(ctx context.Context, w http.ResponseWriter, response any) error 
 	_, err := w.Write(body)
 	return err
 }
+
+// WriteJSON writes v as a JSON response with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}

@@ -81,8 +81,12 @@ func BenchmarkOutboxToConsumer(b *testing.B) {
 		b.Fatal(err)
 	}
 	relay := events.NewRelay(pool, w, events.RelayOptions{Service: "bench"})
-	go func() { _ = relay.Run(ctx) }()
-	go func() { _ = consumer.Run(ctx) }()
+	stopped := make(chan struct{}, 2)
+	go func() { _ = relay.Run(ctx); stopped <- struct{}{} }()
+	go func() { _ = consumer.Run(ctx); stopped <- struct{}{} }()
+	// The relay holds a pooled connection for its leader lock: stop it before
+	// the pool is closed, or Close waits for that connection forever.
+	defer func() { cancel(); <-stopped; <-stopped }()
 
 	tenants := []uuid.UUID{uuid.New(), uuid.New(), uuid.New(), uuid.New()}
 	b.ResetTimer()

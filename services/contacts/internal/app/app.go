@@ -127,22 +127,9 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 	}
 	close(a.loaded)
 	g, ctx := errgroup.WithContext(ctx)
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
-	g.Go(func() error {
-		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	})
+	g.Go(func() error { return httpkit.Serve(ctx, l, a.handler, a.log, 10*time.Second) })
 	g.Go(func() error { return a.relay.Run(ctx) })
 	g.Go(func() error { return a.applier.Run(ctx) })
-	a.log.InfoContext(ctx, "contacts serving", "addr", l.Addr().String())
 	return g.Wait()
 }
 

@@ -5,7 +5,6 @@ package transport
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -158,7 +157,7 @@ func encodeContact(ctx context.Context, w http.ResponseWriter, resp any) error {
 		w.Header().Set("Location", "/v1/contacts/"+r.Contact.ID().String())
 		status = http.StatusCreated
 	}
-	return writeJSON(w, status, view(r.Contact))
+	return httpkit.WriteJSON(w, status, view(r.Contact))
 }
 
 func encodeDelete(ctx context.Context, w http.ResponseWriter, resp any) error {
@@ -183,11 +182,5 @@ func encodeList(ctx context.Context, w http.ResponseWriter, resp any) error {
 	if r.Result.Next != uuid.Nil {
 		page.NextCursor = httpkit.EncodeCursor(cursor{After: r.Result.Next})
 	}
-	return writeJSON(w, http.StatusOK, page)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	return httpkit.WriteJSON(w, http.StatusOK, page)
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -96,23 +95,8 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
-	g.Go(func() error {
-		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-ctx.Done()
-		a.log.InfoContext(ctx, "gateway shutting down", "grace", ShutdownTimeout.String())
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	})
+	g.Go(func() error { return httpkit.Serve(ctx, l, a.handler, a.log, ShutdownTimeout) })
 	g.Go(func() error { a.watchDirectory(ctx); return nil })
-	a.log.InfoContext(ctx, "gateway serving", "addr", l.Addr().String())
 	return g.Wait()
 }
 
