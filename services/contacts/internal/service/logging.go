@@ -16,17 +16,19 @@ type logging struct {
 	log  *slog.Logger
 }
 
-// WithLogging logs every call with its duration and outcome. Expected
-// business errors log at info, failures at error.
+// WithLogging logs every call with its duration and outcome: successes at
+// debug (the access log already has one line per request), expected
+// business errors at info, failures at error.
 func WithLogging(log *slog.Logger) func(Service) Service {
 	return func(next Service) Service { return &logging{next: next, log: log} }
 }
 
 func (l *logging) done(ctx context.Context, method string, begin time.Time, err error, attrs ...any) {
 	attrs = append(attrs, "method", method, "took", time.Since(begin))
-	level := slog.LevelInfo
+	level := slog.LevelDebug
 	if err != nil {
 		attrs = append(attrs, "err", err)
+		level = slog.LevelInfo
 		if apperr.KindOf(err) == apperr.KindInternal {
 			level = slog.LevelError
 		}
