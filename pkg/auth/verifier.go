@@ -73,7 +73,7 @@ func NewVerifier(ctx context.Context, cfg Config) (Verifier, error) {
 	default:
 		return nil, errors.New("auth: a JWKS URL or a public key is required")
 	}
-	return v, nil
+	return &cachingVerifier{next: v, now: time.Now}, nil
 }
 
 type verifier struct {
@@ -85,26 +85,36 @@ func invalid(message string, cause error) error {
 	return &apperr.Error{Kind: apperr.KindUnauthorized, Slug: "invalid-token", Message: message, Cause: cause}
 }
 
-func (v *verifier) Verify(ctx context.Context, token string) (Principal, error) {
+// verify checks token and returns its principal and its expiry.
+func (v *verifier) verify(ctx context.Context, token string) (Principal, time.Time, error) {
+	p, tok, err := v.parse(ctx, token)
+	if err != nil {
+		return Principal{}, time.Time{}, err
+	}
+	exp, _ := tok.Expiration()
+	return p, exp, nil
+}
+
+func (v *verifier) parse(ctx context.Context, token string) (Principal, jwt.Token, error) {
 	if len(token) > maxTokenLen || strings.Count(token, ".") != 2 {
-		return Principal{}, invalid("the bearer token is not a compact JWT", nil)
+		return Principal{}, nil, invalid("the bearer token is not a compact JWT", nil)
 	}
 	msg, err := jws.Parse([]byte(token), jws.WithCompact())
 	if err != nil || len(msg.Signatures()) != 1 {
-		return Principal{}, invalid("the bearer token is not a signed JWT", err)
+		return Principal{}, nil, invalid("the bearer token is not a signed JWT", err)
 	}
 	hdr := msg.Signatures()[0].ProtectedHeaders()
 	alg, _ := hdr.Algorithm()
 	if alg != jwa.RS256() && alg != jwa.ES256() {
-		return Principal{}, invalid(fmt.Sprintf("the token is signed with %q; only RS256 and ES256 are accepted", alg.String()), nil)
+		return Principal{}, nil, invalid(fmt.Sprintf("the token is signed with %q; only RS256 and ES256 are accepted", alg.String()), nil)
 	}
 	kid, _ := hdr.KeyID()
 	key, err := v.keys(ctx, kid)
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, nil, err
 	}
 	if !keyFits(key, alg) {
-		return Principal{}, invalid(fmt.Sprintf("the token's %s signature does not match its key's type", alg.String()), nil)
+		return Principal{}, nil, invalid(fmt.Sprintf("the token's %s signature does not match its key's type", alg.String()), nil)
 	}
 	tok, err := jwt.Parse([]byte(token),
 		jwt.WithKey(alg, key),
@@ -115,9 +125,10 @@ func (v *verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
 	)
 	if err != nil {
-		return Principal{}, invalid(describe(err), err)
+		return Principal{}, nil, invalid(describe(err), err)
 	}
-	return principalOf(tok)
+	p, err := principalOf(tok)
+	return p, tok, err
 }
 
 // describe names what is wrong with a token jwt.Parse refused.

@@ -1,0 +1,72 @@
+package auth
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Verified tokens are remembered, so a client sending the same token with
+// every request pays for one signature check, not one per request (the
+// gateway and each service verify it). An entry lives until the token
+// expires, and at most cacheTTL so that a key withdrawn from the JWKS stops
+// being honoured soon after.
+const (
+	cacheTTL  = 5 * time.Minute
+	cacheSize = 10000
+)
+
+type cachedPrincipal struct {
+	p     Principal
+	until time.Time
+}
+
+type verifiedCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedPrincipal
+}
+
+func (c *verifiedCache) get(token string, now time.Time) (Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[token]
+	if !ok || !now.Before(e.until) {
+		return Principal{}, false
+	}
+	return e.p, true
+}
+
+func (c *verifiedCache) put(token string, p Principal, exp, now time.Time) {
+	until := now.Add(cacheTTL)
+	if exp.Before(until) {
+		until = exp
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= cacheSize {
+		// Starting over is cheaper than tracking recency, and a full cache
+		// only means many distinct live tokens, each verified once more.
+		c.entries = make(map[string]cachedPrincipal, cacheSize)
+	}
+	c.entries[token] = cachedPrincipal{p: p, until: until}
+}
+
+// cachingVerifier verifies through next and remembers what it verified.
+type cachingVerifier struct {
+	next  *verifier
+	cache verifiedCache
+	now   func() time.Time
+}
+
+func (c *cachingVerifier) Verify(ctx context.Context, token string) (Principal, error) {
+	now := c.now()
+	if p, ok := c.cache.get(token, now); ok {
+		return p, nil
+	}
+	p, exp, err := c.next.verify(ctx, token)
+	if err != nil {
+		return Principal{}, err
+	}
+	c.cache.put(token, p, exp, now)
+	return p, nil
+}

@@ -1,0 +1,50 @@
+package auth
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+func TestVerifiedTokensAreRememberedUntilTheyExpire(t *testing.T) {
+	ctx := context.Background()
+	iss, err := LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "k.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(ctx, Config{PublicKeyPEM: iss.PublicKeyPEM()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv := v.(*cachingVerifier)
+	now := time.Now()
+	cv.now = func() time.Time { return now }
+	want := Principal{TenantID: uuid.New(), UserID: "u", Roles: []string{RoleRep}}
+	tok, err := iss.Token(want, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if have, err := v.Verify(ctx, tok); err != nil || have.UserID != "u" {
+		t.Fatalf("have %+v, %v", have, err)
+	}
+	// With the keys gone, the remembered token still verifies...
+	cv.next.keys = func(context.Context, string) (crypto.PublicKey, error) { return nil, errors.New("no keys") }
+	if have, err := v.Verify(ctx, tok); err != nil || have.TenantID != want.TenantID {
+		t.Fatalf("cached token: have %+v, %v", have, err)
+	}
+	// ...a token never seen does not...
+	other, _ := iss.Token(Principal{TenantID: uuid.New(), UserID: "x"}, time.Minute)
+	if _, err := v.Verify(ctx, other); err == nil {
+		t.Fatal("an unseen token was accepted without a key")
+	}
+	// ...and the remembered one is forgotten once it expires.
+	now = now.Add(2 * time.Minute)
+	if _, err := v.Verify(ctx, tok); err == nil {
+		t.Fatal("an expired token was served from the cache")
+	}
+}
