@@ -16,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/rapportcrm/rapport/pkg/tenancy"
+	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 func TestRunStopsCleanlyOnCancelAndTheNextRunKeepsTheData(t *testing.T) {
@@ -247,15 +248,9 @@ func endOffsets(t *testing.T, brokers []string, topic string) int64 {
 	return sum
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// freePort is a port outside the ephemeral range, with ten free after it
+// for the services numbered from it.
+func freePort(t *testing.T) int { return testenv.FreePorts(t, 10) }
 
 // syncBuffer is an output the test reads after run returns.
 type syncBuffer struct {

@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // root is the repository root (this file lives in tests/platform).
@@ -27,15 +28,9 @@ func root(t testing.TB) string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// freePort is a port outside the ephemeral range, with ten free after it
+// for the services numbered from it.
+func freePort(t testing.TB) int { return testenv.FreePorts(t, 10) }
 
 // Platform is one deploy/local process.
 type Platform struct {

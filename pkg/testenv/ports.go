@@ -1,0 +1,47 @@
+package testenv
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"testing"
+)
+
+// Ports below Linux's ephemeral range (32768–60999): a port picked there
+// cannot be taken meanwhile by some process's outgoing connection, which
+// made ":0"-then-close picks flaky when a program binds them a moment later.
+const (
+	portLow  = 20000
+	portHigh = 32000
+)
+
+// FreePorts returns the first of n consecutive ports on 127.0.0.1 that are
+// free now, for programs under test that bind ports themselves.
+func FreePorts(t testing.TB, n int) int {
+	t.Helper()
+	for range 200 {
+		base := portLow + rand.IntN(portHigh-portLow-n)
+		if free(base, n) {
+			return base
+		}
+	}
+	t.Fatalf("testenv: no %d consecutive free ports in %d-%d", n, portLow, portHigh)
+	return 0
+}
+
+func free(base, n int) bool {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	for p := base; p < base+n; p++ {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			return false
+		}
+		ls = append(ls, l)
+	}
+	return true
+}
