@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/rapportcrm/rapport/pkg/telemetry"
@@ -31,6 +33,14 @@ func Run(name string, stdout, stderr io.Writer, run func(ctx context.Context, lo
 	}
 	log := telemetry.NewLogger(stdout, name)
 	slog.SetDefault(log)
+	if dir := os.Getenv("PROFILE_DIR"); dir != "" {
+		stopProfile, err := profileCPU(dir, name)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: PROFILE_DIR: %v\n", name, err)
+			return 1
+		}
+		defer stopProfile()
+	}
 	err = run(ctx, log)
 	if serr := shutdown(context.WithoutCancel(ctx)); serr != nil {
 		log.Warn("telemetry shutdown", "err", serr)
@@ -40,4 +50,18 @@ func Run(name string, stdout, stderr io.Writer, run func(ctx context.Context, lo
 		return 1
 	}
 	return 0
+}
+
+// profileCPU writes a CPU profile of the whole run to dir/<name>.cpu.pprof,
+// for `go tool pprof` after a load test.
+func profileCPU(dir, name string) (stop func(), err error) {
+	f, err := os.Create(filepath.Join(dir, name+".cpu.pprof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -31,6 +31,33 @@ const appendChunk = 1000
 // The caller's trace context is stored with each row so that the relay's
 // publish span joins the request's trace.
 func Append(ctx context.Context, tx pgx.Tx, evs ...Event) error {
+	return appendRows(ctx, evs, func(sql string, args ...any) error {
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
+}
+
+// QueueAppend is Append for a pgx.Batch that also carries the aggregate's
+// write (see postgres.InTenantBatch): the change and its events then reach
+// the database in one round trip and commit together.
+func QueueAppend(ctx context.Context, b *pgx.Batch, evs ...Event) error {
+	return appendRows(ctx, evs, func(sql string, args ...any) error {
+		b.Queue(sql, args...)
+		return nil
+	})
+}
+
+const insertOutbox = `
+insert into outbox (tenant_id, id, topic, key, type, subject, payload, headers)
+select t, i, tp, k, ty, s, p, h::jsonb
+from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::bytea[], $8::text[])
+     with ordinality as u(t, i, tp, k, ty, s, p, h, n)
+order by n`
+
+// appendRows validates evs and hands exec one insert per chunk. "with
+// ordinality ... order by n" makes the identity column follow the argument
+// order.
+func appendRows(ctx context.Context, evs []Event, exec func(sql string, args ...any) error) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -58,15 +85,7 @@ func Append(ctx context.Context, tx pgx.Tx, evs ...Event) error {
 			tenants[i], ids[i], topics[i], types[i], subjects[i], hs[i] = e.TenantID, e.ID, e.Topic, e.Type, e.Subject, h
 			keys[i], payloads[i] = nonNil(e.Key), nonNil(e.Data)
 		}
-		// "with ordinality ... order by n" makes the identity column follow
-		// the argument order.
-		_, err := tx.Exec(ctx, `
-insert into outbox (tenant_id, id, topic, key, type, subject, payload, headers)
-select t, i, tp, k, ty, s, p, h::jsonb
-from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::bytea[], $8::text[])
-     with ordinality as u(t, i, tp, k, ty, s, p, h, n)
-order by n`, tenants, ids, topics, keys, types, subjects, payloads, hs)
-		if err != nil {
+		if err := exec(insertOutbox, tenants, ids, topics, keys, types, subjects, payloads, hs); err != nil {
 			return fmt.Errorf("events: append to outbox: %w", err)
 		}
 	}

@@ -48,18 +48,39 @@ func InTenant(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, fn fu
 	if tenantID == uuid.Nil {
 		return ErrNoTenant
 	}
-	return inTx(ctx, pool, fn, `select set_config('app.tenant_id', $1, true)`, tenantID.String())
+	// uuid.UUID renders only hex and dashes, so it is safe inside the literal.
+	return inTx(ctx, pool, fn, `begin; select set_config('app.tenant_id', '`+tenantID.String()+`', true)`)
 }
 
 // InSystem runs fn in a transaction with the platform scope: it sees the
 // platform tables (outbox, tenants) of every tenant, and no domain table.
 // Only platform machinery (the outbox relay, the tenancy applier) uses it.
 func InSystem(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return inTx(ctx, pool, fn, `select set_config('app.system', 'on', true)`)
+	return inTx(ctx, pool, fn, `begin; select set_config('app.system', 'on', true)`)
 }
 
-func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error, setup string, args ...any) (err error) {
-	tx, err := pool.Begin(ctx)
+// InTenantBatch sends b as one pipeline, scoped to tenantID, and commits it
+// if every statement succeeds: PostgreSQL runs the statements of one
+// extended-protocol pipeline as a single implicit transaction, so the whole
+// write costs one round trip. It suits writes that need no reads in between
+// (creating an aggregate and appending its events).
+func InTenantBatch(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, b *pgx.Batch) error {
+	if tenantID == uuid.Nil {
+		return ErrNoTenant
+	}
+	scoped := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, b.Len()+1)}
+	scoped.Queue(`select set_config('app.tenant_id', $1, true)`, tenantID.String())
+	scoped.QueuedQueries = append(scoped.QueuedQueries, b.QueuedQueries...)
+	if err := pool.SendBatch(ctx, scoped).Close(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// inTx begins with begin, a simple-protocol query that also scopes the
+// transaction: one round trip instead of two on every transaction.
+func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error, begin string) (err error) {
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: begin})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
@@ -68,9 +89,6 @@ func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error, setup 
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if _, err = tx.Exec(ctx, setup, args...); err != nil {
-		return fmt.Errorf("postgres: scope transaction: %w", err)
-	}
 	if err = fn(tx); err != nil {
 		return err
 	}

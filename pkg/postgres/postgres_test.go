@@ -141,3 +141,32 @@ func TestInTenantRollsBackOnError(t *testing.T) {
 }
 
 type pgxPool struct{ *pgxpool.Pool }
+
+func TestInTenantBatchIsScopedAndAtomic(t *testing.T) {
+	ctx, p := setup(t)
+	a, b := uuid.New(), uuid.New()
+	ok := &pgx.Batch{}
+	ok.Queue(`insert into notes values ($1, 1, 'one')`, a)
+	ok.Queue(`insert into notes values ($1, 2, 'two')`, a)
+	if err := postgres.InTenantBatch(ctx, p.Pool, a, ok); err != nil {
+		t.Fatal(err)
+	}
+	// The second statement writes another tenant's row: RLS refuses it and the
+	// first statement of the same pipeline is rolled back with it.
+	bad := &pgx.Batch{}
+	bad.Queue(`insert into notes values ($1, 3, 'three')`, a)
+	bad.Queue(`insert into notes values ($1, 4, 'four')`, b)
+	if err := postgres.InTenantBatch(ctx, p.Pool, a, bad); err == nil {
+		t.Fatal("a pipeline writing another tenant's row succeeded")
+	}
+	var n int
+	_ = postgres.InTenant(ctx, p.Pool, a, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `select count(*) from notes`).Scan(&n)
+	})
+	if n != 2 {
+		t.Fatalf("have %d rows, want the 2 of the first pipeline only", n)
+	}
+	if err := postgres.InTenantBatch(ctx, p.Pool, uuid.Nil, &pgx.Batch{}); !errors.Is(err, postgres.ErrNoTenant) {
+		t.Fatalf("nil tenant: have %v", err)
+	}
+}

@@ -45,24 +45,23 @@ func scan(row pgx.Row) (*domain.Contact, error) {
 	return domain.UnmarshalContactFromDatabase(id, tenant, f, version, created, updated), nil
 }
 
+// Create writes the contact and its events in one pipelined round trip: a new
+// row needs no read first, and the pipeline commits as one transaction.
 func (r *Contacts) Create(ctx context.Context, c *domain.Contact, evs func(*domain.Contact) ([]events.Event, error)) error {
-	return postgres.InTenant(ctx, r.pool, c.TenantID(), func(tx pgx.Tx) error {
-		f := c.Fields()
-		if _, err := tx.Exec(ctx, `insert into contacts (`+columns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
-			c.ID(), c.TenantID(), f.FirstName, f.LastName, f.Emails, f.Phones, f.OwnerID, f.Tags, c.Version(), c.CreatedAt(), c.UpdatedAt()); err != nil {
-			return err
-		}
-		return appendEvents(ctx, tx, c, evs)
-	})
-}
-
-func appendEvents(ctx context.Context, tx pgx.Tx, c *domain.Contact, evs func(*domain.Contact) ([]events.Event, error)) error {
 	list, err := evs(c)
-	if err != nil || len(list) == 0 {
+	if err != nil {
 		return err
 	}
-	return events.Append(ctx, tx, list...)
+	f := c.Fields()
+	b := &pgx.Batch{}
+	b.Queue(`insert into contacts (`+columns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+		c.ID(), c.TenantID(), f.FirstName, f.LastName, f.Emails, f.Phones, f.OwnerID, f.Tags, c.Version(), c.CreatedAt(), c.UpdatedAt())
+	if err := events.QueueAppend(ctx, b, list...); err != nil {
+		return err
+	}
+	return postgres.InTenantBatch(ctx, r.pool, c.TenantID(), b)
 }
+
 
 func (r *Contacts) Get(ctx context.Context, tenantID, id uuid.UUID) (c *domain.Contact, err error) {
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
