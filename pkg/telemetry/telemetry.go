@@ -58,6 +58,7 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 	}()
 
 	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	exporting := false
 	if anyEnv("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
 		exp, err := autoexport.NewSpanExporter(ctx)
 		if err != nil {
@@ -65,7 +66,14 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 		}
 		if !autoexport.IsNoneSpanExporter(exp) {
 			traceOpts = append(traceOpts, sdktrace.WithBatcher(exp))
+			exporting = true
 		}
+	}
+	if !exporting && os.Getenv("OTEL_TRACES_SAMPLER") == "" {
+		// Nothing would receive recorded spans: new traces still get ids (for
+		// logs and propagation) but are not recorded, which saves building
+		// every span's attributes. A caller's sampled trace is still honoured.
+		traceOpts = append(traceOpts, sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())))
 	}
 	tp := sdktrace.NewTracerProvider(traceOpts...)
 	stops = append(stops, tp.Shutdown)

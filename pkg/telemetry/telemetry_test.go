@@ -79,6 +79,9 @@ func TestSetupWithoutEnvExportsNothingAndServesMetrics(t *testing.T) {
 	if !span.SpanContext().IsValid() {
 		t.Fatal("span has no ids without an exporter")
 	}
+	if span.IsRecording() {
+		t.Fatal("spans are recorded though nothing would receive them")
+	}
 	span.End()
 	counter, err := otel.Meter("test").Int64Counter("rapport_test_widgets")
 	if err != nil {

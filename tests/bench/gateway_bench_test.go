@@ -18,11 +18,19 @@ import (
 // BenchmarkCreateContactViaGateway posts contacts through the gateway of a
 // platform started as `make run` starts it (each service its own process,
 // PostgreSQL durable, outbox included) from a fixed number of concurrent
-// clients, and reports throughput and the latency distribution.
+// clients, and reports throughput and the latency distribution. It runs
+// twice: with the access logs make run prints (every line copied, prefixed,
+// through deploy/local to the terminal and a file), and with LOG_LEVEL=warn,
+// closer to a deployment whose logs a collector ships.
 func BenchmarkCreateContactViaGateway(b *testing.B) {
-	const clients, total = 32, 20000
 	bin := platform.Build(b)
-	p := platform.New(b, bin, filepath.Join(b.TempDir(), "data"))
+	b.Run("access-log", func(b *testing.B) { createContacts(b, bin) })
+	b.Run("quiet", func(b *testing.B) { createContacts(b, bin, "LOG_LEVEL=warn") })
+}
+
+func createContacts(b *testing.B, bin string, env ...string) {
+	const clients, total = 32, 20000
+	p := platform.New(b, bin, filepath.Join(b.TempDir(), "data"), env...)
 	p.Start()
 	tok := p.Token("demo", "rep")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}

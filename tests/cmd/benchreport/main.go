@@ -67,8 +67,11 @@ func parse(r io.Reader) ([]row, string, error) {
 			continue
 		}
 		name := strings.TrimPrefix(f[0], "Benchmark")
+		// Drop the -GOMAXPROCS suffix, not a dash inside a sub-benchmark name.
 		if i := strings.LastIndexByte(name, '-'); i > 0 {
-			name = name[:i]
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
 		}
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
@@ -91,7 +94,8 @@ func render(rows []row, raw string) string {
 		if r.unit == "ns/op" {
 			continue
 		}
-		bud, ok := budgets[r.bench+"/"+r.unit]
+		// Sub-benchmarks (Name/variant) answer to their benchmark's budget.
+		bud, ok := budgets[strings.SplitN(r.bench, "/", 2)[0]+"/"+r.unit]
 		verdict, text := "", "—"
 		if ok {
 			text = bud.text
