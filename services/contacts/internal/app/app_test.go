@@ -196,6 +196,9 @@ func TestCreateGetAndEvent(t *testing.T) {
 	if g.body["first_name"] != "Анна" || g.header.Get("ETag") != `"1"` {
 		t.Fatalf("have %s", g.raw)
 	}
+	if g.body["created_at"] != r.body["created_at"] || g.body["updated_at"] != r.body["updated_at"] {
+		t.Fatalf("the write answered %v, the read %v", r.body["created_at"], g.body["created_at"])
+	}
 	// The change reached Kafka through the outbox.
 	ev := readEvent(t, h.brokers, id)
 	if ev.Type != "crm.contact.created" || ev.TenantID != h.tenantA {

@@ -59,7 +59,8 @@ func NewContact(tenantID uuid.UUID, f Fields, now time.Time) (*Contact, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Contact{id: id, tenantID: tenantID, version: 1, createdAt: now.UTC(), updatedAt: now.UTC()}
+	now = stamp(now)
+	c := &Contact{id: id, tenantID: tenantID, version: 1, createdAt: now, updatedAt: now}
 	if err := c.set(f); err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func (c *Contact) Apply(p Patch, now time.Time) ([]string, error) {
 	changed := diff(c.Fields(), next.Fields())
 	if len(changed) > 0 {
 		next.version++
-		next.updatedAt = now.UTC()
+		next.updatedAt = stamp(now)
 	}
 	*c = next
 	return changed, nil
@@ -132,6 +133,10 @@ func (c *Contact) set(f Fields) error {
 	}
 	return v.Err()
 }
+
+// stamp keeps times as PostgreSQL stores them (UTC, microseconds), so the
+// answer to a write and a later read show the same instant.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func cleanName(v *apperr.Invalid, field, s string) string {
 	s = strings.Join(strings.Fields(s), " ")

@@ -90,3 +90,14 @@ func TestApplyChangesOnlyWhatThePatchSays(t *testing.T) {
 		t.Fatalf("refused patch changed the contact: %+v v%d", c.Fields(), c.Version())
 	}
 }
+
+func TestTimesAreKeptAtTheDatabasesPrecision(t *testing.T) {
+	at := time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.FixedZone("MSK", 3*3600))
+	c, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", OwnerID: "u"}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CreatedAt().Nanosecond() != 123456000 || c.CreatedAt().Location() != time.UTC {
+		t.Fatalf("have %v", c.CreatedAt())
+	}
+}

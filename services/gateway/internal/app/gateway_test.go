@@ -161,6 +161,9 @@ func TestProxyForwardsTheRequestAndTheTrace(t *testing.T) {
 	if got := h.upstream.requests(); id == "" || got[len(got)-1].Header.Get("X-Request-Id") != id {
 		t.Fatalf("X-Request-Id: the client got %q, the upstream %q", id, got[len(got)-1].Header.Get("X-Request-Id"))
 	}
+	if ids := have.header.Values("X-Request-Id"); len(ids) != 1 {
+		t.Fatalf("the client got X-Request-Id %d times: %v", len(ids), ids)
+	}
 }
 
 func TestRoutingTable(t *testing.T) {

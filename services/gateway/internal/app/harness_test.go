@@ -73,6 +73,8 @@ func newUpstream(t *testing.T) *upstream {
 		u.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("ETag", `"v1"`)
+		// Services echo the request id, as httpkit.RequestID does.
+		w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
 		w.WriteHeader(http.StatusCreated)
 		_, _ = io.WriteString(w, `{"id":"c-1"}`)
 	}))

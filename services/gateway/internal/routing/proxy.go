@@ -25,6 +25,12 @@ func NewProxy(name string, base *url.URL, transport http.RoundTripper, log *slog
 			}
 		},
 		Transport: transport,
+		// The gateway already answers with the request id it forwarded; the
+		// upstream's copy of the same header would make it appear twice.
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Del(httpkit.HeaderRequestID)
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				// The client left or timed out; the upstream is not to blame.
