@@ -115,7 +115,7 @@ func gatewayEnv(gw service, domain []service, sh shared) []string {
 
 // inherited are the caller's variables every child keeps: the process basics,
 // the Go runtime's knobs and the log level.
-var inherited = []string{"PATH", "HOME", "USER", "TMPDIR", "TZ", "LANG", "LOG_LEVEL",
+var inherited = []string{"PATH", "HOME", "USER", "TMPDIR", "TZ", "LANG", "LOG_LEVEL", "PROFILE_DIR",
 	"GOMAXPROCS", "GOMEMLIMIT", "GOGC", "GODEBUG", "GOCOVERDIR"}
 
 func baseEnv(name string, sh shared) map[string]string {

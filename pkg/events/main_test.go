@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,36 +29,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // unique), and a per-aggregate counter whose value at the time of an effect
 // is its position, which must equal the sequence number in the payload when
 // the aggregate's events are applied in order.
-var effectsSet = postgres.MigrationSet{Table: "goose_effects", FS: fstest.MapFS{
-	"00001_effects.sql": {Data: []byte(`-- +goose Up
-create table effects (
-    tenant_id uuid not null,
-    event_id  uuid not null unique,
-    aggregate text not null,
-    seq       bigint not null,
-    position  bigint not null
-);
-create table counters (
-    tenant_id uuid not null,
-    aggregate text not null,
-    n         bigint not null,
-    primary key (tenant_id, aggregate)
-);
-alter table effects enable row level security;
-alter table effects force row level security;
-create policy effects_tenant on effects
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
-alter table counters enable row level security;
-alter table counters force row level security;
-create policy counters_tenant on counters
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
--- +goose Down
-drop table counters;
-drop table effects;
-`)},
-}}
+var effectsSet = testenv.TenantTables("effects",
+	`effects (tenant_id uuid not null, event_id uuid not null unique, aggregate text not null, seq bigint not null, position bigint not null)`,
+	`counters (tenant_id uuid not null, aggregate text not null, n bigint not null, primary key (tenant_id, aggregate))`)
 
 func setupDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()

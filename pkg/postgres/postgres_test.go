@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"testing/fstest"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,18 +15,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var notes = postgres.MigrationSet{Table: "goose_notes", FS: fstest.MapFS{
-	"00001_notes.sql": {Data: []byte(`-- +goose Up
-create table notes (tenant_id uuid not null, id int not null, body text not null, primary key (tenant_id, id));
-alter table notes enable row level security;
-alter table notes force row level security;
-create policy notes_tenant on notes
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
--- +goose Down
-drop table notes;
-`)},
-}}
+var notes = testenv.TenantTables("notes", `notes (tenant_id uuid not null, id int not null, body text not null, primary key (tenant_id, id))`)
 
 func setup(t *testing.T) (context.Context, *pgxPool) {
 	t.Helper()

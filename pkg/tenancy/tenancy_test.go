@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,18 +22,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var widgets = postgres.MigrationSet{Table: "goose_widgets", FS: fstest.MapFS{
-	"00001_widgets.sql": {Data: []byte(`-- +goose Up
-create table widgets (tenant_id uuid not null, name text not null, primary key (tenant_id, name));
-alter table widgets enable row level security;
-alter table widgets force row level security;
-create policy widgets_tenant on widgets
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
--- +goose Down
-drop table widgets;
-`)},
-}}
+var widgets = testenv.TenantTables("widgets", `widgets (tenant_id uuid not null, name text not null, primary key (tenant_id, name))`)
 
 // seedHook seeds a default widget per tenant and purges them on deletion.
 type seedHook struct{ applies atomic.Int32 }

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,18 +21,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var effects = postgres.MigrationSet{Table: "goose_bench", FS: fstest.MapFS{
-	"00001_effects.sql": {Data: []byte(`-- +goose Up
-create table effects (tenant_id uuid not null, event_id uuid not null, primary key (tenant_id, event_id));
-alter table effects enable row level security;
-alter table effects force row level security;
-create policy effects_tenant on effects
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
--- +goose Down
-drop table effects;
-`)},
-}}
+var effects = testenv.TenantTables("bench", `effects (tenant_id uuid not null, event_id uuid not null, primary key (tenant_id, event_id))`)
 
 // BenchmarkOutboxToConsumer offers events at 2,000/s, each committed in its
 // own transaction like a request's, and measures the time from commit to the
