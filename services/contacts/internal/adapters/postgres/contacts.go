@@ -62,7 +62,6 @@ func (r *Contacts) Create(ctx context.Context, c *domain.Contact, evs func(*doma
 	return postgres.InTenantBatch(ctx, r.pool, c.TenantID(), b)
 }
 
-
 func (r *Contacts) Get(ctx context.Context, tenantID, id uuid.UUID) (c *domain.Contact, err error) {
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
 		c, err = scan(tx.QueryRow(ctx, `select `+columns+` from contacts where tenant_id = $1 and id = $2`, tenantID, id))
