@@ -3,6 +3,7 @@ package tenancy
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -57,50 +58,59 @@ func (p *Provisioner) WaitAcks(ctx context.Context, tenantID string, generation 
 	var once sync.Once
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	err := Watch(ctx, p.brokers, TopicAcks, func(m kafka.Message) {
-		ev, err := events.FromMessage(m)
-		if err != nil || ev.Type != TypeAck {
-			return
-		}
-		ack := &tenancyv1.TenantAck{}
-		if ev.Unmarshal(ack) != nil || ack.GetTenantId() != tenantID || ack.GetGeneration() < generation || !want[ack.GetService()] {
-			return
-		}
-		mu.Lock()
-		got[ack.GetService()] = ack
-		complete := len(got) == len(want)
-		mu.Unlock()
-		if complete {
-			once.Do(func() { close(done) })
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-done:
-		mu.Lock()
-		defer mu.Unlock()
-		return got, nil
-	case <-ctx.Done():
-		mu.Lock()
-		defer mu.Unlock()
-		var missing []string
-		for s := range want {
-			if got[s] == nil {
-				missing = append(missing, s)
+	watched := make(chan error, 1)
+	go func() {
+		watched <- Watch(ctx, p.brokers, TopicAcks, func(m kafka.Message) {
+			ev, err := events.FromMessage(m)
+			if err != nil || ev.Type != TypeAck {
+				return
 			}
+			ack := &tenancyv1.TenantAck{}
+			if ev.Unmarshal(ack) != nil || ack.GetTenantId() != tenantID || ack.GetGeneration() < generation || !want[ack.GetService()] {
+				return
+			}
+			mu.Lock()
+			got[ack.GetService()] = ack
+			complete := len(got) == len(want)
+			mu.Unlock()
+			if complete {
+				once.Do(func() { close(done) })
+			}
+		})
+	}()
+	for {
+		select {
+		case <-done:
+			mu.Lock()
+			defer mu.Unlock()
+			return got, nil
+		case err := <-watched:
+			// Caught up (nil) or could not start: only the latter ends the wait.
+			if err != nil && ctx.Err() == nil {
+				return nil, err
+			}
+			watched = nil
+		case <-ctx.Done():
+			mu.Lock()
+			defer mu.Unlock()
+			var missing []string
+			for s := range want {
+				if got[s] == nil {
+					missing = append(missing, s)
+				}
+			}
+			sort.Strings(missing)
+			return got, fmt.Errorf("tenancy: tenant %s generation %d not acknowledged by %s: %w", tenantID, generation, strings.Join(missing, ", "), ctx.Err())
 		}
-		sort.Strings(missing)
-		return got, fmt.Errorf("tenancy: tenant %s generation %d not acknowledged by %s: %w", tenantID, generation, strings.Join(missing, ", "), ctx.Err())
 	}
 }
 
 // Watch reads every partition of topic from the beginning without a consumer
 // group (nothing to clean up afterwards) and calls fn for each message until
-// ctx ends. It returns once fn has seen every message that was on the topic
-// when Watch was called, so a caller is caught up when it returns.
-func Watch(ctx context.Context, brokers []string, topic string, fn func(kafka.Message)) error {
+// ctx ends, riding out broker errors. It returns once fn has seen every
+// message that was on the topic when Watch was called, so a caller is caught
+// up when it returns nil.
+func Watch(ctx context.Context, brokers []string, topic string, fn func(kafka.Message)) (err error) {
 	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
 	if err != nil {
 		return fmt.Errorf("tenancy: dial %s: %w", brokers[0], err)
@@ -110,38 +120,36 @@ func Watch(ctx context.Context, brokers []string, topic string, fn func(kafka.Me
 	if err != nil {
 		return fmt.Errorf("tenancy: partitions of %s: %w", topic, err)
 	}
+	// The readers outlive a successful call; a failed one stops those it started.
+	rctx, stop := context.WithCancel(ctx)
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
 	var mu sync.Mutex
 	var caughtUp sync.WaitGroup
 	for _, part := range parts {
-		end, err := lastOffset(ctx, brokers[0], topic, part.ID)
+		first, end, err := offsets(ctx, brokers[0], topic, part.ID)
 		if err != nil {
 			return err
 		}
 		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: part.ID, MaxWait: 100 * time.Millisecond})
 		if err := r.SetOffset(kafka.FirstOffset); err != nil {
+			r.Close()
 			return err
 		}
 		caughtUp.Add(1)
-		go func() {
-			defer r.Close()
-			signal := sync.OnceFunc(caughtUp.Done)
-			defer signal()
-			if end == 0 {
+		signal := sync.OnceFunc(caughtUp.Done)
+		if first >= end {
+			// Empty, or everything on it already deleted by retention.
+			signal()
+		}
+		go follow(rctx, r, topic, &mu, fn, func(offset int64) {
+			if offset+1 >= end {
 				signal()
 			}
-			for {
-				m, err := r.ReadMessage(ctx)
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				fn(m)
-				mu.Unlock()
-				if m.Offset+1 >= end {
-					signal()
-				}
-			}
-		}()
+		})
 	}
 	done := make(chan struct{})
 	go func() { caughtUp.Wait(); close(done) }()
@@ -153,18 +161,45 @@ func Watch(ctx context.Context, brokers []string, topic string, fn func(kafka.Me
 	}
 }
 
-// lastOffset is the offset the next message on a partition will get.
-func lastOffset(ctx context.Context, broker, topic string, partition int) (int64, error) {
+// follow reads one partition until ctx ends. kafka-go reports transient
+// broker errors (a leader change, a dropped connection) and keeps its
+// position, so they are waited out rather than ending the follower.
+func follow(ctx context.Context, r *kafka.Reader, topic string, mu *sync.Mutex, fn func(kafka.Message), seen func(offset int64)) {
+	defer r.Close()
+	for {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			slog.WarnContext(ctx, "tenancy: follow "+topic, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		mu.Lock()
+		fn(m)
+		mu.Unlock()
+		seen(m.Offset)
+	}
+}
+
+// offsets are the first offset still on a partition and the one the next
+// message will get.
+func offsets(ctx context.Context, broker, topic string, partition int) (first, end int64, err error) {
 	conn, err := kafka.DialLeader(ctx, "tcp", broker, topic, partition)
 	if err != nil {
-		return 0, fmt.Errorf("tenancy: leader of %s/%d: %w", topic, partition, err)
+		return 0, 0, fmt.Errorf("tenancy: leader of %s/%d: %w", topic, partition, err)
 	}
 	defer conn.Close()
-	_, last, err := conn.ReadOffsets()
+	first, end, err = conn.ReadOffsets()
 	if err != nil {
-		return 0, fmt.Errorf("tenancy: offsets of %s/%d: %w", topic, partition, err)
+		return 0, 0, fmt.Errorf("tenancy: offsets of %s/%d: %w", topic, partition, err)
 	}
-	return last, nil
+	return first, end, nil
 }
 
 // WatchDirectory keeps dir up to date from crm.tenants.v1, for processes
