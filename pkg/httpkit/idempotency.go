@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -73,9 +74,11 @@ type IdempotencyStore interface {
 // ETag with "Idempotent-Replayed: true"; the same key with another request
 // answers 422 idempotency-key-reuse; a key whose first request is still
 // running answers 409 idempotency-key-in-flight. A 5xx answer is not stored,
-// so the client may retry. Keys belong to the tenant tenantOf finds (after
-// authentication); a request without one passes through untouched.
-func Idempotency(store IdempotencyStore, tenantOf func(*http.Request) (uuid.UUID, bool)) func(http.Handler) http.Handler {
+// so the client may retry. Keys belong to the tenant and the caller that
+// scopeOf finds (after authentication): two users of one tenant who pick the
+// same key never see each other's responses. A request without a scope
+// passes through untouched.
+func Idempotency(store IdempotencyStore, scopeOf func(*http.Request) (tenant uuid.UUID, caller string, ok bool)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := r.Header.Get(HeaderIdempotencyKey)
@@ -83,7 +86,7 @@ func Idempotency(store IdempotencyStore, tenantOf func(*http.Request) (uuid.UUID
 				next.ServeHTTP(w, r)
 				return
 			}
-			tenant, ok := tenantOf(r)
+			tenant, caller, ok := scopeOf(r)
 			if !ok || tenant == uuid.Nil {
 				next.ServeHTTP(w, r)
 				return
@@ -94,6 +97,9 @@ func Idempotency(store IdempotencyStore, tenantOf func(*http.Request) (uuid.UUID
 					"Idempotency-Key must be 1 to 255 visible ASCII characters"), w)
 				return
 			}
+			// A key is visible ASCII without spaces, so the last space splits
+			// the stored key unambiguously (and PostgreSQL text holds no NUL).
+			key = caller + " " + key
 			body, err := readBody(w, r)
 			if err != nil {
 				EncodeError(ctx, err, w)
@@ -145,17 +151,29 @@ func Idempotency(store IdempotencyStore, tenantOf func(*http.Request) (uuid.UUID
 			if status >= 500 || capture.overflow {
 				return
 			}
+			// The effect happened: from here on the key must never be released,
+			// or a client retrying a lost answer would run the request twice. If
+			// the answer cannot be stored, the claim answers 409 until its lease
+			// ends.
+			completed = true
 			resp := StoredResponse{Status: status, Header: http.Header{}, Body: capture.body.Bytes()}
 			for _, h := range replayedHeaders {
 				if v := capture.Header().Values(h); len(v) > 0 {
 					resp.Header[h] = v
 				}
 			}
-			if err := store.Complete(context.WithoutCancel(ctx), tenant, key, hash, resp); err != nil {
-				slog.ErrorContext(ctx, "httpkit: store idempotent response", "err", err)
-				return
+			bg := context.WithoutCancel(ctx)
+			for attempt := 1; ; attempt++ {
+				err := store.Complete(bg, tenant, key, hash, resp)
+				if err == nil {
+					break
+				}
+				if attempt == 3 {
+					slog.ErrorContext(ctx, "httpkit: store idempotent response", "err", err)
+					break
+				}
+				time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
 			}
-			completed = true
 		})
 	}
 }

@@ -2,6 +2,7 @@ package httpkit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,10 +24,13 @@ import (
 
 const tenantHeader = "X-Test-Tenant"
 
-// tenantOf stands in for auth.PrincipalFrom: tests name the tenant in a header.
-func tenantOf(r *http.Request) (uuid.UUID, bool) {
+const userHeader = "X-Test-User"
+
+// tenantOf stands in for auth.PrincipalFrom: tests name the tenant and the
+// caller in headers.
+func tenantOf(r *http.Request) (uuid.UUID, string, bool) {
 	id, err := uuid.Parse(r.Header.Get(tenantHeader))
-	return id, err == nil
+	return id, r.Header.Get(userHeader), err == nil
 }
 
 // thingsAPI creates numbered things; status decides its answers when set.
@@ -67,6 +71,11 @@ type idemEnv struct {
 
 func newIdemEnv(t *testing.T, api http.Handler) idemEnv {
 	t.Helper()
+	return newIdemEnvWith(t, api, func(s httpkit.IdempotencyStore) httpkit.IdempotencyStore { return s })
+}
+
+func newIdemEnvWith(t *testing.T, api http.Handler, wrap func(httpkit.IdempotencyStore) httpkit.IdempotencyStore) idemEnv {
+	t.Helper()
 	ctx := context.Background()
 	db := testenv.NewDatabase(t)
 	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform()); err != nil {
@@ -82,7 +91,7 @@ func newIdemEnv(t *testing.T, api http.Handler) idemEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(owner.Close)
-	h := httpkit.BodyLimit(256)(httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(app), tenantOf)(api))
+	h := httpkit.BodyLimit(256)(httpkit.Idempotency(wrap(httpkit.NewPostgresIdempotencyStore(app)), tenantOf)(api))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return idemEnv{owner: owner, srv: srv}
@@ -96,11 +105,17 @@ type answer struct {
 
 func (e idemEnv) post(t *testing.T, method string, tenant uuid.UUID, key, body string) answer {
 	t.Helper()
+	return e.postAs(t, method, tenant, "user-1", key, body)
+}
+
+func (e idemEnv) postAs(t *testing.T, method string, tenant uuid.UUID, user, key, body string) answer {
+	t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+"/v1/things", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set(tenantHeader, tenant.String())
+	req.Header.Set(userHeader, user)
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
@@ -242,12 +257,18 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 	tenant := uuid.New()
 	var wg sync.WaitGroup
 	var first answer
+	finished := make(chan struct{})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer close(finished)
 		first = env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`)
 	}()
-	<-api.inside
+	select {
+	case <-api.inside:
+	case <-finished:
+		t.Fatalf("the first request never reached the handler: %d %s", first.status, first.body)
+	}
 	have := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`)
 	wantSlug(t, have, 409, "idempotency-key-in-flight")
 	if have.header.Get("Retry-After") == "" {
@@ -286,5 +307,42 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 	have := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Bob"}`)
 	if have.status != 201 || have.header.Get("Idempotent-Replayed") != "" || !strings.Contains(have.body, "Bob") {
 		t.Fatalf("a 25 h old key must be free: %d %s", have.status, have.body)
+	}
+}
+
+// Two users of one tenant who happen to pick the same key each get their
+// own request run, never the other's stored answer.
+func TestIdempotencyKeysBelongToTheCaller(t *testing.T) {
+	api := &thingsAPI{}
+	env := newIdemEnv(t, api)
+	tenant := uuid.New()
+	a := env.postAs(t, http.MethodPost, tenant, "alice", "import-1", `{"name":"Ada"}`)
+	b := env.postAs(t, http.MethodPost, tenant, "bob", "import-1", `{"name":"Ada"}`)
+	if a.status != 201 || b.status != 201 || b.header.Get("Idempotent-Replayed") != "" || api.calls.Load() != 2 {
+		t.Fatalf("alice %d, bob %d (replayed %q), handler ran %d times", a.status, b.status, b.header.Get("Idempotent-Replayed"), api.calls.Load())
+	}
+}
+
+// failingComplete is the real store whose Complete fails, as when the
+// database goes away between the effect and storing its answer.
+type failingComplete struct{ httpkit.IdempotencyStore }
+
+func (failingComplete) Complete(context.Context, uuid.UUID, string, []byte, httpkit.StoredResponse) error {
+	return errors.New("connection lost")
+}
+
+// When the answer cannot be stored, the key stays claimed: a retry is told
+// to wait (409) instead of running the request a second time.
+func TestIdempotencyNeverReleasesAKeyWhoseRequestTookEffect(t *testing.T) {
+	api := &thingsAPI{}
+	env := newIdemEnvWith(t, api, func(s httpkit.IdempotencyStore) httpkit.IdempotencyStore { return failingComplete{s} })
+	tenant := uuid.New()
+	if first := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`); first.status != 201 {
+		t.Fatalf("first: %d %s", first.status, first.body)
+	}
+	retry := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`)
+	wantSlug(t, retry, http.StatusConflict, "idempotency-key-in-flight")
+	if api.calls.Load() != 1 {
+		t.Fatalf("the handler ran %d times, want once", api.calls.Load())
 	}
 }

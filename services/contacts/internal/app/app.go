@@ -74,12 +74,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	mux := http.NewServeMux()
 	transport.Routes(mux, endpoint.Make(svc))
-	tenantOf := func(r *http.Request) (uuid.UUID, bool) {
+	scopeOf := func(r *http.Request) (uuid.UUID, string, bool) {
 		p, ok := auth.PrincipalFrom(r.Context())
-		return p.TenantID, ok
+		return p.TenantID, p.UserID, ok
 	}
 	v1 := auth.Middleware(verifier)(a.directory.Middleware(
-		httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(pool), tenantOf)(mux)))
+		httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(pool), scopeOf)(mux)))
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", v1)
