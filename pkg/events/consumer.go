@@ -254,9 +254,21 @@ func (c *Consumer) apply(ctx context.Context, e Event) (dup bool, err error) {
 			dup = true
 			return nil
 		}
-		return c.cfg.Handler(ctx, tx, e)
+		return c.handle(ctx, tx, e)
 	})
 	return dup, err
+}
+
+// handle runs the handler and turns a panic into an error, so that a message
+// that crashes its handler is retried and then dead-lettered like any other
+// failing message instead of killing the service in a loop.
+func (c *Consumer) handle(ctx context.Context, tx pgx.Tx, e Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("events: handler panicked: %v", r)
+		}
+	}()
+	return c.cfg.Handler(ctx, tx, e)
 }
 
 // outage tells a failing database or network from a failing message: an

@@ -178,9 +178,9 @@ func TestEveryEventTakesEffectOnceInOrderDespiteCrashes(t *testing.T) {
 	}
 }
 
-// A message that keeps failing, and one that is not an event at all, go to
-// the group's dead-letter topic with the reason, and the messages behind them
-// on the same partition are still processed.
+// A message that keeps failing, one that crashes its handler, and one that is
+// not an event at all go to the group's dead-letter topic with the reason, and
+// the messages behind them on the same partition are still processed.
 func TestPoisonMessagesGoToTheDeadLetterTopic(t *testing.T) {
 	ctx := context.Background()
 	pool := setupDB(t)
@@ -193,6 +193,7 @@ func TestPoisonMessagesGoToTheDeadLetterTopic(t *testing.T) {
 	const agg = "contact-1" // one key: everything below shares a partition
 	before := newEvent(t, topic, tenant, agg, 1)
 	poison := newEvent(t, topic, tenant, agg, 2)
+	crash := newEvent(t, topic, tenant, agg, 2)
 	after1 := newEvent(t, topic, tenant, agg, 2)
 	after2 := newEvent(t, topic, tenant, agg, 3)
 	var poisonAttempts atomic.Int64
@@ -201,9 +202,13 @@ func TestPoisonMessagesGoToTheDeadLetterTopic(t *testing.T) {
 			poisonAttempts.Add(1)
 			return errors.New("contact-1 cannot be merged into itself")
 		}
+		if e.ID == crash.ID {
+			var projection map[string]int
+			projection[e.Type]++ // a handler bug: assignment to a nil map
+		}
 		return applyEffect(ctx, tx, e)
 	}
-	if err := events.Publish(ctx, w, before, poison, after1); err != nil {
+	if err := events.Publish(ctx, w, before, poison, crash, after1); err != nil {
 		t.Fatal(err)
 	}
 	garbage := kafka.Message{Topic: topic, Key: []byte(agg), Value: []byte("not protobuf, no headers")}
@@ -230,8 +235,8 @@ func TestPoisonMessagesGoToTheDeadLetterTopic(t *testing.T) {
 	}
 
 	dlq := readTopic(t, brokers, events.DLQTopic(group))
-	if len(dlq) != 2 {
-		t.Fatalf("have %d dead letters, want 2", len(dlq))
+	if len(dlq) != 3 {
+		t.Fatalf("have %d dead letters, want 3", len(dlq))
 	}
 	header := func(m kafka.Message, k string) string {
 		for _, h := range m.Headers {
@@ -243,7 +248,8 @@ func TestPoisonMessagesGoToTheDeadLetterTopic(t *testing.T) {
 	}
 	for i, want := range []struct{ id, errPart, attempts, offset string }{
 		{poison.ID.String(), "cannot be merged", "3", "1"},
-		{"", "malformed", "0", "3"},
+		{crash.ID.String(), "panicked", "3", "2"},
+		{"", "malformed", "0", "4"},
 	} {
 		m := dlq[i]
 		have := struct{ id, errPart, attempts, offset string }{header(m, events.HeaderID), want.errPart, header(m, "dlq_attempts"), header(m, "dlq_offset")}
