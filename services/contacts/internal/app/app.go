@@ -79,7 +79,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return p.TenantID, p.UserID, ok
 	}
 	v1 := auth.Middleware(verifier)(a.directory.Middleware(
-		httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(pool), scopeOf)(mux)))
+		httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(pool), scopeOf)(httpkit.ProblemMux(mux))))
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", v1)
@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	root.Handle("GET /metrics", telemetry.MetricsHandler())
 	httpkit.Health(root, a.ready)
 	a.handler = httpkit.Instrument(Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(log)(
-		httpkit.BodyLimit(httpkit.DefaultBodyLimit)(root)))))
+		httpkit.BodyLimit(httpkit.DefaultBodyLimit)(httpkit.ProblemMux(root))))))
 	return a, nil
 }
 

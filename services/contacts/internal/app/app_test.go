@@ -381,3 +381,16 @@ func TestOpenAPIDocumentIsServed(t *testing.T) {
 		t.Fatalf("have %s", r.raw)
 	}
 }
+
+// A path the service does not serve, or a method a path does not take, is a
+// problem like every other error.
+func TestUnknownRoutesAnswerProblems(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	h.do("GET", "/v1/contacts/"+uuid.NewString()+"/nothing", tok, nil).want(t, http.StatusNotFound)
+	r := h.do("PUT", "/v1/contacts/"+uuid.NewString(), tok, anna).want(t, http.StatusMethodNotAllowed)
+	if !strings.Contains(r.header.Get("Allow"), "PATCH") {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
+	h.do("GET", "/nothing", "", nil).want(t, http.StatusNotFound)
+}
