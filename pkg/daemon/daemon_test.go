@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,5 +41,42 @@ func TestRunStopsOnSIGTERMAndLogsJSON(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"msg":"serving"`) || !strings.Contains(out.String(), `"service":"widgets"`) {
 		t.Fatalf("have log %q", out.String())
+	}
+}
+
+// A service gets the GC defaults sized for its small heap, unless the
+// operator set GOGC or GOMEMLIMIT.
+func TestRunTunesTheGarbageCollectorUnlessTheEnvironmentDoes(t *testing.T) {
+	gcOf := func() (percent int, limit int64) {
+		percent = debug.SetGCPercent(100)
+		debug.SetGCPercent(percent)
+		return percent, debug.SetMemoryLimit(-1)
+	}
+	prevPercent, prevLimit := gcOf()
+	t.Cleanup(func() { debug.SetGCPercent(prevPercent); debug.SetMemoryLimit(prevLimit) })
+	for _, tc := range []struct {
+		gogc, memlimit string
+		percent        int
+		limit          int64
+	}{
+		{"", "", 400, 192 << 20},
+		{"150", "1GiB", 150, 1 << 30},
+	} {
+		t.Setenv("GOGC", tc.gogc)
+		t.Setenv("GOMEMLIMIT", tc.memlimit)
+		// The runtime reads the variables at start; stand in for it.
+		if tc.gogc != "" {
+			debug.SetGCPercent(150)
+			debug.SetMemoryLimit(1 << 30)
+		}
+		var percent int
+		var limit int64
+		daemon.Run("widgets", io.Discard, io.Discard, func(context.Context, *slog.Logger) error {
+			percent, limit = gcOf()
+			return nil
+		})
+		if percent != tc.percent || limit != tc.limit {
+			t.Errorf("GOGC=%q GOMEMLIMIT=%q: have GOGC %d, limit %d; want %d, %d", tc.gogc, tc.memlimit, percent, limit, tc.percent, tc.limit)
+		}
 	}
 }
