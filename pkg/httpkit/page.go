@@ -63,3 +63,17 @@ func ParseLimit(r *http.Request, def, max int) (int, error) {
 	}
 	return n, nil
 }
+
+// ParseBool reads the query parameter name as true or false (absent is
+// false); anything else is a field error naming the parameter.
+func ParseBool(r *http.Request, name string) (bool, error) {
+	switch s := r.URL.Query().Get(name); s {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	var inv apperr.Invalid
+	inv.Add(name, "must be true or false")
+	return false, inv.Err()
+}

@@ -125,3 +125,18 @@ func headerName(h []string) string {
 	}
 	return fmt.Sprint(h)
 }
+
+func TestParseBool(t *testing.T) {
+	for query, want := range map[string]any{"": false, "x=true": true, "x=1": true, "x=false": false, "x=yes": "x"} {
+		have, err := httpkit.ParseBool(httptest.NewRequest(http.MethodGet, "/v1/contacts?"+query, nil), "x")
+		if field, bad := want.(string); bad {
+			if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindInvalid || e.Fields[0].Field != field {
+				t.Errorf("%q: want Invalid on %s, have %v", query, field, err)
+			}
+			continue
+		}
+		if err != nil || have != want {
+			t.Errorf("%q: have %v %v, want %v", query, have, err, want)
+		}
+	}
+}

@@ -17,11 +17,13 @@ import (
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/pkg/kit"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/pkg/telemetry"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/services/contacts/api"
 	contactsdb "github.com/rapportcrm/rapport/services/contacts/internal/adapters/postgres"
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/endpoint"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 	"github.com/rapportcrm/rapport/services/contacts/internal/transport"
@@ -68,12 +70,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	var svc service.Service = service.New(contactsdb.NewContacts(pool))
-	svc = service.WithLogging(log)(svc)
-	svc = service.WithMetrics()(svc)
-
+	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), a.settings)
 	mux := http.NewServeMux()
-	transport.Routes(mux, endpoint.Make(svc))
+	transport.Routes(mux, endpoint.Make(svc, kit.NewObserver(Name, log)))
 	scopeOf := func(r *http.Request) (uuid.UUID, string, bool) {
 		p, ok := auth.PrincipalFrom(r.Context())
 		return p.TenantID, p.UserID, ok
@@ -93,6 +92,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.handler = httpkit.Instrument(Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(log)(
 		httpkit.BodyLimit(httpkit.DefaultBodyLimit)(httpkit.ProblemMux(root))))))
 	return a, nil
+}
+
+// settings are the tenant's defaults from its record (the directory holds
+// every tenant the service admits requests for).
+func (a *App) settings(tenant uuid.UUID) domain.Settings {
+	t, ok := a.directory.Lookup(tenant)
+	if !ok || t.Record == nil {
+		return domain.Settings{}
+	}
+	return domain.Settings{DefaultCountry: t.Record.GetDefaultCountry()}
 }
 
 // Handler is the service's HTTP handler.

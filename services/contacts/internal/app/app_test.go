@@ -75,7 +75,8 @@ func start(t *testing.T) *harness {
 	prov := tenancy.NewProvisioner(brokers, "/test")
 	defer prov.Close()
 	for i, id := range []uuid.UUID{h.tenantA, h.tenantB} {
-		rec := &tenancyv1.TenantRecord{Id: id.String(), Name: fmt.Sprintf("t%d", i), Generation: 1, Region: "local"}
+		rec := &tenancyv1.TenantRecord{Id: id.String(), Name: fmt.Sprintf("t%d", i), Generation: 1, Region: "local",
+			DefaultCountry: []string{"RU", "US"}[i]}
 		if err := prov.Publish(ctx, rec); err != nil {
 			t.Fatal(err)
 		}

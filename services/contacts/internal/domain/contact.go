@@ -4,39 +4,58 @@ package domain
 
 import (
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 )
 
-// Limits a contact must respect.
+// Lifecycle stages of a contact, in the order a client usually moves.
 const (
-	MaxNameLen   = 200
-	MaxEmails    = 20
-	MaxPhones    = 20
-	MaxTags      = 50
-	MaxTagLen    = 64
-	MaxOwnerLen  = 200
-	MaxEmailLen  = 254
-	minPhoneDigs = 5
-	maxPhoneDigs = 15
+	StageLead     = "lead"
+	StageProspect = "prospect"
+	StageCustomer = "customer"
+	StageChurned  = "churned"
+	StageArchived = "archived"
 )
+
+// LifecycleStages lists the valid stages.
+var LifecycleStages = []string{StageLead, StageProspect, StageCustomer, StageChurned, StageArchived}
+
+// Address is a postal address. Country is ISO 3166-1 alpha-2.
+type Address struct {
+	Country    string
+	Region     string
+	City       string
+	Street     string
+	PostalCode string
+}
+
+// IsZero reports an empty address.
+func (a Address) IsZero() bool { return a == Address{} }
+
+func (a Address) clean(v *apperr.Invalid, field string) Address {
+	out := Address{
+		Country:    strings.ToUpper(strings.TrimSpace(a.Country)),
+		Region:     cleanText(v, field+"/region", a.Region, MaxTextLen),
+		City:       cleanText(v, field+"/city", a.City, MaxTextLen),
+		Street:     cleanText(v, field+"/street", a.Street, MaxTextLen),
+		PostalCode: cleanText(v, field+"/postal_code", a.PostalCode, 20),
+	}
+	if out.Country != "" && !ValidCountry(out.Country) {
+		v.Add(field+"/country", fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code", a.Country))
+	}
+	return out
+}
 
 // Contact is a person in a tenant's client base.
 type Contact struct {
 	id        uuid.UUID
 	tenantID  uuid.UUID
-	firstName string
-	lastName  string
-	emails    []string
-	phones    []string
-	ownerID   string
-	tags      []string
+	f         Fields
+	tzDerived bool
 	version   int64
 	createdAt time.Time
 	updatedAt time.Time
@@ -44,68 +63,102 @@ type Contact struct {
 
 // Fields are the values a client may set on a contact.
 type Fields struct {
-	FirstName string
-	LastName  string
-	Emails    []string
-	Phones    []string
-	OwnerID   string
-	Tags      []string
+	FirstName      string
+	LastName       string
+	Emails         []string
+	Phones         []string
+	OwnerID        string
+	Tags           []string
+	CompanyID      uuid.UUID // uuid.Nil: none
+	Position       string
+	LifecycleStage string
+	Source         string
+	// Timezone is an IANA zone; when the client gives none it is derived
+	// from the phones or the address country (see Contact.TimezoneDerived).
+	Timezone string
+	Address  Address
+	// Birthday is a calendar date YYYY-MM-DD, or "".
+	Birthday string
 }
 
 // NewContact validates fields and creates version 1 of a contact. Every
 // broken rule is reported, each under its JSON path.
-func NewContact(tenantID uuid.UUID, f Fields, now time.Time) (*Contact, error) {
+func NewContact(tenantID uuid.UUID, f Fields, s Settings, now time.Time) (*Contact, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
 	}
 	now = stamp(now)
 	c := &Contact{id: id, tenantID: tenantID, version: 1, createdAt: now, updatedAt: now}
-	if err := c.set(f); err != nil {
+	if err := c.set(f, f.Timezone != "", s, now); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 // Patch holds the fields a partial update changes; nil leaves a field alone.
+// CompanyID pointing at uuid.Nil, and Timezone or Birthday pointing at "",
+// clear the field.
 type Patch struct {
-	FirstName *string
-	LastName  *string
-	Emails    *[]string
-	Phones    *[]string
-	OwnerID   *string
-	Tags      *[]string
+	FirstName      *string
+	LastName       *string
+	Emails         *[]string
+	Phones         *[]string
+	OwnerID        *string
+	Tags           *[]string
+	CompanyID      *uuid.UUID
+	Position       *string
+	LifecycleStage *string
+	Source         *string
+	Timezone       *string
+	Address        *Address
+	Birthday       *string
 }
 
 // Apply changes the contact as the patch says, validating the result, and
 // returns the JSON names of the fields whose values changed. The version
-// advances only when something changed.
-func (c *Contact) Apply(p Patch, now time.Time) ([]string, error) {
+// advances only when something changed. A derived time zone follows the
+// phones and address; a given one stays until the client changes it.
+func (c *Contact) Apply(p Patch, s Settings, now time.Time) ([]string, error) {
 	f := c.Fields()
-	if p.FirstName != nil {
-		f.FirstName = *p.FirstName
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
 	}
-	if p.LastName != nil {
-		f.LastName = *p.LastName
-	}
+	set(&f.FirstName, p.FirstName)
+	set(&f.LastName, p.LastName)
+	set(&f.OwnerID, p.OwnerID)
+	set(&f.Position, p.Position)
+	set(&f.LifecycleStage, p.LifecycleStage)
+	set(&f.Source, p.Source)
+	set(&f.Birthday, p.Birthday)
 	if p.Emails != nil {
 		f.Emails = *p.Emails
 	}
 	if p.Phones != nil {
 		f.Phones = *p.Phones
 	}
-	if p.OwnerID != nil {
-		f.OwnerID = *p.OwnerID
-	}
 	if p.Tags != nil {
 		f.Tags = *p.Tags
 	}
+	if p.CompanyID != nil {
+		f.CompanyID = *p.CompanyID
+	}
+	if p.Address != nil {
+		f.Address = *p.Address
+	}
+	explicit := f.Timezone != "" && !c.tzDerived
+	if p.Timezone != nil {
+		f.Timezone = *p.Timezone
+		explicit = f.Timezone != ""
+	}
 	// Validate a copy so that a refused patch leaves the contact untouched.
 	next := *c
-	if err := next.set(f); err != nil {
+	if err := next.set(f, explicit, s, now); err != nil {
 		return nil, err
 	}
-	changed := diff(c.Fields(), next.Fields())
+	changed := diff(c.f, next.f)
 	if len(changed) > 0 {
 		next.version++
 		next.updatedAt = stamp(now)
@@ -114,186 +167,143 @@ func (c *Contact) Apply(p Patch, now time.Time) ([]string, error) {
 	return changed, nil
 }
 
-func (c *Contact) set(f Fields) error {
+func (c *Contact) set(f Fields, tzExplicit bool, s Settings, now time.Time) error {
 	var v apperr.Invalid
-	c.firstName = cleanName(&v, "first_name", f.FirstName)
-	c.lastName = cleanName(&v, "last_name", f.LastName)
-	c.emails = cleanEmails(&v, f.Emails)
-	c.phones = cleanPhones(&v, f.Phones)
-	c.tags = cleanTags(&v, f.Tags)
-	c.ownerID = strings.TrimSpace(f.OwnerID)
-	switch {
-	case c.ownerID == "":
-		v.Add("owner_id", "a contact needs an owner")
-	case utf8.RuneCountInString(c.ownerID) > MaxOwnerLen:
-		v.Add("owner_id", fmt.Sprintf("at most %d characters", MaxOwnerLen))
+	n := Fields{
+		FirstName: cleanText(&v, "first_name", f.FirstName, MaxNameLen),
+		LastName:  cleanText(&v, "last_name", f.LastName, MaxNameLen),
+		Emails:    cleanEmails(&v, "emails", f.Emails),
+		Phones:    cleanPhones(&v, "phones", f.Phones, s),
+		Tags:      cleanTags(&v, f.Tags),
+		OwnerID:   cleanOwner(&v, f.OwnerID),
+		CompanyID: f.CompanyID,
+		Position:  cleanText(&v, "position", f.Position, MaxTextLen),
+		Source:    cleanText(&v, "source", f.Source, MaxSourceLen),
+		Address:   f.Address.clean(&v, "address"),
 	}
-	if c.firstName == "" && c.lastName == "" && len(c.emails) == 0 && len(c.phones) == 0 {
+	n.LifecycleStage = strings.ToLower(strings.TrimSpace(f.LifecycleStage))
+	if n.LifecycleStage == "" {
+		n.LifecycleStage = StageLead
+	} else if !oneOf(n.LifecycleStage, LifecycleStages) {
+		v.Add("lifecycle_stage", "one of "+strings.Join(LifecycleStages, ", "))
+	}
+	n.Birthday = cleanBirthday(&v, f.Birthday, now)
+	if n.FirstName == "" && n.LastName == "" && len(n.Emails) == 0 && len(n.Phones) == 0 {
 		v.Add("first_name", "a contact needs a name, an e-mail or a phone")
 	}
-	return v.Err()
+	derived := false
+	if tzExplicit {
+		n.Timezone = strings.TrimSpace(f.Timezone)
+		if _, err := LoadTimezone(n.Timezone); err != nil {
+			v.Add("timezone", fmt.Sprintf("%q is not an IANA time zone such as Europe/Moscow", f.Timezone))
+		}
+	} else {
+		n.Timezone, derived = deriveTimezone(n.Phones, n.Address)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	c.f, c.tzDerived = n, derived
+	return nil
 }
 
-// stamp keeps times as PostgreSQL stores them (UTC, microseconds), so the
-// answer to a write and a later read show the same instant.
-func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-func cleanName(v *apperr.Invalid, field, s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) > MaxNameLen {
-		v.Add(field, fmt.Sprintf("at most %d characters", MaxNameLen))
+// deriveTimezone takes the zone of the first phone that has exactly one,
+// else that of a single-zone address country.
+func deriveTimezone(phones []string, a Address) (string, bool) {
+	for _, p := range phones {
+		if tz, ok := TimezoneOfPhone(p); ok {
+			return tz, true
+		}
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		v.Add(field, "control characters are not allowed")
+	if a.Country != "" {
+		if tz, ok := TimezoneOfCountry(a.Country); ok {
+			return tz, true
+		}
+	}
+	return "", false
+}
+
+func cleanBirthday(v *apperr.Invalid, s string, now time.Time) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	switch {
+	case err != nil:
+		v.Add("birthday", fmt.Sprintf("%q is not a date YYYY-MM-DD", s))
+	case d.Year() < 1900 || d.After(now):
+		v.Add("birthday", "a birthday lies between 1900-01-01 and today")
 	}
 	return s
 }
 
-func cleanEmails(v *apperr.Invalid, in []string) []string {
-	if len(in) > MaxEmails {
-		v.Add("emails", fmt.Sprintf("at most %d e-mail addresses", MaxEmails))
-		return nil
-	}
-	out := make([]string, 0, len(in))
-	seen := map[string]bool{}
-	for i, raw := range in {
-		e, ok := NormalizeEmail(raw)
-		if !ok {
-			v.Add(fmt.Sprintf("emails/%d", i), fmt.Sprintf("%q is not an e-mail address", raw))
-			continue
-		}
-		if !seen[e] {
-			seen[e] = true
-			out = append(out, e)
+func oneOf(s string, list []string) bool {
+	for _, x := range list {
+		if s == x {
+			return true
 		}
 	}
-	return out
-}
-
-// NormalizeEmail trims an address and lowercases its domain; ok is false
-// when the input is not a bare addr-spec.
-func NormalizeEmail(raw string) (string, bool) {
-	s := strings.TrimSpace(raw)
-	if s == "" || len(s) > MaxEmailLen {
-		return "", false
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return "", false
-	}
-	at := strings.LastIndexByte(s, '@')
-	if at < 1 || !strings.Contains(s[at+1:], ".") {
-		return "", false
-	}
-	return s[:at] + "@" + strings.ToLower(s[at+1:]), true
-}
-
-func cleanPhones(v *apperr.Invalid, in []string) []string {
-	if len(in) > MaxPhones {
-		v.Add("phones", fmt.Sprintf("at most %d phone numbers", MaxPhones))
-		return nil
-	}
-	out := make([]string, 0, len(in))
-	seen := map[string]bool{}
-	for i, raw := range in {
-		p, ok := cleanPhone(raw)
-		if !ok {
-			v.Add(fmt.Sprintf("phones/%d", i), fmt.Sprintf("%q is not a phone number", raw))
-			continue
-		}
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// cleanPhone keeps a phone as written (normalisation to E.164 comes with the
-// tenant's default country) but insists on a plausible number of digits and
-// only the punctuation people write phones with.
-func cleanPhone(raw string) (string, bool) {
-	s := strings.Join(strings.Fields(raw), " ")
-	digits := 0
-	for i, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '+' && i == 0:
-		case strings.ContainsRune(" -().", r):
-		default:
-			return "", false
-		}
-	}
-	return s, digits >= minPhoneDigs && digits <= maxPhoneDigs
-}
-
-func cleanTags(v *apperr.Invalid, in []string) []string {
-	if len(in) > MaxTags {
-		v.Add("tags", fmt.Sprintf("at most %d tags", MaxTags))
-		return nil
-	}
-	out := make([]string, 0, len(in))
-	seen := map[string]bool{}
-	for i, raw := range in {
-		t := strings.Join(strings.Fields(raw), " ")
-		switch n := utf8.RuneCountInString(t); {
-		case n == 0:
-			v.Add(fmt.Sprintf("tags/%d", i), "a tag cannot be empty")
-			continue
-		case n > MaxTagLen:
-			v.Add(fmt.Sprintf("tags/%d", i), fmt.Sprintf("at most %d characters", MaxTagLen))
-			continue
-		}
-		if k := strings.ToLower(t); !seen[k] {
-			seen[k] = true
-			out = append(out, t)
-		}
-	}
-	return out
+	return false
 }
 
 func diff(a, b Fields) []string {
 	var changed []string
-	if a.FirstName != b.FirstName {
-		changed = append(changed, "first_name")
-	}
-	if a.LastName != b.LastName {
-		changed = append(changed, "last_name")
-	}
-	if !equal(a.Emails, b.Emails) {
-		changed = append(changed, "emails")
-	}
-	if !equal(a.Phones, b.Phones) {
-		changed = append(changed, "phones")
-	}
-	if a.OwnerID != b.OwnerID {
-		changed = append(changed, "owner_id")
-	}
-	if !equal(a.Tags, b.Tags) {
-		changed = append(changed, "tags")
-	}
-	return changed
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+	add := func(name string, differ bool) {
+		if differ {
+			changed = append(changed, name)
 		}
 	}
-	return true
+	add("first_name", a.FirstName != b.FirstName)
+	add("last_name", a.LastName != b.LastName)
+	add("emails", !equal(a.Emails, b.Emails))
+	add("phones", !equal(a.Phones, b.Phones))
+	add("owner_id", a.OwnerID != b.OwnerID)
+	add("tags", !equal(a.Tags, b.Tags))
+	add("company_id", a.CompanyID != b.CompanyID)
+	add("position", a.Position != b.Position)
+	add("lifecycle_stage", a.LifecycleStage != b.LifecycleStage)
+	add("source", a.Source != b.Source)
+	add("timezone", a.Timezone != b.Timezone)
+	add("address", a.Address != b.Address)
+	add("birthday", a.Birthday != b.Birthday)
+	return changed
 }
 
 // Fields returns a copy of the client-settable values.
 func (c *Contact) Fields() Fields {
-	return Fields{FirstName: c.firstName, LastName: c.lastName, Emails: clone(c.emails), Phones: clone(c.phones), OwnerID: c.ownerID, Tags: clone(c.tags)}
+	f := c.f
+	f.Emails, f.Phones, f.Tags = clone(f.Emails), clone(f.Phones), clone(f.Tags)
+	return f
 }
 
-func clone(s []string) []string { return append([]string{}, s...) }
+// Keys are the contact's normalised channels ("email:…", "phone:+…"): two
+// contacts sharing one are likely the same person.
+func (c *Contact) Keys() []string {
+	keys := make([]string, 0, len(c.f.Emails)+len(c.f.Phones))
+	for _, e := range c.f.Emails {
+		keys = append(keys, "email:"+e)
+	}
+	for _, p := range c.f.Phones {
+		keys = append(keys, "phone:"+p)
+	}
+	return keys
+}
+
+// TimezoneDerived reports that the time zone was derived, not given.
+func (c *Contact) TimezoneDerived() bool { return c.tzDerived }
+
+// LocalTime is the client's wall-clock time at t, when the zone is known.
+func (c *Contact) LocalTime(t time.Time) (time.Time, bool) {
+	if c.f.Timezone == "" {
+		return time.Time{}, false
+	}
+	loc, err := LoadTimezone(c.f.Timezone)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.In(loc), true
+}
 
 func (c *Contact) ID() uuid.UUID        { return c.id }
 func (c *Contact) TenantID() uuid.UUID  { return c.tenantID }
@@ -303,7 +313,6 @@ func (c *Contact) UpdatedAt() time.Time { return c.updatedAt }
 
 // UnmarshalContactFromDatabase rebuilds a stored contact. It is not a
 // constructor: it trusts its input, which the database got from NewContact.
-func UnmarshalContactFromDatabase(id, tenantID uuid.UUID, f Fields, version int64, createdAt, updatedAt time.Time) *Contact {
-	return &Contact{id: id, tenantID: tenantID, firstName: f.FirstName, lastName: f.LastName, emails: f.Emails,
-		phones: f.Phones, ownerID: f.OwnerID, tags: f.Tags, version: version, createdAt: createdAt, updatedAt: updatedAt}
+func UnmarshalContactFromDatabase(id, tenantID uuid.UUID, f Fields, tzDerived bool, version int64, createdAt, updatedAt time.Time) *Contact {
+	return &Contact{id: id, tenantID: tenantID, f: f, tzDerived: tzDerived, version: version, createdAt: createdAt, updatedAt: updatedAt}
 }

@@ -11,7 +11,10 @@ import (
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
-var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+var (
+	now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	ru  = domain.Settings{DefaultCountry: "RU"}
+)
 
 func fieldsOf(err error) []string {
 	e, ok := apperr.As(err)
@@ -39,9 +42,13 @@ func TestNewContactValidatesEveryField(t *testing.T) {
 		"empty tag":                      {domain.Fields{FirstName: "A", Tags: []string{"vip", " "}, OwnerID: "u1"}, []string{"tags/1"}},
 		"no owner":                       {domain.Fields{FirstName: "A"}, []string{"owner_id"}},
 		"too few digits":                 {domain.Fields{FirstName: "A", Phones: []string{"12"}, OwnerID: "u1"}, []string{"phones/0"}},
+		"no such number":                 {domain.Fields{FirstName: "A", Phones: []string{"+7 000 000-00-00"}, OwnerID: "u1"}, []string{"phones/0"}},
+		"unknown stage and zone":         {domain.Fields{FirstName: "A", LifecycleStage: "friend", Timezone: "Mars/Olympus", OwnerID: "u1"}, []string{"lifecycle_stage", "timezone"}},
+		"bad birthday and country":       {domain.Fields{FirstName: "A", Birthday: "31.12.1990", Address: domain.Address{Country: "XX"}, OwnerID: "u1"}, []string{"address/country", "birthday"}},
+		"birthday in the future":         {domain.Fields{FirstName: "A", Birthday: "2030-01-01", OwnerID: "u1"}, []string{"birthday"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := domain.NewContact(uuid.New(), tc.in, now)
+			_, err := domain.NewContact(uuid.New(), tc.in, ru, now)
 			have := fieldsOf(err)
 			if len(have) != len(tc.want) {
 				t.Fatalf("have fields %v (%v), want %v", have, err, tc.want)
@@ -57,13 +64,23 @@ func TestNewContactValidatesEveryField(t *testing.T) {
 
 func TestNewContactNormalises(t *testing.T) {
 	c, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "  Иван   Петрович ", Emails: []string{"Ivan@MAIL.ru", "Ivan@mail.RU"},
-		Tags: []string{"VIP", "vip", "opt"}, OwnerID: "u1"}, now)
+		Phones: []string{"8 (495) 123-45-67", "+74951234567", "912 000 00 00"}, Tags: []string{"VIP", "vip", "opt"}, OwnerID: "u1"}, ru, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := c.Fields()
-	if f.FirstName != "Иван Петрович" || len(f.Emails) != 1 || f.Emails[0] != "Ivan@mail.ru" || len(f.Tags) != 2 {
+	if f.FirstName != "Иван Петрович" || len(f.Emails) != 1 || f.Emails[0] != "ivan@mail.ru" || len(f.Tags) != 2 {
 		t.Fatalf("have %+v", f)
+	}
+	if strings.Join(f.Phones, ",") != "+74951234567,+79120000000" || f.LifecycleStage != domain.StageLead {
+		t.Fatalf("phones %v, stage %q", f.Phones, f.LifecycleStage)
+	}
+	// The Moscow landline gives the zone.
+	if f.Timezone != "Europe/Moscow" || !c.TimezoneDerived() {
+		t.Fatalf("timezone %q derived %v", f.Timezone, c.TimezoneDerived())
+	}
+	if keys := strings.Join(c.Keys(), ","); keys != "email:ivan@mail.ru,phone:+74951234567,phone:+79120000000" {
+		t.Fatalf("keys %s", keys)
 	}
 	if c.Version() != 1 || c.ID().Version() != 7 {
 		t.Fatalf("have version %d, id version %d", c.Version(), c.ID().Version())
@@ -71,19 +88,19 @@ func TestNewContactNormalises(t *testing.T) {
 }
 
 func TestApplyChangesOnlyWhatThePatchSays(t *testing.T) {
-	c, _ := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", LastName: "B", OwnerID: "u1"}, now)
+	c, _ := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", LastName: "B", OwnerID: "u1"}, ru, now)
 	last := "C"
-	changed, err := c.Apply(domain.Patch{LastName: &last}, now.Add(time.Minute))
+	changed, err := c.Apply(domain.Patch{LastName: &last}, ru, now.Add(time.Minute))
 	if err != nil || len(changed) != 1 || changed[0] != "last_name" || c.Version() != 2 || c.Fields().FirstName != "A" {
 		t.Fatalf("have %v %v v%d %+v", changed, err, c.Version(), c.Fields())
 	}
 	// A patch that changes nothing keeps the version.
-	if changed, _ := c.Apply(domain.Patch{LastName: &last}, now); len(changed) != 0 || c.Version() != 2 {
+	if changed, _ := c.Apply(domain.Patch{LastName: &last}, ru, now); len(changed) != 0 || c.Version() != 2 {
 		t.Fatalf("no-op patch: have %v v%d", changed, c.Version())
 	}
 	// A refused patch leaves the contact as it was.
 	bad := []string{"x"}
-	if _, err := c.Apply(domain.Patch{Emails: &bad, LastName: new(string)}, now); err == nil {
+	if _, err := c.Apply(domain.Patch{Emails: &bad, LastName: new(string)}, ru, now); err == nil {
 		t.Fatal("invalid patch accepted")
 	}
 	if c.Fields().LastName != "C" || len(c.Fields().Emails) != 0 || c.Version() != 2 {
@@ -93,11 +110,55 @@ func TestApplyChangesOnlyWhatThePatchSays(t *testing.T) {
 
 func TestTimesAreKeptAtTheDatabasesPrecision(t *testing.T) {
 	at := time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.FixedZone("MSK", 3*3600))
-	c, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", OwnerID: "u"}, at)
+	c, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", OwnerID: "u"}, ru, at)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.CreatedAt().Nanosecond() != 123456000 || c.CreatedAt().Location() != time.UTC {
 		t.Fatalf("have %v", c.CreatedAt())
+	}
+}
+
+func TestPhonesNeedACountry(t *testing.T) {
+	if _, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", Phones: []string{"912 000 00 00"}, OwnerID: "u"}, domain.Settings{}, now); len(fieldsOf(err)) != 1 {
+		t.Fatalf("a national number without a default country: %v", err)
+	}
+	us := domain.Settings{DefaultCountry: "US"}
+	c, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", Phones: []string{"(212) 555-0123", "+44 20 7946 0958"}, OwnerID: "u"}, us, now)
+	if err != nil || strings.Join(c.Fields().Phones, ",") != "+12125550123,+442079460958" {
+		t.Fatalf("have %v %v", c, err)
+	}
+}
+
+func TestTimezoneIsGivenOrDerived(t *testing.T) {
+	c, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", Address: domain.Address{Country: "RU"}, OwnerID: "u"}, ru, now)
+	if err != nil || c.Fields().Timezone != "" {
+		t.Fatalf("Russia's eleven zones gave one: %q %v", c.Fields().Timezone, err)
+	}
+	if _, ok := c.LocalTime(now); ok {
+		t.Fatal("local time without a zone")
+	}
+	// A single-zone address country decides.
+	de := domain.Address{Country: "de", City: "Berlin"}
+	if _, err := c.Apply(domain.Patch{Address: &de}, ru, now); err != nil || c.Fields().Timezone != "Europe/Berlin" || c.Fields().Address.Country != "DE" {
+		t.Fatalf("have %+v %v", c.Fields(), err)
+	}
+	local, ok := c.LocalTime(now)
+	if !ok || local.Format("15:04 -0700") != "11:00 +0100" {
+		t.Fatalf("local time %v %v", local, ok)
+	}
+	// A given zone wins and stays when the channels change.
+	given := "Asia/Yekaterinburg"
+	if _, err := c.Apply(domain.Patch{Timezone: &given}, ru, now); err != nil || c.TimezoneDerived() {
+		t.Fatal(err)
+	}
+	landline := []string{"+7 495 123-45-67"}
+	if _, err := c.Apply(domain.Patch{Phones: &landline}, ru, now); err != nil || c.Fields().Timezone != given {
+		t.Fatalf("a given zone moved: %q %v", c.Fields().Timezone, err)
+	}
+	// Clearing it derives again, now from the Moscow landline.
+	changed, err := c.Apply(domain.Patch{Timezone: new(string)}, ru, now)
+	if err != nil || c.Fields().Timezone != "Europe/Moscow" || !c.TimezoneDerived() || strings.Join(changed, ",") != "timezone" {
+		t.Fatalf("have %q derived %v changed %v %v", c.Fields().Timezone, c.TimezoneDerived(), changed, err)
 	}
 }

@@ -1,10 +1,70 @@
 package domain
 
-import "github.com/rapportcrm/rapport/pkg/apperr"
+import (
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+)
 
 // ErrContactNotFound answers both a missing contact and another tenant's.
 var ErrContactNotFound = apperr.NotFound("contact")
 
+// ErrCompanyNotFound answers both a missing company and another tenant's.
+var ErrCompanyNotFound = apperr.NotFound("company")
+
 // ErrVersionMismatch is a stale If-Match.
 var ErrVersionMismatch = apperr.New(apperr.KindPreconditionFailed, "version-mismatch",
-	"the contact changed since you read it; fetch it again and retry")
+	"the record changed since you read it; fetch it again and retry")
+
+// ErrUnknownCompany is a company_id that names no company of the tenant.
+func ErrUnknownCompany() error {
+	var v apperr.Invalid
+	v.Add("company_id", "no such company")
+	return v.Err()
+}
+
+// ErrCompanyHasContacts refuses to delete a company people still work for.
+var ErrCompanyHasContacts = apperr.New(apperr.KindConflict, "company-has-contacts",
+	"contacts still work for this company; move them to another company or clear their company_id first")
+
+// Duplicate is another contact that shares a channel with the one written.
+type Duplicate struct {
+	ID uuid.UUID `json:"id"`
+	// Why names the shared channels, e.g. ["email:anna@example.ru"].
+	Why []string `json:"why"`
+}
+
+// ErrDuplicates refuses a write whose e-mails or phones already belong to
+// other contacts; the problem lists them so the client can merge or insist
+// (allow_duplicate=true).
+func ErrDuplicates(dups []Duplicate) error {
+	e := apperr.New(apperr.KindConflict, "duplicate-contact",
+		"another contact has the same e-mail or phone; merge them, or repeat with ?allow_duplicate=true")
+	e.Extensions = map[string]any{"duplicates": dups}
+	return e
+}
+
+// GroupDuplicates folds (contact, key) pairs into one Duplicate per contact.
+func GroupDuplicates(pairs [][2]string) []Duplicate {
+	by := map[uuid.UUID][]string{}
+	var order []uuid.UUID
+	for _, p := range pairs {
+		id, err := uuid.Parse(p[0])
+		if err != nil {
+			continue
+		}
+		if _, ok := by[id]; !ok {
+			order = append(order, id)
+		}
+		by[id] = append(by[id], p[1])
+	}
+	sort.Slice(order, func(i, j int) bool { return strings.Compare(order[i].String(), order[j].String()) < 0 })
+	out := make([]Duplicate, 0, len(order))
+	for _, id := range order {
+		out = append(out, Duplicate{ID: id, Why: by[id]})
+	}
+	return out
+}

@@ -8,62 +8,104 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/kit"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
 
 // Endpoints collects the contacts endpoints.
 type Endpoints struct {
-	Create endpoint.Endpoint
-	Get    endpoint.Endpoint
-	Update endpoint.Endpoint
-	Delete endpoint.Endpoint
-	List   endpoint.Endpoint
+	Create, Get, Update, Delete, List                       endpoint.Endpoint
+	CreateCompany, GetCompany, UpdateCompany, DeleteCompany endpoint.Endpoint
+	ListCompanies, CompanyContacts                          endpoint.Endpoint
 }
 
-// Make builds the endpoints over s.
-func Make(s service.Service) Endpoints {
+// Make builds the endpoints over s, each observed by o under its method name.
+func Make(s service.Service, o *kit.Observer) Endpoints {
+	wrap := func(name string, e endpoint.Endpoint) endpoint.Endpoint { return o.Middleware(name)(e) }
 	return Endpoints{
-		Create: func(ctx context.Context, req any) (any, error) {
-			c, err := s.CreateContact(ctx, req.(CreateRequest).Fields)
+		Create: wrap("CreateContact", func(ctx context.Context, req any) (any, error) {
+			r := req.(CreateRequest)
+			c, err := s.CreateContact(ctx, r.Fields, r.Options)
 			return ContactResponse{Contact: c, Err: err, Created: true}, nil
-		},
-		Get: func(ctx context.Context, req any) (any, error) {
+		}),
+		Get: wrap("GetContact", func(ctx context.Context, req any) (any, error) {
 			c, err := s.GetContact(ctx, req.(GetRequest).ID)
 			return ContactResponse{Contact: c, Err: err}, nil
-		},
-		Update: func(ctx context.Context, req any) (any, error) {
+		}),
+		Update: wrap("UpdateContact", func(ctx context.Context, req any) (any, error) {
 			r := req.(UpdateRequest)
-			c, err := s.UpdateContact(ctx, r.ID, r.IfMatch, r.Patch)
+			c, err := s.UpdateContact(ctx, r.ID, r.IfMatch, r.Patch, r.Options)
 			return ContactResponse{Contact: c, Err: err}, nil
-		},
-		Delete: func(ctx context.Context, req any) (any, error) {
+		}),
+		Delete: wrap("DeleteContact", func(ctx context.Context, req any) (any, error) {
 			r := req.(DeleteRequest)
 			return DeleteResponse{Err: s.DeleteContact(ctx, r.ID, r.IfMatch)}, nil
-		},
-		List: func(ctx context.Context, req any) (any, error) {
+		}),
+		List: wrap("ListContacts", func(ctx context.Context, req any) (any, error) {
 			res, err := s.ListContacts(ctx, req.(ListRequest).Query)
-			return ListResponse{Result: res, Err: err}, nil
-		},
+			return ListResponse{Page: res, Err: err}, nil
+		}),
+		CreateCompany: wrap("CreateCompany", func(ctx context.Context, req any) (any, error) {
+			c, err := s.CreateCompany(ctx, req.(CreateCompanyRequest).Fields)
+			return CompanyResponse{Company: c, Err: err, Created: true}, nil
+		}),
+		GetCompany: wrap("GetCompany", func(ctx context.Context, req any) (any, error) {
+			c, err := s.GetCompany(ctx, req.(GetRequest).ID)
+			return CompanyResponse{Company: c, Err: err}, nil
+		}),
+		UpdateCompany: wrap("UpdateCompany", func(ctx context.Context, req any) (any, error) {
+			r := req.(UpdateCompanyRequest)
+			c, err := s.UpdateCompany(ctx, r.ID, r.IfMatch, r.Patch)
+			return CompanyResponse{Company: c, Err: err}, nil
+		}),
+		DeleteCompany: wrap("DeleteCompany", func(ctx context.Context, req any) (any, error) {
+			r := req.(DeleteRequest)
+			return DeleteResponse{Err: s.DeleteCompany(ctx, r.ID, r.IfMatch)}, nil
+		}),
+		ListCompanies: wrap("ListCompanies", func(ctx context.Context, req any) (any, error) {
+			res, err := s.ListCompanies(ctx, req.(ListCompaniesRequest).Query)
+			return ListCompaniesResponse{Page: res, Err: err}, nil
+		}),
+		CompanyContacts: wrap("CompanyContacts", func(ctx context.Context, req any) (any, error) {
+			r := req.(CompanyContactsRequest)
+			res, err := s.CompanyContacts(ctx, r.CompanyID, r.Query)
+			return ListResponse{Page: res, Err: err}, nil
+		}),
 	}
 }
 
 type (
-	CreateRequest struct{ Fields domain.Fields }
+	CreateRequest struct {
+		Fields  domain.Fields
+		Options service.WriteOptions
+	}
 	GetRequest    struct{ ID uuid.UUID }
 	UpdateRequest struct {
 		ID      uuid.UUID
 		IfMatch int64
 		Patch   domain.Patch
+		Options service.WriteOptions
 	}
 	DeleteRequest struct {
 		ID      uuid.UUID
 		IfMatch int64
 	}
-	ListRequest struct{ Query service.ListQuery }
+	ListRequest          struct{ Query service.ListQuery }
+	CreateCompanyRequest struct{ Fields domain.CompanyFields }
+	UpdateCompanyRequest struct {
+		ID      uuid.UUID
+		IfMatch int64
+		Patch   domain.CompanyPatch
+	}
+	ListCompaniesRequest   struct{ Query service.CompanyQuery }
+	CompanyContactsRequest struct {
+		CompanyID uuid.UUID
+		Query     service.ListQuery
+	}
 )
 
-// ContactResponse answers create, get and update.
+// ContactResponse answers create, get and update of a contact.
 type ContactResponse struct {
 	Contact *domain.Contact
 	Err     error
@@ -72,15 +114,32 @@ type ContactResponse struct {
 
 func (r ContactResponse) Failed() error { return r.Err }
 
-// DeleteResponse answers delete.
+// CompanyResponse answers create, get and update of a company.
+type CompanyResponse struct {
+	Company *domain.Company
+	Err     error
+	Created bool
+}
+
+func (r CompanyResponse) Failed() error { return r.Err }
+
+// DeleteResponse answers a delete.
 type DeleteResponse struct{ Err error }
 
 func (r DeleteResponse) Failed() error { return r.Err }
 
-// ListResponse answers list.
+// ListResponse answers a list of contacts.
 type ListResponse struct {
-	Result service.ListResult
-	Err    error
+	Page service.Page[*domain.Contact]
+	Err  error
 }
 
 func (r ListResponse) Failed() error { return r.Err }
+
+// ListCompaniesResponse answers a list of companies.
+type ListCompaniesResponse struct {
+	Page service.Page[*domain.Company]
+	Err  error
+}
+
+func (r ListCompaniesResponse) Failed() error { return r.Err }

@@ -9,17 +9,38 @@ import (
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
+// WriteOptions qualify a contact write.
+type WriteOptions struct {
+	// AllowDuplicate stores the contact even when another one shares an
+	// e-mail or a phone.
+	AllowDuplicate bool
+}
+
 // Repository stores contacts. Each method owns its transaction: it scopes it
 // to the tenant, writes the change and the events the callback returns to the
-// outbox, and commits or rolls back in one place.
+// outbox, and commits or rolls back in one place. A write whose channels
+// belong to another contact fails with domain.ErrDuplicates unless the
+// options allow it; one naming a missing company fails with
+// domain.ErrUnknownCompany.
 type Repository interface {
-	Create(ctx context.Context, c *domain.Contact, evs func(*domain.Contact) ([]events.Event, error)) error
+	Create(ctx context.Context, c *domain.Contact, o WriteOptions, evs func(*domain.Contact) ([]events.Event, error)) error
 	Get(ctx context.Context, tenantID, id uuid.UUID) (*domain.Contact, error)
 	// Update locks the contact, lets fn change it and name the events, and
 	// stores the result. fn returning no events means nothing changed.
-	Update(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) (*domain.Contact, error)
+	Update(ctx context.Context, tenantID, id uuid.UUID, o WriteOptions, fn func(*domain.Contact) ([]events.Event, error)) (*domain.Contact, error)
 	// Delete locks the contact, lets fn approve it and name the events, and removes it.
 	Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) error
-	// List returns up to limit contacts of the tenant with ids after `after`, in id order.
-	List(ctx context.Context, tenantID uuid.UUID, after uuid.UUID, limit int) ([]*domain.Contact, error)
+	// List returns up to limit contacts matching q with ids after q.After, in id order.
+	List(ctx context.Context, tenantID uuid.UUID, q ListQuery, limit int) ([]*domain.Contact, error)
+}
+
+// CompanyRepository stores companies, with the same transaction rules. Delete
+// fails with domain.ErrCompanyHasContacts while contacts name the company.
+type CompanyRepository interface {
+	Create(ctx context.Context, c *domain.Company, evs func(*domain.Company) ([]events.Event, error)) error
+	Get(ctx context.Context, tenantID, id uuid.UUID) (*domain.Company, error)
+	Update(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Company) ([]events.Event, error)) (*domain.Company, error)
+	Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Company) ([]events.Event, error)) error
+	// List returns up to limit companies matching q with ids after q.After, in id order.
+	List(ctx context.Context, tenantID uuid.UUID, q CompanyQuery, limit int) ([]*domain.Company, error)
 }

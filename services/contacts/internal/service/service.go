@@ -1,6 +1,6 @@
 // Package service holds the contacts use cases. It knows who asks (the
 // principal from the verified token), what they may do, and which events a
-// change publishes; storage is behind Repository.
+// change publishes; storage is behind Repository and CompanyRepository.
 package service
 
 import (
@@ -17,35 +17,65 @@ import (
 
 // Service is what the contacts API offers.
 type Service interface {
-	CreateContact(ctx context.Context, f domain.Fields) (*domain.Contact, error)
+	CreateContact(ctx context.Context, f domain.Fields, o WriteOptions) (*domain.Contact, error)
 	GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error)
 	// UpdateContact applies p; ifMatch > 0 demands the current version.
-	UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64, p domain.Patch) (*domain.Contact, error)
+	UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64, p domain.Patch, o WriteOptions) (*domain.Contact, error)
 	DeleteContact(ctx context.Context, id uuid.UUID, ifMatch int64) error
-	ListContacts(ctx context.Context, q ListQuery) (ListResult, error)
+	ListContacts(ctx context.Context, q ListQuery) (Page[*domain.Contact], error)
+
+	CreateCompany(ctx context.Context, f domain.CompanyFields) (*domain.Company, error)
+	GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company, error)
+	UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch int64, p domain.CompanyPatch) (*domain.Company, error)
+	DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch int64) error
+	ListCompanies(ctx context.Context, q CompanyQuery) (Page[*domain.Company], error)
+	// CompanyContacts pages through the contacts of a company.
+	CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error)
 }
 
 // ListQuery pages through contacts in creation order.
 type ListQuery struct {
+	Limit     int
+	After     uuid.UUID
+	CompanyID uuid.UUID // only this company's contacts, when set
+}
+
+// CompanyQuery pages through companies in creation order.
+type CompanyQuery struct {
 	Limit int
 	After uuid.UUID
+	// Q matches the beginning of the name, case-insensitively, or a tax id.
+	Q string
 }
 
-// ListResult is one page; Next is uuid.Nil on the last page.
-type ListResult struct {
-	Contacts []*domain.Contact
-	Next     uuid.UUID
+// Page is one page of a list; Next is uuid.Nil on the last page.
+type Page[T any] struct {
+	Items []T
+	Next  uuid.UUID
 }
+
+// Page sizes.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+)
+
+// SettingsFunc returns a tenant's defaults.
+type SettingsFunc func(tenant uuid.UUID) domain.Settings
 
 type service struct {
-	repo Repository
-	now  func() time.Time
+	repo      Repository
+	companies CompanyRepository
+	settings  SettingsFunc
+	now       func() time.Time
 }
 
-// New returns the service over repo.
-func New(repo Repository) Service { return &service{repo: repo, now: time.Now} }
+// New returns the service over its repositories.
+func New(repo Repository, companies CompanyRepository, settings SettingsFunc) Service {
+	return &service{repo: repo, companies: companies, settings: settings, now: time.Now}
+}
 
-var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read contacts but not change them")
+var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read the client base but not change it")
 
 func principal(ctx context.Context) (auth.Principal, error) {
 	p, ok := auth.PrincipalFrom(ctx)
@@ -66,7 +96,7 @@ func writer(ctx context.Context) (auth.Principal, error) {
 	return p, nil
 }
 
-func (s *service) CreateContact(ctx context.Context, f domain.Fields) (*domain.Contact, error) {
+func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOptions) (*domain.Contact, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -74,11 +104,11 @@ func (s *service) CreateContact(ctx context.Context, f domain.Fields) (*domain.C
 	if f.OwnerID == "" {
 		f.OwnerID = p.UserID
 	}
-	c, err := domain.NewContact(p.TenantID, f, s.now())
+	c, err := domain.NewContact(p.TenantID, f, s.settings(p.TenantID), s.now())
 	if err != nil {
 		return nil, err
 	}
-	if err := s.repo.Create(ctx, c, func(c *domain.Contact) ([]events.Event, error) { return created(c, p.UserID) }); err != nil {
+	if err := s.repo.Create(ctx, c, o, func(c *domain.Contact) ([]events.Event, error) { return contactCreated(c, p.UserID) }); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -92,20 +122,21 @@ func (s *service) GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact
 	return s.repo.Get(ctx, p.TenantID, id)
 }
 
-func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64, patch domain.Patch) (*domain.Contact, error) {
+func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64, patch domain.Patch, o WriteOptions) (*domain.Contact, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.repo.Update(ctx, p.TenantID, id, func(c *domain.Contact) ([]events.Event, error) {
+	settings := s.settings(p.TenantID)
+	return s.repo.Update(ctx, p.TenantID, id, o, func(c *domain.Contact) ([]events.Event, error) {
 		if ifMatch > 0 && c.Version() != ifMatch {
 			return nil, domain.ErrVersionMismatch
 		}
-		changed, err := c.Apply(patch, s.now())
+		changed, err := c.Apply(patch, settings, s.now())
 		if err != nil || len(changed) == 0 {
 			return nil, err
 		}
-		return updated(c, p.UserID, changed)
+		return contactUpdated(c, p.UserID, changed)
 	})
 }
 
@@ -118,33 +149,41 @@ func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch int64
 		if ifMatch > 0 && c.Version() != ifMatch {
 			return nil, domain.ErrVersionMismatch
 		}
-		return deleted(c, p.UserID)
+		return contactDeleted(c, p.UserID)
 	})
 }
 
-// Page sizes.
-const (
-	DefaultLimit = 50
-	MaxLimit     = 200
-)
-
-func (s *service) ListContacts(ctx context.Context, q ListQuery) (ListResult, error) {
+func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.Contact], error) {
 	p, err := principal(ctx)
 	if err != nil {
-		return ListResult{}, err
+		return Page[*domain.Contact]{}, err
 	}
-	if q.Limit <= 0 || q.Limit > MaxLimit {
-		q.Limit = DefaultLimit
-	}
+	q.Limit = clampLimit(q.Limit)
 	// One extra row tells whether another page follows.
-	cs, err := s.repo.List(ctx, p.TenantID, q.After, q.Limit+1)
-	if err != nil {
-		return ListResult{}, err
+	cs, err := s.repo.List(ctx, p.TenantID, q, q.Limit+1)
+	return pageOf(cs, q.Limit), err
+}
+
+func (s *service) CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error) {
+	// The company must be visible: another tenant's id is a 404, not an empty list.
+	if _, err := s.GetCompany(ctx, company); err != nil {
+		return Page[*domain.Contact]{}, err
 	}
-	res := ListResult{Contacts: cs}
-	if len(cs) > q.Limit {
-		res.Contacts = cs[:q.Limit]
-		res.Next = cs[q.Limit-1].ID()
+	q.CompanyID = company
+	return s.ListContacts(ctx, q)
+}
+
+func clampLimit(n int) int {
+	if n <= 0 || n > MaxLimit {
+		return DefaultLimit
 	}
-	return res, nil
+	return n
+}
+
+// pageOf cuts a list fetched with one row beyond limit into a page.
+func pageOf[T interface{ ID() uuid.UUID }](items []T, limit int) Page[T] {
+	if len(items) > limit {
+		return Page[T]{Items: items[:limit], Next: items[limit-1].ID()}
+	}
+	return Page[T]{Items: items}
 }

@@ -8,87 +8,63 @@ import (
 	"net/http"
 	"time"
 
+	kitendpoint "github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/endpoint"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
 
-// Routes registers the /v1/contacts API on mux.
+// Routes registers the contacts API on mux.
 func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError)}
-	mux.Handle("POST /v1/contacts", kithttp.NewServer(e.Create, decodeCreate, encodeContact, opts...))
-	mux.Handle("GET /v1/contacts", kithttp.NewServer(e.List, decodeList, encodeList, opts...))
-	mux.Handle("GET /v1/contacts/{id}", kithttp.NewServer(e.Get, decodeGet, encodeContact, opts...))
-	mux.Handle("PATCH /v1/contacts/{id}", kithttp.NewServer(e.Update, decodeUpdate, encodeContact, opts...))
-	mux.Handle("DELETE /v1/contacts/{id}", kithttp.NewServer(e.Delete, decodeDelete, encodeDelete, opts...))
-}
-
-// contactBody is the JSON a client sends to create a contact.
-type contactBody struct {
-	FirstName string   `json:"first_name"`
-	LastName  string   `json:"last_name"`
-	Emails    []string `json:"emails"`
-	Phones    []string `json:"phones"`
-	OwnerID   string   `json:"owner_id"`
-	Tags      []string `json:"tags"`
-}
-
-// patchBody is a partial update: absent fields stay as they are.
-type patchBody struct {
-	FirstName *string   `json:"first_name"`
-	LastName  *string   `json:"last_name"`
-	Emails    *[]string `json:"emails"`
-	Phones    *[]string `json:"phones"`
-	OwnerID   *string   `json:"owner_id"`
-	Tags      *[]string `json:"tags"`
-}
-
-// contactJSON is a contact as the API shows it.
-type contactJSON struct {
-	ID        uuid.UUID `json:"id"`
-	FirstName string    `json:"first_name"`
-	LastName  string    `json:"last_name"`
-	Emails    []string  `json:"emails"`
-	Phones    []string  `json:"phones"`
-	OwnerID   string    `json:"owner_id"`
-	Tags      []string  `json:"tags"`
-	Version   int64     `json:"version"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-func view(c *domain.Contact) contactJSON {
-	f := c.Fields()
-	return contactJSON{ID: c.ID(), FirstName: f.FirstName, LastName: f.LastName, Emails: f.Emails, Phones: f.Phones,
-		OwnerID: f.OwnerID, Tags: f.Tags, Version: c.Version(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt()}
-}
-
-func decodeCreate(_ context.Context, r *http.Request) (any, error) {
-	var b contactBody
-	if err := httpkit.DecodeJSON(r, &b); err != nil {
-		return nil, err
+	handle := func(pattern string, ep kitendpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) {
+		mux.Handle(pattern, kithttp.NewServer(ep, dec, enc, opts...))
 	}
-	return endpoint.CreateRequest{Fields: domain.Fields{FirstName: b.FirstName, LastName: b.LastName, Emails: b.Emails,
-		Phones: b.Phones, OwnerID: b.OwnerID, Tags: b.Tags}}, nil
+	handle("POST /v1/contacts", e.Create, decodeCreate, encodeContact)
+	handle("GET /v1/contacts", e.List, decodeList, encodeList)
+	handle("GET /v1/contacts/{id}", e.Get, decodeGet(domain.ErrContactNotFound), encodeContact)
+	handle("PATCH /v1/contacts/{id}", e.Update, decodeUpdate, encodeContact)
+	handle("DELETE /v1/contacts/{id}", e.Delete, decodeDelete(domain.ErrContactNotFound), encodeDelete)
+
+	handle("POST /v1/companies", e.CreateCompany, decodeCreateCompany, encodeCompany)
+	handle("GET /v1/companies", e.ListCompanies, decodeListCompanies, encodeCompanies)
+	handle("GET /v1/companies/{id}", e.GetCompany, decodeGet(domain.ErrCompanyNotFound), encodeCompany)
+	handle("PATCH /v1/companies/{id}", e.UpdateCompany, decodeUpdateCompany, encodeCompany)
+	handle("DELETE /v1/companies/{id}", e.DeleteCompany, decodeDelete(domain.ErrCompanyNotFound), encodeDelete)
+	handle("GET /v1/companies/{id}/contacts", e.CompanyContacts, decodeCompanyContacts, encodeList)
 }
 
-// pathID reads {id}; a malformed id names no contact, so it is a 404 like a
+// pathID reads {id}; a malformed id names nothing, so it is a 404 like a
 // missing one.
-func pathID(r *http.Request) (uuid.UUID, error) {
+func pathID(r *http.Request, notFound error) (uuid.UUID, error) {
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
-		return uuid.Nil, domain.ErrContactNotFound
+		return uuid.Nil, notFound
 	}
 	return id, nil
 }
 
-func decodeGet(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r)
-	return endpoint.GetRequest{ID: id}, err
+func decodeGet(notFound error) kithttp.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		id, err := pathID(r, notFound)
+		return endpoint.GetRequest{ID: id}, err
+	}
+}
+
+func decodeDelete(notFound error) kithttp.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		id, err := pathID(r, notFound)
+		if err != nil {
+			return nil, err
+		}
+		version, err := ifMatch(r)
+		return endpoint.DeleteRequest{ID: id, IfMatch: version}, err
+	}
 }
 
 func ifMatch(r *http.Request) (int64, error) {
@@ -99,69 +75,53 @@ func ifMatch(r *http.Request) (int64, error) {
 	return v, nil
 }
 
-func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r)
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(r)
-	if err != nil {
-		return nil, err
-	}
-	var b patchBody
-	if err := httpkit.DecodeJSON(r, &b); err != nil {
-		return nil, err
-	}
-	return endpoint.UpdateRequest{ID: id, IfMatch: version, Patch: domain.Patch{FirstName: b.FirstName, LastName: b.LastName,
-		Emails: b.Emails, Phones: b.Phones, OwnerID: b.OwnerID, Tags: b.Tags}}, nil
-}
-
-func decodeDelete(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r)
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(r)
-	return endpoint.DeleteRequest{ID: id, IfMatch: version}, err
-}
-
+// cursor is the opaque position of a page.
 type cursor struct {
 	After uuid.UUID `json:"a"`
 }
 
-func decodeList(_ context.Context, r *http.Request) (any, error) {
-	limit, err := httpkit.ParseLimit(r, service.DefaultLimit, service.MaxLimit)
+// decodePage reads ?limit= and ?cursor=.
+func decodePage(r *http.Request) (limit int, after uuid.UUID, err error) {
+	limit, err = httpkit.ParseLimit(r, service.DefaultLimit, service.MaxLimit)
 	if err != nil {
-		return nil, err
+		return 0, uuid.Nil, err
 	}
-	q := service.ListQuery{Limit: limit}
 	if s := r.URL.Query().Get("cursor"); s != "" {
 		var c cursor
 		if err := httpkit.DecodeCursor(s, &c); err != nil {
-			return nil, err
+			return 0, uuid.Nil, err
 		}
-		q.After = c.After
+		after = c.After
 	}
-	return endpoint.ListRequest{Query: q}, nil
+	return limit, after, nil
 }
 
-func encodeContact(ctx context.Context, w http.ResponseWriter, resp any) error {
-	r := resp.(endpoint.ContactResponse)
-	if r.Err != nil {
-		httpkit.EncodeError(ctx, r.Err, w)
-		return nil
+// writePage renders a page of items with the cursor of the next one.
+func writePage[T any, J any](w http.ResponseWriter, p service.Page[T], view func(T) J) error {
+	page := httpkit.Page[J]{Items: make([]J, 0, len(p.Items))}
+	for _, it := range p.Items {
+		page.Items = append(page.Items, view(it))
 	}
-	w.Header().Set("ETag", httpkit.ETag(r.Contact.Version()))
+	if p.Next != uuid.Nil {
+		page.NextCursor = httpkit.EncodeCursor(cursor{After: p.Next})
+	}
+	return httpkit.WriteJSON(w, http.StatusOK, page)
+}
+
+// writeRecord renders a created or read record with its ETag (and Location
+// when it was created).
+func writeRecord(w http.ResponseWriter, created bool, collection string, id uuid.UUID, version int64, body any) error {
+	w.Header().Set("ETag", httpkit.ETag(version))
 	status := http.StatusOK
-	if r.Created {
-		w.Header().Set("Location", "/v1/contacts/"+r.Contact.ID().String())
+	if created {
+		w.Header().Set("Location", collection+"/"+id.String())
 		status = http.StatusCreated
 	}
-	return httpkit.WriteJSON(w, status, view(r.Contact))
+	return httpkit.WriteJSON(w, status, body)
 }
 
 func encodeDelete(ctx context.Context, w http.ResponseWriter, resp any) error {
-	if err := resp.(endpoint.DeleteResponse).Err; err != nil {
+	if err := resp.(interface{ Failed() error }).Failed(); err != nil {
 		httpkit.EncodeError(ctx, err, w)
 		return nil
 	}
@@ -169,18 +129,22 @@ func encodeDelete(ctx context.Context, w http.ResponseWriter, resp any) error {
 	return nil
 }
 
-func encodeList(ctx context.Context, w http.ResponseWriter, resp any) error {
-	r := resp.(endpoint.ListResponse)
-	if r.Err != nil {
-		httpkit.EncodeError(ctx, r.Err, w)
+// parseOptionalID reads a JSON id member: "" is none, anything else must be a UUID.
+func parseOptionalID(v *apperr.Invalid, field, s string) uuid.UUID {
+	if s == "" {
+		return uuid.Nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		v.Add(field, "must be an id (UUID)")
+	}
+	return id
+}
+
+// timeJSON renders an optional instant as null when unset.
+func timeJSON(t time.Time, ok bool) *time.Time {
+	if !ok {
 		return nil
 	}
-	page := httpkit.Page[contactJSON]{Items: make([]contactJSON, 0, len(r.Result.Contacts))}
-	for _, c := range r.Result.Contacts {
-		page.Items = append(page.Items, view(c))
-	}
-	if r.Result.Next != uuid.Nil {
-		page.NextCursor = httpkit.EncodeCursor(cursor{After: r.Result.Next})
-	}
-	return httpkit.WriteJSON(w, http.StatusOK, page)
+	return &t
 }

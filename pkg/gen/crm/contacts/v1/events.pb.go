@@ -27,18 +27,30 @@ const (
 
 // Contact is the state of a contact after the change the event reports.
 type Contact struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	TenantId      string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	FirstName     string                 `protobuf:"bytes,3,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
-	LastName      string                 `protobuf:"bytes,4,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
-	Emails        []string               `protobuf:"bytes,5,rep,name=emails,proto3" json:"emails,omitempty"`
-	Phones        []string               `protobuf:"bytes,6,rep,name=phones,proto3" json:"phones,omitempty"`
-	OwnerId       string                 `protobuf:"bytes,7,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	Tags          []string               `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
-	Version       int64                  `protobuf:"varint,9,opt,name=version,proto3" json:"version,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TenantId  string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	FirstName string                 `protobuf:"bytes,3,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
+	LastName  string                 `protobuf:"bytes,4,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
+	Emails    []string               `protobuf:"bytes,5,rep,name=emails,proto3" json:"emails,omitempty"`
+	Phones    []string               `protobuf:"bytes,6,rep,name=phones,proto3" json:"phones,omitempty"`
+	OwnerId   string                 `protobuf:"bytes,7,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	Tags      []string               `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
+	Version   int64                  `protobuf:"varint,9,opt,name=version,proto3" json:"version,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The company the person works for; empty when none.
+	CompanyId string `protobuf:"bytes,12,opt,name=company_id,json=companyId,proto3" json:"company_id,omitempty"`
+	Position  string `protobuf:"bytes,13,opt,name=position,proto3" json:"position,omitempty"`
+	// lead, prospect, customer, churned or archived.
+	LifecycleStage string `protobuf:"bytes,14,opt,name=lifecycle_stage,json=lifecycleStage,proto3" json:"lifecycle_stage,omitempty"`
+	// The lead channel, e.g. website, phone, referral; tenant-defined.
+	Source string `protobuf:"bytes,15,opt,name=source,proto3" json:"source,omitempty"`
+	// IANA time zone, given or derived from the phone or address; empty when unknown.
+	Timezone string   `protobuf:"bytes,16,opt,name=timezone,proto3" json:"timezone,omitempty"`
+	Address  *Address `protobuf:"bytes,17,opt,name=address,proto3" json:"address,omitempty"`
+	// Calendar date YYYY-MM-DD; empty when unknown.
+	Birthday      string `protobuf:"bytes,18,opt,name=birthday,proto3" json:"birthday,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -150,6 +162,490 @@ func (x *Contact) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Contact) GetCompanyId() string {
+	if x != nil {
+		return x.CompanyId
+	}
+	return ""
+}
+
+func (x *Contact) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+func (x *Contact) GetLifecycleStage() string {
+	if x != nil {
+		return x.LifecycleStage
+	}
+	return ""
+}
+
+func (x *Contact) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Contact) GetTimezone() string {
+	if x != nil {
+		return x.Timezone
+	}
+	return ""
+}
+
+func (x *Contact) GetAddress() *Address {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
+func (x *Contact) GetBirthday() string {
+	if x != nil {
+		return x.Birthday
+	}
+	return ""
+}
+
+// Address is a postal address; country is ISO 3166-1 alpha-2.
+type Address struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Country       string                 `protobuf:"bytes,1,opt,name=country,proto3" json:"country,omitempty"`
+	Region        string                 `protobuf:"bytes,2,opt,name=region,proto3" json:"region,omitempty"`
+	City          string                 `protobuf:"bytes,3,opt,name=city,proto3" json:"city,omitempty"`
+	Street        string                 `protobuf:"bytes,4,opt,name=street,proto3" json:"street,omitempty"`
+	PostalCode    string                 `protobuf:"bytes,5,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Address) Reset() {
+	*x = Address{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Address) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Address) ProtoMessage() {}
+
+func (x *Address) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Address.ProtoReflect.Descriptor instead.
+func (*Address) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Address) GetCountry() string {
+	if x != nil {
+		return x.Country
+	}
+	return ""
+}
+
+func (x *Address) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *Address) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *Address) GetStreet() string {
+	if x != nil {
+		return x.Street
+	}
+	return ""
+}
+
+func (x *Address) GetPostalCode() string {
+	if x != nil {
+		return x.PostalCode
+	}
+	return ""
+}
+
+// Company is the state of a company after the change the event reports.
+type Company struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TenantId string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Name     string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Legal details invoices need.
+	LegalName          string                 `protobuf:"bytes,4,opt,name=legal_name,json=legalName,proto3" json:"legal_name,omitempty"`
+	TaxId              string                 `protobuf:"bytes,5,opt,name=tax_id,json=taxId,proto3" json:"tax_id,omitempty"`
+	RegistrationNumber string                 `protobuf:"bytes,6,opt,name=registration_number,json=registrationNumber,proto3" json:"registration_number,omitempty"`
+	LegalAddress       string                 `protobuf:"bytes,7,opt,name=legal_address,json=legalAddress,proto3" json:"legal_address,omitempty"`
+	Industry           string                 `protobuf:"bytes,8,opt,name=industry,proto3" json:"industry,omitempty"`
+	Website            string                 `protobuf:"bytes,9,opt,name=website,proto3" json:"website,omitempty"`
+	Phones             []string               `protobuf:"bytes,10,rep,name=phones,proto3" json:"phones,omitempty"`
+	Emails             []string               `protobuf:"bytes,11,rep,name=emails,proto3" json:"emails,omitempty"`
+	OwnerId            string                 `protobuf:"bytes,12,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	Tags               []string               `protobuf:"bytes,13,rep,name=tags,proto3" json:"tags,omitempty"`
+	Version            int64                  `protobuf:"varint,14,opt,name=version,proto3" json:"version,omitempty"`
+	CreatedAt          *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt          *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Company) Reset() {
+	*x = Company{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Company) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Company) ProtoMessage() {}
+
+func (x *Company) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Company.ProtoReflect.Descriptor instead.
+func (*Company) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Company) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Company) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *Company) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Company) GetLegalName() string {
+	if x != nil {
+		return x.LegalName
+	}
+	return ""
+}
+
+func (x *Company) GetTaxId() string {
+	if x != nil {
+		return x.TaxId
+	}
+	return ""
+}
+
+func (x *Company) GetRegistrationNumber() string {
+	if x != nil {
+		return x.RegistrationNumber
+	}
+	return ""
+}
+
+func (x *Company) GetLegalAddress() string {
+	if x != nil {
+		return x.LegalAddress
+	}
+	return ""
+}
+
+func (x *Company) GetIndustry() string {
+	if x != nil {
+		return x.Industry
+	}
+	return ""
+}
+
+func (x *Company) GetWebsite() string {
+	if x != nil {
+		return x.Website
+	}
+	return ""
+}
+
+func (x *Company) GetPhones() []string {
+	if x != nil {
+		return x.Phones
+	}
+	return nil
+}
+
+func (x *Company) GetEmails() []string {
+	if x != nil {
+		return x.Emails
+	}
+	return nil
+}
+
+func (x *Company) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *Company) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *Company) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Company) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Company) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// CompanyCreated: ce_type crm.company.created.
+type CompanyCreated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Company       *Company               `protobuf:"bytes,1,opt,name=company,proto3" json:"company,omitempty"`
+	ActorId       string                 `protobuf:"bytes,2,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompanyCreated) Reset() {
+	*x = CompanyCreated{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompanyCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompanyCreated) ProtoMessage() {}
+
+func (x *CompanyCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompanyCreated.ProtoReflect.Descriptor instead.
+func (*CompanyCreated) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CompanyCreated) GetCompany() *Company {
+	if x != nil {
+		return x.Company
+	}
+	return nil
+}
+
+func (x *CompanyCreated) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+// CompanyUpdated: ce_type crm.company.updated.
+type CompanyUpdated struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Company *Company               `protobuf:"bytes,1,opt,name=company,proto3" json:"company,omitempty"`
+	ActorId string                 `protobuf:"bytes,2,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	// JSON names of the fields the change touched.
+	ChangedFields []string `protobuf:"bytes,3,rep,name=changed_fields,json=changedFields,proto3" json:"changed_fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompanyUpdated) Reset() {
+	*x = CompanyUpdated{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompanyUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompanyUpdated) ProtoMessage() {}
+
+func (x *CompanyUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompanyUpdated.ProtoReflect.Descriptor instead.
+func (*CompanyUpdated) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CompanyUpdated) GetCompany() *Company {
+	if x != nil {
+		return x.Company
+	}
+	return nil
+}
+
+func (x *CompanyUpdated) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *CompanyUpdated) GetChangedFields() []string {
+	if x != nil {
+		return x.ChangedFields
+	}
+	return nil
+}
+
+// CompanyDeleted: ce_type crm.company.deleted.
+type CompanyDeleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TenantId      string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ActorId       string                 `protobuf:"bytes,3,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	Version       int64                  `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	DeletedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=deleted_at,json=deletedAt,proto3" json:"deleted_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompanyDeleted) Reset() {
+	*x = CompanyDeleted{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompanyDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompanyDeleted) ProtoMessage() {}
+
+func (x *CompanyDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompanyDeleted.ProtoReflect.Descriptor instead.
+func (*CompanyDeleted) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CompanyDeleted) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CompanyDeleted) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *CompanyDeleted) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *CompanyDeleted) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *CompanyDeleted) GetDeletedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeletedAt
+	}
+	return nil
+}
+
 // ContactCreated: ce_type crm.contact.created.
 type ContactCreated struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -162,7 +658,7 @@ type ContactCreated struct {
 
 func (x *ContactCreated) Reset() {
 	*x = ContactCreated{}
-	mi := &file_crm_contacts_v1_events_proto_msgTypes[1]
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -174,7 +670,7 @@ func (x *ContactCreated) String() string {
 func (*ContactCreated) ProtoMessage() {}
 
 func (x *ContactCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_contacts_v1_events_proto_msgTypes[1]
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -187,7 +683,7 @@ func (x *ContactCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContactCreated.ProtoReflect.Descriptor instead.
 func (*ContactCreated) Descriptor() ([]byte, []int) {
-	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ContactCreated) GetContact() *Contact {
@@ -217,7 +713,7 @@ type ContactUpdated struct {
 
 func (x *ContactUpdated) Reset() {
 	*x = ContactUpdated{}
-	mi := &file_crm_contacts_v1_events_proto_msgTypes[2]
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +725,7 @@ func (x *ContactUpdated) String() string {
 func (*ContactUpdated) ProtoMessage() {}
 
 func (x *ContactUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_contacts_v1_events_proto_msgTypes[2]
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +738,7 @@ func (x *ContactUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContactUpdated.ProtoReflect.Descriptor instead.
 func (*ContactUpdated) Descriptor() ([]byte, []int) {
-	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ContactUpdated) GetContact() *Contact {
@@ -280,7 +776,7 @@ type ContactDeleted struct {
 
 func (x *ContactDeleted) Reset() {
 	*x = ContactDeleted{}
-	mi := &file_crm_contacts_v1_events_proto_msgTypes[3]
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -292,7 +788,7 @@ func (x *ContactDeleted) String() string {
 func (*ContactDeleted) ProtoMessage() {}
 
 func (x *ContactDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_contacts_v1_events_proto_msgTypes[3]
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -305,7 +801,7 @@ func (x *ContactDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContactDeleted.ProtoReflect.Descriptor instead.
 func (*ContactDeleted) Descriptor() ([]byte, []int) {
-	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ContactDeleted) GetId() string {
@@ -347,7 +843,7 @@ var File_crm_contacts_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_contacts_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccrm/contacts/v1/events.proto\x12\x0fcrm.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x02\n" +
+	"\x1ccrm/contacts/v1/events.proto\x12\x0fcrm.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x04\n" +
 	"\aContact\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1d\n" +
@@ -363,7 +859,57 @@ const file_crm_contacts_v1_events_proto_rawDesc = "" +
 	"created_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"_\n" +
+	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1d\n" +
+	"\n" +
+	"company_id\x18\f \x01(\tR\tcompanyId\x12\x1a\n" +
+	"\bposition\x18\r \x01(\tR\bposition\x12'\n" +
+	"\x0flifecycle_stage\x18\x0e \x01(\tR\x0elifecycleStage\x12\x16\n" +
+	"\x06source\x18\x0f \x01(\tR\x06source\x12\x1a\n" +
+	"\btimezone\x18\x10 \x01(\tR\btimezone\x122\n" +
+	"\aaddress\x18\x11 \x01(\v2\x18.crm.contacts.v1.AddressR\aaddress\x12\x1a\n" +
+	"\bbirthday\x18\x12 \x01(\tR\bbirthday\"\x88\x01\n" +
+	"\aAddress\x12\x18\n" +
+	"\acountry\x18\x01 \x01(\tR\acountry\x12\x16\n" +
+	"\x06region\x18\x02 \x01(\tR\x06region\x12\x12\n" +
+	"\x04city\x18\x03 \x01(\tR\x04city\x12\x16\n" +
+	"\x06street\x18\x04 \x01(\tR\x06street\x12\x1f\n" +
+	"\vpostal_code\x18\x05 \x01(\tR\n" +
+	"postalCode\"\xfb\x03\n" +
+	"\aCompany\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"legal_name\x18\x04 \x01(\tR\tlegalName\x12\x15\n" +
+	"\x06tax_id\x18\x05 \x01(\tR\x05taxId\x12/\n" +
+	"\x13registration_number\x18\x06 \x01(\tR\x12registrationNumber\x12#\n" +
+	"\rlegal_address\x18\a \x01(\tR\flegalAddress\x12\x1a\n" +
+	"\bindustry\x18\b \x01(\tR\bindustry\x12\x18\n" +
+	"\awebsite\x18\t \x01(\tR\awebsite\x12\x16\n" +
+	"\x06phones\x18\n" +
+	" \x03(\tR\x06phones\x12\x16\n" +
+	"\x06emails\x18\v \x03(\tR\x06emails\x12\x19\n" +
+	"\bowner_id\x18\f \x01(\tR\aownerId\x12\x12\n" +
+	"\x04tags\x18\r \x03(\tR\x04tags\x12\x18\n" +
+	"\aversion\x18\x0e \x01(\x03R\aversion\x129\n" +
+	"\n" +
+	"created_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"_\n" +
+	"\x0eCompanyCreated\x122\n" +
+	"\acompany\x18\x01 \x01(\v2\x18.crm.contacts.v1.CompanyR\acompany\x12\x19\n" +
+	"\bactor_id\x18\x02 \x01(\tR\aactorId\"\x86\x01\n" +
+	"\x0eCompanyUpdated\x122\n" +
+	"\acompany\x18\x01 \x01(\v2\x18.crm.contacts.v1.CompanyR\acompany\x12\x19\n" +
+	"\bactor_id\x18\x02 \x01(\tR\aactorId\x12%\n" +
+	"\x0echanged_fields\x18\x03 \x03(\tR\rchangedFields\"\xad\x01\n" +
+	"\x0eCompanyDeleted\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x19\n" +
+	"\bactor_id\x18\x03 \x01(\tR\aactorId\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x03R\aversion\x129\n" +
+	"\n" +
+	"deleted_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAt\"_\n" +
 	"\x0eContactCreated\x122\n" +
 	"\acontact\x18\x01 \x01(\v2\x18.crm.contacts.v1.ContactR\acontact\x12\x19\n" +
 	"\bactor_id\x18\x02 \x01(\tR\aactorId\"\x86\x01\n" +
@@ -392,25 +938,36 @@ func file_crm_contacts_v1_events_proto_rawDescGZIP() []byte {
 	return file_crm_contacts_v1_events_proto_rawDescData
 }
 
-var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*Contact)(nil),               // 0: crm.contacts.v1.Contact
-	(*ContactCreated)(nil),        // 1: crm.contacts.v1.ContactCreated
-	(*ContactUpdated)(nil),        // 2: crm.contacts.v1.ContactUpdated
-	(*ContactDeleted)(nil),        // 3: crm.contacts.v1.ContactDeleted
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*Address)(nil),               // 1: crm.contacts.v1.Address
+	(*Company)(nil),               // 2: crm.contacts.v1.Company
+	(*CompanyCreated)(nil),        // 3: crm.contacts.v1.CompanyCreated
+	(*CompanyUpdated)(nil),        // 4: crm.contacts.v1.CompanyUpdated
+	(*CompanyDeleted)(nil),        // 5: crm.contacts.v1.CompanyDeleted
+	(*ContactCreated)(nil),        // 6: crm.contacts.v1.ContactCreated
+	(*ContactUpdated)(nil),        // 7: crm.contacts.v1.ContactUpdated
+	(*ContactDeleted)(nil),        // 8: crm.contacts.v1.ContactDeleted
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_crm_contacts_v1_events_proto_depIdxs = []int32{
-	4, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
-	4, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
-	0, // 2: crm.contacts.v1.ContactCreated.contact:type_name -> crm.contacts.v1.Contact
-	0, // 3: crm.contacts.v1.ContactUpdated.contact:type_name -> crm.contacts.v1.Contact
-	4, // 4: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	9,  // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
+	1,  // 2: crm.contacts.v1.Contact.address:type_name -> crm.contacts.v1.Address
+	9,  // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 5: crm.contacts.v1.CompanyCreated.company:type_name -> crm.contacts.v1.Company
+	2,  // 6: crm.contacts.v1.CompanyUpdated.company:type_name -> crm.contacts.v1.Company
+	9,  // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	0,  // 8: crm.contacts.v1.ContactCreated.contact:type_name -> crm.contacts.v1.Contact
+	0,  // 9: crm.contacts.v1.ContactUpdated.contact:type_name -> crm.contacts.v1.Contact
+	9,  // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_crm_contacts_v1_events_proto_init() }
@@ -424,7 +981,7 @@ func file_crm_contacts_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_contacts_v1_events_proto_rawDesc), len(file_crm_contacts_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

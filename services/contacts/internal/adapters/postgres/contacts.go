@@ -1,15 +1,17 @@
-// Package postgres stores contacts in PostgreSQL. Every method owns its
-// transaction, scoped to the tenant for row-level security, and writes the
+// Package postgres stores the client base in PostgreSQL. Every method owns
+// its transaction, scoped to the tenant for row-level security, and writes the
 // events of a change to the outbox in that same transaction.
 package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rapportcrm/rapport/pkg/events"
@@ -26,76 +28,183 @@ func NewContacts(pool *pgxpool.Pool) *Contacts { return &Contacts{pool: pool} }
 
 var _ service.Repository = (*Contacts)(nil)
 
-const columns = `id, tenant_id, first_name, last_name, emails, phones, owner_id, tags, version, created_at, updated_at`
+const contactColumns = `id, tenant_id, first_name, last_name, emails, phones, owner_id, tags, company_id, position,
+	lifecycle_stage, source, timezone, timezone_derived, address, birthday, version, created_at, updated_at`
 
-func scan(row pgx.Row) (*domain.Contact, error) {
-	var (
-		id, tenant uuid.UUID
-		f          domain.Fields
-		version    int64
-		created    time.Time
-		updated    time.Time
-	)
-	if err := row.Scan(&id, &tenant, &f.FirstName, &f.LastName, &f.Emails, &f.Phones, &f.OwnerID, &f.Tags, &version, &created, &updated); err != nil {
+// addressJSON is the stored form of an address.
+type addressJSON struct {
+	Country    string `json:"country,omitempty"`
+	Region     string `json:"region,omitempty"`
+	City       string `json:"city,omitempty"`
+	Street     string `json:"street,omitempty"`
+	PostalCode string `json:"postal_code,omitempty"`
+}
+
+// contactRow is a contact as the contacts table holds it.
+type contactRow struct {
+	id, tenant uuid.UUID
+	f          domain.Fields
+	company    *uuid.UUID
+	tzDerived  bool
+	address    *addressJSON
+	birthday   *time.Time
+	version    int64
+	created    time.Time
+	updated    time.Time
+}
+
+func (r *contactRow) dest() []any {
+	return []any{&r.id, &r.tenant, &r.f.FirstName, &r.f.LastName, &r.f.Emails, &r.f.Phones, &r.f.OwnerID, &r.f.Tags,
+		&r.company, &r.f.Position, &r.f.LifecycleStage, &r.f.Source, &r.f.Timezone, &r.tzDerived, &r.address,
+		&r.birthday, &r.version, &r.created, &r.updated}
+}
+
+func (r *contactRow) contact() *domain.Contact {
+	if r.company != nil {
+		r.f.CompanyID = *r.company
+	}
+	if r.address != nil {
+		r.f.Address = domain.Address(*r.address)
+	}
+	if r.birthday != nil {
+		r.f.Birthday = r.birthday.Format(time.DateOnly)
+	}
+	return domain.UnmarshalContactFromDatabase(r.id, r.tenant, r.f, r.tzDerived, r.version, r.created, r.updated)
+}
+
+// values are the arguments of an insert or update, in contactColumns order.
+func contactValues(c *domain.Contact) []any {
+	f := c.Fields()
+	var company *uuid.UUID
+	if f.CompanyID != uuid.Nil {
+		company = &f.CompanyID
+	}
+	var address *addressJSON
+	if !f.Address.IsZero() {
+		a := addressJSON(f.Address)
+		address = &a
+	}
+	var birthday *time.Time
+	if f.Birthday != "" {
+		if d, err := time.Parse(time.DateOnly, f.Birthday); err == nil {
+			birthday = &d
+		}
+	}
+	return []any{c.ID(), c.TenantID(), f.FirstName, f.LastName, f.Emails, f.Phones, f.OwnerID, f.Tags, company,
+		f.Position, f.LifecycleStage, f.Source, f.Timezone, c.TimezoneDerived(), address, birthday,
+		c.Version(), c.CreatedAt(), c.UpdatedAt()}
+}
+
+func scanContact(row pgx.Row) (*domain.Contact, error) {
+	var r contactRow
+	if err := row.Scan(r.dest()...); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, domain.ErrContactNotFound
 		}
 		return nil, err
 	}
-	return domain.UnmarshalContactFromDatabase(id, tenant, f, version, created, updated), nil
+	return r.contact(), nil
 }
 
-// Create writes the contact and its events in one pipelined round trip: a new
-// row needs no read first, and the pipeline commits as one transaction.
-func (r *Contacts) Create(ctx context.Context, c *domain.Contact, evs func(*domain.Contact) ([]events.Event, error)) error {
+func collectContacts(rows pgx.Rows) ([]*domain.Contact, error) {
+	defer rows.Close()
+	var out []*domain.Contact
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+const insertContact = `insert into contacts (` + contactColumns + `)
+	values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`
+
+const updateContact = `update contacts set first_name=$3, last_name=$4, emails=$5, phones=$6, owner_id=$7, tags=$8,
+	company_id=$9, position=$10, lifecycle_stage=$11, source=$12, timezone=$13, timezone_derived=$14, address=$15,
+	birthday=$16, version=$17, updated_at=$18 where tenant_id=$2 and id=$1`
+
+// claimKeys makes the contact's channels its keys; with check, a channel of
+// another contact aborts the transaction (see translate).
+const claimKeys = `select contacts_claim_keys($1, $2, $3, $4)`
+
+// Create writes the contact, its channel keys and its events in one
+// pipelined round trip: a new row needs no read first, and the pipeline
+// commits as one transaction (or, on a duplicate, not at all).
+func (r *Contacts) Create(ctx context.Context, c *domain.Contact, o service.WriteOptions, evs func(*domain.Contact) ([]events.Event, error)) error {
 	list, err := evs(c)
 	if err != nil {
 		return err
 	}
-	f := c.Fields()
 	b := &pgx.Batch{}
-	b.Queue(`insert into contacts (`+columns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
-		c.ID(), c.TenantID(), f.FirstName, f.LastName, f.Emails, f.Phones, f.OwnerID, f.Tags, c.Version(), c.CreatedAt(), c.UpdatedAt())
+	b.Queue(insertContact, contactValues(c)...)
+	if keys := c.Keys(); len(keys) > 0 {
+		b.Queue(claimKeys, c.TenantID(), c.ID(), keys, !o.AllowDuplicate)
+	}
 	if err := events.QueueAppend(ctx, b, list...); err != nil {
 		return err
 	}
-	return postgres.InTenantBatch(ctx, r.pool, c.TenantID(), b)
+	return translate(postgres.InTenantBatch(ctx, r.pool, c.TenantID(), b))
 }
 
 func (r *Contacts) Get(ctx context.Context, tenantID, id uuid.UUID) (c *domain.Contact, err error) {
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
-		c, err = scan(tx.QueryRow(ctx, `select `+columns+` from contacts where tenant_id = $1 and id = $2`, tenantID, id))
+		c, err = scanContact(tx.QueryRow(ctx, `select `+contactColumns+` from contacts where tenant_id = $1 and id = $2`, tenantID, id))
 		return err
 	})
 	return c, err
 }
 
-func (r *Contacts) Update(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) (c *domain.Contact, err error) {
+func (r *Contacts) Update(ctx context.Context, tenantID, id uuid.UUID, o service.WriteOptions, fn func(*domain.Contact) ([]events.Event, error)) (c *domain.Contact, err error) {
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
 		// The row lock orders concurrent changes of one contact, and so the
 		// outbox rows of their events (see events.Append).
-		c, err = scan(tx.QueryRow(ctx, `select `+columns+` from contacts where tenant_id = $1 and id = $2 for update`, tenantID, id))
+		c, err = scanContact(tx.QueryRow(ctx, `select `+contactColumns+` from contacts where tenant_id = $1 and id = $2 for update`, tenantID, id))
 		if err != nil {
 			return err
 		}
+		before := c.Keys()
 		list, err := fn(c)
 		if err != nil || len(list) == 0 {
 			return err
 		}
-		f := c.Fields()
-		if _, err := tx.Exec(ctx, `update contacts set first_name=$3, last_name=$4, emails=$5, phones=$6, owner_id=$7, tags=$8,
-			version=$9, updated_at=$10 where tenant_id=$1 and id=$2`,
-			tenantID, id, f.FirstName, f.LastName, f.Emails, f.Phones, f.OwnerID, f.Tags, c.Version(), c.UpdatedAt()); err != nil {
+		if keys := c.Keys(); !sameKeys(before, keys) {
+			if _, err := tx.Exec(ctx, claimKeys, tenantID, id, keys, !o.AllowDuplicate); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, updateContact, withoutCreatedAt(contactValues(c))...); err != nil {
 			return err
 		}
 		return events.Append(ctx, tx, list...)
 	})
-	return c, err
+	return c, translate(err)
+}
+
+// withoutCreatedAt drops created_at (second to last) from a row's values:
+// updates never change it.
+func withoutCreatedAt(v []any) []any {
+	n := len(v)
+	return append(v[:n-2:n-2], v[n-1])
+}
+
+func sameKeys(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Contacts) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) error {
 	return postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
-		c, err := scan(tx.QueryRow(ctx, `select `+columns+` from contacts where tenant_id = $1 and id = $2 for update`, tenantID, id))
+		c, err := scanContact(tx.QueryRow(ctx, `select `+contactColumns+` from contacts where tenant_id = $1 and id = $2 for update`, tenantID, id))
 		if err != nil {
 			return err
 		}
@@ -103,6 +212,7 @@ func (r *Contacts) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*
 		if err != nil {
 			return err
 		}
+		// The channel keys go with the row (on delete cascade).
 		if _, err := tx.Exec(ctx, `delete from contacts where tenant_id = $1 and id = $2`, tenantID, id); err != nil {
 			return err
 		}
@@ -110,21 +220,54 @@ func (r *Contacts) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*
 	})
 }
 
-func (r *Contacts) List(ctx context.Context, tenantID uuid.UUID, after uuid.UUID, limit int) (cs []*domain.Contact, err error) {
+func (r *Contacts) List(ctx context.Context, tenantID uuid.UUID, q service.ListQuery, limit int) (cs []*domain.Contact, err error) {
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `select `+columns+` from contacts where tenant_id = $1 and id > $2 order by id limit $3`, tenantID, after, limit)
+		var rows pgx.Rows
+		if q.CompanyID != uuid.Nil {
+			rows, err = tx.Query(ctx, `select `+contactColumns+` from contacts
+				where tenant_id = $1 and company_id = $2 and id > $3 order by id limit $4`, tenantID, q.CompanyID, q.After, limit)
+		} else {
+			rows, err = tx.Query(ctx, `select `+contactColumns+` from contacts
+				where tenant_id = $1 and id > $2 order by id limit $3`, tenantID, q.After, limit)
+		}
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			c, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			cs = append(cs, c)
-		}
-		return rows.Err()
+		cs, err = collectContacts(rows)
+		return err
 	})
 	return cs, err
+}
+
+// SQLSTATEs the repository turns into domain errors.
+const (
+	codeDuplicate  = "RP409" // raised by contacts_claim_keys
+	codeForeignKey = "23503"
+)
+
+// translate turns the database's refusals into the domain's errors.
+func translate(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	switch {
+	case pgErr.Code == codeDuplicate:
+		var pairs []struct {
+			ID  string `json:"id"`
+			Key string `json:"key"`
+		}
+		if jerr := json.Unmarshal([]byte(pgErr.Detail), &pairs); jerr != nil {
+			return errors.Join(err, jerr)
+		}
+		flat := make([][2]string, len(pairs))
+		for i, p := range pairs {
+			flat[i] = [2]string{p.ID, p.Key}
+		}
+		return domain.ErrDuplicates(domain.GroupDuplicates(flat))
+	case pgErr.Code == codeForeignKey && pgErr.ConstraintName == "contacts_company":
+		// Contacts' writes meet this key only by naming a missing company.
+		return domain.ErrUnknownCompany()
+	}
+	return err
 }

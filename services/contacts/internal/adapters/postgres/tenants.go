@@ -16,11 +16,14 @@ type Tenants struct{}
 // applier. Later issues seed default custom fields and lead sources here.
 func (Tenants) Apply(context.Context, pgx.Tx, *tenancyv1.TenantRecord) error { return nil }
 
-// Purge removes every contact of the tenant (deletionPolicy Delete); the
+// Purge removes the tenant's client base (deletionPolicy Delete); the
 // transaction is scoped to that tenant, so RLS bounds the delete too.
+// Contacts go first: their channel keys follow them, and companies are free
+// of contacts afterwards.
 func (Tenants) Purge(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
 	for _, stmt := range []string{
 		`delete from contacts where tenant_id = $1`,
+		`delete from companies where tenant_id = $1`,
 		`delete from idempotency_keys where tenant_id = $1`,
 	} {
 		if _, err := tx.Exec(ctx, stmt, tenantID); err != nil {

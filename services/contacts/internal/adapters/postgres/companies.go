@@ -1,0 +1,148 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rapportcrm/rapport/pkg/events"
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/service"
+)
+
+// Companies is the PostgreSQL repository of companies.
+type Companies struct{ pool *pgxpool.Pool }
+
+// NewCompanies returns a repository over pool (connected as the app role).
+func NewCompanies(pool *pgxpool.Pool) *Companies { return &Companies{pool: pool} }
+
+var _ service.CompanyRepository = (*Companies)(nil)
+
+const companyColumns = `id, tenant_id, name, legal_name, tax_id, registration_number, legal_address, industry, website,
+	phones, emails, owner_id, tags, version, created_at, updated_at`
+
+func scanCompany(row pgx.Row) (*domain.Company, error) {
+	var (
+		id, tenant       uuid.UUID
+		f                domain.CompanyFields
+		version          int64
+		created, updated time.Time
+	)
+	if err := row.Scan(&id, &tenant, &f.Name, &f.LegalName, &f.TaxID, &f.RegistrationNumber, &f.LegalAddress, &f.Industry,
+		&f.Website, &f.Phones, &f.Emails, &f.OwnerID, &f.Tags, &version, &created, &updated); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, domain.ErrCompanyNotFound
+		}
+		return nil, err
+	}
+	return domain.UnmarshalCompanyFromDatabase(id, tenant, f, version, created, updated), nil
+}
+
+func companyValues(c *domain.Company) []any {
+	f := c.Fields()
+	return []any{c.ID(), c.TenantID(), f.Name, f.LegalName, f.TaxID, f.RegistrationNumber, f.LegalAddress, f.Industry,
+		f.Website, f.Phones, f.Emails, f.OwnerID, f.Tags, c.Version(), c.CreatedAt(), c.UpdatedAt()}
+}
+
+// Create writes the company and its events in one pipelined round trip.
+func (r *Companies) Create(ctx context.Context, c *domain.Company, evs func(*domain.Company) ([]events.Event, error)) error {
+	list, err := evs(c)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(`insert into companies (`+companyColumns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, companyValues(c)...)
+	if err := events.QueueAppend(ctx, b, list...); err != nil {
+		return err
+	}
+	return postgres.InTenantBatch(ctx, r.pool, c.TenantID(), b)
+}
+
+func (r *Companies) Get(ctx context.Context, tenantID, id uuid.UUID) (c *domain.Company, err error) {
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		c, err = scanCompany(tx.QueryRow(ctx, `select `+companyColumns+` from companies where tenant_id = $1 and id = $2`, tenantID, id))
+		return err
+	})
+	return c, err
+}
+
+func (r *Companies) Update(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Company) ([]events.Event, error)) (c *domain.Company, err error) {
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		c, err = scanCompany(tx.QueryRow(ctx, `select `+companyColumns+` from companies where tenant_id = $1 and id = $2 for update`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		list, err := fn(c)
+		if err != nil || len(list) == 0 {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `update companies set name=$3, legal_name=$4, tax_id=$5, registration_number=$6,
+			legal_address=$7, industry=$8, website=$9, phones=$10, emails=$11, owner_id=$12, tags=$13, version=$14,
+			updated_at=$15 where tenant_id=$2 and id=$1`, withoutCreatedAt(companyValues(c))...); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, list...)
+	})
+	return c, err
+}
+
+func (r *Companies) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Company) ([]events.Event, error)) error {
+	err := postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		c, err := scanCompany(tx.QueryRow(ctx, `select `+companyColumns+` from companies where tenant_id = $1 and id = $2 for update`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		list, err := fn(c)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `delete from companies where tenant_id = $1 and id = $2`, tenantID, id); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, list...)
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == codeForeignKey {
+		return domain.ErrCompanyHasContacts
+	}
+	return err
+}
+
+// likePrefix escapes s for a LIKE pattern matching values that begin with it.
+func likePrefix(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(s)) + "%"
+}
+
+func (r *Companies) List(ctx context.Context, tenantID uuid.UUID, q service.CompanyQuery, limit int) (cs []*domain.Company, err error) {
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		var rows pgx.Rows
+		if q.Q != "" {
+			rows, err = tx.Query(ctx, `select `+companyColumns+` from companies
+				where tenant_id = $1 and id > $2 and (lower(name) like $3 or tax_id = upper($4))
+				order by id limit $5`, tenantID, q.After, likePrefix(q.Q), q.Q, limit)
+		} else {
+			rows, err = tx.Query(ctx, `select `+companyColumns+` from companies
+				where tenant_id = $1 and id > $2 order by id limit $3`, tenantID, q.After, limit)
+		}
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c, err := scanCompany(rows)
+			if err != nil {
+				return err
+			}
+			cs = append(cs, c)
+		}
+		return rows.Err()
+	})
+	return cs, err
+}

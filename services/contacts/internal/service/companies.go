@@ -1,0 +1,77 @@
+package service
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/events"
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+)
+
+func (s *service) CreateCompany(ctx context.Context, f domain.CompanyFields) (*domain.Company, error) {
+	p, err := writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f.OwnerID == "" {
+		f.OwnerID = p.UserID
+	}
+	c, err := domain.NewCompany(p.TenantID, f, s.settings(p.TenantID), s.now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.companies.Create(ctx, c, func(c *domain.Company) ([]events.Event, error) { return companyCreated(c, p.UserID) }); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *service) GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.companies.Get(ctx, p.TenantID, id)
+}
+
+func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch int64, patch domain.CompanyPatch) (*domain.Company, error) {
+	p, err := writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	settings := s.settings(p.TenantID)
+	return s.companies.Update(ctx, p.TenantID, id, func(c *domain.Company) ([]events.Event, error) {
+		if ifMatch > 0 && c.Version() != ifMatch {
+			return nil, domain.ErrVersionMismatch
+		}
+		changed, err := c.Apply(patch, settings, s.now())
+		if err != nil || len(changed) == 0 {
+			return nil, err
+		}
+		return companyUpdated(c, p.UserID, changed)
+	})
+}
+
+func (s *service) DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch int64) error {
+	p, err := writer(ctx)
+	if err != nil {
+		return err
+	}
+	return s.companies.Delete(ctx, p.TenantID, id, func(c *domain.Company) ([]events.Event, error) {
+		if ifMatch > 0 && c.Version() != ifMatch {
+			return nil, domain.ErrVersionMismatch
+		}
+		return companyDeleted(c, p.UserID)
+	})
+}
+
+func (s *service) ListCompanies(ctx context.Context, q CompanyQuery) (Page[*domain.Company], error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return Page[*domain.Company]{}, err
+	}
+	q.Limit = clampLimit(q.Limit)
+	cs, err := s.companies.List(ctx, p.TenantID, q, q.Limit+1)
+	return pageOf(cs, q.Limit), err
+}

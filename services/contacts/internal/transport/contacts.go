@@ -1,0 +1,198 @@
+package transport
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/endpoint"
+	"github.com/rapportcrm/rapport/services/contacts/internal/service"
+)
+
+// addressJSON is an address as the API shows and takes it.
+type addressJSON struct {
+	Country    string `json:"country"`
+	Region     string `json:"region"`
+	City       string `json:"city"`
+	Street     string `json:"street"`
+	PostalCode string `json:"postal_code"`
+}
+
+func addressView(a domain.Address) *addressJSON {
+	if a.IsZero() {
+		return nil
+	}
+	v := addressJSON(a)
+	return &v
+}
+
+// contactBody is the JSON a client sends to create a contact.
+type contactBody struct {
+	FirstName      string       `json:"first_name"`
+	LastName       string       `json:"last_name"`
+	Emails         []string     `json:"emails"`
+	Phones         []string     `json:"phones"`
+	OwnerID        string       `json:"owner_id"`
+	Tags           []string     `json:"tags"`
+	CompanyID      string       `json:"company_id"`
+	Position       string       `json:"position"`
+	LifecycleStage string       `json:"lifecycle_stage"`
+	Source         string       `json:"source"`
+	Timezone       string       `json:"timezone"`
+	Address        *addressJSON `json:"address"`
+	Birthday       string       `json:"birthday"`
+}
+
+// patchBody is a partial update: absent members stay as they are; null
+// clears company_id, timezone (derived again), address and birthday.
+type patchBody struct {
+	FirstName      *string                       `json:"first_name"`
+	LastName       *string                       `json:"last_name"`
+	Emails         *[]string                     `json:"emails"`
+	Phones         *[]string                     `json:"phones"`
+	OwnerID        *string                       `json:"owner_id"`
+	Tags           *[]string                     `json:"tags"`
+	CompanyID      httpkit.Nullable[string]      `json:"company_id"`
+	Position       *string                       `json:"position"`
+	LifecycleStage *string                       `json:"lifecycle_stage"`
+	Source         *string                       `json:"source"`
+	Timezone       httpkit.Nullable[string]      `json:"timezone"`
+	Address        httpkit.Nullable[addressJSON] `json:"address"`
+	Birthday       httpkit.Nullable[string]      `json:"birthday"`
+}
+
+// contactJSON is a contact as the API shows it.
+type contactJSON struct {
+	ID             uuid.UUID    `json:"id"`
+	FirstName      string       `json:"first_name"`
+	LastName       string       `json:"last_name"`
+	Emails         []string     `json:"emails"`
+	Phones         []string     `json:"phones"`
+	OwnerID        string       `json:"owner_id"`
+	Tags           []string     `json:"tags"`
+	CompanyID      *uuid.UUID   `json:"company_id"`
+	Position       string       `json:"position"`
+	LifecycleStage string       `json:"lifecycle_stage"`
+	Source         string       `json:"source"`
+	Timezone       *string      `json:"timezone"`
+	LocalTime      *time.Time   `json:"local_time"`
+	Address        *addressJSON `json:"address"`
+	Birthday       *string      `json:"birthday"`
+	Version        int64        `json:"version"`
+	CreatedAt      time.Time    `json:"created_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func contactView(c *domain.Contact) contactJSON {
+	f := c.Fields()
+	v := contactJSON{ID: c.ID(), FirstName: f.FirstName, LastName: f.LastName, Emails: f.Emails, Phones: f.Phones,
+		OwnerID: f.OwnerID, Tags: f.Tags, Position: f.Position, LifecycleStage: f.LifecycleStage, Source: f.Source,
+		Timezone: nonEmpty(f.Timezone), LocalTime: timeJSON(c.LocalTime(time.Now().Truncate(time.Second))),
+		Address: addressView(f.Address), Birthday: nonEmpty(f.Birthday),
+		Version: c.Version(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt()}
+	if f.CompanyID != uuid.Nil {
+		v.CompanyID = &f.CompanyID
+	}
+	return v
+}
+
+func writeOptions(r *http.Request) (service.WriteOptions, error) {
+	allow, err := httpkit.ParseBool(r, "allow_duplicate")
+	return service.WriteOptions{AllowDuplicate: allow}, err
+}
+
+func decodeCreate(_ context.Context, r *http.Request) (any, error) {
+	o, err := writeOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	var b contactBody
+	if err := httpkit.DecodeJSON(r, &b); err != nil {
+		return nil, err
+	}
+	var v apperr.Invalid
+	f := domain.Fields{FirstName: b.FirstName, LastName: b.LastName, Emails: b.Emails, Phones: b.Phones,
+		OwnerID: b.OwnerID, Tags: b.Tags, CompanyID: parseOptionalID(&v, "company_id", b.CompanyID),
+		Position: b.Position, LifecycleStage: b.LifecycleStage, Source: b.Source, Timezone: b.Timezone,
+		Birthday: b.Birthday}
+	if b.Address != nil {
+		f.Address = domain.Address(*b.Address)
+	}
+	return endpoint.CreateRequest{Fields: f, Options: o}, v.Err()
+}
+
+func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
+	id, err := pathID(r, domain.ErrContactNotFound)
+	if err != nil {
+		return nil, err
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		return nil, err
+	}
+	o, err := writeOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	var b patchBody
+	if err := httpkit.DecodeJSON(r, &b); err != nil {
+		return nil, err
+	}
+	p := domain.Patch{FirstName: b.FirstName, LastName: b.LastName, Emails: b.Emails, Phones: b.Phones,
+		OwnerID: b.OwnerID, Tags: b.Tags, Position: b.Position, LifecycleStage: b.LifecycleStage, Source: b.Source,
+		Timezone: b.Timezone.Ptr(), Birthday: b.Birthday.Ptr()}
+	var v apperr.Invalid
+	if b.CompanyID.Set {
+		company := parseOptionalID(&v, "company_id", b.CompanyID.Value)
+		p.CompanyID = &company
+	}
+	if b.Address.Set {
+		a := domain.Address(b.Address.Value)
+		p.Address = &a
+	}
+	return endpoint.UpdateRequest{ID: id, IfMatch: version, Patch: p, Options: o}, v.Err()
+}
+
+func decodeList(_ context.Context, r *http.Request) (any, error) {
+	limit, after, err := decodePage(r)
+	return endpoint.ListRequest{Query: service.ListQuery{Limit: limit, After: after}}, err
+}
+
+func decodeCompanyContacts(_ context.Context, r *http.Request) (any, error) {
+	id, err := pathID(r, domain.ErrCompanyNotFound)
+	if err != nil {
+		return nil, err
+	}
+	limit, after, err := decodePage(r)
+	return endpoint.CompanyContactsRequest{CompanyID: id, Query: service.ListQuery{Limit: limit, After: after}}, err
+}
+
+func encodeContact(ctx context.Context, w http.ResponseWriter, resp any) error {
+	r := resp.(endpoint.ContactResponse)
+	if r.Err != nil {
+		httpkit.EncodeError(ctx, r.Err, w)
+		return nil
+	}
+	return writeRecord(w, r.Created, "/v1/contacts", r.Contact.ID(), r.Contact.Version(), contactView(r.Contact))
+}
+
+func encodeList(ctx context.Context, w http.ResponseWriter, resp any) error {
+	r := resp.(endpoint.ListResponse)
+	if r.Err != nil {
+		httpkit.EncodeError(ctx, r.Err, w)
+		return nil
+	}
+	return writePage(w, r.Page, contactView)
+}
