@@ -101,9 +101,11 @@ func cleanPhones(v *apperr.Invalid, field string, in []string, s Settings) []str
 	})
 }
 
+// cleanTags keeps tags in lower case, so that VIP and vip are one tag and a
+// filter finds both.
 func cleanTags(v *apperr.Invalid, in []string) []string {
 	return cleanList(v, "tags", in, MaxTags, "tags", func(raw string) (string, string) {
-		t := strings.Join(strings.Fields(raw), " ")
+		t := strings.ToLower(strings.Join(strings.Fields(raw), " "))
 		switch n := utf8.RuneCountInString(t); {
 		case n == 0:
 			return "", "a tag cannot be empty"

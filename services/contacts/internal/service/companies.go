@@ -72,6 +72,7 @@ func (s *service) ListCompanies(ctx context.Context, q CompanyQuery) (Page[*doma
 		return Page[*domain.Company]{}, err
 	}
 	q.Limit = clampLimit(q.Limit)
+	_, q.SearchWords = domain.SearchTerms(q.Q, domain.Settings{})
 	cs, err := s.companies.List(ctx, p.TenantID, q, q.Limit+1)
-	return pageOf(cs, q.Limit), err
+	return pageOf(cs, q.Limit, func(c *domain.Company) Cursor { return Cursor{ID: c.ID()} }), err
 }

@@ -33,25 +33,14 @@ type Service interface {
 	CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error)
 }
 
-// ListQuery pages through contacts in creation order.
-type ListQuery struct {
-	Limit     int
-	After     uuid.UUID
-	CompanyID uuid.UUID // only this company's contacts, when set
-}
-
 // CompanyQuery pages through companies in creation order.
 type CompanyQuery struct {
 	Limit int
 	After uuid.UUID
-	// Q matches the beginning of the name, case-insensitively, or a tax id.
+	// Q matches fragments of the names, tax and registration numbers.
 	Q string
-}
-
-// Page is one page of a list; Next is uuid.Nil on the last page.
-type Page[T any] struct {
-	Items []T
-	Next  uuid.UUID
+	// Filled by the service from Q.
+	SearchWords []string
 }
 
 // Page sizes.
@@ -158,10 +147,12 @@ func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.C
 	if err != nil {
 		return Page[*domain.Contact]{}, err
 	}
-	q.Limit = clampLimit(q.Limit)
+	if err := q.prepare(s.settings(p.TenantID)); err != nil {
+		return Page[*domain.Contact]{}, err
+	}
 	// One extra row tells whether another page follows.
 	cs, err := s.repo.List(ctx, p.TenantID, q, q.Limit+1)
-	return pageOf(cs, q.Limit), err
+	return pageOf(cs, q.Limit, q.cursorOf), err
 }
 
 func (s *service) CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error) {
@@ -171,19 +162,4 @@ func (s *service) CompanyContacts(ctx context.Context, company uuid.UUID, q List
 	}
 	q.CompanyID = company
 	return s.ListContacts(ctx, q)
-}
-
-func clampLimit(n int) int {
-	if n <= 0 || n > MaxLimit {
-		return DefaultLimit
-	}
-	return n
-}
-
-// pageOf cuts a list fetched with one row beyond limit into a page.
-func pageOf[T interface{ ID() uuid.UUID }](items []T, limit int) Page[T] {
-	if len(items) > limit {
-		return Page[T]{Items: items[:limit], Next: items[limit-1].ID()}
-	}
-	return Page[T]{Items: items}
 }

@@ -84,7 +84,7 @@ func decodeUpdateCompany(_ context.Context, r *http.Request) (any, error) {
 
 func decodeListCompanies(_ context.Context, r *http.Request) (any, error) {
 	limit, after, err := decodePage(r)
-	q := service.CompanyQuery{Limit: limit, After: after, Q: strings.TrimSpace(r.URL.Query().Get("q"))}
+	q := service.CompanyQuery{Limit: limit, After: after.ID, Q: strings.TrimSpace(r.URL.Query().Get("q"))}
 	return endpoint.ListCompaniesRequest{Query: q}, err
 }
 

@@ -165,9 +165,20 @@ func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
 	return endpoint.UpdateRequest{ID: id, IfMatch: version, Patch: p, Options: o}, v.Err()
 }
 
+// decodeList reads the search box, the filters and the order of a contact list.
 func decodeList(_ context.Context, r *http.Request) (any, error) {
 	limit, after, err := decodePage(r)
-	return endpoint.ListRequest{Query: service.ListQuery{Limit: limit, After: after}}, err
+	if err != nil {
+		return nil, err
+	}
+	qs := r.URL.Query()
+	var v apperr.Invalid
+	q := service.ListQuery{Limit: limit, After: after, Sort: qs.Get("sort"), Q: qs.Get("q"),
+		CompanyID: parseOptionalID(&v, "company_id", qs.Get("company_id")), OwnerID: qs.Get("owner_id"),
+		Tag: qs.Get("tag"), LifecycleStage: qs.Get("lifecycle_stage"), Source: qs.Get("source"),
+		CreatedFrom: queryTime(&v, r, "created_from"), CreatedTo: queryTime(&v, r, "created_to"),
+		UpdatedFrom: queryTime(&v, r, "updated_from"), UpdatedTo: queryTime(&v, r, "updated_to")}
+	return endpoint.ListRequest{Query: q}, v.Err()
 }
 
 func decodeCompanyContacts(_ context.Context, r *http.Request) (any, error) {

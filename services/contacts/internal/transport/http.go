@@ -78,20 +78,22 @@ func ifMatch(r *http.Request) (int64, error) {
 // cursor is the opaque position of a page.
 type cursor struct {
 	After uuid.UUID `json:"a"`
+	Sort  string    `json:"s,omitempty"`
+	Value string    `json:"v,omitempty"`
 }
 
 // decodePage reads ?limit= and ?cursor=.
-func decodePage(r *http.Request) (limit int, after uuid.UUID, err error) {
+func decodePage(r *http.Request) (limit int, after service.Cursor, err error) {
 	limit, err = httpkit.ParseLimit(r, service.DefaultLimit, service.MaxLimit)
 	if err != nil {
-		return 0, uuid.Nil, err
+		return 0, after, err
 	}
 	if s := r.URL.Query().Get("cursor"); s != "" {
 		var c cursor
 		if err := httpkit.DecodeCursor(s, &c); err != nil {
-			return 0, uuid.Nil, err
+			return 0, after, err
 		}
-		after = c.After
+		after = service.Cursor{ID: c.After, Sort: c.Sort, Value: c.Value}
 	}
 	return limit, after, nil
 }
@@ -102,8 +104,8 @@ func writePage[T any, J any](w http.ResponseWriter, p service.Page[T], view func
 	for _, it := range p.Items {
 		page.Items = append(page.Items, view(it))
 	}
-	if p.Next != uuid.Nil {
-		page.NextCursor = httpkit.EncodeCursor(cursor{After: p.Next})
+	if p.Next != nil {
+		page.NextCursor = httpkit.EncodeCursor(cursor{After: p.Next.ID, Sort: p.Next.Sort, Value: p.Next.Value})
 	}
 	return httpkit.WriteJSON(w, http.StatusOK, page)
 }
@@ -139,6 +141,19 @@ func parseOptionalID(v *apperr.Invalid, field, s string) uuid.UUID {
 		v.Add(field, "must be an id (UUID)")
 	}
 	return id
+}
+
+// queryTime reads an optional RFC 3339 instant from the query.
+func queryTime(v *apperr.Invalid, r *http.Request, name string) time.Time {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		v.Add(name, "must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+	}
+	return t
 }
 
 // timeJSON renders an optional instant as null when unset.

@@ -58,7 +58,8 @@ func (r *Companies) Create(ctx context.Context, c *domain.Company, evs func(*dom
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue(`insert into companies (`+companyColumns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, companyValues(c)...)
+	b.Queue(`insert into companies (`+companyColumns+`, search) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+		append(companyValues(c), c.SearchText())...)
 	if err := events.QueueAppend(ctx, b, list...); err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func (r *Companies) Update(ctx context.Context, tenantID, id uuid.UUID, fn func(
 		}
 		if _, err := tx.Exec(ctx, `update companies set name=$3, legal_name=$4, tax_id=$5, registration_number=$6,
 			legal_address=$7, industry=$8, website=$9, phones=$10, emails=$11, owner_id=$12, tags=$13, version=$14,
-			updated_at=$15 where tenant_id=$2 and id=$1`, withoutCreatedAt(companyValues(c))...); err != nil {
+			updated_at=$15, search=$16 where tenant_id=$2 and id=$1`, append(withoutCreatedAt(companyValues(c)), c.SearchText())...); err != nil {
 			return err
 		}
 		return events.Append(ctx, tx, list...)
@@ -115,22 +116,16 @@ func (r *Companies) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(
 	return err
 }
 
-// likePrefix escapes s for a LIKE pattern matching values that begin with it.
-func likePrefix(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(s)) + "%"
-}
-
 func (r *Companies) List(ctx context.Context, tenantID uuid.UUID, q service.CompanyQuery, limit int) (cs []*domain.Company, err error) {
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
-		var rows pgx.Rows
-		if q.Q != "" {
-			rows, err = tx.Query(ctx, `select `+companyColumns+` from companies
-				where tenant_id = $1 and id > $2 and (lower(name) like $3 or tax_id = upper($4))
-				order by id limit $5`, tenantID, q.After, likePrefix(q.Q), q.Q, limit)
-		} else {
-			rows, err = tx.Query(ctx, `select `+companyColumns+` from companies
-				where tenant_id = $1 and id > $2 order by id limit $3`, tenantID, q.After, limit)
+		w := where{args: []any{tenantID}}
+		w.add("tenant_id = $1")
+		w.add("id > $?", q.After)
+		for _, word := range q.SearchWords {
+			w.add("search like $?", likeFragment(word))
 		}
+		rows, err := tx.Query(ctx, `select `+companyColumns+` from companies where `+strings.Join(w.conds, " and ")+
+			` order by id limit `+w.arg(limit), w.args...)
 		if err != nil {
 			return err
 		}

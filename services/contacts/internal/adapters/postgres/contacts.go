@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -119,12 +121,13 @@ func collectContacts(rows pgx.Rows) ([]*domain.Contact, error) {
 	return out, rows.Err()
 }
 
-const insertContact = `insert into contacts (` + contactColumns + `)
-	values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`
+// Writes also store the derived search text and sort name.
+const insertContact = `insert into contacts (` + contactColumns + `, search, sort_name)
+	values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`
 
 const updateContact = `update contacts set first_name=$3, last_name=$4, emails=$5, phones=$6, owner_id=$7, tags=$8,
 	company_id=$9, position=$10, lifecycle_stage=$11, source=$12, timezone=$13, timezone_derived=$14, address=$15,
-	birthday=$16, version=$17, updated_at=$18 where tenant_id=$2 and id=$1`
+	birthday=$16, version=$17, updated_at=$18, search=$19, sort_name=$20 where tenant_id=$2 and id=$1`
 
 // claimKeys makes the contact's channels its keys; with check, a channel of
 // another contact aborts the transaction (see translate).
@@ -139,7 +142,7 @@ func (r *Contacts) Create(ctx context.Context, c *domain.Contact, o service.Writ
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue(insertContact, contactValues(c)...)
+	b.Queue(insertContact, append(contactValues(c), c.SearchText(), c.SortName())...)
 	if keys := c.Keys(); len(keys) > 0 {
 		b.Queue(claimKeys, c.TenantID(), c.ID(), keys, !o.AllowDuplicate)
 	}
@@ -175,7 +178,7 @@ func (r *Contacts) Update(ctx context.Context, tenantID, id uuid.UUID, o service
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, updateContact, withoutCreatedAt(contactValues(c))...); err != nil {
+		if _, err := tx.Exec(ctx, updateContact, append(withoutCreatedAt(contactValues(c)), c.SearchText(), c.SortName())...); err != nil {
 			return err
 		}
 		return events.Append(ctx, tx, list...)
@@ -221,15 +224,9 @@ func (r *Contacts) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*
 }
 
 func (r *Contacts) List(ctx context.Context, tenantID uuid.UUID, q service.ListQuery, limit int) (cs []*domain.Contact, err error) {
+	sql, args := listContactsSQL(tenantID, q, limit)
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
-		var rows pgx.Rows
-		if q.CompanyID != uuid.Nil {
-			rows, err = tx.Query(ctx, `select `+contactColumns+` from contacts
-				where tenant_id = $1 and company_id = $2 and id > $3 order by id limit $4`, tenantID, q.CompanyID, q.After, limit)
-		} else {
-			rows, err = tx.Query(ctx, `select `+contactColumns+` from contacts
-				where tenant_id = $1 and id > $2 order by id limit $3`, tenantID, q.After, limit)
-		}
+		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
@@ -237,6 +234,116 @@ func (r *Contacts) List(ctx context.Context, tenantID uuid.UUID, q service.ListQ
 		return err
 	})
 	return cs, err
+}
+
+// listContactsSQL builds the query of a contact list: every filter is a
+// condition on an indexed column, the order is a keyset on (sort value, id).
+func listContactsSQL(tenantID uuid.UUID, q service.ListQuery, limit int) (string, []any) {
+	w := where{args: []any{tenantID}}
+	w.add("tenant_id = $1")
+	if q.CompanyID != uuid.Nil {
+		w.add("company_id = $?", q.CompanyID)
+	}
+	if q.OwnerID != "" {
+		w.add("owner_id = $?", q.OwnerID)
+	}
+	if q.Tag != "" {
+		w.add("tags @> array[$?::text]", q.Tag)
+	}
+	if q.LifecycleStage != "" {
+		w.add("lifecycle_stage = $?", q.LifecycleStage)
+	}
+	if q.Source != "" {
+		w.add("source = $?", q.Source)
+	}
+	for _, c := range []struct {
+		cond string
+		at   time.Time
+	}{{"created_at >= $?", q.CreatedFrom}, {"created_at < $?", q.CreatedTo}, {"updated_at >= $?", q.UpdatedFrom}, {"updated_at < $?", q.UpdatedTo}} {
+		if !c.at.IsZero() {
+			w.add(c.cond, c.at)
+		}
+	}
+	if len(q.SearchKeys) > 0 || len(q.SearchWords) > 0 {
+		// A contact matches by a channel key, by every word in its own
+		// text, or by every word in the text of its company.
+		var alts []string
+		if len(q.SearchKeys) > 0 {
+			alts = append(alts, "id in (select contact_id from contact_keys where tenant_id = $1 and key = any("+w.arg(q.SearchKeys)+"))")
+		}
+		if len(q.SearchWords) > 0 {
+			var own, company []string
+			for _, word := range q.SearchWords {
+				p := w.arg(likeFragment(word))
+				own = append(own, "search like "+p)
+				company = append(company, "search like "+p)
+			}
+			alts = append(alts, "("+strings.Join(own, " and ")+")",
+				"company_id in (select id from companies where tenant_id = $1 and "+strings.Join(company, " and ")+")")
+		}
+		w.add("(" + strings.Join(alts, " or ") + ")")
+	}
+	var key, order string
+	switch q.Sort {
+	case service.SortUpdated, service.SortUpdatedDesc:
+		key = "updated_at"
+	case service.SortName, service.SortNameDesc:
+		key = `sort_name collate "C"`
+	}
+	desc := strings.HasPrefix(q.Sort, "-")
+	cmp, dir := ">", "asc"
+	if desc {
+		cmp, dir = "<", "desc"
+	}
+	if key == "" {
+		order = "id " + dir
+		if q.After.ID != uuid.Nil {
+			w.add("id "+cmp+" $?", q.After.ID)
+		}
+	} else {
+		order = key + " " + dir + ", id " + dir
+		if q.After.ID != uuid.Nil {
+			var v any = q.After.Value
+			if key == "updated_at" {
+				v, _ = time.Parse(time.RFC3339Nano, q.After.Value)
+			}
+			w.add("(" + strings.TrimSuffix(key, ` collate "C"`) + ", id) " + cmp + " (" + w.arg(v) + ` ` + collate(key) + ", " + w.arg(q.After.ID) + ")")
+		}
+	}
+	return "select " + contactColumns + " from contacts where " + strings.Join(w.conds, " and ") +
+		" order by " + order + " limit " + w.arg(limit), w.args
+}
+
+// collate keeps a row comparison on sort_name bytewise, like its index.
+func collate(key string) string {
+	if strings.HasSuffix(key, `collate "C"`) {
+		return `collate "C"`
+	}
+	return ""
+}
+
+// where collects the conditions and arguments of a query; "$?" in a
+// condition is the next argument.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
+func (w *where) add(cond string, args ...any) {
+	for _, a := range args {
+		cond = strings.Replace(cond, "$?", w.arg(a), 1)
+	}
+	w.conds = append(w.conds, cond)
+}
+
+// likeFragment escapes s for a LIKE pattern matching values that contain it.
+func likeFragment(s string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
 }
 
 // SQLSTATEs the repository turns into domain errors.

@@ -1,0 +1,122 @@
+package app_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+)
+
+// names lists the "first last" names of a list's items.
+func names(r reply) []string {
+	var out []string
+	for _, it := range r.body["items"].([]any) {
+		m := it.(map[string]any)
+		out = append(out, strings.TrimSpace(m["first_name"].(string)+" "+m["last_name"].(string)))
+	}
+	return out
+}
+
+func TestSearchFiltersAndSorts(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Ромашка"}).want(t, http.StatusCreated).body["id"].(string)
+	for _, c := range []map[string]any{
+		{"first_name": "Пётр", "last_name": "Ёлкин", "emails": []string{"petr@mail.ru"}, "phones": []string{"+7 495 123-45-67"}, "company_id": company},
+		{"first_name": "José", "last_name": "Müller", "tags": []string{"vip"}, "lifecycle_stage": "customer", "source": "website"},
+		{"first_name": "Anna", "last_name": "Smith", "owner_id": "u2", "position": "Head of Sales", "tags": []string{"VIP", "partner"}},
+		{"first_name": "Анна", "last_name": "Андреева", "emails": []string{"anna@example.ru"}},
+	} {
+		h.do("POST", "/v1/contacts", tok, c).want(t, http.StatusCreated)
+	}
+	before := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	later := time.Now().UTC().Add(time.Minute).Format(time.RFC3339)
+	list := func(query string) []string {
+		t.Helper()
+		return names(h.do("GET", "/v1/contacts?"+query, tok, nil).want(t, http.StatusOK))
+	}
+	q := func(s string) string { return "q=" + url.QueryEscape(s) }
+	for query, want := range map[string]string{
+		q("петр"):              "Пётр Ёлкин",    // a name prefix, without the diaeresis
+		q("ЁЛК"):               "Пётр Ёлкин",    // a fragment, any case
+		q("jose MULLER"):       "José Müller",   // every word, accents ignored
+		q("ller"):              "José Müller",   // a fragment inside a word
+		q("PETR@mail.ru"):      "Пётр Ёлкин",    // an e-mail in any case
+		q("8 (495) 123 45 67"): "Пётр Ёлкин",    // a phone in any format
+		q("4567"):              "Пётр Ёлкин",    // the end of a phone
+		q("ромашка"):           "Пётр Ёлкин",    // the company's name
+		q("head sales"):        "Anna Smith",    // the position
+		q("анна"):              "Анна Андреева", // Cyrillic only
+		q("нет такого"):        "",
+		"tag=VIP":              "José Müller,Anna Smith", // tags are kept in lower case
+		"lifecycle_stage=customer&source=website": "José Müller",
+		"owner_id=u2":           "Anna Smith",
+		"company_id=" + company: "Пётр Ёлкин",
+		"created_from=" + later: "",
+		"created_from=" + before + "&created_to=" + later + "&" + q("anna"): "Anna Smith,Анна Андреева",
+		"sort=name":                "José Müller,Anna Smith,Анна Андреева,Пётр Ёлкин", // folded last names, bytewise
+		"sort=-name":               "Пётр Ёлкин,Анна Андреева,Anna Smith,José Müller",
+		"sort=-created_at&limit=2": "Анна Андреева,Anna Smith",
+	} {
+		if have := strings.Join(list(query), ","); have != want {
+			t.Errorf("%s: have %q, want %q", query, have, want)
+		}
+	}
+
+	// Pages follow the sort, and a change moves a contact in updated order.
+	var all []string
+	next := "sort=name&limit=1"
+	for range 10 {
+		r := h.do("GET", "/v1/contacts?"+next, tok, nil).want(t, http.StatusOK)
+		all = append(all, names(r)...)
+		c, _ := r.body["next_cursor"].(string)
+		if c == "" {
+			break
+		}
+		next = "sort=name&limit=1&cursor=" + c
+	}
+	if strings.Join(all, ",") != "José Müller,Anna Smith,Анна Андреева,Пётр Ёлкин" {
+		t.Fatalf("paged by name: %v", all)
+	}
+	first := h.do("GET", "/v1/contacts?sort=-updated_at&limit=1", tok, nil).want(t, http.StatusOK)
+	oldest := h.do("GET", "/v1/contacts?sort=updated_at&limit=1", tok, nil).want(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)
+	h.do("PATCH", "/v1/contacts/"+oldest["id"].(string), tok, map[string]any{"position": "Boss"}).want(t, http.StatusOK)
+	if have := list("sort=-updated_at&limit=1"); have[0] != "Пётр Ёлкин" {
+		t.Fatalf("after the change the newest is %v", have)
+	}
+	// A keyset cursor is stable: the page after the old newest holds the
+	// contacts older than it, without the one that moved to the top.
+	rest := list("sort=-updated_at&limit=3&cursor=" + first.body["next_cursor"].(string))
+	if strings.Join(rest, ",") != "Anna Smith,José Müller" {
+		t.Fatalf("the page after the newest: %v", rest)
+	}
+	// A cursor of one order does not continue another.
+	h.do("GET", "/v1/contacts?sort=name&cursor="+first.body["next_cursor"].(string), tok, nil).want(t, http.StatusUnprocessableEntity)
+
+	// Bad parameters are field errors.
+	for query, field := range map[string]string{"sort=age": "sort", "created_from=yesterday": "created_from",
+		"lifecycle_stage=friend": "lifecycle_stage", "company_id=acme": "company_id", "cursor=xyz": ""} {
+		r := h.do("GET", "/v1/contacts?"+query, tok, nil)
+		if field == "" {
+			if r.status != http.StatusBadRequest && r.status != http.StatusUnprocessableEntity {
+				t.Errorf("%s: status %d", query, r.status)
+			}
+			continue
+		}
+		r.want(t, http.StatusUnprocessableEntity)
+		if f := r.fields(); len(f) != 1 || f[0] != field {
+			t.Errorf("%s: fields %v", query, f)
+		}
+	}
+
+	// Another tenant finds none of it.
+	b := h.token(h.tenantB, auth.RoleAdmin)
+	for _, query := range []string{q("петр"), q("petr@mail.ru"), "tag=vip", q("ромашка")} {
+		if r := h.do("GET", "/v1/contacts?"+query, b, nil).want(t, http.StatusOK); len(r.body["items"].([]any)) != 0 {
+			t.Errorf("tenant B found %s: %s", query, r.raw)
+		}
+	}
+}

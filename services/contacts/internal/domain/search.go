@@ -1,0 +1,108 @@
+package domain
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Fold makes text comparable for search and sorting: lower case, accents
+// and other combining marks dropped (so é is e, ё is е and й is и), white
+// space collapsed. The database stores folded text and queries are folded
+// the same way, which makes search case- and accent-insensitive in any
+// script.
+func Fold(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range norm.NFD.String(s) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			continue
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// SearchText is what a contact's search matches: its names, position,
+// e-mails and the digits of its phones.
+func (c *Contact) SearchText() string {
+	parts := []string{c.f.FirstName, c.f.LastName, c.f.Position}
+	parts = append(parts, c.f.Emails...)
+	for _, p := range c.f.Phones {
+		parts = append(parts, strings.TrimPrefix(p, "+"))
+	}
+	return Fold(strings.Join(parts, " "))
+}
+
+// SortName orders contacts by last name, then first name, folded.
+func (c *Contact) SortName() string { return Fold(c.f.LastName + " " + c.f.FirstName) }
+
+// SearchText is what a company's search matches: its names, tax and
+// registration numbers, website and e-mails.
+func (c *Company) SearchText() string {
+	parts := []string{c.f.Name, c.f.LegalName, c.f.TaxID, c.f.RegistrationNumber, c.f.Website}
+	parts = append(parts, c.f.Emails...)
+	return Fold(strings.Join(parts, " "))
+}
+
+// SearchTerms reads what a user typed into a search box. An e-mail address
+// or a phone number (in any format; national numbers in the tenant's
+// country) becomes an exact channel key; everything else becomes folded
+// words, each of which must occur in the text (a name prefix, a fragment,
+// digits of a phone).
+func SearchTerms(q string, s Settings) (keys, words []string) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil, nil
+	}
+	if e, ok := NormalizeEmail(q); ok {
+		keys = append(keys, "email:"+e)
+	}
+	if looksLikePhone(q) {
+		if p, err := NormalizePhone(q, s.DefaultCountry); err == nil {
+			keys = append(keys, "phone:"+p)
+		}
+		// The digits also match as a fragment: the end of a number, or a
+		// number written without its country code.
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, q)
+		return keys, []string{digits}
+	}
+	for _, w := range strings.Fields(Fold(q)) {
+		w = strings.Trim(w, ",;()\"'«»")
+		if w != "" {
+			words = append(words, w)
+		}
+	}
+	return keys, words
+}
+
+// looksLikePhone: digits with the punctuation people write phones with,
+// and at least three digits.
+func looksLikePhone(q string) bool {
+	digits := 0
+	for _, r := range q {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune("+ -().", r):
+		default:
+			return false
+		}
+	}
+	return digits >= 3
+}
