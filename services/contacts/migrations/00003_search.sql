@@ -12,6 +12,9 @@ alter table contacts add column search text not null default '';
 -- sort_name orders by last then first name, folded, compared bytewise.
 alter table contacts add column sort_name text not null default '';
 alter table companies add column search text not null default '';
+-- Tags are kept in lower case from now on.
+update contacts set tags = array(select distinct lower(t) from unnest(tags) t) where tags <> '{}';
+update companies set tags = array(select distinct lower(t) from unnest(tags) t) where tags <> '{}';
 -- Rows written before this migration get an approximation of the fold; the
 -- next write of each row stores the exact one.
 update contacts set search = translate(lower(concat_ws(' ', first_name, last_name, position, array_to_string(emails, ' '))), 'ёй', 'еи');

@@ -188,7 +188,7 @@ func TestCompanies(t *testing.T) {
 	}
 
 	// Search by name prefix (any case) or tax id; paging.
-	for q, want := range map[string]int{"ооо": 1, "beta": 1, "7701234567": 1, "zzz": 0, "%": 0} {
+	for q, want := range map[string]int{"ооо": 1, "ромаш ооо": 1, "beta": 1, "7701234567": 1, "beta-1": 1, "zzz": 0, "%": 0} {
 		l := h.do("GET", "/v1/companies?q="+url.QueryEscape(q), tok, nil).want(t, http.StatusOK)
 		if n := len(l.body["items"].([]any)); n != want {
 			t.Errorf("q=%s: %d companies, want %d", q, n, want)

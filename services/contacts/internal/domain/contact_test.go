@@ -131,9 +131,15 @@ func TestPhonesNeedACountry(t *testing.T) {
 }
 
 func TestTimezoneIsGivenOrDerived(t *testing.T) {
-	c, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", Address: domain.Address{Country: "RU"}, OwnerID: "u"}, ru, now)
+	// Neither a Russian mobile nor Russia (eleven zones) tells the zone.
+	c, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", Phones: []string{"+7 912 000-00-00"},
+		Address: domain.Address{Country: "RU"}, OwnerID: "u"}, ru, now)
 	if err != nil || c.Fields().Timezone != "" {
-		t.Fatalf("Russia's eleven zones gave one: %q %v", c.Fields().Timezone, err)
+		t.Fatalf("an ambiguous phone and country gave a zone: %q %v", c.Fields().Timezone, err)
+	}
+	// A German mobile does: Germany has one zone.
+	if de, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "A", Phones: []string{"+49 151 12345678"}, OwnerID: "u"}, ru, now); err != nil || de.Fields().Timezone != "Europe/Berlin" {
+		t.Fatalf("a German mobile: %v %v", de, err)
 	}
 	if _, ok := c.LocalTime(now); ok {
 		t.Fatal("local time without a zone")

@@ -82,13 +82,20 @@ func SearchTerms(q string, s Settings) (keys, words []string) {
 		}, q)
 		return keys, []string{digits}
 	}
+	return keys, SearchWords(q)
+}
+
+// SearchWords folds what a user typed into the words that must each occur
+// in a record's search text.
+func SearchWords(q string) []string {
+	var words []string
 	for _, w := range strings.Fields(Fold(q)) {
 		w = strings.Trim(w, ",;()\"'«»")
 		if w != "" {
 			words = append(words, w)
 		}
 	}
-	return keys, words
+	return words
 }
 
 // looksLikePhone: digits with the punctuation people write phones with,

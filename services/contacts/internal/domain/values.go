@@ -154,10 +154,29 @@ func NormalizePhone(raw, defaultCountry string) (string, error) {
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
-// TimezoneOfPhone is the IANA zone of an E.164 number when the number belongs
-// to exactly one (a Moscow landline does, a Russian mobile does not).
+// TimezoneOfPhone is the IANA zone of an E.164 number when the number
+// belongs to exactly one: a geographic number (a landline, or a North
+// American number, whose area code is a place even for a mobile), or a
+// mobile of a country with one zone. A Russian mobile says nothing about
+// where its owner lives (the phone data files every one under Moscow), so
+// it gives none.
 func TimezoneOfPhone(e164 string) (string, bool) {
-	zones, err := phonenumbers.GetTimezonesForPrefix(e164)
+	n, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return "", false
+	}
+	switch phonenumbers.GetNumberType(n) {
+	case phonenumbers.MOBILE, phonenumbers.PAGER, phonenumbers.VOIP, phonenumbers.UAN:
+		if zones, _ := phonenumbers.GetTimezonesForPrefix(fmt.Sprintf("+%d", n.GetCountryCode())); len(zones) != 1 {
+			return "", false
+		}
+	}
+	return singleZone(e164)
+}
+
+// singleZone is the zone the phone data gives a number prefix, if just one.
+func singleZone(prefix string) (string, bool) {
+	zones, err := phonenumbers.GetTimezonesForPrefix(prefix)
 	if err != nil || len(zones) != 1 || zones[0] == phonenumbers.UNKNOWN_TIMEZONE {
 		return "", false
 	}
@@ -175,7 +194,7 @@ func TimezoneOfCountry(country string) (string, bool) {
 	if len(phonenumbers.GetRegionCodesForCountryCode(code)) != 1 {
 		return "", false
 	}
-	return TimezoneOfPhone(fmt.Sprintf("+%d", code))
+	return singleZone(fmt.Sprintf("+%d", code))
 }
 
 // ValidCountry reports whether c is an ISO 3166-1 alpha-2 code the phone

@@ -72,7 +72,9 @@ func (s *service) ListCompanies(ctx context.Context, q CompanyQuery) (Page[*doma
 		return Page[*domain.Company]{}, err
 	}
 	q.Limit = clampLimit(q.Limit)
-	_, q.SearchWords = domain.SearchTerms(q.Q, domain.Settings{})
+	// A company's codes are matched as written (a tax id with its dashes),
+	// so the query is not read as a phone number.
+	q.SearchWords = domain.SearchWords(q.Q)
 	cs, err := s.companies.List(ctx, p.TenantID, q, q.Limit+1)
 	return pageOf(cs, q.Limit, func(c *domain.Company) Cursor { return Cursor{ID: c.ID()} }), err
 }

@@ -61,6 +61,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", v1)
+	// Services' API descriptions are public: clients read them before they
+	// hold a token. They are proxied untouched, without tenant or quota.
+	root.Handle("GET /v1/{service}/openapi.json", api)
 	root.Handle("GET /metrics", telemetry.MetricsHandler())
 	httpkit.Health(root, a.checker.Ready)
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -349,3 +349,15 @@ func closedAddr(t *testing.T) string {
 	l.Close()
 	return addr
 }
+
+// A service's OpenAPI document is served through the gateway without a
+// token; nothing else is.
+func TestOpenAPIDocumentsArePublic(t *testing.T) {
+	h := start(t, options{})
+	have := h.do(http.MethodGet, "/v1/contacts/openapi.json", "", "", nil)
+	if have.status != http.StatusCreated || len(h.upstream.requests()) != 1 || h.upstream.requests()[0].Path != "/v1/contacts/openapi.json" {
+		t.Fatalf("have %d %s, upstream saw %v", have.status, have.body, h.upstream.requests())
+	}
+	wantProblem(t, h.do(http.MethodGet, "/v1/contacts/c-1", "", "", nil), http.StatusUnauthorized, "unauthenticated")
+	wantProblem(t, h.do(http.MethodPost, "/v1/contacts/openapi.json", "", "", nil), http.StatusUnauthorized, "unauthenticated")
+}
