@@ -66,4 +66,5 @@ postgres:
 bench: postgres
 	@mkdir -p .cache
 	go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./tests/bench/ | tee .cache/bench.txt
+	cd services/contacts && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
 	go run ./tests/cmd/benchreport -out BENCHMARKS.md < .cache/bench.txt

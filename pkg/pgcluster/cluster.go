@@ -219,8 +219,29 @@ func (c *Cluster) EnsureDatabase(ctx context.Context, name string) (Database, er
 			return Database{}, err
 		}
 	}
+	db, err := pgx.Connect(ctx, c.URL("postgres", name))
+	if err != nil {
+		return Database{}, err
+	}
+	defer db.Close(ctx)
+	if _, err := db.Exec(ctx, Bootstrap); err != nil {
+		return Database{}, fmt.Errorf("pgcluster: bootstrap %s: %w", name, err)
+	}
 	return Database{Name: name, OwnerURL: c.URL(owner, name), AppURL: c.URL(app, name), AppRole: app}, nil
 }
+
+// Bootstrap is what a superuser runs once in every service database (a
+// deployment's database administrator runs the same). Row-level security
+// lets the planner use an index for a condition only when the condition's
+// function is LEAKPROOF; LIKE (the trigram search index) and array
+// containment (the tags index) are not marked so, although their errors
+// depend on the pattern alone, never on a row. Without this every search
+// reads the tenant's whole table: correct, but 400 ms instead of 1–10 ms
+// over a million contacts. Only a superuser may mark a function LEAKPROOF.
+const Bootstrap = `
+alter function pg_catalog.textlike(text, text) leakproof;
+alter function pg_catalog.arraycontains(anyarray, anyarray) leakproof;
+`
 
 // serverCredential returns the identity the server runs as: PostgreSQL
 // refuses to run as root, so a root caller hands the folder to "postgres".

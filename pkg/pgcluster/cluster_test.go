@@ -57,3 +57,31 @@ func exec(t *testing.T, url, sql string) {
 		t.Fatal(err)
 	}
 }
+
+// A service database lets row-level security use the search and tag
+// indexes: their operators are marked leakproof, and creating the database
+// again keeps it so.
+func TestDatabasesAreBootstrapped(t *testing.T) {
+	ctx := context.Background()
+	c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(t.TempDir(), "pg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	for range 2 {
+		db, err := c.EnsureDatabase(ctx, "svc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, db.AppURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = conn.QueryRow(ctx, `select count(*) from pg_proc where proleakproof and oid in ('pg_catalog.textlike(text,text)'::regprocedure, 'pg_catalog.arraycontains(anyarray,anyarray)'::regprocedure)`).Scan(&n)
+		conn.Close(ctx)
+		if err != nil || n != 2 {
+			t.Fatalf("leakproof operators: %d of 2 (%v)", n, err)
+		}
+	}
+}

@@ -28,6 +28,7 @@ var budgets = map[string]budget{
 	"OutboxToConsumer/p99-ms":        {250, false, "p99 ≤ 250 ms"},
 	"CreateContactViaGateway/req/s":  {2000, true, "≥ 2,000 req/s"},
 	"CreateContactViaGateway/p99-ms": {50, false, "p99 ≤ 50 ms"},
+	"Search/p95-ms":                  {30, false, "p95 ≤ 30 ms"},
 }
 
 type row struct {

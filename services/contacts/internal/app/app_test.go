@@ -26,13 +26,14 @@ import (
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/contacts/internal/app"
+	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // harness runs the real service on a real database and broker.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	url     string
 	issuer  *auth.DevIssuer
 	brokers []string
@@ -41,11 +42,11 @@ type harness struct {
 	tenantB uuid.UUID
 }
 
-func start(t *testing.T) *harness {
+func start(t testing.TB) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db := testenv.NewDatabase(t)
-	brokers := testenv.Kafka(t, "crm.contacts.events.v1", tenancy.TopicTenants, tenancy.TopicAcks)
+	brokers := testenv.Kafka(t, append(append([]string{}, service.TimelineTopics...), tenancy.TopicTenants, tenancy.TopicAcks)...)
 	keyPath := filepath.Join(t.TempDir(), "dev.pem")
 	issuer, err := auth.LoadOrCreateDevIssuer(keyPath)
 	if err != nil {
@@ -139,7 +140,7 @@ func (h *harness) do(method, path, token string, body any, headers ...string) re
 	return r
 }
 
-func (r reply) want(t *testing.T, status int) reply {
+func (r reply) want(t testing.TB, status int) reply {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("have status %d, want %d: %s", r.status, status, r.raw)

@@ -66,7 +66,9 @@ func SearchTerms(q string, s Settings) (keys, words []string) {
 		return nil, nil
 	}
 	if e, ok := NormalizeEmail(q); ok {
-		keys = append(keys, "email:"+e)
+		// An address is looked up whole: its fragments (example.com) are
+		// shared by too many contacts to say anything.
+		return []string{"email:" + e}, nil
 	}
 	if looksLikePhone(q) {
 		if p, err := NormalizePhone(q, s.DefaultCountry); err == nil {

@@ -264,25 +264,6 @@ func listContactsSQL(tenantID uuid.UUID, q service.ListQuery, limit int) (string
 			w.add(c.cond, c.at)
 		}
 	}
-	if len(q.SearchKeys) > 0 || len(q.SearchWords) > 0 {
-		// A contact matches by a channel key, by every word in its own
-		// text, or by every word in the text of its company.
-		var alts []string
-		if len(q.SearchKeys) > 0 {
-			alts = append(alts, "id in (select contact_id from contact_keys where tenant_id = $1 and key = any("+w.arg(q.SearchKeys)+"))")
-		}
-		if len(q.SearchWords) > 0 {
-			var own, company []string
-			for _, word := range q.SearchWords {
-				p := w.arg(likeFragment(word))
-				own = append(own, "search like "+p)
-				company = append(company, "search like "+p)
-			}
-			alts = append(alts, "("+strings.Join(own, " and ")+")",
-				"company_id in (select id from companies where tenant_id = $1 and "+strings.Join(company, " and ")+")")
-		}
-		w.add("(" + strings.Join(alts, " or ") + ")")
-	}
 	var key, order string
 	switch q.Sort {
 	case service.SortUpdated, service.SortUpdatedDesc:
@@ -310,8 +291,36 @@ func listContactsSQL(tenantID uuid.UUID, q service.ListQuery, limit int) (string
 			w.add("(" + strings.TrimSuffix(key, ` collate "C"`) + ", id) " + cmp + " (" + w.arg(v) + ` ` + collate(key) + ", " + w.arg(q.After.ID) + ")")
 		}
 	}
-	return "select " + contactColumns + " from contacts where " + strings.Join(w.conds, " and ") +
-		" order by " + order + " limit " + w.arg(limit), w.args
+	lim := w.arg(limit)
+	base := strings.Join(w.conds, " and ")
+	if len(q.SearchKeys) == 0 && len(q.SearchWords) == 0 {
+		return "select " + contactColumns + " from contacts where " + base + " order by " + order + " limit " + lim, w.args
+	}
+	// A contact matches by a channel key, by every word in its own text, or
+	// by every word in the text of its company. Each way is its own query
+	// with the filters, order and limit, so the planner picks each one's
+	// plan: the trigram index for rare words, the sorted index filtered for
+	// common ones. Ids from the keys and companies come as an array computed
+	// once, which the planner looks up in an index instead of filtering the
+	// tenant's every contact through a subplan. The union keeps the first
+	// page of all three.
+	var ways []string
+	branch := func(cond string) {
+		ways = append(ways, "(select "+contactColumns+", sort_name from contacts where "+base+" and "+cond+
+			" order by "+order+" limit "+lim+")")
+	}
+	if len(q.SearchKeys) > 0 {
+		branch("id = any(array(select contact_id from contact_keys where tenant_id = $1 and key = any(" + w.arg(q.SearchKeys) + ")))")
+	}
+	if len(q.SearchWords) > 0 {
+		var like []string
+		for _, word := range q.SearchWords {
+			like = append(like, "search like "+w.arg(likeFragment(word)))
+		}
+		branch(strings.Join(like, " and "))
+		branch("company_id = any(array(select id from companies where tenant_id = $1 and " + strings.Join(like, " and ") + "))")
+	}
+	return "select " + contactColumns + " from (" + strings.Join(ways, " union ") + ") u order by " + order + " limit " + lim, w.args
 }
 
 // collate keeps a row comparison on sort_name bytewise, like its index.
