@@ -9,10 +9,14 @@ type topic struct {
 	Configs    map[string]string
 }
 
-// topics is every topic `make run` creates: a service that produces events
-// adds its crm.<service>.events.v1 here.
+// topics is every topic `make run` creates: each service's events
+// (DESIGN.md §6; the contacts timeline already reads the topics of services
+// still to come) and the tenancy control topics.
 var topics = []topic{
 	{Name: "crm.contacts.events.v1", Partitions: 6},
+	{Name: "crm.sales.events.v1", Partitions: 6},
+	{Name: "crm.tasks.events.v1", Partitions: 6},
+	{Name: "crm.documents.events.v1", Partitions: 6},
 	{Name: tenancy.TopicTenants, Partitions: 3, Configs: map[string]string{"cleanup.policy": "compact"}},
 	{Name: tenancy.TopicAcks, Partitions: 3},
 }

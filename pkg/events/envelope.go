@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,6 +49,32 @@ type Event struct {
 	Topic    string
 	Key      []byte // Kafka key = aggregate id, so one aggregate's events stay in order on one partition
 	Data     []byte // protobuf payload
+	// Extensions are further CloudEvents extension attributes, travelling
+	// as ce_<name> headers: lower-case letters and digits, e.g. "contactid"
+	// (the contacts an event of another aggregate concerns, comma-separated).
+	Extensions map[string]string
+}
+
+// ExtContactID is the extension naming, comma-separated, the contacts an
+// event concerns when its subject is another aggregate (a deal, a task, a
+// document): the contacts service files such events in those contacts'
+// timelines.
+const ExtContactID = "contactid"
+
+// reserved are the attributes an extension may not shadow.
+var reserved = map[string]bool{"specversion": true, "id": true, "source": true, "type": true, "time": true,
+	"subject": true, "tenantid": true, "datacontenttype": true}
+
+func validExtension(name string) bool {
+	if name == "" || len(name) > 20 || reserved[name] {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // New builds an event about aggregate subject with msg as its payload. The
@@ -96,6 +123,11 @@ func ToMessage(ctx context.Context, e Event) kafka.Message {
 	}
 	add(HeaderTenantID, e.TenantID.String())
 	add(HeaderContentType, ContentType)
+	for k, v := range e.Extensions {
+		if validExtension(k) {
+			add("ce_"+k, v)
+		}
+	}
 	otel.GetTextMapPropagator().Inject(ctx, headerCarrier{&headers})
 	return kafka.Message{Topic: e.Topic, Key: e.Key, Value: e.Data, Headers: headers}
 }
@@ -133,10 +165,19 @@ func FromMessage(m kafka.Message) (Event, error) {
 	if v := h.Get(HeaderContentType); v != "" && v != ContentType {
 		return bad("%s %q, want %q", HeaderContentType, v, ContentType)
 	}
-	return Event{
+	e := Event{
 		ID: id, Type: h.Get(HeaderType), Source: h.Get(HeaderSource), Subject: h.Get(HeaderSubject),
 		TenantID: tenant, Time: at, Topic: m.Topic, Key: m.Key, Data: m.Value,
-	}, nil
+	}
+	for _, hd := range m.Headers {
+		if name, ok := strings.CutPrefix(hd.Key, "ce_"); ok && validExtension(name) {
+			if e.Extensions == nil {
+				e.Extensions = map[string]string{}
+			}
+			e.Extensions[name] = string(hd.Value)
+		}
+	}
+	return e, nil
 }
 
 // ExtractContext returns ctx carrying the remote span context of the

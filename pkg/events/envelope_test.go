@@ -25,6 +25,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.Extensions = map[string]string{events.ExtContactID: "c-1,c-2", "bad-name": "dropped", "type": "shadowing"}
 	if e.ID.Version() != 7 || string(e.Key) != "c-42" || e.Time.Location() != time.UTC || time.Since(e.Time) > time.Minute {
 		t.Fatalf("New: id v%d, key %q, time %v", e.ID.Version(), e.Key, e.Time)
 	}
@@ -43,6 +44,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 		"ce_time":        e.Time.Format(time.RFC3339Nano),
 		"ce_subject":     "c-42",
 		"ce_tenantid":    tenant.String(),
+		"ce_contactid":   "c-1,c-2",
 		"content-type":   "application/protobuf",
 		"traceparent":    "00-" + sc.TraceID().String() + "-" + sc.SpanID().String() + "-01",
 	} {
@@ -62,6 +64,9 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	if back.ID != e.ID || back.Type != e.Type || back.Source != e.Source || back.Subject != e.Subject ||
 		back.TenantID != tenant || !back.Time.Equal(e.Time) || back.Topic != e.Topic || string(back.Key) != string(e.Key) {
 		t.Fatalf("have %+v, want %+v", back, e)
+	}
+	if len(back.Extensions) != 1 || back.Extensions[events.ExtContactID] != "c-1,c-2" || have["ce_bad-name"] != "" {
+		t.Fatalf("extensions %v (headers %v)", back.Extensions, have)
 	}
 	var payload wrapperspb.StringValue
 	if err := back.Unmarshal(&payload); err != nil || payload.GetValue() != "Anna" {

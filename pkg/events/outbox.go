@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -104,6 +105,12 @@ func outboxHeaders(ctx context.Context) func(Event) (string, error) {
 			h[k] = v
 		}
 		h[HeaderSource] = e.Source
+		for k, v := range e.Extensions {
+			if !validExtension(k) {
+				return "", fmt.Errorf("events: %s: extension %q is not a lower-case name of letters and digits, or shadows an attribute", e.Type, k)
+			}
+			h["ce_"+k] = v
+		}
 		if !e.Time.IsZero() {
 			h[HeaderTime] = e.Time.UTC().Format(time.RFC3339Nano)
 		}
@@ -125,7 +132,12 @@ func eventFromOutbox(tenant, id uuid.UUID, topic string, key []byte, typ, subjec
 	}
 	trace := propagation.MapCarrier{}
 	for k, v := range headers {
-		if k != HeaderSource && k != HeaderTime {
+		if name, ok := strings.CutPrefix(k, "ce_"); ok && validExtension(name) {
+			if e.Extensions == nil {
+				e.Extensions = map[string]string{}
+			}
+			e.Extensions[name] = v
+		} else if k != HeaderSource && k != HeaderTime {
 			trace[k] = v
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
@@ -42,6 +43,7 @@ type App struct {
 	directory *tenancy.Directory
 	relay     *events.Relay
 	applier   *tenancy.Applier
+	timeline  *events.Consumer
 	handler   http.Handler
 	loaded    chan struct{}
 }
@@ -70,7 +72,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), a.settings)
+	a.timeline, err = events.NewConsumer(events.ConsumerConfig{Brokers: cfg.Brokers, Group: Name + ".timeline",
+		Topics: service.TimelineTopics, Pool: pool, Handler: fileInTimeline, DLQ: a.writer})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), contactsdb.NewActivities(pool), a.settings)
 	mux := http.NewServeMux()
 	transport.Routes(mux, endpoint.Make(svc, kit.NewObserver(Name, log)))
 	scopeOf := func(r *http.Request) (uuid.UUID, string, bool) {
@@ -139,7 +147,23 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 	g.Go(func() error { return httpkit.Serve(ctx, l, a.handler, a.log, 10*time.Second) })
 	g.Go(func() error { return a.relay.Run(ctx) })
 	g.Go(func() error { return a.applier.Run(ctx) })
+	g.Go(func() error { return a.timeline.Run(ctx) })
 	return g.Wait()
+}
+
+// fileInTimeline is the timeline consumer's handler: it files what an event
+// says about contacts in their timelines, in the inbox's transaction.
+func fileInTimeline(ctx context.Context, tx pgx.Tx, e events.Event) error {
+	ch, err := service.TimelineOf(e)
+	if err != nil {
+		return err
+	}
+	if ch.Remove != uuid.Nil {
+		if err := contactsdb.RemoveTimeline(ctx, tx, e.TenantID, ch.Remove); err != nil {
+			return err
+		}
+	}
+	return contactsdb.AddTimeline(ctx, tx, e.TenantID, ch.Add...)
 }
 
 // Close releases the pool and the Kafka writer.

@@ -68,3 +68,6 @@ func GroupDuplicates(pairs [][2]string) []Duplicate {
 	}
 	return out
 }
+
+// ErrActivityNotFound answers both a missing activity and another tenant's.
+var ErrActivityNotFound = apperr.NotFound("activity")

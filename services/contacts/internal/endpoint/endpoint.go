@@ -15,9 +15,11 @@ import (
 
 // Endpoints collects the contacts endpoints.
 type Endpoints struct {
-	Create, Get, Update, Delete, List                       endpoint.Endpoint
-	CreateCompany, GetCompany, UpdateCompany, DeleteCompany endpoint.Endpoint
-	ListCompanies, CompanyContacts                          endpoint.Endpoint
+	Create, Get, Update, Delete, List                        endpoint.Endpoint
+	CreateCompany, GetCompany, UpdateCompany, DeleteCompany  endpoint.Endpoint
+	ListCompanies, CompanyContacts                           endpoint.Endpoint
+	LogActivity, GetActivity, DeleteActivity, ListActivities endpoint.Endpoint
+	Timeline                                                 endpoint.Endpoint
 }
 
 // Make builds the endpoints over s, each observed by o under its method name.
@@ -72,8 +74,63 @@ func Make(s service.Service, o *kit.Observer) Endpoints {
 			res, err := s.CompanyContacts(ctx, r.CompanyID, r.Query)
 			return ListResponse{Page: res, Err: err}, nil
 		}),
+		LogActivity: wrap("LogActivity", func(ctx context.Context, req any) (any, error) {
+			a, err := s.LogActivity(ctx, req.(LogActivityRequest).Fields)
+			return ActivityResponse{Activity: a, Err: err, Created: true}, nil
+		}),
+		GetActivity: wrap("GetActivity", func(ctx context.Context, req any) (any, error) {
+			a, err := s.GetActivity(ctx, req.(GetRequest).ID)
+			return ActivityResponse{Activity: a, Err: err}, nil
+		}),
+		DeleteActivity: wrap("DeleteActivity", func(ctx context.Context, req any) (any, error) {
+			return DeleteResponse{Err: s.DeleteActivity(ctx, req.(DeleteRequest).ID)}, nil
+		}),
+		ListActivities: wrap("ListActivities", func(ctx context.Context, req any) (any, error) {
+			res, err := s.ListActivities(ctx, req.(ListActivitiesRequest).Query)
+			return ListActivitiesResponse{Page: res, Err: err}, nil
+		}),
+		Timeline: wrap("Timeline", func(ctx context.Context, req any) (any, error) {
+			r := req.(TimelineRequest)
+			res, err := s.Timeline(ctx, r.ContactID, r.Limit, r.After)
+			return TimelineResponse{Page: res, Err: err}, nil
+		}),
 	}
 }
+
+type (
+	LogActivityRequest    struct{ Fields domain.ActivityFields }
+	ListActivitiesRequest struct{ Query service.ActivityQuery }
+	TimelineRequest       struct {
+		ContactID uuid.UUID
+		Limit     int
+		After     service.Cursor
+	}
+)
+
+// ActivityResponse answers logging and reading an activity.
+type ActivityResponse struct {
+	Activity *domain.Activity
+	Err      error
+	Created  bool
+}
+
+func (r ActivityResponse) Failed() error { return r.Err }
+
+// ListActivitiesResponse answers a list of activities.
+type ListActivitiesResponse struct {
+	Page service.Page[*domain.Activity]
+	Err  error
+}
+
+func (r ListActivitiesResponse) Failed() error { return r.Err }
+
+// TimelineResponse answers a page of a contact's timeline.
+type TimelineResponse struct {
+	Page service.Page[domain.TimelineEntry]
+	Err  error
+}
+
+func (r TimelineResponse) Failed() error { return r.Err }
 
 type (
 	CreateRequest struct {

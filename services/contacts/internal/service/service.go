@@ -31,6 +31,13 @@ type Service interface {
 	ListCompanies(ctx context.Context, q CompanyQuery) (Page[*domain.Company], error)
 	// CompanyContacts pages through the contacts of a company.
 	CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error)
+
+	LogActivity(ctx context.Context, f domain.ActivityFields) (*domain.Activity, error)
+	GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error)
+	DeleteActivity(ctx context.Context, id uuid.UUID) error
+	ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error)
+	// Timeline pages through what happened to a contact, newest first.
+	Timeline(ctx context.Context, contactID uuid.UUID, limit int, after Cursor) (Page[domain.TimelineEntry], error)
 }
 
 // CompanyQuery pages through companies in creation order.
@@ -53,15 +60,16 @@ const (
 type SettingsFunc func(tenant uuid.UUID) domain.Settings
 
 type service struct {
-	repo      Repository
-	companies CompanyRepository
-	settings  SettingsFunc
-	now       func() time.Time
+	repo       Repository
+	companies  CompanyRepository
+	activities ActivityRepository
+	settings   SettingsFunc
+	now        func() time.Time
 }
 
 // New returns the service over its repositories.
-func New(repo Repository, companies CompanyRepository, settings SettingsFunc) Service {
-	return &service{repo: repo, companies: companies, settings: settings, now: time.Now}
+func New(repo Repository, companies CompanyRepository, activities ActivityRepository, settings SettingsFunc) Service {
+	return &service{repo: repo, companies: companies, activities: activities, settings: settings, now: time.Now}
 }
 
 var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read the client base but not change it")

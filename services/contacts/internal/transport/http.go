@@ -37,6 +37,12 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("PATCH /v1/companies/{id}", e.UpdateCompany, decodeUpdateCompany, encodeCompany)
 	handle("DELETE /v1/companies/{id}", e.DeleteCompany, decodeDelete(domain.ErrCompanyNotFound), encodeDelete)
 	handle("GET /v1/companies/{id}/contacts", e.CompanyContacts, decodeCompanyContacts, encodeList)
+
+	handle("POST /v1/activities", e.LogActivity, decodeLogActivity, encodeActivity)
+	handle("GET /v1/activities", e.ListActivities, decodeListActivities, encodeActivities)
+	handle("GET /v1/activities/{id}", e.GetActivity, decodeGet(domain.ErrActivityNotFound), encodeActivity)
+	handle("DELETE /v1/activities/{id}", e.DeleteActivity, decodeDelete(domain.ErrActivityNotFound), encodeDelete)
+	handle("GET /v1/contacts/{id}/timeline", e.Timeline, decodeTimeline, encodeTimeline)
 }
 
 // pathID reads {id}; a malformed id names nothing, so it is a 404 like a

@@ -839,6 +839,295 @@ func (x *ContactDeleted) GetDeletedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// Activity is one interaction with a client.
+type Activity struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TenantId string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// call, email, meeting, visit, fax, chat, sms or note.
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// inbound, outbound, or empty.
+	Direction       string                 `protobuf:"bytes,4,opt,name=direction,proto3" json:"direction,omitempty"`
+	Outcome         string                 `protobuf:"bytes,5,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	DurationSeconds int64                  `protobuf:"varint,6,opt,name=duration_seconds,json=durationSeconds,proto3" json:"duration_seconds,omitempty"`
+	OccurredAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	Subject         string                 `protobuf:"bytes,8,opt,name=subject,proto3" json:"subject,omitempty"`
+	Body            string                 `protobuf:"bytes,9,opt,name=body,proto3" json:"body,omitempty"`
+	ContactId       string                 `protobuf:"bytes,10,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
+	CompanyId       string                 `protobuf:"bytes,11,opt,name=company_id,json=companyId,proto3" json:"company_id,omitempty"`
+	DealId          string                 `protobuf:"bytes,12,opt,name=deal_id,json=dealId,proto3" json:"deal_id,omitempty"`
+	OwnerId         string                 `protobuf:"bytes,13,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	CreatedAt       *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Activity) Reset() {
+	*x = Activity{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Activity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Activity) ProtoMessage() {}
+
+func (x *Activity) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Activity.ProtoReflect.Descriptor instead.
+func (*Activity) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Activity) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Activity) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *Activity) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Activity) GetDirection() string {
+	if x != nil {
+		return x.Direction
+	}
+	return ""
+}
+
+func (x *Activity) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *Activity) GetDurationSeconds() int64 {
+	if x != nil {
+		return x.DurationSeconds
+	}
+	return 0
+}
+
+func (x *Activity) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *Activity) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Activity) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *Activity) GetContactId() string {
+	if x != nil {
+		return x.ContactId
+	}
+	return ""
+}
+
+func (x *Activity) GetCompanyId() string {
+	if x != nil {
+		return x.CompanyId
+	}
+	return ""
+}
+
+func (x *Activity) GetDealId() string {
+	if x != nil {
+		return x.DealId
+	}
+	return ""
+}
+
+func (x *Activity) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *Activity) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// ActivityLogged: ce_type crm.activity.logged.
+type ActivityLogged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activity      *Activity              `protobuf:"bytes,1,opt,name=activity,proto3" json:"activity,omitempty"`
+	ActorId       string                 `protobuf:"bytes,2,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivityLogged) Reset() {
+	*x = ActivityLogged{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivityLogged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivityLogged) ProtoMessage() {}
+
+func (x *ActivityLogged) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivityLogged.ProtoReflect.Descriptor instead.
+func (*ActivityLogged) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ActivityLogged) GetActivity() *Activity {
+	if x != nil {
+		return x.Activity
+	}
+	return nil
+}
+
+func (x *ActivityLogged) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+// ActivityDeleted: ce_type crm.activity.deleted.
+type ActivityDeleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TenantId      string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ContactId     string                 `protobuf:"bytes,3,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
+	CompanyId     string                 `protobuf:"bytes,4,opt,name=company_id,json=companyId,proto3" json:"company_id,omitempty"`
+	ActorId       string                 `protobuf:"bytes,5,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	DeletedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=deleted_at,json=deletedAt,proto3" json:"deleted_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivityDeleted) Reset() {
+	*x = ActivityDeleted{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivityDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivityDeleted) ProtoMessage() {}
+
+func (x *ActivityDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivityDeleted.ProtoReflect.Descriptor instead.
+func (*ActivityDeleted) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ActivityDeleted) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ActivityDeleted) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ActivityDeleted) GetContactId() string {
+	if x != nil {
+		return x.ContactId
+	}
+	return ""
+}
+
+func (x *ActivityDeleted) GetCompanyId() string {
+	if x != nil {
+		return x.CompanyId
+	}
+	return ""
+}
+
+func (x *ActivityDeleted) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *ActivityDeleted) GetDeletedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeletedAt
+	}
+	return nil
+}
+
 var File_crm_contacts_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_contacts_v1_events_proto_rawDesc = "" +
@@ -923,7 +1212,40 @@ const file_crm_contacts_v1_events_proto_rawDesc = "" +
 	"\bactor_id\x18\x03 \x01(\tR\aactorId\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x03R\aversion\x129\n" +
 	"\n" +
-	"deleted_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAtB\xc2\x01\n" +
+	"deleted_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAt\"\xc6\x03\n" +
+	"\bActivity\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tdirection\x18\x04 \x01(\tR\tdirection\x12\x18\n" +
+	"\aoutcome\x18\x05 \x01(\tR\aoutcome\x12)\n" +
+	"\x10duration_seconds\x18\x06 \x01(\x03R\x0fdurationSeconds\x12;\n" +
+	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x12\x18\n" +
+	"\asubject\x18\b \x01(\tR\asubject\x12\x12\n" +
+	"\x04body\x18\t \x01(\tR\x04body\x12\x1d\n" +
+	"\n" +
+	"contact_id\x18\n" +
+	" \x01(\tR\tcontactId\x12\x1d\n" +
+	"\n" +
+	"company_id\x18\v \x01(\tR\tcompanyId\x12\x17\n" +
+	"\adeal_id\x18\f \x01(\tR\x06dealId\x12\x19\n" +
+	"\bowner_id\x18\r \x01(\tR\aownerId\x129\n" +
+	"\n" +
+	"created_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"b\n" +
+	"\x0eActivityLogged\x125\n" +
+	"\bactivity\x18\x01 \x01(\v2\x19.crm.contacts.v1.ActivityR\bactivity\x12\x19\n" +
+	"\bactor_id\x18\x02 \x01(\tR\aactorId\"\xd2\x01\n" +
+	"\x0fActivityDeleted\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"contact_id\x18\x03 \x01(\tR\tcontactId\x12\x1d\n" +
+	"\n" +
+	"company_id\x18\x04 \x01(\tR\tcompanyId\x12\x19\n" +
+	"\bactor_id\x18\x05 \x01(\tR\aactorId\x129\n" +
+	"\n" +
+	"deleted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAtB\xc2\x01\n" +
 	"\x13com.crm.contacts.v1B\vEventsProtoP\x01Z@github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1;contactsv1\xa2\x02\x03CCX\xaa\x02\x0fCrm.Contacts.V1\xca\x02\x0fCrm\\Contacts\\V1\xe2\x02\x1bCrm\\Contacts\\V1\\GPBMetadata\xea\x02\x11Crm::Contacts::V1b\x06proto3"
 
 var (
@@ -938,7 +1260,7 @@ func file_crm_contacts_v1_events_proto_rawDescGZIP() []byte {
 	return file_crm_contacts_v1_events_proto_rawDescData
 }
 
-var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*Contact)(nil),               // 0: crm.contacts.v1.Contact
 	(*Address)(nil),               // 1: crm.contacts.v1.Address
@@ -949,25 +1271,32 @@ var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*ContactCreated)(nil),        // 6: crm.contacts.v1.ContactCreated
 	(*ContactUpdated)(nil),        // 7: crm.contacts.v1.ContactUpdated
 	(*ContactDeleted)(nil),        // 8: crm.contacts.v1.ContactDeleted
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*Activity)(nil),              // 9: crm.contacts.v1.Activity
+	(*ActivityLogged)(nil),        // 10: crm.contacts.v1.ActivityLogged
+	(*ActivityDeleted)(nil),       // 11: crm.contacts.v1.ActivityDeleted
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_crm_contacts_v1_events_proto_depIdxs = []int32{
-	9,  // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
-	9,  // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
+	12, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
+	12, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: crm.contacts.v1.Contact.address:type_name -> crm.contacts.v1.Address
-	9,  // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
-	9,  // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
+	12, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
+	12, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: crm.contacts.v1.CompanyCreated.company:type_name -> crm.contacts.v1.Company
 	2,  // 6: crm.contacts.v1.CompanyUpdated.company:type_name -> crm.contacts.v1.Company
-	9,  // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	12, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: crm.contacts.v1.ContactCreated.contact:type_name -> crm.contacts.v1.Contact
 	0,  // 9: crm.contacts.v1.ContactUpdated.contact:type_name -> crm.contacts.v1.Contact
-	9,  // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	12, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	12, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
+	12, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 13: crm.contacts.v1.ActivityLogged.activity:type_name -> crm.contacts.v1.Activity
+	12, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_crm_contacts_v1_events_proto_init() }
@@ -981,7 +1310,7 @@ func file_crm_contacts_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_contacts_v1_events_proto_rawDesc), len(file_crm_contacts_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,193 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/events"
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/service"
+)
+
+// Activities is the PostgreSQL repository of activities and of the
+// contacts' timelines.
+type Activities struct{ pool *pgxpool.Pool }
+
+// NewActivities returns a repository over pool (connected as the app role).
+func NewActivities(pool *pgxpool.Pool) *Activities { return &Activities{pool: pool} }
+
+var _ service.ActivityRepository = (*Activities)(nil)
+
+const activityColumns = `id, tenant_id, kind, direction, outcome, duration_seconds, occurred_at, subject, body,
+	contact_id, company_id, deal_id, owner_id, created_at`
+
+func nullID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func scanActivity(row pgx.Row) (*domain.Activity, error) {
+	var (
+		id, tenant             uuid.UUID
+		f                      domain.ActivityFields
+		seconds                int64
+		contact, company, deal *uuid.UUID
+		created                time.Time
+	)
+	if err := row.Scan(&id, &tenant, &f.Kind, &f.Direction, &f.Outcome, &seconds, &f.OccurredAt, &f.Subject, &f.Body,
+		&contact, &company, &deal, &f.OwnerID, &created); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, domain.ErrActivityNotFound
+		}
+		return nil, err
+	}
+	f.Duration = time.Duration(seconds) * time.Second
+	for _, p := range []struct {
+		dst *uuid.UUID
+		src *uuid.UUID
+	}{{&f.ContactID, contact}, {&f.CompanyID, company}, {&f.DealID, deal}} {
+		if p.src != nil {
+			*p.dst = *p.src
+		}
+	}
+	return domain.UnmarshalActivityFromDatabase(id, tenant, f, created), nil
+}
+
+// Create writes the activity and its events in one pipelined round trip.
+func (r *Activities) Create(ctx context.Context, a *domain.Activity, evs []events.Event) error {
+	f := a.Fields()
+	b := &pgx.Batch{}
+	b.Queue(`insert into activities (`+activityColumns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
+		a.ID(), a.TenantID(), f.Kind, f.Direction, f.Outcome, int64(f.Duration/time.Second), f.OccurredAt, f.Subject, f.Body,
+		nullID(f.ContactID), nullID(f.CompanyID), nullID(f.DealID), f.OwnerID, a.CreatedAt())
+	if err := events.QueueAppend(ctx, b, evs...); err != nil {
+		return err
+	}
+	err := postgres.InTenantBatch(ctx, r.pool, a.TenantID(), b)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == codeForeignKey {
+		var v apperr.Invalid
+		if strings.Contains(pgErr.ConstraintName, "company") {
+			v.Add("company_id", "no such company")
+		} else {
+			v.Add("contact_id", "no such contact")
+		}
+		return v.Err()
+	}
+	return err
+}
+
+func (r *Activities) Get(ctx context.Context, tenantID, id uuid.UUID) (a *domain.Activity, err error) {
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		a, err = scanActivity(tx.QueryRow(ctx, `select `+activityColumns+` from activities where tenant_id = $1 and id = $2`, tenantID, id))
+		return err
+	})
+	return a, err
+}
+
+func (r *Activities) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Activity) ([]events.Event, error)) error {
+	return postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		a, err := scanActivity(tx.QueryRow(ctx, `select `+activityColumns+` from activities where tenant_id = $1 and id = $2 for update`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		list, err := fn(a)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `delete from activities where tenant_id = $1 and id = $2`, tenantID, id); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, list...)
+	})
+}
+
+// List pages through a contact's or a company's activities, newest first.
+func (r *Activities) List(ctx context.Context, tenantID uuid.UUID, q service.ActivityQuery, limit int) (as []*domain.Activity, err error) {
+	w := where{args: []any{tenantID}}
+	w.add("tenant_id = $1")
+	if q.ContactID != uuid.Nil {
+		w.add("contact_id = $?", q.ContactID)
+	}
+	if q.CompanyID != uuid.Nil {
+		w.add("company_id = $?", q.CompanyID)
+	}
+	if q.After.ID != uuid.Nil {
+		at, _ := time.Parse(time.RFC3339Nano, q.After.Value)
+		w.add("(occurred_at, id) < ($?, $?)", at, q.After.ID)
+	}
+	sql := `select ` + activityColumns + ` from activities where ` + strings.Join(w.conds, " and ") +
+		` order by occurred_at desc, id desc limit ` + w.arg(limit)
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, w.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanActivity(rows)
+			if err != nil {
+				return err
+			}
+			as = append(as, a)
+		}
+		return rows.Err()
+	})
+	return as, err
+}
+
+// AddTimeline files entries in their contacts' timelines inside a
+// consumer's transaction. An entry of a contact that no longer exists is
+// dropped; one already filed (a redelivered event) is kept as it was.
+func AddTimeline(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, entries ...domain.TimelineEntry) error {
+	for _, e := range entries {
+		if _, err := tx.Exec(ctx, `insert into timeline (tenant_id, contact_id, at, id, type, source, actor, data)
+			select $1, $2, $3, $4, $5, $6, $7, $8 where exists (select 1 from contacts where tenant_id = $1 and id = $2)
+			on conflict do nothing`, tenantID, e.ContactID, e.At, e.ID, e.Type, e.Source, e.Actor, e.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RemoveTimeline takes an entry (a deleted activity) out of every timeline.
+func RemoveTimeline(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) error {
+	_, err := tx.Exec(ctx, `delete from timeline where tenant_id = $1 and id = $2`, tenantID, id)
+	return err
+}
+
+// Timeline pages through a contact's timeline, newest first.
+func (r *Activities) Timeline(ctx context.Context, tenantID, contactID uuid.UUID, after service.Cursor, limit int) (es []domain.TimelineEntry, err error) {
+	w := where{args: []any{tenantID, contactID}}
+	w.add("tenant_id = $1 and contact_id = $2")
+	if after.ID != uuid.Nil {
+		at, _ := time.Parse(time.RFC3339Nano, after.Value)
+		w.add("(at, id) < ($?, $?)", at, after.ID)
+	}
+	sql := `select id, contact_id, at, type, source, actor, data from timeline where ` + strings.Join(w.conds, " and ") +
+		` order by at desc, id desc limit ` + w.arg(limit)
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, w.args...)
+		if err != nil {
+			return err
+		}
+		es, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.TimelineEntry, error) {
+			var e domain.TimelineEntry
+			err := row.Scan(&e.ID, &e.ContactID, &e.At, &e.Type, &e.Source, &e.Actor, &e.Data)
+			return e, err
+		})
+		return err
+	})
+	return es, err
+}

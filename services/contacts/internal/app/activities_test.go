@@ -1,0 +1,151 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/events"
+)
+
+func TestActivities(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleRep)
+	contact := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
+	company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Ромашка"}).want(t, http.StatusCreated).body["id"].(string)
+	call := map[string]any{"kind": "call", "direction": "outbound", "outcome": "no answer", "duration_seconds": 35,
+		"occurred_at": "2026-11-20T10:00:00+03:00", "subject": "Первый звонок", "contact_id": contact, "company_id": company}
+	r := h.do("POST", "/v1/activities", tok, call).want(t, http.StatusCreated)
+	id := r.body["id"].(string)
+	if r.header.Get("Location") != "/v1/activities/"+id || r.body["occurred_at"] != "2026-11-20T07:00:00Z" ||
+		r.body["owner_id"] != "rep-user" || r.body["duration_seconds"].(float64) != 35 || r.body["deal_id"] != nil {
+		t.Fatalf("have %s", r.raw)
+	}
+	h.do("GET", "/v1/activities/"+id, tok, nil).want(t, http.StatusOK)
+	note := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "note", "body": "Просит счёт", "contact_id": contact}).want(t, http.StatusCreated)
+	if note.body["direction"] != nil {
+		t.Fatalf("have %s", note.raw)
+	}
+	// Newest first; a company sees only its own.
+	l := h.do("GET", "/v1/activities?contact_id="+contact+"&limit=1", tok, nil).want(t, http.StatusOK)
+	if items := l.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["kind"] != "note" {
+		t.Fatalf("first page %s", l.raw)
+	}
+	l = h.do("GET", "/v1/activities?contact_id="+contact+"&cursor="+l.body["next_cursor"].(string), tok, nil).want(t, http.StatusOK)
+	if items := l.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != id || l.body["next_cursor"] != nil {
+		t.Fatalf("second page %s", l.raw)
+	}
+	if items := h.do("GET", "/v1/activities?company_id="+company, tok, nil).want(t, http.StatusOK).body["items"].([]any); len(items) != 1 {
+		t.Fatalf("company's activities: %v", items)
+	}
+
+	// Bad input.
+	for name, tc := range map[string]struct {
+		body   map[string]any
+		fields string
+	}{
+		"kind and direction": {map[string]any{"kind": "telegram", "direction": "sideways", "contact_id": contact}, "kind,direction"},
+		"a note's direction": {map[string]any{"kind": "note", "direction": "inbound", "contact_id": contact}, "direction"},
+		"time and duration":  {map[string]any{"kind": "call", "duration_seconds": -5, "occurred_at": "2099-01-01T00:00:00Z", "contact_id": contact}, "duration_seconds,occurred_at"},
+		"about nobody":       {map[string]any{"kind": "call"}, "contact_id"},
+		"bad ids":            {map[string]any{"kind": "call", "contact_id": "anna", "occurred_at": "yesterday"}, "contact_id,occurred_at"},
+		"unknown contact":    {map[string]any{"kind": "call", "contact_id": uuid.NewString()}, "contact_id"},
+		"unknown company":    {map[string]any{"kind": "call", "company_id": uuid.NewString()}, "company_id"},
+	} {
+		r := h.do("POST", "/v1/activities", tok, tc.body).want(t, http.StatusUnprocessableEntity)
+		if f := strings.Join(r.fields(), ","); f != tc.fields {
+			t.Errorf("%s: fields %s, want %s", name, f, tc.fields)
+		}
+	}
+
+	// Another tenant sees none of it and cannot log against it.
+	b := h.token(h.tenantB, auth.RoleAdmin)
+	h.do("GET", "/v1/activities/"+id, b, nil).want(t, http.StatusNotFound)
+	h.do("DELETE", "/v1/activities/"+id, b, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/activities?contact_id="+contact, b, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/activities?company_id="+company, b, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/contacts/"+contact+"/timeline", b, nil).want(t, http.StatusNotFound)
+	r = h.do("POST", "/v1/activities", b, map[string]any{"kind": "call", "contact_id": contact}).want(t, http.StatusUnprocessableEntity)
+	if f := r.fields(); len(f) != 1 || f[0] != "contact_id" {
+		t.Fatalf("have %s", r.raw)
+	}
+	h.do("POST", "/v1/activities", h.token(h.tenantA, auth.RoleViewer), call).want(t, http.StatusForbidden)
+
+	h.do("DELETE", "/v1/activities/"+id, tok, nil).want(t, http.StatusNoContent)
+	h.do("GET", "/v1/activities/"+id, tok, nil).want(t, http.StatusNotFound)
+}
+
+// A contact's timeline shows, newest first, its own changes, its activities
+// (when they happened) and what other services publish about it.
+func TestTimeline(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleRep)
+	contact := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
+	other := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Олег"}).want(t, http.StatusCreated).body["id"].(string)
+	h.do("PATCH", "/v1/contacts/"+contact, tok, map[string]any{"position": "CFO"}).want(t, http.StatusOK)
+	past := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "meeting", "subject": "Знакомство",
+		"occurred_at": "2026-01-15T12:00:00Z", "contact_id": contact}).want(t, http.StatusCreated).body["id"].(string)
+
+	// A deal service publishes about the contact (and another tenant's id,
+	// which must not land anywhere).
+	w := events.NewWriter(h.brokers)
+	defer w.Close()
+	deal, err := events.New("crm.sales.events.v1", "/rapport/sales", "crm.deal.won", h.tenantA, "deal-7", wrapperspb.String("won"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deal.Extensions = map[string]string{events.ExtContactID: contact + "," + uuid.NewString()}
+	if err := events.Publish(context.Background(), w, deal, deal); err != nil { // delivered twice
+		t.Fatal(err)
+	}
+
+	types := func() []string {
+		r := h.do("GET", "/v1/contacts/"+contact+"/timeline", tok, nil).want(t, http.StatusOK)
+		var out []string
+		for _, it := range r.body["items"].([]any) {
+			out = append(out, it.(map[string]any)["type"].(string))
+		}
+		return out
+	}
+	want := "crm.deal.won,crm.contact.updated,crm.contact.created,crm.activity.logged"
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Join(types(), ",") != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("timeline %v, want %s", types(), want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r := h.do("GET", "/v1/contacts/"+contact+"/timeline?limit=2", tok, nil).want(t, http.StatusOK)
+	first := r.body["items"].([]any)
+	if first[0].(map[string]any)["data"].(map[string]any)["subject"] != "deal-7" || first[0].(map[string]any)["source"] != "/rapport/sales" {
+		t.Fatalf("deal entry %v", first[0])
+	}
+	if changed := first[1].(map[string]any)["data"].(map[string]any)["changed_fields"].([]any); len(changed) != 1 || changed[0] != "position" {
+		t.Fatalf("update entry %v", first[1])
+	}
+	rest := h.do("GET", "/v1/contacts/"+contact+"/timeline?limit=2&cursor="+r.body["next_cursor"].(string), tok, nil).want(t, http.StatusOK)
+	last := rest.body["items"].([]any)
+	if len(last) != 2 || last[1].(map[string]any)["at"] != "2026-01-15T12:00:00Z" || last[1].(map[string]any)["actor"] != "rep-user" {
+		t.Fatalf("second page %s", rest.raw)
+	}
+	// Another contact's timeline holds only its own creation.
+	if o := h.do("GET", "/v1/contacts/"+other+"/timeline", tok, nil).want(t, http.StatusOK); len(o.body["items"].([]any)) > 1 {
+		t.Fatalf("other contact's timeline %s", o.raw)
+	}
+	// A deleted activity leaves the timeline.
+	h.do("DELETE", "/v1/activities/"+past, tok, nil).want(t, http.StatusNoContent)
+	want = "crm.deal.won,crm.contact.updated,crm.contact.created"
+	for strings.Join(types(), ",") != want {
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatalf("timeline %v, want %s", types(), want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.do("GET", "/v1/contacts/"+uuid.NewString()+"/timeline", tok, nil).want(t, http.StatusNotFound)
+}

@@ -1,0 +1,127 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/rapportcrm/rapport/pkg/events"
+	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+)
+
+// Event types of activities.
+const (
+	TypeActivityLogged  = "crm.activity.logged"
+	TypeActivityDeleted = "crm.activity.deleted"
+)
+
+// ActivityRepository stores activities and reads the contacts' timelines.
+// Create fails with a field error when the contact or company is missing.
+type ActivityRepository interface {
+	Create(ctx context.Context, a *domain.Activity, evs []events.Event) error
+	Get(ctx context.Context, tenantID, id uuid.UUID) (*domain.Activity, error)
+	Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Activity) ([]events.Event, error)) error
+	List(ctx context.Context, tenantID uuid.UUID, q ActivityQuery, limit int) ([]*domain.Activity, error)
+	Timeline(ctx context.Context, tenantID, contactID uuid.UUID, after Cursor, limit int) ([]domain.TimelineEntry, error)
+}
+
+// ActivityQuery pages through a contact's or a company's activities, newest first.
+type ActivityQuery struct {
+	Limit     int
+	After     Cursor
+	ContactID uuid.UUID
+	CompanyID uuid.UUID
+}
+
+func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*domain.Activity, error) {
+	p, err := writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f.OwnerID == "" {
+		f.OwnerID = p.UserID
+	}
+	a, err := domain.NewActivity(p.TenantID, f, s.now())
+	if err != nil {
+		return nil, err
+	}
+	ev, err := event(TypeActivityLogged, p.TenantID, a.ID(), &contactsv1.ActivityLogged{Activity: activityMessage(a), ActorId: p.UserID})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.activities.Create(ctx, a, ev); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (s *service) GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.activities.Get(ctx, p.TenantID, id)
+}
+
+func (s *service) DeleteActivity(ctx context.Context, id uuid.UUID) error {
+	p, err := writer(ctx)
+	if err != nil {
+		return err
+	}
+	return s.activities.Delete(ctx, p.TenantID, id, func(a *domain.Activity) ([]events.Event, error) {
+		f := a.Fields()
+		return event(TypeActivityDeleted, p.TenantID, a.ID(), &contactsv1.ActivityDeleted{Id: a.ID().String(),
+			TenantId: p.TenantID.String(), ContactId: idOrEmpty(f.ContactID), CompanyId: idOrEmpty(f.CompanyID),
+			ActorId: p.UserID, DeletedAt: timestamppb.New(time.Now())})
+	})
+}
+
+func (s *service) ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return Page[*domain.Activity]{}, err
+	}
+	// A contact's or company's activities need the record to be visible:
+	// another tenant's id is a 404, not an empty list.
+	if q.ContactID != uuid.Nil {
+		if _, err := s.repo.Get(ctx, p.TenantID, q.ContactID); err != nil {
+			return Page[*domain.Activity]{}, err
+		}
+	}
+	if q.CompanyID != uuid.Nil {
+		if _, err := s.companies.Get(ctx, p.TenantID, q.CompanyID); err != nil {
+			return Page[*domain.Activity]{}, err
+		}
+	}
+	q.Limit = clampLimit(q.Limit)
+	as, err := s.activities.List(ctx, p.TenantID, q, q.Limit+1)
+	return pageOf(as, q.Limit, func(a *domain.Activity) Cursor {
+		return Cursor{ID: a.ID(), Value: a.OccurredAt().Format(time.RFC3339Nano)}
+	}), err
+}
+
+func (s *service) Timeline(ctx context.Context, contactID uuid.UUID, limit int, after Cursor) (Page[domain.TimelineEntry], error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return Page[domain.TimelineEntry]{}, err
+	}
+	if _, err := s.repo.Get(ctx, p.TenantID, contactID); err != nil {
+		return Page[domain.TimelineEntry]{}, err
+	}
+	limit = clampLimit(limit)
+	es, err := s.activities.Timeline(ctx, p.TenantID, contactID, after, limit+1)
+	return pageOf(es, limit, func(e domain.TimelineEntry) Cursor {
+		return Cursor{ID: e.ID, Value: e.At.Format(time.RFC3339Nano)}
+	}), err
+}
+
+func activityMessage(a *domain.Activity) *contactsv1.Activity {
+	f := a.Fields()
+	return &contactsv1.Activity{Id: a.ID().String(), TenantId: a.TenantID().String(), Kind: f.Kind, Direction: f.Direction,
+		Outcome: f.Outcome, DurationSeconds: int64(f.Duration / time.Second), OccurredAt: timestamppb.New(f.OccurredAt),
+		Subject: f.Subject, Body: f.Body, ContactId: idOrEmpty(f.ContactID), CompanyId: idOrEmpty(f.CompanyID),
+		DealId: idOrEmpty(f.DealID), OwnerId: f.OwnerID, CreatedAt: timestamppb.New(a.CreatedAt())}
+}
