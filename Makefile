@@ -65,6 +65,6 @@ postgres:
 ## bench: the benchmarks of DESIGN.md §13; figures go to BENCHMARKS.md.
 bench: postgres
 	@mkdir -p .cache
-	go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./tests/bench/ | tee .cache/bench.txt
-	cd services/contacts && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
+	set -o pipefail; go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./tests/bench/ | tee .cache/bench.txt
+	set -o pipefail; cd services/contacts && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
 	go run ./tests/cmd/benchreport -out BENCHMARKS.md < .cache/bench.txt

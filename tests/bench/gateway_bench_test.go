@@ -50,7 +50,7 @@ func createContacts(b *testing.B, bin string, env ...string) {
 	}
 	// Warm up connections, pools and caches.
 	for i := range int64(200) {
-		if _, status, err := post(-1 - i); err != nil || status != http.StatusCreated {
+		if _, status, err := post(total + 1 + i); err != nil || status != http.StatusCreated {
 			b.Fatalf("warm-up: %d %v\n%s", status, err, p.Output())
 		}
 	}

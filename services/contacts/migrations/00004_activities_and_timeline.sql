@@ -15,9 +15,11 @@ create table activities (
     owner_id         text not null,
     created_at       timestamptz not null,
     primary key (tenant_id, id),
-    -- A contact's or a company's interactions go with it.
+    -- A contact's interactions go with it. A deleted company's go with it
+    -- when they concern no contact (the repository deletes those); the
+    -- others stay in their contact's history without the company.
     foreign key (tenant_id, contact_id) references contacts (tenant_id, id) on delete cascade,
-    foreign key (tenant_id, company_id) references companies (tenant_id, id) on delete cascade
+    foreign key (tenant_id, company_id) references companies (tenant_id, id) on delete set null (company_id)
 );
 create index activities_contact on activities (tenant_id, contact_id, occurred_at, id) where contact_id is not null;
 create index activities_company on activities (tenant_id, company_id, occurred_at, id) where company_id is not null;

@@ -79,6 +79,16 @@ func TestActivities(t *testing.T) {
 
 	h.do("DELETE", "/v1/activities/"+id, tok, nil).want(t, http.StatusNoContent)
 	h.do("GET", "/v1/activities/"+id, tok, nil).want(t, http.StatusNotFound)
+
+	// Deleting a company drops its own activities and keeps those that
+	// concern a contact, without the company.
+	own := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "visit", "company_id": company}).want(t, http.StatusCreated).body["id"].(string)
+	both := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "email", "contact_id": contact, "company_id": company}).want(t, http.StatusCreated).body["id"].(string)
+	h.do("DELETE", "/v1/companies/"+company, tok, nil).want(t, http.StatusNoContent)
+	h.do("GET", "/v1/activities/"+own, tok, nil).want(t, http.StatusNotFound)
+	if g := h.do("GET", "/v1/activities/"+both, tok, nil).want(t, http.StatusOK); g.body["company_id"] != nil || g.body["contact_id"] != contact {
+		t.Fatalf("the contact's activity after the company's deletion: %s", g.raw)
+	}
 }
 
 // A contact's timeline shows, newest first, its own changes, its activities

@@ -41,7 +41,7 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("POST /v1/activities", e.LogActivity, decodeLogActivity, encodeActivity)
 	handle("GET /v1/activities", e.ListActivities, decodeListActivities, encodeActivities)
 	handle("GET /v1/activities/{id}", e.GetActivity, decodeGet(domain.ErrActivityNotFound), encodeActivity)
-	handle("DELETE /v1/activities/{id}", e.DeleteActivity, decodeDelete(domain.ErrActivityNotFound), encodeDelete)
+	handle("DELETE /v1/activities/{id}", e.DeleteActivity, decodeDeleteFact(domain.ErrActivityNotFound), encodeDelete)
 	handle("GET /v1/contacts/{id}/timeline", e.Timeline, decodeTimeline, encodeTimeline)
 }
 
@@ -70,6 +70,15 @@ func decodeDelete(notFound error) kithttp.DecodeRequestFunc {
 		}
 		version, err := ifMatch(r)
 		return endpoint.DeleteRequest{ID: id, IfMatch: version}, err
+	}
+}
+
+// decodeDeleteFact reads the delete of a record that has no versions (an
+// activity is logged once and never edited), so If-Match does not apply.
+func decodeDeleteFact(notFound error) kithttp.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		id, err := pathID(r, notFound)
+		return endpoint.DeleteRequest{ID: id}, err
 	}
 }
 

@@ -104,6 +104,12 @@ func (r *Companies) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(
 		if err != nil {
 			return err
 		}
+		// The company's own activities go with it; those that concern a
+		// contact stay in the contact's timeline (the foreign key clears
+		// their company).
+		if _, err := tx.Exec(ctx, `delete from activities where tenant_id = $1 and company_id = $2 and contact_id is null`, tenantID, id); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `delete from companies where tenant_id = $1 and id = $2`, tenantID, id); err != nil {
 			return err
 		}
