@@ -212,7 +212,15 @@ func TestCreateGetAndEvent(t *testing.T) {
 	}
 }
 
+// readEvent returns the first event about subject on the contacts topic.
 func readEvent(t *testing.T, brokers []string, subject string) events.Event {
+	t.Helper()
+	return readEventOfType(t, brokers, subject, "")
+}
+
+// readEventOfType returns the first event of type typ (any, when "") about
+// subject on the contacts topic.
+func readEventOfType(t *testing.T, brokers []string, subject, typ string) events.Event {
 	t.Helper()
 	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, GroupID: "test-" + uuid.NewString(), Topic: "crm.contacts.events.v1",
 		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
@@ -222,10 +230,10 @@ func readEvent(t *testing.T, brokers []string, subject string) events.Event {
 	for {
 		m, err := r.ReadMessage(ctx)
 		if err != nil {
-			t.Fatalf("no event for %s: %v", subject, err)
+			t.Fatalf("no %s event for %s: %v", typ, subject, err)
 		}
 		ev, err := events.FromMessage(m)
-		if err == nil && ev.Subject == subject {
+		if err == nil && ev.Subject == subject && (typ == "" || ev.Type == typ) {
 			return ev
 		}
 	}

@@ -59,6 +59,7 @@ type Contact struct {
 	version   int64
 	createdAt time.Time
 	updatedAt time.Time
+	erasedAt  time.Time // zero unless the person's data was erased
 }
 
 // Fields are the values a client may set on a contact.
@@ -120,6 +121,9 @@ type Patch struct {
 // advances only when something changed. A derived time zone follows the
 // phones and address; a given one stays until the client changes it.
 func (c *Contact) Apply(p Patch, s Settings, now time.Time) ([]string, error) {
+	if c.Erased() {
+		return nil, ErrContactErased
+	}
 	f := c.Fields()
 	set := func(dst *string, src *string) {
 		if src != nil {
@@ -270,6 +274,30 @@ func diff(a, b Fields) []string {
 	return changed
 }
 
+// Erase removes the person's personal data for real: names, channels,
+// position, address, birthday, time zone and tags. What describes the
+// business relationship stays (owner, company, lifecycle stage, lead
+// source), and so does the id, which other records point at. It returns the
+// JSON names of the fields it cleared.
+func (c *Contact) Erase(now time.Time) ([]string, error) {
+	if c.Erased() {
+		return nil, ErrContactErased
+	}
+	next := Fields{OwnerID: c.f.OwnerID, CompanyID: c.f.CompanyID, LifecycleStage: c.f.LifecycleStage, Source: c.f.Source}
+	changed := diff(c.f, next)
+	c.f, c.tzDerived = next, false
+	c.version++
+	c.updatedAt = stamp(now)
+	c.erasedAt = c.updatedAt
+	return changed, nil
+}
+
+// Erased reports that the person's data was erased.
+func (c *Contact) Erased() bool { return !c.erasedAt.IsZero() }
+
+// ErasedAt is when the person's data was erased (zero if it was not).
+func (c *Contact) ErasedAt() time.Time { return c.erasedAt }
+
 // Fields returns a copy of the client-settable values.
 func (c *Contact) Fields() Fields {
 	f := c.f
@@ -313,6 +341,7 @@ func (c *Contact) UpdatedAt() time.Time { return c.updatedAt }
 
 // UnmarshalContactFromDatabase rebuilds a stored contact. It is not a
 // constructor: it trusts its input, which the database got from NewContact.
-func UnmarshalContactFromDatabase(id, tenantID uuid.UUID, f Fields, tzDerived bool, version int64, createdAt, updatedAt time.Time) *Contact {
-	return &Contact{id: id, tenantID: tenantID, f: f, tzDerived: tzDerived, version: version, createdAt: createdAt, updatedAt: updatedAt}
+func UnmarshalContactFromDatabase(id, tenantID uuid.UUID, f Fields, tzDerived bool, version int64, createdAt, updatedAt, erasedAt time.Time) *Contact {
+	return &Contact{id: id, tenantID: tenantID, f: f, tzDerived: tzDerived, version: version, createdAt: createdAt,
+		updatedAt: updatedAt, erasedAt: erasedAt}
 }

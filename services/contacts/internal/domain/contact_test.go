@@ -168,3 +168,32 @@ func TestTimezoneIsGivenOrDerived(t *testing.T) {
 		t.Fatalf("have %q derived %v changed %v %v", c.Fields().Timezone, c.TimezoneDerived(), changed, err)
 	}
 }
+
+func TestEraseKeepsOnlyTheBusinessRelationship(t *testing.T) {
+	company := uuid.New()
+	c, err := domain.NewContact(uuid.New(), domain.Fields{FirstName: "Анна", LastName: "Иванова", Emails: []string{"a@x.ru"},
+		Phones: []string{"+7 495 123-45-67"}, Position: "CFO", Birthday: "1980-01-01", Address: domain.Address{Country: "RU"},
+		Tags: []string{"vip"}, OwnerID: "u1", CompanyID: company, LifecycleStage: "customer", Source: "referral"}, ru, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := c.Erase(now.Add(time.Hour))
+	if err != nil || !c.Erased() || c.Version() != 2 || len(changed) != 9 {
+		t.Fatalf("erase: %v %v erased=%v v%d", changed, err, c.Erased(), c.Version())
+	}
+	f := c.Fields()
+	if f.FirstName != "" || len(f.Emails) != 0 || len(f.Phones) != 0 || f.Timezone != "" || f.Birthday != "" || !f.Address.IsZero() ||
+		len(f.Tags) != 0 || f.Position != "" || len(c.Keys()) != 0 || c.SearchText() != "" {
+		t.Fatalf("personal data left: %+v", f)
+	}
+	if f.OwnerID != "u1" || f.CompanyID != company || f.LifecycleStage != "customer" || f.Source != "referral" {
+		t.Fatalf("the relationship was lost: %+v", f)
+	}
+	name := "Анна"
+	if _, err := c.Apply(domain.Patch{FirstName: &name}, ru, now); err != domain.ErrContactErased {
+		t.Fatalf("an erased contact was changed: %v", err)
+	}
+	if _, err := c.Erase(now); err != domain.ErrContactErased {
+		t.Fatalf("erased twice: %v", err)
+	}
+}

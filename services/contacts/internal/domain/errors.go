@@ -71,3 +71,7 @@ func GroupDuplicates(pairs [][2]string) []Duplicate {
 
 // ErrActivityNotFound answers both a missing activity and another tenant's.
 var ErrActivityNotFound = apperr.NotFound("activity")
+
+// ErrContactErased refuses changes to a contact whose personal data was erased.
+var ErrContactErased = apperr.New(apperr.KindConflict, "contact-erased",
+	"this person's data was erased; the record keeps only its id and cannot be changed")

@@ -19,7 +19,7 @@ type Endpoints struct {
 	CreateCompany, GetCompany, UpdateCompany, DeleteCompany  endpoint.Endpoint
 	ListCompanies, CompanyContacts                           endpoint.Endpoint
 	LogActivity, GetActivity, DeleteActivity, ListActivities endpoint.Endpoint
-	Timeline                                                 endpoint.Endpoint
+	Timeline, Erase, Export                                  endpoint.Endpoint
 }
 
 // Make builds the endpoints over s, each observed by o under its method name.
@@ -88,6 +88,14 @@ func Make(s service.Service, o *kit.Observer) Endpoints {
 		ListActivities: wrap("ListActivities", func(ctx context.Context, req any) (any, error) {
 			res, err := s.ListActivities(ctx, req.(ListActivitiesRequest).Query)
 			return ListActivitiesResponse{Page: res, Err: err}, nil
+		}),
+		Erase: wrap("EraseContact", func(ctx context.Context, req any) (any, error) {
+			c, err := s.EraseContact(ctx, req.(GetRequest).ID)
+			return ContactResponse{Contact: c, Err: err}, nil
+		}),
+		Export: wrap("ExportContact", func(ctx context.Context, req any) (any, error) {
+			x, err := s.ExportContact(ctx, req.(GetRequest).ID)
+			return ExportResponse{Export: x, Err: err}, nil
 		}),
 		Timeline: wrap("Timeline", func(ctx context.Context, req any) (any, error) {
 			r := req.(TimelineRequest)
@@ -200,3 +208,11 @@ type ListCompaniesResponse struct {
 }
 
 func (r ListCompaniesResponse) Failed() error { return r.Err }
+
+// ExportResponse answers a data export.
+type ExportResponse struct {
+	Export service.DataExport
+	Err    error
+}
+
+func (r ExportResponse) Failed() error { return r.Err }

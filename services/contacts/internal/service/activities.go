@@ -26,6 +26,8 @@ type ActivityRepository interface {
 	Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Activity) ([]events.Event, error)) error
 	List(ctx context.Context, tenantID uuid.UUID, q ActivityQuery, limit int) ([]*domain.Activity, error)
 	Timeline(ctx context.Context, tenantID, contactID uuid.UUID, after Cursor, limit int) ([]domain.TimelineEntry, error)
+	// Held is every activity and timeline entry of a contact, oldest first.
+	Held(ctx context.Context, tenantID, contactID uuid.UUID) ([]*domain.Activity, []domain.TimelineEntry, error)
 }
 
 // ActivityQuery pages through a contact's or a company's activities, newest first.

@@ -30,6 +30,9 @@ type Repository interface {
 	Update(ctx context.Context, tenantID, id uuid.UUID, o WriteOptions, fn func(*domain.Contact) ([]events.Event, error)) (*domain.Contact, error)
 	// Delete locks the contact, lets fn approve it and name the events, and removes it.
 	Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) error
+	// Erase is Update for an erasure: it also deletes the contact's
+	// activities and timeline in the same transaction.
+	Erase(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) (*domain.Contact, error)
 	// List returns up to limit contacts matching q with ids after q.After, in id order.
 	List(ctx context.Context, tenantID uuid.UUID, q ListQuery, limit int) ([]*domain.Contact, error)
 }

@@ -36,6 +36,10 @@ type Service interface {
 	GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error)
 	DeleteActivity(ctx context.Context, id uuid.UUID) error
 	ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error)
+	// EraseContact removes the person's personal data for real.
+	EraseContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error)
+	// ExportContact returns everything held about the person.
+	ExportContact(ctx context.Context, id uuid.UUID) (DataExport, error)
 	// Timeline pages through what happened to a contact, newest first.
 	Timeline(ctx context.Context, contactID uuid.UUID, limit int, after Cursor) (Page[domain.TimelineEntry], error)
 }

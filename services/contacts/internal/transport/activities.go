@@ -143,7 +143,9 @@ func encodeTimeline(ctx context.Context, w http.ResponseWriter, resp any) error 
 		httpkit.EncodeError(ctx, r.Err, w)
 		return nil
 	}
-	return writePage(w, r.Page, func(e domain.TimelineEntry) timelineJSON {
-		return timelineJSON{ID: e.ID, At: e.At, Type: e.Type, Source: e.Source, Actor: nonEmpty(e.Actor), Data: e.Data}
-	})
+	return writePage(w, r.Page, timelineView)
+}
+
+func timelineView(e domain.TimelineEntry) timelineJSON {
+	return timelineJSON{ID: e.ID, At: e.At, Type: e.Type, Source: e.Source, Actor: nonEmpty(e.Actor), Data: e.Data}
 }

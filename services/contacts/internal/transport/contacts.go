@@ -86,6 +86,8 @@ type contactJSON struct {
 	Version        int64        `json:"version"`
 	CreatedAt      time.Time    `json:"created_at"`
 	UpdatedAt      time.Time    `json:"updated_at"`
+	// ErasedAt is set once the person's data was erased.
+	ErasedAt *time.Time `json:"erased_at"`
 }
 
 func nonEmpty(s string) *string {
@@ -101,7 +103,7 @@ func contactView(c *domain.Contact) contactJSON {
 		OwnerID: f.OwnerID, Tags: f.Tags, Position: f.Position, LifecycleStage: f.LifecycleStage, Source: f.Source,
 		Timezone: nonEmpty(f.Timezone), LocalTime: timeJSON(c.LocalTime(time.Now().Truncate(time.Second))),
 		Address: addressView(f.Address), Birthday: nonEmpty(f.Birthday),
-		Version: c.Version(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt()}
+		Version: c.Version(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(), ErasedAt: timeJSON(c.ErasedAt(), c.Erased())}
 	if f.CompanyID != uuid.Nil {
 		v.CompanyID = &f.CompanyID
 	}
@@ -206,4 +208,30 @@ func encodeList(ctx context.Context, w http.ResponseWriter, resp any) error {
 		return nil
 	}
 	return writePage(w, r.Page, contactView)
+}
+
+// exportJSON is everything the service holds about a person.
+type exportJSON struct {
+	Contact    contactJSON    `json:"contact"`
+	Activities []activityJSON `json:"activities"`
+	Timeline   []timelineJSON `json:"timeline"`
+	ExportedAt time.Time      `json:"exported_at"`
+}
+
+func encodeExport(ctx context.Context, w http.ResponseWriter, resp any) error {
+	r := resp.(endpoint.ExportResponse)
+	if r.Err != nil {
+		httpkit.EncodeError(ctx, r.Err, w)
+		return nil
+	}
+	x := exportJSON{Contact: contactView(r.Export.Contact), Activities: make([]activityJSON, 0, len(r.Export.Activities)),
+		Timeline: make([]timelineJSON, 0, len(r.Export.Timeline)), ExportedAt: r.Export.ExportedAt}
+	for _, a := range r.Export.Activities {
+		x.Activities = append(x.Activities, activityView(a))
+	}
+	for _, e := range r.Export.Timeline {
+		x.Timeline = append(x.Timeline, timelineView(e))
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="contact-`+r.Export.Contact.ID().String()+`.json"`)
+	return httpkit.WriteJSON(w, http.StatusOK, x)
 }

@@ -43,6 +43,8 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("GET /v1/activities/{id}", e.GetActivity, decodeGet(domain.ErrActivityNotFound), encodeActivity)
 	handle("DELETE /v1/activities/{id}", e.DeleteActivity, decodeDeleteFact(domain.ErrActivityNotFound), encodeDelete)
 	handle("GET /v1/contacts/{id}/timeline", e.Timeline, decodeTimeline, encodeTimeline)
+	handle("POST /v1/contacts/{id}/erase", e.Erase, decodeGet(domain.ErrContactNotFound), encodeContact)
+	handle("GET /v1/contacts/{id}/data-export", e.Export, decodeGet(domain.ErrContactNotFound), encodeExport)
 }
 
 // pathID reads {id}; a malformed id names nothing, so it is a 404 like a

@@ -1128,6 +1128,77 @@ func (x *ActivityDeleted) GetDeletedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// ContactErased: ce_type crm.contact.erased. The person's personal data is
+// gone from the contacts service; every service that holds any about this
+// contact drops it too. The id stays valid (deals keep their contact).
+type ContactErased struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TenantId      string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ActorId       string                 `protobuf:"bytes,3,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	ErasedAt      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContactErased) Reset() {
+	*x = ContactErased{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContactErased) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContactErased) ProtoMessage() {}
+
+func (x *ContactErased) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContactErased.ProtoReflect.Descriptor instead.
+func (*ContactErased) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ContactErased) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ContactErased) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ContactErased) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *ContactErased) GetErasedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ErasedAt
+	}
+	return nil
+}
+
 var File_crm_contacts_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_contacts_v1_events_proto_rawDesc = "" +
@@ -1245,7 +1316,12 @@ const file_crm_contacts_v1_events_proto_rawDesc = "" +
 	"company_id\x18\x04 \x01(\tR\tcompanyId\x12\x19\n" +
 	"\bactor_id\x18\x05 \x01(\tR\aactorId\x129\n" +
 	"\n" +
-	"deleted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAtB\xc2\x01\n" +
+	"deleted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAt\"\x90\x01\n" +
+	"\rContactErased\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x19\n" +
+	"\bactor_id\x18\x03 \x01(\tR\aactorId\x127\n" +
+	"\terased_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\berasedAtB\xc2\x01\n" +
 	"\x13com.crm.contacts.v1B\vEventsProtoP\x01Z@github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1;contactsv1\xa2\x02\x03CCX\xaa\x02\x0fCrm.Contacts.V1\xca\x02\x0fCrm\\Contacts\\V1\xe2\x02\x1bCrm\\Contacts\\V1\\GPBMetadata\xea\x02\x11Crm::Contacts::V1b\x06proto3"
 
 var (
@@ -1260,7 +1336,7 @@ func file_crm_contacts_v1_events_proto_rawDescGZIP() []byte {
 	return file_crm_contacts_v1_events_proto_rawDescData
 }
 
-var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*Contact)(nil),               // 0: crm.contacts.v1.Contact
 	(*Address)(nil),               // 1: crm.contacts.v1.Address
@@ -1274,29 +1350,31 @@ var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*Activity)(nil),              // 9: crm.contacts.v1.Activity
 	(*ActivityLogged)(nil),        // 10: crm.contacts.v1.ActivityLogged
 	(*ActivityDeleted)(nil),       // 11: crm.contacts.v1.ActivityDeleted
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*ContactErased)(nil),         // 12: crm.contacts.v1.ContactErased
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_crm_contacts_v1_events_proto_depIdxs = []int32{
-	12, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
-	12, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
+	13, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
+	13, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: crm.contacts.v1.Contact.address:type_name -> crm.contacts.v1.Address
-	12, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
-	12, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
+	13, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
+	13, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: crm.contacts.v1.CompanyCreated.company:type_name -> crm.contacts.v1.Company
 	2,  // 6: crm.contacts.v1.CompanyUpdated.company:type_name -> crm.contacts.v1.Company
-	12, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	13, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: crm.contacts.v1.ContactCreated.contact:type_name -> crm.contacts.v1.Contact
 	0,  // 9: crm.contacts.v1.ContactUpdated.contact:type_name -> crm.contacts.v1.Contact
-	12, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	12, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
-	12, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
+	13, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	13, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
 	9,  // 13: crm.contacts.v1.ActivityLogged.activity:type_name -> crm.contacts.v1.Activity
-	12, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	13, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	13, // 15: crm.contacts.v1.ContactErased.erased_at:type_name -> google.protobuf.Timestamp
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_crm_contacts_v1_events_proto_init() }
@@ -1310,7 +1388,7 @@ func file_crm_contacts_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_contacts_v1_events_proto_rawDesc), len(file_crm_contacts_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

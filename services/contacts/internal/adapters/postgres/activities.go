@@ -148,12 +148,14 @@ func (r *Activities) List(ctx context.Context, tenantID uuid.UUID, q service.Act
 }
 
 // AddTimeline files entries in their contacts' timelines inside a
-// consumer's transaction. An entry of a contact that no longer exists is
-// dropped; one already filed (a redelivered event) is kept as it was.
+// consumer's transaction. An entry of a contact that no longer exists, or
+// whose data was erased (an event still in flight when it was), is dropped;
+// one already filed (a redelivered event) is kept as it was.
 func AddTimeline(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, entries ...domain.TimelineEntry) error {
 	for _, e := range entries {
 		if _, err := tx.Exec(ctx, `insert into timeline (tenant_id, contact_id, at, id, type, source, actor, data)
-			select $1, $2, $3, $4, $5, $6, $7, $8 where exists (select 1 from contacts where tenant_id = $1 and id = $2)
+			select $1, $2, $3, $4, $5, $6, $7, $8
+			where exists (select 1 from contacts where tenant_id = $1 and id = $2 and erased_at is null)
 			on conflict do nothing`, tenantID, e.ContactID, e.At, e.ID, e.Type, e.Source, e.Actor, e.Data); err != nil {
 			return err
 		}
@@ -175,19 +177,46 @@ func (r *Activities) Timeline(ctx context.Context, tenantID, contactID uuid.UUID
 		at, _ := time.Parse(time.RFC3339Nano, after.Value)
 		w.add("(at, id) < ($?, $?)", at, after.ID)
 	}
-	sql := `select id, contact_id, at, type, source, actor, data from timeline where ` + strings.Join(w.conds, " and ") +
+	sql := `select ` + entryColumns + ` from timeline where ` + strings.Join(w.conds, " and ") +
 		` order by at desc, id desc limit ` + w.arg(limit)
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, w.args...)
 		if err != nil {
 			return err
 		}
-		es, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.TimelineEntry, error) {
-			var e domain.TimelineEntry
-			err := row.Scan(&e.ID, &e.ContactID, &e.At, &e.Type, &e.Source, &e.Actor, &e.Data)
-			return e, err
-		})
+		es, err = pgx.CollectRows(rows, scanEntry)
 		return err
 	})
 	return es, err
+}
+
+// Held returns everything the service holds about a contact besides its
+// record: its activities and its timeline, oldest first, in one snapshot.
+func (r *Activities) Held(ctx context.Context, tenantID, contactID uuid.UUID) (as []*domain.Activity, es []domain.TimelineEntry, err error) {
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `select `+activityColumns+` from activities where tenant_id = $1 and contact_id = $2
+			order by occurred_at, id`, tenantID, contactID)
+		if err != nil {
+			return err
+		}
+		if as, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Activity, error) { return scanActivity(row) }); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `select `+entryColumns+` from timeline
+			where tenant_id = $1 and contact_id = $2 order by at, id`, tenantID, contactID)
+		if err != nil {
+			return err
+		}
+		es, err = pgx.CollectRows(rows, scanEntry)
+		return err
+	})
+	return as, es, err
+}
+
+const entryColumns = `id, contact_id, at, type, source, actor, data`
+
+func scanEntry(row pgx.CollectableRow) (domain.TimelineEntry, error) {
+	var e domain.TimelineEntry
+	err := row.Scan(&e.ID, &e.ContactID, &e.At, &e.Type, &e.Source, &e.Actor, &e.Data)
+	return e, err
 }

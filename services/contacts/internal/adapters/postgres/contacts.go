@@ -30,7 +30,12 @@ func NewContacts(pool *pgxpool.Pool) *Contacts { return &Contacts{pool: pool} }
 
 var _ service.Repository = (*Contacts)(nil)
 
+// contactColumns are read in this order by contactRow.dest; writes list
+// the first 19 (contactValues) and set erased_at only when erasing.
 const contactColumns = `id, tenant_id, first_name, last_name, emails, phones, owner_id, tags, company_id, position,
+	lifecycle_stage, source, timezone, timezone_derived, address, birthday, version, created_at, updated_at, erased_at`
+
+const contactWriteColumns = `id, tenant_id, first_name, last_name, emails, phones, owner_id, tags, company_id, position,
 	lifecycle_stage, source, timezone, timezone_derived, address, birthday, version, created_at, updated_at`
 
 // addressJSON is the stored form of an address.
@@ -53,12 +58,13 @@ type contactRow struct {
 	version    int64
 	created    time.Time
 	updated    time.Time
+	erased     *time.Time
 }
 
 func (r *contactRow) dest() []any {
 	return []any{&r.id, &r.tenant, &r.f.FirstName, &r.f.LastName, &r.f.Emails, &r.f.Phones, &r.f.OwnerID, &r.f.Tags,
 		&r.company, &r.f.Position, &r.f.LifecycleStage, &r.f.Source, &r.f.Timezone, &r.tzDerived, &r.address,
-		&r.birthday, &r.version, &r.created, &r.updated}
+		&r.birthday, &r.version, &r.created, &r.updated, &r.erased}
 }
 
 func (r *contactRow) contact() *domain.Contact {
@@ -71,7 +77,11 @@ func (r *contactRow) contact() *domain.Contact {
 	if r.birthday != nil {
 		r.f.Birthday = r.birthday.Format(time.DateOnly)
 	}
-	return domain.UnmarshalContactFromDatabase(r.id, r.tenant, r.f, r.tzDerived, r.version, r.created, r.updated)
+	var erased time.Time
+	if r.erased != nil {
+		erased = *r.erased
+	}
+	return domain.UnmarshalContactFromDatabase(r.id, r.tenant, r.f, r.tzDerived, r.version, r.created, r.updated, erased)
 }
 
 // values are the arguments of an insert or update, in contactColumns order.
@@ -122,12 +132,12 @@ func collectContacts(rows pgx.Rows) ([]*domain.Contact, error) {
 }
 
 // Writes also store the derived search text and sort name.
-const insertContact = `insert into contacts (` + contactColumns + `, search, sort_name)
+const insertContact = `insert into contacts (` + contactWriteColumns + `, search, sort_name)
 	values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`
 
 const updateContact = `update contacts set first_name=$3, last_name=$4, emails=$5, phones=$6, owner_id=$7, tags=$8,
 	company_id=$9, position=$10, lifecycle_stage=$11, source=$12, timezone=$13, timezone_derived=$14, address=$15,
-	birthday=$16, version=$17, updated_at=$18, search=$19, sort_name=$20 where tenant_id=$2 and id=$1`
+	birthday=$16, version=$17, updated_at=$18, search=$19, sort_name=$20, erased_at=$21 where tenant_id=$2 and id=$1`
 
 // claimKeys makes the contact's channels its keys; with check, a channel of
 // another contact aborts the transaction (see translate).
@@ -160,7 +170,29 @@ func (r *Contacts) Get(ctx context.Context, tenantID, id uuid.UUID) (c *domain.C
 	return c, err
 }
 
-func (r *Contacts) Update(ctx context.Context, tenantID, id uuid.UUID, o service.WriteOptions, fn func(*domain.Contact) ([]events.Event, error)) (c *domain.Contact, err error) {
+func (r *Contacts) Update(ctx context.Context, tenantID, id uuid.UUID, o service.WriteOptions, fn func(*domain.Contact) ([]events.Event, error)) (*domain.Contact, error) {
+	return r.update(ctx, tenantID, id, o, fn, nil)
+}
+
+// Erase is an update that also deletes what else the service holds about
+// the person: the activities logged with the contact and its timeline.
+func (r *Contacts) Erase(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) (*domain.Contact, error) {
+	return r.update(ctx, tenantID, id, service.WriteOptions{AllowDuplicate: true}, fn, func(tx pgx.Tx) error {
+		for _, stmt := range []string{
+			`delete from activities where tenant_id = $1 and contact_id = $2`,
+			`delete from timeline where tenant_id = $1 and contact_id = $2`,
+		} {
+			if _, err := tx.Exec(ctx, stmt, tenantID, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// update locks the contact, lets fn change it, stores it with its keys and
+// events, and runs also (when set) in the same transaction.
+func (r *Contacts) update(ctx context.Context, tenantID, id uuid.UUID, o service.WriteOptions, fn func(*domain.Contact) ([]events.Event, error), also func(pgx.Tx) error) (c *domain.Contact, err error) {
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
 		// The row lock orders concurrent changes of one contact, and so the
 		// outbox rows of their events (see events.Append).
@@ -178,12 +210,26 @@ func (r *Contacts) Update(ctx context.Context, tenantID, id uuid.UUID, o service
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, updateContact, append(withoutCreatedAt(contactValues(c)), c.SearchText(), c.SortName())...); err != nil {
+		if _, err := tx.Exec(ctx, updateContact, append(withoutCreatedAt(contactValues(c)), c.SearchText(), c.SortName(), erasedAt(c))...); err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		return events.Append(ctx, tx, list...)
 	})
 	return c, translate(err)
+}
+
+// erasedAt is the erased_at value of c: null unless it was erased.
+func erasedAt(c *domain.Contact) *time.Time {
+	if !c.Erased() {
+		return nil
+	}
+	t := c.ErasedAt()
+	return &t
 }
 
 // withoutCreatedAt drops created_at (second to last) from a row's values:

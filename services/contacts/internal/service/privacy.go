@@ -1,0 +1,71 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/events"
+	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+)
+
+// TypeErased is the event of an erasure.
+const TypeErased = "crm.contact.erased"
+
+// DataExport is everything the service holds about a person.
+type DataExport struct {
+	Contact    *domain.Contact
+	Activities []*domain.Activity
+	Timeline   []domain.TimelineEntry
+	ExportedAt time.Time
+}
+
+var errPrivacyAdmin = apperr.New(apperr.KindForbidden, "admin-only",
+	"erasing a person's data and exporting it are for the tenant's admins")
+
+func admin(ctx context.Context) (auth.Principal, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return p, err
+	}
+	if !p.HasRole(auth.RoleAdmin) {
+		return p, errPrivacyAdmin
+	}
+	return p, nil
+}
+
+// EraseContact removes the person's personal data for real (the record,
+// its channel keys, its activities and timeline) and publishes
+// crm.contact.erased so that every other service drops what it holds.
+func (s *service) EraseContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error) {
+	p, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.repo.Erase(ctx, p.TenantID, id, func(c *domain.Contact) ([]events.Event, error) {
+		if _, err := c.Erase(s.now()); err != nil {
+			return nil, err
+		}
+		return event(TypeErased, p.TenantID, c.ID(), &contactsv1.ContactErased{Id: c.ID().String(),
+			TenantId: p.TenantID.String(), ActorId: p.UserID, ErasedAt: timestamppb.New(c.ErasedAt())})
+	})
+}
+
+// ExportContact returns everything the service holds about the person.
+func (s *service) ExportContact(ctx context.Context, id uuid.UUID) (DataExport, error) {
+	p, err := admin(ctx)
+	if err != nil {
+		return DataExport{}, err
+	}
+	c, err := s.repo.Get(ctx, p.TenantID, id)
+	if err != nil {
+		return DataExport{}, err
+	}
+	as, es, err := s.activities.Held(ctx, p.TenantID, id)
+	return DataExport{Contact: c, Activities: as, Timeline: es, ExportedAt: s.now().UTC()}, err
+}
