@@ -80,6 +80,11 @@ type Fields struct {
 	Address  Address
 	// Birthday is a calendar date YYYY-MM-DD, or "".
 	Birthday string
+	// Team owns the contact: its managers see it. "" is no team.
+	Team string
+	// SharedWithUsers and SharedWithTeams see the contact too.
+	SharedWithUsers []string
+	SharedWithTeams []string
 }
 
 // NewContact validates fields and creates version 1 of a contact. Every
@@ -101,19 +106,22 @@ func NewContact(tenantID uuid.UUID, f Fields, s Settings, now time.Time) (*Conta
 // CompanyID pointing at uuid.Nil, and Timezone or Birthday pointing at "",
 // clear the field.
 type Patch struct {
-	FirstName      *string
-	LastName       *string
-	Emails         *[]string
-	Phones         *[]string
-	OwnerID        *string
-	Tags           *[]string
-	CompanyID      *uuid.UUID
-	Position       *string
-	LifecycleStage *string
-	Source         *string
-	Timezone       *string
-	Address        *Address
-	Birthday       *string
+	FirstName       *string
+	LastName        *string
+	Emails          *[]string
+	Phones          *[]string
+	OwnerID         *string
+	Tags            *[]string
+	CompanyID       *uuid.UUID
+	Position        *string
+	LifecycleStage  *string
+	Source          *string
+	Timezone        *string
+	Address         *Address
+	Birthday        *string
+	Team            *string
+	SharedWithUsers *[]string
+	SharedWithTeams *[]string
 }
 
 // Apply changes the contact as the patch says, validating the result, and
@@ -152,6 +160,13 @@ func (c *Contact) Apply(p Patch, s Settings, now time.Time) ([]string, error) {
 	if p.Address != nil {
 		f.Address = *p.Address
 	}
+	set(&f.Team, p.Team)
+	if p.SharedWithUsers != nil {
+		f.SharedWithUsers = *p.SharedWithUsers
+	}
+	if p.SharedWithTeams != nil {
+		f.SharedWithTeams = *p.SharedWithTeams
+	}
 	explicit := f.Timezone != "" && !c.tzDerived
 	if p.Timezone != nil {
 		f.Timezone = *p.Timezone
@@ -174,16 +189,19 @@ func (c *Contact) Apply(p Patch, s Settings, now time.Time) ([]string, error) {
 func (c *Contact) set(f Fields, tzExplicit bool, s Settings, now time.Time) error {
 	var v apperr.Invalid
 	n := Fields{
-		FirstName: cleanText(&v, "first_name", f.FirstName, MaxNameLen),
-		LastName:  cleanText(&v, "last_name", f.LastName, MaxNameLen),
-		Emails:    cleanEmails(&v, "emails", f.Emails),
-		Phones:    cleanPhones(&v, "phones", f.Phones, s),
-		Tags:      cleanTags(&v, f.Tags),
-		OwnerID:   cleanOwner(&v, f.OwnerID),
-		CompanyID: f.CompanyID,
-		Position:  cleanText(&v, "position", f.Position, MaxTextLen),
-		Source:    cleanText(&v, "source", f.Source, MaxSourceLen),
-		Address:   f.Address.clean(&v, "address"),
+		FirstName:       cleanText(&v, "first_name", f.FirstName, MaxNameLen),
+		LastName:        cleanText(&v, "last_name", f.LastName, MaxNameLen),
+		Emails:          cleanEmails(&v, "emails", f.Emails),
+		Phones:          cleanPhones(&v, "phones", f.Phones, s),
+		Tags:            cleanTags(&v, f.Tags),
+		OwnerID:         cleanOwner(&v, f.OwnerID),
+		CompanyID:       f.CompanyID,
+		Position:        cleanText(&v, "position", f.Position, MaxTextLen),
+		Source:          cleanText(&v, "source", f.Source, MaxSourceLen),
+		Address:         f.Address.clean(&v, "address"),
+		Team:            cleanText(&v, "team", f.Team, MaxOwnerLen),
+		SharedWithUsers: cleanList(&v, "shared_with/users", f.SharedWithUsers, MaxShares, "users", cleanName),
+		SharedWithTeams: cleanList(&v, "shared_with/teams", f.SharedWithTeams, MaxShares, "teams", cleanName),
 	}
 	n.LifecycleStage = strings.ToLower(strings.TrimSpace(f.LifecycleStage))
 	if n.LifecycleStage == "" {
@@ -271,6 +289,8 @@ func diff(a, b Fields) []string {
 	add("timezone", a.Timezone != b.Timezone)
 	add("address", a.Address != b.Address)
 	add("birthday", a.Birthday != b.Birthday)
+	add("team", a.Team != b.Team)
+	add("shared_with", !equal(a.SharedWithUsers, b.SharedWithUsers) || !equal(a.SharedWithTeams, b.SharedWithTeams))
 	return changed
 }
 
@@ -283,7 +303,8 @@ func (c *Contact) Erase(now time.Time) ([]string, error) {
 	if c.Erased() {
 		return nil, ErrContactErased
 	}
-	next := Fields{OwnerID: c.f.OwnerID, CompanyID: c.f.CompanyID, LifecycleStage: c.f.LifecycleStage, Source: c.f.Source}
+	next := Fields{OwnerID: c.f.OwnerID, CompanyID: c.f.CompanyID, LifecycleStage: c.f.LifecycleStage, Source: c.f.Source,
+		Team: c.f.Team, SharedWithUsers: c.f.SharedWithUsers, SharedWithTeams: c.f.SharedWithTeams}
 	changed := diff(c.f, next)
 	c.f, c.tzDerived = next, false
 	c.version++
@@ -302,7 +323,47 @@ func (c *Contact) ErasedAt() time.Time { return c.erasedAt }
 func (c *Contact) Fields() Fields {
 	f := c.f
 	f.Emails, f.Phones, f.Tags = clone(f.Emails), clone(f.Phones), clone(f.Tags)
+	f.SharedWithUsers, f.SharedWithTeams = clone(f.SharedWithUsers), clone(f.SharedWithTeams)
 	return f
+}
+
+// Shares are the contact's shares as stored and matched: "user:<id>" and
+// "team:<name>".
+func (c *Contact) Shares() []string {
+	out := make([]string, 0, len(c.f.SharedWithUsers)+len(c.f.SharedWithTeams))
+	for _, u := range c.f.SharedWithUsers {
+		out = append(out, "user:"+u)
+	}
+	for _, t := range c.f.SharedWithTeams {
+		out = append(out, "team:"+t)
+	}
+	return out
+}
+
+// VisibleTo reports whether a viewer sees the contact: everyone sees
+// everything when all is set; otherwise the owner, the users and teams it is
+// shared with, and, with team set, the members of its team.
+func (c *Contact) VisibleTo(v Viewer) bool {
+	if v.All || (v.UserID != "" && c.f.OwnerID == v.UserID) {
+		return true
+	}
+	if v.TeamWide && v.Team != "" && c.f.Team == v.Team {
+		return true
+	}
+	for _, s := range c.Shares() {
+		if s == "user:"+v.UserID || (v.Team != "" && s == "team:"+v.Team) {
+			return true
+		}
+	}
+	return false
+}
+
+// Viewer is who looks at the client base, as visibility needs it.
+type Viewer struct {
+	All      bool // admins and analysts see every contact
+	TeamWide bool // managers (and viewers) see their team's contacts
+	UserID   string
+	Team     string
 }
 
 // Keys are the contact's normalised channels ("email:…", "phone:+…"): two

@@ -26,6 +26,7 @@ const (
 	MaxOwnerLen  = 200
 	MaxEmailLen  = 254
 	MaxSourceLen = 100
+	MaxShares    = 100
 )
 
 // Settings are the tenant's defaults that normalisation depends on.
@@ -79,6 +80,18 @@ func cleanList(v *apperr.Invalid, field string, in []string, max int, what strin
 		}
 	}
 	return out
+}
+
+// cleanName checks a user id or team name in a share.
+func cleanName(raw string) (string, string) {
+	s := strings.TrimSpace(raw)
+	switch {
+	case s == "":
+		return "", "cannot be empty"
+	case utf8.RuneCountInString(s) > MaxOwnerLen:
+		return "", fmt.Sprintf("at most %d characters", MaxOwnerLen)
+	}
+	return s, ""
 }
 
 func cleanEmails(v *apperr.Invalid, field string, in []string) []string {

@@ -7,6 +7,8 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
@@ -36,6 +38,7 @@ type ActivityQuery struct {
 	After     Cursor
 	ContactID uuid.UUID
 	CompanyID uuid.UUID
+	Viewer    domain.Viewer // filled by the service
 }
 
 func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*domain.Activity, error) {
@@ -49,6 +52,12 @@ func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*do
 	a, err := domain.NewActivity(p.TenantID, f, s.now())
 	if err != nil {
 		return nil, err
+	}
+	if f.ContactID != uuid.Nil {
+		// A contact the author cannot see is, for them, no contact.
+		if c, err := s.repo.Get(ctx, p.TenantID, f.ContactID); err == nil && visible(p, c) != nil {
+			return nil, errNoSuchContact
+		}
 	}
 	ev, err := event(TypeActivityLogged, p.TenantID, a.ID(), &contactsv1.ActivityLogged{Activity: activityMessage(a), ActorId: p.UserID})
 	if err != nil {
@@ -65,8 +74,31 @@ func (s *service) GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activi
 	if err != nil {
 		return nil, err
 	}
-	return s.activities.Get(ctx, p.TenantID, id)
+	a, err := s.activities.Get(ctx, p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return a, s.activityVisible(ctx, p, a)
 }
+
+// activityVisible answers an activity about a contact the principal may not
+// see like a missing one.
+func (s *service) activityVisible(ctx context.Context, p auth.Principal, a *domain.Activity) error {
+	if a.ContactID() == uuid.Nil || viewerOf(p).All {
+		return nil
+	}
+	c, err := s.repo.Get(ctx, p.TenantID, a.ContactID())
+	if err != nil || visible(p, c) != nil {
+		return domain.ErrActivityNotFound
+	}
+	return nil
+}
+
+var errNoSuchContact = func() error {
+	var v apperr.Invalid
+	v.Add("contact_id", "no such contact")
+	return v.Err()
+}()
 
 func (s *service) DeleteActivity(ctx context.Context, id uuid.UUID) error {
 	p, err := writer(ctx)
@@ -74,6 +106,9 @@ func (s *service) DeleteActivity(ctx context.Context, id uuid.UUID) error {
 		return err
 	}
 	return s.activities.Delete(ctx, p.TenantID, id, func(a *domain.Activity) ([]events.Event, error) {
+		if err := s.activityVisible(ctx, p, a); err != nil {
+			return nil, err
+		}
 		f := a.Fields()
 		return event(TypeActivityDeleted, p.TenantID, a.ID(), &contactsv1.ActivityDeleted{Id: a.ID().String(),
 			TenantId: p.TenantID.String(), ContactId: idOrEmpty(f.ContactID), CompanyId: idOrEmpty(f.CompanyID),
@@ -89,10 +124,11 @@ func (s *service) ListActivities(ctx context.Context, q ActivityQuery) (Page[*do
 	// A contact's or company's activities need the record to be visible:
 	// another tenant's id is a 404, not an empty list.
 	if q.ContactID != uuid.Nil {
-		if _, err := s.repo.Get(ctx, p.TenantID, q.ContactID); err != nil {
+		if _, err := s.GetContact(ctx, q.ContactID); err != nil {
 			return Page[*domain.Activity]{}, err
 		}
 	}
+	q.Viewer = viewerOf(p)
 	if q.CompanyID != uuid.Nil {
 		if _, err := s.companies.Get(ctx, p.TenantID, q.CompanyID); err != nil {
 			return Page[*domain.Activity]{}, err
@@ -110,7 +146,7 @@ func (s *service) Timeline(ctx context.Context, contactID uuid.UUID, limit int, 
 	if err != nil {
 		return Page[domain.TimelineEntry]{}, err
 	}
-	if _, err := s.repo.Get(ctx, p.TenantID, contactID); err != nil {
+	if _, err := s.GetContact(ctx, contactID); err != nil {
 		return Page[domain.TimelineEntry]{}, err
 	}
 	limit = clampLimit(limit)

@@ -50,7 +50,9 @@ type ListQuery struct {
 	UpdatedFrom    time.Time
 	UpdatedTo      time.Time
 
-	// Filled by the service from Q for the repository.
+	// Filled by the service for the repository: who looks (visibility),
+	// and the search box read.
+	Viewer      domain.Viewer
 	SearchKeys  []string
 	SearchWords []string
 }

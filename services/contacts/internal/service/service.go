@@ -86,6 +86,23 @@ func principal(ctx context.Context) (auth.Principal, error) {
 	return p, nil
 }
 
+// viewerOf is what visibility needs of a principal (DESIGN.md §5): admins
+// and analysts see every contact, managers and viewers their team's, reps
+// their own; everyone sees what is shared with them or their team.
+func viewerOf(p auth.Principal) domain.Viewer {
+	return domain.Viewer{UserID: p.UserID, Team: p.Team,
+		All:      p.HasRole(auth.RoleAdmin) || p.HasRole(auth.RoleAnalyst),
+		TeamWide: p.HasRole(auth.RoleManager) || p.HasRole(auth.RoleViewer)}
+}
+
+// visible answers a contact the principal may not see like a missing one.
+func visible(p auth.Principal, c *domain.Contact) error {
+	if !c.VisibleTo(viewerOf(p)) {
+		return domain.ErrContactNotFound
+	}
+	return nil
+}
+
 func writer(ctx context.Context) (auth.Principal, error) {
 	p, err := principal(ctx)
 	if err != nil {
@@ -105,6 +122,9 @@ func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOpt
 	if f.OwnerID == "" {
 		f.OwnerID = p.UserID
 	}
+	if f.Team == "" {
+		f.Team = p.Team
+	}
 	c, err := domain.NewContact(p.TenantID, f, s.settings(p.TenantID), s.now())
 	if err != nil {
 		return nil, err
@@ -120,7 +140,11 @@ func (s *service) GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact
 	if err != nil {
 		return nil, err
 	}
-	return s.repo.Get(ctx, p.TenantID, id)
+	c, err := s.repo.Get(ctx, p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return c, visible(p, c)
 }
 
 func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64, patch domain.Patch, o WriteOptions) (*domain.Contact, error) {
@@ -130,6 +154,9 @@ func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64
 	}
 	settings := s.settings(p.TenantID)
 	return s.repo.Update(ctx, p.TenantID, id, o, func(c *domain.Contact) ([]events.Event, error) {
+		if err := visible(p, c); err != nil {
+			return nil, err
+		}
 		if ifMatch > 0 && c.Version() != ifMatch {
 			return nil, domain.ErrVersionMismatch
 		}
@@ -147,6 +174,9 @@ func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch int64
 		return err
 	}
 	return s.repo.Delete(ctx, p.TenantID, id, func(c *domain.Contact) ([]events.Event, error) {
+		if err := visible(p, c); err != nil {
+			return nil, err
+		}
 		if ifMatch > 0 && c.Version() != ifMatch {
 			return nil, domain.ErrVersionMismatch
 		}
@@ -162,6 +192,7 @@ func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.C
 	if err := q.prepare(s.settings(p.TenantID)); err != nil {
 		return Page[*domain.Contact]{}, err
 	}
+	q.Viewer = viewerOf(p)
 	// One extra row tells whether another page follows.
 	cs, err := s.repo.List(ctx, p.TenantID, q, q.Limit+1)
 	return pageOf(cs, q.Limit, q.cursorOf), err

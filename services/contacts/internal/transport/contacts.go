@@ -46,6 +46,14 @@ type contactBody struct {
 	Timezone       string       `json:"timezone"`
 	Address        *addressJSON `json:"address"`
 	Birthday       string       `json:"birthday"`
+	Team           string       `json:"team"`
+	SharedWith     *sharesJSON  `json:"shared_with"`
+}
+
+// sharesJSON names the users and teams a contact is shared with.
+type sharesJSON struct {
+	Users []string `json:"users"`
+	Teams []string `json:"teams"`
 }
 
 // patchBody is a partial update: absent members stay as they are; null
@@ -64,6 +72,8 @@ type patchBody struct {
 	Timezone       httpkit.Nullable[string]      `json:"timezone"`
 	Address        httpkit.Nullable[addressJSON] `json:"address"`
 	Birthday       httpkit.Nullable[string]      `json:"birthday"`
+	Team           *string                       `json:"team"`
+	SharedWith     *sharesJSON                   `json:"shared_with"`
 }
 
 // contactJSON is a contact as the API shows it.
@@ -86,6 +96,8 @@ type contactJSON struct {
 	Version        int64        `json:"version"`
 	CreatedAt      time.Time    `json:"created_at"`
 	UpdatedAt      time.Time    `json:"updated_at"`
+	Team           string       `json:"team"`
+	SharedWith     sharesJSON   `json:"shared_with"`
 	// ErasedAt is set once the person's data was erased.
 	ErasedAt *time.Time `json:"erased_at"`
 }
@@ -103,7 +115,14 @@ func contactView(c *domain.Contact) contactJSON {
 		OwnerID: f.OwnerID, Tags: f.Tags, Position: f.Position, LifecycleStage: f.LifecycleStage, Source: f.Source,
 		Timezone: nonEmpty(f.Timezone), LocalTime: timeJSON(c.LocalTime(time.Now().Truncate(time.Second))),
 		Address: addressView(f.Address), Birthday: nonEmpty(f.Birthday),
-		Version: c.Version(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(), ErasedAt: timeJSON(c.ErasedAt(), c.Erased())}
+		Version: c.Version(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(), ErasedAt: timeJSON(c.ErasedAt(), c.Erased()),
+		Team: f.Team, SharedWith: sharesJSON{Users: f.SharedWithUsers, Teams: f.SharedWithTeams}}
+	if v.SharedWith.Users == nil {
+		v.SharedWith.Users = []string{}
+	}
+	if v.SharedWith.Teams == nil {
+		v.SharedWith.Teams = []string{}
+	}
 	if f.CompanyID != uuid.Nil {
 		v.CompanyID = &f.CompanyID
 	}
@@ -128,9 +147,12 @@ func decodeCreate(_ context.Context, r *http.Request) (any, error) {
 	f := domain.Fields{FirstName: b.FirstName, LastName: b.LastName, Emails: b.Emails, Phones: b.Phones,
 		OwnerID: b.OwnerID, Tags: b.Tags, CompanyID: parseOptionalID(&v, "company_id", b.CompanyID),
 		Position: b.Position, LifecycleStage: b.LifecycleStage, Source: b.Source, Timezone: b.Timezone,
-		Birthday: b.Birthday}
+		Birthday: b.Birthday, Team: b.Team}
 	if b.Address != nil {
 		f.Address = domain.Address(*b.Address)
+	}
+	if b.SharedWith != nil {
+		f.SharedWithUsers, f.SharedWithTeams = b.SharedWith.Users, b.SharedWith.Teams
 	}
 	return endpoint.CreateRequest{Fields: f, Options: o}, v.Err()
 }
@@ -154,7 +176,10 @@ func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
 	}
 	p := domain.Patch{FirstName: b.FirstName, LastName: b.LastName, Emails: b.Emails, Phones: b.Phones,
 		OwnerID: b.OwnerID, Tags: b.Tags, Position: b.Position, LifecycleStage: b.LifecycleStage, Source: b.Source,
-		Timezone: b.Timezone.Ptr(), Birthday: b.Birthday.Ptr()}
+		Timezone: b.Timezone.Ptr(), Birthday: b.Birthday.Ptr(), Team: b.Team}
+	if b.SharedWith != nil {
+		p.SharedWithUsers, p.SharedWithTeams = &b.SharedWith.Users, &b.SharedWith.Teams
+	}
 	var v apperr.Invalid
 	if b.CompanyID.Set {
 		company := parseOptionalID(&v, "company_id", b.CompanyID.Value)

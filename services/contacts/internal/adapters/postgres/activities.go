@@ -123,6 +123,10 @@ func (r *Activities) List(ctx context.Context, tenantID uuid.UUID, q service.Act
 	if q.CompanyID != uuid.Nil {
 		w.add("company_id = $?", q.CompanyID)
 	}
+	if !q.Viewer.All {
+		// An activity about a contact is seen by those who see the contact.
+		w.add("(contact_id is null or contact_id in (select id from contacts where tenant_id = $1 and " + w.visible(q.Viewer) + "))")
+	}
 	if q.After.ID != uuid.Nil {
 		at, _ := time.Parse(time.RFC3339Nano, q.After.Value)
 		w.add("(occurred_at, id) < ($?, $?)", at, q.After.ID)

@@ -33,7 +33,8 @@ var _ service.Repository = (*Contacts)(nil)
 // contactColumns are read in this order by contactRow.dest; writes list
 // the first 19 (contactValues) and set erased_at only when erasing.
 const contactColumns = `id, tenant_id, first_name, last_name, emails, phones, owner_id, tags, company_id, position,
-	lifecycle_stage, source, timezone, timezone_derived, address, birthday, version, created_at, updated_at, erased_at`
+	lifecycle_stage, source, timezone, timezone_derived, address, birthday, version, created_at, updated_at, erased_at,
+	team, shares`
 
 const contactWriteColumns = `id, tenant_id, first_name, last_name, emails, phones, owner_id, tags, company_id, position,
 	lifecycle_stage, source, timezone, timezone_derived, address, birthday, version, created_at, updated_at`
@@ -59,12 +60,13 @@ type contactRow struct {
 	created    time.Time
 	updated    time.Time
 	erased     *time.Time
+	shares     []string
 }
 
 func (r *contactRow) dest() []any {
 	return []any{&r.id, &r.tenant, &r.f.FirstName, &r.f.LastName, &r.f.Emails, &r.f.Phones, &r.f.OwnerID, &r.f.Tags,
 		&r.company, &r.f.Position, &r.f.LifecycleStage, &r.f.Source, &r.f.Timezone, &r.tzDerived, &r.address,
-		&r.birthday, &r.version, &r.created, &r.updated, &r.erased}
+		&r.birthday, &r.version, &r.created, &r.updated, &r.erased, &r.f.Team, &r.shares}
 }
 
 func (r *contactRow) contact() *domain.Contact {
@@ -76,6 +78,13 @@ func (r *contactRow) contact() *domain.Contact {
 	}
 	if r.birthday != nil {
 		r.f.Birthday = r.birthday.Format(time.DateOnly)
+	}
+	for _, sh := range r.shares {
+		if u, ok := strings.CutPrefix(sh, "user:"); ok {
+			r.f.SharedWithUsers = append(r.f.SharedWithUsers, u)
+		} else if t, ok := strings.CutPrefix(sh, "team:"); ok {
+			r.f.SharedWithTeams = append(r.f.SharedWithTeams, t)
+		}
 	}
 	var erased time.Time
 	if r.erased != nil {
@@ -132,12 +141,12 @@ func collectContacts(rows pgx.Rows) ([]*domain.Contact, error) {
 }
 
 // Writes also store the derived search text and sort name.
-const insertContact = `insert into contacts (` + contactWriteColumns + `, search, sort_name)
-	values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`
+const insertContact = `insert into contacts (` + contactWriteColumns + `, search, sort_name, team, shares)
+	values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`
 
 const updateContact = `update contacts set first_name=$3, last_name=$4, emails=$5, phones=$6, owner_id=$7, tags=$8,
 	company_id=$9, position=$10, lifecycle_stage=$11, source=$12, timezone=$13, timezone_derived=$14, address=$15,
-	birthday=$16, version=$17, updated_at=$18, search=$19, sort_name=$20, erased_at=$21 where tenant_id=$2 and id=$1`
+	birthday=$16, version=$17, updated_at=$18, search=$19, sort_name=$20, erased_at=$21, team=$22, shares=$23 where tenant_id=$2 and id=$1`
 
 // claimKeys makes the contact's channels its keys; with check, a channel of
 // another contact aborts the transaction (see translate).
@@ -152,7 +161,7 @@ func (r *Contacts) Create(ctx context.Context, c *domain.Contact, o service.Writ
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue(insertContact, append(contactValues(c), c.SearchText(), c.SortName())...)
+	b.Queue(insertContact, append(contactValues(c), c.SearchText(), c.SortName(), c.Fields().Team, c.Shares())...)
 	if keys := c.Keys(); len(keys) > 0 {
 		b.Queue(claimKeys, c.TenantID(), c.ID(), keys, !o.AllowDuplicate)
 	}
@@ -210,7 +219,7 @@ func (r *Contacts) update(ctx context.Context, tenantID, id uuid.UUID, o service
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, updateContact, append(withoutCreatedAt(contactValues(c)), c.SearchText(), c.SortName(), erasedAt(c))...); err != nil {
+		if _, err := tx.Exec(ctx, updateContact, append(withoutCreatedAt(contactValues(c)), c.SearchText(), c.SortName(), erasedAt(c), c.Fields().Team, c.Shares())...); err != nil {
 			return err
 		}
 		if also != nil {
@@ -287,6 +296,9 @@ func (r *Contacts) List(ctx context.Context, tenantID uuid.UUID, q service.ListQ
 func listContactsSQL(tenantID uuid.UUID, q service.ListQuery, limit int) (string, []any) {
 	w := where{args: []any{tenantID}}
 	w.add("tenant_id = $1")
+	if !q.Viewer.All {
+		w.add(w.visible(q.Viewer))
+	}
 	if q.CompanyID != uuid.Nil {
 		w.add("company_id = $?", q.CompanyID)
 	}
@@ -387,6 +399,21 @@ type where struct {
 func (w *where) arg(v any) string {
 	w.args = append(w.args, v)
 	return "$" + strconv.Itoa(len(w.args))
+}
+
+// visible is the condition on contacts that a viewer sees (domain.Contact's
+// VisibleTo in SQL): the owner, the shares, and for team-wide viewers the
+// team.
+func (w *where) visible(v domain.Viewer) string {
+	shares := []string{"user:" + v.UserID}
+	if v.Team != "" {
+		shares = append(shares, "team:"+v.Team)
+	}
+	cond := "(owner_id = " + w.arg(v.UserID) + " or shares && " + w.arg(shares)
+	if v.TeamWide && v.Team != "" {
+		cond += " or team = " + w.arg(v.Team)
+	}
+	return cond + ")"
 }
 
 func (w *where) add(cond string, args ...any) {
