@@ -83,5 +83,6 @@ func TestDataExportAndErasure(t *testing.T) {
 		t.Fatalf("have %s", r.raw)
 	}
 	h.do("POST", "/v1/contacts/"+id+"/erase", adm, nil).want(t, http.StatusConflict)
+	h.do("POST", "/v1/activities", rep, map[string]any{"kind": "note", "body": "Анна перезвонила", "contact_id": id}).want(t, http.StatusConflict)
 	h.do("POST", "/v1/contacts/"+uuid.NewString()+"/erase", adm, nil).want(t, http.StatusNotFound)
 }

@@ -55,8 +55,13 @@ func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*do
 	}
 	if f.ContactID != uuid.Nil {
 		// A contact the author cannot see is, for them, no contact.
-		if c, err := s.repo.Get(ctx, p.TenantID, f.ContactID); err == nil && visible(p, c) != nil {
-			return nil, errNoSuchContact
+		if c, err := s.repo.Get(ctx, p.TenantID, f.ContactID); err == nil {
+			if visible(p, c) != nil {
+				return nil, errNoSuchContact
+			}
+			if c.Erased() {
+				return nil, domain.ErrContactErased
+			}
 		}
 	}
 	ev, err := event(TypeActivityLogged, p.TenantID, a.ID(), &contactsv1.ActivityLogged{Activity: activityMessage(a), ActorId: p.UserID})
