@@ -4,6 +4,7 @@ package endpoint
 
 import (
 	"context"
+	"iter"
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/google/uuid"
@@ -20,6 +21,7 @@ type Endpoints struct {
 	ListCompanies, CompanyContacts                           endpoint.Endpoint
 	LogActivity, GetActivity, DeleteActivity, ListActivities endpoint.Endpoint
 	Timeline, Erase, Export                                  endpoint.Endpoint
+	ExportContacts, ExportCompanies                          endpoint.Endpoint
 }
 
 // Make builds the endpoints over s, each observed by o under its method name.
@@ -96,6 +98,14 @@ func Make(s service.Service, o *kit.Observer) Endpoints {
 		Export: wrap("ExportContact", func(ctx context.Context, req any) (any, error) {
 			x, err := s.ExportContact(ctx, req.(GetRequest).ID)
 			return ExportResponse{Export: x, Err: err}, nil
+		}),
+		ExportContacts: wrap("ExportContacts", func(ctx context.Context, req any) (any, error) {
+			seq, err := s.ExportContacts(ctx, req.(ListRequest).Query)
+			return ContactStreamResponse{Contacts: seq, Err: err}, nil
+		}),
+		ExportCompanies: wrap("ExportCompanies", func(ctx context.Context, req any) (any, error) {
+			seq, err := s.ExportCompanies(ctx, req.(ListCompaniesRequest).Query)
+			return CompanyStreamResponse{Companies: seq, Err: err}, nil
 		}),
 		Timeline: wrap("Timeline", func(ctx context.Context, req any) (any, error) {
 			r := req.(TimelineRequest)
@@ -216,3 +226,20 @@ type ExportResponse struct {
 }
 
 func (r ExportResponse) Failed() error { return r.Err }
+
+// ContactStreamResponse answers an export of contacts: the rows are read as
+// the transport writes them.
+type ContactStreamResponse struct {
+	Contacts iter.Seq2[*domain.Contact, error]
+	Err      error
+}
+
+func (r ContactStreamResponse) Failed() error { return r.Err }
+
+// CompanyStreamResponse answers an export of companies.
+type CompanyStreamResponse struct {
+	Companies iter.Seq2[*domain.Company, error]
+	Err       error
+}
+
+func (r CompanyStreamResponse) Failed() error { return r.Err }

@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"iter"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,6 +37,9 @@ type Service interface {
 	GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error)
 	DeleteActivity(ctx context.Context, id uuid.UUID) error
 	ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error)
+	// ExportContacts streams the contacts matching q; ExportCompanies the companies.
+	ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], error)
+	ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], error)
 	// EraseContact removes the person's personal data for real.
 	EraseContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error)
 	// ExportContact returns everything held about the person.

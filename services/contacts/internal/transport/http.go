@@ -21,12 +21,17 @@ import (
 
 // Routes registers the contacts API on mux.
 func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
-	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError)}
+	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError),
+		kithttp.ServerBefore(func(ctx context.Context, r *http.Request) context.Context {
+			return context.WithValue(ctx, requestKey{}, r)
+		})}
 	handle := func(pattern string, ep kitendpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) {
 		mux.Handle(pattern, kithttp.NewServer(ep, dec, enc, opts...))
 	}
 	handle("POST /v1/contacts", e.Create, decodeCreate, encodeContact)
 	handle("GET /v1/contacts", e.List, decodeList, encodeList)
+	handle("GET /v1/contacts/export", e.ExportContacts, decodeList, encodeContactsCSV)
+	handle("GET /v1/companies/export", e.ExportCompanies, decodeListCompanies, encodeCompaniesCSV)
 	handle("GET /v1/contacts/{id}", e.Get, decodeGet(domain.ErrContactNotFound), encodeContact)
 	handle("PATCH /v1/contacts/{id}", e.Update, decodeUpdate, encodeContact)
 	handle("DELETE /v1/contacts/{id}", e.Delete, decodeDelete(domain.ErrContactNotFound), encodeDelete)

@@ -1,0 +1,109 @@
+package app_test
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+)
+
+// exportRows reads a CSV export.
+func exportRows(t *testing.T, r reply, comma rune) [][]string {
+	t.Helper()
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(r.raw), "\uFEFF")))
+	cr.Comma = comma
+	rows, err := cr.ReadAll()
+	if err != nil {
+		t.Fatalf("export is not CSV: %v\n%s", err, r.raw)
+	}
+	return rows
+}
+
+func TestExport(t *testing.T) {
+	h := start(t)
+	adm := h.token(h.tenantA, auth.RoleAdmin)
+	company := h.do("POST", "/v1/companies", adm, map[string]any{"name": "Ромашка", "tax_id": "7701234567"}).want(t, http.StatusCreated).body["id"].(string)
+	h.do("POST", "/v1/companies", adm, map[string]any{"name": "Beta"}).want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Пётр", "last_name": "Смирнов", "emails": []string{"p@x.ru", "petr@y.ru"},
+		"phones": []string{"+7 495 123-45-67"}, "company_id": company, "tags": []string{"vip", "b2b"},
+		"address": map[string]any{"country": "RU", "city": "Москва"}, "birthday": "1980-02-29"}).want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Anna", "last_name": "Adams", "source": "website"}).want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", h.token(h.tenantA, auth.RoleRep), map[string]any{"first_name": "Олег", "last_name": "Орлов", "position": "CEO; founder"}).want(t, http.StatusCreated)
+
+	r := h.do("GET", "/v1/contacts/export?sort=name", adm, nil).want(t, http.StatusOK)
+	if r.header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(r.header.Get("Content-Disposition"), `filename="contacts.csv"`) {
+		t.Fatalf("headers %v", r.header)
+	}
+	rows := exportRows(t, r, ',')
+	header := strings.Join(rows[0], ",")
+	if header != "id,first_name,last_name,emails,phones,position,company_id,lifecycle_stage,source,timezone,address.country,address.region,"+
+		"address.city,address.street,address.postal_code,birthday,owner_id,team,tags,created_at,updated_at" {
+		t.Fatalf("header %s", header)
+	}
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	if len(rows) != 4 || rows[1][col["last_name"]] != "Adams" || rows[3][col["last_name"]] != "Смирнов" {
+		t.Fatalf("rows %v", rows)
+	}
+	petr := rows[3]
+	for k, want := range map[string]string{"emails": "p@x.ru; petr@y.ru", "phones": "+74951234567", "company_id": company,
+		"tags": "vip; b2b", "address.city": "Москва", "birthday": "1980-02-29", "timezone": "Europe/Moscow", "lifecycle_stage": "lead"} {
+		if petr[col[k]] != want {
+			t.Errorf("%s: %q, want %q", k, petr[col[k]], want)
+		}
+	}
+	if rows[2][col["position"]] != "CEO; founder" {
+		t.Errorf("a cell with the separator: %q", rows[2][col["position"]])
+	}
+
+	// The list's filters and search apply, and so does visibility.
+	if rows := exportRows(t, h.do("GET", "/v1/contacts/export?tag=vip", adm, nil).want(t, http.StatusOK), ','); len(rows) != 2 {
+		t.Errorf("tag=vip: %v", rows)
+	}
+	if rows := exportRows(t, h.do("GET", "/v1/contacts/export?q=orlov", adm, nil).want(t, http.StatusOK), ','); len(rows) != 1 {
+		t.Errorf("q=orlov (search does not transliterate Орлов): %v", rows)
+	}
+	if rows := exportRows(t, h.do("GET", "/v1/contacts/export", h.token(h.tenantA, auth.RoleRep), nil).want(t, http.StatusOK), ','); len(rows) != 2 || rows[1][col["last_name"]] != "Орлов" {
+		t.Errorf("a rep exports their own: %v", rows)
+	}
+	// Excel in a comma-decimal locale: BOM and semicolons.
+	x := h.do("GET", "/v1/contacts/export?format=excel", adm, nil).want(t, http.StatusOK)
+	if !strings.HasPrefix(string(x.raw), "\uFEFFid;first_name;") || len(exportRows(t, x, ';')) != 4 {
+		t.Fatalf("excel export %q", x.raw[:40])
+	}
+	// Bad parameters are problems, before anything streams.
+	h.do("GET", "/v1/contacts/export?format=xlsx", adm, nil).want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts/export?sort=age", adm, nil).want(t, http.StatusUnprocessableEntity)
+
+	// Companies.
+	c := exportRows(t, h.do("GET", "/v1/companies/export", adm, nil).want(t, http.StatusOK), ',')
+	if len(c) != 3 || strings.Join(c[0][:4], ",") != "id,name,legal_name,tax_id" || c[1][1] != "Ромашка" || c[1][3] != "7701234567" {
+		t.Fatalf("companies %v", c)
+	}
+	if c := exportRows(t, h.do("GET", "/v1/companies/export?q=beta", adm, nil).want(t, http.StatusOK), ','); len(c) != 2 {
+		t.Fatalf("companies q=beta %v", c)
+	}
+
+	// Another tenant exports only its own: here, thousands, across pages.
+	seedContacts(t, h.appURL, h.tenantB, 2500)
+	b := exportRows(t, h.do("GET", "/v1/contacts/export", h.token(h.tenantB, auth.RoleAdmin), nil).want(t, http.StatusOK), ',')
+	seen := map[string]bool{}
+	for _, row := range b[1:] {
+		seen[row[0]] = true
+		if strings.Contains(row[col["first_name"]], "Пётр") && row[col["last_name"]] == "Смирнов" {
+			t.Fatalf("tenant A's contact in tenant B's export: %v", row)
+		}
+	}
+	if len(b) != 2501 || len(seen) != 2500 {
+		t.Fatalf("tenant B exported %d rows, %d distinct", len(b)-1, len(seen))
+	}
+	for i := 2; i < len(b); i++ {
+		if b[i-1][0] >= b[i][0] {
+			t.Fatalf("rows %d and %d out of creation order", i-1, i)
+		}
+	}
+}

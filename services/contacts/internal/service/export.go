@@ -1,0 +1,72 @@
+package service
+
+import (
+	"context"
+	"iter"
+
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+)
+
+// exportPage is how many rows an export reads per query: large enough that
+// a million rows take a thousand queries, small enough to stream.
+const exportPage = 1000
+
+// ExportContacts streams every contact the caller sees that matches q
+// (filters, search and sort as in ListContacts; q.Limit is ignored). A bad
+// query fails before anything is streamed.
+func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := q.prepare(s.settings(p.TenantID)); err != nil {
+		return nil, err
+	}
+	q.Viewer = viewerOf(p)
+	return pages(func() ([]*domain.Contact, error) {
+		cs, err := s.repo.List(ctx, p.TenantID, q, exportPage)
+		if len(cs) == exportPage {
+			q.After = q.cursorOf(cs[len(cs)-1])
+		}
+		return cs, err
+	}), nil
+}
+
+// ExportCompanies streams every company matching q (q.Limit is ignored).
+func (s *service) ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q.SearchWords = domain.SearchWords(q.Q)
+	return pages(func() ([]*domain.Company, error) {
+		cs, err := s.companies.List(ctx, p.TenantID, q, exportPage)
+		if len(cs) == exportPage {
+			q.After = cs[len(cs)-1].ID()
+		}
+		return cs, err
+	}), nil
+}
+
+// pages turns a function returning successive pages (a short page is the
+// last) into a sequence of items.
+func pages[T any](next func() ([]T, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for {
+			items, err := next()
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if len(items) < exportPage {
+				return
+			}
+		}
+	}
+}
