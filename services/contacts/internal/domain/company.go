@@ -2,7 +2,9 @@ package domain
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -35,6 +37,8 @@ type CompanyFields struct {
 	Emails             []string
 	OwnerID            string
 	Tags               []string
+	// Custom holds custom values by key; in a write, the values to set.
+	Custom map[string]any
 }
 
 // CompanyPatch holds the fields a partial update changes; nil leaves a field alone.
@@ -50,6 +54,7 @@ type CompanyPatch struct {
 	Emails             *[]string
 	OwnerID            *string
 	Tags               *[]string
+	Custom             map[string]any
 }
 
 // NewCompany validates fields and creates version 1 of a company.
@@ -60,7 +65,7 @@ func NewCompany(tenantID uuid.UUID, f CompanyFields, s Settings, now time.Time) 
 	}
 	now = stamp(now)
 	c := &Company{id: id, tenantID: tenantID, version: 1, createdAt: now, updatedAt: now}
-	if err := c.set(f, s); err != nil {
+	if err := c.set(f, nil, s); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -87,8 +92,9 @@ func (c *Company) Apply(p CompanyPatch, s Settings, now time.Time) ([]string, er
 			*x.dst = *x.src
 		}
 	}
+	f.Custom = p.Custom
 	next := *c
-	if err := next.set(f, s); err != nil {
+	if err := next.set(f, c.f.Custom, s); err != nil {
 		return nil, err
 	}
 	changed := companyDiff(c.f, next.f)
@@ -100,7 +106,7 @@ func (c *Company) Apply(p CompanyPatch, s Settings, now time.Time) ([]string, er
 	return changed, nil
 }
 
-func (c *Company) set(f CompanyFields, s Settings) error {
+func (c *Company) set(f CompanyFields, prev map[string]any, s Settings) error {
 	var v apperr.Invalid
 	n := CompanyFields{
 		Name:               cleanText(&v, "name", f.Name, MaxNameLen),
@@ -114,6 +120,7 @@ func (c *Company) set(f CompanyFields, s Settings) error {
 		Emails:             cleanEmails(&v, "emails", f.Emails),
 		OwnerID:            cleanOwner(&v, f.OwnerID),
 		Tags:               cleanTags(&v, f.Tags),
+		Custom:             cleanCustom(&v, s.CompanyFields, prev, f.Custom),
 	}
 	if n.Name == "" {
 		v.Add("name", "a company needs a name")
@@ -179,6 +186,7 @@ func companyDiff(a, b CompanyFields) []string {
 	add("emails", !equal(a.Emails, b.Emails))
 	add("owner_id", a.OwnerID != b.OwnerID)
 	add("tags", !equal(a.Tags, b.Tags))
+	add("custom", !reflect.DeepEqual(a.Custom, b.Custom))
 	return changed
 }
 
@@ -186,6 +194,7 @@ func companyDiff(a, b CompanyFields) []string {
 func (c *Company) Fields() CompanyFields {
 	f := c.f
 	f.Phones, f.Emails, f.Tags = clone(f.Phones), clone(f.Emails), clone(f.Tags)
+	f.Custom = maps.Clone(f.Custom)
 	return f
 }
 

@@ -4,6 +4,8 @@ package domain
 
 import (
 	"fmt"
+	"maps"
+	"reflect"
 	"strings"
 	"time"
 
@@ -85,6 +87,9 @@ type Fields struct {
 	// SharedWithUsers and SharedWithTeams see the contact too.
 	SharedWithUsers []string
 	SharedWithTeams []string
+	// Custom holds the values of the tenant's custom fields by key. In a
+	// write it holds the values to set (null clears one).
+	Custom map[string]any
 }
 
 // NewContact validates fields and creates version 1 of a contact. Every
@@ -96,7 +101,7 @@ func NewContact(tenantID uuid.UUID, f Fields, s Settings, now time.Time) (*Conta
 	}
 	now = stamp(now)
 	c := &Contact{id: id, tenantID: tenantID, version: 1, createdAt: now, updatedAt: now}
-	if err := c.set(f, f.Timezone != "", s, now); err != nil {
+	if err := c.set(f, nil, f.Timezone != "", s, now); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -122,6 +127,8 @@ type Patch struct {
 	Team            *string
 	SharedWithUsers *[]string
 	SharedWithTeams *[]string
+	// Custom sets (or, with null, clears) the custom values it names.
+	Custom map[string]any
 }
 
 // Apply changes the contact as the patch says, validating the result, and
@@ -172,9 +179,10 @@ func (c *Contact) Apply(p Patch, s Settings, now time.Time) ([]string, error) {
 		f.Timezone = *p.Timezone
 		explicit = f.Timezone != ""
 	}
+	f.Custom = p.Custom
 	// Validate a copy so that a refused patch leaves the contact untouched.
 	next := *c
-	if err := next.set(f, explicit, s, now); err != nil {
+	if err := next.set(f, c.f.Custom, explicit, s, now); err != nil {
 		return nil, err
 	}
 	changed := diff(c.f, next.f)
@@ -186,7 +194,9 @@ func (c *Contact) Apply(p Patch, s Settings, now time.Time) ([]string, error) {
 	return changed, nil
 }
 
-func (c *Contact) set(f Fields, tzExplicit bool, s Settings, now time.Time) error {
+// set validates f as the contact's new values; f.Custom are the custom
+// values to merge into prev.
+func (c *Contact) set(f Fields, prev map[string]any, tzExplicit bool, s Settings, now time.Time) error {
 	var v apperr.Invalid
 	n := Fields{
 		FirstName:       cleanText(&v, "first_name", f.FirstName, MaxNameLen),
@@ -210,6 +220,7 @@ func (c *Contact) set(f Fields, tzExplicit bool, s Settings, now time.Time) erro
 		v.Add("lifecycle_stage", "one of "+strings.Join(LifecycleStages, ", "))
 	}
 	n.Birthday = cleanBirthday(&v, f.Birthday, now)
+	n.Custom = cleanCustom(&v, s.ContactFields, prev, f.Custom)
 	if n.FirstName == "" && n.LastName == "" && len(n.Emails) == 0 && len(n.Phones) == 0 {
 		v.Add("first_name", "a contact needs a name, an e-mail or a phone")
 	}
@@ -291,6 +302,7 @@ func diff(a, b Fields) []string {
 	add("birthday", a.Birthday != b.Birthday)
 	add("team", a.Team != b.Team)
 	add("shared_with", !equal(a.SharedWithUsers, b.SharedWithUsers) || !equal(a.SharedWithTeams, b.SharedWithTeams))
+	add("custom", !reflect.DeepEqual(a.Custom, b.Custom))
 	return changed
 }
 
@@ -304,7 +316,7 @@ func (c *Contact) Erase(now time.Time) ([]string, error) {
 		return nil, ErrContactErased
 	}
 	next := Fields{OwnerID: c.f.OwnerID, CompanyID: c.f.CompanyID, LifecycleStage: c.f.LifecycleStage, Source: c.f.Source,
-		Team: c.f.Team, SharedWithUsers: c.f.SharedWithUsers, SharedWithTeams: c.f.SharedWithTeams}
+		Team: c.f.Team, SharedWithUsers: c.f.SharedWithUsers, SharedWithTeams: c.f.SharedWithTeams, Custom: map[string]any{}}
 	changed := diff(c.f, next)
 	c.f, c.tzDerived = next, false
 	c.version++
@@ -324,6 +336,7 @@ func (c *Contact) Fields() Fields {
 	f := c.f
 	f.Emails, f.Phones, f.Tags = clone(f.Emails), clone(f.Phones), clone(f.Tags)
 	f.SharedWithUsers, f.SharedWithTeams = clone(f.SharedWithUsers), clone(f.SharedWithTeams)
+	f.Custom = maps.Clone(f.Custom)
 	return f
 }
 

@@ -75,3 +75,6 @@ var ErrActivityNotFound = apperr.NotFound("activity")
 // ErrContactErased refuses changes to a contact whose personal data was erased.
 var ErrContactErased = apperr.New(apperr.KindConflict, "contact-erased",
 	"this person's data was erased; the record keeps only its id and cannot be changed")
+
+// ErrFieldNotFound answers both a missing field and another tenant's.
+var ErrFieldNotFound = apperr.NotFound("field")

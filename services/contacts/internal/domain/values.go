@@ -34,6 +34,9 @@ type Settings struct {
 	// DefaultCountry is the ISO 3166-1 alpha-2 region of phone numbers
 	// written without a country code, e.g. "RU".
 	DefaultCountry string
+	// ContactFields and CompanyFields are the tenant's custom fields.
+	ContactFields []FieldDef
+	CompanyFields []FieldDef
 }
 
 // cleanText collapses white space and checks length and control characters.

@@ -16,12 +16,13 @@ import (
 
 // Endpoints collects the contacts endpoints.
 type Endpoints struct {
-	Create, Get, Update, Delete, List                        endpoint.Endpoint
-	CreateCompany, GetCompany, UpdateCompany, DeleteCompany  endpoint.Endpoint
-	ListCompanies, CompanyContacts                           endpoint.Endpoint
-	LogActivity, GetActivity, DeleteActivity, ListActivities endpoint.Endpoint
-	Timeline, Erase, Export                                  endpoint.Endpoint
-	ExportContacts, ExportCompanies                          endpoint.Endpoint
+	Create, Get, Update, Delete, List                           endpoint.Endpoint
+	CreateCompany, GetCompany, UpdateCompany, DeleteCompany     endpoint.Endpoint
+	ListCompanies, CompanyContacts                              endpoint.Endpoint
+	LogActivity, GetActivity, DeleteActivity, ListActivities    endpoint.Endpoint
+	Timeline, Erase, Export                                     endpoint.Endpoint
+	ExportContacts, ExportCompanies                             endpoint.Endpoint
+	DefineField, GetField, ListFields, ChangeField, DeleteField endpoint.Endpoint
 }
 
 // Make builds the endpoints over s, each observed by o under its method name.
@@ -100,12 +101,33 @@ func Make(s service.Service, o *kit.Observer) Endpoints {
 			return ExportResponse{Export: x, Err: err}, nil
 		}),
 		ExportContacts: wrap("ExportContacts", func(ctx context.Context, req any) (any, error) {
-			seq, err := s.ExportContacts(ctx, req.(ListRequest).Query)
-			return ContactStreamResponse{Contacts: seq, Err: err}, nil
+			seq, fields, err := s.ExportContacts(ctx, req.(ListRequest).Query)
+			return ContactStreamResponse{Contacts: seq, Fields: fields, Err: err}, nil
 		}),
 		ExportCompanies: wrap("ExportCompanies", func(ctx context.Context, req any) (any, error) {
-			seq, err := s.ExportCompanies(ctx, req.(ListCompaniesRequest).Query)
-			return CompanyStreamResponse{Companies: seq, Err: err}, nil
+			seq, fields, err := s.ExportCompanies(ctx, req.(ListCompaniesRequest).Query)
+			return CompanyStreamResponse{Companies: seq, Fields: fields, Err: err}, nil
+		}),
+		DefineField: wrap("DefineField", func(ctx context.Context, req any) (any, error) {
+			f, err := s.DefineField(ctx, req.(DefineFieldRequest).Def)
+			return FieldResponse{Field: f, Err: err, Created: true}, nil
+		}),
+		GetField: wrap("GetField", func(ctx context.Context, req any) (any, error) {
+			f, err := s.GetField(ctx, req.(GetRequest).ID)
+			return FieldResponse{Field: f, Err: err}, nil
+		}),
+		ListFields: wrap("ListFields", func(ctx context.Context, req any) (any, error) {
+			fs, err := s.ListFields(ctx, req.(ListFieldsRequest).Entity)
+			return ListFieldsResponse{Fields: fs, Err: err}, nil
+		}),
+		ChangeField: wrap("ChangeField", func(ctx context.Context, req any) (any, error) {
+			r := req.(ChangeFieldRequest)
+			f, err := s.ChangeField(ctx, r.ID, r.IfMatch, r.Patch)
+			return FieldResponse{Field: f, Err: err}, nil
+		}),
+		DeleteField: wrap("DeleteField", func(ctx context.Context, req any) (any, error) {
+			r := req.(DeleteRequest)
+			return DeleteResponse{Err: s.DeleteField(ctx, r.ID, r.IfMatch)}, nil
 		}),
 		Timeline: wrap("Timeline", func(ctx context.Context, req any) (any, error) {
 			r := req.(TimelineRequest)
@@ -231,6 +253,7 @@ func (r ExportResponse) Failed() error { return r.Err }
 // the transport writes them.
 type ContactStreamResponse struct {
 	Contacts iter.Seq2[*domain.Contact, error]
+	Fields   []domain.FieldDef // custom fields: further columns
 	Err      error
 }
 
@@ -239,7 +262,35 @@ func (r ContactStreamResponse) Failed() error { return r.Err }
 // CompanyStreamResponse answers an export of companies.
 type CompanyStreamResponse struct {
 	Companies iter.Seq2[*domain.Company, error]
+	Fields    []domain.FieldDef
 	Err       error
 }
 
 func (r CompanyStreamResponse) Failed() error { return r.Err }
+
+type (
+	DefineFieldRequest struct{ Def domain.FieldDef }
+	ListFieldsRequest  struct{ Entity string }
+	ChangeFieldRequest struct {
+		ID      uuid.UUID
+		IfMatch int64
+		Patch   domain.FieldPatch
+	}
+)
+
+// FieldResponse answers defining, reading and changing a custom field.
+type FieldResponse struct {
+	Field   *domain.Field
+	Err     error
+	Created bool
+}
+
+func (r FieldResponse) Failed() error { return r.Err }
+
+// ListFieldsResponse answers the list of custom fields.
+type ListFieldsResponse struct {
+	Fields []*domain.Field
+	Err    error
+}
+
+func (r ListFieldsResponse) Failed() error { return r.Err }

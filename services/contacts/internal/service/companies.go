@@ -17,7 +17,11 @@ func (s *service) CreateCompany(ctx context.Context, f domain.CompanyFields) (*d
 	if f.OwnerID == "" {
 		f.OwnerID = p.UserID
 	}
-	c, err := domain.NewCompany(p.TenantID, f, s.settings(p.TenantID), s.now())
+	settings, err := s.settingsFor(ctx, p.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := domain.NewCompany(p.TenantID, f, settings, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +44,10 @@ func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch int64
 	if err != nil {
 		return nil, err
 	}
-	settings := s.settings(p.TenantID)
+	settings, err := s.settingsFor(ctx, p.TenantID)
+	if err != nil {
+		return nil, err
+	}
 	return s.companies.Update(ctx, p.TenantID, id, func(c *domain.Company) ([]events.Event, error) {
 		if ifMatch > 0 && c.Version() != ifMatch {
 			return nil, domain.ErrVersionMismatch

@@ -12,15 +12,20 @@ import (
 const exportPage = 1000
 
 // ExportContacts streams every contact the caller sees that matches q
-// (filters, search and sort as in ListContacts; q.Limit is ignored). A bad
-// query fails before anything is streamed.
-func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], error) {
+// (filters, search and sort as in ListContacts; q.Limit is ignored), with
+// the contact custom fields that are its further columns. A bad query fails
+// before anything is streamed.
+func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], []domain.FieldDef, error) {
 	p, err := principal(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := q.prepare(s.settings(p.TenantID)); err != nil {
-		return nil, err
+	settings, err := s.settingsFor(ctx, p.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := q.prepare(settings); err != nil {
+		return nil, nil, err
 	}
 	q.Viewer = viewerOf(p)
 	return pages(func() ([]*domain.Contact, error) {
@@ -29,14 +34,19 @@ func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*d
 			q.After = q.cursorOf(cs[len(cs)-1])
 		}
 		return cs, err
-	}), nil
+	}), settings.ContactFields, nil
 }
 
-// ExportCompanies streams every company matching q (q.Limit is ignored).
-func (s *service) ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], error) {
+// ExportCompanies streams every company matching q (q.Limit is ignored),
+// with the company custom fields that are its further columns.
+func (s *service) ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], []domain.FieldDef, error) {
 	p, err := principal(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	settings, err := s.settingsFor(ctx, p.TenantID)
+	if err != nil {
+		return nil, nil, err
 	}
 	q.SearchWords = domain.SearchWords(q.Q)
 	return pages(func() ([]*domain.Company, error) {
@@ -45,7 +55,7 @@ func (s *service) ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq
 			q.After = cs[len(cs)-1].ID()
 		}
 		return cs, err
-	}), nil
+	}), settings.CompanyFields, nil
 }
 
 // pages turns a function returning successive pages (a short page is the

@@ -49,12 +49,15 @@ type ListQuery struct {
 	CreatedTo      time.Time // exclusive
 	UpdatedFrom    time.Time
 	UpdatedTo      time.Time
+	// Custom filters by custom values: key → value as written in the query.
+	Custom map[string]string
 
 	// Filled by the service for the repository: who looks (visibility),
 	// and the search box read.
-	Viewer      domain.Viewer
-	SearchKeys  []string
-	SearchWords []string
+	Viewer        domain.Viewer
+	SearchKeys    []string
+	SearchWords   []string
+	CustomFilters [][]byte // jsonb documents the custom column must contain
 }
 
 // Page is one page of a list; Next is nil on the last page.
@@ -102,7 +105,12 @@ func (q *ListQuery) prepare(s domain.Settings) error {
 	}
 	q.Tag = strings.ToLower(strings.TrimSpace(q.Tag))
 	q.SearchKeys, q.SearchWords = domain.SearchTerms(q.Q, s)
-	return v.Err()
+	if err := v.Err(); err != nil {
+		return err
+	}
+	var err error
+	q.CustomFilters, err = customFilters(s.ContactFields, q.Custom)
+	return err
 }
 
 // cursorOf is the cursor after c in the query's order.

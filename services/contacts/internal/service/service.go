@@ -37,9 +37,14 @@ type Service interface {
 	GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error)
 	DeleteActivity(ctx context.Context, id uuid.UUID) error
 	ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error)
+	DefineField(ctx context.Context, d domain.FieldDef) (*domain.Field, error)
+	GetField(ctx context.Context, id uuid.UUID) (*domain.Field, error)
+	ListFields(ctx context.Context, entity string) ([]*domain.Field, error)
+	ChangeField(ctx context.Context, id uuid.UUID, ifMatch int64, p domain.FieldPatch) (*domain.Field, error)
+	DeleteField(ctx context.Context, id uuid.UUID, ifMatch int64) error
 	// ExportContacts streams the contacts matching q; ExportCompanies the companies.
-	ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], error)
-	ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], error)
+	ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], []domain.FieldDef, error)
+	ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], []domain.FieldDef, error)
 	// EraseContact removes the person's personal data for real.
 	EraseContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error)
 	// ExportContact returns everything held about the person.
@@ -71,13 +76,16 @@ type service struct {
 	repo       Repository
 	companies  CompanyRepository
 	activities ActivityRepository
+	fields     FieldRepository
+	cache      fieldCache
 	settings   SettingsFunc
 	now        func() time.Time
 }
 
 // New returns the service over its repositories.
-func New(repo Repository, companies CompanyRepository, activities ActivityRepository, settings SettingsFunc) Service {
-	return &service{repo: repo, companies: companies, activities: activities, settings: settings, now: time.Now}
+func New(repo Repository, companies CompanyRepository, activities ActivityRepository, fields FieldRepository, settings SettingsFunc) Service {
+	return &service{repo: repo, companies: companies, activities: activities, fields: fields,
+		cache: fieldCache{entries: map[uuid.UUID]cachedFields{}}, settings: settings, now: time.Now}
 }
 
 var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read the client base but not change it")
@@ -129,7 +137,11 @@ func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOpt
 	if f.Team == "" {
 		f.Team = p.Team
 	}
-	c, err := domain.NewContact(p.TenantID, f, s.settings(p.TenantID), s.now())
+	settings, err := s.settingsFor(ctx, p.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := domain.NewContact(p.TenantID, f, settings, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +168,10 @@ func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64
 	if err != nil {
 		return nil, err
 	}
-	settings := s.settings(p.TenantID)
+	settings, err := s.settingsFor(ctx, p.TenantID)
+	if err != nil {
+		return nil, err
+	}
 	return s.repo.Update(ctx, p.TenantID, id, o, func(c *domain.Contact) ([]events.Event, error) {
 		if err := visible(p, c); err != nil {
 			return nil, err
@@ -193,7 +208,11 @@ func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.C
 	if err != nil {
 		return Page[*domain.Contact]{}, err
 	}
-	if err := q.prepare(s.settings(p.TenantID)); err != nil {
+	settings, err := s.settingsFor(ctx, p.TenantID)
+	if err != nil {
+		return Page[*domain.Contact]{}, err
+	}
+	if err := q.prepare(settings); err != nil {
 		return Page[*domain.Contact]{}, err
 	}
 	q.Viewer = viewerOf(p)

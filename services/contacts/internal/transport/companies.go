@@ -16,32 +16,34 @@ import (
 
 // companyBody is the JSON a client sends to create a company.
 type companyBody struct {
-	Name               string   `json:"name"`
-	LegalName          string   `json:"legal_name"`
-	TaxID              string   `json:"tax_id"`
-	RegistrationNumber string   `json:"registration_number"`
-	LegalAddress       string   `json:"legal_address"`
-	Industry           string   `json:"industry"`
-	Website            string   `json:"website"`
-	Phones             []string `json:"phones"`
-	Emails             []string `json:"emails"`
-	OwnerID            string   `json:"owner_id"`
-	Tags               []string `json:"tags"`
+	Name               string         `json:"name"`
+	LegalName          string         `json:"legal_name"`
+	TaxID              string         `json:"tax_id"`
+	RegistrationNumber string         `json:"registration_number"`
+	LegalAddress       string         `json:"legal_address"`
+	Industry           string         `json:"industry"`
+	Website            string         `json:"website"`
+	Phones             []string       `json:"phones"`
+	Emails             []string       `json:"emails"`
+	OwnerID            string         `json:"owner_id"`
+	Tags               []string       `json:"tags"`
+	Custom             map[string]any `json:"custom"`
 }
 
 // companyPatchBody is a partial update: absent members stay as they are.
 type companyPatchBody struct {
-	Name               *string   `json:"name"`
-	LegalName          *string   `json:"legal_name"`
-	TaxID              *string   `json:"tax_id"`
-	RegistrationNumber *string   `json:"registration_number"`
-	LegalAddress       *string   `json:"legal_address"`
-	Industry           *string   `json:"industry"`
-	Website            *string   `json:"website"`
-	Phones             *[]string `json:"phones"`
-	Emails             *[]string `json:"emails"`
-	OwnerID            *string   `json:"owner_id"`
-	Tags               *[]string `json:"tags"`
+	Name               *string        `json:"name"`
+	LegalName          *string        `json:"legal_name"`
+	TaxID              *string        `json:"tax_id"`
+	RegistrationNumber *string        `json:"registration_number"`
+	LegalAddress       *string        `json:"legal_address"`
+	Industry           *string        `json:"industry"`
+	Website            *string        `json:"website"`
+	Phones             *[]string      `json:"phones"`
+	Emails             *[]string      `json:"emails"`
+	OwnerID            *string        `json:"owner_id"`
+	Tags               *[]string      `json:"tags"`
+	Custom             map[string]any `json:"custom"`
 }
 
 // companyJSON is a company as the API shows it.
@@ -54,8 +56,12 @@ type companyJSON struct {
 }
 
 func companyView(c *domain.Company) companyJSON {
-	return companyJSON{ID: c.ID(), companyBody: companyBody(c.Fields()), Version: c.Version(),
+	v := companyJSON{ID: c.ID(), companyBody: companyBody(c.Fields()), Version: c.Version(),
 		CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt()}
+	if v.Custom == nil {
+		v.Custom = map[string]any{}
+	}
+	return v
 }
 
 func decodeCreateCompany(_ context.Context, r *http.Request) (any, error) {

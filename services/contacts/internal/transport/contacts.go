@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,21 +34,22 @@ func addressView(a domain.Address) *addressJSON {
 
 // contactBody is the JSON a client sends to create a contact.
 type contactBody struct {
-	FirstName      string       `json:"first_name"`
-	LastName       string       `json:"last_name"`
-	Emails         []string     `json:"emails"`
-	Phones         []string     `json:"phones"`
-	OwnerID        string       `json:"owner_id"`
-	Tags           []string     `json:"tags"`
-	CompanyID      string       `json:"company_id"`
-	Position       string       `json:"position"`
-	LifecycleStage string       `json:"lifecycle_stage"`
-	Source         string       `json:"source"`
-	Timezone       string       `json:"timezone"`
-	Address        *addressJSON `json:"address"`
-	Birthday       string       `json:"birthday"`
-	Team           string       `json:"team"`
-	SharedWith     *sharesJSON  `json:"shared_with"`
+	FirstName      string         `json:"first_name"`
+	LastName       string         `json:"last_name"`
+	Emails         []string       `json:"emails"`
+	Phones         []string       `json:"phones"`
+	OwnerID        string         `json:"owner_id"`
+	Tags           []string       `json:"tags"`
+	CompanyID      string         `json:"company_id"`
+	Position       string         `json:"position"`
+	LifecycleStage string         `json:"lifecycle_stage"`
+	Source         string         `json:"source"`
+	Timezone       string         `json:"timezone"`
+	Address        *addressJSON   `json:"address"`
+	Birthday       string         `json:"birthday"`
+	Team           string         `json:"team"`
+	SharedWith     *sharesJSON    `json:"shared_with"`
+	Custom         map[string]any `json:"custom"`
 }
 
 // sharesJSON names the users and teams a contact is shared with.
@@ -74,30 +76,32 @@ type patchBody struct {
 	Birthday       httpkit.Nullable[string]      `json:"birthday"`
 	Team           *string                       `json:"team"`
 	SharedWith     *sharesJSON                   `json:"shared_with"`
+	Custom         map[string]any                `json:"custom"`
 }
 
 // contactJSON is a contact as the API shows it.
 type contactJSON struct {
-	ID             uuid.UUID    `json:"id"`
-	FirstName      string       `json:"first_name"`
-	LastName       string       `json:"last_name"`
-	Emails         []string     `json:"emails"`
-	Phones         []string     `json:"phones"`
-	OwnerID        string       `json:"owner_id"`
-	Tags           []string     `json:"tags"`
-	CompanyID      *uuid.UUID   `json:"company_id"`
-	Position       string       `json:"position"`
-	LifecycleStage string       `json:"lifecycle_stage"`
-	Source         string       `json:"source"`
-	Timezone       *string      `json:"timezone"`
-	LocalTime      *time.Time   `json:"local_time"`
-	Address        *addressJSON `json:"address"`
-	Birthday       *string      `json:"birthday"`
-	Version        int64        `json:"version"`
-	CreatedAt      time.Time    `json:"created_at"`
-	UpdatedAt      time.Time    `json:"updated_at"`
-	Team           string       `json:"team"`
-	SharedWith     sharesJSON   `json:"shared_with"`
+	ID             uuid.UUID      `json:"id"`
+	FirstName      string         `json:"first_name"`
+	LastName       string         `json:"last_name"`
+	Emails         []string       `json:"emails"`
+	Phones         []string       `json:"phones"`
+	OwnerID        string         `json:"owner_id"`
+	Tags           []string       `json:"tags"`
+	CompanyID      *uuid.UUID     `json:"company_id"`
+	Position       string         `json:"position"`
+	LifecycleStage string         `json:"lifecycle_stage"`
+	Source         string         `json:"source"`
+	Timezone       *string        `json:"timezone"`
+	LocalTime      *time.Time     `json:"local_time"`
+	Address        *addressJSON   `json:"address"`
+	Birthday       *string        `json:"birthday"`
+	Version        int64          `json:"version"`
+	CreatedAt      time.Time      `json:"created_at"`
+	UpdatedAt      time.Time      `json:"updated_at"`
+	Team           string         `json:"team"`
+	SharedWith     sharesJSON     `json:"shared_with"`
+	Custom         map[string]any `json:"custom"`
 	// ErasedAt is set once the person's data was erased.
 	ErasedAt *time.Time `json:"erased_at"`
 }
@@ -116,7 +120,10 @@ func contactView(c *domain.Contact) contactJSON {
 		Timezone: nonEmpty(f.Timezone), LocalTime: timeJSON(c.LocalTime(time.Now().Truncate(time.Second))),
 		Address: addressView(f.Address), Birthday: nonEmpty(f.Birthday),
 		Version: c.Version(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(), ErasedAt: timeJSON(c.ErasedAt(), c.Erased()),
-		Team: f.Team, SharedWith: sharesJSON{Users: f.SharedWithUsers, Teams: f.SharedWithTeams}}
+		Team: f.Team, SharedWith: sharesJSON{Users: f.SharedWithUsers, Teams: f.SharedWithTeams}, Custom: f.Custom}
+	if v.Custom == nil {
+		v.Custom = map[string]any{}
+	}
 	if v.SharedWith.Users == nil {
 		v.SharedWith.Users = []string{}
 	}
@@ -147,7 +154,7 @@ func decodeCreate(_ context.Context, r *http.Request) (any, error) {
 	f := domain.Fields{FirstName: b.FirstName, LastName: b.LastName, Emails: b.Emails, Phones: b.Phones,
 		OwnerID: b.OwnerID, Tags: b.Tags, CompanyID: parseOptionalID(&v, "company_id", b.CompanyID),
 		Position: b.Position, LifecycleStage: b.LifecycleStage, Source: b.Source, Timezone: b.Timezone,
-		Birthday: b.Birthday, Team: b.Team}
+		Birthday: b.Birthday, Team: b.Team, Custom: b.Custom}
 	if b.Address != nil {
 		f.Address = domain.Address(*b.Address)
 	}
@@ -176,7 +183,7 @@ func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
 	}
 	p := domain.Patch{FirstName: b.FirstName, LastName: b.LastName, Emails: b.Emails, Phones: b.Phones,
 		OwnerID: b.OwnerID, Tags: b.Tags, Position: b.Position, LifecycleStage: b.LifecycleStage, Source: b.Source,
-		Timezone: b.Timezone.Ptr(), Birthday: b.Birthday.Ptr(), Team: b.Team}
+		Timezone: b.Timezone.Ptr(), Birthday: b.Birthday.Ptr(), Team: b.Team, Custom: b.Custom}
 	if b.SharedWith != nil {
 		p.SharedWithUsers, p.SharedWithTeams = &b.SharedWith.Users, &b.SharedWith.Teams
 	}
@@ -205,6 +212,14 @@ func decodeList(_ context.Context, r *http.Request) (any, error) {
 		Tag: qs.Get("tag"), LifecycleStage: qs.Get("lifecycle_stage"), Source: qs.Get("source"),
 		CreatedFrom: queryTime(&v, r, "created_from"), CreatedTo: queryTime(&v, r, "created_to"),
 		UpdatedFrom: queryTime(&v, r, "updated_from"), UpdatedTo: queryTime(&v, r, "updated_to")}
+	for name, vals := range qs {
+		if key, ok := strings.CutPrefix(name, "custom."); ok && len(vals) > 0 {
+			if q.Custom == nil {
+				q.Custom = map[string]string{}
+			}
+			q.Custom[key] = vals[0]
+		}
+	}
 	return endpoint.ListRequest{Query: q}, v.Err()
 }
 

@@ -3,9 +3,11 @@ package transport
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"iter"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,12 +84,48 @@ var CompanyColumns = []column[*domain.Company]{
 
 func encodeContactsCSV(ctx context.Context, w http.ResponseWriter, resp any) error {
 	r := resp.(endpoint.ContactStreamResponse)
-	return writeCSV(ctx, w, r.Err, "contacts", ContactColumns, r.Contacts)
+	cols := withCustom(ContactColumns, r.Fields, func(c *domain.Contact) map[string]any { return c.Fields().Custom })
+	return writeCSV(ctx, w, r.Err, "contacts", cols, r.Contacts)
 }
 
 func encodeCompaniesCSV(ctx context.Context, w http.ResponseWriter, resp any) error {
 	r := resp.(endpoint.CompanyStreamResponse)
-	return writeCSV(ctx, w, r.Err, "companies", CompanyColumns, r.Companies)
+	cols := withCustom(CompanyColumns, r.Fields, func(c *domain.Company) map[string]any { return c.Fields().Custom })
+	return writeCSV(ctx, w, r.Err, "companies", cols, r.Companies)
+}
+
+// withCustom appends a custom.<key> column per custom field.
+func withCustom[T any](base []column[T], defs []domain.FieldDef, custom func(T) map[string]any) []column[T] {
+	cols := append([]column[T]{}, base...)
+	for _, d := range defs {
+		cols = append(cols, column[T]{"custom." + d.Key, func(rec T) string { return CustomCell(custom(rec)[d.Key]) }})
+	}
+	return cols
+}
+
+// CustomCell writes a custom value as import reads it back: a list joined
+// by ListSeparator, money as "<minor units> <currency>", numbers without an
+// exponent.
+func CustomCell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case []any:
+		parts := make([]string, len(x))
+		for i, p := range x {
+			parts[i] = CustomCell(p)
+		}
+		return strings.Join(parts, ListSeparator)
+	case map[string]any:
+		return CustomCell(x["amount"]) + " " + CustomCell(x["currency"])
+	}
+	return fmt.Sprint(v)
 }
 
 // writeCSV streams rows as RFC 4180 CSV in UTF-8, or, with ?format=excel,

@@ -43,6 +43,12 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("DELETE /v1/companies/{id}", e.DeleteCompany, decodeDelete(domain.ErrCompanyNotFound), encodeDelete)
 	handle("GET /v1/companies/{id}/contacts", e.CompanyContacts, decodeCompanyContacts, encodeList)
 
+	handle("POST /v1/fields", e.DefineField, decodeDefineField, encodeField)
+	handle("GET /v1/fields", e.ListFields, decodeListFields, encodeFields)
+	handle("GET /v1/fields/{id}", e.GetField, decodeGet(domain.ErrFieldNotFound), encodeField)
+	handle("PATCH /v1/fields/{id}", e.ChangeField, decodeChangeField, encodeField)
+	handle("DELETE /v1/fields/{id}", e.DeleteField, decodeDelete(domain.ErrFieldNotFound), encodeDelete)
+
 	handle("POST /v1/activities", e.LogActivity, decodeLogActivity, encodeActivity)
 	handle("GET /v1/activities", e.ListActivities, decodeListActivities, encodeActivities)
 	handle("GET /v1/activities/{id}", e.GetActivity, decodeGet(domain.ErrActivityNotFound), encodeActivity)

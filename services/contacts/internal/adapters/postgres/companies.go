@@ -26,7 +26,7 @@ func NewCompanies(pool *pgxpool.Pool) *Companies { return &Companies{pool: pool}
 var _ service.CompanyRepository = (*Companies)(nil)
 
 const companyColumns = `id, tenant_id, name, legal_name, tax_id, registration_number, legal_address, industry, website,
-	phones, emails, owner_id, tags, version, created_at, updated_at`
+	phones, emails, owner_id, tags, version, created_at, updated_at, custom`
 
 func scanCompany(row pgx.Row) (*domain.Company, error) {
 	var (
@@ -36,7 +36,7 @@ func scanCompany(row pgx.Row) (*domain.Company, error) {
 		created, updated time.Time
 	)
 	if err := row.Scan(&id, &tenant, &f.Name, &f.LegalName, &f.TaxID, &f.RegistrationNumber, &f.LegalAddress, &f.Industry,
-		&f.Website, &f.Phones, &f.Emails, &f.OwnerID, &f.Tags, &version, &created, &updated); err != nil {
+		&f.Website, &f.Phones, &f.Emails, &f.OwnerID, &f.Tags, &version, &created, &updated, &f.Custom); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, domain.ErrCompanyNotFound
 		}
@@ -58,8 +58,8 @@ func (r *Companies) Create(ctx context.Context, c *domain.Company, evs func(*dom
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue(`insert into companies (`+companyColumns+`, search) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
-		append(companyValues(c), c.SearchText())...)
+	b.Queue(`insert into companies (`+companyColumns+`, search) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+		append(companyValues(c), customValue(c.Fields().Custom), c.SearchText())...)
 	if err := events.QueueAppend(ctx, b, list...); err != nil {
 		return err
 	}
@@ -86,7 +86,8 @@ func (r *Companies) Update(ctx context.Context, tenantID, id uuid.UUID, fn func(
 		}
 		if _, err := tx.Exec(ctx, `update companies set name=$3, legal_name=$4, tax_id=$5, registration_number=$6,
 			legal_address=$7, industry=$8, website=$9, phones=$10, emails=$11, owner_id=$12, tags=$13, version=$14,
-			updated_at=$15, search=$16 where tenant_id=$2 and id=$1`, append(withoutCreatedAt(companyValues(c)), c.SearchText())...); err != nil {
+			updated_at=$15, search=$16, custom=$17 where tenant_id=$2 and id=$1`,
+			append(withoutCreatedAt(companyValues(c)), c.SearchText(), customValue(c.Fields().Custom))...); err != nil {
 			return err
 		}
 		return events.Append(ctx, tx, list...)

@@ -34,7 +34,7 @@ var _ service.Repository = (*Contacts)(nil)
 // the first 19 (contactValues) and set erased_at only when erasing.
 const contactColumns = `id, tenant_id, first_name, last_name, emails, phones, owner_id, tags, company_id, position,
 	lifecycle_stage, source, timezone, timezone_derived, address, birthday, version, created_at, updated_at, erased_at,
-	team, shares`
+	team, shares, custom`
 
 const contactWriteColumns = `id, tenant_id, first_name, last_name, emails, phones, owner_id, tags, company_id, position,
 	lifecycle_stage, source, timezone, timezone_derived, address, birthday, version, created_at, updated_at`
@@ -66,7 +66,7 @@ type contactRow struct {
 func (r *contactRow) dest() []any {
 	return []any{&r.id, &r.tenant, &r.f.FirstName, &r.f.LastName, &r.f.Emails, &r.f.Phones, &r.f.OwnerID, &r.f.Tags,
 		&r.company, &r.f.Position, &r.f.LifecycleStage, &r.f.Source, &r.f.Timezone, &r.tzDerived, &r.address,
-		&r.birthday, &r.version, &r.created, &r.updated, &r.erased, &r.f.Team, &r.shares}
+		&r.birthday, &r.version, &r.created, &r.updated, &r.erased, &r.f.Team, &r.shares, &r.f.Custom}
 }
 
 func (r *contactRow) contact() *domain.Contact {
@@ -141,12 +141,12 @@ func collectContacts(rows pgx.Rows) ([]*domain.Contact, error) {
 }
 
 // Writes also store the derived search text and sort name.
-const insertContact = `insert into contacts (` + contactWriteColumns + `, search, sort_name, team, shares)
-	values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`
+const insertContact = `insert into contacts (` + contactWriteColumns + `, search, sort_name, team, shares, custom)
+	values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)`
 
 const updateContact = `update contacts set first_name=$3, last_name=$4, emails=$5, phones=$6, owner_id=$7, tags=$8,
 	company_id=$9, position=$10, lifecycle_stage=$11, source=$12, timezone=$13, timezone_derived=$14, address=$15,
-	birthday=$16, version=$17, updated_at=$18, search=$19, sort_name=$20, erased_at=$21, team=$22, shares=$23 where tenant_id=$2 and id=$1`
+	birthday=$16, version=$17, updated_at=$18, search=$19, sort_name=$20, erased_at=$21, team=$22, shares=$23, custom=$24 where tenant_id=$2 and id=$1`
 
 // claimKeys makes the contact's channels its keys; with check, a channel of
 // another contact aborts the transaction (see translate).
@@ -161,7 +161,7 @@ func (r *Contacts) Create(ctx context.Context, c *domain.Contact, o service.Writ
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue(insertContact, append(contactValues(c), c.SearchText(), c.SortName(), c.Fields().Team, c.Shares())...)
+	b.Queue(insertContact, append(contactValues(c), c.SearchText(), c.SortName(), c.Fields().Team, c.Shares(), customValue(c.Fields().Custom))...)
 	if keys := c.Keys(); len(keys) > 0 {
 		b.Queue(claimKeys, c.TenantID(), c.ID(), keys, !o.AllowDuplicate)
 	}
@@ -219,7 +219,7 @@ func (r *Contacts) update(ctx context.Context, tenantID, id uuid.UUID, o service
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, updateContact, append(withoutCreatedAt(contactValues(c)), c.SearchText(), c.SortName(), erasedAt(c), c.Fields().Team, c.Shares())...); err != nil {
+		if _, err := tx.Exec(ctx, updateContact, append(withoutCreatedAt(contactValues(c)), c.SearchText(), c.SortName(), erasedAt(c), c.Fields().Team, c.Shares(), customValue(c.Fields().Custom))...); err != nil {
 			return err
 		}
 		if also != nil {
@@ -230,6 +230,14 @@ func (r *Contacts) update(ctx context.Context, tenantID, id uuid.UUID, o service
 		return events.Append(ctx, tx, list...)
 	})
 	return c, translate(err)
+}
+
+// customValue is the custom column's value: never null.
+func customValue(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
 }
 
 // erasedAt is the erased_at value of c: null unless it was erased.
@@ -313,6 +321,9 @@ func listContactsSQL(tenantID uuid.UUID, q service.ListQuery, limit int) (string
 	}
 	if q.Source != "" {
 		w.add("source = $?", q.Source)
+	}
+	for _, c := range q.CustomFilters {
+		w.add("custom @> $?", c)
 	}
 	for _, c := range []struct {
 		cond string

@@ -1,0 +1,136 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/events"
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/service"
+)
+
+// Fields is the PostgreSQL repository of custom field definitions.
+type Fields struct{ pool *pgxpool.Pool }
+
+// NewFields returns a repository over pool (connected as the app role).
+func NewFields(pool *pgxpool.Pool) *Fields { return &Fields{pool: pool} }
+
+var _ service.FieldRepository = (*Fields)(nil)
+
+const fieldColumns = `id, tenant_id, entity, key, label, type, required, options, position, version, created_at, updated_at`
+
+func scanField(row pgx.Row) (*domain.Field, error) {
+	var (
+		id, tenant       uuid.UUID
+		d                domain.FieldDef
+		version          int64
+		created, updated time.Time
+	)
+	if err := row.Scan(&id, &tenant, &d.Entity, &d.Key, &d.Label, &d.Type, &d.Required, &d.Options, &d.Position,
+		&version, &created, &updated); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, domain.ErrFieldNotFound
+		}
+		return nil, err
+	}
+	return domain.UnmarshalFieldFromDatabase(id, tenant, d, version, created, updated), nil
+}
+
+var errFieldKeyTaken = func() error {
+	var v apperr.Invalid
+	v.Add("key", "another field of this entity has this key")
+	return v.Err()
+}()
+
+func (r *Fields) Create(ctx context.Context, f *domain.Field, evs []events.Event) error {
+	d := f.Def()
+	b := &pgx.Batch{}
+	b.Queue(`insert into fields (`+fieldColumns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`, f.ID(), f.TenantID(),
+		d.Entity, d.Key, d.Label, d.Type, d.Required, d.Options, d.Position, f.Version(), f.CreatedAt(), f.UpdatedAt())
+	if err := events.QueueAppend(ctx, b, evs...); err != nil {
+		return err
+	}
+	err := postgres.InTenantBatch(ctx, r.pool, f.TenantID(), b)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return errFieldKeyTaken
+	}
+	return err
+}
+
+func (r *Fields) Get(ctx context.Context, tenantID, id uuid.UUID) (f *domain.Field, err error) {
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		f, err = scanField(tx.QueryRow(ctx, `select `+fieldColumns+` from fields where tenant_id = $1 and id = $2`, tenantID, id))
+		return err
+	})
+	return f, err
+}
+
+func (r *Fields) Update(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Field) ([]events.Event, error)) (f *domain.Field, err error) {
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		f, err = scanField(tx.QueryRow(ctx, `select `+fieldColumns+` from fields where tenant_id = $1 and id = $2 for update`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		list, err := fn(f)
+		if err != nil || len(list) == 0 {
+			return err
+		}
+		d := f.Def()
+		if _, err := tx.Exec(ctx, `update fields set label=$3, required=$4, options=$5, position=$6, version=$7, updated_at=$8
+			where tenant_id=$1 and id=$2`, tenantID, id, d.Label, d.Required, d.Options, d.Position, f.Version(), f.UpdatedAt()); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, list...)
+	})
+	return f, err
+}
+
+// Delete removes the definition and its values from every record of its
+// entity, in one transaction.
+func (r *Fields) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Field) ([]events.Event, error)) error {
+	return postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		f, err := scanField(tx.QueryRow(ctx, `select `+fieldColumns+` from fields where tenant_id = $1 and id = $2 for update`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		list, err := fn(f)
+		if err != nil {
+			return err
+		}
+		table := "contacts"
+		if f.Def().Entity == domain.EntityCompany {
+			table = "companies"
+		}
+		if _, err := tx.Exec(ctx, `update `+table+` set custom = custom - $2 where tenant_id = $1 and custom ? $2`, tenantID, f.Def().Key); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `delete from fields where tenant_id = $1 and id = $2`, tenantID, id); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, list...)
+	})
+}
+
+// List returns the tenant's fields (of one entity when entity is set), by
+// entity, position and key.
+func (r *Fields) List(ctx context.Context, tenantID uuid.UUID, entity string) (fs []*domain.Field, err error) {
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `select `+fieldColumns+` from fields where tenant_id = $1 and ($2 = '' or entity = $2)
+			order by entity, position, key`, tenantID, entity)
+		if err != nil {
+			return err
+		}
+		fs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Field, error) { return scanField(row) })
+		return err
+	})
+	return fs, err
+}

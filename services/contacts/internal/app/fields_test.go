@@ -1,0 +1,126 @@
+package app_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+)
+
+func TestCustomFields(t *testing.T) {
+	h := start(t)
+	adm, rep := h.token(h.tenantA, auth.RoleAdmin), h.token(h.tenantA, auth.RoleRep)
+	segment := map[string]any{"entity": "contact", "key": "segment", "label": "Сегмент", "type": "enum",
+		"options": []map[string]any{{"value": "smb", "label": "Малый бизнес"}, {"value": "enterprise"}}}
+	h.do("POST", "/v1/fields", rep, segment).want(t, http.StatusForbidden)
+	f := h.do("POST", "/v1/fields", adm, segment).want(t, http.StatusCreated)
+	fieldID := f.body["id"].(string)
+	if f.header.Get("Location") != "/v1/fields/"+fieldID || f.body["options"].([]any)[1].(map[string]any)["label"] != "enterprise" {
+		t.Fatalf("have %s", f.raw)
+	}
+	for _, d := range []map[string]any{
+		{"entity": "contact", "key": "budget", "label": "Бюджет", "type": "money"},
+		{"entity": "contact", "key": "employees", "label": "Сотрудников", "type": "number", "position": 2},
+		{"entity": "contact", "key": "newsletter", "label": "Рассылка", "type": "boolean"},
+		{"entity": "company", "key": "verified", "label": "Проверена", "type": "boolean"},
+	} {
+		h.do("POST", "/v1/fields", adm, d).want(t, http.StatusCreated)
+	}
+	r := h.do("POST", "/v1/fields", adm, segment).want(t, http.StatusUnprocessableEntity)
+	if f := r.fields(); len(f) != 1 || f[0] != "key" {
+		t.Fatalf("a repeated key: %s", r.raw)
+	}
+	r = h.do("POST", "/v1/fields", adm, map[string]any{"entity": "deal", "key": "1x", "type": "color"}).want(t, http.StatusUnprocessableEntity)
+	if f := strings.Join(r.fields(), ","); f != "entity,key,type,label" {
+		t.Fatalf("a bad definition: %s", f)
+	}
+	if l := h.do("GET", "/v1/fields?entity=contact", rep, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 4 {
+		t.Fatalf("contact fields %s", l.raw)
+	}
+	h.do("GET", "/v1/fields?entity=deal", rep, nil).want(t, http.StatusUnprocessableEntity)
+
+	// Values are validated and normalised on every write.
+	c := h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Иван", "custom": map[string]any{
+		"segment": "smb", "budget": map[string]any{"amount": 1500000, "currency": "rub"}, "employees": 250, "newsletter": true}}).
+		want(t, http.StatusCreated)
+	custom := c.body["custom"].(map[string]any)
+	if custom["segment"] != "smb" || custom["budget"].(map[string]any)["currency"] != "RUB" || custom["employees"].(float64) != 250 {
+		t.Fatalf("custom %v", custom)
+	}
+	id := c.body["id"].(string)
+	h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Пётр", "custom": map[string]any{"segment": "enterprise", "newsletter": false}}).
+		want(t, http.StatusCreated)
+	r = h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "X", "custom": map[string]any{"segment": "huge", "color": "red", "employees": "many"}}).
+		want(t, http.StatusUnprocessableEntity)
+	if f := strings.Join(r.fields(), ","); f != "custom/color,custom/employees,custom/segment" {
+		t.Fatalf("bad values: %s", f)
+	}
+	// A patch sets and clears (null) only what it names.
+	p := h.do("PATCH", "/v1/contacts/"+id, rep, map[string]any{"custom": map[string]any{"employees": 300, "newsletter": nil}}).want(t, http.StatusOK)
+	if pc := p.body["custom"].(map[string]any); pc["employees"].(float64) != 300 || pc["newsletter"] != nil || pc["segment"] != "smb" {
+		t.Fatalf("patched custom %v", pc)
+	}
+
+	// Filters by custom values, typed by the field.
+	for query, want := range map[string]int{"custom.segment=smb": 1, "custom.segment=enterprise": 1, "custom.employees=300": 1,
+		"custom.newsletter=false": 1, "custom.segment=smb&custom.employees=250": 0} {
+		if l := h.do("GET", "/v1/contacts?"+query, rep, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != want {
+			t.Errorf("%s: %d contacts, want %d", query, len(l.body["items"].([]any)), want)
+		}
+	}
+	for query, field := range map[string]string{"custom.color=red": "custom.color", "custom.employees=many": "custom.employees"} {
+		r := h.do("GET", "/v1/contacts?"+query, rep, nil).want(t, http.StatusUnprocessableEntity)
+		if f := r.fields(); len(f) != 1 || f[0] != field {
+			t.Errorf("%s: %s", query, r.raw)
+		}
+	}
+	// Export carries a column per custom field.
+	rows := exportRows(t, h.do("GET", "/v1/contacts/export?custom.segment=smb", adm, nil).want(t, http.StatusOK), ',')
+	header := strings.Join(rows[0], ",")
+	for _, c := range []string{"custom.segment", "custom.budget", "custom.employees", "custom.newsletter"} {
+		if !strings.Contains(header, ","+c) {
+			t.Fatalf("header %s lacks %s", header, c)
+		}
+	}
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	if rows[1][col["custom.segment"]] != "smb" || rows[1][col["custom.budget"]] != "1500000 RUB" || rows[1][col["custom.employees"]] != "300" {
+		t.Fatalf("row %v", rows[1])
+	}
+
+	// A field made required is required from then on, and cannot be cleared.
+	h.do("PATCH", "/v1/fields/"+fieldID, adm, map[string]any{"required": true}, "If-Match", `"7"`).want(t, http.StatusPreconditionFailed)
+	h.do("PATCH", "/v1/fields/"+fieldID, adm, map[string]any{"required": true}, "If-Match", `"1"`).want(t, http.StatusOK)
+	r = h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Без сегмента"}).want(t, http.StatusUnprocessableEntity)
+	if f := r.fields(); len(f) != 1 || f[0] != "custom/segment" {
+		t.Fatalf("a required field: %s", r.raw)
+	}
+	h.do("PATCH", "/v1/contacts/"+id, rep, map[string]any{"custom": map[string]any{"segment": nil}}).want(t, http.StatusUnprocessableEntity)
+
+	// Companies have their own fields.
+	co := h.do("POST", "/v1/companies", rep, map[string]any{"name": "Ромашка", "custom": map[string]any{"verified": true}}).want(t, http.StatusCreated)
+	if co.body["custom"].(map[string]any)["verified"] != true {
+		t.Fatalf("company custom %s", co.raw)
+	}
+	h.do("POST", "/v1/companies", rep, map[string]any{"name": "Beta", "custom": map[string]any{"segment": "smb"}}).want(t, http.StatusUnprocessableEntity)
+
+	// Another tenant sees none of it.
+	b := h.token(h.tenantB, auth.RoleAdmin)
+	h.do("GET", "/v1/fields/"+fieldID, b, nil).want(t, http.StatusNotFound)
+	h.do("PATCH", "/v1/fields/"+fieldID, b, map[string]any{"label": "x"}).want(t, http.StatusNotFound)
+	h.do("DELETE", "/v1/fields/"+fieldID, b, nil).want(t, http.StatusNotFound)
+	if l := h.do("GET", "/v1/fields", b, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 0 {
+		t.Fatalf("tenant B lists tenant A's fields: %s", l.raw)
+	}
+	h.do("POST", "/v1/contacts", b, map[string]any{"first_name": "B", "custom": map[string]any{"segment": "smb"}}).want(t, http.StatusUnprocessableEntity)
+
+	// Deleting a field deletes its values everywhere.
+	h.do("DELETE", "/v1/fields/"+fieldID, adm, nil).want(t, http.StatusNoContent)
+	if g := h.do("GET", "/v1/contacts/"+id, rep, nil).want(t, http.StatusOK); g.body["custom"].(map[string]any)["segment"] != nil {
+		t.Fatalf("the deleted field's value stayed: %s", g.raw)
+	}
+	h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Снова без сегмента"}).want(t, http.StatusCreated)
+}

@@ -1,0 +1,227 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/events"
+	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+)
+
+// Event types of custom field definitions.
+const (
+	TypeFieldDefined = "crm.field.defined"
+	TypeFieldChanged = "crm.field.changed"
+	TypeFieldDeleted = "crm.field.deleted"
+)
+
+// FieldRepository stores custom field definitions. Create fails with a
+// field error on key when the entity already has a field with that key;
+// Delete also removes the field's values from every record.
+type FieldRepository interface {
+	Create(ctx context.Context, f *domain.Field, evs []events.Event) error
+	Get(ctx context.Context, tenantID, id uuid.UUID) (*domain.Field, error)
+	Update(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Field) ([]events.Event, error)) (*domain.Field, error)
+	Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Field) ([]events.Event, error)) error
+	List(ctx context.Context, tenantID uuid.UUID, entity string) ([]*domain.Field, error)
+}
+
+// fieldCacheTTL bounds how long a write may validate against definitions
+// another instance has since changed. This instance forgets a tenant's
+// definitions as soon as it changes them itself.
+const fieldCacheTTL = 2 * time.Second
+
+type fieldCache struct {
+	mu      sync.Mutex
+	entries map[uuid.UUID]cachedFields
+}
+
+type cachedFields struct {
+	defs []*domain.Field
+	at   time.Time
+}
+
+func (c *fieldCache) forget(tenant uuid.UUID) {
+	c.mu.Lock()
+	delete(c.entries, tenant)
+	c.mu.Unlock()
+}
+
+// fieldsOf returns the tenant's definitions, from the cache when fresh.
+func (s *service) fieldsOf(ctx context.Context, tenant uuid.UUID) ([]*domain.Field, error) {
+	s.cache.mu.Lock()
+	e, ok := s.cache.entries[tenant]
+	s.cache.mu.Unlock()
+	if ok && time.Since(e.at) < fieldCacheTTL {
+		return e.defs, nil
+	}
+	defs, err := s.fields.List(ctx, tenant, "")
+	if err != nil {
+		return nil, err
+	}
+	s.cache.mu.Lock()
+	s.cache.entries[tenant] = cachedFields{defs: defs, at: time.Now()}
+	s.cache.mu.Unlock()
+	return defs, nil
+}
+
+// settingsFor is the tenant's defaults with its custom fields.
+func (s *service) settingsFor(ctx context.Context, tenant uuid.UUID) (domain.Settings, error) {
+	st := s.settings(tenant)
+	defs, err := s.fieldsOf(ctx, tenant)
+	if err != nil {
+		return st, err
+	}
+	for _, f := range defs {
+		switch d := f.Def(); d.Entity {
+		case domain.EntityContact:
+			st.ContactFields = append(st.ContactFields, d)
+		case domain.EntityCompany:
+			st.CompanyFields = append(st.CompanyFields, d)
+		}
+	}
+	return st, nil
+}
+
+func (s *service) DefineField(ctx context.Context, d domain.FieldDef) (*domain.Field, error) {
+	p, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if defs, err := s.fields.List(ctx, p.TenantID, ""); err != nil {
+		return nil, err
+	} else if len(defs) >= domain.MaxFields {
+		return nil, apperr.New(apperr.KindConflict, "too-many-fields", "a tenant has at most "+strconv.Itoa(domain.MaxFields)+" custom fields")
+	}
+	f, err := domain.NewField(p.TenantID, d, s.now())
+	if err != nil {
+		return nil, err
+	}
+	ev, err := event(TypeFieldDefined, p.TenantID, f.ID(), fieldMessage(f, p.UserID))
+	if err != nil {
+		return nil, err
+	}
+	defer s.cache.forget(p.TenantID)
+	return f, s.fields.Create(ctx, f, ev)
+}
+
+func (s *service) GetField(ctx context.Context, id uuid.UUID) (*domain.Field, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.fields.Get(ctx, p.TenantID, id)
+}
+
+func (s *service) ListFields(ctx context.Context, entity string) ([]*domain.Field, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if entity != "" && !slices.Contains(domain.Entities, entity) {
+		var v apperr.Invalid
+		v.Add("entity", "one of "+strings.Join(domain.Entities, ", "))
+		return nil, v.Err()
+	}
+	return s.fields.List(ctx, p.TenantID, entity)
+}
+
+func (s *service) ChangeField(ctx context.Context, id uuid.UUID, ifMatch int64, patch domain.FieldPatch) (*domain.Field, error) {
+	p, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.cache.forget(p.TenantID)
+	return s.fields.Update(ctx, p.TenantID, id, func(f *domain.Field) ([]events.Event, error) {
+		if ifMatch > 0 && f.Version() != ifMatch {
+			return nil, domain.ErrVersionMismatch
+		}
+		changed, err := f.Apply(patch, s.now())
+		if err != nil || len(changed) == 0 {
+			return nil, err
+		}
+		return event(TypeFieldChanged, p.TenantID, f.ID(), fieldMessage(f, p.UserID))
+	})
+}
+
+func (s *service) DeleteField(ctx context.Context, id uuid.UUID, ifMatch int64) error {
+	p, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.cache.forget(p.TenantID)
+	return s.fields.Delete(ctx, p.TenantID, id, func(f *domain.Field) ([]events.Event, error) {
+		if ifMatch > 0 && f.Version() != ifMatch {
+			return nil, domain.ErrVersionMismatch
+		}
+		msg := fieldMessage(f, p.UserID)
+		msg.DeletedAt = timestamppb.New(s.now())
+		return event(TypeFieldDeleted, p.TenantID, f.ID(), msg)
+	})
+}
+
+func fieldMessage(f *domain.Field, actor string) *contactsv1.FieldDefinition {
+	d := f.Def()
+	opts := make([]string, len(d.Options))
+	for i, o := range d.Options {
+		opts[i] = o.Value
+	}
+	return &contactsv1.FieldDefinition{Id: f.ID().String(), TenantId: f.TenantID().String(), Entity: d.Entity, Key: d.Key,
+		Label: d.Label, Type: d.Type, Required: d.Required, Options: opts, Version: f.Version(), ActorId: actor}
+}
+
+// customFilters turns ?custom.<key>=<value> into containment documents on
+// the custom column, typed by each field's definition.
+func customFilters(defs []domain.FieldDef, raw map[string]string) ([][]byte, error) {
+	var v apperr.Invalid
+	var out [][]byte
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		val := raw[k]
+		i := slices.IndexFunc(defs, func(d domain.FieldDef) bool { return d.Key == k })
+		name := "custom." + k
+		if i < 0 {
+			v.Add(name, "no such custom field")
+			continue
+		}
+		var typed any = val
+		switch defs[i].Type {
+		case "number":
+			n, err := strconv.ParseFloat(val, 64)
+			if err != nil {
+				v.Add(name, "a number")
+				continue
+			}
+			typed = n
+		case "boolean":
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				v.Add(name, "true or false")
+				continue
+			}
+			typed = b
+		case "multi_enum":
+			typed = []string{val}
+		case "money":
+			v.Add(name, "money fields cannot be filtered by value yet")
+			continue
+		}
+		doc, _ := json.Marshal(map[string]any{k: typed})
+		out = append(out, doc)
+	}
+	return out, v.Err()
+}
