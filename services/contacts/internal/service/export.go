@@ -4,6 +4,8 @@ import (
 	"context"
 	"iter"
 
+	"github.com/google/uuid"
+
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
@@ -28,6 +30,7 @@ func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*d
 		return nil, nil, err
 	}
 	q.Viewer = viewerOf(p)
+	q.After = Cursor{} // an export is the whole list, never a page of it
 	return pages(func() ([]*domain.Contact, error) {
 		cs, err := s.repo.List(ctx, p.TenantID, q, exportPage)
 		if len(cs) == exportPage {
@@ -49,6 +52,7 @@ func (s *service) ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq
 		return nil, nil, err
 	}
 	q.SearchWords = domain.SearchWords(q.Q)
+	q.After = uuid.Nil
 	return pages(func() ([]*domain.Company, error) {
 		cs, err := s.companies.List(ctx, p.TenantID, q, exportPage)
 		if len(cs) == exportPage {
