@@ -69,7 +69,7 @@ func TestCustomFields(t *testing.T) {
 			t.Errorf("%s: %d contacts, want %d", query, len(l.body["items"].([]any)), want)
 		}
 	}
-	for query, field := range map[string]string{"custom.color=red": "custom.color", "custom.employees=many": "custom.employees"} {
+	for query, field := range map[string]string{"custom.color=red": "custom.color", "custom.employees=many": "custom.employees", "custom.employees=NaN": "custom.employees"} {
 		r := h.do("GET", "/v1/contacts?"+query, rep, nil).want(t, http.StatusUnprocessableEntity)
 		if f := r.fields(); len(f) != 1 || f[0] != field {
 			t.Errorf("%s: %s", query, r.raw)

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,7 +203,7 @@ func customFilters(defs []domain.FieldDef, raw map[string]string) ([][]byte, err
 		switch defs[i].Type {
 		case "number":
 			n, err := strconv.ParseFloat(val, 64)
-			if err != nil {
+			if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
 				v.Add(name, "a number")
 				continue
 			}

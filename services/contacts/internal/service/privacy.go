@@ -25,8 +25,8 @@ type DataExport struct {
 	ExportedAt time.Time
 }
 
-var errPrivacyAdmin = apperr.New(apperr.KindForbidden, "admin-only",
-	"erasing a person's data and exporting it are for the tenant's admins")
+var errAdminOnly = apperr.New(apperr.KindForbidden, "admin-only",
+	"only the tenant's admins may do this: erase or export a person's data, or define custom fields")
 
 func admin(ctx context.Context) (auth.Principal, error) {
 	p, err := principal(ctx)
@@ -34,7 +34,7 @@ func admin(ctx context.Context) (auth.Principal, error) {
 		return p, err
 	}
 	if !p.HasRole(auth.RoleAdmin) {
-		return p, errPrivacyAdmin
+		return p, errAdminOnly
 	}
 	return p, nil
 }
