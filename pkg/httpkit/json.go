@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -37,7 +38,58 @@ func DecodeJSON(r *http.Request, v any) error {
 		}
 		return apperr.New(apperr.KindBadRequest, "malformed-json", "the request body must hold a single JSON value; found more after it")
 	}
+	if path, bad := findNUL(reflect.ValueOf(v), ""); bad {
+		var inv apperr.Invalid
+		inv.Add(strings.TrimPrefix(path, "/"), "text may not contain NUL characters (\\u0000)")
+		return inv.Err()
+	}
 	return nil
+}
+
+// findNUL looks for a string holding U+0000 (valid JSON, refused by
+// PostgreSQL text) anywhere in a decoded value, and names where.
+func findNUL(v reflect.Value, path string) (string, bool) {
+	switch v.Kind() {
+	case reflect.String:
+		return path, strings.IndexByte(v.String(), 0) >= 0
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return findNUL(v.Elem(), path)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range v.NumField() {
+			if !t.Field(i).IsExported() {
+				continue
+			}
+			// An untagged field (a Nullable's value) adds no segment.
+			sub := path
+			if name := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]; name != "" {
+				sub += "/" + name
+			}
+			if p, bad := findNUL(v.Field(i), sub); bad {
+				return p, true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if p, bad := findNUL(v.Index(i), path+"/"+strconv.Itoa(i)); bad {
+				return p, true
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			key := fmt.Sprint(iter.Key().Interface())
+			if strings.IndexByte(key, 0) >= 0 {
+				return path, true
+			}
+			if p, bad := findNUL(iter.Value(), path+"/"+key); bad {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 func emptyBody() error {

@@ -119,3 +119,36 @@ func TestEncodeJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeJSONRefusesNUL(t *testing.T) {
+	type body struct {
+		Name  string                   `json:"name"`
+		Tags  []string                 `json:"tags"`
+		Extra map[string]any           `json:"extra"`
+		Day   httpkit.Nullable[string] `json:"day"`
+	}
+	for raw, field := range map[string]string{
+		`{"name":"a\u0000b"}`:        "name",
+		`{"tags":["ok","x\u0000"]}`:  "tags/1",
+		`{"extra":{"k":["\u0000"]}}`: "extra/k/0",
+		`{"day":"2020\u0000"}`:       "day",
+	} {
+		var b body
+		err := httpkit.DecodeJSON(httptest.NewRequest(http.MethodPost, "/", strings.NewReader(raw)), &b)
+		e, ok := apperr.As(err)
+		if !ok || e.Kind != apperr.KindInvalid || len(e.Fields) != 1 || e.Fields[0].Field != field {
+			t.Errorf("%s: %v", raw, err)
+		}
+	}
+}
+
+func TestValidQuery(t *testing.T) {
+	h := httpkit.ValidQuery(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	for query, status := range map[string]int{"q=%D0%90%D0%BD%D0%BD%D0%B0": 204, "q=%FF": 400, "tag=%00": 400, "%00=x": 400} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/contacts?"+query, nil))
+		if rec.Code != status {
+			t.Errorf("%s: %d, want %d", query, rec.Code, status)
+		}
+	}
+}

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -15,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/telemetry"
 )
 
@@ -240,3 +243,21 @@ func (r *recorder) Flush() {
 
 // Unwrap exposes the underlying writer to http.ResponseController.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// ValidQuery refuses, with a 400 problem, a request whose query string
+// decodes to invalid UTF-8 or holds NUL characters: nothing downstream (nor
+// PostgreSQL text) can take them, and a 500 would blame the server.
+func ValidQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for name, values := range r.URL.Query() {
+			for _, v := range append(values, name) {
+				if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+					EncodeError(r.Context(), apperr.New(apperr.KindBadRequest, "bad-query",
+						"query parameter "+strconv.Quote(strings.ToValidUTF8(name, "?"))+" is not valid UTF-8 text"), w)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -37,6 +37,9 @@ func DecodeCursor(s string, v any) error {
 		if err = dec.Decode(v); err == nil && dec.More() {
 			err = errTrailing
 		}
+		if err == nil && bytes.Contains(b, []byte(`\u0000`)) {
+			err = errTrailing
+		}
 	}
 	if err != nil {
 		var inv apperr.Invalid

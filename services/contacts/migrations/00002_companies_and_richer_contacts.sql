@@ -70,7 +70,8 @@ insert into contact_keys (tenant_id, key, contact_id)
 -- locked (in order, so two writers never deadlock) for the rest of the
 -- transaction, so two concurrent writes of the same e-mail cannot both pass
 -- the check. With p_check, a key that belongs to another contact raises
--- SQLSTATE RP409 with the duplicates as JSON in the detail.
+-- SQLSTATE RP409 with the duplicates as JSON in the detail; channels the
+-- contact already holds are not checked again.
 create function contacts_claim_keys(p_tenant uuid, p_contact uuid, p_keys text[], p_check boolean)
 returns void language plpgsql as $$
 declare
@@ -80,8 +81,12 @@ begin
         from (select distinct k from unnest(p_keys) k order by 1) s;
     if p_check then
         select json_agg(json_build_object('id', contact_id, 'key', key) order by key, contact_id)::text into dups
-            from contact_keys
-            where tenant_id = p_tenant and key = any(p_keys) and contact_id <> p_contact;
+            from contact_keys k
+            where k.tenant_id = p_tenant and k.key = any(p_keys) and k.contact_id <> p_contact
+              -- A channel the contact already has (kept with allow_duplicate)
+              -- is no new duplicate.
+              and not exists (select 1 from contact_keys mine
+                              where mine.tenant_id = p_tenant and mine.contact_id = p_contact and mine.key = k.key);
         if dups is not null then
             raise exception using errcode = 'RP409', message = 'duplicate contact channels', detail = dups;
         end if;

@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	root.Handle("GET /metrics", telemetry.MetricsHandler())
 	httpkit.Health(root, a.ready)
 	a.handler = httpkit.Instrument(Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(log)(
-		httpkit.BodyLimit(httpkit.DefaultBodyLimit)(httpkit.ProblemMux(root))))))
+		httpkit.BodyLimit(httpkit.DefaultBodyLimit)(httpkit.ValidQuery(httpkit.ProblemMux(root)))))))
 	return a, nil
 }
 

@@ -116,6 +116,8 @@ func TestDuplicatesAreRefusedUnlessAllowed(t *testing.T) {
 		t.Fatalf("refused update changed the contact: %s", g.raw)
 	}
 	h.do("PATCH", "/v1/contacts/"+third+"?allow_duplicate=true", tok, map[string]any{"emails": []string{"anna@example.ru"}}).want(t, http.StatusOK)
+	// A duplicate kept on purpose can still change its other channels.
+	h.do("PATCH", "/v1/contacts/"+third, tok, map[string]any{"phones": []string{"+7 495 111-22-33"}}).want(t, http.StatusOK)
 	// Deleting frees the channels: the two left still collide with each other only.
 	for _, id := range []string{first, second, third} {
 		h.do("DELETE", "/v1/contacts/"+id, tok, nil).want(t, http.StatusNoContent)
@@ -262,5 +264,41 @@ func TestCompaniesAreTenantScoped(t *testing.T) {
 	}
 	if g := h.do("GET", "/v1/companies/"+id, a, nil).want(t, http.StatusOK); g.body["name"] != acme["name"] || g.body["version"].(float64) != 1 {
 		t.Fatalf("tenant B changed tenant A's company: %s", g.raw)
+	}
+}
+
+// Input no part of the stack can store is refused with a 4xx, never a 500.
+func TestHostileInput(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	r := h.do("POST", "/v1/contacts", tok, `{"first_name":"A","owner_id":"u\u0000"}`).want(t, http.StatusUnprocessableEntity)
+	if f := r.fields(); len(f) != 1 || f[0] != "owner_id" {
+		t.Fatalf("NUL: %s", r.raw)
+	}
+	h.do("POST", "/v1/contacts", tok, `{"first_name":"A","shared_with":{"users":["\u0000"]}}`).want(t, http.StatusUnprocessableEntity)
+	for _, q := range []string{"q=%FF", "owner_id=%00", "tag=%FF%FE"} {
+		h.do("GET", "/v1/contacts?"+q, tok, nil).want(t, http.StatusBadRequest)
+	}
+	for _, q := range []string{strings.Repeat("я", 201), strings.Repeat("a ", 11)} {
+		r := h.do("GET", "/v1/contacts?q="+url.QueryEscape(q), tok, nil).want(t, http.StatusUnprocessableEntity)
+		if f := r.fields(); len(f) != 1 || f[0] != "q" {
+			t.Fatalf("q: %s", r.raw)
+		}
+	}
+	id := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "=HYPERLINK(\"http://evil\")", "last_name": "@SUM(A1)"}).
+		want(t, http.StatusCreated).body["id"].(string)
+	h.do("GET", "/v1/contacts/"+id+"/timeline?cursor=eyJhIjoiMDE5YTAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAwIiwidiI6Im5vdCBhIHRpbWUifQ", tok, nil).
+		want(t, http.StatusUnprocessableEntity)
+	r = h.do("POST", "/v1/activities", tok, map[string]any{"kind": "call", "duration_seconds": 18446744074, "contact_id": id}).want(t, http.StatusUnprocessableEntity)
+	if f := r.fields(); len(f) != 1 || f[0] != "duration_seconds" {
+		t.Fatalf("duration: %s", r.raw)
+	}
+	// Excel never sees a formula; plain CSV stays byte-exact.
+	x := exportRows(t, h.do("GET", "/v1/contacts/export?format=excel", tok, nil).want(t, http.StatusOK), ';')
+	if x[1][1] != `'=HYPERLINK("http://evil")` || x[1][2] != "'@SUM(A1)" {
+		t.Fatalf("excel cells %q %q", x[1][1], x[1][2])
+	}
+	if c := exportRows(t, h.do("GET", "/v1/contacts/export", tok, nil).want(t, http.StatusOK), ','); c[1][1] != `=HYPERLINK("http://evil")` {
+		t.Fatalf("csv cell %q", c[1][1])
 	}
 }

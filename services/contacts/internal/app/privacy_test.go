@@ -17,7 +17,10 @@ import (
 func TestDataExportAndErasure(t *testing.T) {
 	h := start(t)
 	rep, adm := h.token(h.tenantA, auth.RoleRep), h.token(h.tenantA, auth.RoleAdmin)
-	id := h.do("POST", "/v1/contacts", rep, anna).want(t, http.StatusCreated).body["id"].(string)
+	company := h.do("POST", "/v1/companies", rep, map[string]any{"name": "Ромашка"}).want(t, http.StatusCreated).body["id"].(string)
+	withCompany := map[string]any{"first_name": "Анна", "last_name": "Иванова", "emails": []string{"anna@example.ru"},
+		"phones": []string{"+7 912 000-00-00"}, "tags": []string{"vip"}, "company_id": company}
+	id := h.do("POST", "/v1/contacts", rep, withCompany, "Idempotency-Key", "create-anna").want(t, http.StatusCreated).body["id"].(string)
 	call := h.do("POST", "/v1/activities", rep, map[string]any{"kind": "call", "subject": "Счёт для Анны", "contact_id": id}).
 		want(t, http.StatusCreated).body["id"].(string)
 	h.do("POST", "/v1/activities", rep, map[string]any{"kind": "note", "body": "Любит звонки по утрам", "contact_id": id}).want(t, http.StatusCreated)
@@ -82,6 +85,14 @@ func TestDataExportAndErasure(t *testing.T) {
 	if !strings.HasSuffix(r.body["type"].(string), "/contact-erased") {
 		t.Fatalf("have %s", r.raw)
 	}
+	// A retry of the original create no longer replays her data: it runs,
+	// and meets the new Анна.
+	again := h.do("POST", "/v1/contacts", rep, withCompany, "Idempotency-Key", "create-anna").want(t, http.StatusConflict)
+	if again.header.Get("Idempotent-Replayed") != "" || strings.Contains(string(again.raw), id) {
+		t.Fatalf("the stored answer survived the erasure: %s", again.raw)
+	}
+	// The erased record no longer ties her to the company, which can go.
+	h.do("DELETE", "/v1/companies/"+company, adm, nil).want(t, http.StatusNoContent)
 	h.do("POST", "/v1/contacts/"+id+"/erase", adm, nil).want(t, http.StatusConflict)
 	h.do("POST", "/v1/activities", rep, map[string]any{"kind": "note", "body": "Анна перезвонила", "contact_id": id}).want(t, http.StatusConflict)
 	h.do("POST", "/v1/contacts/"+uuid.NewString()+"/erase", adm, nil).want(t, http.StatusNotFound)

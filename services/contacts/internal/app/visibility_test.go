@@ -90,6 +90,12 @@ func TestVisibility(t *testing.T) {
 	// rep3, with whom Bravo is shared, reads it and its activity.
 	h.do("GET", "/v1/contacts/"+b, rep3, nil).want(t, http.StatusOK)
 	h.do("GET", "/v1/activities/"+activity, rep3, nil).want(t, http.StatusOK)
+	// A duplicate one cannot see is reported without its id.
+	h.do("POST", "/v1/contacts", rep1, map[string]any{"first_name": "Secret", "emails": []string{"secret@x.ru"}}).want(t, http.StatusCreated)
+	dup := h.do("POST", "/v1/contacts", rep3, map[string]any{"first_name": "S", "emails": []string{"secret@x.ru"}}).want(t, http.StatusConflict)
+	if d := dup.body["duplicates"].([]any)[0].(map[string]any); d["id"] != nil || d["hidden"] != true {
+		t.Fatalf("a hidden duplicate: %s", dup.raw)
+	}
 	// Sharing is changed like any field: unshared, rep3 loses it.
 	h.do("PATCH", "/v1/contacts/"+b, rep2, map[string]any{"shared_with": map[string]any{"users": []string{}}}).want(t, http.StatusOK)
 	h.do("GET", "/v1/contacts/"+b, rep3, nil).want(t, http.StatusNotFound)

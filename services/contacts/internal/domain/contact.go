@@ -62,6 +62,8 @@ type Contact struct {
 	createdAt time.Time
 	updatedAt time.Time
 	erasedAt  time.Time // zero unless the person's data was erased
+	// storedSortName is the sort key as stored, for a contact read back.
+	storedSortName *string
 }
 
 // Fields are the values a client may set on a contact.
@@ -189,6 +191,7 @@ func (c *Contact) Apply(p Patch, s Settings, now time.Time) ([]string, error) {
 	if len(changed) > 0 {
 		next.version++
 		next.updatedAt = stamp(now)
+		next.storedSortName = nil
 	}
 	*c = next
 	return changed, nil
@@ -307,18 +310,19 @@ func diff(a, b Fields) []string {
 }
 
 // Erase removes the person's personal data for real: names, channels,
-// position, address, birthday, time zone and tags. What describes the
-// business relationship stays (owner, company, lifecycle stage, lead
-// source), and so does the id, which other records point at. It returns the
+// position, employer, address, birthday, time zone, tags and custom values.
+// What describes the relationship stays (owner, team, shares, lifecycle
+// stage, lead source), and so does the id, which other records point at. It returns the
 // JSON names of the fields it cleared.
 func (c *Contact) Erase(now time.Time) ([]string, error) {
 	if c.Erased() {
 		return nil, ErrContactErased
 	}
-	next := Fields{OwnerID: c.f.OwnerID, CompanyID: c.f.CompanyID, LifecycleStage: c.f.LifecycleStage, Source: c.f.Source,
+	next := Fields{OwnerID: c.f.OwnerID, LifecycleStage: c.f.LifecycleStage, Source: c.f.Source,
 		Team: c.f.Team, SharedWithUsers: c.f.SharedWithUsers, SharedWithTeams: c.f.SharedWithTeams, Custom: map[string]any{}}
 	changed := diff(c.f, next)
 	c.f, c.tzDerived = next, false
+	c.storedSortName = nil
 	c.version++
 	c.updatedAt = stamp(now)
 	c.erasedAt = c.updatedAt

@@ -32,9 +32,12 @@ var ErrCompanyHasContacts = apperr.New(apperr.KindConflict, "company-has-contact
 
 // Duplicate is another contact that shares a channel with the one written.
 type Duplicate struct {
-	ID uuid.UUID `json:"id"`
+	// ID is the other contact, or null when the caller may not see it.
+	ID *uuid.UUID `json:"id"`
 	// Why names the shared channels, e.g. ["email:anna@example.ru"].
 	Why []string `json:"why"`
+	// Hidden says the other contact exists but is not visible to the caller.
+	Hidden bool `json:"hidden,omitempty"`
 }
 
 // ErrDuplicates refuses a write whose e-mails or phones already belong to
@@ -64,7 +67,7 @@ func GroupDuplicates(pairs [][2]string) []Duplicate {
 	sort.Slice(order, func(i, j int) bool { return strings.Compare(order[i].String(), order[j].String()) < 0 })
 	out := make([]Duplicate, 0, len(order))
 	for _, id := range order {
-		out = append(out, Duplicate{ID: id, Why: by[id]})
+		out = append(out, Duplicate{ID: &id, Why: by[id]})
 	}
 	return out
 }

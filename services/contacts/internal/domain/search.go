@@ -44,8 +44,22 @@ func (c *Contact) SearchText() string {
 	return Fold(strings.Join(parts, " "))
 }
 
-// SortName orders contacts by last name, then first name, folded.
-func (c *Contact) SortName() string { return Fold(c.f.LastName + " " + c.f.FirstName) }
+// SortName orders contacts by last name, then first name, folded. A
+// contact read from the database answers with the key stored with it until
+// it changes.
+func (c *Contact) SortName() string {
+	if c.storedSortName != nil {
+		return *c.storedSortName
+	}
+	return Fold(c.f.LastName + " " + c.f.FirstName)
+}
+
+// WithStoredSortName records the sort key the database holds for c (for the
+// repository: paging by name must continue from the stored key).
+func (c *Contact) WithStoredSortName(s string) *Contact {
+	c.storedSortName = &s
+	return c
+}
 
 // SearchText is what a company's search matches: its names, tax and
 // registration numbers, website and e-mails.

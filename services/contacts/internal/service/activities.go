@@ -55,13 +55,16 @@ func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*do
 	}
 	if f.ContactID != uuid.Nil {
 		// A contact the author cannot see is, for them, no contact.
-		if c, err := s.repo.Get(ctx, p.TenantID, f.ContactID); err == nil {
-			if visible(p, c) != nil {
-				return nil, errNoSuchContact
-			}
-			if c.Erased() {
-				return nil, domain.ErrContactErased
-			}
+		c, err := s.repo.Get(ctx, p.TenantID, f.ContactID)
+		switch {
+		case apperr.KindOf(err) == apperr.KindNotFound:
+			return nil, errNoSuchContact
+		case err != nil:
+			return nil, err
+		case visible(p, c) != nil:
+			return nil, errNoSuchContact
+		case c.Erased():
+			return nil, domain.ErrContactErased
 		}
 	}
 	ev, err := event(TypeActivityLogged, p.TenantID, a.ID(), &contactsv1.ActivityLogged{Activity: activityMessage(a), ActorId: p.UserID})
@@ -140,6 +143,9 @@ func (s *service) ListActivities(ctx context.Context, q ActivityQuery) (Page[*do
 		}
 	}
 	q.Limit = clampLimit(q.Limit)
+	if err := timeCursor(q.After); err != nil {
+		return Page[*domain.Activity]{}, err
+	}
 	as, err := s.activities.List(ctx, p.TenantID, q, q.Limit+1)
 	return pageOf(as, q.Limit, func(a *domain.Activity) Cursor {
 		return Cursor{ID: a.ID(), Value: a.OccurredAt().Format(time.RFC3339Nano)}
@@ -155,6 +161,9 @@ func (s *service) Timeline(ctx context.Context, contactID uuid.UUID, limit int, 
 		return Page[domain.TimelineEntry]{}, err
 	}
 	limit = clampLimit(limit)
+	if err := timeCursor(after); err != nil {
+		return Page[domain.TimelineEntry]{}, err
+	}
 	es, err := s.activities.Timeline(ctx, p.TenantID, contactID, after, limit+1)
 	return pageOf(es, limit, func(e domain.TimelineEntry) Cursor {
 		return Cursor{ID: e.ID, Value: e.At.Format(time.RFC3339Nano)}
@@ -167,4 +176,17 @@ func activityMessage(a *domain.Activity) *contactsv1.Activity {
 		Outcome: f.Outcome, DurationSeconds: int64(f.Duration / time.Second), OccurredAt: timestamppb.New(f.OccurredAt),
 		Subject: f.Subject, Body: f.Body, ContactId: idOrEmpty(f.ContactID), CompanyId: idOrEmpty(f.CompanyID),
 		DealId: idOrEmpty(f.DealID), OwnerId: f.OwnerID, CreatedAt: timestamppb.New(a.CreatedAt())}
+}
+
+// timeCursor checks a cursor of a newest-first list: its value is a time.
+func timeCursor(c Cursor) error {
+	if c.ID == uuid.Nil {
+		return nil
+	}
+	if _, err := time.Parse(time.RFC3339Nano, c.Value); err != nil || c.Sort != "" {
+		var v apperr.Invalid
+		v.Add("cursor", "not a cursor of this list; start again without it")
+		return v.Err()
+	}
+	return nil
 }

@@ -2,6 +2,10 @@ package service
 
 import (
 	"context"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
 
 	"github.com/google/uuid"
 
@@ -82,6 +86,11 @@ func (s *service) ListCompanies(ctx context.Context, q CompanyQuery) (Page[*doma
 	// A company's codes are matched as written (a tax id with its dashes),
 	// so the query is not read as a phone number.
 	q.SearchWords = domain.SearchWords(q.Q)
+	if utf8.RuneCountInString(q.Q) > MaxSearchLen || len(q.SearchWords) > MaxSearchWords {
+		var v apperr.Invalid
+		v.Add("q", fmt.Sprintf("at most %d characters and %d words", MaxSearchLen, MaxSearchWords))
+		return Page[*domain.Company]{}, v.Err()
+	}
 	cs, err := s.companies.List(ctx, p.TenantID, q, q.Limit+1)
 	return pageOf(cs, q.Limit, func(c *domain.Company) Cursor { return Cursor{ID: c.ID()} }), err
 }

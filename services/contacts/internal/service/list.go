@@ -1,8 +1,10 @@
 package service
 
 import (
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -19,6 +21,12 @@ const (
 	SortUpdatedDesc = "-updated_at"
 	SortName        = "name"
 	SortNameDesc    = "-name"
+)
+
+// Bounds of the search box.
+const (
+	MaxSearchLen   = 200
+	MaxSearchWords = 10
 )
 
 // Sorts lists the orders a contact list can take.
@@ -104,7 +112,16 @@ func (q *ListQuery) prepare(s domain.Settings) error {
 		}
 	}
 	q.Tag = strings.ToLower(strings.TrimSpace(q.Tag))
+	if utf8.RuneCountInString(q.Q) > MaxSearchLen {
+		v.Add("q", fmt.Sprintf("at most %d characters", MaxSearchLen))
+	}
 	q.SearchKeys, q.SearchWords = domain.SearchTerms(q.Q, s)
+	if len(q.SearchWords) > MaxSearchWords {
+		v.Add("q", fmt.Sprintf("at most %d words", MaxSearchWords))
+	}
+	if strings.TrimSpace(q.Q) != "" && len(q.SearchKeys) == 0 && len(q.SearchWords) == 0 {
+		v.Add("q", "holds nothing to search for (only punctuation)")
+	}
 	if err := v.Err(); err != nil {
 		return err
 	}

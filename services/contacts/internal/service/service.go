@@ -146,9 +146,34 @@ func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOpt
 		return nil, err
 	}
 	if err := s.repo.Create(ctx, c, o, func(c *domain.Contact) ([]events.Event, error) { return contactCreated(c, p.UserID) }); err != nil {
-		return nil, err
+		return nil, s.hideInvisible(ctx, p, err)
 	}
 	return c, nil
+}
+
+// hideInvisible keeps a duplicate refusal from naming contacts the caller
+// may not see: those are reported without their id. That the channel is
+// taken is still said, since storing it again is what the refusal prevents.
+func (s *service) hideInvisible(ctx context.Context, p auth.Principal, err error) error {
+	e, ok := apperr.As(err)
+	if !ok || viewerOf(p).All {
+		return err
+	}
+	dups, ok := e.Extensions["duplicates"].([]domain.Duplicate)
+	if !ok {
+		return err
+	}
+	shown := make([]domain.Duplicate, len(dups))
+	for i, d := range dups {
+		shown[i] = d
+		if d.ID == nil {
+			continue
+		}
+		if c, gerr := s.repo.Get(ctx, p.TenantID, *d.ID); gerr != nil || visible(p, c) != nil {
+			shown[i].ID, shown[i].Hidden = nil, true
+		}
+	}
+	return domain.ErrDuplicates(shown)
 }
 
 func (s *service) GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error) {
@@ -172,7 +197,7 @@ func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64
 	if err != nil {
 		return nil, err
 	}
-	return s.repo.Update(ctx, p.TenantID, id, o, func(c *domain.Contact) ([]events.Event, error) {
+	c, err := s.repo.Update(ctx, p.TenantID, id, o, func(c *domain.Contact) ([]events.Event, error) {
 		if err := visible(p, c); err != nil {
 			return nil, err
 		}
@@ -185,6 +210,10 @@ func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64
 		}
 		return contactUpdated(c, p.UserID, changed)
 	})
+	if err != nil {
+		return nil, s.hideInvisible(ctx, p, err)
+	}
+	return c, nil
 }
 
 func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch int64) error {

@@ -71,8 +71,8 @@ func decodeLogActivity(_ context.Context, r *http.Request) (any, error) {
 		Duration: time.Duration(b.DurationSeconds) * time.Second, Subject: b.Subject, Body: b.Body, OwnerID: b.OwnerID,
 		ContactID: parseOptionalID(&v, "contact_id", b.ContactID), CompanyID: parseOptionalID(&v, "company_id", b.CompanyID),
 		DealID: parseOptionalID(&v, "deal_id", b.DealID)}
-	if b.DurationSeconds < 0 {
-		f.Duration = -1
+	if b.DurationSeconds < 0 || b.DurationSeconds > int64(domain.MaxDuration/time.Second) {
+		f.Duration = -1 // out of range; refused by the domain, never wrapped around
 	}
 	if b.OccurredAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, b.OccurredAt)

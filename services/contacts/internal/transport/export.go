@@ -177,6 +177,9 @@ func writeCSV[T any](ctx context.Context, w http.ResponseWriter, failed error, n
 		}
 		for i, c := range cols {
 			record[i] = c.cell(row)
+			if excel {
+				record[i] = defuseFormula(record[i])
+			}
 		}
 		if err := cw.Write(record); err != nil {
 			return err // the client went away
@@ -194,3 +197,14 @@ func writeCSV[T any](ctx context.Context, w http.ResponseWriter, failed error, n
 
 // requestKey carries the request into encoders that read its query.
 type requestKey struct{}
+
+// defuseFormula keeps a spreadsheet from running a cell as a formula
+// (=HYPERLINK(...) typed as a name): a cell that starts like one gets a
+// leading apostrophe, which Excel shows as text. Only the Excel flavour does
+// this; plain CSV stays byte-exact for machines and import.
+func defuseFormula(cell string) string {
+	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return "'" + cell
+	}
+	return cell
+}

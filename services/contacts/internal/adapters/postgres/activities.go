@@ -68,6 +68,10 @@ func scanActivity(row pgx.Row) (*domain.Activity, error) {
 func (r *Activities) Create(ctx context.Context, a *domain.Activity, evs []events.Event) error {
 	f := a.Fields()
 	b := &pgx.Batch{}
+	if f.ContactID != uuid.Nil {
+		// Holds the contact live (not erased) until the activity commits.
+		b.Queue(`select contacts_assert_live($1, $2)`, a.TenantID(), f.ContactID)
+	}
 	b.Queue(`insert into activities (`+activityColumns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
 		a.ID(), a.TenantID(), f.Kind, f.Direction, f.Outcome, int64(f.Duration/time.Second), f.OccurredAt, f.Subject, f.Body,
 		nullID(f.ContactID), nullID(f.CompanyID), nullID(f.DealID), f.OwnerID, a.CreatedAt())
@@ -76,6 +80,11 @@ func (r *Activities) Create(ctx context.Context, a *domain.Activity, evs []event
 	}
 	err := postgres.InTenantBatch(ctx, r.pool, a.TenantID(), b)
 	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == codeNotLive {
+		// The service found the contact live a moment ago: it was erased
+		// (or deleted) since.
+		return domain.ErrContactErased
+	}
 	if errors.As(err, &pgErr) && pgErr.Code == codeForeignKey {
 		var v apperr.Invalid
 		if strings.Contains(pgErr.ConstraintName, "company") {
@@ -159,7 +168,7 @@ func AddTimeline(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, entries ...
 	for _, e := range entries {
 		if _, err := tx.Exec(ctx, `insert into timeline (tenant_id, contact_id, at, id, type, source, actor, data)
 			select $1, $2, $3, $4, $5, $6, $7, $8
-			where exists (select 1 from contacts where tenant_id = $1 and id = $2 and erased_at is null)
+			where exists (select 1 from contacts where tenant_id = $1 and id = $2 and erased_at is null for share)
 			on conflict do nothing`, tenantID, e.ContactID, e.At, e.ID, e.Type, e.Source, e.Actor, e.Data); err != nil {
 			return err
 		}

@@ -34,7 +34,7 @@ var _ service.Repository = (*Contacts)(nil)
 // the first 19 (contactValues) and set erased_at only when erasing.
 const contactColumns = `id, tenant_id, first_name, last_name, emails, phones, owner_id, tags, company_id, position,
 	lifecycle_stage, source, timezone, timezone_derived, address, birthday, version, created_at, updated_at, erased_at,
-	team, shares, custom`
+	team, shares, custom, sort_name`
 
 const contactWriteColumns = `id, tenant_id, first_name, last_name, emails, phones, owner_id, tags, company_id, position,
 	lifecycle_stage, source, timezone, timezone_derived, address, birthday, version, created_at, updated_at`
@@ -61,12 +61,13 @@ type contactRow struct {
 	updated    time.Time
 	erased     *time.Time
 	shares     []string
+	sortName   string
 }
 
 func (r *contactRow) dest() []any {
 	return []any{&r.id, &r.tenant, &r.f.FirstName, &r.f.LastName, &r.f.Emails, &r.f.Phones, &r.f.OwnerID, &r.f.Tags,
 		&r.company, &r.f.Position, &r.f.LifecycleStage, &r.f.Source, &r.f.Timezone, &r.tzDerived, &r.address,
-		&r.birthday, &r.version, &r.created, &r.updated, &r.erased, &r.f.Team, &r.shares, &r.f.Custom}
+		&r.birthday, &r.version, &r.created, &r.updated, &r.erased, &r.f.Team, &r.shares, &r.f.Custom, &r.sortName}
 }
 
 func (r *contactRow) contact() *domain.Contact {
@@ -90,7 +91,10 @@ func (r *contactRow) contact() *domain.Contact {
 	if r.erased != nil {
 		erased = *r.erased
 	}
-	return domain.UnmarshalContactFromDatabase(r.id, r.tenant, r.f, r.tzDerived, r.version, r.created, r.updated, erased)
+	// Pages by name continue from the stored key, which rows written before
+	// the service folded names may spell differently.
+	return domain.UnmarshalContactFromDatabase(r.id, r.tenant, r.f, r.tzDerived, r.version, r.created, r.updated, erased).
+		WithStoredSortName(r.sortName)
 }
 
 // values are the arguments of an insert or update, in contactColumns order.
@@ -184,12 +188,16 @@ func (r *Contacts) Update(ctx context.Context, tenantID, id uuid.UUID, o service
 }
 
 // Erase is an update that also deletes what else the service holds about
-// the person: the activities logged with the contact and its timeline.
+// the person: the activities logged with the contact, its timeline, and the
+// answers kept for idempotent retries that show it.
 func (r *Contacts) Erase(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) (*domain.Contact, error) {
 	return r.update(ctx, tenantID, id, service.WriteOptions{AllowDuplicate: true}, fn, func(tx pgx.Tx) error {
 		for _, stmt := range []string{
 			`delete from activities where tenant_id = $1 and contact_id = $2`,
 			`delete from timeline where tenant_id = $1 and contact_id = $2`,
+			// Answers stored for Idempotency-Key replay hold the record as it
+			// was (a created contact, an activity about it).
+			`delete from idempotency_keys where tenant_id = $1 and position(convert_to($2::text, 'UTF8') in body) > 0`,
 		} {
 			if _, err := tx.Exec(ctx, stmt, tenantID, id); err != nil {
 				return err
@@ -375,7 +383,7 @@ func listContactsSQL(tenantID uuid.UUID, q service.ListQuery, limit int) (string
 	// page of all three.
 	var ways []string
 	branch := func(cond string) {
-		ways = append(ways, "(select "+contactColumns+", sort_name from contacts where "+base+" and "+cond+
+		ways = append(ways, "(select "+contactColumns+" from contacts where "+base+" and "+cond+
 			" order by "+order+" limit "+lim+")")
 	}
 	if len(q.SearchKeys) > 0 {
@@ -442,6 +450,7 @@ func likeFragment(s string) string {
 // SQLSTATEs the repository turns into domain errors.
 const (
 	codeDuplicate  = "RP409" // raised by contacts_claim_keys
+	codeNotLive    = "RP410" // raised by contacts_assert_live
 	codeForeignKey = "23503"
 )
 
