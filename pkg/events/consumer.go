@@ -67,6 +67,10 @@ type ConsumerConfig struct {
 	// DLQ receives messages that cannot be handled, on DLQTopic(Group). Its
 	// Topic must be empty (messages then name the topic) or DLQTopic(Group).
 	DLQ *kafka.Writer
+	// Filter, when set, picks the events the handler sees; the others are
+	// skipped without a transaction (a projection that needs a few types of
+	// a busy topic should not pay a commit for every other event).
+	Filter func(Event) bool
 	// StartOffset is where a group with no committed offset begins
 	// (default kafka.FirstOffset: a new consumer sees the whole history).
 	StartOffset int64
@@ -207,6 +211,13 @@ func (c *Consumer) process(ctx context.Context, m kafka.Message) bool {
 	}
 	span.SetAttributes(semconv.MessagingMessageID(e.ID.String()),
 		attribute.String("cloudevents.event_type", e.Type), attribute.String("rapport.tenant_id", e.TenantID.String()))
+	if c.cfg.Filter != nil && !c.cfg.Filter(e) {
+		// Not this consumer's business: no transaction, no inbox row; the
+		// offset moves on with the others.
+		span.SetAttributes(attribute.String("rapport.outcome", "skipped"))
+		c.count(ctx, m, "skipped")
+		return true
+	}
 
 	attempts, backoff := 0, c.cfg.Backoff
 	for {

@@ -316,3 +316,39 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 		t.Fatalf("state changed on redelivery:\n%s\n%s", first, again)
 	}
 }
+
+// A filtered consumer handles only the events it picks; the others pass
+// without a transaction or an inbox row, and the offsets still move on.
+func TestFilterSkipsWithoutATransaction(t *testing.T) {
+	ctx := context.Background()
+	pool := setupDB(t)
+	const topic, group = "crm.filter.events.v1", "filter"
+	brokers := testenv.Kafka(t, topic, events.DLQTopic(group))
+	w := events.NewWriter(brokers)
+	t.Cleanup(func() { _ = w.Close() })
+	tenant := uuid.New()
+	var evs []events.Event
+	for i := range 10 {
+		evs = append(evs, newEvent(t, topic, tenant, "deal-1", int64(i+1)))
+	}
+	picked := map[uuid.UUID]bool{evs[1].ID: true, evs[9].ID: true}
+	var calls atomic.Int64
+	c := newConsumer(t, events.ConsumerConfig{Brokers: brokers, Group: group, Topics: []string{topic}, Pool: pool, DLQ: w,
+		Filter: func(e events.Event) bool { return picked[e.ID] },
+		Handler: func(ctx context.Context, tx pgx.Tx, e events.Event) error {
+			calls.Add(1)
+			return nil
+		}})
+	stop := run(t, c.Run)
+	if err := events.Publish(ctx, w, evs...); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the picked events", func() bool { return calls.Load() == 2 })
+	stop()
+	var inbox int
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `select count(*) from inbox`).Scan(&inbox)
+	}); err != nil || inbox != 2 {
+		t.Fatalf("inbox rows %d (%v), want 2", inbox, err)
+	}
+}

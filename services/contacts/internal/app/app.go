@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.timeline, err = events.NewConsumer(events.ConsumerConfig{Brokers: cfg.Brokers, Group: Name + ".timeline",
-		Topics: service.TimelineTopics, Pool: pool, Handler: fileInTimeline, DLQ: a.writer})
+		Topics: service.TimelineTopics, Pool: pool, Handler: fileInTimeline, DLQ: a.writer, Filter: service.AboutContacts})
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -46,7 +46,7 @@ func start(t testing.TB) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db := testenv.NewDatabase(t)
-	brokers := testenv.Kafka(t, append(append([]string{}, service.TimelineTopics...), tenancy.TopicTenants, tenancy.TopicAcks)...)
+	brokers := testenv.Kafka(t, append([]string{service.Topic, tenancy.TopicTenants, tenancy.TopicAcks}, service.TimelineTopics...)...)
 	keyPath := filepath.Join(t.TempDir(), "dev.pem")
 	issuer, err := auth.LoadOrCreateDevIssuer(keyPath)
 	if err != nil {

@@ -10,9 +10,14 @@ import (
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
-// TimelineTopics are the topics whose events the timeline files: this
-// service's own, and those of the services that publish about contacts.
-var TimelineTopics = []string{Topic, "crm.sales.events.v1", "crm.tasks.events.v1", "crm.documents.events.v1"}
+// TimelineTopics are the topics of the services that publish about
+// contacts; the timeline consumer files their events. This service's own
+// events are filed by the writes that publish them.
+var TimelineTopics = []string{"crm.sales.events.v1", "crm.tasks.events.v1", "crm.documents.events.v1"}
+
+// AboutContacts picks, for the timeline consumer, the events that name
+// contacts; the rest of those topics costs no transaction.
+func AboutContacts(e events.Event) bool { return e.Extensions[events.ExtContactID] != "" }
 
 // TimelineChange is what one event does to the timelines.
 type TimelineChange struct {

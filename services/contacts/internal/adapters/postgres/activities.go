@@ -78,6 +78,9 @@ func (r *Activities) Create(ctx context.Context, a *domain.Activity, evs []event
 	if err := events.QueueAppend(ctx, b, evs...); err != nil {
 		return err
 	}
+	if err := queueTimeline(b, a.TenantID(), evs); err != nil {
+		return err
+	}
 	err := postgres.InTenantBatch(ctx, r.pool, a.TenantID(), b)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == codeNotLive {
@@ -116,6 +119,9 @@ func (r *Activities) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func
 			return err
 		}
 		if _, err := tx.Exec(ctx, `delete from activities where tenant_id = $1 and id = $2`, tenantID, id); err != nil {
+			return err
+		}
+		if err := writeTimeline(ctx, tx, tenantID, list); err != nil {
 			return err
 		}
 		return events.Append(ctx, tx, list...)
@@ -160,16 +166,26 @@ func (r *Activities) List(ctx context.Context, tenantID uuid.UUID, q service.Act
 	return as, err
 }
 
+const insertTimeline = `insert into timeline (tenant_id, contact_id, at, id, type, source, actor, data)
+	select $1, $2, $3, $4, $5, $6, $7, $8
+	where exists (select 1 from contacts where tenant_id = $1 and id = $2 and erased_at is null for share)
+	on conflict do nothing`
+
+// insertOwnTimeline files an entry written with its contact's own change:
+// the transaction holds the contact (and checked it is live), so neither
+// the check nor its row lock is needed.
+const insertOwnTimeline = `insert into timeline (tenant_id, contact_id, at, id, type, source, actor, data)
+	values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing`
+
+const deleteTimeline = `delete from timeline where tenant_id = $1 and id = $2`
+
 // AddTimeline files entries in their contacts' timelines inside a
 // consumer's transaction. An entry of a contact that no longer exists, or
 // whose data was erased (an event still in flight when it was), is dropped;
 // one already filed (a redelivered event) is kept as it was.
 func AddTimeline(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, entries ...domain.TimelineEntry) error {
 	for _, e := range entries {
-		if _, err := tx.Exec(ctx, `insert into timeline (tenant_id, contact_id, at, id, type, source, actor, data)
-			select $1, $2, $3, $4, $5, $6, $7, $8
-			where exists (select 1 from contacts where tenant_id = $1 and id = $2 and erased_at is null for share)
-			on conflict do nothing`, tenantID, e.ContactID, e.At, e.ID, e.Type, e.Source, e.Actor, e.Data); err != nil {
+		if _, err := tx.Exec(ctx, insertTimeline, tenantID, e.ContactID, e.At, e.ID, e.Type, e.Source, e.Actor, e.Data); err != nil {
 			return err
 		}
 	}
@@ -178,8 +194,63 @@ func AddTimeline(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, entries ...
 
 // RemoveTimeline takes an entry (a deleted activity) out of every timeline.
 func RemoveTimeline(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) error {
-	_, err := tx.Exec(ctx, `delete from timeline where tenant_id = $1 and id = $2`, tenantID, id)
+	_, err := tx.Exec(ctx, deleteTimeline, tenantID, id)
 	return err
+}
+
+// The service's own events change the timeline in the transaction that
+// writes them: a contact's history is never behind its record, and the
+// timeline consumer only reads other services' events.
+
+// timelineOf collects what the service's own events do to the timeline.
+func timelineOf(evs []events.Event) ([]service.TimelineChange, error) {
+	out := make([]service.TimelineChange, 0, len(evs))
+	for _, ev := range evs {
+		ch, err := service.TimelineOf(ev)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// queueTimeline queues those changes in a pipelined write.
+func queueTimeline(b *pgx.Batch, tenantID uuid.UUID, evs []events.Event) error {
+	chs, err := timelineOf(evs)
+	if err != nil {
+		return err
+	}
+	for _, ch := range chs {
+		if ch.Remove != uuid.Nil {
+			b.Queue(deleteTimeline, tenantID, ch.Remove)
+		}
+		for _, e := range ch.Add {
+			b.Queue(insertOwnTimeline, tenantID, e.ContactID, e.At, e.ID, e.Type, e.Source, e.Actor, e.Data)
+		}
+	}
+	return nil
+}
+
+// writeTimeline makes those changes in a transaction.
+func writeTimeline(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, evs []events.Event) error {
+	chs, err := timelineOf(evs)
+	if err != nil {
+		return err
+	}
+	for _, ch := range chs {
+		if ch.Remove != uuid.Nil {
+			if err := RemoveTimeline(ctx, tx, tenantID, ch.Remove); err != nil {
+				return err
+			}
+		}
+		for _, e := range ch.Add {
+			if _, err := tx.Exec(ctx, insertOwnTimeline, tenantID, e.ContactID, e.At, e.ID, e.Type, e.Source, e.Actor, e.Data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Timeline pages through a contact's timeline, newest first.

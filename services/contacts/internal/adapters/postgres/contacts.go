@@ -172,6 +172,9 @@ func (r *Contacts) Create(ctx context.Context, c *domain.Contact, o service.Writ
 	if err := events.QueueAppend(ctx, b, list...); err != nil {
 		return err
 	}
+	if err := queueTimeline(b, c.TenantID(), list); err != nil {
+		return err
+	}
 	return translate(postgres.InTenantBatch(ctx, r.pool, c.TenantID(), b))
 }
 
@@ -234,6 +237,9 @@ func (r *Contacts) update(ctx context.Context, tenantID, id uuid.UUID, o service
 			if err := also(tx); err != nil {
 				return err
 			}
+		}
+		if err := writeTimeline(ctx, tx, tenantID, list); err != nil {
+			return err
 		}
 		return events.Append(ctx, tx, list...)
 	})
