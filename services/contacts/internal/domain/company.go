@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,10 +183,10 @@ func companyDiff(a, b CompanyFields) []string {
 	add("legal_address", a.LegalAddress != b.LegalAddress)
 	add("industry", a.Industry != b.Industry)
 	add("website", a.Website != b.Website)
-	add("phones", !equal(a.Phones, b.Phones))
-	add("emails", !equal(a.Emails, b.Emails))
+	add("phones", !slices.Equal(a.Phones, b.Phones))
+	add("emails", !slices.Equal(a.Emails, b.Emails))
 	add("owner_id", a.OwnerID != b.OwnerID)
-	add("tags", !equal(a.Tags, b.Tags))
+	add("tags", !slices.Equal(a.Tags, b.Tags))
 	add("custom", !reflect.DeepEqual(a.Custom, b.Custom))
 	return changed
 }

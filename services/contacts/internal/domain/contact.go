@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -292,10 +293,10 @@ func diff(a, b Fields) []string {
 	}
 	add("first_name", a.FirstName != b.FirstName)
 	add("last_name", a.LastName != b.LastName)
-	add("emails", !equal(a.Emails, b.Emails))
-	add("phones", !equal(a.Phones, b.Phones))
+	add("emails", !slices.Equal(a.Emails, b.Emails))
+	add("phones", !slices.Equal(a.Phones, b.Phones))
 	add("owner_id", a.OwnerID != b.OwnerID)
-	add("tags", !equal(a.Tags, b.Tags))
+	add("tags", !slices.Equal(a.Tags, b.Tags))
 	add("company_id", a.CompanyID != b.CompanyID)
 	add("position", a.Position != b.Position)
 	add("lifecycle_stage", a.LifecycleStage != b.LifecycleStage)
@@ -304,7 +305,7 @@ func diff(a, b Fields) []string {
 	add("address", a.Address != b.Address)
 	add("birthday", a.Birthday != b.Birthday)
 	add("team", a.Team != b.Team)
-	add("shared_with", !equal(a.SharedWithUsers, b.SharedWithUsers) || !equal(a.SharedWithTeams, b.SharedWithTeams))
+	add("shared_with", !slices.Equal(a.SharedWithUsers, b.SharedWithUsers) || !slices.Equal(a.SharedWithTeams, b.SharedWithTeams))
 	add("custom", !reflect.DeepEqual(a.Custom, b.Custom))
 	return changed
 }
@@ -347,14 +348,7 @@ func (c *Contact) Fields() Fields {
 // Shares are the contact's shares as stored and matched: "user:<id>" and
 // "team:<name>".
 func (c *Contact) Shares() []string {
-	out := make([]string, 0, len(c.f.SharedWithUsers)+len(c.f.SharedWithTeams))
-	for _, u := range c.f.SharedWithUsers {
-		out = append(out, "user:"+u)
-	}
-	for _, t := range c.f.SharedWithTeams {
-		out = append(out, "team:"+t)
-	}
-	return out
+	return tagged("user:", c.f.SharedWithUsers, "team:", c.f.SharedWithTeams)
 }
 
 // VisibleTo reports whether a viewer sees the contact: everyone sees
@@ -386,14 +380,19 @@ type Viewer struct {
 // Keys are the contact's normalised channels ("email:…", "phone:+…"): two
 // contacts sharing one are likely the same person.
 func (c *Contact) Keys() []string {
-	keys := make([]string, 0, len(c.f.Emails)+len(c.f.Phones))
-	for _, e := range c.f.Emails {
-		keys = append(keys, "email:"+e)
+	return tagged("email:", c.f.Emails, "phone:", c.f.Phones)
+}
+
+// tagged lists as with prefix a, then bs with prefix b.
+func tagged(a string, as []string, b string, bs []string) []string {
+	out := make([]string, 0, len(as)+len(bs))
+	for _, x := range as {
+		out = append(out, a+x)
 	}
-	for _, p := range c.f.Phones {
-		keys = append(keys, "phone:"+p)
+	for _, x := range bs {
+		out = append(out, b+x)
 	}
-	return keys
+	return out
 }
 
 // TimezoneDerived reports that the time zone was derived, not given.

@@ -239,16 +239,4 @@ func LoadTimezone(name string) (*time.Location, error) {
 // answer to a write and a later read show the same instant.
 func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func clone(s []string) []string { return append([]string{}, s...) }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -225,7 +226,7 @@ func (r *Contacts) update(ctx context.Context, tenantID, id uuid.UUID, o service
 		if err != nil || len(list) == 0 {
 			return err
 		}
-		if keys := c.Keys(); !sameKeys(before, keys) {
+		if keys := c.Keys(); !slices.Equal(before, keys) {
 			if _, err := tx.Exec(ctx, claimKeys, tenantID, id, keys, !o.AllowDuplicate); err != nil {
 				return err
 			}
@@ -268,18 +269,6 @@ func erasedAt(c *domain.Contact) *time.Time {
 func withoutCreatedAt(v []any) []any {
 	n := len(v)
 	return append(v[:n-2:n-2], v[n-1])
-}
-
-func sameKeys(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func (r *Contacts) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) error {
