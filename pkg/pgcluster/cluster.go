@@ -234,8 +234,9 @@ func (c *Cluster) EnsureDatabase(ctx context.Context, name string) (Database, er
 // deployment's database administrator runs the same). Row-level security
 // lets the planner use an index for a condition only when the condition's
 // function is LEAKPROOF; LIKE (the trigram search index), array
-// containment (the tags index), overlap (the shares index) and jsonb
-// containment (the custom fields index) are not marked so, although their errors
+// containment (the tags index), overlap (the shares index), jsonb
+// containment (the custom fields index) and the inequalities that select
+// those partial indexes are not marked so, although their errors
 // depend on the pattern alone, never on a row. Without this every search
 // reads the tenant's whole table: correct, but 400 ms instead of 1–10 ms
 // over a million contacts. Only a superuser may mark a function LEAKPROOF.
@@ -244,6 +245,8 @@ alter function pg_catalog.textlike(text, text) leakproof;
 alter function pg_catalog.arraycontains(anyarray, anyarray) leakproof;
 alter function pg_catalog.arrayoverlap(anyarray, anyarray) leakproof;
 alter function pg_catalog.jsonb_contains(jsonb, jsonb) leakproof;
+alter function pg_catalog.array_ne(anyarray, anyarray) leakproof;
+alter function pg_catalog.jsonb_ne(jsonb, jsonb) leakproof;
 `
 
 // serverCredential returns the identity the server runs as: PostgreSQL

@@ -78,10 +78,11 @@ func TestDatabasesAreBootstrapped(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n int
-		err = conn.QueryRow(ctx, `select count(*) from pg_proc where proleakproof and oid in ('pg_catalog.textlike(text,text)'::regprocedure, 'pg_catalog.arraycontains(anyarray,anyarray)'::regprocedure, 'pg_catalog.arrayoverlap(anyarray,anyarray)'::regprocedure, 'pg_catalog.jsonb_contains(jsonb,jsonb)'::regprocedure)`).Scan(&n)
+		err = conn.QueryRow(ctx, `select count(*) from pg_proc where proleakproof and oid in ('pg_catalog.textlike(text,text)'::regprocedure, 'pg_catalog.arraycontains(anyarray,anyarray)'::regprocedure, 'pg_catalog.arrayoverlap(anyarray,anyarray)'::regprocedure, 'pg_catalog.jsonb_contains(jsonb,jsonb)'::regprocedure,
+			'pg_catalog.array_ne(anyarray,anyarray)'::regprocedure, 'pg_catalog.jsonb_ne(jsonb,jsonb)'::regprocedure)`).Scan(&n)
 		conn.Close(ctx)
-		if err != nil || n != 4 {
-			t.Fatalf("leakproof operators: %d of 4 (%v)", n, err)
+		if err != nil || n != 6 {
+			t.Fatalf("leakproof operators: %d of 6 (%v)", n, err)
 		}
 	}
 }

@@ -4,7 +4,8 @@
 alter table contacts add column team text not null default '';
 alter table contacts add column shares text[] not null default '{}';
 create index contacts_team on contacts (tenant_id, team, id);
-create index contacts_shares on contacts using gin (shares);
+-- Partial, like contacts_tags: most contacts are shared with nobody.
+create index contacts_shares on contacts using gin (shares) where shares <> '{}';
 
 -- +goose Down
 drop index contacts_shares;

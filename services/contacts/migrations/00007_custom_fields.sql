@@ -26,8 +26,9 @@ create policy fields_tenant on fields
 
 alter table companies add column custom jsonb not null default '{}';
 -- Filters on custom values are jsonb containment (custom @> '{"key": value}').
-create index contacts_custom on contacts using gin (custom jsonb_path_ops);
-create index companies_custom on companies using gin (custom jsonb_path_ops);
+-- Partial, like contacts_tags: records without custom values stay out.
+create index contacts_custom on contacts using gin (custom jsonb_path_ops) where custom <> '{}';
+create index companies_custom on companies using gin (custom jsonb_path_ops) where custom <> '{}';
 
 -- +goose Down
 drop index companies_custom;

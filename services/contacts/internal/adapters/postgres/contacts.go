@@ -317,7 +317,7 @@ func listContactsSQL(tenantID uuid.UUID, q service.ListQuery, limit int) (string
 		w.add("owner_id = $?", q.OwnerID)
 	}
 	if q.Tag != "" {
-		w.add("tags @> array[$?::text]", q.Tag)
+		w.add("tags <> '{}' and tags @> array[$?::text]", q.Tag)
 	}
 	if q.LifecycleStage != "" {
 		w.add("lifecycle_stage = $?", q.LifecycleStage)
@@ -326,7 +326,7 @@ func listContactsSQL(tenantID uuid.UUID, q service.ListQuery, limit int) (string
 		w.add("source = $?", q.Source)
 	}
 	for _, c := range q.CustomFilters {
-		w.add("custom @> $?", c)
+		w.add("custom <> '{}' and custom @> $?", c)
 	}
 	for _, c := range []struct {
 		cond string
@@ -423,7 +423,7 @@ func (w *where) visible(v domain.Viewer) string {
 	if v.Team != "" {
 		shares = append(shares, "team:"+v.Team)
 	}
-	cond := "(owner_id = " + w.arg(v.UserID) + " or shares && " + w.arg(shares)
+	cond := "(owner_id = " + w.arg(v.UserID) + " or (shares <> '{}' and shares && " + w.arg(shares) + ")"
 	if v.TeamWide && v.Team != "" {
 		cond += " or team = " + w.arg(v.Team)
 	}
