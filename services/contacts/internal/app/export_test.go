@@ -88,6 +88,11 @@ func TestExport(t *testing.T) {
 		t.Fatalf("companies q=beta %v", c)
 	}
 
+	// Another tenant's company export holds none of these companies.
+	if c := exportRows(t, h.do("GET", "/v1/companies/export", h.token(h.tenantB, auth.RoleAdmin), nil).want(t, http.StatusOK), ','); len(c) != 1 {
+		t.Fatalf("tenant B exports tenant A's companies: %v", c)
+	}
+
 	// Another tenant exports only its own: here, thousands, across pages.
 	seedContacts(t, h.appURL, h.tenantB, 2500)
 	b := exportRows(t, h.do("GET", "/v1/contacts/export", h.token(h.tenantB, auth.RoleAdmin), nil).want(t, http.StatusOK), ',')
