@@ -319,10 +319,19 @@ func TestDelete(t *testing.T) {
 	tok := h.token(h.tenantA, auth.RoleAdmin)
 	id := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
 	path := "/v1/contacts/" + id
+	if k, tl := h.countRows(h.tenantA, "contact_keys"), h.countRows(h.tenantA, "timeline"); k != 2 || tl != 1 {
+		t.Fatalf("before delete: %d channel keys, %d timeline entries", k, tl)
+	}
 	h.do("DELETE", path, tok, nil, "If-Match", `"7"`).want(t, http.StatusPreconditionFailed)
 	h.do("DELETE", path, tok, nil, "If-Match", `"1"`).want(t, http.StatusNoContent)
 	h.do("GET", path, tok, nil).want(t, http.StatusNotFound)
 	h.do("DELETE", path, tok, nil).want(t, http.StatusNotFound)
+	// The channel keys and the timeline go with the contact: the same
+	// person is no duplicate of a deleted one.
+	if k, tl := h.countRows(h.tenantA, "contact_keys"), h.countRows(h.tenantA, "timeline"); k != 0 || tl != 0 {
+		t.Fatalf("after delete: %d channel keys, %d timeline entries left", k, tl)
+	}
+	h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated)
 	if ev := readEvent(t, h.brokers, id); ev.Type != "crm.contact.created" {
 		t.Fatalf("first event is %s", ev.Type)
 	}
@@ -403,4 +412,43 @@ func TestUnknownRoutesAnswerProblems(t *testing.T) {
 		t.Fatalf("Allow %q", r.header.Get("Allow"))
 	}
 	h.do("GET", "/nothing", "", nil).want(t, http.StatusNotFound)
+}
+
+// TestPurge deletes tenant B with deletionPolicy Delete: every row the
+// service holds for B goes, derived tables included, and A keeps its own.
+func TestPurge(t *testing.T) {
+	h := start(t)
+	tables := []string{"contacts", "contact_keys", "timeline", "activities", "companies"}
+	for _, tenant := range []uuid.UUID{h.tenantA, h.tenantB} {
+		tok := h.token(tenant, auth.RoleAdmin)
+		company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка"}).want(t, http.StatusCreated).body["id"]
+		contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "emails": []string{"anna@example.ru"},
+			"company_id": company}).want(t, http.StatusCreated).body["id"]
+		h.do("POST", "/v1/activities", tok, map[string]any{"kind": "note", "body": "Позвонить", "contact_id": contact}).want(t, http.StatusCreated)
+		for _, table := range tables {
+			if n := h.countRows(tenant, table); n == 0 {
+				t.Fatalf("setup: no %s rows", table)
+			}
+		}
+	}
+	prov := tenancy.NewProvisioner(h.brokers, "/test")
+	defer prov.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rec := &tenancyv1.TenantRecord{Id: h.tenantB.String(), Name: "t1", Generation: 2, Region: "local", DefaultCountry: "US",
+		Deleting: true, DeletionPolicy: tenancyv1.DeletionPolicy_DELETION_POLICY_DELETE}
+	if err := prov.Publish(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prov.WaitAcks(ctx, h.tenantB.String(), 2, []string{app.Name}); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables {
+		if n := h.countRows(h.tenantB, table); n != 0 {
+			t.Errorf("purged tenant still has %d %s rows", n, table)
+		}
+		if n := h.countRows(h.tenantA, table); n == 0 {
+			t.Errorf("the other tenant lost its %s rows", table)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,9 +154,99 @@ const updateContact = `update contacts set first_name=$3, last_name=$4, emails=$
 	company_id=$9, position=$10, lifecycle_stage=$11, source=$12, timezone=$13, timezone_derived=$14, address=$15,
 	birthday=$16, version=$17, updated_at=$18, search=$19, sort_name=$20, erased_at=$21, team=$22, shares=$23, custom=$24 where tenant_id=$2 and id=$1`
 
-// claimKeys makes the contact's channels its keys; with check, a channel of
-// another contact aborts the transaction (see translate).
-const claimKeys = `select contacts_claim_keys($1, $2, $3, $4)`
+// Channel keys ("email:…", "phone:…") index a tenant's contacts by channel.
+// A write claims the keys its contact gains and drops those it loses, as
+// plain statements queued in the write's pipeline (queueKeys). The keys
+// gained are locked first, in order, for the rest of the transaction, so
+// two concurrent writes of one e-mail never both pass the duplicate check;
+// the check then sees every write that held a lock before it, since each
+// statement of a read-committed transaction takes a new snapshot.
+const (
+	// lockKeys takes the advisory locks: the keys come sorted and distinct,
+	// and a function scan returns them in array order, so two writers
+	// always lock in one order and never deadlock. The lock id is the one
+	// contacts_claim_keys (migration 00002) takes.
+	lockKeys = `select pg_advisory_xact_lock(hashtextextended($1::text || k, 0)) from unnest($2::text[]) k`
+	// checkKeys aborts the transaction (SQLSTATE RP409) at the first key,
+	// listed from $3 on (see checkKeysSQL), that another contact holds;
+	// duplicatesError then lists them all.
+	checkKeys = `select contacts_duplicate(contact_id, key) from contact_keys
+		where tenant_id = $1 and contact_id <> $2 and key = any(array[%s])`
+	insertKeys = `insert into contact_keys (tenant_id, key, contact_id) select $1, k, $3 from unnest($2::text[]) k on conflict do nothing`
+	deleteKeys = `delete from contact_keys where tenant_id = $1 and key = any($2) and contact_id = $3`
+)
+
+// queueKeys queues what moving contact id from the keys before to the keys
+// after takes, and returns the keys gained; check asks for the duplicate
+// check.
+func queueKeys(b *pgx.Batch, tenantID, id uuid.UUID, before, after []string, check bool) (gained []string) {
+	gained, lost := keyDiff(before, after), keyDiff(after, before)
+	if len(gained) > 0 {
+		b.Queue(lockKeys, tenantID, gained)
+		if check {
+			sql, args := checkKeysSQL(tenantID, id, gained)
+			b.Queue(sql, args...)
+		}
+		b.Queue(insertKeys, tenantID, gained, id)
+	}
+	if len(lost) > 0 {
+		b.Queue(deleteKeys, tenantID, lost, id)
+	}
+	return gained
+}
+
+// duplicatesError completes err, when the duplicate check failed it, with
+// every other contact that holds one of the keys: read after the failed
+// transaction, it falls back on the one the check found.
+func (r *Contacts) duplicatesError(ctx context.Context, tenantID, id uuid.UUID, keys []string, err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != codeDuplicate {
+		return err
+	}
+	var pairs [][2]string
+	qerr := postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `select contact_id::text, key from contact_keys
+			where tenant_id = $1 and contact_id <> $2 and key = any($3) order by key, contact_id`, tenantID, id, keys)
+		if err != nil {
+			return err
+		}
+		pairs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (p [2]string, err error) {
+			return p, row.Scan(&p[0], &p[1])
+		})
+		return err
+	})
+	if qerr != nil || len(pairs) == 0 {
+		return err
+	}
+	return domain.ErrDuplicates(domain.GroupDuplicates(pairs))
+}
+
+// checkKeysSQL is checkKeys for keys, one parameter each: with the array's
+// length in the statement, the plan PostgreSQL caches for it costs what a
+// plan for given values would, and is reused; with one array parameter of
+// unknown length it was planned anew on every write.
+func checkKeysSQL(tenantID, id uuid.UUID, keys []string) (string, []any) {
+	args := make([]any, 0, 2+len(keys))
+	args = append(args, tenantID, id)
+	params := make([]string, len(keys))
+	for i, k := range keys {
+		args = append(args, k)
+		params[i] = "$" + strconv.Itoa(len(args))
+	}
+	return fmt.Sprintf(checkKeys, strings.Join(params, ",")), args
+}
+
+// keyDiff is the keys of b that a lacks, sorted and distinct.
+func keyDiff(a, b []string) []string {
+	out := make([]string, 0, len(b))
+	for _, k := range b {
+		if !slices.Contains(a, k) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 // Create writes the contact, its channel keys and its events in one
 // pipelined round trip: a new row needs no read first, and the pipeline
@@ -167,16 +258,15 @@ func (r *Contacts) Create(ctx context.Context, c *domain.Contact, o service.Writ
 	}
 	b := &pgx.Batch{}
 	b.Queue(insertContact, append(contactValues(c), c.SearchText(), c.SortName(), c.Fields().Team, c.Shares(), customValue(c.Fields().Custom))...)
-	if keys := c.Keys(); len(keys) > 0 {
-		b.Queue(claimKeys, c.TenantID(), c.ID(), keys, !o.AllowDuplicate)
-	}
+	gained := queueKeys(b, c.TenantID(), c.ID(), nil, c.Keys(), !o.AllowDuplicate)
 	if err := events.QueueAppend(ctx, b, list...); err != nil {
 		return err
 	}
 	if err := queueTimeline(b, c.TenantID(), list); err != nil {
 		return err
 	}
-	return translate(postgres.InTenantBatch(ctx, r.pool, c.TenantID(), b))
+	err = postgres.InTenantBatch(ctx, r.pool, c.TenantID(), b)
+	return translate(r.duplicatesError(ctx, c.TenantID(), c.ID(), gained, err))
 }
 
 func (r *Contacts) Get(ctx context.Context, tenantID, id uuid.UUID) (c *domain.Contact, err error) {
@@ -214,6 +304,7 @@ func (r *Contacts) Erase(ctx context.Context, tenantID, id uuid.UUID, fn func(*d
 // update locks the contact, lets fn change it, stores it with its keys and
 // events, and runs also (when set) in the same transaction.
 func (r *Contacts) update(ctx context.Context, tenantID, id uuid.UUID, o service.WriteOptions, fn func(*domain.Contact) ([]events.Event, error), also func(pgx.Tx) error) (c *domain.Contact, err error) {
+	var gained []string
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
 		// The row lock orders concurrent changes of one contact, and so the
 		// outbox rows of their events (see events.Append).
@@ -226,8 +317,10 @@ func (r *Contacts) update(ctx context.Context, tenantID, id uuid.UUID, o service
 		if err != nil || len(list) == 0 {
 			return err
 		}
-		if keys := c.Keys(); !slices.Equal(before, keys) {
-			if _, err := tx.Exec(ctx, claimKeys, tenantID, id, keys, !o.AllowDuplicate); err != nil {
+		b := &pgx.Batch{}
+		gained = queueKeys(b, tenantID, id, before, c.Keys(), !o.AllowDuplicate)
+		if b.Len() > 0 {
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err
 			}
 		}
@@ -244,7 +337,7 @@ func (r *Contacts) update(ctx context.Context, tenantID, id uuid.UUID, o service
 		}
 		return events.Append(ctx, tx, list...)
 	})
-	return c, translate(err)
+	return c, translate(r.duplicatesError(ctx, tenantID, id, gained, err))
 }
 
 // customValue is the custom column's value: never null.
@@ -281,9 +374,16 @@ func (r *Contacts) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*
 		if err != nil {
 			return err
 		}
-		// The channel keys go with the row (on delete cascade).
-		if _, err := tx.Exec(ctx, `delete from contacts where tenant_id = $1 and id = $2`, tenantID, id); err != nil {
-			return err
+		// Activities go with the row (on delete cascade); the channel keys
+		// and the timeline are derived tables without foreign keys.
+		for _, stmt := range []string{
+			`delete from contact_keys where tenant_id = $1 and contact_id = $2`,
+			`delete from timeline where tenant_id = $1 and contact_id = $2`,
+			`delete from contacts where tenant_id = $1 and id = $2`,
+		} {
+			if _, err := tx.Exec(ctx, stmt, tenantID, id); err != nil {
+				return err
+			}
 		}
 		return events.Append(ctx, tx, list...)
 	})
@@ -444,7 +544,7 @@ func likeFragment(s string) string {
 
 // SQLSTATEs the repository turns into domain errors.
 const (
-	codeDuplicate  = "RP409" // raised by contacts_claim_keys
+	codeDuplicate  = "RP409" // raised by contacts_duplicate
 	codeNotLive    = "RP410" // raised by contacts_assert_live
 	codeForeignKey = "23503"
 )

@@ -18,10 +18,12 @@ func (Tenants) Apply(context.Context, pgx.Tx, *tenancyv1.TenantRecord) error { r
 
 // Purge removes the tenant's client base (deletionPolicy Delete); the
 // transaction is scoped to that tenant, so RLS bounds the delete too.
-// Contacts go first: their channel keys follow them, and companies are free
+// Contacts go first (their activities follow them), and companies are free
 // of contacts afterwards.
 func (Tenants) Purge(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
 	for _, stmt := range []string{
+		`delete from contact_keys where tenant_id = $1`,
+		`delete from timeline where tenant_id = $1`,
 		`delete from contacts where tenant_id = $1`,
 		`delete from companies where tenant_id = $1`,
 		`delete from fields where tenant_id = $1`,
