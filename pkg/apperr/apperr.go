@@ -24,6 +24,7 @@ const (
 	KindTooLarge                         // body over the limit: 413
 	KindRateLimited                      // too many requests: 429
 	KindUnavailable                      // a dependency is down: 503
+	KindUnsupportedMediaType             // a body of a type the endpoint does not take: 415
 )
 
 // FieldError names one offending field by its JSON path, e.g. "emails/1".

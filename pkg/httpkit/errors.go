@@ -33,6 +33,7 @@ var kindStatus = map[apperr.Kind]statusSlug{
 	apperr.KindTooLarge:             {http.StatusRequestEntityTooLarge, "too-large"},
 	apperr.KindRateLimited:          {http.StatusTooManyRequests, "rate-limited"},
 	apperr.KindUnavailable:          {http.StatusServiceUnavailable, "unavailable"},
+	apperr.KindUnsupportedMediaType: {http.StatusUnsupportedMediaType, "unsupported-media-type"},
 }
 
 type statusSlug struct {
