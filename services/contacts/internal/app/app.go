@@ -46,6 +46,7 @@ type App struct {
 	timeline  *events.Consumer
 	handler   http.Handler
 	loaded    chan struct{}
+	svc       service.Service
 }
 
 // New migrates the database (when configured) and assembles the service.
@@ -78,7 +79,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), contactsdb.NewActivities(pool), contactsdb.NewFields(pool), a.settings)
+	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), contactsdb.NewActivities(pool), contactsdb.NewFields(pool), contactsdb.NewImports(pool), a.settings)
 	mux := http.NewServeMux()
 	transport.Routes(mux, endpoint.Make(svc, kit.NewObserver(Name, log)))
 	scopeOf := func(r *http.Request) (uuid.UUID, string, bool) {
@@ -88,8 +89,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	v1 := auth.Middleware(verifier)(a.directory.Middleware(
 		httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(pool), scopeOf)(httpkit.ProblemMux(mux))))
 
+	// Imports take files, not JSON: they have their own body limit, and no
+	// Idempotency-Key replay (which would hold the whole file in memory; a
+	// repeated import with on_duplicate=skip creates nothing anyway).
+	importMux := http.NewServeMux()
+	transport.ImportRoutes(importMux, endpoint.MakeImports(svc, kit.NewObserver(Name, log)))
+	imports := auth.Middleware(verifier)(a.directory.Middleware(httpkit.ProblemMux(importMux)))
+
 	root := http.NewServeMux()
 	root.Handle("/v1/", v1)
+	root.Handle("/v1/imports", imports)
+	root.Handle("/v1/imports/", imports)
 	// The API description is public: clients read it before they hold a token.
 	root.HandleFunc("GET /v1/contacts/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -97,8 +107,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	})
 	root.Handle("GET /metrics", telemetry.MetricsHandler())
 	httpkit.Health(root, a.ready)
-	a.handler = httpkit.Instrument(Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(log)(
-		httpkit.BodyLimit(httpkit.DefaultBodyLimit)(httpkit.ValidQuery(httpkit.ProblemMux(root)))))))
+	inner := httpkit.ValidQuery(httpkit.ProblemMux(root))
+	small, large := httpkit.BodyLimit(httpkit.DefaultBodyLimit)(inner), httpkit.BodyLimit(transport.MaxImportBytes)(inner)
+	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/imports" {
+			large.ServeHTTP(w, r)
+			return
+		}
+		small.ServeHTTP(w, r)
+	})
+	a.handler = httpkit.Instrument(Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(log)(limited))))
+	a.svc = svc
 	return a, nil
 }
 
@@ -148,6 +167,7 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 	g.Go(func() error { return a.relay.Run(ctx) })
 	g.Go(func() error { return a.applier.Run(ctx) })
 	g.Go(func() error { return a.timeline.Run(ctx) })
+	g.Go(func() error { return a.svc.RunImports(ctx, a.log) })
 	return g.Wait()
 }
 

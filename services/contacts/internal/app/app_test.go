@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +41,9 @@ type harness struct {
 	appURL  string
 	tenantA uuid.UUID
 	tenantB uuid.UUID
+	cfg     app.Config
+	// stop stops the service (as a crash would stop its work), once.
+	stop func()
 }
 
 func start(t testing.TB) *harness {
@@ -54,25 +58,8 @@ func start(t testing.TB) *harness {
 	}
 	cfg := app.Config{DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, AppRole: db.AppRole, Brokers: brokers,
 		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, l) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && ctx.Err() == nil {
-			t.Errorf("run: %v", err)
-		}
-		a.Close()
-	})
-	h := &harness{t: t, url: "http://" + l.Addr().String(), issuer: issuer, brokers: brokers, appURL: db.AppURL,
-		tenantA: uuid.New(), tenantB: uuid.New()}
+	h := &harness{t: t, issuer: issuer, brokers: brokers, appURL: db.AppURL, tenantA: uuid.New(), tenantB: uuid.New(), cfg: cfg}
+	h.url, h.stop = runApp(t, ctx, cancel, cfg)
 	prov := tenancy.NewProvisioner(brokers, "/test")
 	defer prov.Close()
 	for i, id := range []uuid.UUID{h.tenantA, h.tenantB} {
@@ -175,6 +162,42 @@ func (h *harness) countRows(tenant uuid.UUID, table string) int {
 		h.t.Fatal(err)
 	}
 	return n
+}
+
+// runApp starts the service on cfg; stop (also run at cleanup) ends it.
+func runApp(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg app.Config) (url string, stop func()) {
+	t.Helper()
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, l) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && ctx.Err() == nil {
+				t.Errorf("run: %v", err)
+			}
+			a.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return "http://" + l.Addr().String(), stop
+}
+
+// restart stops the service and starts another on the same database and
+// broker, as a restarted deployment would.
+func (h *harness) restart() {
+	h.t.Helper()
+	h.stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	h.url, h.stop = runApp(h.t, ctx, cancel, h.cfg)
 }
 
 var anna = map[string]any{"first_name": "Анна", "last_name": "Иванова", "emails": []string{"anna@example.ru"},

@@ -6,6 +6,7 @@ package service
 import (
 	"context"
 	"iter"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,6 +52,12 @@ type Service interface {
 	ExportContact(ctx context.Context, id uuid.UUID) (DataExport, error)
 	// Timeline pages through what happened to a contact, newest first.
 	Timeline(ctx context.Context, contactID uuid.UUID, limit int, after Cursor) (Page[domain.TimelineEntry], error)
+	// StartImport stores a CSV file and queues its import; GetImport and
+	// ImportErrors report on it; RunImports is the worker that runs them.
+	StartImport(ctx context.Context, req ImportRequest) (*domain.ImportJob, error)
+	GetImport(ctx context.Context, id uuid.UUID) (*domain.ImportJob, error)
+	ImportErrors(ctx context.Context, id uuid.UUID, fn func(domain.ImportError) error) error
+	RunImports(ctx context.Context, log *slog.Logger) error
 }
 
 // CompanyQuery pages through companies in creation order.
@@ -80,12 +87,14 @@ type service struct {
 	cache      fieldCache
 	settings   SettingsFunc
 	now        func() time.Time
+	imports    ImportRepository
+	importWake chan struct{}
 }
 
 // New returns the service over its repositories.
-func New(repo Repository, companies CompanyRepository, activities ActivityRepository, fields FieldRepository, settings SettingsFunc) Service {
-	return &service{repo: repo, companies: companies, activities: activities, fields: fields,
-		cache: fieldCache{entries: map[uuid.UUID]cachedFields{}}, settings: settings, now: time.Now}
+func New(repo Repository, companies CompanyRepository, activities ActivityRepository, fields FieldRepository, imports ImportRepository, settings SettingsFunc) Service {
+	return &service{repo: repo, companies: companies, activities: activities, fields: fields, imports: imports,
+		importWake: make(chan struct{}, 1), cache: fieldCache{entries: map[uuid.UUID]cachedFields{}}, settings: settings, now: time.Now}
 }
 
 var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read the client base but not change it")

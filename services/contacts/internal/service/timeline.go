@@ -43,6 +43,16 @@ func TimelineOf(e events.Event) (TimelineChange, error) {
 			return TimelineChange{}, err
 		}
 		return TimelineChange{Add: entry(m.GetContact().GetId(), map[string]any{"version": m.GetContact().GetVersion()}, m.GetActorId())}, nil
+	case TypeImported:
+		var m contactsv1.ContactsImported
+		if err := e.Unmarshal(&m); err != nil {
+			return TimelineChange{}, err
+		}
+		var ch TimelineChange
+		for _, c := range m.GetContacts() {
+			ch.Add = append(ch.Add, entry(c.GetId(), map[string]any{"version": c.GetVersion(), "import_id": m.GetImportId()}, m.GetActorId())...)
+		}
+		return ch, nil
 	case TypeUpdated:
 		var m contactsv1.ContactUpdated
 		if err := e.Unmarshal(&m); err != nil {

@@ -1330,6 +1330,70 @@ func (x *FieldDefinition) GetDeletedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// ContactsImported: ce_type crm.contacts.imported. A CSV import publishes
+// the contacts it created in bulk, up to a thousand per event, instead of
+// one crm.contact.created each; the event's subject is the import's id.
+// Contacts an import updates get the usual crm.contact.updated.
+type ContactsImported struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ImportId      string                 `protobuf:"bytes,1,opt,name=import_id,json=importId,proto3" json:"import_id,omitempty"`
+	ActorId       string                 `protobuf:"bytes,2,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	Contacts      []*Contact             `protobuf:"bytes,3,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContactsImported) Reset() {
+	*x = ContactsImported{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContactsImported) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContactsImported) ProtoMessage() {}
+
+func (x *ContactsImported) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContactsImported.ProtoReflect.Descriptor instead.
+func (*ContactsImported) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ContactsImported) GetImportId() string {
+	if x != nil {
+		return x.ImportId
+	}
+	return ""
+}
+
+func (x *ContactsImported) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *ContactsImported) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
 var File_crm_contacts_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_contacts_v1_events_proto_rawDesc = "" +
@@ -1466,7 +1530,11 @@ const file_crm_contacts_v1_events_proto_rawDesc = "" +
 	"\bactor_id\x18\n" +
 	" \x01(\tR\aactorId\x129\n" +
 	"\n" +
-	"deleted_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAtB\xc2\x01\n" +
+	"deleted_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAt\"\x80\x01\n" +
+	"\x10ContactsImported\x12\x1b\n" +
+	"\timport_id\x18\x01 \x01(\tR\bimportId\x12\x19\n" +
+	"\bactor_id\x18\x02 \x01(\tR\aactorId\x124\n" +
+	"\bcontacts\x18\x03 \x03(\v2\x18.crm.contacts.v1.ContactR\bcontactsB\xc2\x01\n" +
 	"\x13com.crm.contacts.v1B\vEventsProtoP\x01Z@github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1;contactsv1\xa2\x02\x03CCX\xaa\x02\x0fCrm.Contacts.V1\xca\x02\x0fCrm\\Contacts\\V1\xe2\x02\x1bCrm\\Contacts\\V1\\GPBMetadata\xea\x02\x11Crm::Contacts::V1b\x06proto3"
 
 var (
@@ -1481,7 +1549,7 @@ func file_crm_contacts_v1_events_proto_rawDescGZIP() []byte {
 	return file_crm_contacts_v1_events_proto_rawDescData
 }
 
-var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*Contact)(nil),               // 0: crm.contacts.v1.Contact
 	(*Address)(nil),               // 1: crm.contacts.v1.Address
@@ -1497,31 +1565,33 @@ var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*ActivityDeleted)(nil),       // 11: crm.contacts.v1.ActivityDeleted
 	(*ContactErased)(nil),         // 12: crm.contacts.v1.ContactErased
 	(*FieldDefinition)(nil),       // 13: crm.contacts.v1.FieldDefinition
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*ContactsImported)(nil),      // 14: crm.contacts.v1.ContactsImported
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_crm_contacts_v1_events_proto_depIdxs = []int32{
-	14, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
-	14, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
+	15, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
+	15, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: crm.contacts.v1.Contact.address:type_name -> crm.contacts.v1.Address
-	14, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
-	14, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
+	15, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
+	15, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: crm.contacts.v1.CompanyCreated.company:type_name -> crm.contacts.v1.Company
 	2,  // 6: crm.contacts.v1.CompanyUpdated.company:type_name -> crm.contacts.v1.Company
-	14, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	15, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: crm.contacts.v1.ContactCreated.contact:type_name -> crm.contacts.v1.Contact
 	0,  // 9: crm.contacts.v1.ContactUpdated.contact:type_name -> crm.contacts.v1.Contact
-	14, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	14, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
-	14, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
+	15, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	15, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
+	15, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
 	9,  // 13: crm.contacts.v1.ActivityLogged.activity:type_name -> crm.contacts.v1.Activity
-	14, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	14, // 15: crm.contacts.v1.ContactErased.erased_at:type_name -> google.protobuf.Timestamp
-	14, // 16: crm.contacts.v1.FieldDefinition.deleted_at:type_name -> google.protobuf.Timestamp
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	15, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	15, // 15: crm.contacts.v1.ContactErased.erased_at:type_name -> google.protobuf.Timestamp
+	15, // 16: crm.contacts.v1.FieldDefinition.deleted_at:type_name -> google.protobuf.Timestamp
+	0,  // 17: crm.contacts.v1.ContactsImported.contacts:type_name -> crm.contacts.v1.Contact
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_crm_contacts_v1_events_proto_init() }
@@ -1535,7 +1605,7 @@ func file_crm_contacts_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_contacts_v1_events_proto_rawDesc), len(file_crm_contacts_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

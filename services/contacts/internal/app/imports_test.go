@@ -1,0 +1,334 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/services/contacts/internal/service"
+)
+
+// postCSV starts an import of body with the query's options.
+func (h *harness) postCSV(tok, query string, body []byte) reply {
+	h.t.Helper()
+	return h.do("POST", "/v1/imports?"+query, tok, body, "Content-Type", "text/csv")
+}
+
+// waitImport polls an import until it ends and returns its last state.
+func (h *harness) waitImport(tok, id string) reply {
+	h.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := h.do("GET", "/v1/imports/"+id, tok, nil).want(h.t, http.StatusOK)
+		if s := r.body["status"]; s == "done" || s == "failed" {
+			return r
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("import %s did not end: %s", id, r.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// importErrors reads an import's rejected rows as CSV records, header
+// included.
+func (h *harness) importErrors(tok, id string) [][]string {
+	h.t.Helper()
+	req, _ := http.NewRequest("GET", h.url+"/v1/imports/"+id+"/errors", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		raw, _ := io.ReadAll(resp.Body)
+		h.t.Fatalf("errors: %d %s", resp.StatusCode, raw)
+	}
+	recs, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return recs
+}
+
+func counts(r reply) string {
+	return fmt.Sprintf("total=%v done=%v created=%v updated=%v skipped=%v failed=%v", r.body["rows_total"], r.body["rows_done"],
+		r.body["created"], r.body["updated"], r.body["skipped"], r.body["failed"])
+}
+
+// An import creates the valid rows as searchable contacts with their
+// timeline and one bulk event, and reports every rejected row by line and
+// column; the same file again with skip creates nothing.
+func TestImportContacts(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleRep)
+	file := []byte("first_name,last_name,emails,phones,tags,id\n" +
+		"Анна,Иванова,anna@example.ru,+7 912 000-00-01,vip; new,\n" +
+		"Boris,\"Smith, Jr.\",boris@example.com,,,\n" +
+		"\"Мария\nМаша\",Петрова,masha@example.ru;maria@example.ru,8 912 000 00 03,,\n" +
+		"Bad,Mail,not-an-email,,,\n" +
+		"Ragged,row\n" +
+		"Олег,Сидоров,OLEG@example.ru,,,\n")
+	r := h.postCSV(tok, "entity=contacts", file).want(t, http.StatusAccepted)
+	id := r.body["id"].(string)
+	if r.header.Get("Location") != "/v1/imports/"+id || r.body["rows_total"].(float64) != 6 || r.body["encoding"] != "utf-8" ||
+		r.body["delimiter"] != "," {
+		t.Fatalf("started: %s", r.raw)
+	}
+	done := h.waitImport(tok, id)
+	if done.body["status"] != "done" || counts(done) != "total=6 done=6 created=4 updated=0 skipped=0 failed=2" {
+		t.Fatalf("import: %s", done.raw)
+	}
+	errs := h.importErrors(tok, id)
+	want := [][]string{{"line", "column", "message"}, {"6", "emails"}, {"7", ""}}
+	if len(errs) != len(want) {
+		t.Fatalf("errors: %v", errs)
+	}
+	for i, w := range want[1:] {
+		if got := errs[i+1]; got[0] != w[0] || got[1] != w[1] || got[2] == "" {
+			t.Fatalf("error %d: have %v, want line %s column %q", i, got, w[0], w[1])
+		}
+	}
+	// Imported contacts are stored normalised, searchable, and owned by
+	// the importer.
+	list := h.do("GET", "/v1/contacts?q=masha@example.ru", tok, nil).want(t, http.StatusOK)
+	items := list.body["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("search: %s", list.raw)
+	}
+	masha := items[0].(map[string]any)
+	if masha["first_name"] != "Мария Маша" || masha["phones"].([]any)[0] != "+79120000003" || masha["owner_id"] != "rep-user" ||
+		len(masha["emails"].([]any)) != 2 {
+		t.Fatalf("imported contact: %v", masha)
+	}
+	oleg := h.do("GET", "/v1/contacts?q=oleg", tok, nil).want(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)
+	if oleg["emails"].([]any)[0] != "oleg@example.ru" {
+		t.Fatalf("e-mail not normalised: %v", oleg)
+	}
+	tl := h.do("GET", fmt.Sprintf("/v1/contacts/%s/timeline", masha["id"]), tok, nil).want(t, http.StatusOK)
+	if entries := tl.body["items"].([]any); len(entries) != 1 || entries[0].(map[string]any)["type"] != service.TypeImported {
+		t.Fatalf("timeline: %s", tl.raw)
+	}
+	ev := readEventOfType(t, h.brokers, id, service.TypeImported)
+	var m contactsv1.ContactsImported
+	if err := ev.Unmarshal(&m); err != nil || len(m.GetContacts()) != 4 || m.GetImportId() != id {
+		t.Fatalf("bulk event: %v %v", err, &m)
+	}
+	// The same file again: every valid row is a duplicate now.
+	again := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=skip", file).want(t, http.StatusAccepted).body["id"].(string))
+	if counts(again) != "total=6 done=6 created=0 updated=0 skipped=4 failed=2" {
+		t.Fatalf("second import: %s", again.raw)
+	}
+	if n := h.countRows(h.tenantA, "contacts"); n != 4 {
+		t.Fatalf("%d contacts after two imports", n)
+	}
+	// Another tenant sees neither the import nor its errors.
+	tokB := h.token(h.tenantB, auth.RoleAdmin)
+	h.do("GET", "/v1/imports/"+id, tokB, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/imports/"+id+"/errors", tokB, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/imports/"+uuid.NewString(), tok, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/imports/not-an-id", tok, nil).want(t, http.StatusNotFound)
+	// Nor does another user of the tenant, but for admins.
+	h.do("GET", "/v1/imports/"+id, h.token(h.tenantA, auth.RoleManager), nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/imports/"+id, h.token(h.tenantA, auth.RoleAdmin), nil).want(t, http.StatusOK)
+}
+
+// A Russian Excel export: Windows-1251, ";" between cells, Russian
+// headers mapped to fields; and UTF-8 with a byte-order mark and tabs.
+func TestImportDetectsEncodingAndDelimiter(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	ru, err := charmap.Windows1251.NewEncoder().Bytes([]byte("Имя;Фамилия;Почта;Телефон;Заметка\r\n" +
+		"Андрей;Иванов;andrey@example.ru;8 (912) 000-00-10;\r\n" +
+		"Ёлка;Щукина;yolka@example.ru;;\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapping := url.QueryEscape(`{"Имя":"first_name","Фамилия":"last_name","Почта":"emails","Телефон":"phones","Заметка":""}`)
+	r := h.postCSV(tok, "entity=contacts&mapping="+mapping, ru).want(t, http.StatusAccepted)
+	if r.body["encoding"] != "windows-1251" || r.body["delimiter"] != ";" {
+		t.Fatalf("detected: %s", r.raw)
+	}
+	if done := h.waitImport(tok, r.body["id"].(string)); counts(done) != "total=2 done=2 created=2 updated=0 skipped=0 failed=0" {
+		t.Fatalf("import: %s", done.raw)
+	}
+	c := h.do("GET", "/v1/contacts?q=andrey@example.ru", tok, nil).want(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)
+	if c["first_name"] != "Андрей" || c["last_name"] != "Иванов" || c["phones"].([]any)[0] != "+79120000010" {
+		t.Fatalf("cp1251 contact: %v", c)
+	}
+	h.do("GET", "/v1/contacts?q="+url.QueryEscape("Щукина"), tok, nil).want(t, http.StatusOK)
+
+	bom := append([]byte{0xEF, 0xBB, 0xBF}, []byte("first_name\tlast_name\temails\nJane\tDoe\tjane@example.com\n")...)
+	r = h.postCSV(tok, "entity=contacts", bom).want(t, http.StatusAccepted)
+	if r.body["encoding"] != "utf-8-bom" || r.body["delimiter"] != "\t" {
+		t.Fatalf("detected: %s", r.raw)
+	}
+	if done := h.waitImport(tok, r.body["id"].(string)); counts(done) != "total=1 done=1 created=1 updated=0 skipped=0 failed=0" {
+		t.Fatalf("import: %s", done.raw)
+	}
+	jane := h.do("GET", "/v1/contacts?q=jane@example.com", tok, nil).want(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)
+	if jane["first_name"] != "Jane" {
+		t.Fatalf("BOM kept in the first header or value: %v", jane)
+	}
+}
+
+// on_duplicate=update fills the existing contact from the row (channels
+// and tags added); create makes a second contact; a dry run writes nothing
+// but counts what it would do, duplicates inside the file included.
+func TestImportDuplicateModesAndDryRun(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	existing := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
+	file := []byte("first_name,emails,phones,position,tags\n" +
+		"Анна,anna@example.ru,+7 495 111-22-33,Директор,partner\n" +
+		"Пётр,petr@example.ru,,,\n" +
+		"Пётр,petr@example.ru,,,\n")
+
+	dry := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=update&dry_run=true", file).want(t, http.StatusAccepted).body["id"].(string))
+	if dry.body["dry_run"] != true || counts(dry) != "total=3 done=3 created=1 updated=1 skipped=1 failed=0" {
+		t.Fatalf("dry run: %s", dry.raw)
+	}
+	if n := h.countRows(h.tenantA, "contacts"); n != 1 {
+		t.Fatalf("a dry run wrote %d contacts", n)
+	}
+	if g := h.do("GET", "/v1/contacts/"+existing, tok, nil).want(t, http.StatusOK); g.body["version"].(float64) != 1 {
+		t.Fatalf("a dry run changed the contact: %s", g.raw)
+	}
+
+	upd := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=update", file).want(t, http.StatusAccepted).body["id"].(string))
+	if counts(upd) != "total=3 done=3 created=1 updated=1 skipped=1 failed=0" {
+		t.Fatalf("update: %s", upd.raw)
+	}
+	g := h.do("GET", "/v1/contacts/"+existing, tok, nil).want(t, http.StatusOK)
+	if g.body["position"] != "Директор" || g.body["last_name"] != "Иванова" || len(g.body["phones"].([]any)) != 2 ||
+		fmt.Sprint(g.body["tags"]) != "[vip partner]" || g.body["version"].(float64) != 2 {
+		t.Fatalf("updated contact: %s", g.raw)
+	}
+	// The new channel is the contact's now: a create with it is a duplicate.
+	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "X", "phones": []string{"+74951112233"}}).want(t, http.StatusConflict)
+
+	created := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=create", file).want(t, http.StatusAccepted).body["id"].(string))
+	if counts(created) != "total=3 done=3 created=3 updated=0 skipped=0 failed=0" {
+		t.Fatalf("create: %s", created.raw)
+	}
+	if n := h.countRows(h.tenantA, "contacts"); n != 5 {
+		t.Fatalf("%d contacts after create", n)
+	}
+}
+
+// Files that cannot be imported are refused at once and store nothing.
+func TestImportBadInput(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	good := []byte("first_name,emails\nA,a@example.com\n")
+	for name, tc := range map[string]struct {
+		query, ctype string
+		body         []byte
+		status       int
+		field        string
+	}{
+		"unknown column":         {"entity=contacts", "text/csv", []byte("first_name,nickname\nA,B\n"), 422, "header/2"},
+		"unknown field":          {"entity=contacts&mapping=" + url.QueryEscape(`{"first_name":"nick"}`), "text/csv", good, 422, "mapping/first_name"},
+		"mapping not JSON":       {"entity=contacts&mapping=nope", "text/csv", good, 422, "mapping"},
+		"two columns, one field": {"entity=contacts", "text/csv", []byte("emails,EMAILS\na@x.ru,b@x.ru\n"), 422, "header/2"},
+		"empty file":             {"entity=contacts", "text/csv", nil, 422, "body"},
+		"no entity":              {"", "text/csv", good, 422, "entity"},
+		"unknown entity":         {"entity=deals", "text/csv", good, 422, "entity"},
+		"bad on_duplicate":       {"entity=contacts&on_duplicate=merge", "text/csv", good, 422, "on_duplicate"},
+		"bad dry_run":            {"entity=contacts&dry_run=maybe", "text/csv", good, 422, "dry_run"},
+		"not CSV":                {"entity=contacts", "application/json", []byte(`{"a":1}`), 415, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := h.do("POST", "/v1/imports?"+tc.query, tok, tc.body, "Content-Type", tc.ctype).want(t, tc.status)
+			if tc.field != "" && fmt.Sprint(r.fields()) != "["+tc.field+"]" {
+				t.Fatalf("fields %v, want %s: %s", r.fields(), tc.field, r.raw)
+			}
+		})
+	}
+	// A file over the limit is refused before it is read.
+	req, _ := http.NewRequest("POST", h.url+"/v1/imports?entity=contacts", bytes.NewReader(good))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "text/csv")
+	req.ContentLength = 2 << 30
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("2 GiB declared: %d", resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+	// Read-only roles may not import.
+	h.postCSV(h.token(h.tenantA, auth.RoleViewer), "entity=contacts", good).want(t, http.StatusForbidden)
+	if n := h.countRows(h.tenantA, "imports"); n != 0 {
+		t.Fatalf("%d imports stored by refused requests", n)
+	}
+}
+
+// A service that stops in the middle of an import leaves it to the next
+// one, which resumes after the last batch stored: every row imported
+// once, none lost, none twice.
+func TestImportResumesAfterRestart(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	const rows = 12 * service.ImportBatch
+	var file bytes.Buffer
+	file.WriteString("first_name,last_name,emails\n")
+	for i := range rows {
+		fmt.Fprintf(&file, "Имя%d,Фамилия%d,person%d@example.ru\n", i, i, i)
+	}
+	id := h.postCSV(tok, "entity=contacts", file.Bytes()).want(t, http.StatusAccepted).body["id"].(string)
+	for {
+		r := h.do("GET", "/v1/imports/"+id, tok, nil).want(t, http.StatusOK)
+		if done := r.body["rows_done"].(float64); done > 0 {
+			if done == rows {
+				t.Fatal("the import ended before the service could be stopped")
+			}
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.stop()
+	// The stopped worker's lease would run out in ImportLease; end it now.
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, h.appURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var status string
+	var stored int64
+	if err := postgres.InSystem(ctx, pool, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `update imports set lease_until = now() where id = $1 returning status, rows_done`, uuid.MustParse(id)).
+			Scan(&status, &stored)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if status != "running" || stored == 0 || stored == rows {
+		t.Fatalf("stopped at %s, %d rows", status, stored)
+	}
+	h.restart()
+	done := h.waitImport(tok, id)
+	if done.body["status"] != "done" || counts(done) != fmt.Sprintf("total=%d done=%d created=%d updated=0 skipped=0 failed=0", rows, rows, rows) {
+		t.Fatalf("resumed import: %s", done.raw)
+	}
+	if n := h.countRows(h.tenantA, "contacts"); n != rows {
+		t.Fatalf("%d contacts, want %d", n, rows)
+	}
+	if n := h.countRows(h.tenantA, "contact_keys"); n != rows {
+		t.Fatalf("%d channel keys, want %d", n, rows)
+	}
+}

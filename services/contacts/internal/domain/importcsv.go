@@ -1,0 +1,343 @@
+package domain
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+)
+
+// What an import file may be: its encoding and its cell delimiter are
+// detected, the rest are options of the import.
+const (
+	EncodingUTF8    = "utf-8"
+	EncodingUTF8BOM = "utf-8-bom"
+	Encoding1251    = "windows-1251"
+
+	ImportContacts  = "contacts"
+	ImportCompanies = "companies"
+
+	OnDuplicateSkip   = "skip"
+	OnDuplicateUpdate = "update"
+	OnDuplicateCreate = "create"
+)
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// SniffCSV decides the encoding and the delimiter of a CSV file from its
+// first bytes: a byte-order mark or valid UTF-8 is UTF-8, anything else is
+// Windows-1251 (what Russian Excel writes); the delimiter is whichever of
+// ",", ";" and tab occurs most in the header line outside quotes.
+func SniffCSV(head []byte) (encoding string, delimiter rune) {
+	switch {
+	case bytes.HasPrefix(head, utf8BOM):
+		encoding = EncodingUTF8BOM
+		head = head[len(utf8BOM):]
+	case validUTF8Prefix(head):
+		encoding = EncodingUTF8
+	default:
+		encoding = Encoding1251
+	}
+	counts := map[rune]int{}
+	quoted := false
+	for _, b := range head {
+		if b == '\n' && !quoted {
+			break
+		}
+		switch b {
+		case '"':
+			quoted = !quoted
+		case ',', ';', '\t':
+			if !quoted {
+				counts[rune(b)]++
+			}
+		}
+	}
+	delimiter = ','
+	for _, d := range []rune{';', '\t'} {
+		if counts[d] > counts[delimiter] {
+			delimiter = d
+		}
+	}
+	return encoding, delimiter
+}
+
+// validUTF8Prefix reports whether b is valid UTF-8 but for a character cut
+// at its end.
+func validUTF8Prefix(b []byte) bool {
+	for cut := 0; cut < utf8.UTFMax && cut <= len(b); cut++ {
+		if utf8.Valid(b[:len(b)-cut]) {
+			return true
+		}
+	}
+	return false
+}
+
+// DecodeCSV reads r, a file in encoding, as UTF-8 without a byte-order mark.
+func DecodeCSV(r io.Reader, encoding string) io.Reader {
+	switch encoding {
+	case Encoding1251:
+		return charmap.Windows1251.NewDecoder().Reader(r)
+	case EncodingUTF8BOM:
+		return &bomSkipper{r: r}
+	}
+	return r
+}
+
+type bomSkipper struct {
+	r    io.Reader
+	done bool
+}
+
+func (s *bomSkipper) Read(p []byte) (int, error) {
+	if s.done {
+		return s.r.Read(p)
+	}
+	var bom [3]byte
+	if _, err := io.ReadFull(s.r, bom[:]); err != nil {
+		return 0, err
+	}
+	s.done = true
+	if !bytes.Equal(bom[:], utf8BOM) {
+		return 0, fmt.Errorf("the file lost its byte-order mark")
+	}
+	return s.r.Read(p)
+}
+
+// ignoredColumns are columns an export writes that an import reads past:
+// the service assigns them.
+var ignoredColumns = map[string]bool{"id": true, "created_at": true, "updated_at": true}
+
+// ImportColumns lists the columns an import of entity fills by name.
+func ImportColumns(entity string, defs []FieldDef) []string {
+	var cols []string
+	switch entity {
+	case ImportContacts:
+		cols = []string{"first_name", "last_name", "emails", "phones", "position", "company_id", "lifecycle_stage",
+			"source", "timezone", "address.country", "address.region", "address.city", "address.street",
+			"address.postal_code", "birthday", "owner_id", "team", "tags"}
+	case ImportCompanies:
+		cols = []string{"name", "legal_name", "tax_id", "registration_number", "legal_address", "industry",
+			"website", "phones", "emails", "owner_id", "tags"}
+	}
+	for _, d := range defs {
+		cols = append(cols, "custom."+d.Key)
+	}
+	return cols
+}
+
+// ResolveHeader maps each column of header to the field it fills: the
+// mapping's choice for its header, else the field of that name. A mapping
+// to "" drops a column; the service's own columns (id, created_at,
+// updated_at) are dropped by themselves. An unknown column, or two columns
+// for one field, is an error naming the column by number and header.
+func ResolveHeader(entity string, header []string, mapping map[string]string, defs []FieldDef) ([]string, error) {
+	known := map[string]bool{}
+	for _, c := range ImportColumns(entity, defs) {
+		known[c] = true
+	}
+	var v apperr.Invalid
+	for from, to := range mapping {
+		if to != "" && !known[to] {
+			v.Add("mapping/"+from, fmt.Sprintf("%q is not a field a %s import fills; fields: %s", to, entity,
+				strings.Join(ImportColumns(entity, defs), ", ")))
+		}
+	}
+	fields := make([]string, len(header))
+	taken := map[string]int{}
+	for i, h := range header {
+		name := strings.TrimSpace(h)
+		field, mapped := mapping[name]
+		switch {
+		case mapped:
+		case known[strings.ToLower(name)]:
+			field = strings.ToLower(name)
+		case ignoredColumns[strings.ToLower(name)] || name == "":
+			continue
+		default:
+			v.Add(fmt.Sprintf("header/%d", i+1), fmt.Sprintf("unknown column %q (column %d): map it to a field with mapping, "+
+				`or drop it with {%q: ""}`, name, i+1, name))
+			continue
+		}
+		if field == "" {
+			continue
+		}
+		if j, dup := taken[field]; dup {
+			v.Add(fmt.Sprintf("header/%d", i+1), fmt.Sprintf("column %d (%q) fills %s, as column %d does", i+1, name, field, j+1))
+			continue
+		}
+		taken[field] = i
+		fields[i] = field
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if len(taken) == 0 {
+		return nil, apperr.New(apperr.KindInvalid, "validation", "the header fills no field; the first line must name the columns")
+	}
+	return fields, nil
+}
+
+// CellError is a rejected value of an import: where it is and why.
+type CellError struct {
+	Column  string
+	Message string
+}
+
+// ContactFieldsFromRow reads a record of a contacts import whose columns
+// fill fields (as ResolveHeader made them). Values that cannot even be read
+// (a malformed id or number) are cell errors; the rest is for NewContact to
+// judge.
+func ContactFieldsFromRow(fields, record []string, defs []FieldDef) (Fields, []CellError) {
+	var f Fields
+	var errs []CellError
+	for i, field := range fields {
+		if field == "" || i >= len(record) {
+			continue
+		}
+		cell := strings.TrimSpace(record[i])
+		if cell == "" {
+			continue
+		}
+		switch field {
+		case "first_name":
+			f.FirstName = cell
+		case "last_name":
+			f.LastName = cell
+		case "emails":
+			f.Emails = SplitList(cell)
+		case "phones":
+			f.Phones = SplitList(cell)
+		case "position":
+			f.Position = cell
+		case "company_id":
+			id, err := uuid.Parse(cell)
+			if err != nil {
+				errs = append(errs, CellError{field, fmt.Sprintf("%q is not a company id", cell)})
+			}
+			f.CompanyID = id
+		case "lifecycle_stage":
+			f.LifecycleStage = cell
+		case "source":
+			f.Source = cell
+		case "timezone":
+			f.Timezone = cell
+		case "address.country":
+			f.Address.Country = cell
+		case "address.region":
+			f.Address.Region = cell
+		case "address.city":
+			f.Address.City = cell
+		case "address.street":
+			f.Address.Street = cell
+		case "address.postal_code":
+			f.Address.PostalCode = cell
+		case "birthday":
+			f.Birthday = cell
+		case "owner_id":
+			f.OwnerID = cell
+		case "team":
+			f.Team = cell
+		case "tags":
+			f.Tags = SplitList(cell)
+		default:
+			errs = customCell(&f.Custom, field, cell, defs, errs)
+		}
+	}
+	return f, errs
+}
+
+func customCell(custom *map[string]any, field, cell string, defs []FieldDef, errs []CellError) []CellError {
+	key, ok := strings.CutPrefix(field, "custom.")
+	if !ok {
+		return append(errs, CellError{field, "not a field of a contact"})
+	}
+	for _, d := range defs {
+		if d.Key != key {
+			continue
+		}
+		val, msg := CustomFromCell(d, cell)
+		if msg != "" {
+			return append(errs, CellError{field, fmt.Sprintf("%q is not %s", cell, msg)})
+		}
+		if *custom == nil {
+			*custom = map[string]any{}
+		}
+		(*custom)[key] = val
+		return errs
+	}
+	return append(errs, CellError{field, "the custom field no longer exists"})
+}
+
+// CustomFromCell reads a custom value as an export writes it (see
+// transport.CustomCell): lists joined by ";" or ",", money as "<minor
+// units> <currency>". The value's own rules are checked later, with the
+// record's.
+func CustomFromCell(d FieldDef, cell string) (any, string) {
+	switch d.Type {
+	case "number":
+		n, err := strconv.ParseFloat(strings.ReplaceAll(strings.ReplaceAll(cell, " ", ""), ",", "."), 64)
+		if err != nil {
+			return nil, "a number"
+		}
+		return n, ""
+	case "boolean":
+		switch strings.ToLower(cell) {
+		case "true", "yes", "1", "да", "истина":
+			return true, ""
+		case "false", "no", "0", "нет", "ложь":
+			return false, ""
+		}
+		return nil, "true or false"
+	case "multi_enum":
+		list := SplitList(cell)
+		out := make([]any, len(list))
+		for i, s := range list {
+			out[i] = s
+		}
+		return out, ""
+	case "money":
+		amount, currency, ok := strings.Cut(strings.TrimSpace(cell), " ")
+		n, err := strconv.ParseInt(amount, 10, 64)
+		if !ok || err != nil {
+			return nil, `an amount in minor units and a currency, e.g. "150000 RUB"`
+		}
+		return map[string]any{"amount": float64(n), "currency": strings.TrimSpace(currency)}, ""
+	}
+	return cell, ""
+}
+
+// SplitList splits a cell holding several values: by ";" as an export
+// writes them, or by ",".
+func SplitList(cell string) []string {
+	parts := strings.FieldsFunc(cell, func(r rune) bool { return r == ';' || r == ',' })
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ColumnOf is the import column a field error's path points at:
+// "emails/1" is column emails, "address/city" address.city and
+// "custom/tier" custom.tier.
+func ColumnOf(path string) string {
+	head, rest, _ := strings.Cut(path, "/")
+	switch head {
+	case "address", "custom":
+		sub, _, _ := strings.Cut(rest, "/")
+		if sub != "" {
+			return head + "." + sub
+		}
+	}
+	return head
+}
