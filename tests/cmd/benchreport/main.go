@@ -29,6 +29,8 @@ var budgets = map[string]budget{
 	"CreateContactViaGateway/req/s":  {2000, true, "≥ 2,000 req/s"},
 	"CreateContactViaGateway/p99-ms": {50, false, "p99 ≤ 50 ms"},
 	"Search/p95-ms":                  {30, false, "p95 ≤ 30 ms"},
+	"Import/import-s":                {20, false, "≤ 20 s for 1,000,000 rows"},
+	"Import/x-copy":                  {0.5, true, "≥ 0.5× raw \\copy"},
 }
 
 type row struct {

@@ -31,7 +31,7 @@ func (h *harness) postCSV(tok, query string, body []byte) reply {
 // waitImport polls an import until it ends and returns its last state.
 func (h *harness) waitImport(tok, id string) reply {
 	h.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(10 * time.Minute)
 	for {
 		r := h.do("GET", "/v1/imports/"+id, tok, nil).want(h.t, http.StatusOK)
 		if s := r.body["status"]; s == "done" || s == "failed" {

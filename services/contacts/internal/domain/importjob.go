@@ -38,6 +38,20 @@ type ImportJob struct {
 	CreatedAt, UpdatedAt, FinishedAt  time.Time
 }
 
+// ImportCounts are what a batch of an import did, added to its job's.
+type ImportCounts struct {
+	Rows, Created, Updated, Skipped, Failed int64
+}
+
+// Add adds c to the job's counters.
+func (j *ImportJob) Add(c ImportCounts) {
+	j.RowsDone += c.Rows
+	j.Created += c.Created
+	j.Updated += c.Updated
+	j.Skipped += c.Skipped
+	j.Failed += c.Failed
+}
+
 // ImportError is one rejected row of an import, at a line of the file (the
 // header is line 1) and a column (its header; "" for the whole row).
 type ImportError struct {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,9 +61,11 @@ type ImportRepository interface {
 	Claim(ctx context.Context, lease time.Duration) (*domain.ImportJob, error)
 	// File reads the job's file back as uploaded.
 	File(ctx context.Context, job *domain.ImportJob) io.Reader
-	// Batch runs fn and stores its writes with the job's progress in one
-	// transaction, if the job's stored progress is still done.
-	Batch(ctx context.Context, job *domain.ImportJob, done int64, lease time.Duration, fn func(ImportTx) error) error
+	// Batch runs fn and stores its writes with the counts it returns, in one
+	// transaction, if the job's stored progress is still done; ready runs
+	// before the progress is stored.
+	Batch(ctx context.Context, job *domain.ImportJob, done int64, lease time.Duration,
+		fn func(ImportTx) (domain.ImportCounts, error), ready func() error) error
 	Finish(ctx context.Context, job *domain.ImportJob) error
 }
 
@@ -296,6 +299,106 @@ func (r *importRun) run(ctx context.Context) error {
 	if r.settings, err = r.s.settingsFor(ctx, job.TenantID); err != nil {
 		return err
 	}
+	// Reading and validating rows (CPU here) overlaps writing the batch
+	// before (the database's): a batch is prepared while the last one is
+	// written.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []preparedRow, 1)
+	read := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		read <- r.read(ctx, batches)
+	}()
+	// Batches that only create or skip may be written two at a time, each
+	// in its transaction, so that the database works on both cores. They
+	// stay in order where it matters: a batch locks its keys only after the
+	// batch before it locked its own (a row of both waits for the first to
+	// commit, never the other way round), and stores its progress only
+	// after the one before committed. Updates lock contacts and a dry run
+	// remembers keys in memory: those go one at a time.
+	inFlight := 1
+	if !job.DryRun && job.OnDuplicate != domain.OnDuplicateUpdate {
+		inFlight = 2
+	}
+	slots := make(chan struct{}, inFlight)
+	var mu sync.Mutex
+	var failed error
+	locked, committed := closedChan(), make(chan error, 1)
+	committed <- nil
+	next := job.RowsDone
+	var wg sync.WaitGroup
+	for batch := range batches {
+		slots <- struct{}{}
+		mu.Lock()
+		stop := failed
+		mu.Unlock()
+		if stop != nil {
+			<-slots
+			continue
+		}
+		prevLocked, prevCommitted := locked, committed
+		myLocked, myCommitted := make(chan struct{}), make(chan error, 1)
+		locked, committed = myLocked, myCommitted
+		done := next
+		next += int64(len(batch))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			var n domain.ImportCounts
+			err := r.s.imports.Batch(ctx, job, done, ImportLease, func(tx ImportTx) (domain.ImportCounts, error) {
+				<-prevLocked
+				var err error
+				n, err = r.write(tx, batch, myLocked)
+				return n, err
+			}, func() error { return <-prevCommitted })
+			safeClose(myLocked)
+			mu.Lock()
+			if err == nil {
+				job.Add(n)
+			} else if failed == nil {
+				failed = err
+				cancel()
+			}
+			mu.Unlock()
+			myCommitted <- err
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return failed
+	}
+	return <-read
+}
+
+func closedChan() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// safeClose closes c unless it is closed already.
+func safeClose(c chan struct{}) {
+	select {
+	case <-c:
+	default:
+		close(c)
+	}
+}
+
+// preparedRow is a row read and judged on its own: a contact to store, or
+// why not.
+type preparedRow struct {
+	line int64
+	c    *domain.Contact
+	errs []domain.CellError
+}
+
+// read sends the file's rows after the last one stored, prepared, in
+// batches.
+func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
+	job := r.job
 	cr := csv.NewReader(bufio.NewReaderSize(domain.DecodeCSV(r.s.imports.File(ctx, job), job.Encoding), 256<<10))
 	cr.Comma, cr.FieldsPerRecord = job.Delimiter, -1
 	if _, err := cr.Read(); err != nil {
@@ -309,15 +412,14 @@ func (r *importRun) run(ctx context.Context) error {
 			break
 		}
 		if job.DryRun && err == nil {
-			if f, cellErrs := domain.ContactFieldsFromRow(job.Columns, rec, r.settings.ContactFields); len(cellErrs) == 0 {
-				if c, err := domain.NewContact(job.TenantID, r.defaults(f), r.settings, time.Now()); err == nil {
-					r.remember(c.Keys())
-				}
+			if p := r.prepare(importRecord{cells: rec}, r.s.now()); p.c != nil {
+				r.remember(p.c.Keys())
 			}
 		}
 	}
 	for {
-		batch := make([]importRecord, 0, ImportBatch)
+		batch := make([]preparedRow, 0, ImportBatch)
+		now := r.s.now()
 		eof := false
 		for len(batch) < ImportBatch {
 			rec, err := cr.Read()
@@ -329,26 +431,67 @@ func (r *importRun) run(ctx context.Context) error {
 			var pe *csv.ParseError
 			switch {
 			case errors.As(err, &pe):
-				batch = append(batch, importRecord{line: int64(pe.StartLine), broken: pe.Err})
+				batch = append(batch, r.prepare(importRecord{line: int64(pe.StartLine), broken: pe.Err}, now))
 			case err != nil:
 				return err
 			default:
-				batch = append(batch, importRecord{line: int64(line), cells: slices.Clone(rec)})
+				batch = append(batch, r.prepare(importRecord{line: int64(line), cells: rec}, now))
 			}
 		}
 		if len(batch) > 0 {
-			done := job.RowsDone
-			before := *job
-			err := r.s.imports.Batch(ctx, job, done, ImportLease, func(tx ImportTx) error { return r.batch(tx, batch) })
-			if err != nil {
-				*job = before
-				return err
+			select {
+			case out <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
 		}
 		if eof {
 			return nil
 		}
 	}
+}
+
+// prepare judges a row on its own: whether it is CSV, fits the header,
+// and makes a valid contact.
+func (r *importRun) prepare(rec importRecord, now time.Time) preparedRow {
+	job := r.job
+	p := preparedRow{line: rec.line}
+	switch {
+	case rec.broken != nil:
+		p.errs = []domain.CellError{{Message: "the row is not valid CSV: " + rec.broken.Error()}}
+		return p
+	case len(rec.cells) != len(job.Columns):
+		p.errs = []domain.CellError{{Message: fmt.Sprintf("the row has %d cells, the header %d", len(rec.cells), len(job.Columns))}}
+		return p
+	}
+	f, errs := domain.ContactFieldsFromRow(job.Columns, rec.cells, r.settings.ContactFields)
+	if len(errs) > 0 {
+		p.errs = errs
+		return p
+	}
+	c, err := domain.NewContact(job.TenantID, r.defaults(f), r.settings, now)
+	if err != nil {
+		p.errs = cellErrors(err)
+		return p
+	}
+	p.c = c
+	return p
+}
+
+// cellErrors turns a validation error into the columns it names.
+func cellErrors(err error) []domain.CellError {
+	e, ok := apperr.As(err)
+	if !ok {
+		return []domain.CellError{{Message: err.Error()}}
+	}
+	var out []domain.CellError
+	for _, fe := range e.Fields {
+		out = append(out, domain.CellError{Column: domain.ColumnOf(fe.Field), Message: fe.Message})
+	}
+	if len(out) == 0 {
+		out = append(out, domain.CellError{Message: e.Message})
+	}
+	return out
 }
 
 // defaults fills what a row leaves empty as a create would: the importer
@@ -371,68 +514,42 @@ func (r *importRun) remember(keys []string) {
 	}
 }
 
-// batch handles the rows of one transaction.
-func (r *importRun) batch(tx ImportTx, rows []importRecord) error {
-	job, now := r.job, r.s.now()
-	type valid struct {
-		line int64
-		c    *domain.Contact
-	}
-	var ok []valid
+// write stores a prepared batch in its transaction: each row created,
+// skipped or used to update the contact it duplicates, as on_duplicate
+// says, or rejected.
+func (r *importRun) write(tx ImportTx, rows []preparedRow, locked chan struct{}) (domain.ImportCounts, error) {
+	job := r.job
+	var n domain.ImportCounts
 	var keys []string
-	reject := func(line int64, column, msg string) {
-		tx.Reject(domain.ImportError{Line: line, Column: column, Message: msg})
-	}
-	for _, rec := range rows {
-		job.RowsDone++
-		switch {
-		case rec.broken != nil:
-			reject(rec.line, "", "the row is not valid CSV: "+rec.broken.Error())
-			job.Failed++
-			continue
-		case len(rec.cells) != len(job.Columns):
-			reject(rec.line, "", fmt.Sprintf("the row has %d cells, the header %d", len(rec.cells), len(job.Columns)))
-			job.Failed++
-			continue
+	for _, p := range rows {
+		if p.c != nil {
+			keys = append(keys, p.c.Keys()...)
 		}
-		f, cellErrs := domain.ContactFieldsFromRow(job.Columns, rec.cells, r.settings.ContactFields)
-		var c *domain.Contact
-		var err error
-		if len(cellErrs) == 0 {
-			c, err = domain.NewContact(job.TenantID, r.defaults(f), r.settings, now)
-		}
-		if e, isApp := apperr.As(err); isApp {
-			for _, fe := range e.Fields {
-				cellErrs = append(cellErrs, domain.CellError{Column: domain.ColumnOf(fe.Field), Message: fe.Message})
-			}
-			if len(e.Fields) == 0 {
-				cellErrs = append(cellErrs, domain.CellError{Message: e.Message})
-			}
-		} else if err != nil {
-			return err
-		}
-		if len(cellErrs) > 0 {
-			for _, ce := range cellErrs {
-				reject(rec.line, ce.Column, ce.Message)
-			}
-			job.Failed++
-			continue
-		}
-		ok = append(ok, valid{rec.line, c})
-		keys = append(keys, c.Keys()...)
 	}
 	held, err := tx.HeldKeys(keys)
+	safeClose(locked)
 	if err != nil {
-		return err
+		return n, err
+	}
+	reject := func(line int64, errs []domain.CellError) {
+		for _, e := range errs {
+			tx.Reject(domain.ImportError{Line: line, Column: e.Column, Message: e.Message})
+		}
+		n.Failed++
 	}
 	inBatch := map[string]bool{}
 	viewer := domain.Viewer{UserID: job.CreatedBy, Team: job.Team, All: job.Role == auth.RoleAdmin,
 		TeamWide: job.Role == auth.RoleManager}
 	var created []*domain.Contact
-	for _, v := range ok {
+	for _, p := range rows {
+		n.Rows++
+		if p.c == nil {
+			reject(p.line, p.errs)
+			continue
+		}
 		var existing uuid.UUID
 		dup := false
-		for _, k := range v.c.Keys() {
+		for _, k := range p.c.Keys() {
 			if id, found := held[k]; found && existing == uuid.Nil {
 				existing, dup = id, true
 			}
@@ -442,42 +559,34 @@ func (r *importRun) batch(tx ImportTx, rows []importRecord) error {
 		}
 		switch {
 		case !dup || job.OnDuplicate == domain.OnDuplicateCreate:
-			created = append(created, v.c)
-			for _, k := range v.c.Keys() {
+			created = append(created, p.c)
+			for _, k := range p.c.Keys() {
 				inBatch[k] = true
 			}
 			if job.DryRun {
-				r.remember(v.c.Keys())
+				r.remember(p.c.Keys())
 			}
-			job.Created++
+			n.Created++
 		case job.OnDuplicate == domain.OnDuplicateSkip || existing == uuid.Nil:
 			// A second row of one person in the file is skipped even by
 			// update: the first one's contact is not stored yet.
-			job.Skipped++
+			n.Skipped++
 		default:
-			updated, err := r.update(tx, existing, v.c, viewer)
-			if err != nil {
-				if e, isApp := apperr.As(err); isApp {
-					for _, fe := range e.Fields {
-						reject(v.line, domain.ColumnOf(fe.Field), fe.Message)
-					}
-					if len(e.Fields) == 0 {
-						reject(v.line, "", e.Message)
-					}
-					job.Failed++
-					continue
-				}
-				return err
-			}
-			if updated {
-				job.Updated++
-			} else {
-				job.Skipped++
+			updated, err := r.update(tx, existing, p.c, viewer)
+			switch _, isApp := apperr.As(err); {
+			case isApp:
+				reject(p.line, cellErrors(err))
+			case err != nil:
+				return n, err
+			case updated:
+				n.Updated++
+			default:
+				n.Skipped++
 			}
 		}
 	}
 	if job.DryRun {
-		return nil
+		return n, nil
 	}
 	for _, c := range created {
 		tx.Create(c)
@@ -489,11 +598,11 @@ func (r *importRun) batch(tx ImportTx, rows []importRecord) error {
 		}
 		ev, err := events.New(Topic, Source, TypeImported, job.TenantID, job.ID.String(), msg)
 		if err != nil {
-			return err
+			return n, err
 		}
 		tx.Publish(ev)
 	}
-	return nil
+	return n, nil
 }
 
 // errInvisibleDuplicate rejects an update of a contact the importer may not see.

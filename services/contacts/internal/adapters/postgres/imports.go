@@ -179,24 +179,33 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 }
 
 // Batch runs fn in one transaction of job's tenant, then stores what fn
-// queued and the job's progress (its counters as fn left them), renewing
-// the lease. The progress update checks that no other worker moved the job
-// on since done, the rows_done this worker last stored: rows and progress
-// commit together or not at all, so a resumed job neither skips nor
-// repeats a row.
-func (r *Imports) Batch(ctx context.Context, job *domain.ImportJob, done int64, lease time.Duration, fn func(service.ImportTx) error) error {
+// queued and adds the counts fn returns to the job's progress, renewing the
+// lease. ready, when set, runs just before the progress update: it waits
+// for the batch before this one to commit. The update checks that the
+// job's stored progress is still done, the rows this batch starts after:
+// rows and progress commit together or not at all, so a resumed job
+// neither skips nor repeats a row, and a worker that lost its lease to
+// another stops.
+func (r *Imports) Batch(ctx context.Context, job *domain.ImportJob, done int64, lease time.Duration,
+	fn func(service.ImportTx) (domain.ImportCounts, error), ready func() error) error {
 	return postgres.InTenant(ctx, r.pool, job.TenantID, func(tx pgx.Tx) error {
 		b := &importTx{ctx: ctx, tx: tx, job: job}
-		if err := fn(b); err != nil {
+		n, err := fn(b)
+		if err != nil {
 			return err
 		}
 		if err := b.flush(); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `update imports set rows_done = $4, created = $5, updated = $6, skipped = $7, failed = $8,
-			lease_until = now() + $9, updated_at = now()
+		if ready != nil {
+			if err := ready(); err != nil {
+				return err
+			}
+		}
+		tag, err := tx.Exec(ctx, `update imports set rows_done = rows_done + $4, created = created + $5,
+			updated = updated + $6, skipped = skipped + $7, failed = failed + $8, lease_until = now() + $9, updated_at = now()
 			where tenant_id = $1 and id = $2 and rows_done = $3 and status = 'running'`, job.TenantID, job.ID, done,
-			job.RowsDone, job.Created, job.Updated, job.Skipped, job.Failed, lease)
+			n.Rows, n.Created, n.Updated, n.Skipped, n.Failed, lease)
 		if err != nil {
 			return err
 		}
@@ -318,8 +327,10 @@ func (b *importTx) flush() error {
 		if _, err := b.tx.Exec(ctx, `insert into contacts (`+cols+`) select `+cols+` from import_contacts`); err != nil {
 			return err
 		}
+		// New contacts, distinct keys each: nothing to conflict with, and
+		// no ON CONFLICT, which costs a speculative insertion per row.
 		if _, err := b.tx.Exec(ctx, `insert into contact_keys (tenant_id, key, contact_id)
-			select $1, k, c from unnest($2::text[], $3::uuid[]) u(k, c) on conflict do nothing`, tenant, keys, keyOwners); err != nil {
+			select $1, k, c from unnest($2::text[], $3::uuid[]) u(k, c)`, tenant, keys, keyOwners); err != nil {
 			return err
 		}
 	}
@@ -343,7 +354,8 @@ func (b *importTx) flush() error {
 	return nil
 }
 
-// insertTimelineBulk files the timeline entries of evs with one statement.
+// insertTimelineBulk files the timeline entries of evs with one statement:
+// entries of contacts created in the same transaction, so none is there yet.
 func insertTimelineBulk(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, evs []events.Event) error {
 	chs, err := timelineOf(evs)
 	if err != nil {
@@ -368,7 +380,6 @@ func insertTimelineBulk(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, evs 
 	}
 	_, err = tx.Exec(ctx, `insert into timeline (tenant_id, contact_id, at, id, type, source, actor, data)
 		select $1, c, a, i, t, s, ac, d from unnest($2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
-			u(c, a, i, t, s, ac, d)
-		on conflict do nothing`, tenantID, contacts, ats, ids, types, sources, actors, data)
+			u(c, a, i, t, s, ac, d)`, tenantID, contacts, ats, ids, types, sources, actors, data)
 	return err
 }
