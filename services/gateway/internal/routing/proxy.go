@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
@@ -25,6 +26,9 @@ func NewProxy(name string, base *url.URL, transport http.RoundTripper, log *slog
 			}
 		},
 		Transport: transport,
+		// Without a pool the proxy allocates (and zeroes) a 32 KiB buffer
+		// to copy every response.
+		BufferPool: copyBuffers,
 		// The gateway already answers with the request id it forwarded; the
 		// upstream's copy of the same header would make it appear twice.
 		ModifyResponse: func(resp *http.Response) error {
@@ -43,6 +47,20 @@ func NewProxy(name string, base *url.URL, transport http.RoundTripper, log *slog
 		},
 	}
 }
+
+// copyBuffers are the proxies' response copy buffers, reused.
+var copyBuffers = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
 	httpkit.EncodeError(r.Context(), apperr.New(apperr.KindNotFound, "not-found", "no API at "+r.URL.Path), w)
