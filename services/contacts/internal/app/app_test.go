@@ -441,13 +441,15 @@ func TestUnknownRoutesAnswerProblems(t *testing.T) {
 // service holds for B goes, derived tables included, and A keeps its own.
 func TestPurge(t *testing.T) {
 	h := start(t)
-	tables := []string{"contacts", "contact_keys", "timeline", "activities", "companies"}
+	tables := []string{"contacts", "contact_keys", "timeline", "activities", "companies", "merges"}
 	for _, tenant := range []uuid.UUID{h.tenantA, h.tenantB} {
 		tok := h.token(tenant, auth.RoleAdmin)
 		company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка"}).want(t, http.StatusCreated).body["id"]
 		contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "emails": []string{"anna@example.ru"},
 			"company_id": company}).want(t, http.StatusCreated).body["id"]
 		h.do("POST", "/v1/activities", tok, map[string]any{"kind": "note", "body": "Позвонить", "contact_id": contact}).want(t, http.StatusCreated)
+		dup := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Аня"}).want(t, http.StatusCreated).body["id"]
+		h.do("POST", fmt.Sprintf("/v1/contacts/%s/merge", contact), tok, map[string]any{"from": []any{dup}}).want(t, http.StatusOK)
 		for _, table := range tables {
 			if n := h.countRows(tenant, table); n == 0 {
 				t.Fatalf("setup: no %s rows", table)

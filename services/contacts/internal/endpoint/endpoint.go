@@ -23,6 +23,7 @@ type Endpoints struct {
 	Timeline, Erase, Export                                     endpoint.Endpoint
 	ExportContacts, ExportCompanies                             endpoint.Endpoint
 	DefineField, GetField, ListFields, ChangeField, DeleteField endpoint.Endpoint
+	Duplicates, Merge, Unmerge                                  endpoint.Endpoint
 }
 
 // Make builds the endpoints over s, each observed by o under its method name.
@@ -134,6 +135,9 @@ func Make(s service.Service, o *kit.Observer) Endpoints {
 			res, err := s.Timeline(ctx, r.ContactID, r.Limit, r.After)
 			return TimelineResponse{Page: res, Err: err}, nil
 		}),
+		Duplicates: wrap("DuplicatePairs", makeDuplicates(s)),
+		Merge:      wrap("MergeContacts", makeMerge(s)),
+		Unmerge:    wrap("UnmergeContacts", makeUnmerge(s)),
 	}
 }
 

@@ -35,6 +35,7 @@ type Repository interface {
 	Erase(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) (*domain.Contact, error)
 	// List returns up to limit contacts matching q with ids after q.After, in id order.
 	List(ctx context.Context, tenantID uuid.UUID, q ListQuery, limit int) ([]*domain.Contact, error)
+	MergeRepository
 }
 
 // CompanyRepository stores companies, with the same transaction rules. Delete

@@ -52,6 +52,11 @@ type Service interface {
 	ExportContact(ctx context.Context, id uuid.UUID) (DataExport, error)
 	// Timeline pages through what happened to a contact, newest first.
 	Timeline(ctx context.Context, contactID uuid.UUID, limit int, after Cursor) (Page[domain.TimelineEntry], error)
+	// DuplicatePairs pages through likely duplicates; MergeContacts folds
+	// contacts into a target and UnmergeContacts undoes it (see merge.go).
+	DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, error)
+	MergeContacts(ctx context.Context, target uuid.UUID, ifMatch int64, from []uuid.UUID) (*domain.Contact, error)
+	UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch int64, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error)
 	// StartImport stores a CSV file and queues its import; GetImport and
 	// ImportErrors report on it; RunImports is the worker that runs them.
 	StartImport(ctx context.Context, req ImportRequest) (*domain.ImportJob, error)
@@ -192,7 +197,7 @@ func (s *service) GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact
 	}
 	c, err := s.repo.Get(ctx, p.TenantID, id)
 	if err != nil {
-		return nil, err
+		return nil, s.mergedInto(ctx, p, id, err)
 	}
 	return c, visible(p, c)
 }
@@ -220,7 +225,7 @@ func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64
 		return contactUpdated(c, p.UserID, changed)
 	})
 	if err != nil {
-		return nil, s.hideInvisible(ctx, p, err)
+		return nil, s.hideInvisible(ctx, p, s.mergedInto(ctx, p, id, err))
 	}
 	return c, nil
 }
@@ -230,7 +235,7 @@ func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch int64
 	if err != nil {
 		return err
 	}
-	return s.repo.Delete(ctx, p.TenantID, id, func(c *domain.Contact) ([]events.Event, error) {
+	return s.mergedInto(ctx, p, id, s.repo.Delete(ctx, p.TenantID, id, func(c *domain.Contact) ([]events.Event, error) {
 		if err := visible(p, c); err != nil {
 			return nil, err
 		}
@@ -238,7 +243,7 @@ func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch int64
 			return nil, domain.ErrVersionMismatch
 		}
 		return contactDeleted(c, p.UserID)
-	})
+	}))
 }
 
 func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.Contact], error) {

@@ -79,6 +79,8 @@ func TimelineOf(e events.Event) (TimelineChange, error) {
 			es[i].At = a.GetOccurredAt().AsTime()
 		}
 		return TimelineChange{Add: es}, nil
+	case TypeMerged, TypeUnmerged:
+		return mergeTimeline(e)
 	case TypeActivityDeleted:
 		var m contactsv1.ActivityDeleted
 		if err := e.Unmarshal(&m); err != nil {

@@ -56,6 +56,10 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("GET /v1/contacts/{id}/timeline", e.Timeline, decodeTimeline, encodeTimeline)
 	handle("POST /v1/contacts/{id}/erase", e.Erase, decodeGet(domain.ErrContactNotFound), encodeContact)
 	handle("GET /v1/contacts/{id}/data-export", e.Export, decodeGet(domain.ErrContactNotFound), encodeExport)
+	// More specific than /v1/contacts/{id}, so ServeMux sends it here.
+	handle("GET /v1/contacts/duplicates", e.Duplicates, decodeDuplicates, encodeDuplicates)
+	handle("POST /v1/contacts/{id}/merge", e.Merge, decodeMerge, encodeContact)
+	handle("POST /v1/contacts/{id}/unmerge", e.Unmerge, decodeUnmerge, encodeUnmerge)
 }
 
 // pathID reads {id}; a malformed id names nothing, so it is a 404 like a

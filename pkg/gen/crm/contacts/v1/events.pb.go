@@ -1394,6 +1394,187 @@ func (x *ContactsImported) GetContacts() []*Contact {
 	return nil
 }
 
+// ContactMerged: ce_type crm.contact.merged; the subject is the target. The
+// merged contacts are gone: every reference a service holds to one of
+// merged_ids now means target_id (re-link it). The target keeps their
+// channels, tags, custom values, activities and timeline; its new state
+// also comes as crm.contact.updated when its values changed.
+type ContactMerged struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	TargetId  string                 `protobuf:"bytes,2,opt,name=target_id,json=targetId,proto3" json:"target_id,omitempty"`
+	MergedIds []string               `protobuf:"bytes,3,rep,name=merged_ids,json=mergedIds,proto3" json:"merged_ids,omitempty"`
+	// The target after the merge.
+	Target        *Contact               `protobuf:"bytes,4,opt,name=target,proto3" json:"target,omitempty"`
+	ActorId       string                 `protobuf:"bytes,5,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	MergedAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=merged_at,json=mergedAt,proto3" json:"merged_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContactMerged) Reset() {
+	*x = ContactMerged{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContactMerged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContactMerged) ProtoMessage() {}
+
+func (x *ContactMerged) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContactMerged.ProtoReflect.Descriptor instead.
+func (*ContactMerged) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ContactMerged) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ContactMerged) GetTargetId() string {
+	if x != nil {
+		return x.TargetId
+	}
+	return ""
+}
+
+func (x *ContactMerged) GetMergedIds() []string {
+	if x != nil {
+		return x.MergedIds
+	}
+	return nil
+}
+
+func (x *ContactMerged) GetTarget() *Contact {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *ContactMerged) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *ContactMerged) GetMergedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MergedAt
+	}
+	return nil
+}
+
+// ContactUnmerged: ce_type crm.contact.unmerged; the subject is the target.
+// A merge was undone: the restored contacts exist again with their ids and
+// the values they had when merged, and took their activities and timeline
+// back from the target. References a service re-linked on crm.contact.merged
+// may point at a restored contact again.
+type ContactUnmerged struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	TargetId string                 `protobuf:"bytes,2,opt,name=target_id,json=targetId,proto3" json:"target_id,omitempty"`
+	// The contacts restored, as they are now.
+	Restored []*Contact `protobuf:"bytes,3,rep,name=restored,proto3" json:"restored,omitempty"`
+	// The target after the unmerge.
+	Target        *Contact               `protobuf:"bytes,4,opt,name=target,proto3" json:"target,omitempty"`
+	ActorId       string                 `protobuf:"bytes,5,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	UnmergedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=unmerged_at,json=unmergedAt,proto3" json:"unmerged_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContactUnmerged) Reset() {
+	*x = ContactUnmerged{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContactUnmerged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContactUnmerged) ProtoMessage() {}
+
+func (x *ContactUnmerged) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContactUnmerged.ProtoReflect.Descriptor instead.
+func (*ContactUnmerged) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ContactUnmerged) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ContactUnmerged) GetTargetId() string {
+	if x != nil {
+		return x.TargetId
+	}
+	return ""
+}
+
+func (x *ContactUnmerged) GetRestored() []*Contact {
+	if x != nil {
+		return x.Restored
+	}
+	return nil
+}
+
+func (x *ContactUnmerged) GetTarget() *Contact {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *ContactUnmerged) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *ContactUnmerged) GetUnmergedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UnmergedAt
+	}
+	return nil
+}
+
 var File_crm_contacts_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_contacts_v1_events_proto_rawDesc = "" +
@@ -1534,7 +1715,23 @@ const file_crm_contacts_v1_events_proto_rawDesc = "" +
 	"\x10ContactsImported\x12\x1b\n" +
 	"\timport_id\x18\x01 \x01(\tR\bimportId\x12\x19\n" +
 	"\bactor_id\x18\x02 \x01(\tR\aactorId\x124\n" +
-	"\bcontacts\x18\x03 \x03(\v2\x18.crm.contacts.v1.ContactR\bcontactsB\xc2\x01\n" +
+	"\bcontacts\x18\x03 \x03(\v2\x18.crm.contacts.v1.ContactR\bcontacts\"\xee\x01\n" +
+	"\rContactMerged\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1b\n" +
+	"\ttarget_id\x18\x02 \x01(\tR\btargetId\x12\x1d\n" +
+	"\n" +
+	"merged_ids\x18\x03 \x03(\tR\tmergedIds\x120\n" +
+	"\x06target\x18\x04 \x01(\v2\x18.crm.contacts.v1.ContactR\x06target\x12\x19\n" +
+	"\bactor_id\x18\x05 \x01(\tR\aactorId\x127\n" +
+	"\tmerged_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bmergedAt\"\x8b\x02\n" +
+	"\x0fContactUnmerged\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1b\n" +
+	"\ttarget_id\x18\x02 \x01(\tR\btargetId\x124\n" +
+	"\brestored\x18\x03 \x03(\v2\x18.crm.contacts.v1.ContactR\brestored\x120\n" +
+	"\x06target\x18\x04 \x01(\v2\x18.crm.contacts.v1.ContactR\x06target\x12\x19\n" +
+	"\bactor_id\x18\x05 \x01(\tR\aactorId\x12;\n" +
+	"\vunmerged_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"unmergedAtB\xc2\x01\n" +
 	"\x13com.crm.contacts.v1B\vEventsProtoP\x01Z@github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1;contactsv1\xa2\x02\x03CCX\xaa\x02\x0fCrm.Contacts.V1\xca\x02\x0fCrm\\Contacts\\V1\xe2\x02\x1bCrm\\Contacts\\V1\\GPBMetadata\xea\x02\x11Crm::Contacts::V1b\x06proto3"
 
 var (
@@ -1549,7 +1746,7 @@ func file_crm_contacts_v1_events_proto_rawDescGZIP() []byte {
 	return file_crm_contacts_v1_events_proto_rawDescData
 }
 
-var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*Contact)(nil),               // 0: crm.contacts.v1.Contact
 	(*Address)(nil),               // 1: crm.contacts.v1.Address
@@ -1566,32 +1763,39 @@ var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*ContactErased)(nil),         // 12: crm.contacts.v1.ContactErased
 	(*FieldDefinition)(nil),       // 13: crm.contacts.v1.FieldDefinition
 	(*ContactsImported)(nil),      // 14: crm.contacts.v1.ContactsImported
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*ContactMerged)(nil),         // 15: crm.contacts.v1.ContactMerged
+	(*ContactUnmerged)(nil),       // 16: crm.contacts.v1.ContactUnmerged
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_crm_contacts_v1_events_proto_depIdxs = []int32{
-	15, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
-	15, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
+	17, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
+	17, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: crm.contacts.v1.Contact.address:type_name -> crm.contacts.v1.Address
-	15, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
-	15, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
+	17, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
+	17, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: crm.contacts.v1.CompanyCreated.company:type_name -> crm.contacts.v1.Company
 	2,  // 6: crm.contacts.v1.CompanyUpdated.company:type_name -> crm.contacts.v1.Company
-	15, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	17, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: crm.contacts.v1.ContactCreated.contact:type_name -> crm.contacts.v1.Contact
 	0,  // 9: crm.contacts.v1.ContactUpdated.contact:type_name -> crm.contacts.v1.Contact
-	15, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	15, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
-	15, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
+	17, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	17, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
 	9,  // 13: crm.contacts.v1.ActivityLogged.activity:type_name -> crm.contacts.v1.Activity
-	15, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	15, // 15: crm.contacts.v1.ContactErased.erased_at:type_name -> google.protobuf.Timestamp
-	15, // 16: crm.contacts.v1.FieldDefinition.deleted_at:type_name -> google.protobuf.Timestamp
+	17, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	17, // 15: crm.contacts.v1.ContactErased.erased_at:type_name -> google.protobuf.Timestamp
+	17, // 16: crm.contacts.v1.FieldDefinition.deleted_at:type_name -> google.protobuf.Timestamp
 	0,  // 17: crm.contacts.v1.ContactsImported.contacts:type_name -> crm.contacts.v1.Contact
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	0,  // 18: crm.contacts.v1.ContactMerged.target:type_name -> crm.contacts.v1.Contact
+	17, // 19: crm.contacts.v1.ContactMerged.merged_at:type_name -> google.protobuf.Timestamp
+	0,  // 20: crm.contacts.v1.ContactUnmerged.restored:type_name -> crm.contacts.v1.Contact
+	0,  // 21: crm.contacts.v1.ContactUnmerged.target:type_name -> crm.contacts.v1.Contact
+	17, // 22: crm.contacts.v1.ContactUnmerged.unmerged_at:type_name -> google.protobuf.Timestamp
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_crm_contacts_v1_events_proto_init() }
@@ -1605,7 +1809,7 @@ func file_crm_contacts_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_contacts_v1_events_proto_rawDesc), len(file_crm_contacts_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

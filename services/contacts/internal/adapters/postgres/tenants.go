@@ -25,6 +25,7 @@ func (Tenants) Purge(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
 		`delete from contact_keys where tenant_id = $1`,
 		`delete from timeline where tenant_id = $1`,
 		`delete from imports where tenant_id = $1`,
+		`delete from merges where tenant_id = $1`,
 		`delete from contacts where tenant_id = $1`,
 		`delete from companies where tenant_id = $1`,
 		`delete from fields where tenant_id = $1`,

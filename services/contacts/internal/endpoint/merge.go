@@ -1,0 +1,68 @@
+package endpoint
+
+import (
+	"context"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/service"
+)
+
+type (
+	// DuplicatesRequest asks for a page of likely duplicate pairs.
+	DuplicatesRequest struct{ Query service.PairQuery }
+	// MergeRequest folds From into ID.
+	MergeRequest struct {
+		ID      uuid.UUID
+		IfMatch int64
+		From    []uuid.UUID
+	}
+	// UnmergeRequest restores Contacts (all, when empty) merged into ID.
+	UnmergeRequest struct {
+		ID       uuid.UUID
+		IfMatch  int64
+		Contacts []uuid.UUID
+	}
+)
+
+// DuplicatesResponse answers a page of likely duplicate pairs.
+type DuplicatesResponse struct {
+	Page service.PairPage
+	Err  error
+}
+
+func (r DuplicatesResponse) Failed() error { return r.Err }
+
+// UnmergeResponse answers an unmerge: the target and the restored contacts.
+type UnmergeResponse struct {
+	Contact  *domain.Contact
+	Restored []*domain.Contact
+	Err      error
+}
+
+func (r UnmergeResponse) Failed() error { return r.Err }
+
+func makeDuplicates(s service.Service) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		p, err := s.DuplicatePairs(ctx, req.(DuplicatesRequest).Query)
+		return DuplicatesResponse{Page: p, Err: err}, nil
+	}
+}
+
+func makeMerge(s service.Service) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		r := req.(MergeRequest)
+		c, err := s.MergeContacts(ctx, r.ID, r.IfMatch, r.From)
+		return ContactResponse{Contact: c, Err: err}, nil
+	}
+}
+
+func makeUnmerge(s service.Service) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		r := req.(UnmergeRequest)
+		c, restored, err := s.UnmergeContacts(ctx, r.ID, r.IfMatch, r.Contacts)
+		return UnmergeResponse{Contact: c, Restored: restored, Err: err}, nil
+	}
+}
