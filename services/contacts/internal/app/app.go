@@ -79,9 +79,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), contactsdb.NewActivities(pool), contactsdb.NewFields(pool), contactsdb.NewImports(pool), a.settings)
+	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), contactsdb.NewActivities(pool), contactsdb.NewFields(pool), contactsdb.NewImports(pool), contactsdb.NewLeadSources(pool), a.settings)
 	mux := http.NewServeMux()
 	transport.Routes(mux, endpoint.Make(svc, kit.NewObserver(Name, log)))
+	transport.LeadSourceRoutes(mux, endpoint.MakeLeadSources(svc, kit.NewObserver(Name, log)))
 	scopeOf := func(r *http.Request) (uuid.UUID, string, bool) {
 		p, ok := auth.PrincipalFrom(r.Context())
 		return p.TenantID, p.UserID, ok

@@ -211,7 +211,7 @@ func (c *Contact) set(f Fields, prev map[string]any, tzExplicit bool, s Settings
 		OwnerID:         cleanOwner(&v, f.OwnerID),
 		CompanyID:       f.CompanyID,
 		Position:        cleanText(&v, "position", f.Position, MaxTextLen),
-		Source:          cleanText(&v, "source", f.Source, MaxSourceLen),
+		Source:          cleanSource(&v, f.Source, c.f.Source, s.LeadSources),
 		Address:         f.Address.clean(&v, "address"),
 		Team:            cleanText(&v, "team", f.Team, MaxOwnerLen),
 		SharedWithUsers: cleanList(&v, "shared_with/users", f.SharedWithUsers, MaxShares, "users", cleanName),

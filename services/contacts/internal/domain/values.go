@@ -39,6 +39,8 @@ type Settings struct {
 	// ContactFields and CompanyFields are the tenant's custom fields.
 	ContactFields []FieldDef
 	CompanyFields []FieldDef
+	// LeadSources are the values a contact's source may take (none: any).
+	LeadSources []string
 }
 
 // cleanText collapses white space and checks length and control characters.

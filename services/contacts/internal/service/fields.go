@@ -48,8 +48,9 @@ type fieldCache struct {
 }
 
 type cachedFields struct {
-	defs []*domain.Field
-	at   time.Time
+	defs    []*domain.Field
+	sources []string // lead source values
+	at      time.Time
 }
 
 func (c *fieldCache) forget(tenant uuid.UUID) {
@@ -60,30 +61,48 @@ func (c *fieldCache) forget(tenant uuid.UUID) {
 
 // fieldsOf returns the tenant's definitions, from the cache when fresh.
 func (s *service) fieldsOf(ctx context.Context, tenant uuid.UUID) ([]*domain.Field, error) {
+	e, err := s.cached(ctx, tenant)
+	return e.defs, err
+}
+
+// cached returns what writes validate against, the tenant's custom field
+// definitions and lead sources, from the cache when fresh.
+func (s *service) cached(ctx context.Context, tenant uuid.UUID) (cachedFields, error) {
 	s.cache.mu.Lock()
 	e, ok := s.cache.entries[tenant]
 	s.cache.mu.Unlock()
 	if ok && time.Since(e.at) < fieldCacheTTL {
-		return e.defs, nil
+		return e, nil
 	}
 	defs, err := s.fields.List(ctx, tenant, "")
 	if err != nil {
-		return nil, err
+		return e, err
+	}
+	e = cachedFields{defs: defs, at: time.Now()}
+	if s.leadSources != nil {
+		sources, err := s.leadSources.List(ctx, tenant)
+		if err != nil {
+			return e, err
+		}
+		for _, src := range sources {
+			e.sources = append(e.sources, src.Value)
+		}
 	}
 	s.cache.mu.Lock()
-	s.cache.entries[tenant] = cachedFields{defs: defs, at: time.Now()}
+	s.cache.entries[tenant] = e
 	s.cache.mu.Unlock()
-	return defs, nil
+	return e, nil
 }
 
 // settingsFor is the tenant's defaults with its custom fields.
 func (s *service) settingsFor(ctx context.Context, tenant uuid.UUID) (domain.Settings, error) {
 	st := s.settings(tenant)
-	defs, err := s.fieldsOf(ctx, tenant)
+	e, err := s.cached(ctx, tenant)
 	if err != nil {
 		return st, err
 	}
-	for _, f := range defs {
+	st.LeadSources = e.sources
+	for _, f := range e.defs {
 		switch d := f.Def(); d.Entity {
 		case domain.EntityContact:
 			st.ContactFields = append(st.ContactFields, d)

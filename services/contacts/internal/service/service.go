@@ -57,6 +57,9 @@ type Service interface {
 	DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, error)
 	MergeContacts(ctx context.Context, target uuid.UUID, ifMatch int64, from []uuid.UUID) (*domain.Contact, error)
 	UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch int64, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error)
+	// LeadSources lists the tenant's lead sources; SetLeadSources replaces them.
+	LeadSources(ctx context.Context) ([]domain.LeadSource, error)
+	SetLeadSources(ctx context.Context, sources []domain.LeadSource) ([]domain.LeadSource, error)
 	// StartImport stores a CSV file and queues its import; GetImport and
 	// ImportErrors report on it; RunImports is the worker that runs them.
 	StartImport(ctx context.Context, req ImportRequest) (*domain.ImportJob, error)
@@ -93,12 +96,14 @@ type service struct {
 	settings   SettingsFunc
 	now        func() time.Time
 	imports    ImportRepository
-	importWake chan struct{}
+	// leadSources is nil in services built without them.
+	leadSources LeadSourceRepository
+	importWake  chan struct{}
 }
 
 // New returns the service over its repositories.
-func New(repo Repository, companies CompanyRepository, activities ActivityRepository, fields FieldRepository, imports ImportRepository, settings SettingsFunc) Service {
-	return &service{repo: repo, companies: companies, activities: activities, fields: fields, imports: imports,
+func New(repo Repository, companies CompanyRepository, activities ActivityRepository, fields FieldRepository, imports ImportRepository, leadSources LeadSourceRepository, settings SettingsFunc) Service {
+	return &service{repo: repo, companies: companies, activities: activities, fields: fields, imports: imports, leadSources: leadSources,
 		importWake: make(chan struct{}, 1), cache: fieldCache{entries: map[uuid.UUID]cachedFields{}}, settings: settings, now: time.Now}
 }
 

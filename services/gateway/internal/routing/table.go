@@ -16,11 +16,12 @@ type Table map[string]string
 // Default is the public API's routing: every collection the contacts service
 // owns (design §8). Other services join as they are built.
 var Default = Table{
-	"contacts":   "contacts",
-	"companies":  "contacts",
-	"fields":     "contacts",
-	"activities": "contacts",
-	"imports":    "contacts",
+	"contacts":     "contacts",
+	"companies":    "contacts",
+	"fields":       "contacts",
+	"activities":   "contacts",
+	"imports":      "contacts",
+	"lead-sources": "contacts",
 }
 
 // Collections lists the table's collections in order.

@@ -1575,6 +1575,122 @@ func (x *ContactUnmerged) GetUnmergedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// LeadSourcesChanged: ce_type crm.lead_sources.changed. The tenant's admins
+// replaced its lead sources; sources lists them all, in order. A contact's
+// (or a deal's) source names one by value.
+type LeadSourcesChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ActorId       string                 `protobuf:"bytes,2,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	Sources       []*LeadSource          `protobuf:"bytes,3,rep,name=sources,proto3" json:"sources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeadSourcesChanged) Reset() {
+	*x = LeadSourcesChanged{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeadSourcesChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeadSourcesChanged) ProtoMessage() {}
+
+func (x *LeadSourcesChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeadSourcesChanged.ProtoReflect.Descriptor instead.
+func (*LeadSourcesChanged) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *LeadSourcesChanged) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *LeadSourcesChanged) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *LeadSourcesChanged) GetSources() []*LeadSource {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+// LeadSource is a channel a tenant's leads come through.
+type LeadSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeadSource) Reset() {
+	*x = LeadSource{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeadSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeadSource) ProtoMessage() {}
+
+func (x *LeadSource) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeadSource.ProtoReflect.Descriptor instead.
+func (*LeadSource) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *LeadSource) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *LeadSource) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
 var File_crm_contacts_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_contacts_v1_events_proto_rawDesc = "" +
@@ -1731,7 +1847,15 @@ const file_crm_contacts_v1_events_proto_rawDesc = "" +
 	"\x06target\x18\x04 \x01(\v2\x18.crm.contacts.v1.ContactR\x06target\x12\x19\n" +
 	"\bactor_id\x18\x05 \x01(\tR\aactorId\x12;\n" +
 	"\vunmerged_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"unmergedAtB\xc2\x01\n" +
+	"unmergedAt\"\x83\x01\n" +
+	"\x12LeadSourcesChanged\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x19\n" +
+	"\bactor_id\x18\x02 \x01(\tR\aactorId\x125\n" +
+	"\asources\x18\x03 \x03(\v2\x1b.crm.contacts.v1.LeadSourceR\asources\"8\n" +
+	"\n" +
+	"LeadSource\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05labelB\xc2\x01\n" +
 	"\x13com.crm.contacts.v1B\vEventsProtoP\x01Z@github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1;contactsv1\xa2\x02\x03CCX\xaa\x02\x0fCrm.Contacts.V1\xca\x02\x0fCrm\\Contacts\\V1\xe2\x02\x1bCrm\\Contacts\\V1\\GPBMetadata\xea\x02\x11Crm::Contacts::V1b\x06proto3"
 
 var (
@@ -1746,7 +1870,7 @@ func file_crm_contacts_v1_events_proto_rawDescGZIP() []byte {
 	return file_crm_contacts_v1_events_proto_rawDescData
 }
 
-var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*Contact)(nil),               // 0: crm.contacts.v1.Contact
 	(*Address)(nil),               // 1: crm.contacts.v1.Address
@@ -1765,37 +1889,40 @@ var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*ContactsImported)(nil),      // 14: crm.contacts.v1.ContactsImported
 	(*ContactMerged)(nil),         // 15: crm.contacts.v1.ContactMerged
 	(*ContactUnmerged)(nil),       // 16: crm.contacts.v1.ContactUnmerged
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*LeadSourcesChanged)(nil),    // 17: crm.contacts.v1.LeadSourcesChanged
+	(*LeadSource)(nil),            // 18: crm.contacts.v1.LeadSource
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
 }
 var file_crm_contacts_v1_events_proto_depIdxs = []int32{
-	17, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
-	17, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
+	19, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
+	19, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: crm.contacts.v1.Contact.address:type_name -> crm.contacts.v1.Address
-	17, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
-	17, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
+	19, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
+	19, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: crm.contacts.v1.CompanyCreated.company:type_name -> crm.contacts.v1.Company
 	2,  // 6: crm.contacts.v1.CompanyUpdated.company:type_name -> crm.contacts.v1.Company
-	17, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	19, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: crm.contacts.v1.ContactCreated.contact:type_name -> crm.contacts.v1.Contact
 	0,  // 9: crm.contacts.v1.ContactUpdated.contact:type_name -> crm.contacts.v1.Contact
-	17, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	17, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
-	17, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
+	19, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	19, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
+	19, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
 	9,  // 13: crm.contacts.v1.ActivityLogged.activity:type_name -> crm.contacts.v1.Activity
-	17, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	17, // 15: crm.contacts.v1.ContactErased.erased_at:type_name -> google.protobuf.Timestamp
-	17, // 16: crm.contacts.v1.FieldDefinition.deleted_at:type_name -> google.protobuf.Timestamp
+	19, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	19, // 15: crm.contacts.v1.ContactErased.erased_at:type_name -> google.protobuf.Timestamp
+	19, // 16: crm.contacts.v1.FieldDefinition.deleted_at:type_name -> google.protobuf.Timestamp
 	0,  // 17: crm.contacts.v1.ContactsImported.contacts:type_name -> crm.contacts.v1.Contact
 	0,  // 18: crm.contacts.v1.ContactMerged.target:type_name -> crm.contacts.v1.Contact
-	17, // 19: crm.contacts.v1.ContactMerged.merged_at:type_name -> google.protobuf.Timestamp
+	19, // 19: crm.contacts.v1.ContactMerged.merged_at:type_name -> google.protobuf.Timestamp
 	0,  // 20: crm.contacts.v1.ContactUnmerged.restored:type_name -> crm.contacts.v1.Contact
 	0,  // 21: crm.contacts.v1.ContactUnmerged.target:type_name -> crm.contacts.v1.Contact
-	17, // 22: crm.contacts.v1.ContactUnmerged.unmerged_at:type_name -> google.protobuf.Timestamp
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	19, // 22: crm.contacts.v1.ContactUnmerged.unmerged_at:type_name -> google.protobuf.Timestamp
+	18, // 23: crm.contacts.v1.LeadSourcesChanged.sources:type_name -> crm.contacts.v1.LeadSource
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_crm_contacts_v1_events_proto_init() }
@@ -1809,7 +1936,7 @@ func file_crm_contacts_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_contacts_v1_events_proto_rawDesc), len(file_crm_contacts_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
