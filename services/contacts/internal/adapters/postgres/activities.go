@@ -173,9 +173,11 @@ const insertTimeline = `insert into timeline (tenant_id, contact_id, at, id, typ
 
 // insertOwnTimeline files an entry written with its contact's own change:
 // the transaction holds the contact (and checked it is live), so neither
-// the check nor its row lock is needed.
+// the check nor its row lock is needed, and the entry's id is its new
+// event's (or new activity's), so no ON CONFLICT either: its speculative
+// insertion cost 3% of the database's time on POST /v1/contacts.
 const insertOwnTimeline = `insert into timeline (tenant_id, contact_id, at, id, type, source, actor, data)
-	values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing`
+	values ($1, $2, $3, $4, $5, $6, $7, $8)`
 
 const deleteTimeline = `delete from timeline where tenant_id = $1 and id = $2`
 

@@ -173,12 +173,14 @@ const (
 	checkKeys = `select contacts_duplicate(contact_id, key) from contact_keys
 		where tenant_id = $1 and contact_id <> $2 and key = any(array[%s])`
 	insertKeys = `insert into contact_keys (tenant_id, key, contact_id) select $1, k, $3 from unnest($2::text[]) k on conflict do nothing`
+	// insertNewKeys are a new contact's: nothing holds them for it yet.
+	insertNewKeys = `insert into contact_keys (tenant_id, key, contact_id) select $1, k, $3 from unnest($2::text[]) k`
 	deleteKeys = `delete from contact_keys where tenant_id = $1 and key = any($2) and contact_id = $3`
 )
 
 // queueKeys queues what moving contact id from the keys before to the keys
 // after takes, and returns the keys gained; check asks for the duplicate
-// check.
+// check. before is nil for a new contact.
 func queueKeys(b *pgx.Batch, tenantID, id uuid.UUID, before, after []string, check bool) (gained []string) {
 	gained, lost := keyDiff(before, after), keyDiff(after, before)
 	if len(gained) > 0 {
@@ -187,7 +189,11 @@ func queueKeys(b *pgx.Batch, tenantID, id uuid.UUID, before, after []string, che
 			sql, args := checkKeysSQL(tenantID, id, gained)
 			b.Queue(sql, args...)
 		}
-		b.Queue(insertKeys, tenantID, gained, id)
+		if before == nil {
+			b.Queue(insertNewKeys, tenantID, gained, id)
+		} else {
+			b.Queue(insertKeys, tenantID, gained, id)
+		}
 	}
 	if len(lost) > 0 {
 		b.Queue(deleteKeys, tenantID, lost, id)
