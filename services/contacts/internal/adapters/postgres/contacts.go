@@ -175,28 +175,34 @@ const (
 	insertKeys = `insert into contact_keys (tenant_id, key, contact_id) select $1, k, $3 from unnest($2::text[]) k on conflict do nothing`
 	// insertNewKeys are a new contact's: nothing holds them for it yet.
 	insertNewKeys = `insert into contact_keys (tenant_id, key, contact_id) select $1, k, $3 from unnest($2::text[]) k`
-	deleteKeys = `delete from contact_keys where tenant_id = $1 and key = any($2) and contact_id = $3`
+	deleteKeys    = `delete from contact_keys where tenant_id = $1 and key = any($2) and contact_id = $3`
 )
 
 // queueKeys queues what moving contact id from the keys before to the keys
 // after takes, and returns the keys gained; check asks for the duplicate
 // check. before is nil for a new contact.
 func queueKeys(b *pgx.Batch, tenantID, id uuid.UUID, before, after []string, check bool) (gained []string) {
+	return queueKeysTo(b, b, tenantID, id, before, after, check)
+}
+
+// queueKeysTo is queueKeys with the lock and the check queued to guard and
+// the writes to writes, which may run later in the same transaction.
+func queueKeysTo(guard, writes *pgx.Batch, tenantID, id uuid.UUID, before, after []string, check bool) (gained []string) {
 	gained, lost := keyDiff(before, after), keyDiff(after, before)
 	if len(gained) > 0 {
-		b.Queue(lockKeys, tenantID, gained)
+		guard.Queue(lockKeys, tenantID, gained)
 		if check {
 			sql, args := checkKeysSQL(tenantID, id, gained)
-			b.Queue(sql, args...)
+			guard.Queue(sql, args...)
 		}
 		if before == nil {
-			b.Queue(insertNewKeys, tenantID, gained, id)
+			writes.Queue(insertNewKeys, tenantID, gained, id)
 		} else {
-			b.Queue(insertKeys, tenantID, gained, id)
+			writes.Queue(insertKeys, tenantID, gained, id)
 		}
 	}
 	if len(lost) > 0 {
-		b.Queue(deleteKeys, tenantID, lost, id)
+		writes.Queue(deleteKeys, tenantID, lost, id)
 	}
 	return gained
 }
@@ -262,15 +268,18 @@ func (r *Contacts) Create(ctx context.Context, c *domain.Contact, o service.Writ
 	if err != nil {
 		return err
 	}
-	b := &pgx.Batch{}
-	b.Queue(insertContact, append(contactValues(c), c.SearchText(), c.SortName(), c.Fields().Team, c.Shares(), customValue(c.Fields().Custom))...)
-	gained := queueKeys(b, c.TenantID(), c.ID(), nil, c.Keys(), !o.AllowDuplicate)
-	if err := events.QueueAppend(ctx, b, list...); err != nil {
+	// The keys are locked and checked first; then every row goes in with
+	// one chained statement (see postgres.Chain).
+	b, writes := &pgx.Batch{}, &pgx.Batch{}
+	writes.Queue(insertContact, append(contactValues(c), c.SearchText(), c.SortName(), c.Fields().Team, c.Shares(), customValue(c.Fields().Custom))...)
+	gained := queueKeysTo(b, writes, c.TenantID(), c.ID(), nil, c.Keys(), !o.AllowDuplicate)
+	if err := events.QueueAppend(ctx, writes, list...); err != nil {
 		return err
 	}
-	if err := queueTimeline(b, c.TenantID(), list); err != nil {
+	if err := queueTimeline(writes, c.TenantID(), list); err != nil {
 		return err
 	}
+	b.QueuedQueries = append(b.QueuedQueries, postgres.Chain(writes.QueuedQueries...))
 	err = postgres.InTenantBatch(ctx, r.pool, c.TenantID(), b)
 	return translate(r.duplicatesError(ctx, c.TenantID(), c.ID(), gained, err))
 }
