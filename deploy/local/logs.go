@@ -80,18 +80,22 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
+	// Every line that came in this write goes out in one write to the
+	// file and one to the terminal: under load a read brings many.
+	var file, out []byte
 	for {
 		i := bytes.IndexByte(w.buf, '\n')
 		if i < 0 {
 			break
 		}
-		w.emit(w.buf[:i])
+		file, out = w.add(file, out, w.buf[:i])
 		w.buf = w.buf[i+1:]
 	}
 	if len(w.buf) > maxLine {
-		w.emit(w.buf)
+		file, out = w.add(file, out, w.buf)
 		w.buf = nil
 	}
+	w.emit(file, out)
 	return len(p), nil
 }
 
@@ -109,20 +113,30 @@ func (w *lineWriter) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.buf) > 0 {
-		w.emit(w.buf)
+		w.emit(w.add(nil, nil, w.buf))
 		w.buf = nil
 	}
 }
 
-func (w *lineWriter) emit(line []byte) {
+// add appends a line to what goes to the file and to the terminal.
+func (w *lineWriter) add(file, out, line []byte) ([]byte, []byte) {
 	line = bytes.TrimRight(line, "\r")
 	w.tail.add(string(line))
+	file = append(append(file, line...), '\n')
+	out = append(append(append(out, w.prefix...), line...), '\n')
+	return file, out
+}
+
+func (w *lineWriter) emit(file, out []byte) {
+	if len(out) == 0 {
+		return
+	}
 	if w.file != nil {
-		_, _ = w.file.Write(append(append([]byte(nil), line...), '\n'))
+		_, _ = w.file.Write(file)
 	}
 	w.c.mu.Lock()
 	defer w.c.mu.Unlock()
-	_, _ = io.WriteString(w.c.out, w.prefix+string(line)+"\n")
+	_, _ = w.c.out.Write(out)
 }
 
 // Tail is the last lines written, oldest first.
