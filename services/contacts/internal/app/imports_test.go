@@ -332,3 +332,50 @@ func TestImportResumesAfterRestart(t *testing.T) {
 		t.Fatalf("%d channel keys, want %d", n, rows)
 	}
 }
+
+// Companies import the same way: a company is a duplicate of one with its
+// tax id or, without one, its name in any case.
+func TestImportCompanies(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleManager)
+	h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка", "tax_id": "7701234567"}).want(t, http.StatusCreated)
+	file := []byte("name;tax_id;website;industry;tags\n" +
+		"Ромашка (новое имя);7701234567;https://romashka.ru;Retail;опт\n" +
+		"ООО Василёк;;https://vasilek.ru;;\n" +
+		"ооо василёк;;;Logistics;\n" +
+		"Плохой сайт;;ftp://x;;\n")
+	r := h.postCSV(tok, "entity=companies&on_duplicate=update", file).want(t, http.StatusAccepted)
+	done := h.waitImport(tok, r.body["id"].(string))
+	if counts(done) != "total=4 done=4 created=1 updated=1 skipped=1 failed=1" {
+		t.Fatalf("import: %s", done.raw)
+	}
+	errs := h.importErrors(tok, r.body["id"].(string))
+	if len(errs) != 2 || errs[1][0] != "5" || errs[1][1] != "website" {
+		t.Fatalf("errors: %v", errs)
+	}
+	list := h.do("GET", "/v1/companies?q=7701234567", tok, nil).want(t, http.StatusOK).body["items"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("companies with the tax id: %v", list)
+	}
+	if c := list[0].(map[string]any); c["name"] != "Ромашка (новое имя)" || c["industry"] != "Retail" || c["version"].(float64) != 2 {
+		t.Fatalf("updated company: %v", c)
+	}
+	if n := h.countRows(h.tenantA, "companies"); n != 2 {
+		t.Fatalf("%d companies", n)
+	}
+	ev := readEventOfType(t, h.brokers, r.body["id"].(string), service.TypeCompaniesImported)
+	var m contactsv1.CompaniesImported
+	if err := ev.Unmarshal(&m); err != nil || len(m.GetCompanies()) != 1 || m.GetCompanies()[0].GetName() != "ООО Василёк" {
+		t.Fatalf("bulk event: %v %v", err, &m)
+	}
+	// Contact columns are no company's.
+	bad := h.postCSV(tok, "entity=companies", []byte("name,first_name\nA,B\n")).want(t, http.StatusUnprocessableEntity)
+	if f := bad.fields(); len(f) != 1 || f[0] != "header/2" {
+		t.Fatalf("fields: %v", f)
+	}
+	// Another tenant has none of it.
+	if n := h.countRows(h.tenantB, "companies"); n != 0 {
+		t.Fatalf("tenant B has %d companies", n)
+	}
+	h.do("GET", "/v1/imports/"+r.body["id"].(string), h.token(h.tenantB, auth.RoleAdmin), nil).want(t, http.StatusNotFound)
+}

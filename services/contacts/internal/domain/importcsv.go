@@ -257,7 +257,7 @@ func ContactFieldsFromRow(fields, record []string, defs []FieldDef) (Fields, []C
 func customCell(custom *map[string]any, field, cell string, defs []FieldDef, errs []CellError) []CellError {
 	key, ok := strings.CutPrefix(field, "custom.")
 	if !ok {
-		return append(errs, CellError{field, "not a field of a contact"})
+		return append(errs, CellError{field, "not a field of the record"})
 	}
 	for _, d := range defs {
 		if d.Key != key {
@@ -274,6 +274,58 @@ func customCell(custom *map[string]any, field, cell string, defs []FieldDef, err
 		return errs
 	}
 	return append(errs, CellError{field, "the custom field no longer exists"})
+}
+
+// CompanyFieldsFromRow reads a record of a companies import, as
+// ContactFieldsFromRow does a contact's.
+func CompanyFieldsFromRow(fields, record []string, defs []FieldDef) (CompanyFields, []CellError) {
+	var f CompanyFields
+	var errs []CellError
+	for i, field := range fields {
+		if field == "" || i >= len(record) {
+			continue
+		}
+		cell := strings.TrimSpace(record[i])
+		if cell == "" {
+			continue
+		}
+		switch field {
+		case "name":
+			f.Name = cell
+		case "legal_name":
+			f.LegalName = cell
+		case "tax_id":
+			f.TaxID = cell
+		case "registration_number":
+			f.RegistrationNumber = cell
+		case "legal_address":
+			f.LegalAddress = cell
+		case "industry":
+			f.Industry = cell
+		case "website":
+			f.Website = cell
+		case "phones":
+			f.Phones = SplitList(cell)
+		case "emails":
+			f.Emails = SplitList(cell)
+		case "owner_id":
+			f.OwnerID = cell
+		case "tags":
+			f.Tags = SplitList(cell)
+		default:
+			errs = customCell(&f.Custom, field, cell, defs, errs)
+		}
+	}
+	return f, errs
+}
+
+// ImportKey is what tells a company apart in an import: its tax id when it
+// has one, else its name in lower case.
+func (c *Company) ImportKey() string {
+	if c.f.TaxID != "" {
+		return "company-tax:" + c.f.TaxID
+	}
+	return "company-name:" + strings.ToLower(c.f.Name)
 }
 
 // CustomFromCell reads a custom value as an export writes it (see

@@ -83,6 +83,16 @@ type ImportTx interface {
 	Reject(errs ...domain.ImportError)
 	// Publish appends events to the outbox and files them in timelines.
 	Publish(evs ...events.Event)
+
+	// HeldCompanies locks companies' import keys (Company.ImportKey) and
+	// says which company has each.
+	HeldCompanies(keys []string) (map[string]uuid.UUID, error)
+	// Company reads and locks a company.
+	Company(id uuid.UUID) (*domain.Company, error)
+	// CreateCompany writes a new company (with COPY, when the batch ends).
+	CreateCompany(c *domain.Company)
+	// UpdateCompany stores a changed company with its events.
+	UpdateCompany(c *domain.Company, evs []events.Event) error
 }
 
 // ErrImportEntity refuses an import of an entity that has none.
@@ -104,9 +114,7 @@ func (s *service) StartImport(ctx context.Context, req ImportRequest) (*domain.I
 		return nil, errors.New("imports: no repository")
 	}
 	switch req.Entity {
-	case domain.ImportContacts:
-	case domain.ImportCompanies:
-		return nil, errImportOption("entity", "importing companies is not built yet; import contacts")
+	case domain.ImportContacts, domain.ImportCompanies:
 	default:
 		return nil, errImportOption("entity", `"contacts" or "companies"`)
 	}
@@ -135,7 +143,11 @@ func (s *service) StartImport(ctx context.Context, req ImportRequest) (*domain.I
 	if err != nil || (len(head) == sniffSize && hr.InputOffset() >= int64(len(head))) {
 		return nil, errImportOption("body", "the first line must name the columns, in at most 64 KiB")
 	}
-	columns, err := domain.ResolveHeader(req.Entity, header, req.Mapping, settings.ContactFields)
+	defs := settings.ContactFields
+	if req.Entity == domain.ImportCompanies {
+		defs = settings.CompanyFields
+	}
+	columns, err := domain.ResolveHeader(req.Entity, header, req.Mapping, defs)
 	if err != nil {
 		return nil, err
 	}
@@ -392,6 +404,7 @@ func safeClose(c chan struct{}) {
 type preparedRow struct {
 	line int64
 	c    *domain.Contact
+	co   *domain.Company // in an import of companies
 	errs []domain.CellError
 }
 
@@ -412,8 +425,11 @@ func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
 			break
 		}
 		if job.DryRun && err == nil {
-			if p := r.prepare(importRecord{cells: rec}, r.s.now()); p.c != nil {
+			switch p := r.prepare(importRecord{cells: rec}, r.s.now()); {
+			case p.c != nil:
 				r.remember(p.c.Keys())
+			case p.co != nil:
+				r.remember([]string{p.co.ImportKey()})
 			}
 		}
 	}
@@ -462,6 +478,22 @@ func (r *importRun) prepare(rec importRecord, now time.Time) preparedRow {
 		return p
 	case len(rec.cells) != len(job.Columns):
 		p.errs = []domain.CellError{{Message: fmt.Sprintf("the row has %d cells, the header %d", len(rec.cells), len(job.Columns))}}
+		return p
+	}
+	if job.Entity == domain.ImportCompanies {
+		f, errs := domain.CompanyFieldsFromRow(job.Columns, rec.cells, r.settings.CompanyFields)
+		if len(errs) > 0 {
+			p.errs = errs
+			return p
+		}
+		if f.OwnerID == "" {
+			f.OwnerID = job.CreatedBy
+		}
+		co, err := domain.NewCompany(job.TenantID, f, r.settings, now)
+		if err != nil {
+			p.errs = cellErrors(err)
+		}
+		p.co = co
 		return p
 	}
 	f, errs := domain.ContactFieldsFromRow(job.Columns, rec.cells, r.settings.ContactFields)
@@ -518,6 +550,9 @@ func (r *importRun) remember(keys []string) {
 // skipped or used to update the contact it duplicates, as on_duplicate
 // says, or rejected.
 func (r *importRun) write(tx ImportTx, rows []preparedRow, locked chan struct{}) (domain.ImportCounts, error) {
+	if r.job.Entity == domain.ImportCompanies {
+		return r.writeCompanies(tx, rows, locked)
+	}
 	job := r.job
 	var n domain.ImportCounts
 	var keys []string
@@ -637,24 +672,7 @@ func (r *importRun) update(tx ImportTx, id uuid.UUID, row *domain.Contact, viewe
 // fills, lists joined.
 func patchFromRow(columns []string, cur, row domain.Fields) domain.Patch {
 	var p domain.Patch
-	str := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
-	union := func(a, b []string) *[]string {
-		if len(b) == 0 {
-			return nil
-		}
-		out := slices.Clone(a)
-		for _, x := range b {
-			if !slices.Contains(out, x) {
-				out = append(out, x)
-			}
-		}
-		return &out
-	}
+	str, union := nonEmpty, joined
 	p.FirstName, p.LastName, p.Position = str(row.FirstName), str(row.LastName), str(row.Position)
 	p.LifecycleStage, p.Source, p.Birthday = str(row.LifecycleStage), str(row.Source), str(row.Birthday)
 	p.Emails, p.Phones, p.Tags = union(cur.Emails, row.Emails), union(cur.Phones, row.Phones), union(cur.Tags, row.Tags)
@@ -678,4 +696,137 @@ func patchFromRow(columns []string, cur, row domain.Fields) domain.Patch {
 		p.Custom = row.Custom
 	}
 	return p
+}
+
+// writeCompanies is write for an import of companies: a company is a
+// duplicate of one with its tax id, or, without one, its name.
+func (r *importRun) writeCompanies(tx ImportTx, rows []preparedRow, locked chan struct{}) (domain.ImportCounts, error) {
+	job := r.job
+	var n domain.ImportCounts
+	var keys []string
+	for _, p := range rows {
+		if p.co != nil {
+			keys = append(keys, p.co.ImportKey())
+		}
+	}
+	held, err := tx.HeldCompanies(keys)
+	safeClose(locked)
+	if err != nil {
+		return n, err
+	}
+	inBatch := map[string]bool{}
+	var created []*domain.Company
+	for _, p := range rows {
+		n.Rows++
+		if p.co == nil {
+			for _, e := range p.errs {
+				tx.Reject(domain.ImportError{Line: p.line, Column: e.Column, Message: e.Message})
+			}
+			n.Failed++
+			continue
+		}
+		key := p.co.ImportKey()
+		existing, found := held[key]
+		dup := found || inBatch[key] || (job.DryRun && r.seen[r.hash(key)])
+		switch {
+		case !dup || job.OnDuplicate == domain.OnDuplicateCreate:
+			created = append(created, p.co)
+			inBatch[key] = true
+			if job.DryRun {
+				r.remember([]string{key})
+			}
+			n.Created++
+		case job.OnDuplicate == domain.OnDuplicateSkip || !found:
+			n.Skipped++
+		default:
+			updated, err := r.updateCompany(tx, existing, p.co)
+			switch _, isApp := apperr.As(err); {
+			case isApp:
+				for _, e := range cellErrors(err) {
+					tx.Reject(domain.ImportError{Line: p.line, Column: e.Column, Message: e.Message})
+				}
+				n.Failed++
+			case err != nil:
+				return n, err
+			case updated:
+				n.Updated++
+			default:
+				n.Skipped++
+			}
+		}
+	}
+	if job.DryRun {
+		return n, nil
+	}
+	for _, c := range created {
+		tx.CreateCompany(c)
+	}
+	for part := range slices.Chunk(created, importEventSize) {
+		msg := &contactsv1.CompaniesImported{ImportId: job.ID.String(), ActorId: job.CreatedBy}
+		for _, c := range part {
+			msg.Companies = append(msg.Companies, companyMessage(c))
+		}
+		ev, err := events.New(Topic, Source, TypeCompaniesImported, job.TenantID, job.ID.String(), msg)
+		if err != nil {
+			return n, err
+		}
+		tx.Publish(ev)
+	}
+	return n, nil
+}
+
+// TypeCompaniesImported is the bulk event of the companies an import created.
+const TypeCompaniesImported = "crm.companies.imported"
+
+// updateCompany applies a row to the company it duplicates: the row's
+// values replace the company's; its phones, e-mails and tags are added.
+func (r *importRun) updateCompany(tx ImportTx, id uuid.UUID, row *domain.Company) (bool, error) {
+	c, err := tx.Company(id)
+	if err != nil {
+		return false, err
+	}
+	cur, f := c.Fields(), row.Fields()
+	str, union := nonEmpty, joined
+	p := domain.CompanyPatch{Name: str(f.Name), LegalName: str(f.LegalName), TaxID: str(f.TaxID),
+		RegistrationNumber: str(f.RegistrationNumber), LegalAddress: str(f.LegalAddress), Industry: str(f.Industry),
+		Website: str(f.Website), Phones: union(cur.Phones, f.Phones), Emails: union(cur.Emails, f.Emails),
+		Tags: union(cur.Tags, f.Tags)}
+	if slices.Contains(r.job.Columns, "owner_id") {
+		p.OwnerID = str(f.OwnerID)
+	}
+	if len(f.Custom) > 0 {
+		p.Custom = f.Custom
+	}
+	changed, err := c.Apply(p, r.settings, r.s.now())
+	if err != nil || len(changed) == 0 || r.job.DryRun {
+		return len(changed) > 0, err
+	}
+	evs, err := companyUpdated(c, r.job.CreatedBy, changed)
+	if err != nil {
+		return false, err
+	}
+	return true, tx.UpdateCompany(c, evs)
+}
+
+// nonEmpty is a patch of a value a row gives: nil (leave alone) when empty.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// joined is a patch of a list a row adds to: a and the values of b it
+// lacks, or nil (leave alone) when b is empty.
+func joined(a, b []string) *[]string {
+	if len(b) == 0 {
+		return nil
+	}
+	out := slices.Clone(a)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return &out
 }

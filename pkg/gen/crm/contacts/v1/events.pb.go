@@ -1691,6 +1691,70 @@ func (x *LeadSource) GetLabel() string {
 	return ""
 }
 
+// CompaniesImported: ce_type crm.companies.imported. A CSV import publishes
+// the companies it created in bulk, up to a thousand per event; the event's
+// subject is the import's id. Companies an import updates get the usual
+// crm.company.updated.
+type CompaniesImported struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ImportId      string                 `protobuf:"bytes,1,opt,name=import_id,json=importId,proto3" json:"import_id,omitempty"`
+	ActorId       string                 `protobuf:"bytes,2,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	Companies     []*Company             `protobuf:"bytes,3,rep,name=companies,proto3" json:"companies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompaniesImported) Reset() {
+	*x = CompaniesImported{}
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompaniesImported) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompaniesImported) ProtoMessage() {}
+
+func (x *CompaniesImported) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_contacts_v1_events_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompaniesImported.ProtoReflect.Descriptor instead.
+func (*CompaniesImported) Descriptor() ([]byte, []int) {
+	return file_crm_contacts_v1_events_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CompaniesImported) GetImportId() string {
+	if x != nil {
+		return x.ImportId
+	}
+	return ""
+}
+
+func (x *CompaniesImported) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *CompaniesImported) GetCompanies() []*Company {
+	if x != nil {
+		return x.Companies
+	}
+	return nil
+}
+
 var File_crm_contacts_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_contacts_v1_events_proto_rawDesc = "" +
@@ -1855,7 +1919,11 @@ const file_crm_contacts_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"LeadSource\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\tR\x05value\x12\x14\n" +
-	"\x05label\x18\x02 \x01(\tR\x05labelB\xc2\x01\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\"\x83\x01\n" +
+	"\x11CompaniesImported\x12\x1b\n" +
+	"\timport_id\x18\x01 \x01(\tR\bimportId\x12\x19\n" +
+	"\bactor_id\x18\x02 \x01(\tR\aactorId\x126\n" +
+	"\tcompanies\x18\x03 \x03(\v2\x18.crm.contacts.v1.CompanyR\tcompaniesB\xc2\x01\n" +
 	"\x13com.crm.contacts.v1B\vEventsProtoP\x01Z@github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1;contactsv1\xa2\x02\x03CCX\xaa\x02\x0fCrm.Contacts.V1\xca\x02\x0fCrm\\Contacts\\V1\xe2\x02\x1bCrm\\Contacts\\V1\\GPBMetadata\xea\x02\x11Crm::Contacts::V1b\x06proto3"
 
 var (
@@ -1870,7 +1938,7 @@ func file_crm_contacts_v1_events_proto_rawDescGZIP() []byte {
 	return file_crm_contacts_v1_events_proto_rawDescData
 }
 
-var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_crm_contacts_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*Contact)(nil),               // 0: crm.contacts.v1.Contact
 	(*Address)(nil),               // 1: crm.contacts.v1.Address
@@ -1891,38 +1959,40 @@ var file_crm_contacts_v1_events_proto_goTypes = []any{
 	(*ContactUnmerged)(nil),       // 16: crm.contacts.v1.ContactUnmerged
 	(*LeadSourcesChanged)(nil),    // 17: crm.contacts.v1.LeadSourcesChanged
 	(*LeadSource)(nil),            // 18: crm.contacts.v1.LeadSource
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*CompaniesImported)(nil),     // 19: crm.contacts.v1.CompaniesImported
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
 }
 var file_crm_contacts_v1_events_proto_depIdxs = []int32{
-	19, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
-	19, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
+	20, // 0: crm.contacts.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
+	20, // 1: crm.contacts.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: crm.contacts.v1.Contact.address:type_name -> crm.contacts.v1.Address
-	19, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
-	19, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
+	20, // 3: crm.contacts.v1.Company.created_at:type_name -> google.protobuf.Timestamp
+	20, // 4: crm.contacts.v1.Company.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: crm.contacts.v1.CompanyCreated.company:type_name -> crm.contacts.v1.Company
 	2,  // 6: crm.contacts.v1.CompanyUpdated.company:type_name -> crm.contacts.v1.Company
-	19, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	20, // 7: crm.contacts.v1.CompanyDeleted.deleted_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: crm.contacts.v1.ContactCreated.contact:type_name -> crm.contacts.v1.Contact
 	0,  // 9: crm.contacts.v1.ContactUpdated.contact:type_name -> crm.contacts.v1.Contact
-	19, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	19, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
-	19, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
+	20, // 10: crm.contacts.v1.ContactDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	20, // 11: crm.contacts.v1.Activity.occurred_at:type_name -> google.protobuf.Timestamp
+	20, // 12: crm.contacts.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
 	9,  // 13: crm.contacts.v1.ActivityLogged.activity:type_name -> crm.contacts.v1.Activity
-	19, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	19, // 15: crm.contacts.v1.ContactErased.erased_at:type_name -> google.protobuf.Timestamp
-	19, // 16: crm.contacts.v1.FieldDefinition.deleted_at:type_name -> google.protobuf.Timestamp
+	20, // 14: crm.contacts.v1.ActivityDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	20, // 15: crm.contacts.v1.ContactErased.erased_at:type_name -> google.protobuf.Timestamp
+	20, // 16: crm.contacts.v1.FieldDefinition.deleted_at:type_name -> google.protobuf.Timestamp
 	0,  // 17: crm.contacts.v1.ContactsImported.contacts:type_name -> crm.contacts.v1.Contact
 	0,  // 18: crm.contacts.v1.ContactMerged.target:type_name -> crm.contacts.v1.Contact
-	19, // 19: crm.contacts.v1.ContactMerged.merged_at:type_name -> google.protobuf.Timestamp
+	20, // 19: crm.contacts.v1.ContactMerged.merged_at:type_name -> google.protobuf.Timestamp
 	0,  // 20: crm.contacts.v1.ContactUnmerged.restored:type_name -> crm.contacts.v1.Contact
 	0,  // 21: crm.contacts.v1.ContactUnmerged.target:type_name -> crm.contacts.v1.Contact
-	19, // 22: crm.contacts.v1.ContactUnmerged.unmerged_at:type_name -> google.protobuf.Timestamp
+	20, // 22: crm.contacts.v1.ContactUnmerged.unmerged_at:type_name -> google.protobuf.Timestamp
 	18, // 23: crm.contacts.v1.LeadSourcesChanged.sources:type_name -> crm.contacts.v1.LeadSource
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	2,  // 24: crm.contacts.v1.CompaniesImported.companies:type_name -> crm.contacts.v1.Company
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_crm_contacts_v1_events_proto_init() }
@@ -1936,7 +2006,7 @@ func file_crm_contacts_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_contacts_v1_events_proto_rawDesc), len(file_crm_contacts_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

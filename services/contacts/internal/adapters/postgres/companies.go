@@ -74,6 +74,10 @@ func (r *Companies) Get(ctx context.Context, tenantID, id uuid.UUID) (c *domain.
 	return c, err
 }
 
+const updateCompany = `update companies set name=$3, legal_name=$4, tax_id=$5, registration_number=$6,
+	legal_address=$7, industry=$8, website=$9, phones=$10, emails=$11, owner_id=$12, tags=$13, version=$14,
+	updated_at=$15, search=$16, custom=$17 where tenant_id=$2 and id=$1`
+
 func (r *Companies) Update(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Company) ([]events.Event, error)) (c *domain.Company, err error) {
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
 		c, err = scanCompany(tx.QueryRow(ctx, `select `+companyColumns+` from companies where tenant_id = $1 and id = $2 for update`, tenantID, id))
@@ -84,9 +88,7 @@ func (r *Companies) Update(ctx context.Context, tenantID, id uuid.UUID, fn func(
 		if err != nil || len(list) == 0 {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `update companies set name=$3, legal_name=$4, tax_id=$5, registration_number=$6,
-			legal_address=$7, industry=$8, website=$9, phones=$10, emails=$11, owner_id=$12, tags=$13, version=$14,
-			updated_at=$15, search=$16, custom=$17 where tenant_id=$2 and id=$1`,
+		if _, err := tx.Exec(ctx, updateCompany,
 			append(withoutCreatedAt(companyValues(c)), c.SearchText(), customValue(c.Fields().Custom))...); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -233,12 +234,67 @@ func (r *Imports) Finish(ctx context.Context, job *domain.ImportJob) error {
 // importTx is service.ImportTx on a transaction: contacts created are
 // written with COPY when the batch ends, the rest as it comes.
 type importTx struct {
-	ctx     context.Context
-	tx      pgx.Tx
-	job     *domain.ImportJob
-	created []*domain.Contact
-	evs     []events.Event
-	rejects []domain.ImportError
+	ctx       context.Context
+	tx        pgx.Tx
+	job       *domain.ImportJob
+	created   []*domain.Contact
+	companies []*domain.Company
+	evs       []events.Event
+	rejects   []domain.ImportError
+}
+
+func (b *importTx) HeldCompanies(keys []string) (map[string]uuid.UUID, error) {
+	keys = keyDiff(nil, keys)
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	if _, err := b.tx.Exec(b.ctx, lockKeys, b.job.TenantID, keys); err != nil {
+		return nil, err
+	}
+	var taxes, names []string
+	for _, k := range keys {
+		if t, ok := strings.CutPrefix(k, "company-tax:"); ok {
+			taxes = append(taxes, t)
+		} else if n, ok := strings.CutPrefix(k, "company-name:"); ok {
+			names = append(names, n)
+		}
+	}
+	rows, err := b.tx.Query(b.ctx, `select id, tax_id, lower(name) from companies
+		where tenant_id = $1 and ((tax_id <> '' and tax_id = any($2)) or lower(name) = any($3)) order by created_at, id`,
+		b.job.TenantID, taxes, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	held := map[string]uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		var tax, name string
+		if err := rows.Scan(&id, &tax, &name); err != nil {
+			return nil, err
+		}
+		for _, k := range []string{"company-tax:" + tax, "company-name:" + name} {
+			if _, ok := held[k]; !ok && k != "company-tax:" {
+				held[k] = id
+			}
+		}
+	}
+	return held, rows.Err()
+}
+
+func (b *importTx) Company(id uuid.UUID) (*domain.Company, error) {
+	return scanCompany(b.tx.QueryRow(b.ctx, `select `+companyColumns+` from companies where tenant_id = $1 and id = $2 for update`,
+		b.job.TenantID, id))
+}
+
+func (b *importTx) CreateCompany(c *domain.Company) { b.companies = append(b.companies, c) }
+
+func (b *importTx) UpdateCompany(c *domain.Company, evs []events.Event) error {
+	if _, err := b.tx.Exec(b.ctx, updateCompany, append(withoutCreatedAt(companyValues(c)), c.SearchText(),
+		customValue(c.Fields().Custom))...); err != nil {
+		return err
+	}
+	return events.Append(b.ctx, b.tx, evs...)
 }
 
 func (b *importTx) HeldKeys(keys []string) (map[string]uuid.UUID, error) {
@@ -331,6 +387,25 @@ func (b *importTx) flush() error {
 		// no ON CONFLICT, which costs a speculative insertion per row.
 		if _, err := b.tx.Exec(ctx, `insert into contact_keys (tenant_id, key, contact_id)
 			select $1, k, c from unnest($2::text[], $3::uuid[]) u(k, c)`, tenant, keys, keyOwners); err != nil {
+			return err
+		}
+	}
+	if len(b.companies) > 0 {
+		if _, err := b.tx.Exec(ctx, `create temporary table if not exists import_companies
+			(like companies including defaults) on commit delete rows`); err != nil {
+			return err
+		}
+		rows := make([][]any, len(b.companies))
+		for i, c := range b.companies {
+			rows[i] = append(companyValues(c), customValue(c.Fields().Custom), c.SearchText())
+		}
+		cols := []string{"id", "tenant_id", "name", "legal_name", "tax_id", "registration_number", "legal_address", "industry",
+			"website", "phones", "emails", "owner_id", "tags", "version", "created_at", "updated_at", "custom", "search"}
+		if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"import_companies"}, cols, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("copy companies: %w", err)
+		}
+		list := strings.Join(cols, ", ")
+		if _, err := b.tx.Exec(ctx, `insert into companies (`+list+`) select `+list+` from import_companies`); err != nil {
 			return err
 		}
 	}
