@@ -1,6 +1,7 @@
 package service
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -66,6 +67,14 @@ type ListQuery struct {
 	SearchKeys    []string
 	SearchWords   []string
 	CustomFilters [][]byte // jsonb documents the custom column must contain
+	// SortPath is the path into custom of a sort by a custom field (the
+	// field's key, then "amount" for money); empty for the other sorts.
+	SortPath []string
+}
+
+// sortByCustom reads a sort "custom.<key>" or "-custom.<key>".
+func sortByCustom(sort string) (string, bool) {
+	return strings.CutPrefix(strings.TrimPrefix(sort, "-"), "custom.")
 }
 
 // Page is one page of a list; Next is nil on the last page.
@@ -91,11 +100,25 @@ func (q *ListQuery) prepare(s domain.Settings) error {
 	for _, s := range Sorts {
 		valid = valid || s == q.Sort
 	}
+	if key, ok := sortByCustom(q.Sort); ok {
+		for _, d := range s.ContactFields {
+			if d.Key == key {
+				valid, q.SortPath = true, []string{key}
+				if d.Type == "money" {
+					q.SortPath = append(q.SortPath, "amount")
+				}
+			}
+		}
+	}
 	if !valid {
-		v.Add("sort", "one of created_at, -created_at, updated_at, -updated_at, name, -name")
+		v.Add("sort", "one of created_at, -created_at, updated_at, -updated_at, name, -name, or custom.<key> "+
+			"(-custom.<key>) of a contact custom field")
 	}
 	if q.After.ID != uuid.Nil && q.After.Sort != q.Sort {
 		return errCursorSort
+	}
+	if q.After.ID != uuid.Nil && len(q.SortPath) > 0 && q.After.Value != "" && !json.Valid([]byte(q.After.Value)) {
+		v.Add("cursor", "not a cursor this service issued")
 	}
 	if q.After.ID != uuid.Nil && (q.Sort == SortUpdated || q.Sort == SortUpdatedDesc) {
 		if _, err := time.Parse(time.RFC3339Nano, q.After.Value); err != nil {
@@ -138,6 +161,17 @@ func (q *ListQuery) cursorOf(c *domain.Contact) Cursor {
 		cur.Value = c.UpdatedAt().Format(time.RFC3339Nano)
 	case SortName, SortNameDesc:
 		cur.Value = c.SortName()
+	}
+	if len(q.SortPath) > 0 {
+		// The value as JSON, "" when the contact has none.
+		var v any = c.Fields().Custom[q.SortPath[0]]
+		if m, ok := v.(map[string]any); ok && len(q.SortPath) > 1 {
+			v = m[q.SortPath[1]]
+		}
+		if v != nil {
+			raw, _ := json.Marshal(v)
+			cur.Value = string(raw)
+		}
 	}
 	return cur
 }

@@ -463,7 +463,22 @@ func listContactsSQL(tenantID uuid.UUID, q service.ListQuery, limit int) (string
 	if desc {
 		cmp, dir = "<", "desc"
 	}
-	if key == "" {
+	if len(q.SortPath) > 0 {
+		// A custom value, compared as jsonb (numbers by value, texts and
+		// dates as text); contacts without one come last, either way. The
+		// path's keys are a field's key, checked by the service.
+		v := "(custom #> '{" + strings.Join(q.SortPath, ",") + "}')"
+		order = v + " " + dir + " nulls last, id " + dir
+		if q.After.ID != uuid.Nil {
+			id := w.arg(q.After.ID)
+			if q.After.Value == "" {
+				w.add(v + " is null and id " + cmp + " " + id)
+			} else {
+				val := w.arg(q.After.Value) + "::jsonb"
+				w.add("(" + v + " " + cmp + " " + val + " or (" + v + " = " + val + " and id " + cmp + " " + id + ") or " + v + " is null)")
+			}
+		}
+	} else if key == "" {
 		order = "id " + dir
 		if q.After.ID != uuid.Nil {
 			w.add("id "+cmp+" $?", q.After.ID)
