@@ -160,3 +160,34 @@ func TestTimeline(t *testing.T) {
 	}
 	h.do("GET", "/v1/contacts/"+uuid.NewString()+"/timeline", tok, nil).want(t, http.StatusNotFound)
 }
+
+// Another service's event about a contact merged since lands in the
+// timeline of the contact it was merged into.
+func TestTimelineFollowsMerges(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	merged := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "emails": []string{"a@x.ru"}}).want(t, http.StatusCreated).body["id"].(string)
+	target := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "emails": []string{"b@x.ru"}}).want(t, http.StatusCreated).body["id"].(string)
+	h.do("POST", "/v1/contacts/"+target+"/merge", tok, map[string]any{"from": []string{merged}}).want(t, http.StatusOK)
+	w := events.NewWriter(h.brokers)
+	defer w.Close()
+	deal, err := events.New("crm.sales.events.v1", "/rapport/sales", "crm.deal.created", h.tenantA, "deal-9", wrapperspb.String("new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deal.Extensions = map[string]string{events.ExtContactID: merged}
+	if err := events.Publish(context.Background(), w, deal); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := h.do("GET", "/v1/contacts/"+target+"/timeline", tok, nil).want(t, http.StatusOK)
+		if items := r.body["items"].([]any); len(items) > 0 && items[0].(map[string]any)["type"] == "crm.deal.created" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deal never reached the target's timeline: %s", r.raw)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

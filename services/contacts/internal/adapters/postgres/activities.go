@@ -166,9 +166,19 @@ func (r *Activities) List(ctx context.Context, tenantID uuid.UUID, q service.Act
 	return as, err
 }
 
+// insertTimeline files another service's entry: on the contact it names
+// or, when that contact was merged (once or along a chain of merges), on
+// the contact it lives on now; an erased or deleted contact gets nothing.
 const insertTimeline = `insert into timeline (tenant_id, contact_id, at, id, type, source, actor, data)
-	select $1, $2, $3, $4, $5, $6, $7, $8
-	where exists (select 1 from contacts where tenant_id = $1 and id = $2 and erased_at is null for share)
+	select $1, c.id, $3, $4, $5, $6, $7, $8 from contacts c
+	where c.tenant_id = $1 and c.erased_at is null and c.id = coalesce((
+		with recursive chain (target_id, depth) as (
+			select target_id, 1 from merges where tenant_id = $1 and source_id = $2
+			union all
+			select m.target_id, ch.depth + 1 from merges m join chain ch on m.tenant_id = $1 and m.source_id = ch.target_id
+			where ch.depth < 100)
+		select target_id from chain order by depth desc limit 1), $2)
+	for share of c
 	on conflict do nothing`
 
 // insertOwnTimeline files an entry written with its contact's own change:
