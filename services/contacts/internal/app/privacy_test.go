@@ -97,3 +97,26 @@ func TestDataExportAndErasure(t *testing.T) {
 	h.do("POST", "/v1/activities", rep, map[string]any{"kind": "note", "body": "Анна перезвонила", "contact_id": id}).want(t, http.StatusConflict)
 	h.do("POST", "/v1/contacts/"+uuid.NewString()+"/erase", adm, nil).want(t, http.StatusNotFound)
 }
+
+// A data export shows the records merged into the contact, which the
+// service keeps for an unmerge.
+func TestDataExportIncludesMergedRecords(t *testing.T) {
+	h := start(t)
+	adm := h.token(h.tenantA, auth.RoleAdmin)
+	src := h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Анна", "emails": []string{"anna@old.ru"}}).want(t, http.StatusCreated).body["id"].(string)
+	target := h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Анна", "emails": []string{"anna@new.ru"}}).want(t, http.StatusCreated).body["id"].(string)
+	x := h.do("GET", "/v1/contacts/"+target+"/data-export", adm, nil).want(t, http.StatusOK)
+	if merged := x.body["merged"].([]any); len(merged) != 0 {
+		t.Fatalf("merged before any merge: %v", merged)
+	}
+	h.do("POST", "/v1/contacts/"+target+"/merge", adm, map[string]any{"from": []string{src}}).want(t, http.StatusOK)
+	x = h.do("GET", "/v1/contacts/"+target+"/data-export", adm, nil).want(t, http.StatusOK)
+	merged := x.body["merged"].([]any)
+	if len(merged) != 1 {
+		t.Fatalf("merged: %s", x.raw)
+	}
+	m := merged[0].(map[string]any)
+	if m["contact_id"] != src || m["record"].(map[string]any)["emails"].([]any)[0] != "anna@old.ru" {
+		t.Fatalf("merged record: %v", m)
+	}
+}

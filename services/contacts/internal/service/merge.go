@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -25,6 +26,10 @@ const (
 // MergeRepository finds likely duplicates and folds contacts into others,
 // with the transaction rules of Repository.
 type MergeRepository interface {
+	// MergedRecords returns the records merged into contact target (and,
+	// along chains, into those), as they were stored for an unmerge: each
+	// {"contact_id", "merged_at", "record"}, oldest first.
+	MergedRecords(ctx context.Context, tenantID, target uuid.UUID) ([]json.RawMessage, error)
 	// DuplicatePairs returns up to limit likely duplicate pairs after
 	// q.After, both of whose contacts q.Viewer sees, in list order: the
 	// pairs that share a channel (by the first channel they share), then

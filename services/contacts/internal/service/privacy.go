@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,11 +23,14 @@ type DataExport struct {
 	Contact    *domain.Contact
 	Activities []*domain.Activity
 	Timeline   []domain.TimelineEntry
+	// Merged are the records merged into the contact, kept so that a
+	// merge can be undone.
+	Merged     []json.RawMessage
 	ExportedAt time.Time
 }
 
 var errAdminOnly = apperr.New(apperr.KindForbidden, "admin-only",
-	"only the tenant's admins may do this: erase or export a person's data, or define custom fields")
+	"only the tenant's admins may do this: erase or export a person's data, define custom fields or replace the lead sources")
 
 func admin(ctx context.Context) (auth.Principal, error) {
 	p, err := principal(ctx)
@@ -67,5 +71,9 @@ func (s *service) ExportContact(ctx context.Context, id uuid.UUID) (DataExport, 
 		return DataExport{}, err
 	}
 	as, es, err := s.activities.Held(ctx, p.TenantID, id)
-	return DataExport{Contact: c, Activities: as, Timeline: es, ExportedAt: s.now().UTC()}, err
+	if err != nil {
+		return DataExport{}, err
+	}
+	merged, err := s.repo.MergedRecords(ctx, p.TenantID, id)
+	return DataExport{Contact: c, Activities: as, Timeline: es, Merged: merged, ExportedAt: s.now().UTC()}, err
 }

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -255,7 +256,9 @@ type exportJSON struct {
 	Contact    contactJSON    `json:"contact"`
 	Activities []activityJSON `json:"activities"`
 	Timeline   []timelineJSON `json:"timeline"`
-	ExportedAt time.Time      `json:"exported_at"`
+	// Merged holds the records merged into the contact, kept for an unmerge.
+	Merged     []json.RawMessage `json:"merged"`
+	ExportedAt time.Time         `json:"exported_at"`
 }
 
 func encodeExport(ctx context.Context, w http.ResponseWriter, resp any) error {
@@ -265,7 +268,10 @@ func encodeExport(ctx context.Context, w http.ResponseWriter, resp any) error {
 		return nil
 	}
 	x := exportJSON{Contact: contactView(r.Export.Contact), Activities: make([]activityJSON, 0, len(r.Export.Activities)),
-		Timeline: make([]timelineJSON, 0, len(r.Export.Timeline)), ExportedAt: r.Export.ExportedAt}
+		Timeline: make([]timelineJSON, 0, len(r.Export.Timeline)), Merged: r.Export.Merged, ExportedAt: r.Export.ExportedAt}
+	if x.Merged == nil {
+		x.Merged = []json.RawMessage{}
+	}
 	for _, a := range r.Export.Activities {
 		x.Activities = append(x.Activities, activityView(a))
 	}

@@ -292,3 +292,23 @@ func (r *Contacts) MergedInto(ctx context.Context, tenantID, id uuid.UUID) (into
 	})
 	return into, err
 }
+
+// MergedRecords reads the records merged into target, along chains.
+func (r *Contacts) MergedRecords(ctx context.Context, tenantID, target uuid.UUID) (out []json.RawMessage, err error) {
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `with recursive held (source_id, depth) as (
+				select source_id, 1 from merges where tenant_id = $1 and target_id = $2
+				union all
+				select m.source_id, h.depth + 1 from merges m join held h on m.tenant_id = $1 and m.target_id = h.source_id
+				where h.depth < 100)
+			select jsonb_build_object('contact_id', m.source_id, 'merged_at', m.merged_at, 'record', m.contact)
+			from merges m join held h on m.tenant_id = $1 and m.source_id = h.source_id
+			order by m.merged_at, m.source_id`, tenantID, target)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[json.RawMessage])
+		return err
+	})
+	return out, err
+}
