@@ -33,7 +33,9 @@ func Run(name string, stdout, stderr io.Writer, run func(ctx context.Context, lo
 		fmt.Fprintf(stderr, "%s: telemetry: %v\n", name, err)
 		return 1
 	}
-	log := telemetry.NewLogger(stdout, name)
+	out := newBufferedOutput(stdout)
+	defer out.Close()
+	log := telemetry.NewLogger(out, name)
 	slog.SetDefault(log)
 	if dir := os.Getenv("PROFILE_DIR"); dir != "" {
 		stopProfile, err := profileCPU(dir, name)
