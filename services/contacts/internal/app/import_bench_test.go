@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/pgcluster"
 	"github.com/rapportcrm/rapport/pkg/testenv"
@@ -32,25 +34,12 @@ func BenchmarkImport(b *testing.B) {
 		n, _ = strconv.Atoi(s)
 	}
 	h := start(b)
-	tok := h.token(h.tenantA, auth.RoleAdmin)
-	var file bytes.Buffer
-	w := csv.NewWriter(&file)
-	_ = w.Write([]string{"first_name", "last_name", "emails", "phones", "tags", "lifecycle_stage", "owner_id"})
-	for i := range n {
-		f := GeneratedContact(i)
-		_ = w.Write([]string{f.FirstName, f.LastName, f.Emails[0], f.Phones[0], f.Tags[0], f.LifecycleStage, f.OwnerID})
-	}
-	w.Flush()
-
+	file := generatedCSV(n)
 	b.ResetTimer()
 	begin := time.Now()
-	id := h.postCSV(tok, "entity=contacts", file.Bytes()).want(b, http.StatusAccepted).body["id"].(string)
-	done := h.waitImport(tok, id)
+	importCSV(b, h, h.tenantA, file, n)
 	took := time.Since(begin)
 	b.StopTimer()
-	if done.body["status"] != "done" || done.body["created"].(float64) != float64(n) {
-		b.Fatalf("import: %s", done.raw)
-	}
 
 	raw := rawCopyFile(b, h, n)
 	u, _ := url.Parse(h.appURL)
@@ -102,4 +91,27 @@ func rawCopyFile(b *testing.B, h *harness, n int) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// generatedCSV is a contacts CSV of the first n generated contacts.
+func generatedCSV(n int) []byte {
+	var file bytes.Buffer
+	w := csv.NewWriter(&file)
+	_ = w.Write([]string{"first_name", "last_name", "emails", "phones", "tags", "lifecycle_stage", "owner_id"})
+	for i := range n {
+		f := GeneratedContact(i)
+		_ = w.Write([]string{f.FirstName, f.LastName, f.Emails[0], f.Phones[0], f.Tags[0], f.LifecycleStage, f.OwnerID})
+	}
+	w.Flush()
+	return file.Bytes()
+}
+
+// importCSV imports file, of n contacts, into tenant and waits for the end.
+func importCSV(b *testing.B, h *harness, tenant uuid.UUID, file []byte, n int) {
+	b.Helper()
+	tok := h.token(tenant, auth.RoleAdmin)
+	id := h.postCSV(tok, "entity=contacts", file).want(b, http.StatusAccepted).body["id"].(string)
+	if done := h.waitImport(tok, id); done.body["status"] != "done" || done.body["created"].(float64) != float64(n) {
+		b.Fatalf("import: %s", done.raw)
+	}
 }

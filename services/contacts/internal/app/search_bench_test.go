@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,13 +113,17 @@ func seedContacts(tb testing.TB, appURL string, tenant uuid.UUID, n int) {
 }
 
 // BenchmarkSearch measures GET /v1/contacts?q= over a tenant holding
-// 1,000,000 contacts (and another tenant's 10,000), through the service's
-// HTTP handler: a name prefix, a full name, an e-mail, a phone written
-// nationally, and a fragment of a phone. DESIGN.md §13: p95 ≤ 30 ms.
+// 1,000,000 contacts brought in by a CSV import, as issue 3 asks (and
+// another tenant's 10,000), through the service's HTTP handler: a name
+// prefix, a full name, an e-mail, a phone written nationally, and a
+// fragment of a phone. DESIGN.md §13: p95 ≤ 30 ms.
 func BenchmarkSearch(b *testing.B) {
-	const n = 1_000_000
+	n := 1_000_000
+	if s := os.Getenv("SEARCH_ROWS"); s != "" { // a quicker run while working on it
+		n, _ = strconv.Atoi(s)
+	}
 	h := start(b)
-	seedContacts(b, h.appURL, h.tenantA, n)
+	importCSV(b, h, h.tenantA, generatedCSV(n), n)
 	seedContacts(b, h.appURL, h.tenantB, 10_000)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
 	kinds := map[string]func(i int) string{
