@@ -198,14 +198,7 @@ type CellError struct {
 func ContactFieldsFromRow(fields, record []string, defs []FieldDef) (Fields, []CellError) {
 	var f Fields
 	var errs []CellError
-	for i, field := range fields {
-		if field == "" || i >= len(record) {
-			continue
-		}
-		cell := strings.TrimSpace(record[i])
-		if cell == "" {
-			continue
-		}
+	eachCell(fields, record, func(field, cell string) {
 		switch field {
 		case "first_name":
 			f.FirstName = cell
@@ -250,7 +243,7 @@ func ContactFieldsFromRow(fields, record []string, defs []FieldDef) (Fields, []C
 		default:
 			errs = customCell(&f.Custom, field, cell, defs, errs)
 		}
-	}
+	})
 	return f, errs
 }
 
@@ -276,19 +269,25 @@ func customCell(custom *map[string]any, field, cell string, defs []FieldDef, err
 	return append(errs, CellError{field, "the custom field no longer exists"})
 }
 
+// eachCell calls set with each non-empty cell of record and the field its
+// column fills, skipping dropped columns.
+func eachCell(fields, record []string, set func(field, cell string)) {
+	for i, field := range fields {
+		if field == "" || i >= len(record) {
+			continue
+		}
+		if cell := strings.TrimSpace(record[i]); cell != "" {
+			set(field, cell)
+		}
+	}
+}
+
 // CompanyFieldsFromRow reads a record of a companies import, as
 // ContactFieldsFromRow does a contact's.
 func CompanyFieldsFromRow(fields, record []string, defs []FieldDef) (CompanyFields, []CellError) {
 	var f CompanyFields
 	var errs []CellError
-	for i, field := range fields {
-		if field == "" || i >= len(record) {
-			continue
-		}
-		cell := strings.TrimSpace(record[i])
-		if cell == "" {
-			continue
-		}
+	eachCell(fields, record, func(field, cell string) {
 		switch field {
 		case "name":
 			f.Name = cell
@@ -315,7 +314,7 @@ func CompanyFieldsFromRow(fields, record []string, defs []FieldDef) (CompanyFiel
 		default:
 			errs = customCell(&f.Custom, field, cell, defs, errs)
 		}
-	}
+	})
 	return f, errs
 }
 

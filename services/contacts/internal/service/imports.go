@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
@@ -547,21 +548,68 @@ func (r *importRun) remember(keys []string) {
 }
 
 // write stores a prepared batch in its transaction: each row created,
-// skipped or used to update the contact it duplicates, as on_duplicate
+// skipped or used to update the record it duplicates, as on_duplicate
 // says, or rejected.
 func (r *importRun) write(tx ImportTx, rows []preparedRow, locked chan struct{}) (domain.ImportCounts, error) {
-	if r.job.Entity == domain.ImportCompanies {
-		return r.writeCompanies(tx, rows, locked)
+	job := r.job
+	if job.Entity == domain.ImportCompanies {
+		return writeBatch(r, tx, rows, locked, importKind[*domain.Company]{
+			record: func(p preparedRow) *domain.Company { return p.co },
+			keys:   func(c *domain.Company) []string { return []string{c.ImportKey()} },
+			held:   tx.HeldCompanies,
+			update: func(id uuid.UUID, c *domain.Company) (bool, error) { return r.updateCompany(tx, id, c) },
+			create: tx.CreateCompany,
+			event: func(part []*domain.Company) (string, proto.Message) {
+				msg := &contactsv1.CompaniesImported{ImportId: job.ID.String(), ActorId: job.CreatedBy}
+				for _, c := range part {
+					msg.Companies = append(msg.Companies, companyMessage(c))
+				}
+				return TypeCompaniesImported, msg
+			},
+		})
 	}
+	viewer := domain.Viewer{UserID: job.CreatedBy, Team: job.Team, All: job.Role == auth.RoleAdmin,
+		TeamWide: job.Role == auth.RoleManager}
+	return writeBatch(r, tx, rows, locked, importKind[*domain.Contact]{
+		record: func(p preparedRow) *domain.Contact { return p.c },
+		keys:   (*domain.Contact).Keys,
+		held:   tx.HeldKeys,
+		update: func(id uuid.UUID, c *domain.Contact) (bool, error) { return r.update(tx, id, c, viewer) },
+		create: tx.Create,
+		event: func(part []*domain.Contact) (string, proto.Message) {
+			msg := &contactsv1.ContactsImported{ImportId: job.ID.String(), ActorId: job.CreatedBy}
+			for _, c := range part {
+				msg.Contacts = append(msg.Contacts, contactMessage(c))
+			}
+			return TypeImported, msg
+		},
+	})
+}
+
+// importKind is what writeBatch needs to know of the records it imports.
+type importKind[T any] struct {
+	record func(preparedRow) T // the row's record; nil when it was rejected
+	// keys tell duplicates apart: a row duplicates the record holding any.
+	keys   func(T) []string
+	held   func(keys []string) (map[string]uuid.UUID, error)
+	update func(existing uuid.UUID, row T) (changed bool, err error)
+	create func(T)
+	// event is the bulk event of created records.
+	event func(part []T) (typ string, msg proto.Message)
+}
+
+// writeBatch is write for one kind of record.
+func writeBatch[T comparable](r *importRun, tx ImportTx, rows []preparedRow, locked chan struct{}, k importKind[T]) (domain.ImportCounts, error) {
 	job := r.job
 	var n domain.ImportCounts
+	var zero T
 	var keys []string
 	for _, p := range rows {
-		if p.c != nil {
-			keys = append(keys, p.c.Keys()...)
+		if rec := k.record(p); rec != zero {
+			keys = append(keys, k.keys(rec)...)
 		}
 	}
-	held, err := tx.HeldKeys(keys)
+	held, err := k.held(keys)
 	safeClose(locked)
 	if err != nil {
 		return n, err
@@ -573,41 +621,40 @@ func (r *importRun) write(tx ImportTx, rows []preparedRow, locked chan struct{})
 		n.Failed++
 	}
 	inBatch := map[string]bool{}
-	viewer := domain.Viewer{UserID: job.CreatedBy, Team: job.Team, All: job.Role == auth.RoleAdmin,
-		TeamWide: job.Role == auth.RoleManager}
-	var created []*domain.Contact
+	var created []T
 	for _, p := range rows {
 		n.Rows++
-		if p.c == nil {
+		rec := k.record(p)
+		if rec == zero {
 			reject(p.line, p.errs)
 			continue
 		}
 		var existing uuid.UUID
 		dup := false
-		for _, k := range p.c.Keys() {
-			if id, found := held[k]; found && existing == uuid.Nil {
+		for _, key := range k.keys(rec) {
+			if id, found := held[key]; found && existing == uuid.Nil {
 				existing, dup = id, true
 			}
-			if inBatch[k] || (job.DryRun && r.seen[r.hash(k)]) {
+			if inBatch[key] || (job.DryRun && r.seen[r.hash(key)]) {
 				dup = true
 			}
 		}
 		switch {
 		case !dup || job.OnDuplicate == domain.OnDuplicateCreate:
-			created = append(created, p.c)
-			for _, k := range p.c.Keys() {
-				inBatch[k] = true
+			created = append(created, rec)
+			for _, key := range k.keys(rec) {
+				inBatch[key] = true
 			}
 			if job.DryRun {
-				r.remember(p.c.Keys())
+				r.remember(k.keys(rec))
 			}
 			n.Created++
 		case job.OnDuplicate == domain.OnDuplicateSkip || existing == uuid.Nil:
-			// A second row of one person in the file is skipped even by
-			// update: the first one's contact is not stored yet.
+			// A second row of one record in the file is skipped even by
+			// update: the first one's record is not stored yet.
 			n.Skipped++
 		default:
-			updated, err := r.update(tx, existing, p.c, viewer)
+			updated, err := k.update(existing, rec)
 			switch _, isApp := apperr.As(err); {
 			case isApp:
 				reject(p.line, cellErrors(err))
@@ -623,15 +670,12 @@ func (r *importRun) write(tx ImportTx, rows []preparedRow, locked chan struct{})
 	if job.DryRun {
 		return n, nil
 	}
-	for _, c := range created {
-		tx.Create(c)
+	for _, rec := range created {
+		k.create(rec)
 	}
 	for part := range slices.Chunk(created, importEventSize) {
-		msg := &contactsv1.ContactsImported{ImportId: job.ID.String(), ActorId: job.CreatedBy}
-		for _, c := range part {
-			msg.Contacts = append(msg.Contacts, contactMessage(c))
-		}
-		ev, err := events.New(Topic, Source, TypeImported, job.TenantID, job.ID.String(), msg)
+		typ, msg := k.event(part)
+		ev, err := events.New(Topic, Source, typ, job.TenantID, job.ID.String(), msg)
 		if err != nil {
 			return n, err
 		}
@@ -696,83 +740,6 @@ func patchFromRow(columns []string, cur, row domain.Fields) domain.Patch {
 		p.Custom = row.Custom
 	}
 	return p
-}
-
-// writeCompanies is write for an import of companies: a company is a
-// duplicate of one with its tax id, or, without one, its name.
-func (r *importRun) writeCompanies(tx ImportTx, rows []preparedRow, locked chan struct{}) (domain.ImportCounts, error) {
-	job := r.job
-	var n domain.ImportCounts
-	var keys []string
-	for _, p := range rows {
-		if p.co != nil {
-			keys = append(keys, p.co.ImportKey())
-		}
-	}
-	held, err := tx.HeldCompanies(keys)
-	safeClose(locked)
-	if err != nil {
-		return n, err
-	}
-	inBatch := map[string]bool{}
-	var created []*domain.Company
-	for _, p := range rows {
-		n.Rows++
-		if p.co == nil {
-			for _, e := range p.errs {
-				tx.Reject(domain.ImportError{Line: p.line, Column: e.Column, Message: e.Message})
-			}
-			n.Failed++
-			continue
-		}
-		key := p.co.ImportKey()
-		existing, found := held[key]
-		dup := found || inBatch[key] || (job.DryRun && r.seen[r.hash(key)])
-		switch {
-		case !dup || job.OnDuplicate == domain.OnDuplicateCreate:
-			created = append(created, p.co)
-			inBatch[key] = true
-			if job.DryRun {
-				r.remember([]string{key})
-			}
-			n.Created++
-		case job.OnDuplicate == domain.OnDuplicateSkip || !found:
-			n.Skipped++
-		default:
-			updated, err := r.updateCompany(tx, existing, p.co)
-			switch _, isApp := apperr.As(err); {
-			case isApp:
-				for _, e := range cellErrors(err) {
-					tx.Reject(domain.ImportError{Line: p.line, Column: e.Column, Message: e.Message})
-				}
-				n.Failed++
-			case err != nil:
-				return n, err
-			case updated:
-				n.Updated++
-			default:
-				n.Skipped++
-			}
-		}
-	}
-	if job.DryRun {
-		return n, nil
-	}
-	for _, c := range created {
-		tx.CreateCompany(c)
-	}
-	for part := range slices.Chunk(created, importEventSize) {
-		msg := &contactsv1.CompaniesImported{ImportId: job.ID.String(), ActorId: job.CreatedBy}
-		for _, c := range part {
-			msg.Companies = append(msg.Companies, companyMessage(c))
-		}
-		ev, err := events.New(Topic, Source, TypeCompaniesImported, job.TenantID, job.ID.String(), msg)
-		if err != nil {
-			return n, err
-		}
-		tx.Publish(ev)
-	}
-	return n, nil
 }
 
 // TypeCompaniesImported is the bulk event of the companies an import created.

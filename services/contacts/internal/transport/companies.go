@@ -73,11 +73,7 @@ func decodeCreateCompany(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeUpdateCompany(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r, domain.ErrCompanyNotFound)
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(r)
+	id, version, err := pathIDAndVersion(r, domain.ErrCompanyNotFound)
 	if err != nil {
 		return nil, err
 	}

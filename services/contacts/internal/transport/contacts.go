@@ -166,11 +166,7 @@ func decodeCreate(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r, domain.ErrContactNotFound)
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(r)
+	id, version, err := pathIDAndVersion(r, domain.ErrContactNotFound)
 	if err != nil {
 		return nil, err
 	}

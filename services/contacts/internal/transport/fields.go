@@ -61,11 +61,7 @@ func decodeListFields(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeChangeField(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r, domain.ErrFieldNotFound)
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(r)
+	id, version, err := pathIDAndVersion(r, domain.ErrFieldNotFound)
 	if err != nil {
 		return nil, err
 	}

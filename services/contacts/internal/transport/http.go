@@ -81,11 +81,7 @@ func decodeGet(notFound error) kithttp.DecodeRequestFunc {
 
 func decodeDelete(notFound error) kithttp.DecodeRequestFunc {
 	return func(_ context.Context, r *http.Request) (any, error) {
-		id, err := pathID(r, notFound)
-		if err != nil {
-			return nil, err
-		}
-		version, err := ifMatch(r)
+		id, version, err := pathIDAndVersion(r, notFound)
 		return endpoint.DeleteRequest{ID: id, IfMatch: version}, err
 	}
 }
@@ -97,6 +93,17 @@ func decodeDeleteFact(notFound error) kithttp.DecodeRequestFunc {
 		id, err := pathID(r, notFound)
 		return endpoint.DeleteRequest{ID: id}, err
 	}
+}
+
+// pathIDAndVersion reads {id} and the If-Match version (0 when absent) of
+// a request that changes one record.
+func pathIDAndVersion(r *http.Request, notFound error) (uuid.UUID, int64, error) {
+	id, err := pathID(r, notFound)
+	if err != nil {
+		return uuid.Nil, 0, err
+	}
+	version, err := ifMatch(r)
+	return id, version, err
 }
 
 func ifMatch(r *http.Request) (int64, error) {

@@ -92,11 +92,7 @@ func idList(v *apperr.Invalid, field string, in []string) []uuid.UUID {
 }
 
 func decodeMerge(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r, domain.ErrContactNotFound)
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(r)
+	id, version, err := pathIDAndVersion(r, domain.ErrContactNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +110,7 @@ func decodeMerge(_ context.Context, r *http.Request) (any, error) {
 // decodeUnmerge reads an unmerge: without a body, every contact merged into
 // the target comes back.
 func decodeUnmerge(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r, domain.ErrContactNotFound)
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(r)
+	id, version, err := pathIDAndVersion(r, domain.ErrContactNotFound)
 	if err != nil {
 		return nil, err
 	}
