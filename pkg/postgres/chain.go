@@ -24,22 +24,50 @@ func Chain(qs ...*pgx.QueuedQuery) *pgx.QueuedQuery {
 	if len(qs) == 1 {
 		return qs[0]
 	}
+	return chain(nil, qs)
+}
+
+// ChainChecked is Chain with a check: a query, also a WITH query of the
+// statement, that the statement reads to the end, so that an error it
+// raises (a duplicate, say) fails the writes with it. The check sees the
+// data as it was before the writes, like them.
+func ChainChecked(check *pgx.QueuedQuery, writes ...*pgx.QueuedQuery) *pgx.QueuedQuery {
+	return chain(check, writes)
+}
+
+func chain(check *pgx.QueuedQuery, qs []*pgx.QueuedQuery) *pgx.QueuedQuery {
 	var b strings.Builder
 	var args []any
 	b.WriteString("with ")
+	add := func(name string, q *pgx.QueuedQuery) {
+		b.WriteString(name + " as (" + renumber(q.SQL, len(args)) + ")")
+		args = append(args, q.Arguments...)
+	}
 	for i, q := range qs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		offset := len(args)
-		b.WriteString("w" + strconv.Itoa(i) + " as (")
-		b.WriteString(param.ReplaceAllStringFunc(q.SQL, func(p string) string {
-			n, _ := strconv.Atoi(p[1:])
-			return "$" + strconv.Itoa(n+offset)
-		}))
-		b.WriteString(")")
-		args = append(args, q.Arguments...)
+		add("w"+strconv.Itoa(i), q)
 	}
-	b.WriteString(" select")
+	if check == nil {
+		b.WriteString(" select")
+	} else {
+		if len(qs) > 0 {
+			b.WriteString(", ")
+		}
+		add("checked", check)
+		b.WriteString(" select count(*) from checked")
+	}
 	return &pgx.QueuedQuery{SQL: b.String(), Arguments: args}
+}
+
+// renumber shifts the parameters of sql by offset.
+func renumber(sql string, offset int) string {
+	if offset == 0 {
+		return sql
+	}
+	return param.ReplaceAllStringFunc(sql, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(n+offset)
+	})
 }

@@ -73,11 +73,25 @@ func InSystem(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) er
 // write costs one round trip. It suits writes that need no reads in between
 // (creating an aggregate and appending its events).
 func InTenantBatch(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, b *pgx.Batch) error {
+	return InTenantBatchWith(ctx, pool, tenantID, nil, b)
+}
+
+// InTenantBatchWith is InTenantBatch whose first statement, the one that
+// scopes the transaction, also evaluates first (when not nil): a query of
+// one value that needs no tenant (taking advisory locks, say), one
+// statement fewer in the pipeline. first's parameters are numbered from $1
+// as if it stood alone.
+func InTenantBatchWith(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, first *pgx.QueuedQuery, b *pgx.Batch) error {
 	if tenantID == uuid.Nil {
 		return ErrNoTenant
 	}
 	scoped := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, b.Len()+1)}
-	scoped.Queue(`select set_config('app.tenant_id', $1, true)`, tenantID.String())
+	if first == nil {
+		scoped.Queue(`select set_config('app.tenant_id', $1, true)`, tenantID.String())
+	} else {
+		scoped.Queue(`select set_config('app.tenant_id', $1, true), (`+renumber(first.SQL, 1)+`)`,
+			append([]any{tenantID.String()}, first.Arguments...)...)
+	}
 	scoped.QueuedQueries = append(scoped.QueuedQueries, b.QueuedQueries...)
 	if err := pool.SendBatch(ctx, scoped).Close(); err != nil {
 		return err

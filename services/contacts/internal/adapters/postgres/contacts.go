@@ -167,6 +167,9 @@ const (
 	// always lock in one order and never deadlock. The lock id is the one
 	// contacts_claim_keys (migration 00002) takes.
 	lockKeys = `select pg_advisory_xact_lock(hashtextextended($1::text || k, 0)) from unnest($2::text[]) k`
+	// lockKeysValue is lockKeys as a query of one value, to run inside
+	// another statement (see postgres.InTenantBatchWith).
+	lockKeysValue = `select string_agg(pg_advisory_xact_lock(hashtextextended($1::text || k, 0))::text, '') from unnest($2::text[]) k`
 	// checkKeys aborts the transaction (SQLSTATE RP409) at the first key,
 	// listed from $3 on (see checkKeysSQL), that another contact holds;
 	// duplicatesError then lists them all.
@@ -180,29 +183,19 @@ const (
 
 // queueKeys queues what moving contact id from the keys before to the keys
 // after takes, and returns the keys gained; check asks for the duplicate
-// check. before is nil for a new contact.
+// check. (Create does the same in two statements, see Create.)
 func queueKeys(b *pgx.Batch, tenantID, id uuid.UUID, before, after []string, check bool) (gained []string) {
-	return queueKeysTo(b, b, tenantID, id, before, after, check)
-}
-
-// queueKeysTo is queueKeys with the lock and the check queued to guard and
-// the writes to writes, which may run later in the same transaction.
-func queueKeysTo(guard, writes *pgx.Batch, tenantID, id uuid.UUID, before, after []string, check bool) (gained []string) {
 	gained, lost := keyDiff(before, after), keyDiff(after, before)
 	if len(gained) > 0 {
-		guard.Queue(lockKeys, tenantID, gained)
+		b.Queue(lockKeys, tenantID, gained)
 		if check {
 			sql, args := checkKeysSQL(tenantID, id, gained)
-			guard.Queue(sql, args...)
+			b.Queue(sql, args...)
 		}
-		if before == nil {
-			writes.Queue(insertNewKeys, tenantID, gained, id)
-		} else {
-			writes.Queue(insertKeys, tenantID, gained, id)
-		}
+		b.Queue(insertKeys, tenantID, gained, id)
 	}
 	if len(lost) > 0 {
-		writes.Queue(deleteKeys, tenantID, lost, id)
+		b.Queue(deleteKeys, tenantID, lost, id)
 	}
 	return gained
 }
@@ -268,19 +261,35 @@ func (r *Contacts) Create(ctx context.Context, c *domain.Contact, o service.Writ
 	if err != nil {
 		return err
 	}
-	// The keys are locked and checked first; then every row goes in with
-	// one chained statement (see postgres.Chain).
-	b, writes := &pgx.Batch{}, &pgx.Batch{}
+	// Two statements: the one that scopes the transaction also locks the
+	// keys; then one chained statement checks them and writes every row
+	// (see postgres.ChainChecked). Its snapshot is taken after the locks
+	// are held, so the check sees every write that held them before.
+	writes := &pgx.Batch{}
 	writes.Queue(insertContact, append(contactValues(c), c.SearchText(), c.SortName(), c.Fields().Team, c.Shares(), customValue(c.Fields().Custom))...)
-	gained := queueKeysTo(b, writes, c.TenantID(), c.ID(), nil, c.Keys(), !o.AllowDuplicate)
+	gained := keyDiff(nil, c.Keys())
+	var lock, check *pgx.QueuedQuery
+	if len(gained) > 0 {
+		lock = &pgx.QueuedQuery{SQL: lockKeysValue, Arguments: []any{c.TenantID(), gained}}
+		if !o.AllowDuplicate {
+			sql, args := checkKeysSQL(c.TenantID(), c.ID(), gained)
+			check = &pgx.QueuedQuery{SQL: sql, Arguments: args}
+		}
+		writes.Queue(insertNewKeys, c.TenantID(), gained, c.ID())
+	}
 	if err := events.QueueAppend(ctx, writes, list...); err != nil {
 		return err
 	}
 	if err := queueTimeline(writes, c.TenantID(), list); err != nil {
 		return err
 	}
-	b.QueuedQueries = append(b.QueuedQueries, postgres.Chain(writes.QueuedQueries...))
-	err = postgres.InTenantBatch(ctx, r.pool, c.TenantID(), b)
+	b := &pgx.Batch{}
+	if check != nil {
+		b.QueuedQueries = append(b.QueuedQueries, postgres.ChainChecked(check, writes.QueuedQueries...))
+	} else {
+		b.QueuedQueries = append(b.QueuedQueries, postgres.Chain(writes.QueuedQueries...))
+	}
+	err = postgres.InTenantBatchWith(ctx, r.pool, c.TenantID(), lock, b)
 	return translate(r.duplicatesError(ctx, c.TenantID(), c.ID(), gained, err))
 }
 

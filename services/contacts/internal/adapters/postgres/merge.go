@@ -218,7 +218,7 @@ func (r *Contacts) Unmerge(ctx context.Context, tenantID, target uuid.UUID, fn f
 			}
 			b.Queue(stmt, m.snapshot)
 			// Keys go back unchecked: the contact had them before the merge.
-			queueKeys(b, tenantID, id, []string{}, m.Contact.Keys(), false) // not nil: ON CONFLICT kept off the create path only
+			queueKeys(b, tenantID, id, nil, m.Contact.Keys(), false)
 			b.Queue(`update activities set contact_id = $2 where tenant_id = $1 and contact_id = $3 and id = any($4)`,
 				tenantID, id, target, m.activities)
 			b.Queue(`update timeline set contact_id = $2 where tenant_id = $1 and contact_id = $3 and id = any($4)`,
