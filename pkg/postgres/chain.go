@@ -40,7 +40,13 @@ func chain(check *pgx.QueuedQuery, qs []*pgx.QueuedQuery) *pgx.QueuedQuery {
 	var args []any
 	b.WriteString("with ")
 	add := func(name string, q *pgx.QueuedQuery) {
-		b.WriteString(name + " as (" + renumber(q.SQL, len(args)) + ")")
+		as := " as ("
+		if q == check {
+			// Computed in full, so that an error of any row is raised even
+			// though the statement only counts them.
+			as = " as materialized ("
+		}
+		b.WriteString(name + as + renumber(q.SQL, len(args)) + ")")
 		args = append(args, q.Arguments...)
 	}
 	for i, q := range qs {

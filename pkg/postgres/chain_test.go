@@ -63,3 +63,45 @@ func TestChainWritesEveryTable(t *testing.T) {
 		t.Fatalf("a %d rows, b %d rows; want 1 and 2", na, nb)
 	}
 }
+
+// A checked chain fails its writes when the check fails; the first query
+// of InTenantBatchWith runs in the scoping statement, before the rest.
+func TestChainCheckedAndFirstQuery(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.NewDatabase(t)
+	tables := testenv.TenantTables("checked", "a (tenant_id uuid not null, n int not null)")
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), tables); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := postgres.Open(ctx, db.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	tenant := uuid.New()
+	write := func(divisor int) error {
+		lock := &pgx.QueuedQuery{SQL: "select pg_advisory_xact_lock($1)::text", Arguments: []any{int64(42)}}
+		batch := &pgx.Batch{}
+		batch.QueuedQueries = append(batch.QueuedQueries, postgres.ChainChecked(
+			&pgx.QueuedQuery{SQL: "select 1 / $1::int", Arguments: []any{divisor}},
+			// Counts the advisory locks this transaction holds by now.
+			&pgx.QueuedQuery{SQL: `insert into a (tenant_id, n) select $1, count(*) from pg_locks
+				where locktype = 'advisory' and pid = pg_backend_pid()`, Arguments: []any{tenant}}))
+		return postgres.InTenantBatchWith(ctx, pool, tenant, lock, batch)
+	}
+	if err := write(0); err == nil {
+		t.Fatal("a failing check did not fail the chain")
+	}
+	if err := write(1); err != nil {
+		t.Fatal(err)
+	}
+	var rows, locks int
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "select count(*), coalesce(max(n), 0) from a").Scan(&rows, &locks)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || locks != 1 {
+		t.Fatalf("%d rows (want 1), the lock seen %d times (want 1)", rows, locks)
+	}
+}
