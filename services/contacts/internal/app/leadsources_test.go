@@ -119,3 +119,20 @@ func TestLeadSources(t *testing.T) {
 		t.Fatalf("tenant B's lead sources changed: %v", got)
 	}
 }
+
+// A merge fills the target's empty source with a merged contact's, even a
+// source the tenant has since dropped from its list.
+func TestMergeKeepsADroppedLeadSource(t *testing.T) {
+	h := start(t)
+	adm := h.token(h.tenantA, auth.RoleAdmin)
+	src := h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Анна", "emails": []string{"a@x.ru"}, "source": "website"}).
+		want(t, http.StatusCreated).body["id"].(string)
+	target := h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Анна", "emails": []string{"b@x.ru"}}).
+		want(t, http.StatusCreated).body["id"].(string)
+	h.do("PUT", "/v1/lead-sources", adm, map[string]any{"items": []map[string]string{{"value": "billboard", "label": "Билборд"}}}).
+		want(t, http.StatusOK)
+	r := h.do("POST", "/v1/contacts/"+target+"/merge", adm, map[string]any{"from": []string{src}}).want(t, http.StatusOK)
+	if r.body["source"] != "website" {
+		t.Fatalf("merged: %s", r.raw)
+	}
+}

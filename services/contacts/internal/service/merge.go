@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -192,7 +193,18 @@ func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch i
 			}
 		}
 		patch, contribs := domain.PlanMerge(t, sources, settings.ContactFields)
-		changed, err := t.Apply(patch, settings, now)
+		// A source a merged contact already has may fill the target's even
+		// if the tenant has since dropped it from its lead sources.
+		st := settings
+		if len(st.LeadSources) > 0 {
+			st.LeadSources = slices.Clone(st.LeadSources)
+			for _, c := range sources {
+				if src := c.Fields().Source; src != "" {
+					st.LeadSources = append(st.LeadSources, src)
+				}
+			}
+		}
+		changed, err := t.Apply(patch, st, now)
 		if err != nil {
 			return MergeChange{}, err
 		}
