@@ -379,3 +379,27 @@ func TestImportCompanies(t *testing.T) {
 	}
 	h.do("GET", "/v1/imports/"+r.body["id"].(string), h.token(h.tenantB, auth.RoleAdmin), nil).want(t, http.StatusNotFound)
 }
+
+// A row naming a company the tenant does not have is rejected on its own;
+// the rows around it are imported.
+func TestImportRejectsAnUnknownCompany(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка"}).want(t, http.StatusCreated).body["id"].(string)
+	other := h.do("POST", "/v1/companies", h.token(h.tenantB, auth.RoleAdmin), map[string]any{"name": "Чужая"}).want(t, http.StatusCreated).body["id"].(string)
+	file := []byte("first_name,company_id\nАнна," + company + "\nБорис," + uuid.NewString() + "\nВера," + other + "\nГлеб,\n")
+	for _, mode := range []string{"skip", "update"} {
+		r := h.postCSV(tok, "entity=contacts&on_duplicate="+mode, file).want(t, http.StatusAccepted)
+		done := h.waitImport(tok, r.body["id"].(string))
+		if done.body["status"] != "done" || done.body["failed"].(float64) != 2 {
+			t.Fatalf("%s: %s", mode, done.raw)
+		}
+		errs := h.importErrors(tok, r.body["id"].(string))
+		if len(errs) != 3 || errs[1][0] != "3" || errs[1][1] != "company_id" || errs[2][0] != "4" {
+			t.Fatalf("%s: errors %v", mode, errs)
+		}
+	}
+	if n := h.countRows(h.tenantA, "contacts"); n != 4 { // Анна and Глеб, twice (no channels: no duplicates)
+		t.Fatalf("%d contacts", n)
+	}
+}

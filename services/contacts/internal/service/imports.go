@@ -85,6 +85,8 @@ type ImportTx interface {
 	// Publish appends events to the outbox and files them in timelines.
 	Publish(evs ...events.Event)
 
+	// KnownCompanies says which of ids are companies of the tenant.
+	KnownCompanies(ids []uuid.UUID) (map[uuid.UUID]bool, error)
 	// HeldCompanies locks companies' import keys (Company.ImportKey) and
 	// says which company has each.
 	HeldCompanies(keys []string) (map[string]uuid.UUID, error)
@@ -570,6 +572,10 @@ func (r *importRun) write(tx ImportTx, rows []preparedRow, locked chan struct{})
 	}
 	viewer := domain.Viewer{UserID: job.CreatedBy, Team: job.Team, All: job.Role == auth.RoleAdmin,
 		TeamWide: job.Role == auth.RoleManager}
+	rows, err := rejectUnknownCompanies(tx, rows)
+	if err != nil {
+		return domain.ImportCounts{}, err
+	}
 	return writeBatch(r, tx, rows, locked, importKind[*domain.Contact]{
 		record: func(p preparedRow) *domain.Contact { return p.c },
 		keys:   (*domain.Contact).Keys,
@@ -796,4 +802,30 @@ func joined(a, b []string) *[]string {
 		}
 	}
 	return &out
+}
+
+// rejectUnknownCompanies rejects the rows whose company_id names no company
+// of the tenant: a row's mistake, which must not fail its whole batch.
+func rejectUnknownCompanies(tx ImportTx, rows []preparedRow) ([]preparedRow, error) {
+	var ids []uuid.UUID
+	for _, p := range rows {
+		if p.c != nil && p.c.Fields().CompanyID != uuid.Nil {
+			ids = append(ids, p.c.Fields().CompanyID)
+		}
+	}
+	if len(ids) == 0 {
+		return rows, nil
+	}
+	known, err := tx.KnownCompanies(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(rows)
+	for i, p := range out {
+		if p.c != nil && p.c.Fields().CompanyID != uuid.Nil && !known[p.c.Fields().CompanyID] {
+			out[i].c = nil
+			out[i].errs = []domain.CellError{{Column: "company_id", Message: "no company of the tenant has this id"}}
+		}
+	}
+	return out, nil
 }

@@ -243,6 +243,19 @@ type importTx struct {
 	rejects   []domain.ImportError
 }
 
+func (b *importTx) KnownCompanies(ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	rows, err := b.tx.Query(b.ctx, `select id from companies where tenant_id = $1 and id = any($2) for key share`, b.job.TenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	known := make(map[uuid.UUID]bool, len(found))
+	for _, id := range found {
+		known[id] = true
+	}
+	return known, err
+}
+
 func (b *importTx) HeldCompanies(keys []string) (map[string]uuid.UUID, error) {
 	keys = keyDiff(nil, keys)
 	if len(keys) == 0 {
