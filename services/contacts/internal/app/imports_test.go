@@ -19,6 +19,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/auth"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
 
@@ -401,5 +402,62 @@ func TestImportRejectsAnUnknownCompany(t *testing.T) {
 	}
 	if n := h.countRows(h.tenantA, "contacts"); n != 4 { // Анна and Глеб, twice (no channels: no duplicates)
 		t.Fatalf("%d contacts", n)
+	}
+}
+
+// An attempt that breaks on something passing (here the database closes
+// the service's connections mid-import) hands the job back; it is taken
+// again and resumes, and every row is imported once.
+func TestImportRetriesAfterLostConnections(t *testing.T) {
+	h := start(t)
+	defer func(d time.Duration) { service.ImportRetryDelay = d }(service.ImportRetryDelay)
+	service.ImportRetryDelay = 200 * time.Millisecond
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	const rows = 12 * service.ImportBatch
+	var file bytes.Buffer
+	file.WriteString("first_name,emails\n")
+	for i := range rows {
+		fmt.Fprintf(&file, "Имя%d,retry%d@example.ru\n", i, i)
+	}
+	id := h.postCSV(tok, "entity=contacts", file.Bytes()).want(t, http.StatusAccepted).body["id"].(string)
+	for {
+		r := h.do("GET", "/v1/imports/"+id, tok, nil).want(t, http.StatusOK)
+		if done := r.body["rows_done"].(float64); done > 0 {
+			if done == rows {
+				t.Fatal("the import ended before its connections could be cut")
+			}
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	u, _ := url.Parse(h.appURL)
+	super, err := pgx.Connect(context.Background(), testenv.Postgres(t).URL("postgres", strings.TrimPrefix(u.Path, "/")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer super.Close(context.Background())
+	if _, err := super.Exec(context.Background(), `select pg_terminate_backend(pid) from pg_stat_activity where usename = $1`,
+		h.cfg.AppRole); err != nil {
+		t.Fatal(err)
+	}
+	// Requests may meet a cut connection too; ask until the job ends.
+	deadline := time.Now().Add(60 * time.Second)
+	var last reply
+	for {
+		last = h.do("GET", "/v1/imports/"+id, tok, nil)
+		if s := last.body["status"]; last.status == http.StatusOK && (s == "done" || s == "failed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the import did not end: %s", last.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if counts(last) != fmt.Sprintf("total=%d done=%d created=%d updated=0 skipped=0 failed=0", rows, rows, rows) ||
+		last.body["status"] != "done" || last.body["error"] != nil {
+		t.Fatalf("import after lost connections: %s", last.raw)
+	}
+	if n := h.countRows(h.tenantA, "contacts"); n != rows {
+		t.Fatalf("%d contacts, want %d", n, rows)
 	}
 }

@@ -35,7 +35,9 @@ type ImportJob struct {
 	Created, Updated, Skipped, Failed int64
 	Error                             string
 	CreatedBy, Role, Team             string
-	CreatedAt, UpdatedAt, FinishedAt  time.Time
+	// Attempts counts the times a worker took the job.
+	Attempts                         int
+	CreatedAt, UpdatedAt, FinishedAt time.Time
 }
 
 // ImportCounts are what a batch of an import did, added to its job's.

@@ -34,12 +34,19 @@ const (
 	// ImportLease is how long a worker holds a job between batches; a job
 	// whose worker died is taken over when it runs out.
 	ImportLease = 30 * time.Second
+	// ImportAttempts is how many times a job is taken before a failure
+	// that is not a rejected row fails it.
+	ImportAttempts = 5
 	// importEventSize is how many created contacts one bulk event carries.
 	importEventSize = 1000
 	// sniffSize is how much of a file the encoding, delimiter and header
 	// are read from.
 	sniffSize = 64 << 10
 )
+
+// ImportRetryDelay is the wait before a failed attempt's job is taken again,
+// times the attempts so far.
+var ImportRetryDelay = 2 * time.Second
 
 // ImportRequest starts an import of a CSV body.
 type ImportRequest struct {
@@ -68,6 +75,8 @@ type ImportRepository interface {
 	Batch(ctx context.Context, job *domain.ImportJob, done int64, lease time.Duration,
 		fn func(ImportTx) (domain.ImportCounts, error), ready func() error) error
 	Finish(ctx context.Context, job *domain.ImportJob) error
+	// Retry hands the job back, to be taken again after delay.
+	Retry(ctx context.Context, job *domain.ImportJob, delay time.Duration, reason string) error
 }
 
 // ImportTx is one batch's transaction.
@@ -248,11 +257,18 @@ func (s *service) RunImports(ctx context.Context, log *slog.Logger) error {
 			log.Error("import: claim", "err", err)
 		}
 		if job == nil {
+			// Nothing to do: look again in a while, or at once when this
+			// instance queues a job. After an error (a connection the pool
+			// still held, cut by the database), look again soon.
+			wait := 2 * time.Second
+			if err != nil {
+				wait = 100 * time.Millisecond
+			}
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-s.importWake:
-			case <-time.After(2 * time.Second):
+			case <-time.After(wait):
 			}
 			continue
 		}
@@ -278,13 +294,35 @@ func (s *service) runImport(ctx context.Context, job *domain.ImportJob) error {
 	if errors.Is(err, ErrLeaseLost) || ctx.Err() != nil {
 		return err
 	}
+	if err != nil && job.Attempts < ImportAttempts {
+		// Perhaps passing (a lost connection, a database restart): the job
+		// goes back to the queue and resumes after the last batch stored.
+		delay := time.Duration(job.Attempts) * ImportRetryDelay
+		if rerr := persist(func() error { return s.imports.Retry(context.WithoutCancel(ctx), job, delay, err.Error()) }); rerr != nil {
+			return errors.Join(err, rerr) // the lease runs out instead
+		}
+		return fmt.Errorf("attempt %d of %d, again in %s: %w", job.Attempts, ImportAttempts, delay, err)
+	}
 	if err != nil {
 		job.Status, job.Error = domain.ImportFailed, err.Error()
 	} else {
-		job.Status = domain.ImportDone
+		job.Status, job.Error = domain.ImportDone, ""
 	}
-	if ferr := s.imports.Finish(context.WithoutCancel(ctx), job); ferr != nil {
+	if ferr := persist(func() error { return s.imports.Finish(context.WithoutCancel(ctx), job) }); ferr != nil {
 		return errors.Join(err, ferr)
+	}
+	return err
+}
+
+// persist tries fn a few times over about two seconds: what broke an
+// attempt (connections the database cut) may still hold some of the
+// pool's connections, which the pool replaces as it meets them.
+func persist(fn func() error) (err error) {
+	for range 10 {
+		if err = fn(); err == nil {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	return err
 }

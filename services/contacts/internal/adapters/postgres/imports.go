@@ -28,7 +28,8 @@ type Imports struct{ pool *pgxpool.Pool }
 func NewImports(pool *pgxpool.Pool) *Imports { return &Imports{pool: pool} }
 
 const importColumns = `id, tenant_id, entity, on_duplicate, dry_run, encoding, delimiter, columns, status, bytes,
-	rows_total, rows_done, created, updated, skipped, failed, error, created_by, role, team, created_at, updated_at, finished_at`
+	rows_total, rows_done, created, updated, skipped, failed, error, created_by, role, team, created_at, updated_at, finished_at,
+	attempts`
 
 func scanImport(row pgx.Row) (*domain.ImportJob, error) {
 	var j domain.ImportJob
@@ -36,7 +37,7 @@ func scanImport(row pgx.Row) (*domain.ImportJob, error) {
 	var finished *time.Time
 	err := row.Scan(&j.ID, &j.TenantID, &j.Entity, &j.OnDuplicate, &j.DryRun, &j.Encoding, &delim, &j.Columns, &j.Status,
 		&j.Bytes, &j.RowsTotal, &j.RowsDone, &j.Created, &j.Updated, &j.Skipped, &j.Failed, &j.Error, &j.CreatedBy,
-		&j.Role, &j.Team, &j.CreatedAt, &j.UpdatedAt, &finished)
+		&j.Role, &j.Team, &j.CreatedAt, &j.UpdatedAt, &finished, &j.Attempts)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, domain.ErrImportNotFound
 	}
@@ -129,7 +130,8 @@ func (r *Imports) Errors(ctx context.Context, tenantID, id uuid.UUID, fn func(do
 // is none.
 func (r *Imports) Claim(ctx context.Context, lease time.Duration) (j *domain.ImportJob, err error) {
 	err = postgres.InSystem(ctx, r.pool, func(tx pgx.Tx) error {
-		j, err = scanImport(tx.QueryRow(ctx, `update imports set status = $2, lease_until = now() + $1, updated_at = now()
+		j, err = scanImport(tx.QueryRow(ctx, `update imports set status = $2, lease_until = now() + $1, updated_at = now(),
+			attempts = attempts + 1
 			where (tenant_id, id) = (select tenant_id, id from imports
 				where status in ('queued', 'running') and (lease_until is null or lease_until < now())
 				order by created_at limit 1 for update skip locked)
@@ -214,6 +216,16 @@ func (r *Imports) Batch(ctx context.Context, job *domain.ImportJob, done int64, 
 			return service.ErrLeaseLost
 		}
 		return nil
+	})
+}
+
+// Retry hands the job back after a failed attempt: any worker may take it
+// again after delay, and resumes it from its stored progress.
+func (r *Imports) Retry(ctx context.Context, job *domain.ImportJob, delay time.Duration, reason string) error {
+	return postgres.InTenant(ctx, r.pool, job.TenantID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `update imports set lease_until = now() + $3, error = $4, updated_at = now()
+			where tenant_id = $1 and id = $2 and status = 'running'`, job.TenantID, job.ID, delay, reason)
+		return err
 	})
 }
 
