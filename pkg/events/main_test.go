@@ -35,17 +35,7 @@ var effectsSet = testenv.TenantTables("effects",
 
 func setupDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	db := testenv.NewDatabase(t)
-	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), effectsSet); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := postgres.Open(ctx, db.AppURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	return testenv.AppPool(t, effectsSet)
 }
 
 // newEvent is event number seq of aggregate agg; the payload carries seq.

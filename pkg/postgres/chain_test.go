@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/pkg/testenv"
@@ -29,7 +28,7 @@ func TestChainRenumbersParameters(t *testing.T) {
 // statement of the pipeline; a failing one fails them all.
 func TestChainWritesEveryTable(t *testing.T) {
 	ctx := context.Background()
-	pool := tablesPool(t, testenv.TenantTables("chain", "a (tenant_id uuid not null, n int not null)",
+	pool := testenv.AppPool(t, testenv.TenantTables("chain", "a (tenant_id uuid not null, n int not null)",
 		"b (tenant_id uuid not null, n int not null check (n > 0))"))
 	tenant := uuid.New()
 	write := func(n int) error {
@@ -60,7 +59,7 @@ func TestChainWritesEveryTable(t *testing.T) {
 // of InTenantBatchWith runs in the scoping statement, before the rest.
 func TestChainCheckedAndFirstQuery(t *testing.T) {
 	ctx := context.Background()
-	pool := tablesPool(t, testenv.TenantTables("checked", "a (tenant_id uuid not null, n int not null)"))
+	pool := testenv.AppPool(t, testenv.TenantTables("checked", "a (tenant_id uuid not null, n int not null)"))
 	tenant := uuid.New()
 	write := func(divisor int) error {
 		lock := &pgx.QueuedQuery{SQL: "select pg_advisory_xact_lock($1)::text", Arguments: []any{int64(42)}}
@@ -87,20 +86,4 @@ func TestChainCheckedAndFirstQuery(t *testing.T) {
 	if rows != 1 || locks != 1 {
 		t.Fatalf("%d rows (want 1), the lock seen %d times (want 1)", rows, locks)
 	}
-}
-
-// tablesPool is the service role's pool on a new database holding tables.
-func tablesPool(t *testing.T, tables postgres.MigrationSet) *pgxpool.Pool {
-	t.Helper()
-	ctx := context.Background()
-	db := testenv.NewDatabase(t)
-	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), tables); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := postgres.Open(ctx, db.AppURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }

@@ -1,9 +1,13 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"testing"
 	"testing/fstest"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rapportcrm/rapport/pkg/postgres"
 )
@@ -24,4 +28,21 @@ func TenantTables(set string, tables ...string) postgres.MigrationSet {
 	}
 	sql := "-- +goose Up\n" + up.String() + "-- +goose Down\n" + down.String()
 	return postgres.MigrationSet{Table: "goose_" + set, FS: fstest.MapFS{"00001_" + set + ".sql": {Data: []byte(sql)}}}
+}
+
+// AppPool is the service role's pool on a new database that holds the
+// platform's tables and sets; it closes when the test ends.
+func AppPool(t testing.TB, sets ...postgres.MigrationSet) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	db := NewDatabase(t)
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, append([]postgres.MigrationSet{postgres.Platform()}, sets...)...); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := postgres.Open(ctx, db.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }
