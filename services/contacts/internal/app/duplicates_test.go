@@ -13,6 +13,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
 // One person's name spelled in Cyrillic or Latin letters, in any word
@@ -216,5 +217,28 @@ func TestDuplicatePairsVisibility(t *testing.T) {
 	h.do("PATCH", "/v1/contacts/"+b2, rep2, map[string]any{"shared_with": map[string]any{"users": []string{"rep1"}}}).want(t, http.StatusOK)
 	if have, _ := pairsOf(t, h, rep1, 1, name); strings.Join(have, "\n") != "a1+a2 0.9 email:a@x.ru\nb1+b2 0.8 phone:+79123456789" {
 		t.Fatalf("rep1 after the share: %q", have)
+	}
+}
+
+// A channel too common to walk (a company's info@ on all its people) hides
+// no pair: two people of that company with one name are still listed.
+func TestDuplicatePairsBesideACommonChannel(t *testing.T) {
+	h := start(t)
+	adm := h.token(h.tenantA, auth.RoleAdmin)
+	acme := h.do("POST", "/v1/companies", adm, map[string]any{"name": "Acme"}).want(t, http.StatusCreated).body["id"].(string)
+	name := map[string]string{}
+	for i := range domain.MaxDuplicateGroup + 1 {
+		body := map[string]any{"first_name": fmt.Sprintf("Сотрудник%d", i), "emails": []string{"info@acme.ru"}, "company_id": acme}
+		label := "staff"
+		if i < 2 {
+			body["first_name"], body["last_name"] = []string{"Андрей", "Andrei"}[i], []string{"Иванов", "Ivanov"}[i]
+			label = fmt.Sprintf("z%d", i+1)
+		}
+		id := h.do("POST", "/v1/contacts?allow_duplicate=true", adm, body).want(t, http.StatusCreated).body["id"].(string)
+		name[id] = label
+	}
+	have, _ := pairsOf(t, h, adm, 50, name)
+	if len(have) != 1 || have[0] != "z1+z2 0.96 email:info@acme.ru,name" {
+		t.Fatalf("pairs: %v", have)
 	}
 }

@@ -157,11 +157,19 @@ func (w *pairWalk) groups(stream, from string, inclusive bool) ([]pairGroup, err
 }
 
 // pairFacts looks up, for each candidate pair, every channel its contacts
-// share (in key order) and whether they have similar names at one company.
+// share (in key order), the first of those held by few enough contacts to
+// be walked as a group ($4: domain.MaxDuplicateGroup; a key all of a
+// company shares, such as info@, is not), and whether they have similar
+// names at one company.
 const pairFacts = `select p.a, p.b,
 		array(select ka.key from contact_keys ka
 			join contact_keys kb on kb.tenant_id = $1 and kb.key = ka.key and kb.contact_id = p.b
 			where ka.tenant_id = $1 and ka.contact_id = p.a order by ka.key),
+		coalesce((select ka.key from contact_keys ka
+			join contact_keys kb on kb.tenant_id = $1 and kb.key = ka.key and kb.contact_id = p.b
+			where ka.tenant_id = $1 and ka.contact_id = p.a
+			  and (select count(*) from contact_keys kc where kc.tenant_id = $1 and kc.key = ka.key) <= $4
+			order by ka.key limit 1), ''),
 		exists(select 1 from contacts ca join contacts cb on cb.tenant_id = $1 and cb.id = p.b
 			where ca.tenant_id = $1 and ca.id = p.a and ca.name_key is not null
 			and ca.company_id = cb.company_id and ca.name_key = cb.name_key)
@@ -179,9 +187,10 @@ func (w *pairWalk) emit(stream string, cands []candidate) error {
 	}
 	type facts struct {
 		keys     []string
+		walked   string // the first of keys walked as a group, or ""
 		sameName bool
 	}
-	rows, err := w.tx.Query(w.ctx, pairFacts, w.tenant, as, bs)
+	rows, err := w.tx.Query(w.ctx, pairFacts, w.tenant, as, bs, domain.MaxDuplicateGroup)
 	if err != nil {
 		return err
 	}
@@ -189,7 +198,7 @@ func (w *pairWalk) emit(stream string, cands []candidate) error {
 	if _, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (struct{}, error) {
 		var a, b uuid.UUID
 		var f facts
-		err := row.Scan(&a, &b, &f.keys, &f.sameName)
+		err := row.Scan(&a, &b, &f.keys, &f.walked, &f.sameName)
 		known[[2]uuid.UUID{a, b}] = f
 		return struct{}{}, err
 	}); err != nil {
@@ -197,11 +206,12 @@ func (w *pairWalk) emit(stream string, cands []candidate) error {
 	}
 	for _, c := range cands {
 		f := known[[2]uuid.UUID{c.a, c.b}]
-		// Each pair once: under its first shared channel, else by name.
+		// Each pair once: under the first shared channel walked as a group,
+		// else by name (a channel too common to walk does not hide it).
 		switch {
-		case stream == service.StreamChannel && (len(f.keys) == 0 || f.keys[0] != c.group):
+		case stream == service.StreamChannel && f.walked != c.group:
 			continue
-		case stream == service.StreamName && (len(f.keys) > 0 || !f.sameName):
+		case stream == service.StreamName && (f.walked != "" || !f.sameName):
 			continue
 		}
 		p := domain.Pair{A: c.a, B: c.b}
