@@ -262,15 +262,18 @@ func TestImportBadInput(t *testing.T) {
 		})
 	}
 	// A file over the limit is refused before it is read.
-	req, _ := http.NewRequest("POST", h.url+"/v1/imports?entity=contacts", bytes.NewReader(good))
+	huge := io.MultiReader(bytes.NewReader(good), io.LimitReader(zeros{}, 2<<30-int64(len(good))))
+	req, _ := http.NewRequest("POST", h.url+"/v1/imports?entity=contacts", huge)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "text/csv")
 	req.ContentLength = 2 << 30
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		if resp.StatusCode != http.StatusRequestEntityTooLarge {
-			t.Errorf("2 GiB declared: %d", resp.StatusCode)
-		}
-		resp.Body.Close()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("2 GiB file: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("2 GiB file: %d", resp.StatusCode)
 	}
 	// Read-only roles may not import.
 	h.postCSV(h.token(h.tenantA, auth.RoleViewer), "entity=contacts", good).want(t, http.StatusForbidden)
@@ -459,5 +462,40 @@ func TestImportRetriesAfterLostConnections(t *testing.T) {
 	}
 	if n := h.countRows(h.tenantA, "contacts"); n != rows {
 		t.Fatalf("%d contacts, want %d", n, rows)
+	}
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// A row that is not valid CSV (a bare quote in its first cell), or holds
+// bytes the file's encoding (sniffed from its first 64 KiB) does not
+// explain, is rejected on its own.
+func TestImportRejectsBrokenRows(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	const filler = 3000
+	var file bytes.Buffer
+	file.WriteString("first_name,emails\nАнна,anna@x.ru\nИван \"Ваня\",ivan@x.ru\n")
+	for i := range filler {
+		fmt.Fprintf(&file, "Заполнитель%d,filler%d@x.ru\n", i, i)
+	}
+	file.WriteString("Борис,bor\xffis@x.ru\nВера,vera@x.ru\n")
+	r := h.postCSV(tok, "entity=contacts", file.Bytes()).want(t, http.StatusAccepted)
+	if r.body["encoding"] != "utf-8" {
+		t.Fatalf("sniffed: %s", r.raw)
+	}
+	done := h.waitImport(tok, r.body["id"].(string))
+	if done.body["status"] != "done" || done.body["created"].(float64) != filler+2 || done.body["failed"].(float64) != 2 {
+		t.Fatalf("import: %s", done.raw)
+	}
+	errs := h.importErrors(tok, r.body["id"].(string))
+	if len(errs) != 3 || errs[1][0] != "3" || errs[2][0] != fmt.Sprint(filler+4) || errs[2][1] != "emails" {
+		t.Fatalf("errors: %v", errs)
 	}
 }

@@ -11,8 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
@@ -272,6 +274,16 @@ func (s *service) RunImports(ctx context.Context, log *slog.Logger) error {
 			}
 			continue
 		}
+		if job.Attempts > ImportAttempts {
+			// Taken that often, the job keeps ending its worker (a crash
+			// leaves no failed attempt behind to count): give up on it.
+			job.Status = domain.ImportFailed
+			job.Error = fmt.Sprintf("gave up after %d attempts; the last: %s", ImportAttempts, job.Error)
+			if err := s.imports.Finish(ctx, job); err != nil && ctx.Err() == nil {
+				log.Error("import: give up", "import", job.ID, "err", err)
+			}
+			continue
+		}
 		err = s.runImport(ctx, job)
 		switch {
 		case ctx.Err() != nil:
@@ -465,6 +477,10 @@ func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		var pe *csv.ParseError
+		if err != nil && !errors.As(err, &pe) {
+			return err // a broken read must not shift where the job resumes
+		}
 		if job.DryRun && err == nil {
 			switch p := r.prepare(importRecord{cells: rec}, r.s.now()); {
 			case p.c != nil:
@@ -484,7 +500,6 @@ func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
 				eof = true
 				break
 			}
-			line, _ := cr.FieldPos(0)
 			var pe *csv.ParseError
 			switch {
 			case errors.As(err, &pe):
@@ -492,6 +507,8 @@ func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
 			case err != nil:
 				return err
 			default:
+				// FieldPos panics after a parse error: only here is it safe.
+				line, _ := cr.FieldPos(0)
 				batch = append(batch, r.prepare(importRecord{line: int64(line), cells: rec}, now))
 			}
 		}
@@ -519,6 +536,17 @@ func (r *importRun) prepare(rec importRecord, now time.Time) preparedRow {
 		return p
 	case len(rec.cells) != len(job.Columns):
 		p.errs = []domain.CellError{{Message: fmt.Sprintf("the row has %d cells, the header %d", len(rec.cells), len(job.Columns))}}
+		return p
+	}
+	// The encoding was guessed from the file's start: a later byte it does
+	// not explain, or a NUL, would fail the database's write of the batch.
+	for i, cell := range rec.cells {
+		if job.Columns[i] != "" && (!utf8.ValidString(cell) || strings.ContainsRune(cell, 0)) {
+			p.errs = append(p.errs, domain.CellError{Column: job.Columns[i],
+				Message: "the cell is not text in the file's encoding (" + job.Encoding + ")"})
+		}
+	}
+	if len(p.errs) > 0 {
 		return p
 	}
 	if job.Entity == domain.ImportCompanies {

@@ -207,8 +207,8 @@ func (r *Imports) Batch(ctx context.Context, job *domain.ImportJob, done int64, 
 		}
 		tag, err := tx.Exec(ctx, `update imports set rows_done = rows_done + $4, created = created + $5,
 			updated = updated + $6, skipped = skipped + $7, failed = failed + $8, lease_until = now() + $9, updated_at = now()
-			where tenant_id = $1 and id = $2 and rows_done = $3 and status = 'running'`, job.TenantID, job.ID, done,
-			n.Rows, n.Created, n.Updated, n.Skipped, n.Failed, lease)
+			where tenant_id = $1 and id = $2 and rows_done = $3 and status = 'running' and attempts = $10`, job.TenantID, job.ID, done,
+			n.Rows, n.Created, n.Updated, n.Skipped, n.Failed, lease, job.Attempts)
 		if err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (r *Imports) Batch(ctx context.Context, job *domain.ImportJob, done int64, 
 func (r *Imports) Retry(ctx context.Context, job *domain.ImportJob, delay time.Duration, reason string) error {
 	return postgres.InTenant(ctx, r.pool, job.TenantID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `update imports set lease_until = now() + $3, error = $4, updated_at = now()
-			where tenant_id = $1 and id = $2 and status = 'running'`, job.TenantID, job.ID, delay, reason)
+			where tenant_id = $1 and id = $2 and status = 'running' and attempts = $5`, job.TenantID, job.ID, delay, reason, job.Attempts)
 		return err
 	})
 }
@@ -232,10 +232,15 @@ func (r *Imports) Retry(ctx context.Context, job *domain.ImportJob, delay time.D
 // Finish records the job's end: done, or failed with job.Error.
 func (r *Imports) Finish(ctx context.Context, job *domain.ImportJob) error {
 	return postgres.InTenant(ctx, r.pool, job.TenantID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `update imports set status = $3, error = $4, finished_at = now(), updated_at = now(),
-			lease_until = null where tenant_id = $1 and id = $2`, job.TenantID, job.ID, job.Status, job.Error)
+		// Only the attempt that holds the job ends it: a worker that lost it
+		// (attempts moved on) must not fail it or take its file away.
+		tag, err := tx.Exec(ctx, `update imports set status = $3, error = $4, finished_at = now(), updated_at = now(),
+			lease_until = null where tenant_id = $1 and id = $2 and attempts = $5`, job.TenantID, job.ID, job.Status, job.Error, job.Attempts)
 		if err != nil {
 			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return service.ErrLeaseLost
 		}
 		// The file served its purpose; the job and its errors stay.
 		_, err = tx.Exec(ctx, `delete from import_chunks where tenant_id = $1 and import_id = $2`, job.TenantID, job.ID)
