@@ -34,9 +34,15 @@ func Run(name string, stdout, stderr io.Writer, run func(ctx context.Context, lo
 		return 1
 	}
 	out := newBufferedOutput(stdout)
-	defer out.Close()
 	log := telemetry.NewLogger(out, name)
+	previous := slog.Default()
 	slog.SetDefault(log)
+	// The log lines go out before the error that ends the run, and nothing
+	// logs into the closed buffer afterwards.
+	defer func() {
+		slog.SetDefault(previous)
+		out.Close()
+	}()
 	if dir := os.Getenv("PROFILE_DIR"); dir != "" {
 		stopProfile, err := profileCPU(dir, name)
 		if err != nil {
@@ -50,6 +56,8 @@ func Run(name string, stdout, stderr io.Writer, run func(ctx context.Context, lo
 		log.Warn("telemetry shutdown", "err", serr)
 	}
 	if err != nil {
+		slog.SetDefault(previous)
+		out.Close()
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}

@@ -22,6 +22,8 @@ type bufferedOutput struct {
 	pending bool
 	stop    chan struct{}
 	done    chan struct{}
+
+	closeOnce sync.Once
 }
 
 func newBufferedOutput(w io.Writer) *bufferedOutput {
@@ -65,9 +67,12 @@ func (b *bufferedOutput) flush() {
 	}
 }
 
-// Close writes what is left and stops the flusher.
+// Close writes what is left and stops the flusher; closing again does
+// nothing.
 func (b *bufferedOutput) Close() {
-	close(b.stop)
-	<-b.done
-	b.flush()
+	b.closeOnce.Do(func() {
+		close(b.stop)
+		<-b.done
+		b.flush()
+	})
 }

@@ -203,6 +203,9 @@ func parseInternational(s string) (*phonenumbers.PhoneNumber, bool) {
 			return nil, false
 		}
 	}
+	if n == 0 || digits[0] == '0' {
+		return nil, false // no country code starts with 0; Parse refuses such numbers
+	}
 	for ccLen := 1; ccLen <= 3 && ccLen < n; ccLen++ {
 		cc, _ := strconv.Atoi(string(digits[:ccLen]))
 		if phonenumbers.GetRegionCodeForCountryCode(cc) == phonenumbers.UNKNOWN_REGION {

@@ -197,8 +197,17 @@ const deleteTimeline = `delete from timeline where tenant_id = $1 and id = $2`
 // one already filed (a redelivered event) is kept as it was.
 func AddTimeline(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, entries ...domain.TimelineEntry) error {
 	for _, e := range entries {
-		if _, err := tx.Exec(ctx, insertTimeline, tenantID, e.ContactID, e.At, e.ID, e.Type, e.Source, e.Actor, e.Data); err != nil {
+		tag, err := tx.Exec(ctx, insertTimeline, tenantID, e.ContactID, e.At, e.ID, e.Type, e.Source, e.Actor, e.Data)
+		if err != nil {
 			return err
+		}
+		if tag.RowsAffected() == 0 {
+			// A merge that committed while the insert waited for the row
+			// lock removed the contact it had found; a new statement, with
+			// a new snapshot, follows the merge to its target.
+			if _, err := tx.Exec(ctx, insertTimeline, tenantID, e.ContactID, e.At, e.ID, e.Type, e.Source, e.Actor, e.Data); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -163,8 +163,11 @@ const updateContact = `update contacts set first_name=$3, last_name=$4, emails=$
 // statement of a read-committed transaction takes a new snapshot.
 const (
 	// lockKeys takes the advisory locks: the keys come sorted and distinct,
-	// and a function scan returns them in array order, so two writers
-	// always lock in one order and never deadlock. The lock id is the one
+	// and a function scan returns them in array order, so two writers lock
+	// keys in one order. (An update or merge locks its contact's row before
+	// the keys, an import batch the keys before a row it updates: those two
+	// can deadlock on one contact; PostgreSQL then fails one of them, and
+	// an import retries its batch.) The lock id is the one
 	// contacts_claim_keys (migration 00002) takes.
 	lockKeys = `select pg_advisory_xact_lock(hashtextextended($1::text || k, 0)) from unnest($2::text[]) k`
 	// lockKeysValue is lockKeys as a query of one value, to run inside
