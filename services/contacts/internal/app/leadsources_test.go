@@ -136,3 +136,27 @@ func TestMergeKeepsADroppedLeadSource(t *testing.T) {
 		t.Fatalf("merged: %s", r.raw)
 	}
 }
+
+// An unmerge that hands the target's source over to a contact still
+// merged in does not fail on a lead source the tenant has dropped; an
+// empty list of contacts to unmerge is refused.
+func TestUnmergeKeepsADroppedLeadSource(t *testing.T) {
+	h := start(t)
+	adm := h.token(h.tenantA, auth.RoleAdmin)
+	mk := func(email, source string) string {
+		body := map[string]any{"first_name": "Анна", "emails": []string{email}}
+		if source != "" {
+			body["source"] = source
+		}
+		return h.do("POST", "/v1/contacts", adm, body).want(t, http.StatusCreated).body["id"].(string)
+	}
+	s1, s2, target := mk("a1@x.ru", "website"), mk("a2@x.ru", "referral"), mk("a3@x.ru", "")
+	h.do("POST", "/v1/contacts/"+target+"/merge", adm, map[string]any{"from": []string{s1, s2}}).want(t, http.StatusOK)
+	h.do("PUT", "/v1/lead-sources", adm, map[string]any{"items": []map[string]string{{"value": "billboard", "label": "Билборд"}}}).
+		want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+target+"/unmerge", adm, map[string]any{"contacts": []string{}}).want(t, http.StatusUnprocessableEntity)
+	r := h.do("POST", "/v1/contacts/"+target+"/unmerge", adm, map[string]any{"contacts": []string{s1}}).want(t, http.StatusOK)
+	if src := r.body["contact"].(map[string]any)["source"]; src != "referral" && src != "website" {
+		t.Fatalf("target after unmerge: %s", r.raw)
+	}
+}

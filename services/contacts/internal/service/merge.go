@@ -193,18 +193,7 @@ func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch i
 			}
 		}
 		patch, contribs := domain.PlanMerge(t, sources, settings.ContactFields)
-		// A source a merged contact already has may fill the target's even
-		// if the tenant has since dropped it from its lead sources.
-		st := settings
-		if len(st.LeadSources) > 0 {
-			st.LeadSources = slices.Clone(st.LeadSources)
-			for _, c := range sources {
-				if src := c.Fields().Source; src != "" {
-					st.LeadSources = append(st.LeadSources, src)
-				}
-			}
-		}
-		changed, err := t.Apply(patch, st, now)
+		changed, err := t.Apply(patch, withSourcesOf(settings, sources), now)
 		if err != nil {
 			return MergeChange{}, err
 		}
@@ -271,7 +260,11 @@ func (s *service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch
 			undone, back, ids = append(undone, m.Contribution), append(back, m.Contact), append(ids, m.Contact.ID())
 		}
 		patch, kept := domain.PlanUnmerge(t, undone, staying)
-		changed, err := t.Apply(patch, settings, now)
+		stay := make([]*domain.Contact, len(staying))
+		for i, m := range staying {
+			stay[i] = m.Contact
+		}
+		changed, err := t.Apply(patch, withSourcesOf(settings, stay), now)
 		if err != nil {
 			return UnmergeChange{}, err
 		}
@@ -430,4 +423,21 @@ func mergeTimeline(e events.Event) (TimelineChange, error) {
 	}
 	return TimelineChange{Add: []domain.TimelineEntry{{ID: e.ID, ContactID: id, At: e.Time, Type: e.Type, Source: e.Source,
 		Actor: actor, Data: map[string]any{member: ids}}}}, nil
+}
+
+// withSourcesOf is settings that also accept, as a contact's source, the
+// sources contacts already have: a merge or unmerge moves a source the
+// tenant may since have dropped from its lead sources, and must not fail
+// for it.
+func withSourcesOf(settings domain.Settings, contacts []*domain.Contact) domain.Settings {
+	if len(settings.LeadSources) == 0 {
+		return settings
+	}
+	settings.LeadSources = slices.Clone(settings.LeadSources)
+	for _, c := range contacts {
+		if src := c.Fields().Source; src != "" {
+			settings.LeadSources = append(settings.LeadSources, src)
+		}
+	}
+	return settings
 }

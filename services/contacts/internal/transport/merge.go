@@ -119,13 +119,19 @@ func decodeUnmerge(_ context.Context, r *http.Request) (any, error) {
 		return req, nil
 	}
 	var b struct {
-		Contacts []string `json:"contacts"`
+		Contacts *[]string `json:"contacts"`
 	}
 	if err := httpkit.DecodeJSON(r, &b); err != nil {
 		return nil, err
 	}
 	var v apperr.Invalid
-	req.Contacts = idList(&v, "contacts", b.Contacts)
+	if b.Contacts != nil {
+		if len(*b.Contacts) == 0 {
+			// An empty list is not "all of them": that is no list at all.
+			v.Add("contacts", "at least one id; leave the list out to restore every merged contact")
+		}
+		req.Contacts = idList(&v, "contacts", *b.Contacts)
+	}
 	return req, v.Err()
 }
 

@@ -477,9 +477,8 @@ func listContactsSQL(tenantID uuid.UUID, q service.ListQuery, limit int) (string
 	}
 	if len(q.SortPath) > 0 {
 		// A custom value, compared as jsonb (numbers by value, texts and
-		// dates as text); contacts without one come last, either way. The
-		// path's keys are a field's key, checked by the service.
-		v := "(custom #> '{" + strings.Join(q.SortPath, ",") + "}')"
+		// dates as text); contacts without one come last, either way.
+		v := "(custom #> " + w.arg(q.SortPath) + "::text[])"
 		order = v + " " + dir + " nulls last, id " + dir
 		if q.After.ID != uuid.Nil {
 			id := w.arg(q.After.ID)
