@@ -120,3 +120,23 @@ func TestDataExportIncludesMergedRecords(t *testing.T) {
 		t.Fatalf("merged record: %v", m)
 	}
 }
+
+// Erasing a contact also forgets the stored answers that show the contacts
+// merged into it: a retry of their creation no longer replays their data.
+func TestEraseForgetsAnswersAboutMergedContacts(t *testing.T) {
+	h := start(t)
+	adm := h.token(h.tenantA, auth.RoleAdmin)
+	body := map[string]any{"first_name": "Анна", "emails": []string{"anna@old.ru"}}
+	src := h.do("POST", "/v1/contacts", adm, body, "Idempotency-Key", "create-old-anna").want(t, http.StatusCreated).body["id"].(string)
+	target := h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Анна", "emails": []string{"anna@new.ru"}}).
+		want(t, http.StatusCreated).body["id"].(string)
+	h.do("POST", "/v1/contacts/"+target+"/merge", adm, map[string]any{"from": []string{src}}).want(t, http.StatusOK)
+	if r := h.do("POST", "/v1/contacts", adm, body, "Idempotency-Key", "create-old-anna"); r.header.Get("Idempotent-Replayed") == "" {
+		t.Fatalf("setup: the create is not replayed before the erasure: %d %s", r.status, r.raw)
+	}
+	h.do("POST", "/v1/contacts/"+target+"/erase", adm, nil).want(t, http.StatusOK)
+	again := h.do("POST", "/v1/contacts", adm, body, "Idempotency-Key", "create-old-anna")
+	if again.header.Get("Idempotent-Replayed") != "" || strings.Contains(string(again.raw), src) {
+		t.Fatalf("the stored answer about the merged contact survived the erasure: %s", again.raw)
+	}
+}
