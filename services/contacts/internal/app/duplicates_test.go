@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"github.com/google/uuid"
+
 	"context"
 	"fmt"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
@@ -161,6 +164,9 @@ func TestDuplicatePairs(t *testing.T) {
 	h.do("GET", "/v1/contacts/duplicates?limit=0", adm, nil).want(t, http.StatusUnprocessableEntity)
 	h.do("GET", "/v1/contacts/duplicates?limit=x", adm, nil).want(t, http.StatusUnprocessableEntity)
 	h.do("GET", "/v1/contacts/duplicates?cursor=!!", adm, nil).want(t, http.StatusUnprocessableEntity)
+	// A well-formed cursor naming no company in a name group.
+	forged := httpkit.EncodeCursor(map[string]any{"s": "name", "g": "acme ivanov", "a": uuid.NewString(), "b": uuid.NewString()})
+	h.do("GET", "/v1/contacts/duplicates?cursor="+forged, adm, nil).want(t, http.StatusUnprocessableEntity)
 	// A cursor of the contact list is not one of this list.
 	next := h.do("GET", "/v1/contacts?limit=1", adm, nil).want(t, http.StatusOK).body["next_cursor"].(string)
 	r := h.do("GET", "/v1/contacts/duplicates?cursor="+next, adm, nil).want(t, http.StatusUnprocessableEntity)

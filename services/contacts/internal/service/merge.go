@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -138,6 +139,11 @@ func (s *service) DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, er
 	case c == (PairCursor{}):
 	case c.Stream != StreamChannel && c.Stream != StreamName, c.Group == "", c.A == uuid.Nil, c.B == uuid.Nil:
 		return PairPage{}, errPairCursor
+	case c.Stream == StreamName:
+		// A name group is "<company id> <name key>".
+		if company, _, _ := strings.Cut(c.Group, " "); uuid.Validate(company) != nil {
+			return PairPage{}, errPairCursor
+		}
 	}
 	q.Viewer = viewerOf(p)
 	found, err := s.repo.DuplicatePairs(ctx, p.TenantID, q, q.Limit+1)
