@@ -10,7 +10,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 
 # Every Go module of the workspace.
-MODULES := pkg services/contacts services/gateway deploy/local tests
+MODULES := pkg services/contacts services/sales services/gateway deploy/local tests
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 .PHONY: run test test-go lint vet fmt-check proto proto-check tools bench postgres

@@ -12,12 +12,14 @@ import (
 	"strings"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/services/gateway/internal/routing"
 )
 
 // Config is everything the gateway needs from its environment.
 type Config struct {
 	Addr string
-	// Upstreams are the services' base URLs by name, e.g. "contacts".
+	// Upstreams are the services' base URLs by name, e.g. "contacts": one
+	// for every upstream of routing.Default.
 	Upstreams map[string]*url.URL
 	Brokers   []string
 	Auth      auth.Config
@@ -31,11 +33,14 @@ type Config struct {
 // malformed variable.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{Addr: env("GATEWAY_ADDR", "127.0.0.1:8080"), Upstreams: map[string]*url.URL{}}
-	contacts, err := upstreamURL("CONTACTS_URL")
-	if err != nil {
-		return cfg, err
+	for _, name := range routing.Default.Upstreams() {
+		u, err := upstreamURL(name)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Upstreams[name] = u
 	}
-	cfg.Upstreams["contacts"] = contacts
+	var err error
 	if cfg.Brokers, err = brokers("KAFKA_BROKERS"); err != nil {
 		return cfg, err
 	}
@@ -61,10 +66,18 @@ func ConfigFromEnv() (Config, error) {
 	return cfg, nil
 }
 
-func upstreamURL(name string) (*url.URL, error) {
+// UpstreamVar is the variable holding an upstream's base URL: its name in
+// upper case, dashes as underscores, then _URL ("lead-scoring" →
+// LEAD_SCORING_URL), as deploy/local sets it.
+func UpstreamVar(upstream string) string {
+	return strings.ToUpper(strings.ReplaceAll(upstream, "-", "_")) + "_URL"
+}
+
+func upstreamURL(upstream string) (*url.URL, error) {
+	name := UpstreamVar(upstream)
 	v := os.Getenv(name)
 	if v == "" {
-		return nil, fmt.Errorf("%s is required (the service's base URL, e.g. http://127.0.0.1:8081)", name)
+		return nil, fmt.Errorf("%s is required (the %s service's base URL, e.g. http://127.0.0.1:8081)", name, upstream)
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {

@@ -169,17 +169,45 @@ func TestProxyForwardsTheRequestAndTheTrace(t *testing.T) {
 func TestRoutingTable(t *testing.T) {
 	h := start(t, options{})
 	tok := h.token(h.tenant(0), time.Hour)
-	for _, path := range []string{"/v1/contacts", "/v1/contacts/c-1", "/v1/companies", "/v1/fields/f-1",
-		"/v1/activities", "/v1/imports/i-1/rows"} {
-		if have := h.do(http.MethodGet, path, tok, "", nil); have.status != http.StatusCreated {
-			t.Errorf("%s: want the upstream's %d, have %d (%s)", path, http.StatusCreated, have.status, have.body)
+	tests := []struct {
+		path     string
+		upstream string
+	}{
+		{"/v1/contacts", "contacts"},
+		{"/v1/contacts/c-1", "contacts"},
+		{"/v1/companies", "contacts"},
+		{"/v1/fields/f-1", "contacts"},
+		{"/v1/activities", "contacts"},
+		{"/v1/imports/i-1/rows", "contacts"},
+		{"/v1/lead-sources", "contacts"},
+		{"/v1/pipelines", "sales"},
+		{"/v1/pipelines/p-1/stages", "sales"},
+		{"/v1/deals/d-1", "sales"},
+		{"/v1/loss-reasons", "sales"},
+		{"/v1/currency-rates", "sales"},
+	}
+	for _, tt := range tests {
+		have := h.do(http.MethodGet, tt.path, tok, "", nil)
+		if have.status != http.StatusCreated {
+			t.Errorf("%s: want the upstream's %d, have %d (%s)", tt.path, http.StatusCreated, have.status, have.body)
+			continue
+		}
+		got := h.upstreams[tt.upstream].requests()
+		if len(got) == 0 || got[len(got)-1].Path != tt.path {
+			t.Errorf("%s: want it proxied to %s, which last saw %v", tt.path, tt.upstream, got)
 		}
 	}
-	for _, path := range []string{"/v1/nothing", "/v1/contactsx", "/v1/"} {
+	for _, path := range []string{"/v1/nothing", "/v1/contactsx", "/v1/dealsx", "/v1/"} {
 		wantProblem(t, h.do(http.MethodGet, path, tok, "", nil), http.StatusNotFound, "not-found")
 	}
-	if n := len(h.upstream.requests()); n != 6 {
-		t.Fatalf("upstream received %d requests, want 6", n)
+	want := map[string]int{}
+	for _, tt := range tests {
+		want[tt.upstream]++
+	}
+	for name, u := range h.upstreams {
+		if n := len(u.requests()); n != want[name] {
+			t.Errorf("upstream %s received %d requests, want %d", name, n, want[name])
+		}
 	}
 }
 
@@ -226,9 +254,17 @@ func TestQuotaFromTheRecordOverridesTheDefault(t *testing.T) {
 }
 
 func TestUnreachableUpstreamIsBadGateway(t *testing.T) {
-	h := start(t, options{upstreamURL: "http://" + closedAddr(t)})
-	wantProblem(t, h.do(http.MethodGet, "/v1/contacts", h.token(h.tenant(0), time.Hour), "", nil),
-		http.StatusBadGateway, "upstream-unavailable")
+	h := start(t, options{urls: map[string]string{"sales": "http://" + closedAddr(t)}})
+	tok := h.token(h.tenant(0), time.Hour)
+	have := h.do(http.MethodGet, "/v1/deals", tok, "", nil)
+	wantProblem(t, have, http.StatusBadGateway, "upstream-unavailable")
+	if !strings.Contains(have.problem.Detail, "sales") {
+		t.Fatalf("the problem should name the sales service: %s", have.body)
+	}
+	// One service down leaves the others served.
+	if have := h.do(http.MethodGet, "/v1/contacts", tok, "", nil); have.status != http.StatusCreated {
+		t.Fatalf("contacts while sales is down: want %d, have %d (%s)", http.StatusCreated, have.status, have.body)
+	}
 }
 
 func TestReadiness(t *testing.T) {
@@ -260,7 +296,7 @@ func TestReadiness(t *testing.T) {
 }
 
 func TestReadinessWithTheUpstreamDown(t *testing.T) {
-	h := start(t, options{upstreamURL: "http://" + closedAddr(t)})
+	h := start(t, options{urls: map[string]string{"contacts": "http://" + closedAddr(t)}})
 	h.tenant(0)
 	have := h.do(http.MethodGet, "/readyz", "", "", nil)
 	wantProblem(t, have, http.StatusServiceUnavailable, "not-ready")

@@ -26,6 +26,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/gateway/internal/app"
+	"github.com/rapportcrm/rapport/services/gateway/internal/routing"
 )
 
 // metrics reads what the gateway counts; it is the process's meter provider.
@@ -45,7 +46,7 @@ type received struct {
 	Header http.Header
 }
 
-// upstream stands in for the contacts service and records what reaches it.
+// upstream stands in for one service and records what reaches it.
 type upstream struct {
 	srv   *httptest.Server
 	ready atomic.Int32
@@ -89,22 +90,25 @@ func (u *upstream) requests() []received {
 }
 
 // harness runs the real gateway against a real (in-process) Kafka broker and
-// a recording upstream, configured through the environment like production.
+// a recording upstream per service of the routing table, configured through
+// the environment like production.
 type harness struct {
-	t        *testing.T
-	url      string
-	issuer   *auth.DevIssuer
-	upstream *upstream
-	gateway  *app.App
-	prov     *tenancy.Provisioner
+	t      *testing.T
+	url    string
+	issuer *auth.DevIssuer
+	// upstream is the contacts service; upstreams holds every service by name.
+	upstream  *upstream
+	upstreams map[string]*upstream
+	gateway   *app.App
+	prov      *tenancy.Provisioner
 	// stop ends the gateway as SIGTERM does and returns what Run returned.
 	stop func() error
 }
 
 type options struct {
-	env         map[string]string
-	upstreamURL string // overrides the recording upstream, e.g. with a closed port
-	brokers     string // overrides the Kafka broker
+	env     map[string]string
+	urls    map[string]string // overrides recording upstreams by name, e.g. with a closed port
+	brokers string            // overrides the Kafka broker
 }
 
 func start(t *testing.T, opts options) *harness {
@@ -123,13 +127,7 @@ func start(t *testing.T, opts options) *harness {
 	if err := os.WriteFile(pub, issuer.PublicKeyPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	up := newUpstream(t)
-	upURL := up.srv.URL
-	if opts.upstreamURL != "" {
-		upURL = opts.upstreamURL
-	}
 	env := map[string]string{
-		"CONTACTS_URL":         upURL,
 		"KAFKA_BROKERS":        strings.Join(brokers, ","),
 		"AUTH_JWKS_URL":        "",
 		"AUTH_PUBLIC_KEY_FILE": pub,
@@ -137,6 +135,14 @@ func start(t *testing.T, opts options) *harness {
 		"AUTH_AUDIENCE":        auth.DevAudience,
 		"GATEWAY_DEFAULT_RPS":  "1000",
 		"GATEWAY_BURST":        "",
+	}
+	ups := map[string]*upstream{}
+	for _, name := range routing.Default.Upstreams() {
+		ups[name] = newUpstream(t)
+		env[app.UpstreamVar(name)] = ups[name].srv.URL
+		if u, ok := opts.urls[name]; ok {
+			env[app.UpstreamVar(name)] = u
+		}
 	}
 	for k, v := range opts.env {
 		env[k] = v
@@ -171,7 +177,7 @@ func start(t *testing.T, opts options) *harness {
 		}
 		_ = prov.Close()
 	})
-	return &harness{t: t, url: "http://" + l.Addr().String(), issuer: issuer, upstream: up, gateway: gw, prov: prov, stop: stop}
+	return &harness{t: t, url: "http://" + l.Addr().String(), issuer: issuer, upstream: ups["contacts"], upstreams: ups, gateway: gw, prov: prov, stop: stop}
 }
 
 // publish puts a tenant record on crm.tenants.v1 and waits until the

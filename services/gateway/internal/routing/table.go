@@ -13,8 +13,9 @@ import (
 // the name of the upstream service that serves it.
 type Table map[string]string
 
-// Default is the public API's routing: every collection the contacts service
-// owns (design §8). Other services join as they are built.
+// Default is the public API's routing: every collection the contacts and
+// sales services own (design §8). Other services join as they are built; the
+// gateway then requires their <NAME>_URL (see app.ConfigFromEnv).
 var Default = Table{
 	"contacts":     "contacts",
 	"companies":    "contacts",
@@ -22,6 +23,12 @@ var Default = Table{
 	"activities":   "contacts",
 	"imports":      "contacts",
 	"lead-sources": "contacts",
+	"sales":        "sales",
+
+	"pipelines":      "sales",
+	"deals":          "sales",
+	"loss-reasons":   "sales",
+	"currency-rates": "sales",
 }
 
 // Collections lists the table's collections in order.
@@ -32,6 +39,20 @@ func (t Table) Collections() []string {
 	}
 	sort.Strings(cs)
 	return cs
+}
+
+// Upstreams lists, in order and once each, the upstreams the table names.
+func (t Table) Upstreams() []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, name := range t {
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Register routes /v1/<collection> and everything under it to the proxy of

@@ -1,0 +1,453 @@
+// Package postgres stores the sales model in PostgreSQL, every statement in
+// a transaction scoped to one tenant (row-level security backs the filter).
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rapportcrm/rapport/pkg/events"
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/services/sales/internal/domain"
+	"github.com/rapportcrm/rapport/services/sales/internal/service"
+)
+
+// Store is the service.Store over a pool.
+type Store struct{ pool *pgxpool.Pool }
+
+// NewStore returns the store.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Tx runs fn in a transaction scoped to tenant.
+func (s *Store) Tx(ctx context.Context, tenant uuid.UUID, fn func(service.Repo) error) error {
+	return postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
+		return fn(&repo{tx: tx, tenant: tenant})
+	})
+}
+
+type repo struct {
+	tx     pgx.Tx
+	tenant uuid.UUID
+}
+
+func (r *repo) Publish(ctx context.Context, evs ...events.Event) error {
+	return events.Append(ctx, r.tx, evs...)
+}
+
+func forUpdate(lock bool) string {
+	if lock {
+		return " for update"
+	}
+	return ""
+}
+
+// --- pipelines ---
+
+const stageCols = `id, pipeline_id, name, color, probability, kind, position, required_fields`
+
+func (r *repo) Pipelines(ctx context.Context) ([]*domain.Pipeline, error) {
+	rows, err := r.tx.Query(ctx, `select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 order by created_at, id`, r.tenant)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Pipeline, error) {
+		p := &domain.Pipeline{TenantID: r.tenant}
+		return p, row.Scan(&p.ID, &p.Name, &p.Version, &p.CreatedAt, &p.UpdatedAt)
+	})
+	if err != nil || len(ps) == 0 {
+		return ps, err
+	}
+	stages, err := r.stages(ctx, `tenant_id = $1`, r.tenant)
+	if err != nil {
+		return nil, err
+	}
+	by := map[uuid.UUID]*domain.Pipeline{}
+	for _, p := range ps {
+		by[p.ID] = p
+	}
+	for _, st := range stages {
+		if p := by[st.PipelineID]; p != nil {
+			p.Stages = append(p.Stages, st)
+		}
+	}
+	return ps, nil
+}
+
+func (r *repo) stages(ctx context.Context, where string, args ...any) ([]domain.Stage, error) {
+	rows, err := r.tx.Query(ctx, `select `+stageCols+` from stages where `+where+` order by pipeline_id, position`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Stage, error) {
+		var st domain.Stage
+		var kind string
+		err := row.Scan(&st.ID, &st.PipelineID, &st.Name, &st.Color, &st.Probability, &kind, &st.Position, &st.RequiredFields)
+		st.Kind = domain.Kind(kind)
+		return st, err
+	})
+}
+
+func (r *repo) Pipeline(ctx context.Context, id uuid.UUID, lock bool) (*domain.Pipeline, error) {
+	p := &domain.Pipeline{TenantID: r.tenant}
+	err := r.tx.QueryRow(ctx, `select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 and id = $2`+forUpdate(lock),
+		r.tenant, id).Scan(&p.ID, &p.Name, &p.Version, &p.CreatedAt, &p.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, domain.ErrPipelineNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.Stages, err = r.stages(ctx, `tenant_id = $1 and pipeline_id = $2`, r.tenant, id)
+	return p, err
+}
+
+func (r *repo) InsertPipeline(ctx context.Context, p *domain.Pipeline) error {
+	if _, err := r.tx.Exec(ctx, `insert into pipelines (tenant_id, id, name, version, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)`,
+		r.tenant, p.ID, p.Name, p.Version, p.CreatedAt, p.UpdatedAt); err != nil {
+		return err
+	}
+	return r.saveStages(ctx, p)
+}
+
+func (r *repo) saveStages(ctx context.Context, p *domain.Pipeline) error {
+	b := &pgx.Batch{}
+	ids := make([]uuid.UUID, len(p.Stages))
+	for i, st := range p.Stages {
+		ids[i] = st.ID
+		b.Queue(`insert into stages (tenant_id, `+stageCols+`) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			on conflict (tenant_id, id) do update set name = excluded.name, color = excluded.color, probability = excluded.probability,
+			kind = excluded.kind, position = excluded.position, required_fields = excluded.required_fields`,
+			r.tenant, st.ID, p.ID, st.Name, st.Color, st.Probability, string(st.Kind), st.Position, st.RequiredFields)
+	}
+	b.Queue(`delete from stages where tenant_id = $1 and pipeline_id = $2 and id <> all($3)`, r.tenant, p.ID, ids)
+	return r.tx.SendBatch(ctx, b).Close()
+}
+
+func (r *repo) SavePipeline(ctx context.Context, p *domain.Pipeline) error {
+	if _, err := r.tx.Exec(ctx, `update pipelines set name = $3, version = $4, updated_at = $5 where tenant_id = $1 and id = $2`,
+		r.tenant, p.ID, p.Name, p.Version, p.UpdatedAt); err != nil {
+		return err
+	}
+	return r.saveStages(ctx, p)
+}
+
+func (r *repo) DeletePipeline(ctx context.Context, id uuid.UUID) error {
+	b := &pgx.Batch{}
+	b.Queue(`delete from stage_totals where tenant_id = $1 and stage_id in (select id from stages where tenant_id = $1 and pipeline_id = $2)`, r.tenant, id)
+	b.Queue(`delete from stages where tenant_id = $1 and pipeline_id = $2`, r.tenant, id)
+	b.Queue(`delete from pipelines where tenant_id = $1 and id = $2`, r.tenant, id)
+	return r.tx.SendBatch(ctx, b).Close()
+}
+
+func (r *repo) exists(ctx context.Context, sql string, args ...any) (bool, error) {
+	var ok bool
+	err := r.tx.QueryRow(ctx, `select exists (`+sql+`)`, args...).Scan(&ok)
+	return ok, err
+}
+
+func (r *repo) PipelineHasDeals(ctx context.Context, id uuid.UUID) (bool, error) {
+	return r.exists(ctx, `select 1 from deals where tenant_id = $1 and pipeline_id = $2`, r.tenant, id)
+}
+
+func (r *repo) StageHasDeals(ctx context.Context, stage uuid.UUID) (bool, error) {
+	return r.exists(ctx, `select 1 from deals where tenant_id = $1 and stage_id = $2`, r.tenant, stage)
+}
+
+func (r *repo) MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Stage, actor string, now time.Time) (int64, error) {
+	closed := any(nil)
+	if to.Kind != domain.KindOpen {
+		closed = now
+	}
+	tag, err := r.tx.Exec(ctx, `
+		with moved as (
+			update deals set stage_id = $3, status = $4, stage_entered_at = $5, closed_at = $6, version = version + 1, updated_at = $5,
+				loss_reason_id = case when $4 = 'lost' then loss_reason_id end, loss_comment = case when $4 = 'lost' then loss_comment else '' end
+			where tenant_id = $1 and stage_id = $2 returning id)
+		insert into deal_moves (tenant_id, deal_id, id, from_stage_id, to_stage_id, actor_id, moved_at)
+		select $1, id, gen_random_uuid(), $2, $3, $7, $5 from moved`,
+		r.tenant, from, to.ID, string(to.Kind), now, closed, actor)
+	if err != nil {
+		return 0, err
+	}
+	_, err = r.tx.Exec(ctx, `delete from stage_totals where tenant_id = $1 and stage_id = $2`, r.tenant, from)
+	return tag.RowsAffected(), err
+}
+
+// --- deals ---
+
+const dealCols = `id, title, pipeline_id, stage_id, status, amount, currency, contact_id, company_id, owner_id, team,
+	coalesce(to_char(expected_close_date, 'YYYY-MM-DD'), ''), source, tags, loss_reason_id, loss_comment, stage_entered_at, closed_at,
+	version, created_at, updated_at`
+
+func scanDeal(tenant uuid.UUID, row pgx.Row) (*domain.Deal, error) {
+	d := &domain.Deal{TenantID: tenant}
+	var status string
+	var contact, company, reason *uuid.UUID
+	err := row.Scan(&d.ID, &d.Title, &d.PipelineID, &d.StageID, &status, &d.Amount, &d.Currency, &contact, &company, &d.OwnerID, &d.Team,
+		&d.ExpectedCloseDate, &d.Source, &d.Tags, &reason, &d.LossComment, &d.StageEnteredAt, &d.ClosedAt, &d.Version, &d.CreatedAt, &d.UpdatedAt)
+	d.Status = domain.Status(status)
+	d.ContactID, d.CompanyID, d.LossReasonID = deref(contact), deref(company), deref(reason)
+	return d, err
+}
+
+func deref(id *uuid.UUID) uuid.UUID {
+	if id == nil {
+		return uuid.Nil
+	}
+	return *id
+}
+
+func nullID(id uuid.UUID) any {
+	if id == uuid.Nil {
+		return nil
+	}
+	return id
+}
+
+func nullDate(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (r *repo) Deal(ctx context.Context, id uuid.UUID, lock bool) (*domain.Deal, error) {
+	d, err := scanDeal(r.tenant, r.tx.QueryRow(ctx, `select `+dealCols+` from deals where tenant_id = $1 and id = $2`+forUpdate(lock), r.tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, domain.ErrDealNotFound
+	}
+	return d, err
+}
+
+func dealArgs(tenant uuid.UUID, d *domain.Deal) []any {
+	return []any{tenant, d.ID, d.Title, d.PipelineID, d.StageID, string(d.Status), d.Amount, d.Currency, nullID(d.ContactID), nullID(d.CompanyID),
+		d.OwnerID, d.Team, nullDate(d.ExpectedCloseDate), d.Source, d.Tags, nullID(d.LossReasonID), d.LossComment, d.StageEnteredAt, d.ClosedAt,
+		d.Version, d.CreatedAt, d.UpdatedAt}
+}
+
+func (r *repo) InsertDeal(ctx context.Context, d *domain.Deal, first domain.Move) error {
+	b := &pgx.Batch{}
+	b.Queue(`insert into deals (tenant_id, id, title, pipeline_id, stage_id, status, amount, currency, contact_id, company_id, owner_id, team,
+		expected_close_date, source, tags, loss_reason_id, loss_comment, stage_entered_at, closed_at, version, created_at, updated_at)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`, dealArgs(r.tenant, d)...)
+	queueMove(b, r.tenant, first)
+	return r.tx.SendBatch(ctx, b).Close()
+}
+
+func (r *repo) UpdateDeal(ctx context.Context, d *domain.Deal) error {
+	_, err := r.tx.Exec(ctx, `update deals set title = $3, pipeline_id = $4, stage_id = $5, status = $6, amount = $7, currency = $8,
+		contact_id = $9, company_id = $10, owner_id = $11, team = $12, expected_close_date = $13, source = $14, tags = $15,
+		loss_reason_id = $16, loss_comment = $17, stage_entered_at = $18, closed_at = $19, version = $20, created_at = $21, updated_at = $22
+		where tenant_id = $1 and id = $2`, dealArgs(r.tenant, d)...)
+	return err
+}
+
+func (r *repo) DeleteDeal(ctx context.Context, id uuid.UUID) error {
+	b := &pgx.Batch{}
+	b.Queue(`delete from deal_moves where tenant_id = $1 and deal_id = $2`, r.tenant, id)
+	b.Queue(`delete from deals where tenant_id = $1 and id = $2`, r.tenant, id)
+	return r.tx.SendBatch(ctx, b).Close()
+}
+
+func queueMove(b *pgx.Batch, tenant uuid.UUID, m domain.Move) {
+	b.Queue(`insert into deal_moves (tenant_id, deal_id, id, from_stage_id, to_stage_id, actor_id, moved_at) values ($1, $2, $3, $4, $5, $6, $7)`,
+		tenant, m.DealID, m.ID, nullID(m.FromStageID), m.ToStageID, m.ActorID, m.At)
+}
+
+func (r *repo) InsertMove(ctx context.Context, m domain.Move) error {
+	b := &pgx.Batch{}
+	queueMove(b, r.tenant, m)
+	return r.tx.SendBatch(ctx, b).Close()
+}
+
+func (r *repo) Moves(ctx context.Context, deal uuid.UUID) ([]domain.Move, error) {
+	rows, err := r.tx.Query(ctx, `select id, deal_id, from_stage_id, to_stage_id, actor_id, moved_at from deal_moves
+		where tenant_id = $1 and deal_id = $2 order by moved_at, id`, r.tenant, deal)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Move, error) {
+		var m domain.Move
+		var from *uuid.UUID
+		err := row.Scan(&m.ID, &m.DealID, &from, &m.ToStageID, &m.ActorID, &m.At)
+		m.FromStageID = deref(from)
+		return m, err
+	})
+}
+
+// visibility is the SQL condition of what v may see, with its arguments
+// numbered from next.
+func visibility(v service.Viewer, next int) (string, []any) {
+	switch {
+	case v.All:
+		return "true", nil
+	case v.TeamWide && v.Team != "":
+		return fmt.Sprintf("(owner_id = $%d or team = $%d)", next, next+1), []any{v.UserID, v.Team}
+	default:
+		return fmt.Sprintf("owner_id = $%d", next), []any{v.UserID}
+	}
+}
+
+func (r *repo) ListDeals(ctx context.Context, q service.DealQuery) ([]*domain.Deal, error) {
+	where := []string{"tenant_id = $1"}
+	args := []any{r.tenant}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if q.After != uuid.Nil {
+		add("id > ?", q.After)
+	}
+	if q.PipelineID != uuid.Nil {
+		add("pipeline_id = ?", q.PipelineID)
+	}
+	if q.StageID != uuid.Nil {
+		add("stage_id = ?", q.StageID)
+	}
+	if q.OwnerID != "" {
+		add("owner_id = ?", q.OwnerID)
+	}
+	if q.ContactID != uuid.Nil {
+		add("contact_id = ?", q.ContactID)
+	}
+	if q.CompanyID != uuid.Nil {
+		add("company_id = ?", q.CompanyID)
+	}
+	if q.Tag != "" {
+		add("tags <> '{}' and tags @> array[?::text]", q.Tag)
+	}
+	if q.Status != "" {
+		add("status = ?", string(q.Status))
+	}
+	if q.AmountMin != nil {
+		add("amount >= ?", *q.AmountMin)
+	}
+	if q.AmountMax != nil {
+		add("amount <= ?", *q.AmountMax)
+	}
+	if q.CloseFrom != "" {
+		add("expected_close_date >= ?::date", q.CloseFrom)
+	}
+	if q.CloseTo != "" {
+		add("expected_close_date <= ?::date", q.CloseTo)
+	}
+	vis, vargs := visibility(q.Viewer, len(args)+1)
+	where = append(where, vis)
+	args = append(args, vargs...)
+	args = append(args, q.Limit)
+	rows, err := r.tx.Query(ctx, `select `+dealCols+` from deals where `+strings.Join(where, " and ")+
+		` order by id limit $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Deal, error) { return scanDeal(r.tenant, row) })
+}
+
+func (r *repo) StageTotals(ctx context.Context, pipeline uuid.UUID, stages []uuid.UUID, v service.Viewer) ([]service.StageTotal, error) {
+	var rows pgx.Rows
+	var err error
+	if v.All {
+		rows, err = r.tx.Query(ctx, `select stage_id, currency, sum(deals)::bigint, sum(amount)::bigint from stage_totals
+			where tenant_id = $1 and stage_id = any($2) group by stage_id, currency`, r.tenant, stages)
+	} else {
+		vis, vargs := visibility(v, 3)
+		rows, err = r.tx.Query(ctx, `select stage_id, currency, count(*), coalesce(sum(amount), 0)::bigint from deals
+			where tenant_id = $1 and pipeline_id = $2 and `+vis+` group by stage_id, currency`, append([]any{r.tenant, pipeline}, vargs...)...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (service.StageTotal, error) {
+		var t service.StageTotal
+		return t, row.Scan(&t.StageID, &t.Currency, &t.Deals, &t.Amount)
+	})
+}
+
+func (r *repo) FirstDeals(ctx context.Context, stages []uuid.UUID, perStage int, v service.Viewer) (map[uuid.UUID][]*domain.Deal, error) {
+	vis, vargs := visibility(v, 4)
+	rows, err := r.tx.Query(ctx, `select d.* from unnest($2::uuid[]) s(id) cross join lateral (
+			select `+dealCols+` from deals where tenant_id = $1 and stage_id = s.id and `+vis+`
+			order by stage_entered_at desc, id desc limit $3) d`, append([]any{r.tenant, stages, perStage}, vargs...)...)
+	if err != nil {
+		return nil, err
+	}
+	deals, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Deal, error) { return scanDeal(r.tenant, row) })
+	out := map[uuid.UUID][]*domain.Deal{}
+	for _, d := range deals {
+		out[d.StageID] = append(out[d.StageID], d)
+	}
+	return out, err
+}
+
+// --- loss reasons and rates ---
+
+func scanReason(row pgx.Row) (*domain.LossReason, error) {
+	lr := &domain.LossReason{}
+	return lr, row.Scan(&lr.ID, &lr.Name, &lr.Position, &lr.Archived, &lr.Version, &lr.CreatedAt, &lr.UpdatedAt)
+}
+
+const reasonCols = `id, name, position, archived, version, created_at, updated_at`
+
+func (r *repo) LossReasons(ctx context.Context) ([]*domain.LossReason, error) {
+	rows, err := r.tx.Query(ctx, `select `+reasonCols+` from loss_reasons where tenant_id = $1 order by position, id`, r.tenant)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.LossReason, error) { return scanReason(row) })
+}
+
+func (r *repo) LossReason(ctx context.Context, id uuid.UUID, lock bool) (*domain.LossReason, error) {
+	lr, err := scanReason(r.tx.QueryRow(ctx, `select `+reasonCols+` from loss_reasons where tenant_id = $1 and id = $2`+forUpdate(lock), r.tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, domain.ErrLossReasonNotFound
+	}
+	return lr, err
+}
+
+func (r *repo) InsertLossReason(ctx context.Context, lr *domain.LossReason) error {
+	return insertLossReason(ctx, r.tx, r.tenant, lr)
+}
+
+func insertLossReason(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, lr *domain.LossReason) error {
+	_, err := tx.Exec(ctx, `insert into loss_reasons (tenant_id, `+reasonCols+`) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		tenant, lr.ID, lr.Name, lr.Position, lr.Archived, lr.Version, lr.CreatedAt, lr.UpdatedAt)
+	return err
+}
+
+func (r *repo) UpdateLossReason(ctx context.Context, lr *domain.LossReason) error {
+	_, err := r.tx.Exec(ctx, `update loss_reasons set name = $3, archived = $4, version = $5, updated_at = $6 where tenant_id = $1 and id = $2`,
+		r.tenant, lr.ID, lr.Name, lr.Archived, lr.Version, lr.UpdatedAt)
+	return err
+}
+
+func (r *repo) Rates(ctx context.Context) ([]service.CurrencyRate, error) {
+	rows, err := r.tx.Query(ctx, `select currency, rate::text, updated_at, updated_by from currency_rates where tenant_id = $1 order by currency`, r.tenant)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (service.CurrencyRate, error) {
+		var cr service.CurrencyRate
+		var rate string
+		if err := row.Scan(&cr.Currency, &rate, &cr.UpdatedAt, &cr.UpdatedBy); err != nil {
+			return cr, err
+		}
+		var err error
+		cr.Rate, err = domain.ParseRate(rate)
+		return cr, err
+	})
+}
+
+func (r *repo) SetRate(ctx context.Context, cr service.CurrencyRate) error {
+	_, err := r.tx.Exec(ctx, `insert into currency_rates (tenant_id, currency, rate, updated_at, updated_by) values ($1, $2, $3::numeric, $4, $5)
+		on conflict (tenant_id, currency) do update set rate = excluded.rate, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+		r.tenant, cr.Currency, cr.Rate.FloatString(domain.RateDigits), cr.UpdatedAt, cr.UpdatedBy)
+	return err
+}

@@ -1,0 +1,217 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
+	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/services/sales/internal/app"
+	"github.com/rapportcrm/rapport/services/sales/internal/service"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// harness runs the real service on a real database and broker, with two
+// tenants: A works in Russian with RUB, B in English with USD.
+type harness struct {
+	t       testing.TB
+	url     string
+	issuer  *auth.DevIssuer
+	brokers []string
+	appURL  string
+	tenantA uuid.UUID
+	tenantB uuid.UUID
+}
+
+func start(t testing.TB) *harness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	db := testenv.NewDatabase(t)
+	brokers := testenv.Kafka(t, service.Topic, tenancy.TopicTenants, tenancy.TopicAcks)
+	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "dev.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := app.Config{DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, AppRole: db.AppRole, Brokers: brokers,
+		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}
+	h := &harness{t: t, issuer: issuer, brokers: brokers, appURL: db.AppURL, tenantA: uuid.New(), tenantB: uuid.New()}
+	h.url = runApp(t, ctx, cancel, cfg)
+	prov := tenancy.NewProvisioner(brokers, "/test")
+	defer prov.Close()
+	for i, id := range []uuid.UUID{h.tenantA, h.tenantB} {
+		rec := &tenancyv1.TenantRecord{Id: id.String(), Name: fmt.Sprintf("t%d", i), Generation: 1, Region: "local",
+			Locale: []string{"ru", "en"}[i], BaseCurrency: []string{"RUB", "USD"}[i]}
+		if err := prov.Publish(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := prov.WaitAcks(wctx, id.String(), 1, []string{app.Name})
+		wcancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h
+}
+
+func runApp(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg app.Config) string {
+	t.Helper()
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, l) }()
+	var once sync.Once
+	t.Cleanup(func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && ctx.Err() == nil {
+				t.Errorf("run: %v", err)
+			}
+			a.Close()
+		})
+	})
+	return "http://" + l.Addr().String()
+}
+
+// token is a token of a user named after role ("rep-user"), in team-1.
+func (h *harness) token(tenant uuid.UUID, role string) string {
+	return h.userToken(tenant, role+"-user", role, "team-1")
+}
+
+func (h *harness) userToken(tenant uuid.UUID, user, role, team string) string {
+	tok, err := h.issuer.Token(auth.Principal{TenantID: tenant, UserID: user, Roles: []string{role}, Team: team}, time.Hour)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+func (h *harness) do(method, path, token string, body any, headers ...string) reply {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, _ := json.Marshal(b)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, h.url+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+func (r reply) want(t testing.TB, status int) reply {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("have status %d, want %d: %s", r.status, status, r.raw)
+	}
+	if status >= 400 && !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") {
+		t.Fatalf("error without problem+json: %q %s", r.header.Get("Content-Type"), r.raw)
+	}
+	return r
+}
+
+// fields are the field paths of a validation problem.
+func (r reply) fields() []string {
+	var out []string
+	errs, _ := r.body["errors"].([]any)
+	for _, e := range errs {
+		out = append(out, e.(map[string]any)["field"].(string))
+	}
+	return out
+}
+
+func (r reply) str(key string) string { s, _ := r.body[key].(string); return s }
+
+// countRows counts a tenant's rows of a table through RLS, as the service sees them.
+func (h *harness) countRows(tenant uuid.UUID, table string) int {
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, h.appURL)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer pool.Close()
+	var n int
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "select count(*) from "+table).Scan(&n)
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// pipeline is the tenant's first pipeline (the seeded one) as JSON.
+func (h *harness) pipeline(tok string) map[string]any {
+	h.t.Helper()
+	items := h.do("GET", "/v1/pipelines", tok, nil).want(h.t, 200).body["items"].([]any)
+	if len(items) == 0 {
+		h.t.Fatal("no pipeline")
+	}
+	return items[0].(map[string]any)
+}
+
+// stageIDs are a pipeline's stage ids in order.
+func stageIDs(p map[string]any) []string {
+	var out []string
+	for _, s := range p["stages"].([]any) {
+		out = append(out, s.(map[string]any)["id"].(string))
+	}
+	return out
+}
+
+func stageNames(p map[string]any) []string {
+	var out []string
+	for _, s := range p["stages"].([]any) {
+		out = append(out, s.(map[string]any)["name"].(string))
+	}
+	return out
+}

@@ -1,0 +1,198 @@
+// Package endpoint adapts the sales service to go-kit endpoints. Every
+// endpoint answers a Response, which carries a business error
+// (endpoint.Failer) for the transport to render.
+package endpoint
+
+import (
+	"context"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/kit"
+	"github.com/rapportcrm/rapport/services/sales/internal/domain"
+	"github.com/rapportcrm/rapport/services/sales/internal/service"
+)
+
+// Response is a use case's result or its business error.
+type Response struct {
+	Value any
+	Err   error
+}
+
+// Failed implements endpoint.Failer.
+func (r Response) Failed() error { return r.Err }
+
+// Request types, decoded by the transport. IfMatch is 0 when not given.
+type (
+	ID struct {
+		ID      uuid.UUID
+		IfMatch int64
+	}
+	CreatePipeline struct {
+		Name   string
+		Stages []domain.StageSpec
+	}
+	RenamePipeline struct {
+		ID
+		Name string
+	}
+	AddStage struct {
+		ID
+		Spec     domain.StageSpec
+		Position *int
+	}
+	ChangeStage struct {
+		ID
+		StageID uuid.UUID
+		Spec    domain.StageSpec
+	}
+	ReorderStages struct {
+		ID
+		StageIDs []uuid.UUID
+	}
+	DeleteStage struct {
+		ID
+		StageID, MoveTo uuid.UUID
+	}
+	CreateDeal struct{ Fields domain.Fields }
+	UpdateDeal struct {
+		ID
+		Fields domain.Fields
+	}
+	// ToStage is a move, win or reopen: StageID may be uuid.Nil except for a move.
+	ToStage struct {
+		ID
+		StageID uuid.UUID
+	}
+	Lose struct {
+		ID
+		StageID, ReasonID uuid.UUID
+		Comment           string
+	}
+	ListDeals struct{ Query service.DealQuery }
+	Board     struct {
+		PipelineID uuid.UUID
+		PerStage   int
+	}
+	LossReasons   struct{ Archived bool }
+	AddLossReason struct{ Name string }
+	ChangeReason  struct {
+		ID
+		Name     *string
+		Archived *bool
+	}
+	SetRate struct{ Currency, Rate string }
+	None    struct{}
+)
+
+// Page is a page of deals and the id to continue after.
+type Page struct {
+	Deals []*domain.Deal
+	Next  *uuid.UUID
+}
+
+// Rates is the tenant's base currency and its rates.
+type Rates struct {
+	Base  string
+	Rates []service.CurrencyRate
+}
+
+// Rate is one rate set, with the base currency.
+type Rate struct {
+	Base string
+	Rate service.CurrencyRate
+}
+
+// StageResult is a pipeline after a stage change, and the stage.
+type StageResult struct {
+	Pipeline *domain.Pipeline
+	Stage    domain.Stage
+}
+
+// Endpoints are the sales endpoints by use case.
+type Endpoints struct {
+	ListPipelines, GetPipeline, CreatePipeline, RenamePipeline, DeletePipeline endpoint.Endpoint
+	AddStage, ChangeStage, ReorderStages, DeleteStage, Board                   endpoint.Endpoint
+	CreateDeal, GetDeal, UpdateDeal, DeleteDeal, ListDeals, DealMoves          endpoint.Endpoint
+	MoveDeal, WinDeal, LoseDeal, ReopenDeal                                    endpoint.Endpoint
+	LossReasons, GetLossReason, AddLossReason, ChangeLossReason                endpoint.Endpoint
+	Rates, SetRate                                                             endpoint.Endpoint
+}
+
+// call makes an endpoint of a use case, observed under name.
+func call[Req any](o *kit.Observer, name string, fn func(context.Context, Req) (any, error)) endpoint.Endpoint {
+	return o.Middleware(name)(func(ctx context.Context, req any) (any, error) {
+		v, err := fn(ctx, req.(Req))
+		return Response{Value: v, Err: err}, nil
+	})
+}
+
+// Make builds the endpoints over s.
+func Make(s *service.Service, o *kit.Observer) Endpoints {
+	return Endpoints{
+		ListPipelines: call(o, "ListPipelines", func(ctx context.Context, _ None) (any, error) { return s.ListPipelines(ctx) }),
+		GetPipeline:   call(o, "GetPipeline", func(ctx context.Context, r ID) (any, error) { return s.GetPipeline(ctx, r.ID) }),
+		CreatePipeline: call(o, "CreatePipeline", func(ctx context.Context, r CreatePipeline) (any, error) {
+			return s.CreatePipeline(ctx, r.Name, r.Stages)
+		}),
+		RenamePipeline: call(o, "RenamePipeline", func(ctx context.Context, r RenamePipeline) (any, error) {
+			return s.RenamePipeline(ctx, r.ID.ID, r.IfMatch, r.Name)
+		}),
+		DeletePipeline: call(o, "DeletePipeline", func(ctx context.Context, r ID) (any, error) {
+			return nil, s.DeletePipeline(ctx, r.ID, r.IfMatch)
+		}),
+		AddStage: call(o, "AddStage", func(ctx context.Context, r AddStage) (any, error) {
+			pl, st, err := s.AddStage(ctx, r.ID.ID, r.IfMatch, r.Spec, r.Position)
+			return StageResult{pl, st}, err
+		}),
+		ChangeStage: call(o, "ChangeStage", func(ctx context.Context, r ChangeStage) (any, error) {
+			pl, st, err := s.ChangeStage(ctx, r.ID.ID, r.StageID, r.IfMatch, r.Spec)
+			return StageResult{pl, st}, err
+		}),
+		ReorderStages: call(o, "ReorderStages", func(ctx context.Context, r ReorderStages) (any, error) {
+			return s.ReorderStages(ctx, r.ID.ID, r.IfMatch, r.StageIDs)
+		}),
+		DeleteStage: call(o, "DeleteStage", func(ctx context.Context, r DeleteStage) (any, error) {
+			return s.DeleteStage(ctx, r.ID.ID, r.StageID, r.IfMatch, r.MoveTo)
+		}),
+		Board:      call(o, "Board", func(ctx context.Context, r Board) (any, error) { return s.Board(ctx, r.PipelineID, r.PerStage) }),
+		CreateDeal: call(o, "CreateDeal", func(ctx context.Context, r CreateDeal) (any, error) { return s.CreateDeal(ctx, r.Fields) }),
+		GetDeal:    call(o, "GetDeal", func(ctx context.Context, r ID) (any, error) { return s.GetDeal(ctx, r.ID) }),
+		UpdateDeal: call(o, "UpdateDeal", func(ctx context.Context, r UpdateDeal) (any, error) {
+			return s.UpdateDeal(ctx, r.ID.ID, r.IfMatch, r.Fields)
+		}),
+		DeleteDeal: call(o, "DeleteDeal", func(ctx context.Context, r ID) (any, error) { return nil, s.DeleteDeal(ctx, r.ID, r.IfMatch) }),
+		ListDeals: call(o, "ListDeals", func(ctx context.Context, r ListDeals) (any, error) {
+			deals, next, err := s.ListDeals(ctx, r.Query)
+			return Page{deals, next}, err
+		}),
+		DealMoves: call(o, "DealMoves", func(ctx context.Context, r ID) (any, error) { return s.DealMoves(ctx, r.ID) }),
+		MoveDeal: call(o, "MoveDeal", func(ctx context.Context, r ToStage) (any, error) {
+			return s.MoveDeal(ctx, r.ID.ID, r.IfMatch, r.StageID)
+		}),
+		WinDeal: call(o, "WinDeal", func(ctx context.Context, r ToStage) (any, error) {
+			return s.WinDeal(ctx, r.ID.ID, r.IfMatch, r.StageID)
+		}),
+		LoseDeal: call(o, "LoseDeal", func(ctx context.Context, r Lose) (any, error) {
+			return s.LoseDeal(ctx, r.ID.ID, r.IfMatch, r.StageID, r.ReasonID, r.Comment)
+		}),
+		ReopenDeal: call(o, "ReopenDeal", func(ctx context.Context, r ToStage) (any, error) {
+			return s.ReopenDeal(ctx, r.ID.ID, r.IfMatch, r.StageID)
+		}),
+		LossReasons:   call(o, "LossReasons", func(ctx context.Context, r LossReasons) (any, error) { return s.LossReasons(ctx, r.Archived) }),
+		GetLossReason: call(o, "GetLossReason", func(ctx context.Context, r ID) (any, error) { return s.GetLossReason(ctx, r.ID) }),
+		AddLossReason: call(o, "AddLossReason", func(ctx context.Context, r AddLossReason) (any, error) { return s.AddLossReason(ctx, r.Name) }),
+		ChangeLossReason: call(o, "ChangeLossReason", func(ctx context.Context, r ChangeReason) (any, error) {
+			return s.ChangeLossReason(ctx, r.ID.ID, r.IfMatch, r.Name, r.Archived)
+		}),
+		Rates: call(o, "Rates", func(ctx context.Context, _ None) (any, error) {
+			base, rates, err := s.Rates(ctx)
+			return Rates{base, rates}, err
+		}),
+		SetRate: call(o, "SetRate", func(ctx context.Context, r SetRate) (any, error) {
+			base, rate, err := s.SetRate(ctx, r.Currency, r.Rate)
+			return Rate{base, rate}, err
+		}),
+	}
+}

@@ -1,0 +1,100 @@
+package service
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/services/sales/internal/domain"
+)
+
+// BoardColumn is one stage of a board: how many deals it holds, their sum
+// and weighted sum in minor units of the base currency, and its first deals.
+type BoardColumn struct {
+	Stage          domain.Stage
+	Count          int64
+	TotalAmount    int64
+	WeightedAmount int64
+	Deals          []*domain.Deal
+}
+
+// Board is a pipeline as a kanban view needs it.
+type Board struct {
+	Pipeline     *domain.Pipeline
+	BaseCurrency string
+	Columns      []BoardColumn
+	// Unconverted lists currencies with deals but no rate any more; their
+	// amounts are left out of the sums.
+	Unconverted []string
+}
+
+// Board adds up a pipeline's stages and lists each one's newest arrivals.
+func (s *Service) Board(ctx context.Context, pipeline uuid.UUID, perStage int) (*Board, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if perStage < 0 || perStage > MaxBoardDeals {
+		var v apperr.Invalid
+		v.Add("deals_per_stage", "must be between 0 and 100")
+		return nil, v.Err()
+	}
+	base := s.settingsOf(p.TenantID).BaseCurrency
+	b := &Board{BaseCurrency: base}
+	viewer := viewerOf(p)
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		pl, err := r.Pipeline(ctx, pipeline, false)
+		if err != nil {
+			return err
+		}
+		b.Pipeline = pl
+		stages := sortedStages(pl)
+		totals, err := r.StageTotals(ctx, pl.ID, stages, viewer)
+		if err != nil {
+			return err
+		}
+		rates, err := rateMap(ctx, r)
+		if err != nil {
+			return err
+		}
+		first := map[uuid.UUID][]*domain.Deal{}
+		if perStage > 0 {
+			if first, err = r.FirstDeals(ctx, stages, perStage, viewer); err != nil {
+				return err
+			}
+		}
+		at := map[uuid.UUID]int{}
+		for i, st := range pl.Stages {
+			at[st.ID] = i
+			deals := first[st.ID]
+			if deals == nil {
+				deals = []*domain.Deal{}
+			}
+			b.Columns = append(b.Columns, BoardColumn{Stage: st, Deals: deals})
+		}
+		missing := map[string]bool{}
+		for _, t := range totals {
+			i, ok := at[t.StageID]
+			if !ok {
+				continue
+			}
+			c := &b.Columns[i]
+			c.Count += t.Deals
+			rate, ok := rates[t.Currency]
+			if !ok && t.Currency != base {
+				if t.Amount != 0 && !missing[t.Currency] {
+					missing[t.Currency] = true
+					b.Unconverted = append(b.Unconverted, t.Currency)
+				}
+				continue
+			}
+			c.TotalAmount += domain.ToBase(t.Amount, t.Currency, base, rate)
+		}
+		for i := range b.Columns {
+			b.Columns[i].WeightedAmount = domain.Weighted(b.Columns[i].TotalAmount, b.Columns[i].Stage.Probability)
+		}
+		return nil
+	})
+	return b, err
+}

@@ -1,0 +1,196 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/services/sales/internal/domain"
+)
+
+// ListPipelines returns the tenant's pipelines with their stages.
+func (s *Service) ListPipelines(ctx context.Context) ([]*domain.Pipeline, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*domain.Pipeline
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		out, err = r.Pipelines(ctx)
+		return err
+	})
+	return out, err
+}
+
+// GetPipeline returns one pipeline.
+func (s *Service) GetPipeline(ctx context.Context, id uuid.UUID) (*domain.Pipeline, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *domain.Pipeline
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		out, err = r.Pipeline(ctx, id, false)
+		return err
+	})
+	return out, err
+}
+
+// CreatePipeline creates a pipeline; without stages it gets the default ones.
+func (s *Service) CreatePipeline(ctx context.Context, name string, stages []domain.StageSpec) (*domain.Pipeline, error) {
+	p, err := configurer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := domain.NewPipeline(p.TenantID, name, stages, s.settingsOf(p.TenantID).Locale, s.now())
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		if err := r.InsertPipeline(ctx, pl); err != nil {
+			return err
+		}
+		return publishPipeline(ctx, r, pl, p.UserID, false, nil)
+	})
+	return pl, err
+}
+
+// changePipeline locks a pipeline, checks If-Match, lets change alter it,
+// stores it with the next version and publishes crm.pipeline.changed.
+func (s *Service) changePipeline(ctx context.Context, id uuid.UUID, ifMatch int64,
+	change func(r Repo, p auth.Principal, pl *domain.Pipeline, now time.Time) (moved map[string]string, err error)) (*domain.Pipeline, error) {
+	p, err := configurer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pl *domain.Pipeline
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		if pl, err = r.Pipeline(ctx, id, true); err != nil {
+			return err
+		}
+		if err := checkVersion(ifMatch, pl.Version); err != nil {
+			return err
+		}
+		now := s.now()
+		moved, err := change(r, p, pl, now)
+		if err != nil {
+			return err
+		}
+		pl.Version++
+		pl.UpdatedAt = now
+		if err := r.SavePipeline(ctx, pl); err != nil {
+			return err
+		}
+		return publishPipeline(ctx, r, pl, p.UserID, false, moved)
+	})
+	return pl, err
+}
+
+// RenamePipeline changes a pipeline's name.
+func (s *Service) RenamePipeline(ctx context.Context, id uuid.UUID, ifMatch int64, name string) (*domain.Pipeline, error) {
+	return s.changePipeline(ctx, id, ifMatch, func(_ Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
+		return nil, pl.Rename(name)
+	})
+}
+
+// DeletePipeline deletes a pipeline that holds no deals.
+func (s *Service) DeletePipeline(ctx context.Context, id uuid.UUID, ifMatch int64) error {
+	p, err := configurer(ctx)
+	if err != nil {
+		return err
+	}
+	return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		pl, err := r.Pipeline(ctx, id, true)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(ifMatch, pl.Version); err != nil {
+			return err
+		}
+		if has, err := r.PipelineHasDeals(ctx, id); err != nil || has {
+			if err == nil {
+				err = domain.ErrPipelineHasDeals
+			}
+			return err
+		}
+		if err := r.DeletePipeline(ctx, id); err != nil {
+			return err
+		}
+		return publishPipeline(ctx, r, pl, p.UserID, true, nil)
+	})
+}
+
+// AddStage adds a stage to a pipeline (at position, or last).
+func (s *Service) AddStage(ctx context.Context, pipeline uuid.UUID, ifMatch int64, spec domain.StageSpec, position *int) (*domain.Pipeline, domain.Stage, error) {
+	var st domain.Stage
+	pl, err := s.changePipeline(ctx, pipeline, ifMatch, func(_ Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
+		var err error
+		st, err = pl.AddStage(spec, position)
+		return nil, err
+	})
+	return pl, st, err
+}
+
+// ChangeStage renames, recolours, re-weighs or re-kinds a stage. A stage
+// that holds deals keeps its kind: the deals' status follows the kind.
+func (s *Service) ChangeStage(ctx context.Context, pipeline, stage uuid.UUID, ifMatch int64, spec domain.StageSpec) (*domain.Pipeline, domain.Stage, error) {
+	var st domain.Stage
+	pl, err := s.changePipeline(ctx, pipeline, ifMatch, func(r Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
+		before := pl.Stage(stage)
+		if before == nil {
+			return nil, domain.ErrStageNotFound
+		}
+		kind := before.Kind
+		var err error
+		if st, err = pl.ChangeStage(stage, spec); err != nil {
+			return nil, err
+		}
+		if st.Kind != kind {
+			if has, err := r.StageHasDeals(ctx, stage); err != nil || has {
+				if err == nil {
+					err = errKindWithDeals
+				}
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+	return pl, st, err
+}
+
+// ReorderStages puts a pipeline's stages in the given order.
+func (s *Service) ReorderStages(ctx context.Context, pipeline uuid.UUID, ifMatch int64, ids []uuid.UUID) (*domain.Pipeline, error) {
+	return s.changePipeline(ctx, pipeline, ifMatch, func(_ Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
+		return nil, pl.Reorder(ids)
+	})
+}
+
+// DeleteStage deletes a stage; its deals move to moveTo first, and a stage
+// that holds deals without moveTo stays.
+func (s *Service) DeleteStage(ctx context.Context, pipeline, stage uuid.UUID, ifMatch int64, moveTo uuid.UUID) (*domain.Pipeline, error) {
+	return s.changePipeline(ctx, pipeline, ifMatch, func(r Repo, p auth.Principal, pl *domain.Pipeline, now time.Time) (map[string]string, error) {
+		var to domain.Stage
+		if moveTo != uuid.Nil {
+			if st := pl.Stage(moveTo); st != nil {
+				to = *st
+			}
+		}
+		if err := pl.RemoveStage(stage, moveTo); err != nil {
+			return nil, err
+		}
+		if moveTo == uuid.Nil {
+			has, err := r.StageHasDeals(ctx, stage)
+			if err == nil && has {
+				err = domain.ErrStageHasDeals
+			}
+			return nil, err
+		}
+		n, err := r.MoveStageDeals(ctx, stage, to, p.UserID, now)
+		if err != nil || n == 0 {
+			return nil, err
+		}
+		return map[string]string{stage.String(): moveTo.String()}, nil
+	})
+}

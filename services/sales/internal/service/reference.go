@@ -1,0 +1,136 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/services/sales/internal/domain"
+)
+
+// LossReasons lists the tenant's loss reasons; archived ones only when asked.
+func (s *Service) LossReasons(ctx context.Context, archived bool) ([]*domain.LossReason, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*domain.LossReason
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		all, err := r.LossReasons(ctx)
+		for _, lr := range all {
+			if archived || !lr.Archived {
+				out = append(out, lr)
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+// GetLossReason returns one loss reason.
+func (s *Service) GetLossReason(ctx context.Context, id uuid.UUID) (*domain.LossReason, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *domain.LossReason
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		out, err = r.LossReason(ctx, id, false)
+		return err
+	})
+	return out, err
+}
+
+// AddLossReason adds a loss reason after the others.
+func (s *Service) AddLossReason(ctx context.Context, name string) (*domain.LossReason, error) {
+	p, err := configurer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var lr *domain.LossReason
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		all, err := r.LossReasons(ctx)
+		if err != nil {
+			return err
+		}
+		if lr, err = domain.NewLossReason(name, len(all), s.now()); err != nil {
+			return err
+		}
+		return r.InsertLossReason(ctx, lr)
+	})
+	return lr, err
+}
+
+// ChangeLossReason renames a loss reason or (un)archives it. Deals lost for
+// an archived reason keep it; new losses may not name it.
+func (s *Service) ChangeLossReason(ctx context.Context, id uuid.UUID, ifMatch int64, name *string, archived *bool) (*domain.LossReason, error) {
+	p, err := configurer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var lr *domain.LossReason
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		if lr, err = r.LossReason(ctx, id, true); err != nil {
+			return err
+		}
+		if err := checkVersion(ifMatch, lr.Version); err != nil {
+			return err
+		}
+		if name != nil {
+			if err := lr.Rename(*name); err != nil {
+				return err
+			}
+		}
+		if archived != nil {
+			lr.Archived = *archived
+		}
+		lr.Version++
+		lr.UpdatedAt = s.now()
+		return r.UpdateLossReason(ctx, lr)
+	})
+	return lr, err
+}
+
+// Rates lists the tenant's currency rates.
+func (s *Service) Rates(ctx context.Context) (string, []CurrencyRate, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	var out []CurrencyRate
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		out, err = r.Rates(ctx)
+		return err
+	})
+	return s.settingsOf(p.TenantID).BaseCurrency, out, err
+}
+
+// SetRate records how many units of the base currency one unit of currency costs.
+func (s *Service) SetRate(ctx context.Context, currency, rate string) (string, CurrencyRate, error) {
+	p, err := configurer(ctx)
+	if err != nil {
+		return "", CurrencyRate{}, err
+	}
+	base := s.settingsOf(p.TenantID).BaseCurrency
+	var v apperr.Invalid
+	cur, ok := domain.ParseCurrency(currency)
+	if !ok {
+		v.Add("currency", "must be an ISO 4217 currency code such as USD or EUR")
+	} else if cur == base {
+		v.Add("currency", "is the base currency "+base+", whose rate is always 1")
+	}
+	r, err := domain.ParseRate(rate)
+	if err != nil {
+		v.Add("rate", "must be a positive decimal number in a string, such as \"90.5\"")
+	} else if len(strings.TrimSpace(rate)) > 40 {
+		v.Add("rate", "must be at most 40 characters")
+	}
+	if err := v.Err(); err != nil {
+		return base, CurrencyRate{}, err
+	}
+	cr := CurrencyRate{Currency: cur, Rate: r, UpdatedAt: s.now(), UpdatedBy: p.UserID}
+	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error { return r.SetRate(ctx, cr) })
+	return base, cr, err
+}

@@ -1,0 +1,103 @@
+// Package service holds the sales use cases. It knows who asks (the
+// principal from the verified token), what they may do and see, and which
+// events a change publishes; storage is behind Store.
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/services/sales/internal/domain"
+)
+
+// Settings are a tenant's defaults from its record.
+type Settings struct {
+	Locale       string
+	BaseCurrency string
+}
+
+// SettingsFunc returns a tenant's settings.
+type SettingsFunc func(tenant uuid.UUID) Settings
+
+// Page sizes.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+	// BoardDeals is how many deals a board column shows by default.
+	BoardDeals    = 20
+	MaxBoardDeals = 100
+)
+
+// Service is the sales use cases.
+type Service struct {
+	store    Store
+	settings SettingsFunc
+	now      func() time.Time
+}
+
+// New returns the service over its store.
+func New(store Store, settings SettingsFunc) *Service {
+	return &Service{store: store, settings: settings, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+func (s *Service) settingsOf(tenant uuid.UUID) Settings {
+	st := s.settings(tenant)
+	if st.BaseCurrency == "" {
+		st.BaseCurrency = domain.DefaultBaseCurrency(st.Locale)
+	}
+	return st
+}
+
+var (
+	errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read deals but not change them")
+	errNotAdmin = apperr.New(apperr.KindForbidden, "admin-only", "only admins and managers may change pipelines, loss reasons and currency rates")
+)
+
+func principal(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok || p.TenantID == uuid.Nil {
+		return auth.Principal{}, apperr.New(apperr.KindUnauthorized, "unauthenticated", "a verified token is required")
+	}
+	return p, nil
+}
+
+// writer is a principal that may change deals.
+func writer(ctx context.Context) (auth.Principal, error) {
+	p, err := principal(ctx)
+	if err == nil && !p.HasRole(auth.RoleAdmin) && !p.HasRole(auth.RoleManager) && !p.HasRole(auth.RoleRep) {
+		err = errReadOnly
+	}
+	return p, err
+}
+
+// configurer is a principal that may change the tenant's sales setup.
+func configurer(ctx context.Context) (auth.Principal, error) {
+	p, err := principal(ctx)
+	if err == nil && !p.HasRole(auth.RoleAdmin) && !p.HasRole(auth.RoleManager) {
+		err = errNotAdmin
+	}
+	return p, err
+}
+
+func viewerOf(p auth.Principal) Viewer {
+	return Viewer{UserID: p.UserID, Team: p.Team,
+		All:      p.HasRole(auth.RoleAdmin) || p.HasRole(auth.RoleAnalyst),
+		TeamWide: p.HasRole(auth.RoleManager) || p.HasRole(auth.RoleViewer)}
+}
+
+// Sees reports whether v may see d.
+func (v Viewer) Sees(d *domain.Deal) bool {
+	return v.All || d.OwnerID == v.UserID || (v.TeamWide && v.Team != "" && d.Team == v.Team)
+}
+
+// checkVersion compares If-Match (0: not given) with the current version.
+func checkVersion(ifMatch, current int64) error {
+	if ifMatch > 0 && ifMatch != current {
+		return domain.ErrVersionMismatch
+	}
+	return nil
+}

@@ -1,0 +1,570 @@
+// Package transport serves the sales endpoints over HTTP/JSON with go-kit.
+// Errors are rendered by httpkit.EncodeError, the one place kinds map to
+// status codes.
+package transport
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	kitendpoint "github.com/go-kit/kit/endpoint"
+	kithttp "github.com/go-kit/kit/transport/http"
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/services/sales/internal/domain"
+	"github.com/rapportcrm/rapport/services/sales/internal/endpoint"
+	"github.com/rapportcrm/rapport/services/sales/internal/service"
+)
+
+// Routes registers the sales API on mux.
+func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
+	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError)}
+	handle := func(pattern string, ep kitendpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) {
+		mux.Handle(pattern, kithttp.NewServer(ep, dec, enc, opts...))
+	}
+	handle("GET /v1/pipelines", e.ListPipelines, none, encode(http.StatusOK, func(v any) (any, int64) {
+		ps := v.([]*domain.Pipeline)
+		out := make([]pipelineJSON, 0, len(ps))
+		for _, p := range ps {
+			out = append(out, pipelineView(p))
+		}
+		return map[string]any{"items": out}, 0
+	}))
+	handle("POST /v1/pipelines", e.CreatePipeline, decodeCreatePipeline, created("/v1/pipelines", encodePipeline))
+	handle("GET /v1/pipelines/{id}", e.GetPipeline, decodeID(domain.ErrPipelineNotFound), encode(http.StatusOK, encodePipeline))
+	handle("PATCH /v1/pipelines/{id}", e.RenamePipeline, decodeRenamePipeline, encode(http.StatusOK, encodePipeline))
+	handle("DELETE /v1/pipelines/{id}", e.DeletePipeline, decodeID(domain.ErrPipelineNotFound), noContent)
+	handle("GET /v1/pipelines/{id}/board", e.Board, decodeBoard, encode(http.StatusOK, func(v any) (any, int64) {
+		b := v.(*service.Board)
+		return boardView(b), 0
+	}))
+	handle("POST /v1/pipelines/{id}/stages", e.AddStage, decodeAddStage, encodeStageResult(http.StatusCreated))
+	handle("PATCH /v1/pipelines/{id}/stages/{sid}", e.ChangeStage, decodeChangeStage, encodeStageResult(http.StatusOK))
+	handle("PUT /v1/pipelines/{id}/stages/order", e.ReorderStages, decodeReorder, encode(http.StatusOK, encodePipeline))
+	handle("DELETE /v1/pipelines/{id}/stages/{sid}", e.DeleteStage, decodeDeleteStage, encode(http.StatusOK, encodePipeline))
+
+	handle("POST /v1/deals", e.CreateDeal, decodeCreateDeal, created("/v1/deals", encodeDeal))
+	handle("GET /v1/deals", e.ListDeals, decodeListDeals, encode(http.StatusOK, func(v any) (any, int64) {
+		p := v.(endpoint.Page)
+		page := httpkit.Page[dealJSON]{Items: make([]dealJSON, 0, len(p.Deals))}
+		for _, d := range p.Deals {
+			page.Items = append(page.Items, dealView(d))
+		}
+		if p.Next != nil {
+			page.NextCursor = httpkit.EncodeCursor(cursor{After: *p.Next})
+		}
+		return page, 0
+	}))
+	handle("GET /v1/deals/{id}", e.GetDeal, decodeID(domain.ErrDealNotFound), encode(http.StatusOK, encodeDeal))
+	handle("PATCH /v1/deals/{id}", e.UpdateDeal, decodeUpdateDeal, encode(http.StatusOK, encodeDeal))
+	handle("DELETE /v1/deals/{id}", e.DeleteDeal, decodeID(domain.ErrDealNotFound), noContent)
+	handle("GET /v1/deals/{id}/moves", e.DealMoves, decodeID(domain.ErrDealNotFound), encode(http.StatusOK, func(v any) (any, int64) {
+		ms := v.([]domain.Move)
+		out := make([]moveJSON, 0, len(ms))
+		for _, m := range ms {
+			out = append(out, moveView(m))
+		}
+		return map[string]any{"items": out}, 0
+	}))
+	handle("POST /v1/deals/{id}/move", e.MoveDeal, decodeToStage(true), encode(http.StatusOK, encodeDeal))
+	handle("POST /v1/deals/{id}/win", e.WinDeal, decodeToStage(false), encode(http.StatusOK, encodeDeal))
+	handle("POST /v1/deals/{id}/lose", e.LoseDeal, decodeLose, encode(http.StatusOK, encodeDeal))
+	handle("POST /v1/deals/{id}/reopen", e.ReopenDeal, decodeToStage(false), encode(http.StatusOK, encodeDeal))
+
+	handle("GET /v1/loss-reasons", e.LossReasons, decodeLossReasons, encode(http.StatusOK, func(v any) (any, int64) {
+		rs := v.([]*domain.LossReason)
+		out := make([]reasonJSON, 0, len(rs))
+		for _, r := range rs {
+			out = append(out, reasonView(r))
+		}
+		return map[string]any{"items": out}, 0
+	}))
+	handle("POST /v1/loss-reasons", e.AddLossReason, decodeAddReason, created("/v1/loss-reasons", encodeReason))
+	handle("GET /v1/loss-reasons/{id}", e.GetLossReason, decodeID(domain.ErrLossReasonNotFound), encode(http.StatusOK, encodeReason))
+	handle("PATCH /v1/loss-reasons/{id}", e.ChangeLossReason, decodeChangeReason, encode(http.StatusOK, encodeReason))
+
+	handle("GET /v1/currency-rates", e.Rates, none, encode(http.StatusOK, func(v any) (any, int64) {
+		rs := v.(endpoint.Rates)
+		out := make([]rateJSON, 0, len(rs.Rates))
+		for _, r := range rs.Rates {
+			out = append(out, rateView(rs.Base, r))
+		}
+		return map[string]any{"base_currency": rs.Base, "items": out}, 0
+	}))
+	handle("POST /v1/currency-rates", e.SetRate, decodeSetRate, encode(http.StatusOK, func(v any) (any, int64) {
+		r := v.(endpoint.Rate)
+		return rateView(r.Base, r.Rate), 0
+	}))
+}
+
+// --- encoders ---
+
+// view renders a result as a body and the version its ETag carries (0: none).
+type view func(v any) (body any, version int64)
+
+func encodePipeline(v any) (any, int64) {
+	p := v.(*domain.Pipeline)
+	return pipelineView(p), p.Version
+}
+
+func encodeDeal(v any) (any, int64) {
+	d := v.(*service.DealView)
+	return dealDetail(d), d.Version
+}
+
+func encodeReason(v any) (any, int64) {
+	r := v.(*domain.LossReason)
+	return reasonView(r), r.Version
+}
+
+func encodeStageResult(status int) kithttp.EncodeResponseFunc {
+	return encode(status, func(v any) (any, int64) {
+		r := v.(endpoint.StageResult)
+		return map[string]any{"stage": stageView(r.Stage), "pipeline": pipelineView(r.Pipeline)}, r.Pipeline.Version
+	})
+}
+
+// encode writes a response's error as a problem, or its view with status.
+func encode(status int, render view) kithttp.EncodeResponseFunc {
+	return func(ctx context.Context, w http.ResponseWriter, resp any) error {
+		r := resp.(endpoint.Response)
+		if r.Err != nil {
+			httpkit.EncodeError(ctx, r.Err, w)
+			return nil
+		}
+		body, version := render(r.Value)
+		if version > 0 {
+			w.Header().Set("ETag", httpkit.ETag(version))
+		}
+		return httpkit.WriteJSON(w, status, body)
+	}
+}
+
+// created is encode for a new record: 201 with its Location.
+func created(collection string, render view) kithttp.EncodeResponseFunc {
+	enc := encode(http.StatusCreated, render)
+	return func(ctx context.Context, w http.ResponseWriter, resp any) error {
+		if r := resp.(endpoint.Response); r.Err == nil {
+			var id uuid.UUID
+			switch v := r.Value.(type) {
+			case *domain.Pipeline:
+				id = v.ID
+			case *service.DealView:
+				id = v.ID
+			case *domain.LossReason:
+				id = v.ID
+			}
+			w.Header().Set("Location", collection+"/"+id.String())
+		}
+		return enc(ctx, w, resp)
+	}
+}
+
+func noContent(ctx context.Context, w http.ResponseWriter, resp any) error {
+	if err := resp.(endpoint.Response).Err; err != nil {
+		httpkit.EncodeError(ctx, err, w)
+		return nil
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// --- decoders ---
+
+type cursor struct {
+	After uuid.UUID `json:"a"`
+}
+
+func none(context.Context, *http.Request) (any, error) { return endpoint.None{}, nil }
+
+// pathID reads a path id; a malformed one names nothing, so it is a 404.
+func pathID(r *http.Request, name string, notFound error) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue(name))
+	if err != nil {
+		return uuid.Nil, notFound
+	}
+	return id, nil
+}
+
+func idAndVersion(r *http.Request, notFound error) (endpoint.ID, error) {
+	id, err := pathID(r, "id", notFound)
+	if err != nil {
+		return endpoint.ID{}, err
+	}
+	v, ok, err := httpkit.IfMatch(r)
+	if !ok {
+		v = 0
+	}
+	return endpoint.ID{ID: id, IfMatch: v}, err
+}
+
+func decodeID(notFound error) kithttp.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) { return idAndVersion(r, notFound) }
+}
+
+type stageBody struct {
+	Name           *string   `json:"name"`
+	Color          *string   `json:"color"`
+	Probability    *int      `json:"probability"`
+	Kind           *string   `json:"kind"`
+	RequiredFields *[]string `json:"required_fields"`
+	Position       *int      `json:"position"`
+}
+
+func (b stageBody) spec() domain.StageSpec {
+	return domain.StageSpec{Name: b.Name, Color: b.Color, Probability: b.Probability, Kind: b.Kind, RequiredFields: b.RequiredFields}
+}
+
+func decodeCreatePipeline(_ context.Context, r *http.Request) (any, error) {
+	var body struct {
+		Name   string       `json:"name"`
+		Stages *[]stageBody `json:"stages"`
+	}
+	if err := httpkit.DecodeJSON(r, &body); err != nil {
+		return nil, err
+	}
+	req := endpoint.CreatePipeline{Name: body.Name}
+	if body.Stages != nil {
+		req.Stages = []domain.StageSpec{}
+		for i, s := range *body.Stages {
+			if s.Position != nil {
+				return nil, invalid("stages/"+strconv.Itoa(i)+"/position", "is given by the stage's place in the list")
+			}
+			req.Stages = append(req.Stages, s.spec())
+		}
+	}
+	return req, nil
+}
+
+func decodeRenamePipeline(_ context.Context, r *http.Request) (any, error) {
+	id, err := idAndVersion(r, domain.ErrPipelineNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Name *string `json:"name"`
+	}
+	if err := httpkit.DecodeJSON(r, &body); err != nil {
+		return nil, err
+	}
+	if body.Name == nil {
+		return nil, invalid("name", "is required (the only member a pipeline's PATCH changes; stages have their own endpoints)")
+	}
+	return endpoint.RenamePipeline{ID: id, Name: *body.Name}, nil
+}
+
+func decodeBoard(_ context.Context, r *http.Request) (any, error) {
+	id, err := pathID(r, "id", domain.ErrPipelineNotFound)
+	if err != nil {
+		return nil, err
+	}
+	per := service.BoardDeals
+	if s := r.URL.Query().Get("deals_per_stage"); s != "" {
+		if per, err = strconv.Atoi(s); err != nil {
+			return nil, invalid("deals_per_stage", "must be a whole number between 0 and 100")
+		}
+	}
+	return endpoint.Board{PipelineID: id, PerStage: per}, nil
+}
+
+func decodeAddStage(_ context.Context, r *http.Request) (any, error) {
+	id, err := idAndVersion(r, domain.ErrPipelineNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var body stageBody
+	if err := httpkit.DecodeJSON(r, &body); err != nil {
+		return nil, err
+	}
+	return endpoint.AddStage{ID: id, Spec: body.spec(), Position: body.Position}, nil
+}
+
+func decodeChangeStage(_ context.Context, r *http.Request) (any, error) {
+	id, err := idAndVersion(r, domain.ErrPipelineNotFound)
+	if err != nil {
+		return nil, err
+	}
+	sid, err := pathID(r, "sid", domain.ErrStageNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var body stageBody
+	if err := httpkit.DecodeJSON(r, &body); err != nil {
+		return nil, err
+	}
+	if body.Position != nil {
+		return nil, invalid("position", "stages are reordered with PUT /v1/pipelines/{id}/stages/order")
+	}
+	return endpoint.ChangeStage{ID: id, StageID: sid, Spec: body.spec()}, nil
+}
+
+func decodeReorder(_ context.Context, r *http.Request) (any, error) {
+	id, err := idAndVersion(r, domain.ErrPipelineNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		StageIDs []string `json:"stage_ids"`
+	}
+	if err := httpkit.DecodeJSON(r, &body); err != nil {
+		return nil, err
+	}
+	var v apperr.Invalid
+	ids := make([]uuid.UUID, len(body.StageIDs))
+	for i, s := range body.StageIDs {
+		ids[i] = parseID(&v, "stage_ids/"+strconv.Itoa(i), s)
+	}
+	return endpoint.ReorderStages{ID: id, StageIDs: ids}, v.Err()
+}
+
+func decodeDeleteStage(_ context.Context, r *http.Request) (any, error) {
+	id, err := idAndVersion(r, domain.ErrPipelineNotFound)
+	if err != nil {
+		return nil, err
+	}
+	sid, err := pathID(r, "sid", domain.ErrStageNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var v apperr.Invalid
+	moveTo := parseID(&v, "move_to", r.URL.Query().Get("move_to"))
+	return endpoint.DeleteStage{ID: id, StageID: sid, MoveTo: moveTo}, v.Err()
+}
+
+// dealBody is a deal's JSON members; absent ones are left alone, and null
+// clears what may be cleared.
+type dealBody struct {
+	Title             httpkit.Nullable[string]   `json:"title"`
+	PipelineID        httpkit.Nullable[string]   `json:"pipeline_id"`
+	StageID           httpkit.Nullable[string]   `json:"stage_id"`
+	Amount            httpkit.Nullable[int64]    `json:"amount"`
+	Currency          httpkit.Nullable[string]   `json:"currency"`
+	ContactID         httpkit.Nullable[string]   `json:"contact_id"`
+	CompanyID         httpkit.Nullable[string]   `json:"company_id"`
+	OwnerID           httpkit.Nullable[string]   `json:"owner_id"`
+	ExpectedCloseDate httpkit.Nullable[string]   `json:"expected_close_date"`
+	Source            httpkit.Nullable[string]   `json:"source"`
+	Tags              httpkit.Nullable[[]string] `json:"tags"`
+}
+
+func (b dealBody) fields() domain.Fields {
+	var v apperr.Invalid
+	var f domain.Fields
+	notNull := func(field string, n bool) {
+		if n {
+			v.Add(field, "must not be null")
+		}
+	}
+	notNull("title", b.Title.Null)
+	notNull("currency", b.Currency.Null)
+	notNull("owner_id", b.OwnerID.Null)
+	notNull("pipeline_id", b.PipelineID.Null)
+	notNull("stage_id", b.StageID.Null)
+	f.Title, f.Currency, f.OwnerID, f.Source = b.Title.Ptr(), b.Currency.Ptr(), b.OwnerID.Ptr(), b.Source.Ptr()
+	f.ExpectedCloseDate, f.Tags = b.ExpectedCloseDate.Ptr(), b.Tags.Ptr()
+	if b.Amount.Set {
+		var a *int64
+		if !b.Amount.Null {
+			x := b.Amount.Value
+			a = &x
+		}
+		f.Amount = &a
+	}
+	id := func(field string, n httpkit.Nullable[string]) *uuid.UUID {
+		if !n.Set {
+			return nil
+		}
+		x := parseID(&v, field, n.Value)
+		return &x
+	}
+	f.PipelineID, f.StageID = id("pipeline_id", b.PipelineID), id("stage_id", b.StageID)
+	f.ContactID, f.CompanyID = id("contact_id", b.ContactID), id("company_id", b.CompanyID)
+	// Reported with the service's own checks, all in one problem.
+	if e, ok := apperr.As(v.Err()); ok {
+		f.Errs = e.Fields
+	}
+	return f
+}
+
+func decodeCreateDeal(_ context.Context, r *http.Request) (any, error) {
+	var body dealBody
+	if err := httpkit.DecodeJSON(r, &body); err != nil {
+		return nil, err
+	}
+	return endpoint.CreateDeal{Fields: body.fields()}, nil
+}
+
+func decodeUpdateDeal(_ context.Context, r *http.Request) (any, error) {
+	id, err := idAndVersion(r, domain.ErrDealNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var body dealBody
+	if err := httpkit.DecodeJSON(r, &body); err != nil {
+		return nil, err
+	}
+	return endpoint.UpdateDeal{ID: id, Fields: body.fields()}, nil
+}
+
+// decodeToStage reads a move (stage_id required), a win or a reopen
+// (stage_id optional, and so is the body).
+func decodeToStage(required bool) kithttp.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		id, err := idAndVersion(r, domain.ErrDealNotFound)
+		if err != nil {
+			return nil, err
+		}
+		var body struct {
+			StageID string `json:"stage_id"`
+		}
+		if err := decodeOptional(r, &body); err != nil {
+			return nil, err
+		}
+		var v apperr.Invalid
+		if required && body.StageID == "" {
+			v.Add("stage_id", "is required")
+		}
+		return endpoint.ToStage{ID: id, StageID: parseID(&v, "stage_id", body.StageID)}, v.Err()
+	}
+}
+
+func decodeLose(_ context.Context, r *http.Request) (any, error) {
+	id, err := idAndVersion(r, domain.ErrDealNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		ReasonID string `json:"reason_id"`
+		Comment  string `json:"comment"`
+		StageID  string `json:"stage_id"`
+	}
+	if err := httpkit.DecodeJSON(r, &body); err != nil {
+		return nil, err
+	}
+	var v apperr.Invalid
+	req := endpoint.Lose{ID: id, ReasonID: parseID(&v, "reason_id", body.ReasonID), StageID: parseID(&v, "stage_id", body.StageID),
+		Comment: strings.TrimSpace(body.Comment)}
+	return req, v.Err()
+}
+
+func decodeLossReasons(_ context.Context, r *http.Request) (any, error) {
+	archived, err := httpkit.ParseBool(r, "include_archived")
+	return endpoint.LossReasons{Archived: archived}, err
+}
+
+func decodeAddReason(_ context.Context, r *http.Request) (any, error) {
+	var body struct {
+		Name string `json:"name"`
+	}
+	err := httpkit.DecodeJSON(r, &body)
+	return endpoint.AddLossReason{Name: body.Name}, err
+}
+
+func decodeChangeReason(_ context.Context, r *http.Request) (any, error) {
+	id, err := idAndVersion(r, domain.ErrLossReasonNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Name     *string `json:"name"`
+		Archived *bool   `json:"archived"`
+	}
+	if err := httpkit.DecodeJSON(r, &body); err != nil {
+		return nil, err
+	}
+	return endpoint.ChangeReason{ID: id, Name: body.Name, Archived: body.Archived}, nil
+}
+
+func decodeSetRate(_ context.Context, r *http.Request) (any, error) {
+	var body struct {
+		Currency string `json:"currency"`
+		Rate     string `json:"rate"`
+	}
+	err := httpkit.DecodeJSON(r, &body)
+	return endpoint.SetRate{Currency: body.Currency, Rate: body.Rate}, err
+}
+
+func decodeListDeals(_ context.Context, r *http.Request) (any, error) {
+	q := service.DealQuery{}
+	limit, err := httpkit.ParseLimit(r, service.DefaultLimit, service.MaxLimit)
+	if err != nil {
+		return nil, err
+	}
+	q.Limit = limit
+	if s := r.URL.Query().Get("cursor"); s != "" {
+		var c cursor
+		if err := httpkit.DecodeCursor(s, &c); err != nil {
+			return nil, err
+		}
+		q.After = c.After
+	}
+	var v apperr.Invalid
+	get := r.URL.Query().Get
+	q.PipelineID = parseID(&v, "pipeline_id", get("pipeline_id"))
+	q.StageID = parseID(&v, "stage_id", get("stage_id"))
+	q.ContactID = parseID(&v, "contact_id", get("contact_id"))
+	q.CompanyID = parseID(&v, "company_id", get("company_id"))
+	q.OwnerID = get("owner_id")
+	q.Tag = strings.ToLower(strings.TrimSpace(get("tag")))
+	switch s := get("status"); s {
+	case "", "open", "won", "lost":
+		q.Status = domain.Status(s)
+	default:
+		v.Add("status", "must be open, won or lost")
+	}
+	amount := func(name string) *int64 {
+		s := get(name)
+		if s == "" {
+			return nil
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			v.Add(name, "must be a whole, non-negative amount in minor units")
+			return nil
+		}
+		return &n
+	}
+	q.AmountMin, q.AmountMax = amount("amount_min"), amount("amount_max")
+	date := func(name string) string {
+		s := get(name)
+		if s != "" {
+			if _, err := time.Parse(time.DateOnly, s); err != nil {
+				v.Add(name, "must be a date such as 2026-12-31")
+			}
+		}
+		return s
+	}
+	q.CloseFrom, q.CloseTo = date("close_from"), date("close_to")
+	return endpoint.ListDeals{Query: q}, v.Err()
+}
+
+// decodeOptional decodes a JSON body when there is one.
+func decodeOptional(r *http.Request, v any) error {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil
+	}
+	return httpkit.DecodeJSON(r, v)
+}
+
+// parseID reads an optional id: "" is none, anything else must be a UUID.
+func parseID(v *apperr.Invalid, field, s string) uuid.UUID {
+	if s == "" {
+		return uuid.Nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		v.Add(field, "must be an id (UUID)")
+	}
+	return id
+}
+
+func invalid(field, message string) error {
+	var v apperr.Invalid
+	v.Add(field, message)
+	return v.Err()
+}
