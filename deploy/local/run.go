@@ -131,7 +131,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	sup := newSupervisor(ctx, con, l, cfg.ReadyTimeout, say)
 	defer sup.stop(cfg.StopGrace)
 	for _, s := range domain {
-		if err := sup.start(s, domainEnv(s, dbs[s.Name], sh)); err != nil {
+		if err := sup.start(s, domainEnv(s, dbs[s.Name], sh, domain)); err != nil {
 			return err
 		}
 	}

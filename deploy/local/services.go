@@ -89,9 +89,15 @@ type shared struct {
 
 // domainEnv is the environment of a domain service: its listen address, its
 // database as the app role (and as the owner, to migrate itself at start),
-// Kafka, token verification and telemetry.
-func domainEnv(s service, db pgcluster.Database, sh shared) []string {
+// Kafka, token verification, telemetry, and the other domain services' URLs
+// as <NAME>_URL (sales asks contacts about contacts it has not heard of yet).
+func domainEnv(s service, db pgcluster.Database, sh shared, peers []service) []string {
 	env := baseEnv(s.Name, sh)
+	for _, p := range peers {
+		if p.Name != s.Name {
+			env[urlVar(p.Name)] = p.URL()
+		}
+	}
 	env["HTTP_ADDR"] = s.Addr()
 	env["DATABASE_URL"] = db.AppURL
 	env["MIGRATE_DATABASE_URL"] = db.OwnerURL
@@ -108,10 +114,13 @@ func gatewayEnv(gw service, domain []service, sh shared) []string {
 	}
 	env["GATEWAY_ADDR"] = gw.Addr()
 	for _, s := range domain {
-		env[strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_"))+"_URL"] = s.URL()
+		env[urlVar(s.Name)] = s.URL()
 	}
 	return environ(env)
 }
+
+// urlVar names the variable holding a service's URL: CONTACTS_URL.
+func urlVar(name string) string { return strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_URL" }
 
 // inherited are the caller's variables every child keeps: the process basics,
 // the Go runtime's knobs and the log level.

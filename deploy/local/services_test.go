@@ -75,7 +75,8 @@ func TestDomainEnvPassesOTELThroughAndNamesTheService(t *testing.T) {
 		AppURL: "postgres://contacts_app@h/contacts", AppRole: "contacts_app"}
 	sh := shared{Brokers: []string{"127.0.0.1:9092"}, PublicKeyFile: "/d/auth/dev-issuer.pub.pem", Caller: caller}
 
-	have := envMap(domainEnv(service{Name: "contacts", Port: 8081}, db, sh))
+	peers := []service{{Name: "contacts", Port: 8081}, {Name: "sales", Port: 8082}}
+	have := envMap(domainEnv(peers[0], db, sh, peers))
 	want := map[string]string{
 		"HTTP_ADDR":                   "127.0.0.1:8081",
 		"DATABASE_URL":                db.AppURL,
@@ -89,6 +90,7 @@ func TestDomainEnvPassesOTELThroughAndNamesTheService(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
 		"OTEL_RESOURCE_ATTRIBUTES":    "deployment.environment=dev",
 		"PATH":                        "/usr/bin",
+		"SALES_URL":                   "http://127.0.0.1:8082",
 	}
 	if !maps.Equal(have, want) {
 		t.Fatalf("have env\n%v\nwant\n%v", have, want)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
 	"github.com/rapportcrm/rapport/tests/platform"
 )
 
@@ -16,7 +18,10 @@ import (
 // it up, and the contact's timeline (kept by the contacts service from the
 // sales topic) shows the deal's events.
 func TestSalesLivesBesideContacts(t *testing.T) {
-	p := platform.New(t, platform.Build(t), filepath.Join(t.TempDir(), "data"))
+	col := newCollector(t)
+	p := platform.New(t, platform.Build(t), filepath.Join(t.TempDir(), "data"),
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+col.srv.URL, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+		"OTEL_BSP_SCHEDULE_DELAY=100", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
 	p.Start()
 	defer p.Stop()
 	ru, en := p.Token("demo", "admin"), p.Token("demo-2", "admin")
@@ -44,9 +49,9 @@ func TestSalesLivesBesideContacts(t *testing.T) {
 	call(t, "GET", p.Gateway+"/v1/deals/"+did, en, "").want(t, http.StatusNotFound)
 
 	board := call(t, "GET", p.Gateway+"/v1/pipelines/"+pl["id"].(string)+"/board", ru, "").want(t, http.StatusOK)
-	col := board.body["stages"].([]any)[1].(map[string]any)
-	if col["count"] != 1.0 || col["total_amount"] != 1500000.0 || col["weighted_amount"] != 375000.0 || board.body["base_currency"] != "RUB" {
-		t.Fatalf("board column %v (base %v)", col, board.body["base_currency"])
+	column := board.body["stages"].([]any)[1].(map[string]any)
+	if column["count"] != 1.0 || column["total_amount"] != 1500000.0 || column["weighted_amount"] != 375000.0 || board.body["base_currency"] != "RUB" {
+		t.Fatalf("board column %v (base %v)", column, board.body["base_currency"])
 	}
 
 	// The contacts service files the deal's events in the contact's timeline.
@@ -69,4 +74,86 @@ func TestSalesLivesBesideContacts(t *testing.T) {
 	if !strings.HasPrefix(doc.body["openapi"].(string), "3.1") {
 		t.Fatalf("sales OpenAPI: %.200s", doc.raw)
 	}
+
+	t.Run("a contact created a moment ago is confirmed by contacts", func(t *testing.T) {
+		c := call(t, "POST", p.Gateway+"/v1/contacts", ru, `{"first_name":"Ольга","last_name":"Новая"}`).want(t, http.StatusCreated)
+		call(t, "POST", p.Gateway+"/v1/deals", ru, `{"title":"Сразу","contact_id":"`+c.body["id"].(string)+`"}`).want(t, http.StatusCreated)
+		// Another tenant's contact is not confirmed.
+		call(t, "POST", p.Gateway+"/v1/deals", en, `{"title":"x","contact_id":"`+c.body["id"].(string)+`"}`).want(t, http.StatusUnprocessableEntity)
+	})
+
+	t.Run("a quick deal creates its contact", func(t *testing.T) {
+		d := call(t, "POST", p.Gateway+"/v1/deals", ru,
+			`{"title":"Быстрая","amount":500000,"contact":{"first_name":"Игорь","last_name":"Быстров","emails":["igor@bystrov.example"]}}`).want(t, http.StatusCreated)
+		cid, _ := d.body["contact_id"].(string)
+		c := call(t, "GET", p.Gateway+"/v1/contacts/"+cid, ru, "").want(t, http.StatusOK)
+		if c.body["last_name"] != "Быстров" {
+			t.Fatalf("quick deal's contact: %s", c.raw)
+		}
+	})
+
+	t.Run("a quick deal sales rejects leaves nothing behind", func(t *testing.T) {
+		search := func() int {
+			r := call(t, "GET", p.Gateway+"/v1/contacts?q=Отказов", ru, "").want(t, http.StatusOK)
+			return len(r.body["items"].([]any))
+		}
+		deals := func() int {
+			r := call(t, "GET", p.Gateway+"/v1/deals?limit=200", ru, "").want(t, http.StatusOK)
+			return len(r.body["items"].([]any))
+		}
+		before := deals()
+		// Sales refuses the deal (no title, a currency without a rate, a
+		// stage that needs an amount): the contact is never created.
+		invoice := stages[3].(map[string]any)["id"].(string)
+		for _, body := range []string{
+			`{"title":"","contact":{"first_name":"Семён","last_name":"Отказов"}}`,
+			`{"title":"x","amount":100,"currency":"EUR","contact":{"first_name":"Семён","last_name":"Отказов"}}`,
+			`{"title":"x","stage_id":"` + invoice + `","contact":{"first_name":"Семён","last_name":"Отказов"}}`,
+		} {
+			call(t, "POST", p.Gateway+"/v1/deals", ru, body).want(t, http.StatusUnprocessableEntity)
+		}
+		// Contacts refuses the contact: its problem comes back under contact/, and no deal is made.
+		r := call(t, "POST", p.Gateway+"/v1/deals", ru, `{"title":"x","contact":{"first_name":"Семён","last_name":"Отказов","emails":["not-an-email"]}}`).
+			want(t, http.StatusUnprocessableEntity)
+		if !strings.Contains(r.raw, `"contact/emails/0"`) {
+			t.Errorf("contacts' refusal: %s", r.raw)
+		}
+		if n := search(); n != 0 {
+			t.Errorf("%d contacts left behind by refused quick deals", n)
+		}
+		if n := deals(); n != before {
+			t.Errorf("deals went from %d to %d", before, n)
+		}
+	})
+
+	t.Run("merging contacts re-links their deals", func(t *testing.T) {
+		keep := call(t, "POST", p.Gateway+"/v1/contacts", ru, `{"first_name":"Мария","last_name":"Слиянова","emails":["m1@merge.example"]}`).want(t, http.StatusCreated)
+		gone := call(t, "POST", p.Gateway+"/v1/contacts", ru, `{"first_name":"Маша","last_name":"Слиянова","emails":["m2@merge.example"]}`).want(t, http.StatusCreated)
+		keepID, goneID := keep.body["id"].(string), gone.body["id"].(string)
+		deal := call(t, "POST", p.Gateway+"/v1/deals", ru, `{"title":"Слияние","contact_id":"`+goneID+`"}`).want(t, http.StatusCreated)
+		call(t, "POST", p.Gateway+"/v1/contacts/"+keepID+"/merge", ru, `{"from":["`+goneID+`"]}`).want(t, http.StatusOK)
+		var now string
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && now != keepID; time.Sleep(200 * time.Millisecond) {
+			now, _ = call(t, "GET", p.Gateway+"/v1/deals/"+deal.body["id"].(string), ru, "").want(t, http.StatusOK).body["contact_id"].(string)
+		}
+		if now != keepID {
+			t.Fatalf("the deal names %s after the merge, want %s", now, keepID)
+		}
+	})
+
+	t.Run("one trace runs from a contacts request through Kafka into sales", func(t *testing.T) {
+		const traceID = "0af7651916cd43dd8448eb211c80319c"
+		call(t, "POST", p.Gateway+"/v1/contacts", ru, `{"first_name":"След","last_name":"Трассов"}`,
+			"traceparent", "00-"+traceID+"-b7ad6b7169203331-01").want(t, http.StatusCreated)
+		var seen []span
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if seen = col.trace(traceID); has(seen, "sales", tracepb.Span_SPAN_KIND_CONSUMER) {
+				break
+			}
+		}
+		if !has(seen, "contacts", tracepb.Span_SPAN_KIND_SERVER) || !has(seen, "contacts", tracepb.Span_SPAN_KIND_PRODUCER) ||
+			!has(seen, "sales", tracepb.Span_SPAN_KIND_CONSUMER) {
+			t.Fatalf("trace %s lacks the contacts request, its publish or sales' consumer; have %+v", traceID, seen)
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
@@ -22,6 +23,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/telemetry"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/services/sales/api"
+	"github.com/rapportcrm/rapport/services/sales/internal/adapters/contactsapi"
 	salesdb "github.com/rapportcrm/rapport/services/sales/internal/adapters/postgres"
 	"github.com/rapportcrm/rapport/services/sales/internal/endpoint"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
@@ -41,6 +43,7 @@ type App struct {
 	directory *tenancy.Directory
 	relay     *events.Relay
 	applier   *tenancy.Applier
+	contacts  *events.Consumer
 	handler   http.Handler
 	loaded    chan struct{}
 }
@@ -69,7 +72,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	svc := service.New(salesdb.NewStore(pool), a.settings)
+	var client service.Contacts
+	if cfg.ContactsURL != nil {
+		client = contactsapi.New(cfg.ContactsURL)
+	}
+	svc := service.New(salesdb.NewStore(pool), client, a.settings, log)
+	a.contacts, err = events.NewConsumer(events.ConsumerConfig{Brokers: cfg.Brokers, Group: Name + ".contacts",
+		Topics: []string{service.ContactsTopic}, Pool: pool, DLQ: a.writer, Filter: service.Projected,
+		Handler: func(ctx context.Context, tx pgx.Tx, e events.Event) error {
+			return svc.ApplyContactsEvent(ctx, salesdb.RepoOf(tx, e.TenantID), e)
+		}})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	transport.Routes(mux, endpoint.Make(svc, kit.NewObserver(Name, log)))
 	scopeOf := func(r *http.Request) (uuid.UUID, string, bool) {
@@ -77,7 +93,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return p.TenantID, p.UserID, ok
 	}
 	v1 := auth.Middleware(verifier)(a.directory.Middleware(
-		httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(pool), scopeOf)(httpkit.ProblemMux(mux))))
+		httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(pool), scopeOf)(withCaller(httpkit.ProblemMux(mux)))))
 	root := http.NewServeMux()
 	root.Handle("/v1/", v1)
 	// The API description is public: clients read it before they hold a token.
@@ -90,6 +106,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	inner := httpkit.BodyLimit(httpkit.DefaultBodyLimit)(httpkit.ValidQuery(httpkit.ProblemMux(root)))
 	a.handler = httpkit.Instrument(Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(log)(inner))))
 	return a, nil
+}
+
+// withCaller keeps what calls to the contacts service pass on for the user.
+func withCaller(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(service.WithCaller(r.Context(), service.Caller{
+			Authorization: r.Header.Get("Authorization"), IdempotencyKey: r.Header.Get("Idempotency-Key")})))
+	})
 }
 
 // settings are the tenant's defaults from its record.
@@ -120,7 +144,7 @@ func (a *App) ready(ctx context.Context) error {
 }
 
 // Run serves HTTP on cfg.HTTPAddr (or l when given) and runs the outbox
-// relay and the tenancy applier until ctx ends, then shuts down gracefully.
+// relay, the tenancy applier and the contacts projection until ctx ends, then shuts down gracefully.
 func (a *App) Run(ctx context.Context, l net.Listener) error {
 	if l == nil {
 		var err error
@@ -136,6 +160,7 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 	g.Go(func() error { return httpkit.Serve(ctx, l, a.handler, a.log, 10*time.Second) })
 	g.Go(func() error { return a.relay.Run(ctx) })
 	g.Go(func() error { return a.applier.Run(ctx) })
+	g.Go(func() error { return a.contacts.Run(ctx) })
 	return g.Wait()
 }
 

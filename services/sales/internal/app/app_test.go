@@ -17,8 +17,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/events"
+	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
@@ -45,7 +48,7 @@ func start(t testing.TB) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db := testenv.NewDatabase(t)
-	brokers := testenv.Kafka(t, service.Topic, tenancy.TopicTenants, tenancy.TopicAcks)
+	brokers := testenv.Kafka(t, service.Topic, service.ContactsTopic, tenancy.TopicTenants, tenancy.TopicAcks)
 	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "dev.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +98,70 @@ func runApp(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg ap
 		})
 	})
 	return "http://" + l.Addr().String()
+}
+
+// contactEvent publishes an event of the contacts service, as it would.
+func (h *harness) contactEvent(tenant uuid.UUID, typ, subject string, msg proto.Message) {
+	h.t.Helper()
+	e, err := events.New(service.ContactsTopic, "/rapport/contacts", typ, tenant, subject, msg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	w := events.NewWriter(h.brokers)
+	defer w.Close()
+	if err := events.Publish(context.Background(), w, e); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// contact makes a contact known to sales: the contacts service's
+// crm.contact.created, applied by the projection.
+func (h *harness) contact(tenant uuid.UUID, first, last string) uuid.UUID {
+	h.t.Helper()
+	id, _ := uuid.NewV7()
+	h.contactEvent(tenant, "crm.contact.created", id.String(), &contactsv1.ContactCreated{Contact: &contactsv1.Contact{
+		Id: id.String(), TenantId: tenant.String(), FirstName: first, LastName: last, Version: 1}})
+	h.waitRow(tenant, "contacts", id)
+	return id
+}
+
+// company makes a company known to sales.
+func (h *harness) company(tenant uuid.UUID, name string) uuid.UUID {
+	h.t.Helper()
+	id, _ := uuid.NewV7()
+	h.contactEvent(tenant, "crm.company.created", id.String(), &contactsv1.CompanyCreated{Company: &contactsv1.Company{
+		Id: id.String(), TenantId: tenant.String(), Name: name, Version: 1}})
+	h.waitRow(tenant, "companies", id)
+	return id
+}
+
+// waitRow waits until the projection table holds id.
+func (h *harness) waitRow(tenant uuid.UUID, table string, id uuid.UUID) {
+	h.t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if h.query(tenant, "select count(*) from "+table+" where id = $1", id) == 1 {
+			return
+		}
+	}
+	h.t.Fatalf("%s %s never reached the projection", table, id)
+}
+
+// query runs a count in tenant's scope, as the service's role sees it.
+func (h *harness) query(tenant uuid.UUID, sql string, args ...any) int {
+	h.t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, h.appURL)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer pool.Close()
+	var n int
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, sql, args...).Scan(&n)
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
 }
 
 // token is a token of a user named after role ("rep-user"), in team-1.

@@ -5,6 +5,7 @@ package app
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -22,6 +23,9 @@ type Config struct {
 	AppRole            string
 	Brokers            []string
 	Auth               auth.Config
+	// ContactsURL is the contacts service's base URL, asked about contacts
+	// the projection does not know yet and by quick deals; nil leaves both out.
+	ContactsURL *url.URL
 }
 
 // ConfigFromEnv reads the configuration, naming the first missing variable.
@@ -48,6 +52,12 @@ func ConfigFromEnv() (Config, error) {
 		return cfg, err
 	}
 	cfg.Auth = a
+	v := os.Getenv("CONTACTS_URL")
+	u, err := url.Parse(v)
+	if v == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, fmt.Errorf("CONTACTS_URL is required: the contacts service's base URL, such as http://127.0.0.1:8081 (got %q)", v)
+	}
+	cfg.ContactsURL = u
 	return cfg, nil
 }
 

@@ -55,7 +55,11 @@ type (
 		ID
 		StageID, MoveTo uuid.UUID
 	}
-	CreateDeal struct{ Fields domain.Fields }
+	// CreateDeal: Contact is an inline contact (the contacts API's JSON) for a quick deal.
+	CreateDeal struct {
+		Fields  domain.Fields
+		Contact []byte
+	}
 	UpdateDeal struct {
 		ID
 		Fields domain.Fields
@@ -157,7 +161,7 @@ func Make(s *service.Service, o *kit.Observer) Endpoints {
 			return s.DeleteStage(ctx, r.ID.ID, r.StageID, r.IfMatch, r.MoveTo)
 		}),
 		Board:      call(o, "Board", func(ctx context.Context, r Board) (any, error) { return s.Board(ctx, r.PipelineID, r.PerStage) }),
-		CreateDeal: call(o, "CreateDeal", func(ctx context.Context, r CreateDeal) (any, error) { return s.CreateDeal(ctx, r.Fields) }),
+		CreateDeal: call(o, "CreateDeal", func(ctx context.Context, r CreateDeal) (any, error) { return s.CreateDeal(ctx, r.Fields, r.Contact) }),
 		GetDeal:    call(o, "GetDeal", func(ctx context.Context, r ID) (any, error) { return s.GetDeal(ctx, r.ID) }),
 		UpdateDeal: call(o, "UpdateDeal", func(ctx context.Context, r UpdateDeal) (any, error) {
 			return s.UpdateDeal(ctx, r.ID.ID, r.IfMatch, r.Fields)

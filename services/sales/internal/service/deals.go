@@ -24,8 +24,11 @@ type DealView struct {
 }
 
 // CreateDeal creates a deal in a pipeline (the first one when none is given)
-// at its first open stage unless a stage is given.
-func (s *Service) CreateDeal(ctx context.Context, f domain.Fields) (*DealView, error) {
+// at its first open stage unless a stage is given. With an inline contact
+// (a quick deal) it first creates the contact in the contacts service, and
+// deletes it again if the deal cannot be stored: either both exist or
+// neither does.
+func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byte) (*DealView, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -33,25 +36,95 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields) (*DealView, e
 	if f.OwnerID == nil {
 		f.OwnerID = &p.UserID
 	}
+	if contact != nil {
+		if f.ContactID != nil {
+			var v apperr.Invalid
+			v.Add("contact", "give contact_id or contact, not both")
+			return nil, v.Err()
+		}
+		if s.contacts == nil {
+			return nil, errNoContacts
+		}
+		// Everything about the deal is checked before the contact exists.
+		placeholder := uuid.Max
+		f.ContactID = &placeholder
+		if err := s.checkRefs(ctx, p.TenantID, domain.Fields{CompanyID: f.CompanyID}); err != nil {
+			return nil, err
+		}
+		if err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+			_, _, err := s.newDeal(ctx, r, p, f)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		c, err := s.contacts.CreateContact(ctx, contact)
+		if err != nil {
+			return nil, err
+		}
+		f.ContactID = &c.ID
+		view, err := s.insertDeal(ctx, p, f, &c)
+		if err != nil {
+			s.undoContact(ctx, c)
+		}
+		return view, err
+	}
+	if err := s.checkRefs(ctx, p.TenantID, f); err != nil {
+		return nil, err
+	}
+	return s.insertDeal(ctx, p, f, nil)
+}
+
+var errNoContacts = apperr.New(apperr.KindUnavailable, "contacts-unavailable",
+	"this sales service is not connected to the contacts service, so it cannot create contacts")
+
+// undoContact deletes the contact a failed quick deal created.
+func (s *Service) undoContact(ctx context.Context, c Party) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.contacts.DeleteContact(ctx, c.ID, c.Version); err != nil && s.log != nil {
+		s.log.ErrorContext(ctx, "quick deal: the deal failed and its new contact could not be deleted", "contact", c.ID, "err", err)
+	}
+}
+
+// newDeal validates a new deal against the tenant's pipeline and rates.
+func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, f domain.Fields) (*domain.Deal, *domain.Pipeline, error) {
+	pl, err := s.pipelineFor(ctx, r, f.PipelineID)
+	if err != nil {
+		return nil, nil, err
+	}
+	base := s.settingsOf(p.TenantID).BaseCurrency
+	d, err := domain.NewDeal(p.TenantID, f, pl, base, s.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	d.Team = p.Team
+	if _, err := s.ratesFor(ctx, r, base, d.Currency); err != nil {
+		return nil, nil, err
+	}
+	return d, pl, nil
+}
+
+// insertDeal stores a new deal with its first move and its event; a quick
+// deal's new contact (c) joins the projection in the same transaction.
+func (s *Service) insertDeal(ctx context.Context, p auth.Principal, f domain.Fields, c *Party) (*DealView, error) {
 	base := s.settingsOf(p.TenantID).BaseCurrency
 	var view *DealView
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		pl, err := s.pipelineFor(ctx, r, f.PipelineID)
+	err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		d, pl, err := s.newDeal(ctx, r, p, f)
 		if err != nil {
 			return err
 		}
-		now := s.now()
-		d, err := domain.NewDeal(p.TenantID, f, pl, base, now)
-		if err != nil {
-			return err
+		if c != nil {
+			if err := r.UpsertContacts(ctx, *c); err != nil {
+				return err
+			}
 		}
-		d.Team = p.Team
-		rates, err := s.ratesFor(ctx, r, base, d.Currency)
+		rates, err := rateMap(ctx, r)
 		if err != nil {
 			return err
 		}
 		mid, _ := uuid.NewV7()
-		first := domain.Move{ID: mid, DealID: d.ID, ToStageID: d.StageID, ActorID: p.UserID, At: now}
+		first := domain.Move{ID: mid, DealID: d.ID, ToStageID: d.StageID, ActorID: p.UserID, At: d.CreatedAt}
 		if err := r.InsertDeal(ctx, d, first); err != nil {
 			return err
 		}
@@ -60,10 +133,76 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields) (*DealView, e
 		if err != nil {
 			return err
 		}
-		view = &DealView{Deal: d, Probability: st.Probability, StageTimes: domain.StageTimes([]domain.Move{first}, now)}
+		view = &DealView{Deal: d, Probability: st.Probability, StageTimes: domain.StageTimes([]domain.Move{first}, d.CreatedAt)}
 		return r.Publish(ctx, ev)
 	})
 	return view, err
+}
+
+// checkRefs confirms the contact and company a write names: the projection
+// knows them, or the contacts service vouches for them now (a record
+// created a moment ago, whose event is still on its way), and the answer
+// joins the projection.
+func (s *Service) checkRefs(ctx context.Context, tenant uuid.UUID, f domain.Fields) error {
+	type ref struct {
+		field, what string
+		id          uuid.UUID
+		local       func(Repo) (Party, bool, error)
+		remote      func() (Party, bool, error)
+		keep        func(Repo, Party) error
+	}
+	var refs []ref
+	if f.ContactID != nil && *f.ContactID != uuid.Nil {
+		id := *f.ContactID
+		refs = append(refs, ref{"contact_id", "contact", id,
+			func(r Repo) (Party, bool, error) { return r.Contact(ctx, id) },
+			func() (Party, bool, error) { return s.contacts.Contact(ctx, id) },
+			func(r Repo, p Party) error { return r.UpsertContacts(ctx, p) }})
+	}
+	if f.CompanyID != nil && *f.CompanyID != uuid.Nil {
+		id := *f.CompanyID
+		refs = append(refs, ref{"company_id", "company", id,
+			func(r Repo) (Party, bool, error) { return r.Company(ctx, id) },
+			func() (Party, bool, error) { return s.contacts.Company(ctx, id) },
+			func(r Repo, p Party) error { return r.UpsertCompanies(ctx, p) }})
+	}
+	var v apperr.Invalid
+	for _, ref := range refs {
+		var known Party
+		var ok bool
+		if err := s.store.Tx(ctx, tenant, func(r Repo) (err error) {
+			known, ok, err = ref.local(r)
+			return err
+		}); err != nil {
+			return err
+		}
+		switch {
+		case ok && !known.Deleted:
+			continue
+		case ok && known.MergedInto != uuid.Nil:
+			v.Add(ref.field, "the "+ref.what+" was merged into "+known.MergedInto.String()+"; use that one")
+			continue
+		case ok || s.contacts == nil:
+			v.Add(ref.field, "no such "+ref.what)
+			continue
+		}
+		found, ok, err := ref.remote()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			msg := "no such " + ref.what
+			if found.MergedInto != uuid.Nil {
+				msg = "the " + ref.what + " was merged into " + found.MergedInto.String() + "; use that one"
+			}
+			v.Add(ref.field, msg)
+			continue
+		}
+		if err := s.store.Tx(ctx, tenant, func(r Repo) error { return ref.keep(r, found) }); err != nil {
+			return err
+		}
+	}
+	return v.Err()
 }
 
 // pipelineFor is the pipeline named, or the tenant's first one.
@@ -236,6 +375,13 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f
 		var v apperr.Invalid
 		v.Add("stage_id", "a deal changes stage with POST /v1/deals/{id}/move, /win, /lose or /reopen")
 		return nil, v.Err()
+	}
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRefs(ctx, p.TenantID, f); err != nil {
+		return nil, err
 	}
 	return s.dealChange(ctx, id, ifMatch, func(_ Repo, _ auth.Principal, d *domain.Deal, pl *domain.Pipeline, _ time.Time) (string, *domain.Transition, string, error) {
 		var v apperr.Invalid

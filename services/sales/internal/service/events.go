@@ -61,7 +61,7 @@ func DealMessage(d *domain.Deal, probability int, base string, rates map[string]
 }
 
 // dealEvent builds the event of a deal change; t is the move it made, if any.
-func dealEvent(typ string, d *domain.Deal, probability int, base string, rates map[string]domain.Rate, actor string, t *domain.Transition, reason string) (events.Event, error) {
+func dealEvent(typ string, d *domain.Deal, probability int, base string, rates map[string]domain.Rate, actor string, t *domain.Transition, reason string, changed ...string) (events.Event, error) {
 	deal := DealMessage(d, probability, base, rates)
 	var change *salesv1.StageChange
 	if t != nil {
@@ -73,7 +73,7 @@ func dealEvent(typ string, d *domain.Deal, probability int, base string, rates m
 	case TypeDealCreated:
 		msg = &salesv1.DealCreated{Deal: deal, ActorId: actor}
 	case TypeDealUpdated:
-		msg = &salesv1.DealUpdated{Deal: deal, ActorId: actor}
+		msg = &salesv1.DealUpdated{Deal: deal, ActorId: actor, ChangedFields: changed}
 	case TypeDealStageChanged:
 		msg = &salesv1.DealStageChanged{Deal: deal, ActorId: actor, Change: change}
 	case TypeDealWon:

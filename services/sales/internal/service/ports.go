@@ -53,6 +53,23 @@ type Repo interface {
 	Rates(ctx context.Context) ([]CurrencyRate, error)
 	SetRate(ctx context.Context, r CurrencyRate) error
 
+	// The projection of the contacts service's records (see projection.go).
+	Contact(ctx context.Context, id uuid.UUID) (Party, bool, error)
+	Company(ctx context.Context, id uuid.UUID) (Party, bool, error)
+	// UpsertContacts and UpsertCompanies store records newer than those held.
+	UpsertContacts(ctx context.Context, ps ...Party) error
+	UpsertCompanies(ctx context.Context, ps ...Party) error
+	// MarkContacts marks contacts deleted (merged into mergedInto, if not Nil).
+	MarkContacts(ctx context.Context, ids []uuid.UUID, mergedInto uuid.UUID) error
+	MarkCompanyDeleted(ctx context.Context, ids ...uuid.UUID) error
+	// EraseContact forgets what sales holds about a person.
+	EraseContact(ctx context.Context, ids ...uuid.UUID) error
+	// RelinkDeals points the deals of contacts from at to, remembering
+	// where each came from; UnlinkDeals takes the deals of restored contacts
+	// back from target. Both return the deals changed.
+	RelinkDeals(ctx context.Context, from []uuid.UUID, to uuid.UUID, at time.Time) ([]uuid.UUID, error)
+	UnlinkDeals(ctx context.Context, target uuid.UUID, restored []uuid.UUID, at time.Time) ([]uuid.UUID, error)
+
 	// Publish appends events to the outbox, in the unit's transaction.
 	Publish(ctx context.Context, evs ...events.Event) error
 }
@@ -97,4 +114,40 @@ type DealQuery struct {
 	CloseFrom  string
 	CloseTo    string
 	Viewer     Viewer
+}
+
+// Contacts is the contacts service's API, asked synchronously when the
+// projection does not know a record yet (it was created a moment ago), and
+// by the quick deal. The caller's credentials travel in ctx (WithCaller).
+type Contacts interface {
+	// Contact and Company return the record, or ok false when the caller's
+	// tenant has no such record (MergedInto set when it was merged).
+	Contact(ctx context.Context, id uuid.UUID) (p Party, ok bool, err error)
+	Company(ctx context.Context, id uuid.UUID) (p Party, ok bool, err error)
+	// CreateContact creates a contact from body (the contacts API's own
+	// JSON); a refusal comes back as the contacts service's problem.
+	CreateContact(ctx context.Context, body []byte) (Party, error)
+	// DeleteContact deletes a contact at version.
+	DeleteContact(ctx context.Context, id uuid.UUID, version int64) error
+}
+
+type callerKey struct{}
+
+// Caller is what a request brings that calls to other services pass on.
+type Caller struct {
+	// Authorization is the request's Authorization header.
+	Authorization string
+	// IdempotencyKey is the request's Idempotency-Key, if any.
+	IdempotencyKey string
+}
+
+// WithCaller returns ctx carrying c.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom is the caller in ctx.
+func CallerFrom(ctx context.Context) Caller {
+	c, _ := ctx.Value(callerKey{}).(Caller)
+	return c
 }

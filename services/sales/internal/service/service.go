@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,14 +35,19 @@ const (
 
 // Service is the sales use cases.
 type Service struct {
-	store    Store
+	store Store
+	// contacts is nil when the contacts service's URL is not configured:
+	// then only the projection vouches for contacts, and quick deals fail.
+	contacts Contacts
 	settings SettingsFunc
 	now      func() time.Time
+	log      *slog.Logger
 }
 
-// New returns the service over its store.
-func New(store Store, settings SettingsFunc) *Service {
-	return &Service{store: store, settings: settings, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+// New returns the service over its store and the contacts service's API.
+func New(store Store, contacts Contacts, settings SettingsFunc, log *slog.Logger) *Service {
+	return &Service{store: store, contacts: contacts, settings: settings, log: log,
+		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
 func (s *Service) settingsOf(tenant uuid.UUID) Settings {

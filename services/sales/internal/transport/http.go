@@ -4,7 +4,9 @@
 package transport
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -350,6 +352,8 @@ type dealBody struct {
 	ExpectedCloseDate httpkit.Nullable[string]   `json:"expected_close_date"`
 	Source            httpkit.Nullable[string]   `json:"source"`
 	Tags              httpkit.Nullable[[]string] `json:"tags"`
+	// Contact is a quick deal's new contact, passed to the contacts API as is.
+	Contact json.RawMessage `json:"contact"`
 }
 
 func (b dealBody) fields() domain.Fields {
@@ -396,7 +400,14 @@ func decodeCreateDeal(_ context.Context, r *http.Request) (any, error) {
 	if err := httpkit.DecodeJSON(r, &body); err != nil {
 		return nil, err
 	}
-	return endpoint.CreateDeal{Fields: body.fields()}, nil
+	req := endpoint.CreateDeal{Fields: body.fields()}
+	if c := bytes.TrimSpace(body.Contact); len(c) > 0 && !bytes.Equal(c, []byte("null")) {
+		if c[0] != '{' {
+			return nil, invalid("contact", "must be an object: the new contact, as POST /v1/contacts takes it")
+		}
+		req.Contact = c
+	}
+	return req, nil
 }
 
 func decodeUpdateDeal(_ context.Context, r *http.Request) (any, error) {
@@ -407,6 +418,9 @@ func decodeUpdateDeal(_ context.Context, r *http.Request) (any, error) {
 	var body dealBody
 	if err := httpkit.DecodeJSON(r, &body); err != nil {
 		return nil, err
+	}
+	if body.Contact != nil {
+		return nil, invalid("contact", "a contact is created inline only with a new deal; link an existing one with contact_id")
 	}
 	return endpoint.UpdateDeal{ID: id, Fields: body.fields()}, nil
 }

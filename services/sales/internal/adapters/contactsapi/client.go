@@ -1,0 +1,194 @@
+// Package contactsapi calls the contacts service's HTTP API on behalf of the
+// user whose request sales is serving: the user's own token goes along, so
+// contacts applies its own tenancy and visibility rules.
+package contactsapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/services/sales/internal/service"
+)
+
+// Client is service.Contacts over HTTP.
+type Client struct {
+	base *url.URL
+	http *http.Client
+}
+
+// New returns a client of the contacts service at base.
+func New(base *url.URL) *Client {
+	return &Client{base: base, http: &http.Client{Timeout: 5 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport)}}
+}
+
+var errUnavailable = apperr.New(apperr.KindUnavailable, "contacts-unavailable",
+	"the contacts service could not be asked; try again in a moment")
+
+type record struct {
+	ID         uuid.UUID  `json:"id"`
+	CompanyID  *uuid.UUID `json:"company_id"`
+	FirstName  string     `json:"first_name"`
+	LastName   string     `json:"last_name"`
+	Name       string     `json:"name"`
+	Version    int64      `json:"version"`
+	MergedInto *uuid.UUID `json:"merged_into"`
+}
+
+func (r record) party() service.Party {
+	p := service.Party{ID: r.ID, Version: r.Version, Name: strings.TrimSpace(r.FirstName + " " + r.LastName)}
+	if r.Name != "" {
+		p.Name = r.Name
+	}
+	if r.CompanyID != nil {
+		p.CompanyID = *r.CompanyID
+	}
+	if r.MergedInto != nil {
+		p.MergedInto = *r.MergedInto
+	}
+	return p
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body []byte, headers ...string) (*http.Response, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.JoinPath(path).String(), rd)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Authorization", service.CallerFrom(ctx).Authorization)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] != "" {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, &apperr.Error{Kind: apperr.KindUnavailable, Slug: errUnavailable.Slug, Message: errUnavailable.Message, Cause: err}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp, raw, err
+}
+
+func (c *Client) get(ctx context.Context, path string) (service.Party, bool, error) {
+	resp, raw, err := c.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return service.Party{}, false, err
+	}
+	var rec record
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return service.Party{}, false, fmt.Errorf("contactsapi: %s: %w", path, err)
+		}
+		return rec.party(), true, nil
+	case resp.StatusCode == http.StatusNotFound:
+		// A merged contact's 404 names the one it lives on in.
+		_ = json.Unmarshal(raw, &rec)
+		return rec.party(), false, nil
+	default:
+		return service.Party{}, false, &apperr.Error{Kind: apperr.KindUnavailable, Slug: errUnavailable.Slug, Message: errUnavailable.Message,
+			Cause: fmt.Errorf("GET %s: %s", path, resp.Status)}
+	}
+}
+
+// Contact asks contacts for a contact.
+func (c *Client) Contact(ctx context.Context, id uuid.UUID) (service.Party, bool, error) {
+	return c.get(ctx, "v1/contacts/"+id.String())
+}
+
+// Company asks contacts for a company.
+func (c *Client) Company(ctx context.Context, id uuid.UUID) (service.Party, bool, error) {
+	return c.get(ctx, "v1/companies/"+id.String())
+}
+
+// CreateContact creates a contact; the request's Idempotency-Key, when it
+// has one, goes along (derived), so a retried quick deal makes one contact.
+func (c *Client) CreateContact(ctx context.Context, body []byte) (service.Party, error) {
+	key := service.CallerFrom(ctx).IdempotencyKey
+	if key != "" {
+		key = "quick-deal-" + key
+	}
+	resp, raw, err := c.do(ctx, http.MethodPost, "v1/contacts", body, "Idempotency-Key", key)
+	if err != nil {
+		return service.Party{}, err
+	}
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		return service.Party{}, refusal(resp.StatusCode, raw)
+	}
+	var rec record
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return service.Party{}, fmt.Errorf("contactsapi: create: %w", err)
+	}
+	return rec.party(), nil
+}
+
+// DeleteContact deletes a contact at version.
+func (c *Client) DeleteContact(ctx context.Context, id uuid.UUID, version int64) error {
+	resp, _, err := c.do(ctx, http.MethodDelete, "v1/contacts/"+id.String(), nil, "If-Match", httpkit.ETag(version))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotFound {
+		return fmt.Errorf("contactsapi: delete contact %s: %s", id, resp.Status)
+	}
+	return nil
+}
+
+var kinds = map[int]apperr.Kind{
+	http.StatusBadRequest: apperr.KindBadRequest, http.StatusForbidden: apperr.KindForbidden, http.StatusConflict: apperr.KindConflict,
+	http.StatusUnprocessableEntity: apperr.KindInvalid, http.StatusRequestEntityTooLarge: apperr.KindTooLarge,
+	http.StatusTooManyRequests: apperr.KindRateLimited, http.StatusUnauthorized: apperr.KindUnauthorized,
+}
+
+// refusal turns the contacts service's problem about the inline contact
+// into this request's problem: same kind and type, its fields under
+// "contact/", its extensions (such as duplicates) kept.
+func refusal(status int, raw []byte) error {
+	kind, ok := kinds[status]
+	if !ok {
+		return &apperr.Error{Kind: apperr.KindUnavailable, Slug: errUnavailable.Slug, Message: errUnavailable.Message,
+			Cause: fmt.Errorf("POST /v1/contacts: status %d", status)}
+	}
+	var p map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &p)
+	e := &apperr.Error{Kind: kind, Extensions: map[string]any{}}
+	var s string
+	if json.Unmarshal(p["type"], &s) == nil {
+		e.Slug = strings.TrimPrefix(s, httpkit.ProblemBase)
+	}
+	if json.Unmarshal(p["detail"], &s) == nil {
+		e.Message = "the contact: " + s
+	}
+	var fields []apperr.FieldError
+	if json.Unmarshal(p["errors"], &fields) == nil {
+		for _, f := range fields {
+			e.Fields = append(e.Fields, apperr.FieldError{Field: "contact/" + f.Field, Message: f.Message})
+		}
+	}
+	for k, v := range p {
+		switch k {
+		case "type", "title", "status", "detail", "instance", "errors", "request_id":
+		default:
+			e.Extensions[k] = v
+		}
+	}
+	return e
+}

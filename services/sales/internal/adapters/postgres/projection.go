@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rapportcrm/rapport/services/sales/internal/service"
+)
+
+// RepoOf is the repository over a transaction someone else scoped to
+// tenant (a consumer's, whose inbox row commits with the effect).
+func RepoOf(tx pgx.Tx, tenant uuid.UUID) service.Repo { return &repo{tx: tx, tenant: tenant} }
+
+func (r *repo) party(ctx context.Context, sql string, id uuid.UUID) (service.Party, bool, error) {
+	var p service.Party
+	var company, merged *uuid.UUID
+	err := r.tx.QueryRow(ctx, sql, r.tenant, id).Scan(&p.ID, &company, &p.Name, &p.Deleted, &p.Erased, &merged, &p.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, false, nil
+	}
+	p.CompanyID, p.MergedInto = deref(company), deref(merged)
+	return p, err == nil, err
+}
+
+func (r *repo) Contact(ctx context.Context, id uuid.UUID) (service.Party, bool, error) {
+	return r.party(ctx, `select id, company_id, name, deleted, erased, merged_into, version from contacts where tenant_id = $1 and id = $2`, id)
+}
+
+func (r *repo) Company(ctx context.Context, id uuid.UUID) (service.Party, bool, error) {
+	return r.party(ctx, `select id, null::uuid, name, deleted, false, null::uuid, version from companies where tenant_id = $1 and id = $2`, id)
+}
+
+// UpsertContacts stores each contact unless a newer version is held; a
+// record that comes back (an unmerge) is no longer deleted. An erased
+// person stays nameless.
+func (r *repo) UpsertContacts(ctx context.Context, ps ...service.Party) error {
+	ids, companies, names, versions := make([]uuid.UUID, len(ps)), make([]*uuid.UUID, len(ps)), make([]string, len(ps)), make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i], names[i], versions[i] = p.ID, p.Name, p.Version
+		if p.CompanyID != uuid.Nil {
+			c := p.CompanyID
+			companies[i] = &c
+		}
+	}
+	_, err := r.tx.Exec(ctx, `insert into contacts as c (tenant_id, id, company_id, name, version)
+		select $1, * from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[])
+		on conflict (tenant_id, id) do update set company_id = excluded.company_id,
+			name = case when c.erased then '' else excluded.name end,
+			deleted = false, merged_into = null, version = excluded.version
+		where c.version <= excluded.version`, r.tenant, ids, companies, names, versions)
+	return err
+}
+
+func (r *repo) UpsertCompanies(ctx context.Context, ps ...service.Party) error {
+	ids, names, versions := make([]uuid.UUID, len(ps)), make([]string, len(ps)), make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i], names[i], versions[i] = p.ID, p.Name, p.Version
+	}
+	_, err := r.tx.Exec(ctx, `insert into companies as c (tenant_id, id, name, version)
+		select $1, * from unnest($2::uuid[], $3::text[], $4::bigint[])
+		on conflict (tenant_id, id) do update set name = excluded.name, deleted = false, version = excluded.version
+		where c.version <= excluded.version`, r.tenant, ids, names, versions)
+	return err
+}
+
+// MarkContacts records contacts as gone; a contact never seen before is
+// recorded too, so a late deal cannot name it.
+func (r *repo) MarkContacts(ctx context.Context, ids []uuid.UUID, mergedInto uuid.UUID) error {
+	_, err := r.tx.Exec(ctx, `insert into contacts as c (tenant_id, id, deleted, merged_into, version)
+		select $1, id, true, $3, 0 from unnest($2::uuid[]) id
+		on conflict (tenant_id, id) do update set deleted = true, merged_into = $3`, r.tenant, ids, nullID(mergedInto))
+	return err
+}
+
+func (r *repo) MarkCompanyDeleted(ctx context.Context, ids ...uuid.UUID) error {
+	_, err := r.tx.Exec(ctx, `insert into companies as c (tenant_id, id, deleted, version)
+		select $1, id, true, 0 from unnest($2::uuid[]) id
+		on conflict (tenant_id, id) do update set deleted = true`, r.tenant, ids)
+	return err
+}
+
+func (r *repo) EraseContact(ctx context.Context, ids ...uuid.UUID) error {
+	_, err := r.tx.Exec(ctx, `insert into contacts as c (tenant_id, id, erased, version)
+		select $1, id, true, 0 from unnest($2::uuid[]) id
+		on conflict (tenant_id, id) do update set name = '', erased = true`, r.tenant, ids)
+	return err
+}
+
+func (r *repo) RelinkDeals(ctx context.Context, from []uuid.UUID, to uuid.UUID, at time.Time) ([]uuid.UUID, error) {
+	rows, err := r.tx.Query(ctx, `with moved as (
+			update deals d set contact_id = $3, version = d.version + 1, updated_at = $4
+			from (select id, contact_id from deals where tenant_id = $1 and contact_id = any($2) and contact_id <> $3 for update) o
+			where d.tenant_id = $1 and d.id = o.id
+			returning d.id, o.contact_id as was),
+		kept as (
+			insert into relinks (tenant_id, deal_id, from_contact, to_contact)
+			select $1, id, was, $3 from moved on conflict (tenant_id, deal_id, from_contact) do update set to_contact = excluded.to_contact)
+		select id from moved order by id`, r.tenant, from, to, at)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+func (r *repo) UnlinkDeals(ctx context.Context, target uuid.UUID, restored []uuid.UUID, at time.Time) ([]uuid.UUID, error) {
+	rows, err := r.tx.Query(ctx, `with back as (
+			delete from relinks where tenant_id = $1 and to_contact = $2 and from_contact = any($3)
+			returning deal_id, from_contact),
+		moved as (
+			update deals d set contact_id = b.from_contact, version = version + 1, updated_at = $4
+			from back b where d.tenant_id = $1 and d.id = b.deal_id and d.contact_id = $2
+			returning d.id)
+		select id from moved order by id`, r.tenant, target, restored, at)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}

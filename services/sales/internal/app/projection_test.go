@@ -1,0 +1,115 @@
+package app_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
+)
+
+// eventually polls cond for up to 20 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("never: %s", what)
+}
+
+func TestADealNamesOnlyContactsTheProjectionKnows(t *testing.T) {
+	h := start(t)
+	rep := h.token(h.tenantA, auth.RoleRep)
+	r := h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "contact_id": uuid.NewString(), "company_id": uuid.NewString()}).want(t, 422)
+	if f := r.fields(); len(f) != 2 || f[0] != "contact_id" || f[1] != "company_id" {
+		t.Fatalf("fields %v: %s", f, r.raw)
+	}
+	// Another tenant's contact is no contact.
+	theirs := h.contact(h.tenantB, "John", "Smith")
+	h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "contact_id": theirs}).want(t, 422)
+
+	anna, acme := h.contact(h.tenantA, "Анна", "Иванова"), h.company(h.tenantA, "Акме")
+	d := h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "contact_id": anna, "company_id": acme}).want(t, 201)
+	if d.str("contact_id") != anna.String() || d.str("company_id") != acme.String() {
+		t.Fatalf("deal %s", d.raw)
+	}
+	// A deleted contact or company takes no new deals; the old ones keep it.
+	h.contactEvent(h.tenantA, "crm.contact.deleted", anna.String(), &contactsv1.ContactDeleted{Id: anna.String(), TenantId: h.tenantA.String(), Version: 2})
+	h.contactEvent(h.tenantA, "crm.company.deleted", acme.String(), &contactsv1.CompanyDeleted{Id: acme.String(), TenantId: h.tenantA.String(), Version: 2})
+	eventually(t, "contact and company deleted", func() bool {
+		return h.query(h.tenantA, "select count(*) from contacts where deleted") == 1 &&
+			h.query(h.tenantA, "select count(*) from companies where deleted") == 1
+	})
+	h.do("POST", "/v1/deals", rep, map[string]any{"title": "y", "contact_id": anna}).want(t, 422)
+	h.do("POST", "/v1/deals", rep, map[string]any{"title": "y", "company_id": acme}).want(t, 422)
+	h.do("PATCH", "/v1/deals/"+d.str("id"), rep, map[string]any{"contact_id": anna}).want(t, 422)
+	if got := h.do("GET", "/v1/deals/"+d.str("id"), rep, nil).want(t, 200); got.str("contact_id") != anna.String() {
+		t.Errorf("old deal lost its contact: %s", got.raw)
+	}
+}
+
+func TestMergedContactsTakeTheirDealsAlongAndBack(t *testing.T) {
+	h := start(t)
+	rep := h.token(h.tenantA, auth.RoleRep)
+	target, source := h.contact(h.tenantA, "Анна", "Иванова"), h.contact(h.tenantA, "Аня", "Иванова")
+	onSource := h.do("POST", "/v1/deals", rep, map[string]any{"title": "a", "contact_id": source}).want(t, 201).str("id")
+	onTarget := h.do("POST", "/v1/deals", rep, map[string]any{"title": "b", "contact_id": target}).want(t, 201).str("id")
+
+	h.contactEvent(h.tenantA, "crm.contact.merged", target.String(), &contactsv1.ContactMerged{TenantId: h.tenantA.String(),
+		TargetId: target.String(), MergedIds: []string{source.String()}, MergedAt: timestamppb.Now(),
+		Target: &contactsv1.Contact{Id: target.String(), FirstName: "Анна", LastName: "Иванова", Version: 2}})
+	eventually(t, "the deal re-linked", func() bool {
+		return h.do("GET", "/v1/deals/"+onSource, rep, nil).str("contact_id") == target.String()
+	})
+	if d := h.do("GET", "/v1/deals/"+onSource, rep, nil); d.body["version"] != 2.0 {
+		t.Errorf("re-linked deal %s", d.raw)
+	}
+	if d := h.do("GET", "/v1/deals/"+onTarget, rep, nil); d.str("contact_id") != target.String() || d.body["version"] != 1.0 {
+		t.Errorf("the target's own deal changed: %s", d.raw)
+	}
+	// The merged id takes no new deal, and says where the person went.
+	r := h.do("POST", "/v1/deals", rep, map[string]any{"title": "c", "contact_id": source}).want(t, 422)
+	if !strings.Contains(string(r.raw), target.String()) {
+		t.Errorf("refusal does not name the surviving contact: %s", r.raw)
+	}
+
+	h.contactEvent(h.tenantA, "crm.contact.unmerged", target.String(), &contactsv1.ContactUnmerged{TenantId: h.tenantA.String(),
+		TargetId: target.String(), UnmergedAt: timestamppb.Now(),
+		Restored: []*contactsv1.Contact{{Id: source.String(), FirstName: "Аня", LastName: "Иванова", Version: 2}},
+		Target:   &contactsv1.Contact{Id: target.String(), FirstName: "Анна", LastName: "Иванова", Version: 3}})
+	eventually(t, "the deal went back", func() bool {
+		return h.do("GET", "/v1/deals/"+onSource, rep, nil).str("contact_id") == source.String()
+	})
+	if d := h.do("GET", "/v1/deals/"+onTarget, rep, nil); d.str("contact_id") != target.String() {
+		t.Errorf("unmerge took the target's own deal: %s", d.raw)
+	}
+	h.do("POST", "/v1/deals", rep, map[string]any{"title": "d", "contact_id": source}).want(t, 201)
+}
+
+func TestAnErasedPersonsNameIsForgotten(t *testing.T) {
+	h := start(t)
+	rep := h.token(h.tenantA, auth.RoleRep)
+	anna := h.contact(h.tenantA, "Анна", "Иванова")
+	deal := h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "contact_id": anna}).want(t, 201).str("id")
+	if n := h.query(h.tenantA, "select count(*) from contacts where name = 'Анна Иванова'"); n != 1 {
+		t.Fatalf("projection holds %d named rows", n)
+	}
+	h.contactEvent(h.tenantA, "crm.contact.erased", anna.String(), &contactsv1.ContactErased{Id: anna.String(), TenantId: h.tenantA.String()})
+	eventually(t, "name forgotten", func() bool {
+		return h.query(h.tenantA, "select count(*) from contacts where erased and name = ''") == 1
+	})
+	// A late update (older event replayed) does not bring the name back.
+	h.contactEvent(h.tenantA, "crm.contact.updated", anna.String(), &contactsv1.ContactUpdated{Contact: &contactsv1.Contact{
+		Id: anna.String(), FirstName: "Анна", LastName: "Иванова", Version: 5}})
+	eventually(t, "update applied", func() bool { return h.query(h.tenantA, "select count(*) from contacts where version = 5") == 1 })
+	if n := h.query(h.tenantA, "select count(*) from contacts where name like '%Анна%'"); n != 0 {
+		t.Errorf("an erased name came back with a later update")
+	}
+	h.do("GET", "/v1/deals/"+deal, rep, nil).want(t, 200)
+}

@@ -1,0 +1,220 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/events"
+	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
+)
+
+// ContactsTopic is the contacts service's topic, which the projection reads.
+const ContactsTopic = "crm.contacts.events.v1"
+
+// The contacts service's event types the projection applies.
+const (
+	typeContactCreated   = "crm.contact.created"
+	typeContactUpdated   = "crm.contact.updated"
+	typeContactDeleted   = "crm.contact.deleted"
+	typeContactsImported = "crm.contacts.imported"
+	typeContactMerged    = "crm.contact.merged"
+	typeContactUnmerged  = "crm.contact.unmerged"
+	typeContactErased    = "crm.contact.erased"
+	typeCompanyCreated   = "crm.company.created"
+	typeCompanyUpdated   = "crm.company.updated"
+	typeCompanyDeleted   = "crm.company.deleted"
+	typeCompaniesImpored = "crm.companies.imported"
+)
+
+var projected = map[string]bool{typeContactCreated: true, typeContactUpdated: true, typeContactDeleted: true,
+	typeContactsImported: true, typeContactMerged: true, typeContactUnmerged: true, typeContactErased: true,
+	typeCompanyCreated: true, typeCompanyUpdated: true, typeCompanyDeleted: true, typeCompaniesImpored: true}
+
+// Projected picks the contacts events the projection applies; the rest of
+// the topic (activities, fields, lead sources) costs no transaction.
+func Projected(e events.Event) bool { return projected[e.Type] }
+
+// Party is what sales knows of a contact or a company.
+type Party struct {
+	ID         uuid.UUID
+	CompanyID  uuid.UUID
+	Name       string
+	Deleted    bool
+	Erased     bool
+	MergedInto uuid.UUID
+	Version    int64
+}
+
+func contactParty(c *contactsv1.Contact) Party {
+	id, _ := uuid.Parse(c.GetId())
+	company, _ := uuid.Parse(c.GetCompanyId())
+	return Party{ID: id, CompanyID: company, Name: strings.TrimSpace(c.GetFirstName() + " " + c.GetLastName()), Version: c.GetVersion()}
+}
+
+func companyParty(c *contactsv1.Company) Party {
+	id, _ := uuid.Parse(c.GetId())
+	return Party{ID: id, Name: c.GetName(), Version: c.GetVersion()}
+}
+
+func parseIDs(ss []string) []uuid.UUID {
+	out := make([]uuid.UUID, 0, len(ss))
+	for _, s := range ss {
+		if id, err := uuid.Parse(s); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ApplyContactsEvent keeps the projection of contacts and companies, in the
+// consumer's transaction (r): records come and go, merged contacts' deals
+// move to the surviving contact (and back on an unmerge), and an erased
+// person's name is forgotten.
+func (s *Service) ApplyContactsEvent(ctx context.Context, r Repo, e events.Event) error {
+	switch e.Type {
+	case typeContactCreated:
+		var m contactsv1.ContactCreated
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		return r.UpsertContacts(ctx, contactParty(m.GetContact()))
+	case typeContactUpdated:
+		var m contactsv1.ContactUpdated
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		return r.UpsertContacts(ctx, contactParty(m.GetContact()))
+	case typeContactsImported:
+		var m contactsv1.ContactsImported
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		ps := make([]Party, 0, len(m.GetContacts()))
+		for _, c := range m.GetContacts() {
+			ps = append(ps, contactParty(c))
+		}
+		return r.UpsertContacts(ctx, ps...)
+	case typeContactDeleted:
+		var m contactsv1.ContactDeleted
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		return r.MarkContacts(ctx, parseIDs([]string{m.GetId()}), uuid.Nil)
+	case typeContactErased:
+		var m contactsv1.ContactErased
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		return r.EraseContact(ctx, parseIDs([]string{m.GetId()})...)
+	case typeContactMerged:
+		var m contactsv1.ContactMerged
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		target := contactParty(m.GetTarget())
+		sources := parseIDs(m.GetMergedIds())
+		if err := r.UpsertContacts(ctx, target); err != nil {
+			return err
+		}
+		if err := r.MarkContacts(ctx, sources, target.ID); err != nil {
+			return err
+		}
+		deals, err := r.RelinkDeals(ctx, sources, target.ID, e.Time)
+		if err != nil {
+			return err
+		}
+		return s.publishRelinked(ctx, r, e.TenantID, deals, m.GetActorId())
+	case typeContactUnmerged:
+		var m contactsv1.ContactUnmerged
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		target := contactParty(m.GetTarget())
+		restored := make([]Party, 0, len(m.GetRestored()))
+		ids := make([]uuid.UUID, 0, len(m.GetRestored()))
+		for _, c := range m.GetRestored() {
+			p := contactParty(c)
+			restored = append(restored, p)
+			ids = append(ids, p.ID)
+		}
+		if err := r.UpsertContacts(ctx, append(restored, target)...); err != nil {
+			return err
+		}
+		deals, err := r.UnlinkDeals(ctx, target.ID, ids, e.Time)
+		if err != nil {
+			return err
+		}
+		return s.publishRelinked(ctx, r, e.TenantID, deals, m.GetActorId())
+	case typeCompanyCreated:
+		var m contactsv1.CompanyCreated
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		return r.UpsertCompanies(ctx, companyParty(m.GetCompany()))
+	case typeCompanyUpdated:
+		var m contactsv1.CompanyUpdated
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		return r.UpsertCompanies(ctx, companyParty(m.GetCompany()))
+	case typeCompaniesImpored:
+		var m contactsv1.CompaniesImported
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		ps := make([]Party, 0, len(m.GetCompanies()))
+		for _, c := range m.GetCompanies() {
+			ps = append(ps, companyParty(c))
+		}
+		return r.UpsertCompanies(ctx, ps...)
+	case typeCompanyDeleted:
+		var m contactsv1.CompanyDeleted
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		return r.MarkCompanyDeleted(ctx, parseIDs([]string{m.GetId()})...)
+	}
+	return nil
+}
+
+// publishRelinked publishes crm.deal.updated for deals whose contact a
+// merge or an unmerge changed.
+func (s *Service) publishRelinked(ctx context.Context, r Repo, tenant uuid.UUID, deals []uuid.UUID, actor string) error {
+	if len(deals) == 0 {
+		return nil
+	}
+	base := s.settingsOf(tenant).BaseCurrency
+	rates, err := rateMap(ctx, r)
+	if err != nil {
+		return err
+	}
+	pipelines := map[uuid.UUID]int{}
+	for _, id := range deals {
+		d, err := r.Deal(ctx, id, false)
+		if err != nil {
+			return err
+		}
+		key := d.StageID
+		prob, ok := pipelines[key]
+		if !ok {
+			pl, err := r.Pipeline(ctx, d.PipelineID, false)
+			if err != nil {
+				return err
+			}
+			if st := pl.Stage(d.StageID); st != nil {
+				prob = st.Probability
+			}
+			pipelines[key] = prob
+		}
+		ev, err := dealEvent(TypeDealUpdated, d, prob, base, rates, actor, nil, "", "contact_id")
+		if err != nil {
+			return err
+		}
+		if err := r.Publish(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
