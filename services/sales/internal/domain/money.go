@@ -66,7 +66,8 @@ func ToBase(minor int64, cur, base string, rate Rate) int64 {
 
 // Weighted is amount × probability / 100, rounded half away from zero.
 func Weighted(amount int64, probability int) int64 {
-	return roundRat(new(big.Rat).SetFrac64(amount*int64(probability), 100))
+	n := new(big.Int).Mul(big.NewInt(amount), big.NewInt(int64(probability)))
+	return roundRat(new(big.Rat).SetFrac(n, big.NewInt(100)))
 }
 
 func roundRat(v *big.Rat) int64 {

@@ -233,8 +233,10 @@ func (p *Pipeline) ChangeStage(id uuid.UUID, s StageSpec) (Stage, error) {
 	if err := v.Err(); err != nil {
 		return Stage{}, err
 	}
+	before := *st
 	*st = changed
 	if p.FirstOf(KindOpen) == nil {
+		*st = before
 		return Stage{}, ErrLastOpenStage
 	}
 	return *st, nil

@@ -318,7 +318,7 @@ func (s *Service) DealMoves(ctx context.Context, id uuid.UUID) ([]domain.Move, e
 
 // dealChange locks a visible deal, checks If-Match, lets change alter it
 // (returning the event to publish), then stores it with the next version.
-func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch int64,
+func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch int64, changed []string,
 	change func(r Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (eventType string, t *domain.Transition, reason string, err error)) (*DealView, error) {
 	p, err := writer(ctx)
 	if err != nil {
@@ -360,7 +360,7 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch int64,
 		if view, err = s.viewOf(ctx, r, d, pl); err != nil {
 			return err
 		}
-		ev, err := dealEvent(typ, d, view.Probability, base, rates, p.UserID, t, reason)
+		ev, err := dealEvent(typ, d, view.Probability, base, rates, p.UserID, t, reason, changed...)
 		if err != nil {
 			return err
 		}
@@ -383,7 +383,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f
 	if err := s.checkRefs(ctx, p.TenantID, f); err != nil {
 		return nil, err
 	}
-	return s.dealChange(ctx, id, ifMatch, func(_ Repo, _ auth.Principal, d *domain.Deal, pl *domain.Pipeline, _ time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, f.Changed(), func(_ Repo, _ auth.Principal, d *domain.Deal, pl *domain.Pipeline, _ time.Time) (string, *domain.Transition, string, error) {
 		var v apperr.Invalid
 		d.Apply(&v, f)
 		if err := v.Err(); err != nil {
@@ -401,7 +401,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f
 
 // MoveDeal moves an open deal to another open stage of its pipeline.
 func (s *Service) MoveDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, func(_ Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := d.MoveTo(pl, stage, p.UserID, now)
 		return TypeDealStageChanged, &t, "", err
 	})
@@ -409,7 +409,7 @@ func (s *Service) MoveDeal(ctx context.Context, id uuid.UUID, ifMatch int64, sta
 
 // WinDeal closes an open deal as won.
 func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, func(_ Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := d.Close(pl, domain.KindWon, stage, p.UserID, now)
 		return TypeDealWon, &t, "", err
 	})
@@ -417,7 +417,7 @@ func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stag
 
 // LoseDeal closes an open deal as lost, for a reason.
 func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage, reason uuid.UUID, comment string) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, func(r Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, func(r Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
 		var v apperr.Invalid
 		if reason == uuid.Nil {
 			v.Add("reason_id", "is required: say why the deal was lost (GET /v1/loss-reasons)")
@@ -447,7 +447,7 @@ func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch int64, sta
 
 // ReopenDeal takes a won or lost deal back to an open stage.
 func (s *Service) ReopenDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, func(r Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, func(r Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
 		moves, err := r.Moves(ctx, d.ID)
 		if err != nil {
 			return "", nil, "", err

@@ -187,6 +187,16 @@ func (s *Service) DeleteStage(ctx context.Context, pipeline, stage uuid.UUID, if
 			}
 			return nil, err
 		}
+		// The deals handed over meet the requirements of the stage they enter.
+		if to.Kind != domain.KindLost && len(to.RequiredFields) > 0 {
+			missing, err := r.StageDealsMissing(ctx, stage, to.RequiredFields)
+			if err != nil {
+				return nil, err
+			}
+			if len(missing) > 0 {
+				return nil, domain.ErrMissingRequired(to.Name, missing)
+			}
+		}
 		n, err := r.MoveStageDeals(ctx, stage, to, p.UserID, now)
 		if err != nil || n == 0 {
 			return nil, err

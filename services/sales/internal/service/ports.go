@@ -27,6 +27,8 @@ type Repo interface {
 	DeletePipeline(ctx context.Context, id uuid.UUID) error
 	PipelineHasDeals(ctx context.Context, id uuid.UUID) (bool, error)
 	StageHasDeals(ctx context.Context, stage uuid.UUID) (bool, error)
+	// StageDealsMissing lists which of fields at least one deal of stage lacks.
+	StageDealsMissing(ctx context.Context, stage uuid.UUID, fields []string) ([]string, error)
 	// MoveStageDeals moves every deal of stage from into to, recording each
 	// move; it returns how many deals moved.
 	MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Stage, actor string, now time.Time) (int64, error)

@@ -161,6 +161,30 @@ func (r *repo) StageHasDeals(ctx context.Context, stage uuid.UUID) (bool, error)
 	return r.exists(ctx, `select 1 from deals where tenant_id = $1 and stage_id = $2`, r.tenant, stage)
 }
 
+// lacks says, per requirable field, when a deal lacks it.
+var lacks = map[string]string{
+	"amount": "amount is null", "contact_id": "contact_id is null", "company_id": "company_id is null",
+	"expected_close_date": "expected_close_date is null", "source": "source = ''", "tags": "tags = '{}'",
+}
+
+func (r *repo) StageDealsMissing(ctx context.Context, stage uuid.UUID, fields []string) ([]string, error) {
+	var missing []string
+	for _, f := range fields {
+		cond, ok := lacks[f]
+		if !ok {
+			return nil, fmt.Errorf("sales: no rule for required field %q", f)
+		}
+		has, err := r.exists(ctx, `select 1 from deals where tenant_id = $1 and stage_id = $2 and `+cond, r.tenant, stage)
+		if err != nil {
+			return nil, err
+		}
+		if has {
+			missing = append(missing, f)
+		}
+	}
+	return missing, nil
+}
+
 func (r *repo) MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Stage, actor string, now time.Time) (int64, error) {
 	closed := any(nil)
 	if to.Kind != domain.KindOpen {
@@ -351,6 +375,22 @@ func (r *repo) ListDeals(ctx context.Context, q service.DealQuery) ([]*domain.De
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Deal, error) { return scanDeal(r.tenant, row) })
 }
 
+// visibleDeals is the deals v may see of the stages $2 as a row source:
+// every deal for those who see all, else a union of index ranges (own
+// deals, the team's deals) that deals_owner_stage and deals_team_stage
+// serve. Its arguments are numbered from 3.
+func visibleDeals(v service.Viewer, cols string) (string, []any) {
+	switch {
+	case v.All:
+		return `(select ` + cols + ` from deals where tenant_id = $1 and stage_id = any($2))`, nil
+	case v.TeamWide && v.Team != "":
+		return `(select ` + cols + ` from deals where tenant_id = $1 and stage_id = any($2) and owner_id = $3
+			union select ` + cols + ` from deals where tenant_id = $1 and stage_id = any($2) and team = $4)`, []any{v.UserID, v.Team}
+	default:
+		return `(select ` + cols + ` from deals where tenant_id = $1 and stage_id = any($2) and owner_id = $3)`, []any{v.UserID}
+	}
+}
+
 func (r *repo) StageTotals(ctx context.Context, pipeline uuid.UUID, stages []uuid.UUID, v service.Viewer) ([]service.StageTotal, error) {
 	var rows pgx.Rows
 	var err error
@@ -358,9 +398,9 @@ func (r *repo) StageTotals(ctx context.Context, pipeline uuid.UUID, stages []uui
 		rows, err = r.tx.Query(ctx, `select stage_id, currency, sum(deals)::bigint, sum(amount)::bigint from stage_totals
 			where tenant_id = $1 and stage_id = any($2) group by stage_id, currency`, r.tenant, stages)
 	} else {
-		vis, vargs := visibility(v, 3)
-		rows, err = r.tx.Query(ctx, `select stage_id, currency, count(*), coalesce(sum(amount), 0)::bigint from deals
-			where tenant_id = $1 and pipeline_id = $2 and `+vis+` group by stage_id, currency`, append([]any{r.tenant, pipeline}, vargs...)...)
+		from, args := visibleDeals(v, "id, stage_id, currency, amount")
+		rows, err = r.tx.Query(ctx, `select stage_id, currency, count(*), coalesce(sum(amount), 0)::bigint from `+from+` d
+			group by stage_id, currency`, append([]any{r.tenant, stages}, args...)...)
 	}
 	if err != nil {
 		return nil, err
@@ -371,11 +411,26 @@ func (r *repo) StageTotals(ctx context.Context, pipeline uuid.UUID, stages []uui
 	})
 }
 
+// FirstDeals takes each stage's newest arrivals: per stage, the first
+// perStage entries of each visible range, merged.
 func (r *repo) FirstDeals(ctx context.Context, stages []uuid.UUID, perStage int, v service.Viewer) (map[uuid.UUID][]*domain.Deal, error) {
-	vis, vargs := visibility(v, 4)
+	ranges := []string{"true"}
+	var args []any
+	switch {
+	case v.All:
+	case v.TeamWide && v.Team != "":
+		ranges, args = []string{"owner_id = $4", "team = $5"}, []any{v.UserID, v.Team}
+	default:
+		ranges, args = []string{"owner_id = $4"}, []any{v.UserID}
+	}
+	parts := make([]string, len(ranges))
+	for i, cond := range ranges {
+		parts[i] = `(select ` + dealCols + ` from deals where tenant_id = $1 and stage_id = s.id and ` + cond + `
+			order by stage_entered_at desc, id desc limit $3)`
+	}
 	rows, err := r.tx.Query(ctx, `select d.* from unnest($2::uuid[]) s(id) cross join lateral (
-			select `+dealCols+` from deals where tenant_id = $1 and stage_id = s.id and `+vis+`
-			order by stage_entered_at desc, id desc limit $3) d`, append([]any{r.tenant, stages, perStage}, vargs...)...)
+			select * from (`+strings.Join(parts, " union ")+`) u order by stage_entered_at desc, id desc limit $3) d`,
+		append([]any{r.tenant, stages, perStage}, args...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,112 @@
+package domain
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+func TestToBaseConvertsMinorUnitsExactly(t *testing.T) {
+	rate := func(s string) Rate {
+		r, err := ParseRate(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		minor     int64
+		cur, base string
+		rate      string
+		want      int64
+	}{
+		{10000, "EUR", "RUB", "90.5", 905000},     // 100.00 EUR → 9 050.00 RUB
+		{1000, "JPY", "RUB", "0.6", 60000},        // 1 000 JPY (no minor unit) → 600.00 RUB
+		{1, "KWD", "USD", "3.25", 0},              // 0.001 KWD → 0.325 cents → 0
+		{1000, "KWD", "USD", "3.25", 325},         // 1.000 KWD → 3.25 USD
+		{150, "USD", "JPY", "151.337", 227},       // 1.50 USD → 227.0055 JPY → 227
+		{5, "EUR", "RUB", "0.1", 1},               // 0.05 × 0.1 = 0.005 RUB → 0.5 kopeck → 1 (half away from zero)
+		{-5, "EUR", "RUB", "0.1", -1},             // and symmetric below zero
+		{123456789, "RUB", "RUB", "1", 123456789}, // the base currency is itself
+		{999_999_999_999, "EUR", "RUB", "100", 99_999_999_999_900},
+	} {
+		got := ToBase(tc.minor, tc.cur, tc.base, rate(tc.rate))
+		if got != tc.want {
+			t.Errorf("%d %s at %s → %s: have %d, want %d", tc.minor, tc.cur, tc.rate, tc.base, got, tc.want)
+		}
+	}
+}
+
+func TestWeightedRoundsHalfAwayFromZeroWithoutOverflow(t *testing.T) {
+	for _, tc := range []struct {
+		amount int64
+		prob   int
+		want   int64
+	}{{150, 25, 38}, {149, 25, 37}, {2, 25, 1}, {1, 49, 0}, {200_000_000_000_000_000, 50, 100_000_000_000_000_000}, {math.MaxInt64 / 2, 100, math.MaxInt64 / 2}} {
+		if got := Weighted(tc.amount, tc.prob); got != tc.want {
+			t.Errorf("Weighted(%d, %d) = %d, want %d", tc.amount, tc.prob, got, tc.want)
+		}
+	}
+}
+
+func TestParseRateTakesPositiveDecimalsOnly(t *testing.T) {
+	for _, ok := range []string{"90.5", "1", "0.000000000001", " 12.25 "} {
+		if _, err := ParseRate(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1", "abc", "1/3", "1e3", "0.0000000000001", "NaN", "Inf"} {
+		if _, err := ParseRate(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestParseCurrencyKnowsISO4217(t *testing.T) {
+	if c, ok := ParseCurrency(" eur "); !ok || c != "EUR" {
+		t.Errorf("eur → %q %v", c, ok)
+	}
+	for _, bad := range []string{"", "EURO", "XYZ", "12"} {
+		if _, ok := ParseCurrency(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if MinorDigits("JPY") != 0 || MinorDigits("KWD") != 3 || MinorDigits("RUB") != 2 {
+		t.Errorf("minor digits JPY %d KWD %d RUB %d", MinorDigits("JPY"), MinorDigits("KWD"), MinorDigits("RUB"))
+	}
+}
+
+func TestStageTimesAddUpRepeatedVisits(t *testing.T) {
+	a, b := uuid.New(), uuid.New()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	moves := []Move{{ToStageID: a, At: t0}, {ToStageID: b, At: t0.Add(time.Hour)}, {ToStageID: a, At: t0.Add(3 * time.Hour)}}
+	got := StageTimes(moves, t0.Add(4*time.Hour))
+	if len(got) != 2 || got[0] != (StageTime{a, 7200}) || got[1] != (StageTime{b, 7200}) {
+		t.Errorf("stage times %v", got)
+	}
+}
+
+func TestPipelineKeepsAnOpenStage(t *testing.T) {
+	won, lost := "won", "lost"
+	w, l := "Won", "Lost"
+	if _, err := NewPipeline(uuid.New(), "P", []StageSpec{{Name: &w, Kind: &won}, {Name: &l, Kind: &lost}}, "en", time.Now()); err == nil {
+		t.Error("a pipeline without an open stage was made")
+	}
+	p, err := NewPipeline(uuid.New(), "P", nil, "en", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range p.Stages[:3] {
+		if err := p.RemoveStage(st.ID, uuid.Nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.RemoveStage(p.Stages[0].ID, uuid.Nil); err != ErrLastOpenStage {
+		t.Errorf("removing the last open stage: %v", err)
+	}
+	if _, err := p.ChangeStage(p.Stages[0].ID, StageSpec{Kind: &won}); err != ErrLastOpenStage {
+		t.Errorf("re-kinding the last open stage: %v", err)
+	}
+}
