@@ -78,6 +78,11 @@ func (f Fields) Changed() []string {
 
 const maxTags = 50
 
+// MaxAmount bounds a deal's amount (10 trillion in major units of a
+// two-digit currency), so that conversions and a stage's sums stay within
+// 64 bits.
+const MaxAmount = 1_000_000_000_000_000
+
 // Apply validates f's members into d (stage and pipeline excepted: those
 // move through NewDeal and the moves).
 func (d *Deal) Apply(v *apperr.Invalid, f Fields) {
@@ -88,8 +93,8 @@ func (d *Deal) Apply(v *apperr.Invalid, f Fields) {
 		d.Title = checkName(v, "title", *f.Title)
 	}
 	if f.Amount != nil {
-		if a := *f.Amount; a != nil && *a < 0 {
-			v.Add("amount", "must not be negative (minor units, e.g. 150000 for 1,500.00)")
+		if a := *f.Amount; a != nil && (*a < 0 || *a > MaxAmount) {
+			v.Add("amount", "must be between 0 and 10^15 minor units (150000 is 1,500.00)")
 		}
 		d.Amount = *f.Amount
 	}

@@ -270,8 +270,16 @@ func (p *Pipeline) RemoveStage(id uuid.UUID, moveTo uuid.UUID) error {
 	if i < 0 {
 		return ErrStageNotFound
 	}
-	if moveTo != uuid.Nil && (moveTo == id || p.Stage(moveTo) == nil) {
-		return invalid("move_to", "must be another stage of the same pipeline")
+	if moveTo != uuid.Nil {
+		to := p.Stage(moveTo)
+		if moveTo == id || to == nil {
+			return invalid("move_to", "must be another stage of the same pipeline")
+		}
+		// A deal's status is its stage's kind: handing deals to a stage of
+		// another kind would win, lose or reopen them behind their owners' backs.
+		if to.Kind != p.Stages[i].Kind {
+			return invalid("move_to", "must be a stage of the same kind ("+string(p.Stages[i].Kind)+"); win, lose or reopen deals one by one")
+		}
 	}
 	rest := slices.Delete(slices.Clone(p.Stages), i, i+1)
 	if !slices.ContainsFunc(rest, func(s Stage) bool { return s.Kind == KindOpen }) {

@@ -1206,7 +1206,7 @@ type FieldDefinition struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	TenantId string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// contact or company.
+	// contact, company or deal (a deal's values live in the sales service).
 	Entity string `protobuf:"bytes,3,opt,name=entity,proto3" json:"entity,omitempty"`
 	Key    string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
 	Label  string `protobuf:"bytes,5,opt,name=label,proto3" json:"label,omitempty"`

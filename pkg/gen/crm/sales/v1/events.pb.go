@@ -14,6 +14,7 @@ package salesv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -253,8 +254,11 @@ type Deal struct {
 	UpdatedAt      *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	StageEnteredAt *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=stage_entered_at,json=stageEnteredAt,proto3" json:"stage_entered_at,omitempty"`
 	// Set while the deal is won or lost.
-	ClosedAt      *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
-	Team          string                 `protobuf:"bytes,26,opt,name=team,proto3" json:"team,omitempty"`
+	ClosedAt *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	Team     string                 `protobuf:"bytes,26,opt,name=team,proto3" json:"team,omitempty"`
+	// Custom field values by key (fields of the deal entity, defined at
+	// /v1/fields in the contacts service).
+	Custom        *structpb.Struct `protobuf:"bytes,27,opt,name=custom,proto3" json:"custom,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -469,6 +473,13 @@ func (x *Deal) GetTeam() string {
 		return x.Team
 	}
 	return ""
+}
+
+func (x *Deal) GetCustom() *structpb.Struct {
+	if x != nil {
+		return x.Custom
+	}
+	return nil
 }
 
 // DealCreated: ce_type crm.deal.created.
@@ -1053,7 +1064,7 @@ var File_crm_sales_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_sales_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x19crm/sales/v1/events.proto\x12\fcrm.sales.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n" +
+	"\x19crm/sales/v1/events.proto\x12\fcrm.sales.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n" +
 	"\x05Stage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -1071,7 +1082,7 @@ const file_crm_sales_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xf9\x06\n" +
+	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xaa\a\n" +
 	"\x04Deal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x14\n" +
@@ -1106,7 +1117,8 @@ const file_crm_sales_v1_events_proto_rawDesc = "" +
 	"updated_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12D\n" +
 	"\x10stage_entered_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\x0estageEnteredAt\x127\n" +
 	"\tclosed_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12\x12\n" +
-	"\x04team\x18\x1a \x01(\tR\x04team\"P\n" +
+	"\x04team\x18\x1a \x01(\tR\x04team\x12/\n" +
+	"\x06custom\x18\x1b \x01(\v2\x17.google.protobuf.StructR\x06custom\"P\n" +
 	"\vDealCreated\x12&\n" +
 	"\x04deal\x18\x01 \x01(\v2\x12.crm.sales.v1.DealR\x04deal\x12\x19\n" +
 	"\bactor_id\x18\x02 \x01(\tR\aactorId\"w\n" +
@@ -1181,6 +1193,7 @@ var file_crm_sales_v1_events_proto_goTypes = []any{
 	(*PipelineChanged)(nil),       // 11: crm.sales.v1.PipelineChanged
 	nil,                           // 12: crm.sales.v1.PipelineChanged.MovedDealsEntry
 	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),       // 14: google.protobuf.Struct
 }
 var file_crm_sales_v1_events_proto_depIdxs = []int32{
 	0,  // 0: crm.sales.v1.Pipeline.stages:type_name -> crm.sales.v1.Stage
@@ -1190,26 +1203,27 @@ var file_crm_sales_v1_events_proto_depIdxs = []int32{
 	13, // 4: crm.sales.v1.Deal.updated_at:type_name -> google.protobuf.Timestamp
 	13, // 5: crm.sales.v1.Deal.stage_entered_at:type_name -> google.protobuf.Timestamp
 	13, // 6: crm.sales.v1.Deal.closed_at:type_name -> google.protobuf.Timestamp
-	2,  // 7: crm.sales.v1.DealCreated.deal:type_name -> crm.sales.v1.Deal
-	2,  // 8: crm.sales.v1.DealUpdated.deal:type_name -> crm.sales.v1.Deal
-	13, // 9: crm.sales.v1.StageChange.moved_at:type_name -> google.protobuf.Timestamp
-	2,  // 10: crm.sales.v1.DealStageChanged.deal:type_name -> crm.sales.v1.Deal
-	5,  // 11: crm.sales.v1.DealStageChanged.change:type_name -> crm.sales.v1.StageChange
-	2,  // 12: crm.sales.v1.DealWon.deal:type_name -> crm.sales.v1.Deal
-	5,  // 13: crm.sales.v1.DealWon.change:type_name -> crm.sales.v1.StageChange
-	2,  // 14: crm.sales.v1.DealLost.deal:type_name -> crm.sales.v1.Deal
-	5,  // 15: crm.sales.v1.DealLost.change:type_name -> crm.sales.v1.StageChange
-	2,  // 16: crm.sales.v1.DealReopened.deal:type_name -> crm.sales.v1.Deal
-	5,  // 17: crm.sales.v1.DealReopened.change:type_name -> crm.sales.v1.StageChange
-	2,  // 18: crm.sales.v1.DealDeleted.deal:type_name -> crm.sales.v1.Deal
-	13, // 19: crm.sales.v1.DealDeleted.deleted_at:type_name -> google.protobuf.Timestamp
-	1,  // 20: crm.sales.v1.PipelineChanged.pipeline:type_name -> crm.sales.v1.Pipeline
-	12, // 21: crm.sales.v1.PipelineChanged.moved_deals:type_name -> crm.sales.v1.PipelineChanged.MovedDealsEntry
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	14, // 7: crm.sales.v1.Deal.custom:type_name -> google.protobuf.Struct
+	2,  // 8: crm.sales.v1.DealCreated.deal:type_name -> crm.sales.v1.Deal
+	2,  // 9: crm.sales.v1.DealUpdated.deal:type_name -> crm.sales.v1.Deal
+	13, // 10: crm.sales.v1.StageChange.moved_at:type_name -> google.protobuf.Timestamp
+	2,  // 11: crm.sales.v1.DealStageChanged.deal:type_name -> crm.sales.v1.Deal
+	5,  // 12: crm.sales.v1.DealStageChanged.change:type_name -> crm.sales.v1.StageChange
+	2,  // 13: crm.sales.v1.DealWon.deal:type_name -> crm.sales.v1.Deal
+	5,  // 14: crm.sales.v1.DealWon.change:type_name -> crm.sales.v1.StageChange
+	2,  // 15: crm.sales.v1.DealLost.deal:type_name -> crm.sales.v1.Deal
+	5,  // 16: crm.sales.v1.DealLost.change:type_name -> crm.sales.v1.StageChange
+	2,  // 17: crm.sales.v1.DealReopened.deal:type_name -> crm.sales.v1.Deal
+	5,  // 18: crm.sales.v1.DealReopened.change:type_name -> crm.sales.v1.StageChange
+	2,  // 19: crm.sales.v1.DealDeleted.deal:type_name -> crm.sales.v1.Deal
+	13, // 20: crm.sales.v1.DealDeleted.deleted_at:type_name -> google.protobuf.Timestamp
+	1,  // 21: crm.sales.v1.PipelineChanged.pipeline:type_name -> crm.sales.v1.Pipeline
+	12, // 22: crm.sales.v1.PipelineChanged.moved_deals:type_name -> crm.sales.v1.PipelineChanged.MovedDealsEntry
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_crm_sales_v1_events_proto_init() }

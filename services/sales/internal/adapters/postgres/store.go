@@ -192,7 +192,8 @@ func (r *repo) MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Sta
 	}
 	tag, err := r.tx.Exec(ctx, `
 		with moved as (
-			update deals set stage_id = $3, status = $4, stage_entered_at = $5, closed_at = $6, version = version + 1, updated_at = $5,
+			update deals set stage_id = $3, status = $4, stage_entered_at = $5, version = version + 1, updated_at = $5,
+				closed_at = case when $4 = 'open' then null else coalesce(closed_at, $6) end,
 				loss_reason_id = case when $4 = 'lost' then loss_reason_id end, loss_comment = case when $4 = 'lost' then loss_comment else '' end
 			where tenant_id = $1 and stage_id = $2 returning id)
 		insert into deal_moves (tenant_id, deal_id, id, from_stage_id, to_stage_id, actor_id, moved_at)
