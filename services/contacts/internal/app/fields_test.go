@@ -32,14 +32,20 @@ func TestCustomFields(t *testing.T) {
 	if f := r.fields(); len(f) != 1 || f[0] != "key" {
 		t.Fatalf("a repeated key: %s", r.raw)
 	}
-	r = h.do("POST", "/v1/fields", adm, map[string]any{"entity": "deal", "key": "1x", "type": "color"}).want(t, http.StatusUnprocessableEntity)
+	r = h.do("POST", "/v1/fields", adm, map[string]any{"entity": "task", "key": "1x", "type": "color"}).want(t, http.StatusUnprocessableEntity)
 	if f := strings.Join(r.fields(), ","); f != "entity,key,type,label" {
 		t.Fatalf("a bad definition: %s", f)
 	}
 	if l := h.do("GET", "/v1/fields?entity=contact", rep, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 4 {
 		t.Fatalf("contact fields %s", l.raw)
 	}
-	h.do("GET", "/v1/fields?entity=deal", rep, nil).want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/fields?entity=task", rep, nil).want(t, http.StatusUnprocessableEntity)
+	// Deal fields are defined here too; the sales service checks their values.
+	h.do("POST", "/v1/fields", adm, map[string]any{"entity": "deal", "key": "segment", "label": "Сегмент", "type": "enum",
+		"options": []map[string]any{{"value": "smb"}, {"value": "enterprise"}}}).want(t, http.StatusCreated)
+	if l := h.do("GET", "/v1/fields?entity=deal", rep, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 1 {
+		t.Fatalf("deal fields %s", l.raw)
+	}
 
 	// Values are validated and normalised on every write.
 	c := h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Иван", "custom": map[string]any{

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/customfield"
 )
 
 // Company is an organisation in the client base; contacts work for one.
@@ -121,7 +122,7 @@ func (c *Company) set(f CompanyFields, prev map[string]any, s Settings) error {
 		Emails:             cleanEmails(&v, "emails", f.Emails),
 		OwnerID:            cleanOwner(&v, f.OwnerID),
 		Tags:               cleanTags(&v, f.Tags),
-		Custom:             cleanCustom(&v, s.CompanyFields, prev, f.Custom),
+		Custom:             customfield.Clean(&v, s.CompanyFields, prev, f.Custom),
 	}
 	if n.Name == "" {
 		v.Add("name", "a company needs a name")

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/customfield"
 )
 
 // Lifecycle stages of a contact, in the order a client usually moves.
@@ -224,7 +225,7 @@ func (c *Contact) set(f Fields, prev map[string]any, tzExplicit bool, s Settings
 		v.Add("lifecycle_stage", "one of "+strings.Join(LifecycleStages, ", "))
 	}
 	n.Birthday = cleanBirthday(&v, f.Birthday, now)
-	n.Custom = cleanCustom(&v, s.ContactFields, prev, f.Custom)
+	n.Custom = customfield.Clean(&v, s.ContactFields, prev, f.Custom)
 	if n.FirstName == "" && n.LastName == "" && len(n.Emails) == 0 && len(n.Phones) == 0 {
 		v.Add("first_name", "a contact needs a name, an e-mail or a phone")
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 func TestNewFieldValidates(t *testing.T) {
-	if _, err := domain.NewField(uuid.New(), domain.FieldDef{Entity: "deal", Key: "Segment", Type: "color", Label: ""}, now); strings.Join(fieldsOf(err), ",") != "entity,key,type,label" {
+	if _, err := domain.NewField(uuid.New(), domain.FieldDef{Entity: "task", Key: "Segment", Type: "color", Label: ""}, now); strings.Join(fieldsOf(err), ",") != "entity,key,type,label" {
 		t.Fatalf("have %v", err)
 	}
 	if _, err := domain.NewField(uuid.New(), domain.FieldDef{Entity: "contact", Key: "segment", Type: "enum", Label: "Segment"}, now); strings.Join(fieldsOf(err), ",") != "options" {

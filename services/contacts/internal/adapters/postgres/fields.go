@@ -106,12 +106,12 @@ func (r *Fields) Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*do
 		if err != nil {
 			return err
 		}
-		table := "contacts"
-		if f.Def().Entity == domain.EntityCompany {
-			table = "companies"
-		}
-		if _, err := tx.Exec(ctx, `update `+table+` set custom = custom - $2 where tenant_id = $1 and custom ? $2`, tenantID, f.Def().Key); err != nil {
-			return err
+		// A deal field's values live in the sales service, which drops them
+		// on the crm.field.deleted event.
+		if table, ok := map[string]string{domain.EntityContact: "contacts", domain.EntityCompany: "companies"}[f.Def().Entity]; ok {
+			if _, err := tx.Exec(ctx, `update `+table+` set custom = custom - $2 where tenant_id = $1 and custom ? $2`, tenantID, f.Def().Key); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `delete from fields where tenant_id = $1 and id = $2`, tenantID, id); err != nil {
 			return err
