@@ -141,6 +141,19 @@ func TestSalesLivesBesideContacts(t *testing.T) {
 		}
 	})
 
+	t.Run("a deal field defined in contacts holds for deals at once", func(t *testing.T) {
+		call(t, "POST", p.Gateway+"/v1/fields", ru, `{"entity":"deal","key":"channel","label":"Канал","type":"enum","options":[{"value":"web"},{"value":"shop"}]}`).
+			want(t, http.StatusCreated)
+		d := call(t, "POST", p.Gateway+"/v1/deals", ru, `{"title":"С полем","custom":{"channel":"web"}}`).want(t, http.StatusCreated)
+		if c, _ := d.body["custom"].(map[string]any); c["channel"] != "web" {
+			t.Fatalf("custom %s", d.raw)
+		}
+		r := call(t, "POST", p.Gateway+"/v1/deals", ru, `{"title":"С полем","custom":{"channel":"fax"}}`).want(t, http.StatusUnprocessableEntity)
+		if !strings.Contains(r.raw, `"custom/channel"`) {
+			t.Fatalf("bad value: %s", r.raw)
+		}
+	})
+
 	t.Run("one trace runs from a contacts request through Kafka into sales", func(t *testing.T) {
 		const traceID = "0af7651916cd43dd8448eb211c80319c"
 		call(t, "POST", p.Gateway+"/v1/contacts", ru, `{"first_name":"След","last_name":"Трассов"}`,

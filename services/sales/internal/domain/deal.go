@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/customfield"
 )
 
 // Deal is an opportunity moving through a pipeline.
@@ -29,13 +30,15 @@ type Deal struct {
 	ExpectedCloseDate string // YYYY-MM-DD or ""
 	Source            string
 	Tags              []string
-	LossReasonID      uuid.UUID
-	LossComment       string
-	StageEnteredAt    time.Time
-	ClosedAt          *time.Time
-	Version           int64
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// Custom holds custom field values by key (never nil).
+	Custom         map[string]any
+	LossReasonID   uuid.UUID
+	LossComment    string
+	StageEnteredAt time.Time
+	ClosedAt       *time.Time
+	Version        int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Fields are what a client sets on a deal; nil members are not given.
@@ -51,6 +54,8 @@ type Fields struct {
 	ExpectedCloseDate *string
 	Source            *string
 	Tags              *[]string
+	// Custom sets custom field values by key (null clears one); nil: not given.
+	Custom map[string]any
 	// Errs are problems found while reading the request (an id that is no
 	// id), reported together with the rest.
 	Errs []apperr.FieldError
@@ -73,6 +78,7 @@ func (f Fields) Changed() []string {
 	add(f.ExpectedCloseDate != nil, "expected_close_date")
 	add(f.Source != nil, "source")
 	add(f.Tags != nil, "tags")
+	add(f.Custom != nil, "custom")
 	return out
 }
 
@@ -84,8 +90,9 @@ const maxTags = 50
 const MaxAmount = 1_000_000_000_000_000
 
 // Apply validates f's members into d (stage and pipeline excepted: those
-// move through NewDeal and the moves).
-func (d *Deal) Apply(v *apperr.Invalid, f Fields) {
+// move through NewDeal and the moves); custom values are checked against
+// the tenant's deal fields, defs.
+func (d *Deal) Apply(v *apperr.Invalid, f Fields, defs []customfield.Def) {
 	for _, e := range f.Errs {
 		v.Add(e.Field, e.Message)
 	}
@@ -147,19 +154,25 @@ func (d *Deal) Apply(v *apperr.Invalid, f Fields) {
 			v.Add("tags", "must hold at most 50 tags")
 		}
 	}
+	if f.Custom != nil {
+		d.Custom = customfield.Clean(v, defs, d.Custom, f.Custom)
+	}
 }
 
 // NewDeal validates a new deal in stage st of pipeline p (the pipeline's
 // first open stage when st is nil).
-func NewDeal(tenant uuid.UUID, f Fields, p *Pipeline, baseCurrency string, now time.Time) (*Deal, error) {
+func NewDeal(tenant uuid.UUID, f Fields, p *Pipeline, baseCurrency string, defs []customfield.Def, now time.Time) (*Deal, error) {
 	var v apperr.Invalid
 	id, _ := uuid.NewV7()
-	d := &Deal{ID: id, TenantID: tenant, PipelineID: p.ID, Currency: baseCurrency, Tags: []string{}, Version: 1,
+	d := &Deal{ID: id, TenantID: tenant, PipelineID: p.ID, Currency: baseCurrency, Tags: []string{}, Custom: map[string]any{}, Version: 1,
 		CreatedAt: now, UpdatedAt: now, StageEnteredAt: now}
 	if f.Title == nil {
 		v.Add("title", "is required")
 	}
-	d.Apply(&v, f)
+	if f.Custom == nil {
+		f.Custom = map[string]any{} // required custom fields hold from the start
+	}
+	d.Apply(&v, f, defs)
 	st := p.FirstOf(KindOpen)
 	if f.StageID != nil {
 		if st = p.Stage(*f.StageID); st == nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/customfield"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 )
 
@@ -35,6 +36,9 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 	}
 	if f.OwnerID == nil {
 		f.OwnerID = &p.UserID
+	}
+	if err := s.learnFields(ctx, p.TenantID, f.Custom); err != nil {
+		return nil, err
 	}
 	if contact != nil {
 		if f.ContactID != nil {
@@ -93,7 +97,11 @@ func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, f domai
 		return nil, nil, err
 	}
 	base := s.settingsOf(p.TenantID).BaseCurrency
-	d, err := domain.NewDeal(p.TenantID, f, pl, base, s.now())
+	defs, err := r.DealFields(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := domain.NewDeal(p.TenantID, f, pl, base, defs, s.now())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,6 +145,39 @@ func (s *Service) insertDeal(ctx context.Context, p auth.Principal, f domain.Fie
 		return r.Publish(ctx, ev)
 	})
 	return view, err
+}
+
+// learnFields makes sure the projection knows the deal fields values name:
+// a field defined a moment ago, whose event is still on its way, is asked
+// of the contacts service.
+func (s *Service) learnFields(ctx context.Context, tenant uuid.UUID, values map[string]any) error {
+	if len(values) == 0 || s.contacts == nil {
+		return nil
+	}
+	var defs []customfield.Def
+	if err := s.store.Tx(ctx, tenant, func(r Repo) (err error) {
+		defs, err = r.DealFields(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	for k := range values {
+		if !slices.ContainsFunc(defs, func(d customfield.Def) bool { return d.Key == k }) {
+			fields, err := s.contacts.DealFields(ctx)
+			if err != nil {
+				return err
+			}
+			return s.store.Tx(ctx, tenant, func(r Repo) error {
+				for _, f := range fields {
+					if err := r.UpsertField(ctx, f); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+	}
+	return nil
 }
 
 // checkRefs confirms the contact and company a write names: the projection
@@ -383,9 +424,16 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f
 	if err := s.checkRefs(ctx, p.TenantID, f); err != nil {
 		return nil, err
 	}
-	return s.dealChange(ctx, id, ifMatch, f.Changed(), func(_ Repo, _ auth.Principal, d *domain.Deal, pl *domain.Pipeline, _ time.Time) (string, *domain.Transition, string, error) {
+	if err := s.learnFields(ctx, p.TenantID, f.Custom); err != nil {
+		return nil, err
+	}
+	return s.dealChange(ctx, id, ifMatch, f.Changed(), func(r Repo, _ auth.Principal, d *domain.Deal, pl *domain.Pipeline, _ time.Time) (string, *domain.Transition, string, error) {
+		defs, err := r.DealFields(ctx)
+		if err != nil {
+			return "", nil, "", err
+		}
 		var v apperr.Invalid
-		d.Apply(&v, f)
+		d.Apply(&v, f, defs)
 		if err := v.Err(); err != nil {
 			return "", nil, "", err
 		}

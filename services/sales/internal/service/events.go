@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/rapportcrm/rapport/pkg/events"
@@ -56,6 +57,12 @@ func DealMessage(d *domain.Deal, probability int, base string, rates map[string]
 	}
 	if d.ClosedAt != nil {
 		m.ClosedAt = ts(*d.ClosedAt)
+	}
+	if len(d.Custom) > 0 {
+		// Values are what customfield.Clean returns: JSON types only.
+		if st, err := structpb.NewStruct(d.Custom); err == nil {
+			m.Custom = st
+		}
 	}
 	return m
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/customfield"
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 )
@@ -72,6 +73,13 @@ type Repo interface {
 	RelinkDeals(ctx context.Context, from []uuid.UUID, to uuid.UUID, at time.Time) ([]uuid.UUID, error)
 	UnlinkDeals(ctx context.Context, target uuid.UUID, restored []uuid.UUID, at time.Time) ([]uuid.UUID, error)
 
+	// DealFields are the tenant's custom fields of deals; UpsertField keeps
+	// a definition newer than the one held; DeleteField forgets one and
+	// drops its values from deals (unless another field has its key).
+	DealFields(ctx context.Context) ([]customfield.Def, error)
+	UpsertField(ctx context.Context, f Field) error
+	DeleteField(ctx context.Context, id uuid.UUID) error
+
 	// Publish appends events to the outbox, in the unit's transaction.
 	Publish(ctx context.Context, evs ...events.Event) error
 }
@@ -131,6 +139,15 @@ type Contacts interface {
 	CreateContact(ctx context.Context, body []byte) (Party, error)
 	// DeleteContact deletes a contact at version.
 	DeleteContact(ctx context.Context, id uuid.UUID, version int64) error
+	// DealFields lists the tenant's custom fields of deals.
+	DealFields(ctx context.Context) ([]Field, error)
+}
+
+// Field is a custom field definition with its identity.
+type Field struct {
+	ID      uuid.UUID
+	Def     customfield.Def
+	Version int64
 }
 
 type callerKey struct{}

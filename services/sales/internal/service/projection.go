@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/customfield"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 )
@@ -26,11 +27,15 @@ const (
 	typeCompanyUpdated   = "crm.company.updated"
 	typeCompanyDeleted   = "crm.company.deleted"
 	typeCompaniesImpored = "crm.companies.imported"
+	typeFieldDefined     = "crm.field.defined"
+	typeFieldChanged     = "crm.field.changed"
+	typeFieldDeleted     = "crm.field.deleted"
 )
 
 var projected = map[string]bool{typeContactCreated: true, typeContactUpdated: true, typeContactDeleted: true,
 	typeContactsImported: true, typeContactMerged: true, typeContactUnmerged: true, typeContactErased: true,
-	typeCompanyCreated: true, typeCompanyUpdated: true, typeCompanyDeleted: true, typeCompaniesImpored: true}
+	typeCompanyCreated: true, typeCompanyUpdated: true, typeCompanyDeleted: true, typeCompaniesImpored: true,
+	typeFieldDefined: true, typeFieldChanged: true, typeFieldDeleted: true}
 
 // Projected picks the contacts events the projection applies; the rest of
 // the topic (activities, fields, lead sources) costs no transaction.
@@ -169,6 +174,19 @@ func (s *Service) ApplyContactsEvent(ctx context.Context, r Repo, e events.Event
 			ps = append(ps, companyParty(c))
 		}
 		return r.UpsertCompanies(ctx, ps...)
+	case typeFieldDefined, typeFieldChanged, typeFieldDeleted:
+		var m contactsv1.FieldDefinition
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		if m.GetEntity() != "deal" {
+			return nil
+		}
+		f := FieldOf(&m)
+		if e.Type == typeFieldDeleted {
+			return r.DeleteField(ctx, f.ID)
+		}
+		return r.UpsertField(ctx, f)
 	case typeCompanyDeleted:
 		var m contactsv1.CompanyDeleted
 		if err := e.Unmarshal(&m); err != nil {
@@ -177,6 +195,17 @@ func (s *Service) ApplyContactsEvent(ctx context.Context, r Repo, e events.Event
 		return r.MarkCompanyDeleted(ctx, parseIDs([]string{m.GetId()})...)
 	}
 	return nil
+}
+
+// FieldOf reads a field definition event.
+func FieldOf(m *contactsv1.FieldDefinition) Field {
+	id, _ := uuid.Parse(m.GetId())
+	opts := make([]customfield.Option, len(m.GetOptions()))
+	for i, o := range m.GetOptions() {
+		opts[i] = customfield.Option{Value: o, Label: o}
+	}
+	return Field{ID: id, Version: m.GetVersion(), Def: customfield.Def{Entity: m.GetEntity(), Key: m.GetKey(), Label: m.GetLabel(),
+		Type: m.GetType(), Required: m.GetRequired(), Options: opts}}
 }
 
 // publishRelinked publishes crm.deal.updated for deals whose contact a

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/customfield"
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 )
@@ -26,7 +27,8 @@ type fakeRepo struct {
 func (r *fakeRepo) Pipelines(context.Context) ([]*domain.Pipeline, error) {
 	return []*domain.Pipeline{r.pipeline}, nil
 }
-func (r *fakeRepo) Rates(context.Context) ([]CurrencyRate, error) { return nil, nil }
+func (r *fakeRepo) Rates(context.Context) ([]CurrencyRate, error)         { return nil, nil }
+func (r *fakeRepo) DealFields(context.Context) ([]customfield.Def, error) { return nil, nil }
 func (r *fakeRepo) UpsertContacts(_ context.Context, ps ...Party) error {
 	r.upserted = append(r.upserted, ps...)
 	return nil

@@ -341,17 +341,18 @@ func decodeDeleteStage(_ context.Context, r *http.Request) (any, error) {
 // dealBody is a deal's JSON members; absent ones are left alone, and null
 // clears what may be cleared.
 type dealBody struct {
-	Title             httpkit.Nullable[string]   `json:"title"`
-	PipelineID        httpkit.Nullable[string]   `json:"pipeline_id"`
-	StageID           httpkit.Nullable[string]   `json:"stage_id"`
-	Amount            httpkit.Nullable[int64]    `json:"amount"`
-	Currency          httpkit.Nullable[string]   `json:"currency"`
-	ContactID         httpkit.Nullable[string]   `json:"contact_id"`
-	CompanyID         httpkit.Nullable[string]   `json:"company_id"`
-	OwnerID           httpkit.Nullable[string]   `json:"owner_id"`
-	ExpectedCloseDate httpkit.Nullable[string]   `json:"expected_close_date"`
-	Source            httpkit.Nullable[string]   `json:"source"`
-	Tags              httpkit.Nullable[[]string] `json:"tags"`
+	Title             httpkit.Nullable[string]         `json:"title"`
+	PipelineID        httpkit.Nullable[string]         `json:"pipeline_id"`
+	StageID           httpkit.Nullable[string]         `json:"stage_id"`
+	Amount            httpkit.Nullable[int64]          `json:"amount"`
+	Currency          httpkit.Nullable[string]         `json:"currency"`
+	ContactID         httpkit.Nullable[string]         `json:"contact_id"`
+	CompanyID         httpkit.Nullable[string]         `json:"company_id"`
+	OwnerID           httpkit.Nullable[string]         `json:"owner_id"`
+	ExpectedCloseDate httpkit.Nullable[string]         `json:"expected_close_date"`
+	Source            httpkit.Nullable[string]         `json:"source"`
+	Tags              httpkit.Nullable[[]string]       `json:"tags"`
+	Custom            httpkit.Nullable[map[string]any] `json:"custom"`
 	// Contact is a quick deal's new contact, passed to the contacts API as is.
 	Contact json.RawMessage `json:"contact"`
 }
@@ -369,6 +370,13 @@ func (b dealBody) fields() domain.Fields {
 	notNull("owner_id", b.OwnerID.Null)
 	notNull("pipeline_id", b.PipelineID.Null)
 	notNull("stage_id", b.StageID.Null)
+	notNull("custom", b.Custom.Null)
+	if b.Custom.Set && !b.Custom.Null {
+		f.Custom = b.Custom.Value
+		if f.Custom == nil {
+			f.Custom = map[string]any{}
+		}
+	}
 	f.Title, f.Currency, f.OwnerID, f.Source = b.Title.Ptr(), b.Currency.Ptr(), b.OwnerID.Ptr(), b.Source.Ptr()
 	f.ExpectedCloseDate, f.Tags = b.ExpectedCloseDate.Ptr(), b.Tags.Ptr()
 	if b.Amount.Set {

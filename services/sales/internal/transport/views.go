@@ -62,6 +62,7 @@ type dealJSON struct {
 	ExpectedCloseDate *string         `json:"expected_close_date"`
 	Source            string          `json:"source"`
 	Tags              []string        `json:"tags"`
+	Custom            map[string]any  `json:"custom"`
 	LossReasonID      *uuid.UUID      `json:"loss_reason_id"`
 	LossComment       string          `json:"loss_comment"`
 	Probability       *int            `json:"probability,omitempty"`
@@ -83,7 +84,7 @@ func optID(id uuid.UUID) *uuid.UUID {
 func dealView(d *domain.Deal) dealJSON {
 	v := dealJSON{ID: d.ID, Title: d.Title, PipelineID: d.PipelineID, StageID: d.StageID, Status: string(d.Status), Amount: d.Amount,
 		Currency: d.Currency, ContactID: optID(d.ContactID), CompanyID: optID(d.CompanyID), OwnerID: d.OwnerID, Source: d.Source,
-		Tags: d.Tags, LossReasonID: optID(d.LossReasonID), LossComment: d.LossComment, StageEnteredAt: d.StageEnteredAt,
+		Tags: d.Tags, Custom: d.Custom, LossReasonID: optID(d.LossReasonID), LossComment: d.LossComment, StageEnteredAt: d.StageEnteredAt,
 		ClosedAt: d.ClosedAt, Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	if d.ExpectedCloseDate != "" {
 		s := d.ExpectedCloseDate
@@ -91,6 +92,9 @@ func dealView(d *domain.Deal) dealJSON {
 	}
 	if v.Tags == nil {
 		v.Tags = []string{}
+	}
+	if v.Custom == nil {
+		v.Custom = map[string]any{}
 	}
 	return v
 }

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/customfield"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 )
@@ -191,4 +192,39 @@ func refusal(status int, raw []byte) error {
 		}
 	}
 	return e
+}
+
+// DealFields lists the tenant's custom fields of deals.
+func (c *Client) DealFields(ctx context.Context) ([]service.Field, error) {
+	resp, raw, err := c.do(ctx, http.MethodGet, "v1/fields", nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &apperr.Error{Kind: apperr.KindUnavailable, Slug: errUnavailable.Slug, Message: errUnavailable.Message,
+			Cause: fmt.Errorf("GET /v1/fields: %s", resp.Status)}
+	}
+	var page struct {
+		Items []struct {
+			ID       uuid.UUID            `json:"id"`
+			Entity   string               `json:"entity"`
+			Key      string               `json:"key"`
+			Label    string               `json:"label"`
+			Type     string               `json:"type"`
+			Required bool                 `json:"required"`
+			Options  []customfield.Option `json:"options"`
+			Version  int64                `json:"version"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(raw, &page); err != nil {
+		return nil, fmt.Errorf("contactsapi: fields: %w", err)
+	}
+	var out []service.Field
+	for _, f := range page.Items {
+		if f.Entity == "deal" {
+			out = append(out, service.Field{ID: f.ID, Version: f.Version, Def: customfield.Def{Entity: f.Entity, Key: f.Key,
+				Label: f.Label, Type: f.Type, Required: f.Required, Options: f.Options}})
+		}
+	}
+	return out, nil
 }

@@ -3,10 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rapportcrm/rapport/pkg/customfield"
 
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 )
@@ -119,4 +122,47 @@ func (r *repo) UnlinkDeals(ctx context.Context, target uuid.UUID, restored []uui
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+func (r *repo) DealFields(ctx context.Context) ([]customfield.Def, error) {
+	rows, err := r.tx.Query(ctx, `select key, label, type, required, options from fields where tenant_id = $1 order by key, id desc`, r.tenant)
+	if err != nil {
+		return nil, err
+	}
+	defs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (customfield.Def, error) {
+		d := customfield.Def{Entity: "deal"}
+		var opts []string
+		err := row.Scan(&d.Key, &d.Label, &d.Type, &d.Required, &opts)
+		for _, o := range opts {
+			d.Options = append(d.Options, customfield.Option{Value: o, Label: o})
+		}
+		return d, err
+	})
+	// A key deleted and defined again may briefly have two rows (their
+	// events travel under different keys): the newer one counts.
+	return slices.CompactFunc(defs, func(a, b customfield.Def) bool { return a.Key == b.Key }), err
+}
+
+func (r *repo) UpsertField(ctx context.Context, f service.Field) error {
+	opts := make([]string, len(f.Def.Options))
+	for i, o := range f.Def.Options {
+		opts[i] = o.Value
+	}
+	_, err := r.tx.Exec(ctx, `insert into fields as f (tenant_id, id, key, label, type, required, options, version)
+		values ($1, $2, $3, $4, $5, $6, $7, $8)
+		on conflict (tenant_id, id) do update set label = excluded.label, required = excluded.required, options = excluded.options,
+			version = excluded.version
+		where f.version <= excluded.version`, r.tenant, f.ID, f.Def.Key, f.Def.Label, f.Def.Type, f.Def.Required, opts, f.Version)
+	return err
+}
+
+// DeleteField forgets a field and drops its values from every deal, as the
+// contacts service does for its own entities (without new versions: the
+// field, not the deal, changed).
+func (r *repo) DeleteField(ctx context.Context, id uuid.UUID) error {
+	_, err := r.tx.Exec(ctx, `with gone as (delete from fields where tenant_id = $1 and id = $2 returning key)
+		update deals set custom = custom - gone.key from gone
+		where deals.tenant_id = $1 and deals.custom ? gone.key
+			and not exists (select 1 from fields f where f.tenant_id = $1 and f.key = gone.key and f.id <> $2)`, r.tenant, id)
+	return err
 }

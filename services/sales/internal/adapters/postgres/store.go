@@ -210,14 +210,17 @@ func (r *repo) MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Sta
 
 const dealCols = `id, title, pipeline_id, stage_id, status, amount, currency, contact_id, company_id, owner_id, team,
 	coalesce(to_char(expected_close_date, 'YYYY-MM-DD'), ''), source, tags, loss_reason_id, loss_comment, stage_entered_at, closed_at,
-	version, created_at, updated_at`
+	version, created_at, updated_at, custom`
 
 func scanDeal(tenant uuid.UUID, row pgx.Row) (*domain.Deal, error) {
 	d := &domain.Deal{TenantID: tenant}
 	var status string
 	var contact, company, reason *uuid.UUID
 	err := row.Scan(&d.ID, &d.Title, &d.PipelineID, &d.StageID, &status, &d.Amount, &d.Currency, &contact, &company, &d.OwnerID, &d.Team,
-		&d.ExpectedCloseDate, &d.Source, &d.Tags, &reason, &d.LossComment, &d.StageEnteredAt, &d.ClosedAt, &d.Version, &d.CreatedAt, &d.UpdatedAt)
+		&d.ExpectedCloseDate, &d.Source, &d.Tags, &reason, &d.LossComment, &d.StageEnteredAt, &d.ClosedAt, &d.Version, &d.CreatedAt, &d.UpdatedAt, &d.Custom)
+	if d.Custom == nil {
+		d.Custom = map[string]any{}
+	}
 	d.Status = domain.Status(status)
 	d.ContactID, d.CompanyID, d.LossReasonID = deref(contact), deref(company), deref(reason)
 	return d, err
@@ -255,14 +258,14 @@ func (r *repo) Deal(ctx context.Context, id uuid.UUID, lock bool) (*domain.Deal,
 func dealArgs(tenant uuid.UUID, d *domain.Deal) []any {
 	return []any{tenant, d.ID, d.Title, d.PipelineID, d.StageID, string(d.Status), d.Amount, d.Currency, nullID(d.ContactID), nullID(d.CompanyID),
 		d.OwnerID, d.Team, nullDate(d.ExpectedCloseDate), d.Source, d.Tags, nullID(d.LossReasonID), d.LossComment, d.StageEnteredAt, d.ClosedAt,
-		d.Version, d.CreatedAt, d.UpdatedAt}
+		d.Version, d.CreatedAt, d.UpdatedAt, d.Custom}
 }
 
 func (r *repo) InsertDeal(ctx context.Context, d *domain.Deal, first domain.Move) error {
 	b := &pgx.Batch{}
 	b.Queue(`insert into deals (tenant_id, id, title, pipeline_id, stage_id, status, amount, currency, contact_id, company_id, owner_id, team,
-		expected_close_date, source, tags, loss_reason_id, loss_comment, stage_entered_at, closed_at, version, created_at, updated_at)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`, dealArgs(r.tenant, d)...)
+		expected_close_date, source, tags, loss_reason_id, loss_comment, stage_entered_at, closed_at, version, created_at, updated_at, custom)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`, dealArgs(r.tenant, d)...)
 	queueMove(b, r.tenant, first)
 	return r.tx.SendBatch(ctx, b).Close()
 }
@@ -270,8 +273,8 @@ func (r *repo) InsertDeal(ctx context.Context, d *domain.Deal, first domain.Move
 func (r *repo) UpdateDeal(ctx context.Context, d *domain.Deal) error {
 	_, err := r.tx.Exec(ctx, `update deals set title = $3, pipeline_id = $4, stage_id = $5, status = $6, amount = $7, currency = $8,
 		contact_id = $9, company_id = $10, owner_id = $11, team = $12, expected_close_date = $13, source = $14, tags = $15,
-		loss_reason_id = $16, loss_comment = $17, stage_entered_at = $18, closed_at = $19, version = $20, created_at = $21, updated_at = $22
-		where tenant_id = $1 and id = $2`, dealArgs(r.tenant, d)...)
+		loss_reason_id = $16, loss_comment = $17, stage_entered_at = $18, closed_at = $19, version = $20, created_at = $21, updated_at = $22,
+		custom = $23 where tenant_id = $1 and id = $2`, dealArgs(r.tenant, d)...)
 	return err
 }
 
