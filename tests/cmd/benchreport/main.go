@@ -31,6 +31,7 @@ var budgets = map[string]budget{
 	"Search/p95-ms":                  {30, false, "p95 ≤ 30 ms"},
 	"Import/import-s":                {20, false, "≤ 20 s for 1,000,000 rows"},
 	"Import/x-copy":                  {0.5, true, "≥ 0.5× raw \\copy"},
+	"Board/p95-ms":                   {100, false, "p95 ≤ 100 ms over 1,000,000 deals"},
 }
 
 type row struct {

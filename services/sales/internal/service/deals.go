@@ -360,7 +360,7 @@ func (s *Service) DealMoves(ctx context.Context, id uuid.UUID) ([]domain.Move, e
 // dealChange locks a visible deal, checks If-Match, lets change alter it
 // (returning the event to publish), then stores it with the next version.
 func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch int64, changed []string,
-	change func(r Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (eventType string, t *domain.Transition, reason string, err error)) (*DealView, error) {
+	change func(r Repo, p auth.Principal, st DealState, now time.Time) (eventType string, t *domain.Transition, reason string, err error)) (*DealView, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -368,44 +368,46 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch int64, c
 	base := s.settingsOf(p.TenantID).BaseCurrency
 	var view *DealView
 	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		d, err := readDeal(ctx, r, p, id, true)
+		st, err := r.DealState(ctx, id)
 		if err != nil {
 			return err
+		}
+		d, pl := st.Deal, st.Pipeline
+		if !viewerOf(p).Sees(d) {
+			return domain.ErrDealNotFound
 		}
 		if err := checkVersion(ifMatch, d.Version); err != nil {
 			return err
 		}
-		pl, err := r.Pipeline(ctx, d.PipelineID, false)
-		if err != nil {
-			return err
-		}
 		now := s.now()
-		typ, t, reason, err := change(r, p, d, pl, now)
+		typ, t, reason, err := change(r, p, st, now)
 		if err != nil {
 			return err
 		}
-		rates, err := s.ratesFor(ctx, r, base, d.Currency)
-		if err != nil {
-			return err
+		rates := make(map[string]domain.Rate, len(st.Rates))
+		for _, x := range st.Rates {
+			rates[x.Currency] = x.Rate
+		}
+		if _, ok := rates[d.Currency]; !ok && d.Currency != base {
+			return domain.ErrNoRate("currency", d.Currency, base)
 		}
 		d.Version++
 		d.UpdatedAt = now
-		if err := r.UpdateDeal(ctx, d); err != nil {
-			return err
-		}
+		moves := st.Moves
+		var move *domain.Move
 		if t != nil {
-			if err := r.InsertMove(ctx, t.Move); err != nil {
-				return err
-			}
+			move = &t.Move
+			moves = append(moves, t.Move)
 		}
-		if view, err = s.viewOf(ctx, r, d, pl); err != nil {
-			return err
+		view = &DealView{Deal: d, StageTimes: domain.StageTimes(moves, now)}
+		if stage := pl.Stage(d.StageID); stage != nil {
+			view.Probability = stage.Probability
 		}
 		ev, err := dealEvent(typ, d, view.Probability, base, rates, p.UserID, t, reason, changed...)
 		if err != nil {
 			return err
 		}
-		return r.Publish(ctx, ev)
+		return r.SaveDeal(ctx, d, move, ev)
 	})
 	return view, err
 }
@@ -427,7 +429,8 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f
 	if err := s.learnFields(ctx, p.TenantID, f.Custom); err != nil {
 		return nil, err
 	}
-	return s.dealChange(ctx, id, ifMatch, f.Changed(), func(r Repo, _ auth.Principal, d *domain.Deal, pl *domain.Pipeline, _ time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, f.Changed(), func(r Repo, _ auth.Principal, st DealState, _ time.Time) (string, *domain.Transition, string, error) {
+		d, pl := st.Deal, st.Pipeline
 		defs, err := r.DealFields(ctx)
 		if err != nil {
 			return "", nil, "", err
@@ -449,23 +452,24 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f
 
 // MoveDeal moves an open deal to another open stage of its pipeline.
 func (s *Service) MoveDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
-		t, err := d.MoveTo(pl, stage, p.UserID, now)
+	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+		t, err := st.Deal.MoveTo(st.Pipeline, stage, p.UserID, now)
 		return TypeDealStageChanged, &t, "", err
 	})
 }
 
 // WinDeal closes an open deal as won.
 func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
-		t, err := d.Close(pl, domain.KindWon, stage, p.UserID, now)
+	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+		t, err := st.Deal.Close(st.Pipeline, domain.KindWon, stage, p.UserID, now)
 		return TypeDealWon, &t, "", err
 	})
 }
 
 // LoseDeal closes an open deal as lost, for a reason.
 func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage, reason uuid.UUID, comment string) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, func(r Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, func(r Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+		d, pl := st.Deal, st.Pipeline
 		var v apperr.Invalid
 		if reason == uuid.Nil {
 			v.Add("reason_id", "is required: say why the deal was lost (GET /v1/loss-reasons)")
@@ -495,12 +499,8 @@ func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch int64, sta
 
 // ReopenDeal takes a won or lost deal back to an open stage.
 func (s *Service) ReopenDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, func(r Repo, p auth.Principal, d *domain.Deal, pl *domain.Pipeline, now time.Time) (string, *domain.Transition, string, error) {
-		moves, err := r.Moves(ctx, d.ID)
-		if err != nil {
-			return "", nil, "", err
-		}
-		t, err := d.Reopen(pl, stage, moves, p.UserID, now)
+	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+		t, err := st.Deal.Reopen(st.Pipeline, stage, st.Moves, p.UserID, now)
 		return TypeDealReopened, &t, "", err
 	})
 }

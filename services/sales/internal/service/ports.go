@@ -35,6 +35,12 @@ type Repo interface {
 	MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Stage, actor string, now time.Time) (int64, error)
 
 	Deal(ctx context.Context, id uuid.UUID, lock bool) (*domain.Deal, error)
+	// DealState reads, in one round trip, a deal (locked), its pipeline,
+	// its moves and the tenant's rates: all a change of the deal needs.
+	DealState(ctx context.Context, id uuid.UUID) (DealState, error)
+	// SaveDeal stores a changed deal, its move (if any) and its events in
+	// one round trip.
+	SaveDeal(ctx context.Context, d *domain.Deal, move *domain.Move, evs ...events.Event) error
 	InsertDeal(ctx context.Context, d *domain.Deal, first domain.Move) error
 	// UpdateDeal stores d, whose version the caller has already raised.
 	UpdateDeal(ctx context.Context, d *domain.Deal) error
@@ -82,6 +88,14 @@ type Repo interface {
 
 	// Publish appends events to the outbox, in the unit's transaction.
 	Publish(ctx context.Context, evs ...events.Event) error
+}
+
+// DealState is a deal with what a change of it reads.
+type DealState struct {
+	Deal     *domain.Deal
+	Pipeline *domain.Pipeline
+	Moves    []domain.Move
+	Rates    []CurrencyRate
 }
 
 // StageTotal is the count and sum of one stage's deals in one currency.

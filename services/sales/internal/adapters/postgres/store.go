@@ -86,13 +86,15 @@ func (r *repo) stages(ctx context.Context, where string, args ...any) ([]domain.
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Stage, error) {
-		var st domain.Stage
-		var kind string
-		err := row.Scan(&st.ID, &st.PipelineID, &st.Name, &st.Color, &st.Probability, &kind, &st.Position, &st.RequiredFields)
-		st.Kind = domain.Kind(kind)
-		return st, err
-	})
+	return pgx.CollectRows(rows, scanStage)
+}
+
+func scanStage(row pgx.CollectableRow) (domain.Stage, error) {
+	var st domain.Stage
+	var kind string
+	err := row.Scan(&st.ID, &st.PipelineID, &st.Name, &st.Color, &st.Probability, &kind, &st.Position, &st.RequiredFields)
+	st.Kind = domain.Kind(kind)
+	return st, err
 }
 
 func (r *repo) Pipeline(ctx context.Context, id uuid.UUID, lock bool) (*domain.Pipeline, error) {
@@ -255,6 +257,64 @@ func (r *repo) Deal(ctx context.Context, id uuid.UUID, lock bool) (*domain.Deal,
 	return d, err
 }
 
+func (r *repo) DealState(ctx context.Context, id uuid.UUID) (service.DealState, error) {
+	var st service.DealState
+	const pipelineOf = `(select pipeline_id from deals where tenant_id = $1 and id = $2)`
+	b := &pgx.Batch{}
+	b.Queue(`select `+dealCols+` from deals where tenant_id = $1 and id = $2 for update`, r.tenant, id).QueryRow(func(row pgx.Row) error {
+		d, err := scanDeal(r.tenant, row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return domain.ErrDealNotFound
+		}
+		st.Deal = d
+		return err
+	})
+	b.Queue(`select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 and id = `+pipelineOf, r.tenant, id).
+		QueryRow(func(row pgx.Row) error {
+			p := &domain.Pipeline{TenantID: r.tenant}
+			err := row.Scan(&p.ID, &p.Name, &p.Version, &p.CreatedAt, &p.UpdatedAt)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // no deal: the first query says so
+			}
+			st.Pipeline = p
+			return err
+		})
+	b.Queue(`select `+stageCols+` from stages where tenant_id = $1 and pipeline_id = `+pipelineOf+` order by position`, r.tenant, id).
+		Query(func(rows pgx.Rows) error {
+			stages, err := pgx.CollectRows(rows, scanStage)
+			if st.Pipeline != nil {
+				st.Pipeline.Stages = stages
+			}
+			return err
+		})
+	b.Queue(`select id, deal_id, from_stage_id, to_stage_id, actor_id, moved_at from deal_moves
+		where tenant_id = $1 and deal_id = $2 order by moved_at, id`, r.tenant, id).Query(func(rows pgx.Rows) (err error) {
+		st.Moves, err = pgx.CollectRows(rows, scanMove)
+		return err
+	})
+	b.Queue(`select currency, rate::text, updated_at, updated_by from currency_rates where tenant_id = $1 order by currency`, r.tenant).
+		Query(func(rows pgx.Rows) (err error) {
+			st.Rates, err = pgx.CollectRows(rows, scanRate)
+			return err
+		})
+	if err := r.tx.SendBatch(ctx, b).Close(); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+func (r *repo) SaveDeal(ctx context.Context, d *domain.Deal, move *domain.Move, evs ...events.Event) error {
+	b := &pgx.Batch{}
+	b.Queue(updateDeal, dealArgs(r.tenant, d)...)
+	if move != nil {
+		queueMove(b, r.tenant, *move)
+	}
+	if err := events.QueueAppend(ctx, b, evs...); err != nil {
+		return err
+	}
+	return r.tx.SendBatch(ctx, b).Close()
+}
+
 func dealArgs(tenant uuid.UUID, d *domain.Deal) []any {
 	return []any{tenant, d.ID, d.Title, d.PipelineID, d.StageID, string(d.Status), d.Amount, d.Currency, nullID(d.ContactID), nullID(d.CompanyID),
 		d.OwnerID, d.Team, nullDate(d.ExpectedCloseDate), d.Source, d.Tags, nullID(d.LossReasonID), d.LossComment, d.StageEnteredAt, d.ClosedAt,
@@ -270,11 +330,13 @@ func (r *repo) InsertDeal(ctx context.Context, d *domain.Deal, first domain.Move
 	return r.tx.SendBatch(ctx, b).Close()
 }
 
-func (r *repo) UpdateDeal(ctx context.Context, d *domain.Deal) error {
-	_, err := r.tx.Exec(ctx, `update deals set title = $3, pipeline_id = $4, stage_id = $5, status = $6, amount = $7, currency = $8,
+const updateDeal = `update deals set title = $3, pipeline_id = $4, stage_id = $5, status = $6, amount = $7, currency = $8,
 		contact_id = $9, company_id = $10, owner_id = $11, team = $12, expected_close_date = $13, source = $14, tags = $15,
 		loss_reason_id = $16, loss_comment = $17, stage_entered_at = $18, closed_at = $19, version = $20, created_at = $21, updated_at = $22,
-		custom = $23 where tenant_id = $1 and id = $2`, dealArgs(r.tenant, d)...)
+		custom = $23 where tenant_id = $1 and id = $2`
+
+func (r *repo) UpdateDeal(ctx context.Context, d *domain.Deal) error {
+	_, err := r.tx.Exec(ctx, updateDeal, dealArgs(r.tenant, d)...)
 	return err
 }
 
@@ -302,13 +364,15 @@ func (r *repo) Moves(ctx context.Context, deal uuid.UUID) ([]domain.Move, error)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Move, error) {
-		var m domain.Move
-		var from *uuid.UUID
-		err := row.Scan(&m.ID, &m.DealID, &from, &m.ToStageID, &m.ActorID, &m.At)
-		m.FromStageID = deref(from)
-		return m, err
-	})
+	return pgx.CollectRows(rows, scanMove)
+}
+
+func scanMove(row pgx.CollectableRow) (domain.Move, error) {
+	var m domain.Move
+	var from *uuid.UUID
+	err := row.Scan(&m.ID, &m.DealID, &from, &m.ToStageID, &m.ActorID, &m.At)
+	m.FromStageID = deref(from)
+	return m, err
 }
 
 // visibility is the SQL condition of what v may see, with its arguments
@@ -492,16 +556,18 @@ func (r *repo) Rates(ctx context.Context) ([]service.CurrencyRate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (service.CurrencyRate, error) {
-		var cr service.CurrencyRate
-		var rate string
-		if err := row.Scan(&cr.Currency, &rate, &cr.UpdatedAt, &cr.UpdatedBy); err != nil {
-			return cr, err
-		}
-		var err error
-		cr.Rate, err = domain.ParseRate(rate)
+	return pgx.CollectRows(rows, scanRate)
+}
+
+func scanRate(row pgx.CollectableRow) (service.CurrencyRate, error) {
+	var cr service.CurrencyRate
+	var rate string
+	if err := row.Scan(&cr.Currency, &rate, &cr.UpdatedAt, &cr.UpdatedBy); err != nil {
 		return cr, err
-	})
+	}
+	var err error
+	cr.Rate, err = domain.ParseRate(rate)
+	return cr, err
 }
 
 func (r *repo) SetRate(ctx context.Context, cr service.CurrencyRate) error {
