@@ -3,9 +3,11 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,11 +17,12 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // seedDeals stores n deals spread over the pipeline's stages and 50
 // owners, in RUB and EUR, through the service's role and row-level security
-// (the stage_totals triggers keep the board's sums as they go). It is test
+// (the stage_sums triggers keep the board's sums as they go). It is test
 // data setup, not a measured write path.
 func seedDeals(tb testing.TB, h *harness, tenant uuid.UUID, pipeline string, stages []string, n int) {
 	tb.Helper()
@@ -48,15 +51,25 @@ func seedDeals(tb testing.TB, h *harness, tenant uuid.UUID, pipeline string, sta
 			tb.Fatal(err)
 		}
 	}
-	if _, err := pool.Exec(ctx, `analyze deals; analyze stage_totals`); err != nil {
+	// As autovacuum would after a load: statistics, and the visibility map
+	// that lets the rep's board sum from the index alone. The owner of the
+	// tables (here the cluster's superuser) may vacuum them.
+	u, _ := url.Parse(h.appURL)
+	super, err := pgx.Connect(ctx, testenv.Postgres(tb).URL("postgres", strings.TrimPrefix(u.Path, "/")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer super.Close(ctx)
+	if _, err := super.Exec(ctx, `vacuum analyze deals, stage_sums`); err != nil {
 		tb.Fatal(err)
 	}
 }
 
 // BenchmarkBoard measures GET /v1/pipelines/{id}/board over a pipeline
-// holding BOARD_DEALS (default 1,000,000) deals: for an admin, whose sums
-// come from the kept stage totals, and for a rep, whose board adds up their
-// own deals. DESIGN.md §13 (funnel report over 1M deals): p95 ≤ 100 ms.
+// holding BOARD_DEALS (default 1,000,000) deals, for an admin (every
+// deal), a rep (their 20,000) and a manager (their team's 200,000); the
+// sums come from stage_sums. DESIGN.md §13 (a report over 1M deals): p95
+// ≤ 100 ms.
 func BenchmarkBoard(b *testing.B) {
 	n := 1_000_000
 	if s := os.Getenv("BOARD_DEALS"); s != "" {
@@ -71,6 +84,7 @@ func BenchmarkBoard(b *testing.B) {
 	for _, who := range []struct{ name, token string }{
 		{"admin", admin},
 		{"rep", h.userToken(h.tenantA, "rep-7", auth.RoleRep, "team-2")},
+		{"manager", h.userToken(h.tenantA, "manager-1", auth.RoleManager, "team-2")},
 	} {
 		b.Run(who.name, func(b *testing.B) {
 			const requests = 200

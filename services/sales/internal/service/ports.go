@@ -48,8 +48,8 @@ type Repo interface {
 	InsertMove(ctx context.Context, m domain.Move) error
 	Moves(ctx context.Context, deal uuid.UUID) ([]domain.Move, error)
 	ListDeals(ctx context.Context, q DealQuery) ([]*domain.Deal, error)
-	// StageTotals adds up deals per stage and currency: from the kept sums
-	// when v sees everything, over v's own deals otherwise.
+	// StageTotals adds up the deals v may see per stage and currency, from
+	// the sums kept per stage, owner, team and currency.
 	StageTotals(ctx context.Context, pipeline uuid.UUID, stages []uuid.UUID, v Viewer) ([]StageTotal, error)
 	// FirstDeals returns, per stage, its newest arrivals that v may see.
 	FirstDeals(ctx context.Context, stages []uuid.UUID, perStage int, v Viewer) (map[uuid.UUID][]*domain.Deal, error)

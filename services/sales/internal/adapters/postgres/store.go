@@ -143,7 +143,7 @@ func (r *repo) SavePipeline(ctx context.Context, p *domain.Pipeline) error {
 
 func (r *repo) DeletePipeline(ctx context.Context, id uuid.UUID) error {
 	b := &pgx.Batch{}
-	b.Queue(`delete from stage_totals where tenant_id = $1 and stage_id in (select id from stages where tenant_id = $1 and pipeline_id = $2)`, r.tenant, id)
+	b.Queue(`delete from stage_sums where tenant_id = $1 and stage_id in (select id from stages where tenant_id = $1 and pipeline_id = $2)`, r.tenant, id)
 	b.Queue(`delete from stages where tenant_id = $1 and pipeline_id = $2`, r.tenant, id)
 	b.Queue(`delete from pipelines where tenant_id = $1 and id = $2`, r.tenant, id)
 	return r.tx.SendBatch(ctx, b).Close()
@@ -204,7 +204,7 @@ func (r *repo) MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Sta
 	if err != nil {
 		return 0, err
 	}
-	_, err = r.tx.Exec(ctx, `delete from stage_totals where tenant_id = $1 and stage_id = $2`, r.tenant, from)
+	_, err = r.tx.Exec(ctx, `delete from stage_sums where tenant_id = $1 and stage_id = $2`, r.tenant, from)
 	return tag.RowsAffected(), err
 }
 
@@ -443,33 +443,13 @@ func (r *repo) ListDeals(ctx context.Context, q service.DealQuery) ([]*domain.De
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Deal, error) { return scanDeal(r.tenant, row) })
 }
 
-// visibleDeals is the deals v may see of the stages $2 as a row source:
-// every deal for those who see all, else a union of index ranges (own
-// deals, the team's deals) that deals_owner_stage and deals_team_stage
-// serve. Its arguments are numbered from 3.
-func visibleDeals(v service.Viewer, cols string) (string, []any) {
-	switch {
-	case v.All:
-		return `(select ` + cols + ` from deals where tenant_id = $1 and stage_id = any($2))`, nil
-	case v.TeamWide && v.Team != "":
-		return `(select ` + cols + ` from deals where tenant_id = $1 and stage_id = any($2) and owner_id = $3
-			union select ` + cols + ` from deals where tenant_id = $1 and stage_id = any($2) and team = $4)`, []any{v.UserID, v.Team}
-	default:
-		return `(select ` + cols + ` from deals where tenant_id = $1 and stage_id = any($2) and owner_id = $3)`, []any{v.UserID}
-	}
-}
-
+// StageTotals reads the sums kept per stage, owner, team and currency:
+// every row for those who see all, else the rows of their own deals (and
+// of their team's, for managers and viewers; each (owner, team) row once).
 func (r *repo) StageTotals(ctx context.Context, pipeline uuid.UUID, stages []uuid.UUID, v service.Viewer) ([]service.StageTotal, error) {
-	var rows pgx.Rows
-	var err error
-	if v.All {
-		rows, err = r.tx.Query(ctx, `select stage_id, currency, sum(deals)::bigint, sum(amount)::bigint from stage_totals
-			where tenant_id = $1 and stage_id = any($2) group by stage_id, currency`, r.tenant, stages)
-	} else {
-		from, args := visibleDeals(v, "id, stage_id, currency, amount")
-		rows, err = r.tx.Query(ctx, `select stage_id, currency, count(*), coalesce(sum(amount), 0)::bigint from `+from+` d
-			group by stage_id, currency`, append([]any{r.tenant, stages}, args...)...)
-	}
+	vis, args := visibility(v, 3)
+	rows, err := r.tx.Query(ctx, `select stage_id, currency, sum(deals)::bigint, sum(amount)::bigint from stage_sums
+		where tenant_id = $1 and stage_id = any($2) and `+vis+` group by stage_id, currency`, append([]any{r.tenant, stages}, args...)...)
 	if err != nil {
 		return nil, err
 	}
