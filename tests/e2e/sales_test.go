@@ -154,6 +154,14 @@ func TestSalesLivesBesideContacts(t *testing.T) {
 		}
 	})
 
+	t.Run("a deal's source is one of the tenant's lead sources", func(t *testing.T) {
+		d := call(t, "POST", p.Gateway+"/v1/deals", ru, `{"title":"Из рекомендации","source":"Referral"}`).want(t, http.StatusCreated)
+		if d.body["source"] != "referral" {
+			t.Fatalf("source %v", d.body["source"])
+		}
+		call(t, "POST", p.Gateway+"/v1/deals", ru, `{"title":"x","source":"billboard"}`).want(t, http.StatusUnprocessableEntity)
+	})
+
 	t.Run("one trace runs from a contacts request through Kafka into sales", func(t *testing.T) {
 		const traceID = "0af7651916cd43dd8448eb211c80319c"
 		call(t, "POST", p.Gateway+"/v1/contacts", ru, `{"first_name":"След","last_name":"Трассов"}`,

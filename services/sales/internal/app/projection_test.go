@@ -113,3 +113,26 @@ func TestAnErasedPersonsNameIsForgotten(t *testing.T) {
 	}
 	h.do("GET", "/v1/deals/"+deal, rep, nil).want(t, 200)
 }
+
+func TestADealsSourceIsOneOfTheTenantsLeadSources(t *testing.T) {
+	h := start(t)
+	rep := h.token(h.tenantA, auth.RoleRep)
+	// No lead sources known (and no contacts service to ask): any source.
+	h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "source": "billboard"}).want(t, 201)
+
+	h.contactEvent(h.tenantA, "crm.lead_sources.changed", h.tenantA.String(), &contactsv1.LeadSourcesChanged{TenantId: h.tenantA.String(),
+		Sources: []*contactsv1.LeadSource{{Value: "website", Label: "Сайт"}, {Value: "referral", Label: "Рекомендация"}}})
+	eventually(t, "lead sources known", func() bool { return h.query(h.tenantA, "select count(*) from lead_sources") == 1 })
+	d := h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "source": " Website "}).want(t, 201)
+	if d.str("source") != "website" {
+		t.Errorf("source %q, want the canonical website", d.str("source"))
+	}
+	r := h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "source": "billboard"}).want(t, 422)
+	if !strings.Contains(string(r.raw), "website, referral") || r.fields()[0] != "source" {
+		t.Errorf("refusal: %s", r.raw)
+	}
+	h.do("PATCH", "/v1/deals/"+d.str("id"), rep, map[string]any{"source": "billboard"}).want(t, 422)
+	h.do("PATCH", "/v1/deals/"+d.str("id"), rep, map[string]any{"source": "referral"}).want(t, 200)
+	// Another tenant's sources are its own.
+	h.do("POST", "/v1/deals", h.token(h.tenantB, auth.RoleRep), map[string]any{"title": "x", "source": "billboard"}).want(t, 201)
+}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,9 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 		f.OwnerID = &p.UserID
 	}
 	if err := s.learnFields(ctx, p.TenantID, f.Custom); err != nil {
+		return nil, err
+	}
+	if err := s.checkSource(ctx, p.TenantID, &f); err != nil {
 		return nil, err
 	}
 	if contact != nil {
@@ -145,6 +149,49 @@ func (s *Service) insertDeal(ctx context.Context, p auth.Principal, f domain.Fie
 		return r.Publish(ctx, ev)
 	})
 	return view, err
+}
+
+// checkSource reads a deal's source as one of the tenant's lead sources
+// (case aside), into its canonical spelling. Sources sales has not heard of
+// are asked of the contacts service (a tenant's seeded sources, a list
+// changed a moment ago); a tenant without lead sources takes any source.
+func (s *Service) checkSource(ctx context.Context, tenant uuid.UUID, f *domain.Fields) error {
+	if f.Source == nil || strings.TrimSpace(*f.Source) == "" {
+		return nil
+	}
+	src := strings.TrimSpace(*f.Source)
+	find := func(list []string) int {
+		return slices.IndexFunc(list, func(x string) bool { return strings.EqualFold(x, src) })
+	}
+	var list []string
+	var known bool
+	if err := s.store.Tx(ctx, tenant, func(r Repo) (err error) {
+		list, known, err = r.LeadSources(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if (!known || find(list) < 0) && s.contacts != nil {
+		fresh, err := s.contacts.LeadSources(ctx)
+		if err != nil {
+			return err
+		}
+		if err := s.store.Tx(ctx, tenant, func(r Repo) error { return r.SetLeadSources(ctx, fresh) }); err != nil {
+			return err
+		}
+		list = fresh
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	i := find(list)
+	if i < 0 {
+		var v apperr.Invalid
+		v.Add("source", "one of the tenant's lead sources (GET /v1/lead-sources): "+strings.Join(list, ", "))
+		return v.Err()
+	}
+	f.Source = &list[i]
+	return nil
 }
 
 // learnFields makes sure the projection knows the deal fields values name:
@@ -427,6 +474,9 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f
 		return nil, err
 	}
 	if err := s.learnFields(ctx, p.TenantID, f.Custom); err != nil {
+		return nil, err
+	}
+	if err := s.checkSource(ctx, p.TenantID, &f); err != nil {
 		return nil, err
 	}
 	return s.dealChange(ctx, id, ifMatch, f.Changed(), func(r Repo, _ auth.Principal, st DealState, _ time.Time) (string, *domain.Transition, string, error) {

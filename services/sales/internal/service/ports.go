@@ -79,6 +79,10 @@ type Repo interface {
 	RelinkDeals(ctx context.Context, from []uuid.UUID, to uuid.UUID, at time.Time) ([]uuid.UUID, error)
 	UnlinkDeals(ctx context.Context, target uuid.UUID, restored []uuid.UUID, at time.Time) ([]uuid.UUID, error)
 
+	// LeadSources are the tenant's lead sources (known false: never heard
+	// of); SetLeadSources replaces them.
+	LeadSources(ctx context.Context) (sources []string, known bool, err error)
+	SetLeadSources(ctx context.Context, sources []string) error
 	// DealFields are the tenant's custom fields of deals; UpsertField keeps
 	// a definition newer than the one held; DeleteField forgets one and
 	// drops its values from deals (unless another field has its key).
@@ -155,6 +159,8 @@ type Contacts interface {
 	DeleteContact(ctx context.Context, id uuid.UUID, version int64) error
 	// DealFields lists the tenant's custom fields of deals.
 	DealFields(ctx context.Context) ([]Field, error)
+	// LeadSources lists the values of the tenant's lead sources.
+	LeadSources(ctx context.Context) ([]string, error)
 }
 
 // Field is a custom field definition with its identity.

@@ -30,12 +30,13 @@ const (
 	typeFieldDefined     = "crm.field.defined"
 	typeFieldChanged     = "crm.field.changed"
 	typeFieldDeleted     = "crm.field.deleted"
+	typeLeadSources      = "crm.lead_sources.changed"
 )
 
 var projected = map[string]bool{typeContactCreated: true, typeContactUpdated: true, typeContactDeleted: true,
 	typeContactsImported: true, typeContactMerged: true, typeContactUnmerged: true, typeContactErased: true,
 	typeCompanyCreated: true, typeCompanyUpdated: true, typeCompanyDeleted: true, typeCompaniesImpored: true,
-	typeFieldDefined: true, typeFieldChanged: true, typeFieldDeleted: true}
+	typeFieldDefined: true, typeFieldChanged: true, typeFieldDeleted: true, typeLeadSources: true}
 
 // Projected picks the contacts events the projection applies; the rest of
 // the topic (activities, fields, lead sources) costs no transaction.
@@ -187,6 +188,16 @@ func (s *Service) ApplyContactsEvent(ctx context.Context, r Repo, e events.Event
 			return r.DeleteField(ctx, f.ID)
 		}
 		return r.UpsertField(ctx, f)
+	case typeLeadSources:
+		var m contactsv1.LeadSourcesChanged
+		if err := e.Unmarshal(&m); err != nil {
+			return err
+		}
+		values := make([]string, 0, len(m.GetSources()))
+		for _, src := range m.GetSources() {
+			values = append(values, src.GetValue())
+		}
+		return r.SetLeadSources(ctx, values)
 	case typeCompanyDeleted:
 		var m contactsv1.CompanyDeleted
 		if err := e.Unmarshal(&m); err != nil {

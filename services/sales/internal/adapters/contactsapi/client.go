@@ -228,3 +228,28 @@ func (c *Client) DealFields(ctx context.Context) ([]service.Field, error) {
 	}
 	return out, nil
 }
+
+// LeadSources lists the values of the tenant's lead sources.
+func (c *Client) LeadSources(ctx context.Context) ([]string, error) {
+	resp, raw, err := c.do(ctx, http.MethodGet, "v1/lead-sources", nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &apperr.Error{Kind: apperr.KindUnavailable, Slug: errUnavailable.Slug, Message: errUnavailable.Message,
+			Cause: fmt.Errorf("GET /v1/lead-sources: %s", resp.Status)}
+	}
+	var page struct {
+		Items []struct {
+			Value string `json:"value"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(raw, &page); err != nil {
+		return nil, fmt.Errorf("contactsapi: lead sources: %w", err)
+	}
+	out := make([]string, 0, len(page.Items))
+	for _, it := range page.Items {
+		out = append(out, it.Value)
+	}
+	return out, nil
+}

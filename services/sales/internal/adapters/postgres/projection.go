@@ -166,3 +166,21 @@ func (r *repo) DeleteField(ctx context.Context, id uuid.UUID) error {
 			and not exists (select 1 from fields f where f.tenant_id = $1 and f.key = gone.key and f.id <> $2)`, r.tenant, id)
 	return err
 }
+
+func (r *repo) LeadSources(ctx context.Context) ([]string, bool, error) {
+	var list []string
+	err := r.tx.QueryRow(ctx, `select sources from lead_sources where tenant_id = $1`, r.tenant).Scan(&list)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return list, err == nil, err
+}
+
+func (r *repo) SetLeadSources(ctx context.Context, sources []string) error {
+	if sources == nil {
+		sources = []string{}
+	}
+	_, err := r.tx.Exec(ctx, `insert into lead_sources (tenant_id, sources) values ($1, $2)
+		on conflict (tenant_id) do update set sources = excluded.sources`, r.tenant, sources)
+	return err
+}
