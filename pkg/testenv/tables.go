@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rapportcrm/rapport/pkg/postgres"
@@ -45,4 +47,24 @@ func AppPool(t testing.TB, sets ...postgres.MigrationSet) *pgxpool.Pool {
 	}
 	t.Cleanup(pool.Close)
 	return pool
+}
+
+// CountInTenant runs a query of one number (a count) as the app role at
+// appURL in tenant's scope, so row-level security applies as it does to
+// the service.
+func CountInTenant(t testing.TB, appURL string, tenant uuid.UUID, sql string, args ...any) int {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, appURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var n int
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, sql, args...).Scan(&n)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

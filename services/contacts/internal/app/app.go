@@ -2,25 +2,17 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/segmentio/kafka-go"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/kit"
-	"github.com/rapportcrm/rapport/pkg/postgres"
-	"github.com/rapportcrm/rapport/pkg/telemetry"
+	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/services/contacts/api"
 	contactsdb "github.com/rapportcrm/rapport/services/contacts/internal/adapters/postgres"
@@ -36,78 +28,42 @@ const Name = "contacts"
 
 // App is the assembled contacts service.
 type App struct {
-	cfg       Config
-	log       *slog.Logger
-	pool      *pgxpool.Pool
-	writer    *kafka.Writer
-	directory *tenancy.Directory
-	relay     *events.Relay
-	applier   *tenancy.Applier
-	timeline  *events.Consumer
-	handler   http.Handler
-	loaded    chan struct{}
-	svc       service.Service
+	*servicekit.Base
+	timeline *events.Consumer
+	handler  http.Handler
+	svc      service.Service
 }
 
 // New migrates the database (when configured) and assembles the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	if cfg.MigrateDatabaseURL != "" {
-		if err := postgres.Migrate(ctx, cfg.MigrateDatabaseURL, cfg.AppRole, postgres.Platform(), migrations.Set()); err != nil {
-			return nil, err
-		}
-	}
-	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
+	base, err := servicekit.New(ctx, Name, cfg, log, contactsdb.Tenants{}, migrations.Set())
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
+	a := &App{Base: base}
+	a.timeline, err = base.Consumer("timeline", service.TimelineTopics, service.AboutContacts, fileInTimeline)
 	if err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("auth: %w", err)
-	}
-	a := &App{cfg: cfg, log: log, pool: pool, writer: events.NewWriter(cfg.Brokers), directory: tenancy.NewDirectory(), loaded: make(chan struct{})}
-	a.relay = events.NewRelay(pool, a.writer, events.RelayOptions{Service: Name})
-	a.applier, err = tenancy.NewApplier(tenancy.ApplierConfig{Service: Name, Brokers: cfg.Brokers, Pool: pool,
-		Directory: a.directory, Hook: contactsdb.Tenants{}, DLQ: a.writer})
-	if err != nil {
-		a.Close()
+		base.Close()
 		return nil, err
 	}
-	a.timeline, err = events.NewConsumer(events.ConsumerConfig{Brokers: cfg.Brokers, Group: Name + ".timeline",
-		Topics: service.TimelineTopics, Pool: pool, Handler: fileInTimeline, DLQ: a.writer, Filter: service.AboutContacts})
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
+	pool := base.Pool
 	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), contactsdb.NewActivities(pool), contactsdb.NewFields(pool), contactsdb.NewImports(pool), contactsdb.NewLeadSources(pool), a.settings)
 	mux := http.NewServeMux()
 	transport.Routes(mux, endpoint.Make(svc, kit.NewObserver(Name, log)))
 	transport.LeadSourceRoutes(mux, endpoint.MakeLeadSources(svc, kit.NewObserver(Name, log)))
-	scopeOf := func(r *http.Request) (uuid.UUID, string, bool) {
-		p, ok := auth.PrincipalFrom(r.Context())
-		return p.TenantID, p.UserID, ok
-	}
-	v1 := auth.Middleware(verifier)(a.directory.Middleware(
-		httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(pool), scopeOf)(httpkit.ProblemMux(mux))))
+	v1 := base.Authenticated(base.Idempotent(httpkit.ProblemMux(mux)))
 
 	// Imports take files, not JSON: they have their own body limit, and no
 	// Idempotency-Key replay (which would hold the whole file in memory; a
 	// repeated import with on_duplicate=skip creates nothing anyway).
 	importMux := http.NewServeMux()
 	transport.ImportRoutes(importMux, endpoint.MakeImports(svc, kit.NewObserver(Name, log)))
-	imports := auth.Middleware(verifier)(a.directory.Middleware(httpkit.ProblemMux(importMux)))
+	imports := base.Authenticated(httpkit.ProblemMux(importMux))
 
-	root := http.NewServeMux()
+	root := base.Root("/v1/contacts/openapi.json", api.OpenAPI)
 	root.Handle("/v1/", v1)
 	root.Handle("/v1/imports", imports)
 	root.Handle("/v1/imports/", imports)
-	// The API description is public: clients read it before they hold a token.
-	root.HandleFunc("GET /v1/contacts/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(api.OpenAPI)
-	})
-	root.Handle("GET /metrics", telemetry.MetricsHandler())
-	httpkit.Health(root, a.ready)
 	inner := httpkit.ValidQuery(httpkit.ProblemMux(root))
 	small, large := httpkit.BodyLimit(httpkit.DefaultBodyLimit)(inner), httpkit.BodyLimit(transport.MaxImportBytes)(inner)
 	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +73,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		small.ServeHTTP(w, r)
 	})
-	a.handler = httpkit.Instrument(Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(log)(limited))))
+	a.handler = base.Outermost(limited)
 	a.svc = svc
 	return a, nil
 }
@@ -125,51 +81,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 // settings are the tenant's defaults from its record (the directory holds
 // every tenant the service admits requests for).
 func (a *App) settings(tenant uuid.UUID) domain.Settings {
-	t, ok := a.directory.Lookup(tenant)
-	if !ok || t.Record == nil {
+	rec := a.Record(tenant)
+	if rec == nil {
 		return domain.Settings{}
 	}
-	return domain.Settings{DefaultCountry: t.Record.GetDefaultCountry()}
+	return domain.Settings{DefaultCountry: rec.GetDefaultCountry()}
 }
 
 // Handler is the service's HTTP handler.
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Directory is the service's view of its tenants.
-func (a *App) Directory() *tenancy.Directory { return a.directory }
+func (a *App) Directory() *tenancy.Directory { return a.Base.Directory }
 
-func (a *App) ready(ctx context.Context) error {
-	if err := a.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	select {
-	case <-a.loaded:
-		return nil
-	default:
-		return errors.New("tenant directory not loaded yet")
-	}
-}
-
-// Run serves HTTP on cfg.HTTPAddr (or l when given) and runs the outbox relay
-// and the tenancy applier until ctx ends, then shuts down gracefully.
+// Run serves HTTP on the configured address (or l when given) and runs the
+// outbox relay, the tenancy applier, the timeline consumer and the import
+// worker until ctx ends, then shuts down gracefully.
 func (a *App) Run(ctx context.Context, l net.Listener) error {
-	if l == nil {
-		var err error
-		if l, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
-			return err
-		}
-	}
-	if err := tenancy.LoadDirectory(ctx, a.pool, a.directory); err != nil {
-		return err
-	}
-	close(a.loaded)
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return httpkit.Serve(ctx, l, a.handler, a.log, 10*time.Second) })
-	g.Go(func() error { return a.relay.Run(ctx) })
-	g.Go(func() error { return a.applier.Run(ctx) })
-	g.Go(func() error { return a.timeline.Run(ctx) })
-	g.Go(func() error { return a.svc.RunImports(ctx, a.log) })
-	return g.Wait()
+	return a.Base.Run(ctx, l, a.handler, a.timeline.Run,
+		func(ctx context.Context) error { return a.svc.RunImports(ctx, a.Log) })
 }
 
 // fileInTimeline is the timeline consumer's handler: it files what an event
@@ -185,12 +115,4 @@ func fileInTimeline(ctx context.Context, tx pgx.Tx, e events.Event) error {
 		}
 	}
 	return contactsdb.AddTimeline(ctx, tx, e.TenantID, ch.Add...)
-}
-
-// Close releases the pool and the Kafka writer.
-func (a *App) Close() {
-	if a.writer != nil {
-		_ = a.writer.Close()
-	}
-	a.pool.Close()
 }

@@ -1,59 +1,13 @@
 // Package app wires the contacts service: configuration, storage, Kafka
-// actors (outbox relay, tenancy applier) and the HTTP stack. main only reads
-// the environment and runs it; tests build it on real components.
+// actors (outbox relay, tenancy applier, timeline consumer, imports) and
+// the HTTP stack. main only reads the environment and runs it; tests build
+// it on real components.
 package app
 
-import (
-	"fmt"
-	"os"
-	"strings"
-
-	"github.com/rapportcrm/rapport/pkg/auth"
-)
+import "github.com/rapportcrm/rapport/pkg/servicekit"
 
 // Config is everything the service needs from its environment.
-type Config struct {
-	HTTPAddr string
-	// DatabaseURL connects as the app role, which owns no table.
-	DatabaseURL string
-	// MigrateDatabaseURL connects as the owner role; when set, the service
-	// applies its migrations at start and grants AppRole row access.
-	MigrateDatabaseURL string
-	AppRole            string
-	Brokers            []string
-	Auth               auth.Config
-}
+type Config = servicekit.Config
 
 // ConfigFromEnv reads the configuration, naming the first missing variable.
-func ConfigFromEnv() (Config, error) {
-	cfg := Config{
-		HTTPAddr:           env("HTTP_ADDR", "127.0.0.1:8081"),
-		DatabaseURL:        os.Getenv("DATABASE_URL"),
-		MigrateDatabaseURL: os.Getenv("MIGRATE_DATABASE_URL"),
-		AppRole:            os.Getenv("DATABASE_APP_ROLE"),
-	}
-	if cfg.DatabaseURL == "" {
-		return cfg, fmt.Errorf("DATABASE_URL is required (the app role's connection string)")
-	}
-	if cfg.MigrateDatabaseURL != "" && cfg.AppRole == "" {
-		return cfg, fmt.Errorf("DATABASE_APP_ROLE is required when MIGRATE_DATABASE_URL is set")
-	}
-	brokers := os.Getenv("KAFKA_BROKERS")
-	if brokers == "" {
-		return cfg, fmt.Errorf("KAFKA_BROKERS is required (comma-separated host:port)")
-	}
-	cfg.Brokers = strings.Split(brokers, ",")
-	a, err := auth.ConfigFromEnv()
-	if err != nil {
-		return cfg, err
-	}
-	cfg.Auth = a
-	return cfg, nil
-}
-
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
+func ConfigFromEnv() (Config, error) { return servicekit.ConfigFromEnv("127.0.0.1:8081") }

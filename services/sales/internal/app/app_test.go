@@ -1,29 +1,25 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
-	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/sales/internal/app"
@@ -53,8 +49,8 @@ func start(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := app.Config{DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, AppRole: db.AppRole, Brokers: brokers,
-		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}
+	cfg := app.Config{Config: servicekit.Config{DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, AppRole: db.AppRole, Brokers: brokers,
+		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}}
 	h := &harness{t: t, issuer: issuer, brokers: brokers, appURL: db.AppURL, tenantA: uuid.New(), tenantB: uuid.New()}
 	h.url = runApp(t, ctx, cancel, cfg)
 	prov := tenancy.NewProvisioner(brokers, "/test")
@@ -149,19 +145,7 @@ func (h *harness) waitRow(tenant uuid.UUID, table string, id uuid.UUID) {
 // query runs a count in tenant's scope, as the service's role sees it.
 func (h *harness) query(tenant uuid.UUID, sql string, args ...any) int {
 	h.t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, h.appURL)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer pool.Close()
-	var n int
-	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, sql, args...).Scan(&n)
-	}); err != nil {
-		h.t.Fatal(err)
-	}
-	return n
+	return testenv.CountInTenant(h.t, h.appURL, tenant, sql, args...)
 }
 
 // token is a token of a user named after role ("rep-user"), in team-1.
@@ -186,74 +170,29 @@ type reply struct {
 
 func (h *harness) do(method, path, token string, body any, headers ...string) reply {
 	h.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, _ := json.Marshal(b)
-		rd = bytes.NewReader(raw)
-	}
-	req, _ := http.NewRequest(method, h.url+path, rd)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
-	_ = json.Unmarshal(raw, &r.body)
-	return r
+	r := testenv.Call(h.t, method, h.url+path, token, body, headers...)
+	return reply{status: r.Status, header: r.Header, body: r.Body, raw: r.Raw}
+}
+
+func (r reply) shared() testenv.Reply {
+	return testenv.Reply{Status: r.status, Header: r.header, Body: r.body, Raw: r.raw}
 }
 
 func (r reply) want(t testing.TB, status int) reply {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("have status %d, want %d: %s", r.status, status, r.raw)
-	}
-	if status >= 400 && !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") {
-		t.Fatalf("error without problem+json: %q %s", r.header.Get("Content-Type"), r.raw)
-	}
+	r.shared().Check(t, status)
 	return r
 }
 
 // fields are the field paths of a validation problem.
-func (r reply) fields() []string {
-	var out []string
-	errs, _ := r.body["errors"].([]any)
-	for _, e := range errs {
-		out = append(out, e.(map[string]any)["field"].(string))
-	}
-	return out
-}
+func (r reply) fields() []string { return r.shared().FieldPaths() }
 
 func (r reply) str(key string) string { s, _ := r.body[key].(string); return s }
 
 // countRows counts a tenant's rows of a table through RLS, as the service sees them.
 func (h *harness) countRows(tenant uuid.UUID, table string) int {
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, h.appURL)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer pool.Close()
-	var n int
-	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, "select count(*) from "+table).Scan(&n)
-	}); err != nil {
-		h.t.Fatal(err)
-	}
-	return n
+	h.t.Helper()
+	return h.query(tenant, "select count(*) from "+table)
 }
 
 // pipeline is the tenant's first pipeline (the seeded one) as JSON.

@@ -1,0 +1,85 @@
+package testenv
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Reply is an HTTP answer as the services' tests read it.
+type Reply struct {
+	Status int
+	Header http.Header
+	Body   map[string]any // the JSON object answered, if any
+	Raw    []byte
+}
+
+// Call sends a request to url as a client of the public API would: a
+// bearer token (when given), body as JSON (a string or []byte goes as is),
+// and headers as name, value pairs.
+func Call(t testing.TB, method, url, token string, body any, headers ...string) Reply {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := Reply{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	_ = json.Unmarshal(raw, &r.Body)
+	return r
+}
+
+// Check fails t unless r has status, and unless an error answer is an RFC
+// 9457 problem.
+func (r Reply) Check(t testing.TB, status int) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("have status %d, want %d: %s", r.Status, status, r.Raw)
+	}
+	if status >= 400 && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json") {
+		t.Fatalf("error without problem+json: %q %s", r.Header.Get("Content-Type"), r.Raw)
+	}
+}
+
+// FieldPaths are the field paths a validation problem names, in order.
+func (r Reply) FieldPaths() []string {
+	var out []string
+	errs, _ := r.Body["errors"].([]any)
+	for _, e := range errs {
+		if f, ok := e.(map[string]any)["field"].(string); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
