@@ -1,0 +1,48 @@
+package servicekit
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestConfigFromEnvNamesWhatIsMissing(t *testing.T) {
+	set := func(env map[string]string) {
+		for _, k := range []string{"HTTP_ADDR", "DATABASE_URL", "MIGRATE_DATABASE_URL", "DATABASE_APP_ROLE", "KAFKA_BROKERS",
+			"AUTH_PUBLIC_KEY_FILE", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"} {
+			t.Setenv(k, env[k])
+		}
+	}
+	full := map[string]string{"DATABASE_URL": "postgres://app@h/db", "MIGRATE_DATABASE_URL": "postgres://owner@h/db",
+		"DATABASE_APP_ROLE": "app", "KAFKA_BROKERS": "b1:9092,b2:9092", "AUTH_JWKS_URL": "http://idp/jwks"}
+	for _, tc := range []struct {
+		drop, want string
+	}{
+		{"DATABASE_URL", "DATABASE_URL is required"},
+		{"DATABASE_APP_ROLE", "DATABASE_APP_ROLE is required"},
+		{"KAFKA_BROKERS", "KAFKA_BROKERS is required"},
+	} {
+		env := map[string]string{}
+		for k, v := range full {
+			if k != tc.drop {
+				env[k] = v
+			}
+		}
+		set(env)
+		if _, err := ConfigFromEnv("127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("without %s: %v", tc.drop, err)
+		}
+	}
+	set(full)
+	cfg, err := ConfigFromEnv("127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:1" || len(cfg.Brokers) != 2 || cfg.Brokers[1] != "b2:9092" || cfg.AppRole != "app" {
+		t.Errorf("config %+v", cfg)
+	}
+	full["HTTP_ADDR"] = "0.0.0.0:9"
+	set(full)
+	if cfg, _ := ConfigFromEnv("127.0.0.1:1"); cfg.HTTPAddr != "0.0.0.0:9" {
+		t.Errorf("HTTP_ADDR ignored: %q", cfg.HTTPAddr)
+	}
+}
