@@ -107,6 +107,12 @@ func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error, begin 
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
 	defer func() {
+		// A panic in fn must not leave the transaction open: its connection
+		// would never return to the pool, and its row locks never go.
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
 		if err != nil {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}

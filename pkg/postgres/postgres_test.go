@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -156,5 +157,40 @@ func TestInTenantBatchIsScopedAndAtomic(t *testing.T) {
 	}
 	if err := postgres.InTenantBatch(ctx, p.Pool, uuid.Nil, &pgx.Batch{}); !errors.Is(err, postgres.ErrNoTenant) {
 		t.Fatalf("nil tenant: have %v", err)
+	}
+}
+
+// A panic inside a tenant transaction rolls it back: its row locks go and
+// its connection returns to the pool.
+func TestInTenantRollsBackOnPanic(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.AppPool(t, testenv.TenantTables("panic_test", `panic_rows (tenant_id uuid not null, id int not null)`))
+	tenant := uuid.New()
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `insert into panic_rows (tenant_id, id) values ($1, 1)`, tenant)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic was swallowed")
+			}
+		}()
+		_ = postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `update panic_rows set id = 2 where tenant_id = $1`, tenant); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var id int
+	if err := postgres.InTenant(wctx, pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(wctx, `select id from panic_rows where tenant_id = $1 for update`, tenant).Scan(&id)
+	}); err != nil || id != 1 {
+		t.Fatalf("after the panic: id %d, %v (want the row unchanged and unlocked)", id, err)
 	}
 }
