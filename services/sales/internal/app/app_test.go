@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -53,22 +52,29 @@ func start(t testing.TB) *harness {
 		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}}
 	h := &harness{t: t, issuer: issuer, brokers: brokers, appURL: db.AppURL, tenantA: uuid.New(), tenantB: uuid.New()}
 	h.url = runApp(t, ctx, cancel, cfg)
-	prov := tenancy.NewProvisioner(brokers, "/test")
-	defer prov.Close()
 	for i, id := range []uuid.UUID{h.tenantA, h.tenantB} {
-		rec := &tenancyv1.TenantRecord{Id: id.String(), Name: fmt.Sprintf("t%d", i), Generation: 1, Region: "local",
-			Locale: []string{"ru", "en"}[i], BaseCurrency: []string{"RUB", "USD"}[i]}
-		if err := prov.Publish(ctx, rec); err != nil {
-			t.Fatal(err)
-		}
-		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := prov.WaitAcks(wctx, id.String(), 1, []string{app.Name})
-		wcancel()
-		if err != nil {
-			t.Fatal(err)
-		}
+		h.publishTenant(id, 1, []string{"ru", "en"}[i], []string{"RUB", "USD"}[i])
 	}
 	return h
+}
+
+// publishTenant publishes a generation of a tenant's record and waits
+// until the service has acknowledged it.
+func (h *harness) publishTenant(id uuid.UUID, generation int64, locale, currency string) {
+	h.t.Helper()
+	ctx := context.Background()
+	prov := tenancy.NewProvisioner(h.brokers, "/test")
+	defer prov.Close()
+	rec := &tenancyv1.TenantRecord{Id: id.String(), Name: "t-" + id.String()[:8], Generation: generation, Region: "local",
+		Locale: locale, BaseCurrency: currency}
+	if err := prov.Publish(ctx, rec); err != nil {
+		h.t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := prov.WaitAcks(wctx, id.String(), generation, []string{app.Name}); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 func runApp(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg app.Config) string {

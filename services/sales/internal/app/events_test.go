@@ -81,7 +81,7 @@ func TestADealsLifePublishesItsEventsInOrder(t *testing.T) {
 	reason := h.do("GET", "/v1/loss-reasons", rep, nil).want(t, 200).body["items"].([]any)[0].(map[string]any)
 
 	created := h.do("POST", "/v1/deals", admin, map[string]any{"title": "Поставка", "amount": 10000, "currency": "EUR",
-		"contact_id": contact, "company_id": company, "owner_id": "rep-user", "tags": []string{"Опт"},
+		"contact_id": contact, "company_id": company, "owner_id": "rep-user", "team": "team-1", "tags": []string{"Опт"},
 		"expected_close_date": "2026-09-30", "source": "выставка"}).want(t, 201)
 	id := created.str("id")
 	updated := h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"title": "Поставка II", "amount": 20000}).want(t, 200)
@@ -333,5 +333,31 @@ func mustUnmarshal(t *testing.T, e events.Event, msg proto.Message) {
 	t.Helper()
 	if err := e.Unmarshal(msg); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Deals a deleted stage hands over are moved like any others: a recorded
+// move and a crm.deal.stage_changed each, from the deleted stage.
+func TestDealsMovedByAStageDeletionArePublished(t *testing.T) {
+	h := start(t)
+	admin := h.token(h.tenantB, auth.RoleAdmin)
+	pl := h.pipeline(admin)
+	pid, st := pl["id"].(string), stageIDs(pl)
+	ids := []string{h.newDeal(t, admin, map[string]any{"title": "a", "stage_id": st[1]}), h.newDeal(t, admin, map[string]any{"title": "b", "stage_id": st[1]})}
+	h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1]+"?move_to="+st[2], admin, nil).want(t, 200)
+	for _, id := range ids {
+		evs := h.eventsAbout(t, id, 2)
+		if got := typesOf(evs); got[1] != "crm.deal.stage_changed" {
+			t.Fatalf("deal %s: events %v", id, got)
+		}
+		var m salesv1.DealStageChanged
+		mustUnmarshal(t, evs[1], &m)
+		if m.GetChange().GetPreviousStageId() != st[1] || m.GetDeal().GetStageId() != st[2] || m.GetDeal().GetVersion() != 2 || m.GetActorId() != "admin-user" {
+			t.Errorf("deal %s: %v", id, &m)
+		}
+		moves := h.do("GET", "/v1/deals/"+id+"/moves", admin, nil).want(t, 200).body["items"].([]any)
+		if last := moves[len(moves)-1].(map[string]any); len(moves) != 2 || last["from_stage_id"] != st[1] || last["to_stage_id"] != st[2] {
+			t.Errorf("deal %s: moves %v", id, moves)
+		}
 	}
 }

@@ -81,3 +81,16 @@ func TestStagesAreShapedByAdmins(t *testing.T) {
 	h.do("DELETE", "/v1/pipelines/"+id, admin, nil).want(t, 204)
 	h.do("GET", "/v1/pipelines/"+id, admin, nil).want(t, 404)
 }
+
+// A tenant that deletes every pipeline keeps none: the next generation of
+// its record does not seed the default one again.
+func TestTheDefaultPipelineIsSeededOnce(t *testing.T) {
+	h := start(t)
+	admin := h.token(h.tenantB, auth.RoleAdmin)
+	pl := h.pipeline(admin)
+	h.do("DELETE", "/v1/pipelines/"+pl["id"].(string), admin, nil).want(t, 204)
+	h.publishTenant(h.tenantB, 2, "en", "USD")
+	if items := h.do("GET", "/v1/pipelines", admin, nil).want(t, 200).body["items"].([]any); len(items) != 0 {
+		t.Errorf("pipelines came back: %v", items)
+	}
+}

@@ -43,14 +43,17 @@ type Deal struct {
 
 // Fields are what a client sets on a deal; nil members are not given.
 type Fields struct {
-	Title             *string
-	PipelineID        *uuid.UUID
-	StageID           *uuid.UUID
-	Amount            **int64
-	Currency          *string
-	ContactID         *uuid.UUID
-	CompanyID         *uuid.UUID
-	OwnerID           *string
+	Title      *string
+	PipelineID *uuid.UUID
+	StageID    *uuid.UUID
+	Amount     **int64
+	Currency   *string
+	ContactID  *uuid.UUID
+	CompanyID  *uuid.UUID
+	OwnerID    *string
+	// Team is whose managers see the deal ("" none); by default the
+	// creator's when they own it.
+	Team              *string
 	ExpectedCloseDate *string
 	Source            *string
 	Tags              *[]string
@@ -75,6 +78,7 @@ func (f Fields) Changed() []string {
 	add(f.ContactID != nil, "contact_id")
 	add(f.CompanyID != nil, "company_id")
 	add(f.OwnerID != nil, "owner_id")
+	add(f.Team != nil, "team")
 	add(f.ExpectedCloseDate != nil, "expected_close_date")
 	add(f.Source != nil, "source")
 	add(f.Tags != nil, "tags")
@@ -119,17 +123,26 @@ func (d *Deal) Apply(v *apperr.Invalid, f Fields, defs []customfield.Def) {
 		d.CompanyID = *f.CompanyID
 	}
 	if f.OwnerID != nil {
-		d.OwnerID = strings.TrimSpace(*f.OwnerID)
-		if d.OwnerID == "" {
-			v.Add("owner_id", "must not be empty")
+		owner := strings.TrimSpace(*f.OwnerID)
+		switch {
+		case owner == "" || utf8.RuneCountInString(owner) > maxName:
+			v.Add("owner_id", "must be 1 to 200 characters")
+		case owner != d.OwnerID && f.Team == nil:
+			// The old owner's team does not follow the deal to a new owner.
+			d.Team = ""
+		}
+		d.OwnerID = owner
+	}
+	if f.Team != nil {
+		d.Team = strings.TrimSpace(*f.Team)
+		if utf8.RuneCountInString(d.Team) > maxName {
+			v.Add("team", "must be at most 200 characters")
 		}
 	}
 	if f.ExpectedCloseDate != nil {
 		s := strings.TrimSpace(*f.ExpectedCloseDate)
-		if s != "" {
-			if _, err := time.Parse(time.DateOnly, s); err != nil {
-				v.Add("expected_close_date", "must be a date such as 2026-12-31")
-			}
+		if s != "" && !ValidDate(s) {
+			v.Add("expected_close_date", "must be a date between 1900-01-01 and 9999-12-31, such as 2026-12-31")
 		}
 		d.ExpectedCloseDate = s
 	}
@@ -189,6 +202,13 @@ func NewDeal(tenant uuid.UUID, f Fields, p *Pipeline, baseCurrency string, defs 
 		return nil, ErrMissingRequired(st.Name, missing)
 	}
 	return d, nil
+}
+
+// ValidDate reports whether s is a calendar date YYYY-MM-DD of a year
+// from 1900 to 9999 (the ones a deal may close in, and PostgreSQL stores).
+func ValidDate(s string) bool {
+	t, err := time.Parse(time.DateOnly, s)
+	return err == nil && t.Year() >= 1900 && t.Year() <= 9999
 }
 
 // Missing lists the fields stage st requires that d lacks.
@@ -320,6 +340,9 @@ func (d *Deal) Reopen(p *Pipeline, stage uuid.UUID, moves []Move, actor string, 
 	}
 	if st == nil {
 		st = p.FirstOf(KindOpen)
+	}
+	if missing := d.Missing(st); len(missing) > 0 {
+		return Transition{}, ErrMissingRequired(st.Name, missing)
 	}
 	return d.enter(d.current(p), st, actor, now), nil
 }

@@ -29,8 +29,12 @@ func MinorDigits(code string) int {
 	return scale
 }
 
-// RateDigits is how many decimal places a rate keeps.
-const RateDigits = 12
+// RateDigits is how many decimal places a rate keeps; MaxRate bounds a rate
+// (no currency costs a million units of another).
+const (
+	RateDigits = 12
+	MaxRate    = 1_000_000
+)
 
 // Rate is how many units of the base currency one unit of a currency costs.
 type Rate = *big.Rat
@@ -44,33 +48,38 @@ func ParseRate(s string) (Rate, error) {
 	if _, frac, _ := strings.Cut(strings.TrimSpace(s), "."); len(frac) > RateDigits {
 		return nil, invalid("rate", "must have at most 12 digits after the point")
 	}
+	if r.Cmp(new(big.Rat).SetInt64(MaxRate)) > 0 {
+		return nil, invalid("rate", "must be at most 1000000 units of the base currency")
+	}
 	return r, nil
 }
 
 // ToBase converts minor units of currency cur into minor units of the base
-// currency at rate, rounding half away from zero.
-func ToBase(minor int64, cur, base string, rate Rate) int64 {
+// currency at rate, rounding half away from zero; ok is false when the
+// result does not fit 64 bits.
+func ToBase(minor int64, cur, base string, rate Rate) (v int64, ok bool) {
 	if cur == base {
-		return minor
+		return minor, true
 	}
-	v := new(big.Rat).Mul(new(big.Rat).SetInt64(minor), rate)
+	x := new(big.Rat).Mul(new(big.Rat).SetInt64(minor), rate)
 	shift := MinorDigits(base) - MinorDigits(cur)
 	p := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(shift))), nil))
 	if shift >= 0 {
-		v.Mul(v, p)
+		x.Mul(x, p)
 	} else {
-		v.Quo(v, p)
+		x.Quo(x, p)
 	}
-	return roundRat(v)
+	return roundRat(x)
 }
 
 // Weighted is amount × probability / 100, rounded half away from zero.
 func Weighted(amount int64, probability int) int64 {
 	n := new(big.Int).Mul(big.NewInt(amount), big.NewInt(int64(probability)))
-	return roundRat(new(big.Rat).SetFrac(n, big.NewInt(100)))
+	v, _ := roundRat(new(big.Rat).SetFrac(n, big.NewInt(100))) // at most amount: it fits
+	return v
 }
 
-func roundRat(v *big.Rat) int64 {
+func roundRat(v *big.Rat) (int64, bool) {
 	num, den := new(big.Int).Set(v.Num()), v.Denom()
 	neg := num.Sign() < 0
 	num.Abs(num)
@@ -81,7 +90,7 @@ func roundRat(v *big.Rat) int64 {
 	if neg {
 		q.Neg(q)
 	}
-	return q.Int64()
+	return q.Int64(), q.IsInt64()
 }
 
 func abs(i int) int {

@@ -32,10 +32,20 @@ func TestToBaseConvertsMinorUnitsExactly(t *testing.T) {
 		{123456789, "RUB", "RUB", "1", 123456789}, // the base currency is itself
 		{999_999_999_999, "EUR", "RUB", "100", 99_999_999_999_900},
 	} {
-		got := ToBase(tc.minor, tc.cur, tc.base, rate(tc.rate))
-		if got != tc.want {
+		got, ok := ToBase(tc.minor, tc.cur, tc.base, rate(tc.rate))
+		if got != tc.want || !ok {
 			t.Errorf("%d %s at %s → %s: have %d, want %d", tc.minor, tc.cur, tc.rate, tc.base, got, tc.want)
 		}
+	}
+}
+
+func TestToBaseSaysWhenTheResultDoesNotFit(t *testing.T) {
+	r, _ := ParseRate("1000000")
+	if _, ok := ToBase(1_000_000_000_000_000, "JPY", "KWD", r); ok {
+		t.Error("10^15 JPY at 10^6 KWD each, in fils, fit in 64 bits?")
+	}
+	if _, err := ParseRate("1000000.000000000001"); err == nil {
+		t.Error("a rate over 10^6 was accepted")
 	}
 }
 

@@ -24,8 +24,8 @@ type Board struct {
 	Pipeline     *domain.Pipeline
 	BaseCurrency string
 	Columns      []BoardColumn
-	// Unconverted lists currencies with deals but no rate any more; their
-	// amounts are left out of the sums.
+	// Unconverted lists currencies whose amounts could not be added up (no
+	// rate any more, or a sum past 64 bits); they are left out of the sums.
 	Unconverted []string
 }
 
@@ -44,7 +44,7 @@ func (s *Service) Board(ctx context.Context, pipeline uuid.UUID, perStage int) (
 	b := &Board{BaseCurrency: base}
 	viewer := viewerOf(p)
 	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		pl, err := r.Pipeline(ctx, pipeline, false)
+		pl, err := r.Pipeline(ctx, pipeline, NoLock)
 		if err != nil {
 			return err
 		}
@@ -82,14 +82,19 @@ func (s *Service) Board(ctx context.Context, pipeline uuid.UUID, perStage int) (
 			c := &b.Columns[i]
 			c.Count += t.Deals
 			rate, ok := rates[t.Currency]
-			if !ok && t.Currency != base {
+			var v int64
+			if ok || t.Currency == base {
+				v, ok = domain.ToBase(t.Amount, t.Currency, base, rate)
+			}
+			if sum := c.TotalAmount + v; !ok || (v > 0 && sum < c.TotalAmount) {
+				// No rate, or a sum past 64 bits: left out, and said so.
 				if t.Amount != 0 && !missing[t.Currency] {
 					missing[t.Currency] = true
 					b.Unconverted = append(b.Unconverted, t.Currency)
 				}
 				continue
 			}
-			c.TotalAmount += domain.ToBase(t.Amount, t.Currency, base, rate)
+			c.TotalAmount += v
 		}
 		for i := range b.Columns {
 			b.Columns[i].WeightedAmount = domain.Weighted(b.Columns[i].TotalAmount, b.Columns[i].Stage.Probability)

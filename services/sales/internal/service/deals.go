@@ -38,6 +38,9 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 	if f.OwnerID == nil {
 		f.OwnerID = &p.UserID
 	}
+	if f.Team == nil && *f.OwnerID == p.UserID {
+		f.Team = &p.Team // one's own deal belongs to one's team
+	}
 	if err := s.learnFields(ctx, p.TenantID, f.Custom); err != nil {
 		return nil, err
 	}
@@ -65,14 +68,30 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 		}); err != nil {
 			return nil, err
 		}
-		c, err := s.contacts.CreateContact(ctx, contact)
+		c, err := s.contacts.CreateContact(ctx, contact, true)
 		if err != nil {
 			return nil, err
+		}
+		// A retry of a quick deal whose deal failed gets the contact that
+		// attempt made and undid (contacts replays its answer to the key):
+		// this attempt makes its own.
+		var undone bool
+		if err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+			known, ok, err := r.Contact(ctx, c.ID)
+			undone = ok && known.Deleted
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if undone {
+			if c, err = s.contacts.CreateContact(ctx, contact, false); err != nil {
+				return nil, err
+			}
 		}
 		f.ContactID = &c.ID
 		view, err := s.insertDeal(ctx, p, f, &c)
 		if err != nil {
-			s.undoContact(ctx, c)
+			s.undoContact(ctx, p.TenantID, c)
 		}
 		return view, err
 	}
@@ -85,11 +104,16 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 var errNoContacts = apperr.New(apperr.KindUnavailable, "contacts-unavailable",
 	"this sales service is not connected to the contacts service, so it cannot create contacts")
 
-// undoContact deletes the contact a failed quick deal created.
-func (s *Service) undoContact(ctx context.Context, c Party) {
+// undoContact deletes the contact a failed quick deal created, and
+// remembers it as gone.
+func (s *Service) undoContact(ctx context.Context, tenant uuid.UUID, c Party) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.contacts.DeleteContact(ctx, c.ID, c.Version); err != nil && s.log != nil {
+	err := s.contacts.DeleteContact(ctx, c.ID, c.Version)
+	if err == nil {
+		err = s.store.Tx(ctx, tenant, func(r Repo) error { return r.MarkContacts(ctx, []uuid.UUID{c.ID}, uuid.Nil) })
+	}
+	if err != nil && s.log != nil {
 		s.log.ErrorContext(ctx, "quick deal: the deal failed and its new contact could not be deleted", "contact", c.ID, "err", err)
 	}
 }
@@ -109,7 +133,6 @@ func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, f domai
 	if err != nil {
 		return nil, nil, err
 	}
-	d.Team = p.Team
 	if _, err := s.ratesFor(ctx, r, base, d.Currency); err != nil {
 		return nil, nil, err
 	}
@@ -296,7 +319,7 @@ func (s *Service) checkRefs(ctx context.Context, tenant uuid.UUID, f domain.Fiel
 // pipelineFor is the pipeline named, or the tenant's first one.
 func (s *Service) pipelineFor(ctx context.Context, r Repo, id *uuid.UUID) (*domain.Pipeline, error) {
 	if id != nil {
-		pl, err := r.Pipeline(ctx, *id, false)
+		pl, err := r.Pipeline(ctx, *id, ForShare)
 		if err == domain.ErrPipelineNotFound {
 			var v apperr.Invalid
 			v.Add("pipeline_id", "no such pipeline")
@@ -313,7 +336,8 @@ func (s *Service) pipelineFor(ctx context.Context, r Repo, id *uuid.UUID) (*doma
 		v.Add("pipeline_id", "the tenant has no pipeline yet; create one first")
 		return nil, v.Err()
 	}
-	return all[0], nil
+	first := all[0].ID
+	return s.pipelineFor(ctx, r, &first)
 }
 
 // ratesFor returns the tenant's rates, refusing a deal currency without one.
@@ -376,11 +400,11 @@ func (s *Service) viewOf(ctx context.Context, r Repo, d *domain.Deal, pl *domain
 		return nil, err
 	}
 	if pl == nil {
-		if pl, err = r.Pipeline(ctx, d.PipelineID, false); err != nil {
+		if pl, err = r.Pipeline(ctx, d.PipelineID, NoLock); err != nil {
 			return nil, err
 		}
 	}
-	v := &DealView{Deal: d, StageTimes: domain.StageTimes(moves, s.now())}
+	v := &DealView{Deal: d, StageTimes: stageTimes(d, moves, s.now())}
 	if st := pl.Stage(d.StageID); st != nil {
 		v.Probability = st.Probability
 	}
@@ -446,7 +470,7 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch int64, c
 			move = &t.Move
 			moves = append(moves, t.Move)
 		}
-		view = &DealView{Deal: d, StageTimes: domain.StageTimes(moves, now)}
+		view = &DealView{Deal: d, StageTimes: stageTimes(d, moves, now)}
 		if stage := pl.Stage(d.StageID); stage != nil {
 			view.Probability = stage.Probability
 		}
@@ -466,8 +490,16 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f
 		v.Add("stage_id", "a deal changes stage with POST /v1/deals/{id}/move, /win, /lose or /reopen")
 		return nil, v.Err()
 	}
-	p, err := principal(ctx)
+	p, err := writer(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// Who may change the deal is settled before anything is asked of the
+	// contacts service about the values.
+	if err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		_, err := readDeal(ctx, r, p, id, false)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	if err := s.checkRefs(ctx, p.TenantID, f); err != nil {
@@ -520,6 +552,9 @@ func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stag
 func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage, reason uuid.UUID, comment string) (*DealView, error) {
 	return s.dealChange(ctx, id, ifMatch, nil, func(r Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		d, pl := st.Deal, st.Pipeline
+		if d.Status != domain.KindOpen {
+			return "", nil, "", domain.ErrDealClosed(d.Status)
+		}
 		var v apperr.Invalid
 		if reason == uuid.Nil {
 			v.Add("reason_id", "is required: say why the deal was lost (GET /v1/loss-reasons)")
@@ -607,6 +642,15 @@ func (s *Service) ListDeals(ctx context.Context, q DealQuery) ([]*domain.Deal, *
 	}
 	next := out[want-1].ID
 	return out[:want], &next, nil
+}
+
+// stageTimes adds up a deal's time per stage; a won or lost deal's time
+// stopped when it closed.
+func stageTimes(d *domain.Deal, moves []domain.Move, now time.Time) []domain.StageTime {
+	if d.ClosedAt != nil {
+		now = *d.ClosedAt
+	}
+	return domain.StageTimes(moves, now)
 }
 
 // sortedStages lists a pipeline's stage ids in order.

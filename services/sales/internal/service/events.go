@@ -52,7 +52,7 @@ func DealMessage(d *domain.Deal, probability int, base string, rates map[string]
 	if d.Amount != nil {
 		m.Amount, m.HasAmount = *d.Amount, true
 		if rate, ok := rates[d.Currency]; ok || d.Currency == base {
-			m.AmountBase = domain.ToBase(*d.Amount, d.Currency, base, rate)
+			m.AmountBase, _ = domain.ToBase(*d.Amount, d.Currency, base, rate)
 		}
 	}
 	if d.ClosedAt != nil {

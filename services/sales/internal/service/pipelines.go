@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 )
 
@@ -32,7 +33,7 @@ func (s *Service) GetPipeline(ctx context.Context, id uuid.UUID) (*domain.Pipeli
 	}
 	var out *domain.Pipeline
 	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		out, err = r.Pipeline(ctx, id, false)
+		out, err = r.Pipeline(ctx, id, NoLock)
 		return err
 	})
 	return out, err
@@ -67,7 +68,7 @@ func (s *Service) changePipeline(ctx context.Context, id uuid.UUID, ifMatch int6
 	}
 	var pl *domain.Pipeline
 	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		if pl, err = r.Pipeline(ctx, id, true); err != nil {
+		if pl, err = r.Pipeline(ctx, id, ForUpdate); err != nil {
 			return err
 		}
 		if err := checkVersion(ifMatch, pl.Version); err != nil {
@@ -102,7 +103,7 @@ func (s *Service) DeletePipeline(ctx context.Context, id uuid.UUID, ifMatch int6
 		return err
 	}
 	return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		pl, err := r.Pipeline(ctx, id, true)
+		pl, err := r.Pipeline(ctx, id, ForUpdate)
 		if err != nil {
 			return err
 		}
@@ -167,11 +168,15 @@ func (s *Service) ReorderStages(ctx context.Context, pipeline uuid.UUID, ifMatch
 	})
 }
 
-// DeleteStage deletes a stage; its deals move to moveTo first, and a stage
-// that holds deals without moveTo stays.
+// DeleteStage deletes a stage; its deals move to moveTo first (each move
+// recorded and published as crm.deal.stage_changed), and a stage that holds
+// deals without moveTo stays.
 func (s *Service) DeleteStage(ctx context.Context, pipeline, stage uuid.UUID, ifMatch int64, moveTo uuid.UUID) (*domain.Pipeline, error) {
 	return s.changePipeline(ctx, pipeline, ifMatch, func(r Repo, p auth.Principal, pl *domain.Pipeline, now time.Time) (map[string]string, error) {
-		var to domain.Stage
+		var from, to domain.Stage
+		if st := pl.Stage(stage); st != nil {
+			from = *st
+		}
 		if moveTo != uuid.Nil {
 			if st := pl.Stage(moveTo); st != nil {
 				to = *st
@@ -197,8 +202,25 @@ func (s *Service) DeleteStage(ctx context.Context, pipeline, stage uuid.UUID, if
 				return nil, domain.ErrMissingRequired(to.Name, missing)
 			}
 		}
-		n, err := r.MoveStageDeals(ctx, stage, to, p.UserID, now)
-		if err != nil || n == 0 {
+		moved, err := r.MoveStageDeals(ctx, stage, to, p.UserID, now)
+		if err != nil || len(moved) == 0 {
+			return nil, err
+		}
+		base := s.settingsOf(p.TenantID).BaseCurrency
+		rates, err := rateMap(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		evs := make([]events.Event, 0, len(moved))
+		for _, m := range moved {
+			t := domain.Transition{Move: m.Move, From: from, SecondsInPrevious: int64(now.Sub(m.WasEnteredAt) / time.Second)}
+			ev, err := dealEvent(TypeDealStageChanged, m.Deal, to.Probability, base, rates, p.UserID, &t, "")
+			if err != nil {
+				return nil, err
+			}
+			evs = append(evs, ev)
+		}
+		if err := r.Publish(ctx, evs...); err != nil {
 			return nil, err
 		}
 		return map[string]string{stage.String(): moveTo.String()}, nil

@@ -20,7 +20,7 @@ type Store interface {
 // row for update, so concurrent changes of one record queue.
 type Repo interface {
 	Pipelines(ctx context.Context) ([]*domain.Pipeline, error)
-	Pipeline(ctx context.Context, id uuid.UUID, lock bool) (*domain.Pipeline, error)
+	Pipeline(ctx context.Context, id uuid.UUID, lock Lock) (*domain.Pipeline, error)
 	InsertPipeline(ctx context.Context, p *domain.Pipeline) error
 	// SavePipeline stores p's name, version and stages (inserting new
 	// stages, updating the others, deleting those it no longer has).
@@ -30,9 +30,9 @@ type Repo interface {
 	StageHasDeals(ctx context.Context, stage uuid.UUID) (bool, error)
 	// StageDealsMissing lists which of fields at least one deal of stage lacks.
 	StageDealsMissing(ctx context.Context, stage uuid.UUID, fields []string) ([]string, error)
-	// MoveStageDeals moves every deal of stage from into to, recording each
-	// move; it returns how many deals moved.
-	MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Stage, actor string, now time.Time) (int64, error)
+	// MoveStageDeals moves every deal of stage from into to (a stage of the
+	// same kind), recording each move; it returns the deals moved.
+	MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Stage, actor string, now time.Time) ([]MovedDeal, error)
 
 	Deal(ctx context.Context, id uuid.UUID, lock bool) (*domain.Deal, error)
 	// DealState reads, in one round trip, a deal (locked), its pipeline,
@@ -68,6 +68,8 @@ type Repo interface {
 	// UpsertContacts and UpsertCompanies store records newer than those held.
 	UpsertContacts(ctx context.Context, ps ...Party) error
 	UpsertCompanies(ctx context.Context, ps ...Party) error
+	// RestoreContacts undoes MarkContacts (an unmerge).
+	RestoreContacts(ctx context.Context, ids []uuid.UUID) error
 	// MarkContacts marks contacts deleted (merged into mergedInto, if not Nil).
 	MarkContacts(ctx context.Context, ids []uuid.UUID, mergedInto uuid.UUID) error
 	MarkCompanyDeleted(ctx context.Context, ids ...uuid.UUID) error
@@ -94,6 +96,13 @@ type Repo interface {
 	Publish(ctx context.Context, evs ...events.Event) error
 }
 
+// MovedDeal is a deal a deleted stage handed over, after the move.
+type MovedDeal struct {
+	Deal         *domain.Deal
+	Move         domain.Move
+	WasEnteredAt time.Time // when it entered the deleted stage
+}
+
 // DealState is a deal with what a change of it reads.
 type DealState struct {
 	Deal     *domain.Deal
@@ -101,6 +110,18 @@ type DealState struct {
 	Moves    []domain.Move
 	Rates    []CurrencyRate
 }
+
+// Lock says how a read locks the rows it reads. Deal writes take their
+// pipeline FOR SHARE and pipeline changes FOR UPDATE, so a stage cannot
+// change kind, or be deleted with its deals moved, while a deal enters it.
+type Lock int
+
+// Locks.
+const (
+	NoLock Lock = iota
+	ForShare
+	ForUpdate
+)
 
 // StageTotal is the count and sum of one stage's deals in one currency.
 type StageTotal struct {
@@ -153,8 +174,9 @@ type Contacts interface {
 	Contact(ctx context.Context, id uuid.UUID) (p Party, ok bool, err error)
 	Company(ctx context.Context, id uuid.UUID) (p Party, ok bool, err error)
 	// CreateContact creates a contact from body (the contacts API's own
-	// JSON); a refusal comes back as the contacts service's problem.
-	CreateContact(ctx context.Context, body []byte) (Party, error)
+	// JSON); a refusal comes back as the contacts service's problem. With
+	// keyed, the request's Idempotency-Key goes along (derived).
+	CreateContact(ctx context.Context, body []byte, keyed bool) (Party, error)
 	// DeleteContact deletes a contact at version.
 	DeleteContact(ctx context.Context, id uuid.UUID, version int64) error
 	// DealFields lists the tenant's custom fields of deals.

@@ -148,6 +148,9 @@ func (s *Service) ApplyContactsEvent(ctx context.Context, r Repo, e events.Event
 		if err := r.UpsertContacts(ctx, append(restored, target)...); err != nil {
 			return err
 		}
+		if err := r.RestoreContacts(ctx, ids); err != nil {
+			return err
+		}
 		deals, err := r.UnlinkDeals(ctx, target.ID, ids, e.Time)
 		if err != nil {
 			return err
@@ -239,7 +242,7 @@ func (s *Service) publishRelinked(ctx context.Context, r Repo, tenant uuid.UUID,
 		key := d.StageID
 		prob, ok := pipelines[key]
 		if !ok {
-			pl, err := r.Pipeline(ctx, d.PipelineID, false)
+			pl, err := r.Pipeline(ctx, d.PipelineID, NoLock)
 			if err != nil {
 				return err
 			}

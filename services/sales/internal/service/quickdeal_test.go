@@ -22,6 +22,7 @@ type fakeRepo struct {
 	pipeline *domain.Pipeline
 	insert   error
 	upserted []Party
+	gone     []uuid.UUID
 }
 
 func (r *fakeRepo) Pipelines(context.Context) ([]*domain.Pipeline, error) {
@@ -31,6 +32,21 @@ func (r *fakeRepo) Rates(context.Context) ([]CurrencyRate, error)         { retu
 func (r *fakeRepo) DealFields(context.Context) ([]customfield.Def, error) { return nil, nil }
 func (r *fakeRepo) UpsertContacts(_ context.Context, ps ...Party) error {
 	r.upserted = append(r.upserted, ps...)
+	return nil
+}
+func (r *fakeRepo) Pipeline(context.Context, uuid.UUID, Lock) (*domain.Pipeline, error) {
+	return r.pipeline, nil
+}
+func (r *fakeRepo) Contact(_ context.Context, id uuid.UUID) (Party, bool, error) {
+	for _, p := range r.gone {
+		if p == id {
+			return Party{ID: id, Deleted: true}, true, nil
+		}
+	}
+	return Party{}, false, nil
+}
+func (r *fakeRepo) MarkContacts(_ context.Context, ids []uuid.UUID, _ uuid.UUID) error {
+	r.gone = append(r.gone, ids...)
 	return nil
 }
 func (r *fakeRepo) InsertDeal(context.Context, *domain.Deal, domain.Move) error { return r.insert }
@@ -43,11 +59,18 @@ func (s fakeStore) Tx(_ context.Context, _ uuid.UUID, fn func(Repo) error) error
 type fakeContacts struct {
 	Contacts
 	created, deleted []uuid.UUID
+	keyed            uuid.UUID // what the request's key made: replayed, as contacts does
 }
 
-func (c *fakeContacts) CreateContact(context.Context, []byte) (Party, error) {
+func (c *fakeContacts) CreateContact(_ context.Context, _ []byte, keyed bool) (Party, error) {
+	if keyed && c.keyed != uuid.Nil {
+		return Party{ID: c.keyed, Version: 1}, nil
+	}
 	id := uuid.New()
 	c.created = append(c.created, id)
+	if keyed {
+		c.keyed = id
+	}
 	return Party{ID: id, Version: 1}, nil
 }
 
@@ -59,19 +82,55 @@ func (c *fakeContacts) DeleteContact(_ context.Context, id uuid.UUID, version in
 	return nil
 }
 
-func quickDeal(t *testing.T, insert error) (*fakeContacts, error) {
+type quick struct {
+	s        *Service
+	repo     *fakeRepo
+	contacts *fakeContacts
+	ctx      context.Context
+}
+
+func newQuick(t *testing.T) *quick {
 	t.Helper()
 	tenant := uuid.New()
 	pl, err := domain.NewPipeline(tenant, "Sales", nil, "en", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	contacts := &fakeContacts{}
-	s := New(fakeStore{&fakeRepo{pipeline: pl, insert: insert}}, contacts, func(uuid.UUID) Settings { return Settings{Locale: "en"} }, nil)
-	ctx := auth.WithPrincipal(context.Background(), auth.Principal{TenantID: tenant, UserID: "u", Roles: []string{auth.RoleRep}})
+	q := &quick{repo: &fakeRepo{pipeline: pl}, contacts: &fakeContacts{}}
+	q.s = New(fakeStore{q.repo}, q.contacts, func(uuid.UUID) Settings { return Settings{Locale: "en"} }, nil)
+	q.ctx = auth.WithPrincipal(context.Background(), auth.Principal{TenantID: tenant, UserID: "u", Roles: []string{auth.RoleRep}})
+	return q
+}
+
+func (q *quick) deal() (*DealView, error) {
 	title := "Quick"
-	_, err = s.CreateDeal(ctx, domain.Fields{Title: &title}, []byte(`{"first_name":"Ann"}`))
-	return contacts, err
+	return q.s.CreateDeal(q.ctx, domain.Fields{Title: &title}, []byte(`{"first_name":"Ann"}`))
+}
+
+func quickDeal(t *testing.T, insert error) (*fakeContacts, error) {
+	t.Helper()
+	q := newQuick(t)
+	q.repo.insert = insert
+	_, err := q.deal()
+	return q.contacts, err
+}
+
+// A retried quick deal whose first attempt failed after making (and
+// undoing) its contact makes a new contact rather than the replayed one.
+func TestARetriedQuickDealDoesNotUseTheContactItUndid(t *testing.T) {
+	q := newQuick(t)
+	q.repo.insert = errors.New("disk full")
+	if _, err := q.deal(); err == nil {
+		t.Fatal("first attempt succeeded")
+	}
+	q.repo.insert = nil
+	v, err := q.deal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.ContactID == q.contacts.deleted[0] || len(q.contacts.created) != 2 || v.ContactID != q.contacts.created[1] {
+		t.Fatalf("deal names %s; created %v, deleted %v", v.ContactID, q.contacts.created, q.contacts.deleted)
+	}
 }
 
 func TestAQuickDealThatCannotBeStoredDeletesItsContact(t *testing.T) {

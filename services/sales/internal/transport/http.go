@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	kitendpoint "github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
@@ -349,6 +348,7 @@ type dealBody struct {
 	ContactID         httpkit.Nullable[string]         `json:"contact_id"`
 	CompanyID         httpkit.Nullable[string]         `json:"company_id"`
 	OwnerID           httpkit.Nullable[string]         `json:"owner_id"`
+	Team              httpkit.Nullable[string]         `json:"team"`
 	ExpectedCloseDate httpkit.Nullable[string]         `json:"expected_close_date"`
 	Source            httpkit.Nullable[string]         `json:"source"`
 	Tags              httpkit.Nullable[[]string]       `json:"tags"`
@@ -377,7 +377,7 @@ func (b dealBody) fields() domain.Fields {
 			f.Custom = map[string]any{}
 		}
 	}
-	f.Title, f.Currency, f.OwnerID, f.Source = b.Title.Ptr(), b.Currency.Ptr(), b.OwnerID.Ptr(), b.Source.Ptr()
+	f.Title, f.Currency, f.OwnerID, f.Source, f.Team = b.Title.Ptr(), b.Currency.Ptr(), b.OwnerID.Ptr(), b.Source.Ptr(), b.Team.Ptr()
 	f.ExpectedCloseDate, f.Tags = b.ExpectedCloseDate.Ptr(), b.Tags.Ptr()
 	if b.Amount.Set {
 		var a *int64
@@ -554,10 +554,8 @@ func decodeListDeals(_ context.Context, r *http.Request) (any, error) {
 	q.AmountMin, q.AmountMax = amount("amount_min"), amount("amount_max")
 	date := func(name string) string {
 		s := get(name)
-		if s != "" {
-			if _, err := time.Parse(time.DateOnly, s); err != nil {
-				v.Add(name, "must be a date such as 2026-12-31")
-			}
+		if s != "" && !domain.ValidDate(s) {
+			v.Add(name, "must be a date between 1900-01-01 and 9999-12-31, such as 2026-12-31")
 		}
 		return s
 	}

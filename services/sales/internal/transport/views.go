@@ -59,6 +59,7 @@ type dealJSON struct {
 	ContactID         *uuid.UUID      `json:"contact_id"`
 	CompanyID         *uuid.UUID      `json:"company_id"`
 	OwnerID           string          `json:"owner_id"`
+	Team              string          `json:"team"`
 	ExpectedCloseDate *string         `json:"expected_close_date"`
 	Source            string          `json:"source"`
 	Tags              []string        `json:"tags"`
@@ -83,7 +84,7 @@ func optID(id uuid.UUID) *uuid.UUID {
 
 func dealView(d *domain.Deal) dealJSON {
 	v := dealJSON{ID: d.ID, Title: d.Title, PipelineID: d.PipelineID, StageID: d.StageID, Status: string(d.Status), Amount: d.Amount,
-		Currency: d.Currency, ContactID: optID(d.ContactID), CompanyID: optID(d.CompanyID), OwnerID: d.OwnerID, Source: d.Source,
+		Currency: d.Currency, ContactID: optID(d.ContactID), CompanyID: optID(d.CompanyID), OwnerID: d.OwnerID, Team: d.Team, Source: d.Source,
 		Tags: d.Tags, Custom: d.Custom, LossReasonID: optID(d.LossReasonID), LossComment: d.LossComment, StageEnteredAt: d.StageEnteredAt,
 		ClosedAt: d.ClosedAt, Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	if d.ExpectedCloseDate != "" {

@@ -122,10 +122,12 @@ func (c *Client) Company(ctx context.Context, id uuid.UUID) (service.Party, bool
 
 // CreateContact creates a contact; the request's Idempotency-Key, when it
 // has one, goes along (derived), so a retried quick deal makes one contact.
-func (c *Client) CreateContact(ctx context.Context, body []byte) (service.Party, error) {
+func (c *Client) CreateContact(ctx context.Context, body []byte, keyed bool) (service.Party, error) {
 	key := service.CallerFrom(ctx).IdempotencyKey
-	if key != "" {
+	if key != "" && keyed {
 		key = "quick-deal-" + key
+	} else {
+		key = ""
 	}
 	resp, raw, err := c.do(ctx, http.MethodPost, "v1/contacts", body, "Idempotency-Key", key)
 	if err != nil {

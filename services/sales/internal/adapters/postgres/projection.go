@@ -37,9 +37,10 @@ func (r *repo) Company(ctx context.Context, id uuid.UUID) (service.Party, bool, 
 	return r.party(ctx, `select id, null::uuid, name, deleted, false, null::uuid, version from companies where tenant_id = $1 and id = $2`, id)
 }
 
-// UpsertContacts stores each contact unless a newer version is held; a
-// record that comes back (an unmerge) is no longer deleted. An erased
-// person stays nameless.
+// UpsertContacts stores each contact unless a newer version is held. A
+// deleted or merged contact stays so (an update of a merged contact may
+// arrive after the merge, which travels under the target's key); only
+// RestoreContacts brings one back. An erased person stays nameless.
 func (r *repo) UpsertContacts(ctx context.Context, ps ...service.Party) error {
 	ids, companies, names, versions := make([]uuid.UUID, len(ps)), make([]*uuid.UUID, len(ps)), make([]string, len(ps)), make([]int64, len(ps))
 	for i, p := range ps {
@@ -52,8 +53,7 @@ func (r *repo) UpsertContacts(ctx context.Context, ps ...service.Party) error {
 	_, err := r.tx.Exec(ctx, `insert into contacts as c (tenant_id, id, company_id, name, version)
 		select $1, * from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[])
 		on conflict (tenant_id, id) do update set company_id = excluded.company_id,
-			name = case when c.erased then '' else excluded.name end,
-			deleted = false, merged_into = null, version = excluded.version
+			name = case when c.erased then '' else excluded.name end, version = excluded.version
 		where c.version <= excluded.version`, r.tenant, ids, companies, names, versions)
 	return err
 }
@@ -67,6 +67,12 @@ func (r *repo) UpsertCompanies(ctx context.Context, ps ...service.Party) error {
 		select $1, * from unnest($2::uuid[], $3::text[], $4::bigint[])
 		on conflict (tenant_id, id) do update set name = excluded.name, deleted = false, version = excluded.version
 		where c.version <= excluded.version`, r.tenant, ids, names, versions)
+	return err
+}
+
+// RestoreContacts brings contacts back (an unmerge restored them).
+func (r *repo) RestoreContacts(ctx context.Context, ids []uuid.UUID) error {
+	_, err := r.tx.Exec(ctx, `update contacts set deleted = false, merged_into = null where tenant_id = $1 and id = any($2)`, r.tenant, ids)
 	return err
 }
 

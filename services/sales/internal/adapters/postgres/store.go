@@ -49,6 +49,8 @@ func forUpdate(lock bool) string {
 	return ""
 }
 
+var lockClause = map[service.Lock]string{service.NoLock: "", service.ForShare: " for share", service.ForUpdate: " for update"}
+
 // --- pipelines ---
 
 const stageCols = `id, pipeline_id, name, color, probability, kind, position, required_fields`
@@ -97,9 +99,9 @@ func scanStage(row pgx.CollectableRow) (domain.Stage, error) {
 	return st, err
 }
 
-func (r *repo) Pipeline(ctx context.Context, id uuid.UUID, lock bool) (*domain.Pipeline, error) {
+func (r *repo) Pipeline(ctx context.Context, id uuid.UUID, lock service.Lock) (*domain.Pipeline, error) {
 	p := &domain.Pipeline{TenantID: r.tenant}
-	err := r.tx.QueryRow(ctx, `select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 and id = $2`+forUpdate(lock),
+	err := r.tx.QueryRow(ctx, `select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 and id = $2`+lockClause[lock],
 		r.tenant, id).Scan(&p.ID, &p.Name, &p.Version, &p.CreatedAt, &p.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, domain.ErrPipelineNotFound
@@ -187,25 +189,63 @@ func (r *repo) StageDealsMissing(ctx context.Context, stage uuid.UUID, fields []
 	return missing, nil
 }
 
-func (r *repo) MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Stage, actor string, now time.Time) (int64, error) {
-	closed := any(nil)
-	if to.Kind != domain.KindOpen {
-		closed = now
-	}
-	tag, err := r.tx.Exec(ctx, `
-		with moved as (
-			update deals set stage_id = $3, status = $4, stage_entered_at = $5, version = version + 1, updated_at = $5,
-				closed_at = case when $4 = 'open' then null else coalesce(closed_at, $6) end,
-				loss_reason_id = case when $4 = 'lost' then loss_reason_id end, loss_comment = case when $4 = 'lost' then loss_comment else '' end
-			where tenant_id = $1 and stage_id = $2 returning id)
-		insert into deal_moves (tenant_id, deal_id, id, from_stage_id, to_stage_id, actor_id, moved_at)
-		select $1, id, gen_random_uuid(), $2, $3, $7, $5 from moved`,
-		r.tenant, from, to.ID, string(to.Kind), now, closed, actor)
+func (r *repo) MoveStageDeals(ctx context.Context, from uuid.UUID, to domain.Stage, actor string, now time.Time) ([]service.MovedDeal, error) {
+	// In id order, so two statements moving many deals lock them in one order.
+	rows, err := r.tx.Query(ctx, `
+		with locked as (select id as deal, stage_entered_at as was from deals where tenant_id = $1 and stage_id = $2 order by id for update)
+		update deals d set stage_id = $3, stage_entered_at = $4, version = d.version + 1, updated_at = $4
+		from locked l where d.tenant_id = $1 and d.id = l.deal
+		returning d.id, l.was`, r.tenant, from, to.ID, now)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	_, err = r.tx.Exec(ctx, `delete from stage_sums where tenant_id = $1 and stage_id = $2`, r.tenant, from)
-	return tag.RowsAffected(), err
+	type moved struct {
+		id  uuid.UUID
+		was time.Time
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (moved, error) {
+		var m moved
+		return m, row.Scan(&m.id, &m.was)
+	})
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	out := make([]service.MovedDeal, len(list))
+	ids, moveIDs := make([]uuid.UUID, len(list)), make([]uuid.UUID, len(list))
+	for i, m := range list {
+		mid, _ := uuid.NewV7()
+		ids[i], moveIDs[i] = m.id, mid
+		out[i] = service.MovedDeal{Move: domain.Move{ID: mid, DealID: m.id, FromStageID: from, ToStageID: to.ID, ActorID: actor, At: now},
+			WasEnteredAt: m.was}
+	}
+	if _, err := r.tx.Exec(ctx, `insert into deal_moves (tenant_id, deal_id, id, from_stage_id, to_stage_id, actor_id, moved_at)
+		select $1, d, m, $4, $5, $6, $7 from unnest($2::uuid[], $3::uuid[]) u(d, m)`, r.tenant, ids, moveIDs, from, to.ID, actor, now); err != nil {
+		return nil, err
+	}
+	if _, err := r.tx.Exec(ctx, `delete from stage_sums where tenant_id = $1 and stage_id = $2`, r.tenant, from); err != nil {
+		return nil, err
+	}
+	deals, err := r.dealsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Deal = deals[out[i].Move.DealID]
+	}
+	return out, nil
+}
+
+func (r *repo) dealsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*domain.Deal, error) {
+	rows, err := r.tx.Query(ctx, `select `+dealCols+` from deals where tenant_id = $1 and id = any($2)`, r.tenant, ids)
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Deal, error) { return scanDeal(r.tenant, row) })
+	out := make(map[uuid.UUID]*domain.Deal, len(list))
+	for _, d := range list {
+		out[d.ID] = d
+	}
+	return out, err
 }
 
 // --- deals ---
@@ -261,24 +301,27 @@ func (r *repo) DealState(ctx context.Context, id uuid.UUID) (service.DealState, 
 	var st service.DealState
 	const pipelineOf = `(select pipeline_id from deals where tenant_id = $1 and id = $2)`
 	b := &pgx.Batch{}
+	// The pipeline first, shared: its changes wait for the deal's, and a
+	// deal's change waits for them (never the other way round, which could
+	// deadlock with a stage deletion moving this deal).
+	b.Queue(`select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 and id = `+pipelineOf+` for share`, r.tenant, id).
+		QueryRow(func(row pgx.Row) error {
+			p := &domain.Pipeline{TenantID: r.tenant}
+			err := row.Scan(&p.ID, &p.Name, &p.Version, &p.CreatedAt, &p.UpdatedAt)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // no deal, or its pipeline is gone: the next query says
+			}
+			st.Pipeline = p
+			return err
+		})
 	b.Queue(`select `+dealCols+` from deals where tenant_id = $1 and id = $2 for update`, r.tenant, id).QueryRow(func(row pgx.Row) error {
 		d, err := scanDeal(r.tenant, row)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && st.Pipeline == nil) {
 			return domain.ErrDealNotFound
 		}
 		st.Deal = d
 		return err
 	})
-	b.Queue(`select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 and id = `+pipelineOf, r.tenant, id).
-		QueryRow(func(row pgx.Row) error {
-			p := &domain.Pipeline{TenantID: r.tenant}
-			err := row.Scan(&p.ID, &p.Name, &p.Version, &p.CreatedAt, &p.UpdatedAt)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil // no deal: the first query says so
-			}
-			st.Pipeline = p
-			return err
-		})
 	b.Queue(`select `+stageCols+` from stages where tenant_id = $1 and pipeline_id = `+pipelineOf+` order by position`, r.tenant, id).
 		Query(func(rows pgx.Rows) error {
 			stages, err := pgx.CollectRows(rows, scanStage)

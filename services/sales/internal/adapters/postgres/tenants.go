@@ -18,8 +18,7 @@ import (
 type Tenants struct{}
 
 // Apply seeds a new tenant's default pipeline and loss reasons in its
-// language; a tenant that has them (every generation after the first)
-// keeps its own.
+// language, once: a tenant keeps what it has made of them, even none.
 func (Tenants) Apply(ctx context.Context, tx pgx.Tx, rec *tenancyv1.TenantRecord) error {
 	id, err := uuid.Parse(rec.GetId())
 	if err != nil {
@@ -27,17 +26,32 @@ func (Tenants) Apply(ctx context.Context, tx pgx.Tx, rec *tenancyv1.TenantRecord
 	}
 	r := &repo{tx: tx, tenant: id}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	if has, err := r.exists(ctx, `select 1 from pipelines where tenant_id = $1`, id); err != nil || has {
+	if done, err := r.exists(ctx, `select 1 from tenant_setup where tenant_id = $1`, id); err != nil || done {
 		return err
 	}
-	pl, err := domain.NewPipeline(id, domain.DefaultPipelineName(rec.GetLocale()), nil, rec.GetLocale(), now)
+	// Seeded before tenant_setup existed: it holds pipelines or reasons.
+	seeded, err := r.exists(ctx, `select 1 from pipelines where tenant_id = $1 union all select 1 from loss_reasons where tenant_id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if !seeded {
+		if err := seed(ctx, r, rec, now); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, `insert into tenant_setup (tenant_id, seeded_at) values ($1, $2)`, id, now)
+	return err
+}
+
+func seed(ctx context.Context, r *repo, rec *tenancyv1.TenantRecord, now time.Time) error {
+	pl, err := domain.NewPipeline(r.tenant, domain.DefaultPipelineName(rec.GetLocale()), nil, rec.GetLocale(), now)
 	if err != nil {
 		return err
 	}
 	if err := r.InsertPipeline(ctx, pl); err != nil {
 		return err
 	}
-	e, err := events.New(service.Topic, service.Source, service.TypePipelineChanged, id, pl.ID.String(),
+	e, err := events.New(service.Topic, service.Source, service.TypePipelineChanged, r.tenant, pl.ID.String(),
 		&salesv1.PipelineChanged{Pipeline: service.PipelineMessage(pl), ActorId: "system"})
 	if err != nil {
 		return err
@@ -45,15 +59,12 @@ func (Tenants) Apply(ctx context.Context, tx pgx.Tx, rec *tenancyv1.TenantRecord
 	if err := r.Publish(ctx, e); err != nil {
 		return err
 	}
-	if has, err := r.exists(ctx, `select 1 from loss_reasons where tenant_id = $1`, id); err != nil || has {
-		return err
-	}
 	for i, name := range domain.DefaultLossReasons(rec.GetLocale()) {
 		lr, err := domain.NewLossReason(name, i, now)
 		if err != nil {
 			return err
 		}
-		if err := insertLossReason(ctx, tx, id, lr); err != nil {
+		if err := insertLossReason(ctx, r.tx, r.tenant, lr); err != nil {
 			return err
 		}
 	}
@@ -63,7 +74,7 @@ func (Tenants) Apply(ctx context.Context, tx pgx.Tx, rec *tenancyv1.TenantRecord
 // Purge removes every row the service holds for the tenant (deletionPolicy
 // Delete); the transaction is scoped to that tenant, so RLS bounds it too.
 func (Tenants) Purge(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
-	for _, table := range []string{"relinks", "contacts", "companies", "lead_sources", "fields", "deal_moves", "deals", "stage_sums", "stages", "pipelines", "loss_reasons", "currency_rates", "idempotency_keys"} {
+	for _, table := range []string{"tenant_setup", "relinks", "contacts", "companies", "lead_sources", "fields", "deal_moves", "deals", "stage_sums", "stages", "pipelines", "loss_reasons", "currency_rates", "idempotency_keys"} {
 		if _, err := tx.Exec(ctx, `delete from `+table+` where tenant_id = $1`, tenantID); err != nil {
 			return err
 		}
