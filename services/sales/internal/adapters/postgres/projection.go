@@ -102,7 +102,7 @@ func (r *repo) EraseContact(ctx context.Context, ids ...uuid.UUID) error {
 func (r *repo) RelinkDeals(ctx context.Context, from []uuid.UUID, to uuid.UUID, at time.Time) ([]uuid.UUID, error) {
 	rows, err := r.tx.Query(ctx, `with moved as (
 			update deals d set contact_id = $3, version = d.version + 1, updated_at = $4
-			from (select id, contact_id from deals where tenant_id = $1 and contact_id = any($2) and contact_id <> $3 for update) o
+			from (select id, contact_id from deals where tenant_id = $1 and contact_id = any($2) and contact_id <> $3 order by id for update) o
 			where d.tenant_id = $1 and d.id = o.id
 			returning d.id, o.contact_id as was),
 		kept as (
