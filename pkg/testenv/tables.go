@@ -68,3 +68,21 @@ func CountInTenant(t testing.TB, appURL string, tenant uuid.UUID, sql string, ar
 	}
 	return n
 }
+
+// ExecInTenant runs a statement as the app role at appURL in tenant's
+// scope (test data setup under row-level security).
+func ExecInTenant(t testing.TB, appURL string, tenant uuid.UUID, sql string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, appURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -7,15 +7,11 @@ import (
 	"slices"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
-	"github.com/rapportcrm/rapport/pkg/events"
-	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 )
 
@@ -25,32 +21,10 @@ import (
 // there; without one, any id will do.
 func (h *harness) knownParty(t *testing.T, tenant uuid.UUID, kind string) string {
 	t.Helper()
-	id, _ := uuid.NewV7()
-	table := map[string]string{"contact": "contacts", "company": "companies"}[kind]
-	if h.scalar(t, tenant, "select count(*) from pg_class where relname = $1 and relkind in ('r', 'p')", table) == 0 {
-		return id.String()
-	}
-	var msg proto.Message = &contactsv1.ContactCreated{Contact: &contactsv1.Contact{Id: id.String(), TenantId: tenant.String(),
-		FirstName: "Test", LastName: kind, Version: 1}}
 	if kind == "company" {
-		msg = &contactsv1.CompanyCreated{Company: &contactsv1.Company{Id: id.String(), TenantId: tenant.String(), Name: "Test company", Version: 1}}
+		return h.company(tenant, "Test company").String()
 	}
-	e, err := events.New("crm.contacts.events.v1", "/rapport/contacts", "crm."+kind+".created", tenant, id.String(), msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := events.NewWriter(h.brokers)
-	defer w.Close()
-	if err := events.Publish(context.Background(), w, e); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if h.scalar(t, tenant, "select count(*) from "+table+" where id = $1", id) == 1 {
-			return id.String()
-		}
-	}
-	t.Fatalf("%s %s never reached sales", kind, id)
-	return ""
+	return h.contact(tenant, "Test", kind).String()
 }
 
 // scalar runs a count in tenant's scope, as the service's role sees it.

@@ -136,3 +136,22 @@ func TestADealsSourceIsOneOfTheTenantsLeadSources(t *testing.T) {
 	// Another tenant's sources are its own.
 	h.do("POST", "/v1/deals", h.token(h.tenantB, auth.RoleRep), map[string]any{"title": "x", "source": "billboard"}).want(t, 201)
 }
+
+// The projection holds the contacts sales references: an update of one it
+// holds changes it, an update of any other adds nothing.
+func TestTheProjectionHoldsOnlyWhatSalesReferences(t *testing.T) {
+	h := start(t)
+	known := h.contact(h.tenantA, "Анна", "Иванова")
+	stranger := uuid.New()
+	// Under the known contact's key, so it is applied before that one's update.
+	h.contactEvent(h.tenantA, "crm.contact.updated", known.String(), &contactsv1.ContactUpdated{Contact: &contactsv1.Contact{
+		Id: stranger.String(), FirstName: "Кто", LastName: "Угодно", Version: 3}})
+	h.contactEvent(h.tenantA, "crm.contact.updated", known.String(), &contactsv1.ContactUpdated{Contact: &contactsv1.Contact{
+		Id: known.String(), FirstName: "Анна", LastName: "Петрова", Version: 2}})
+	eventually(t, "the known contact updated", func() bool {
+		return h.query(h.tenantA, "select count(*) from contacts where id = $1 and name = 'Анна Петрова' and version = 2", known) == 1
+	})
+	if n := h.query(h.tenantA, "select count(*) from contacts where id = $1", stranger); n != 0 {
+		t.Errorf("an unreferenced contact's update made a row")
+	}
+}

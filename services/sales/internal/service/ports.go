@@ -65,9 +65,12 @@ type Repo interface {
 	// The projection of the contacts service's records (see projection.go).
 	Contact(ctx context.Context, id uuid.UUID) (Party, bool, error)
 	Company(ctx context.Context, id uuid.UUID) (Party, bool, error)
-	// UpsertContacts and UpsertCompanies store records newer than those held.
+	// UpsertContacts and UpsertCompanies store records newer than those
+	// held; UpdateKnown* change only records the projection holds.
 	UpsertContacts(ctx context.Context, ps ...Party) error
 	UpsertCompanies(ctx context.Context, ps ...Party) error
+	UpdateKnownContacts(ctx context.Context, p Party) error
+	UpdateKnownCompanies(ctx context.Context, p Party) error
 	// RestoreContacts undoes MarkContacts (an unmerge).
 	RestoreContacts(ctx context.Context, ids []uuid.UUID) error
 	// MarkContacts marks contacts deleted (merged into mergedInto, if not Nil).

@@ -16,26 +16,26 @@ const ContactsTopic = "crm.contacts.events.v1"
 
 // The contacts service's event types the projection applies.
 const (
-	typeContactCreated   = "crm.contact.created"
-	typeContactUpdated   = "crm.contact.updated"
-	typeContactDeleted   = "crm.contact.deleted"
-	typeContactsImported = "crm.contacts.imported"
-	typeContactMerged    = "crm.contact.merged"
-	typeContactUnmerged  = "crm.contact.unmerged"
-	typeContactErased    = "crm.contact.erased"
-	typeCompanyCreated   = "crm.company.created"
-	typeCompanyUpdated   = "crm.company.updated"
-	typeCompanyDeleted   = "crm.company.deleted"
-	typeCompaniesImpored = "crm.companies.imported"
-	typeFieldDefined     = "crm.field.defined"
-	typeFieldChanged     = "crm.field.changed"
-	typeFieldDeleted     = "crm.field.deleted"
-	typeLeadSources      = "crm.lead_sources.changed"
+	typeContactUpdated  = "crm.contact.updated"
+	typeContactDeleted  = "crm.contact.deleted"
+	typeContactMerged   = "crm.contact.merged"
+	typeContactUnmerged = "crm.contact.unmerged"
+	typeContactErased   = "crm.contact.erased"
+	typeCompanyUpdated  = "crm.company.updated"
+	typeCompanyDeleted  = "crm.company.deleted"
+	typeFieldDefined    = "crm.field.defined"
+	typeFieldChanged    = "crm.field.changed"
+	typeFieldDeleted    = "crm.field.deleted"
+	typeLeadSources     = "crm.lead_sources.changed"
 )
 
-var projected = map[string]bool{typeContactCreated: true, typeContactUpdated: true, typeContactDeleted: true,
-	typeContactsImported: true, typeContactMerged: true, typeContactUnmerged: true, typeContactErased: true,
-	typeCompanyCreated: true, typeCompanyUpdated: true, typeCompanyDeleted: true, typeCompaniesImpored: true,
+// projected are the events the projection applies. It holds only the
+// contacts and companies sales references: a new record (created,
+// imported) cannot be referenced yet, so those events, most of the topic,
+// cost no transaction; a deal naming one asks the contacts service once.
+var projected = map[string]bool{typeContactUpdated: true, typeContactDeleted: true,
+	typeContactMerged: true, typeContactUnmerged: true, typeContactErased: true,
+	typeCompanyUpdated: true, typeCompanyDeleted: true,
 	typeFieldDefined: true, typeFieldChanged: true, typeFieldDeleted: true, typeLeadSources: true}
 
 // Projected picks the contacts events the projection applies; the rest of
@@ -74,34 +74,18 @@ func parseIDs(ss []string) []uuid.UUID {
 	return out
 }
 
-// ApplyContactsEvent keeps the projection of contacts and companies, in the
-// consumer's transaction (r): records come and go, merged contacts' deals
+// ApplyContactsEvent keeps the projection of the contacts and companies
+// sales references, in the consumer's transaction (r): they change and go, merged contacts' deals
 // move to the surviving contact (and back on an unmerge), and an erased
 // person's name is forgotten.
 func (s *Service) ApplyContactsEvent(ctx context.Context, r Repo, e events.Event) error {
 	switch e.Type {
-	case typeContactCreated:
-		var m contactsv1.ContactCreated
-		if err := e.Unmarshal(&m); err != nil {
-			return err
-		}
-		return r.UpsertContacts(ctx, contactParty(m.GetContact()))
 	case typeContactUpdated:
 		var m contactsv1.ContactUpdated
 		if err := e.Unmarshal(&m); err != nil {
 			return err
 		}
-		return r.UpsertContacts(ctx, contactParty(m.GetContact()))
-	case typeContactsImported:
-		var m contactsv1.ContactsImported
-		if err := e.Unmarshal(&m); err != nil {
-			return err
-		}
-		ps := make([]Party, 0, len(m.GetContacts()))
-		for _, c := range m.GetContacts() {
-			ps = append(ps, contactParty(c))
-		}
-		return r.UpsertContacts(ctx, ps...)
+		return r.UpdateKnownContacts(ctx, contactParty(m.GetContact()))
 	case typeContactDeleted:
 		var m contactsv1.ContactDeleted
 		if err := e.Unmarshal(&m); err != nil {
@@ -156,28 +140,12 @@ func (s *Service) ApplyContactsEvent(ctx context.Context, r Repo, e events.Event
 			return err
 		}
 		return s.publishRelinked(ctx, r, e.TenantID, deals, m.GetActorId())
-	case typeCompanyCreated:
-		var m contactsv1.CompanyCreated
-		if err := e.Unmarshal(&m); err != nil {
-			return err
-		}
-		return r.UpsertCompanies(ctx, companyParty(m.GetCompany()))
 	case typeCompanyUpdated:
 		var m contactsv1.CompanyUpdated
 		if err := e.Unmarshal(&m); err != nil {
 			return err
 		}
-		return r.UpsertCompanies(ctx, companyParty(m.GetCompany()))
-	case typeCompaniesImpored:
-		var m contactsv1.CompaniesImported
-		if err := e.Unmarshal(&m); err != nil {
-			return err
-		}
-		ps := make([]Party, 0, len(m.GetCompanies()))
-		for _, c := range m.GetCompanies() {
-			ps = append(ps, companyParty(c))
-		}
-		return r.UpsertCompanies(ctx, ps...)
+		return r.UpdateKnownCompanies(ctx, companyParty(m.GetCompany()))
 	case typeFieldDefined, typeFieldChanged, typeFieldDeleted:
 		var m contactsv1.FieldDefinition
 		if err := e.Unmarshal(&m); err != nil {

@@ -70,6 +70,18 @@ func (r *repo) UpsertCompanies(ctx context.Context, ps ...service.Party) error {
 	return err
 }
 
+func (r *repo) UpdateKnownContacts(ctx context.Context, p service.Party) error {
+	_, err := r.tx.Exec(ctx, `update contacts set company_id = $3, name = case when erased then '' else $4 end, version = $5
+		where tenant_id = $1 and id = $2 and version <= $5`, r.tenant, p.ID, nullID(p.CompanyID), p.Name, p.Version)
+	return err
+}
+
+func (r *repo) UpdateKnownCompanies(ctx context.Context, p service.Party) error {
+	_, err := r.tx.Exec(ctx, `update companies set name = $3, version = $4 where tenant_id = $1 and id = $2 and version <= $4`,
+		r.tenant, p.ID, p.Name, p.Version)
+	return err
+}
+
 // RestoreContacts brings contacts back (an unmerge restored them).
 func (r *repo) RestoreContacts(ctx context.Context, ids []uuid.UUID) error {
 	_, err := r.tx.Exec(ctx, `update contacts set deleted = false, merged_into = null where tenant_id = $1 and id = any($2)`, r.tenant, ids)
