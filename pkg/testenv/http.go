@@ -2,10 +2,13 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -60,9 +63,9 @@ func Call(t testing.TB, method, url, token string, body any, headers ...string) 
 	return r
 }
 
-// Check fails t unless r has status, and unless an error answer is an RFC
-// 9457 problem.
-func (r Reply) Check(t testing.TB, status int) {
+// Want fails t unless r has status, and unless an error answer is an RFC
+// 9457 problem; it returns r.
+func (r Reply) Want(t testing.TB, status int) Reply {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("have status %d, want %d: %s", r.Status, status, r.Raw)
@@ -70,6 +73,13 @@ func (r Reply) Check(t testing.TB, status int) {
 	if status >= 400 && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json") {
 		t.Fatalf("error without problem+json: %q %s", r.Header.Get("Content-Type"), r.Raw)
 	}
+	return r
+}
+
+// Str is a string member of the JSON object answered ("" if none).
+func (r Reply) Str(key string) string {
+	s, _ := r.Body[key].(string)
+	return s
 }
 
 // FieldPaths are the field paths a validation problem names, in order.
@@ -82,4 +92,30 @@ func (r Reply) FieldPaths() []string {
 		}
 	}
 	return out
+}
+
+// Serve runs a service (run, as its App.Run) on a fresh local port until
+// stop is called or the test ends: ctx is cancelled, Run must return
+// without an error of its own, then closeFn releases the service. url is
+// the service's base URL.
+func Serve(t testing.TB, ctx context.Context, cancel context.CancelFunc, run func(context.Context, net.Listener) error, closeFn func()) (url string, stop func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, l) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && ctx.Err() == nil {
+				t.Errorf("run: %v", err)
+			}
+			closeFn()
+		})
+	}
+	t.Cleanup(stop)
+	return "http://" + l.Addr().String(), stop
 }

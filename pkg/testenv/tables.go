@@ -54,18 +54,8 @@ func AppPool(t testing.TB, sets ...postgres.MigrationSet) *pgxpool.Pool {
 // the service.
 func CountInTenant(t testing.TB, appURL string, tenant uuid.UUID, sql string, args ...any) int {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, appURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	var n int
-	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, sql, args...).Scan(&n)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	inTenant(t, appURL, tenant, func(ctx context.Context, tx pgx.Tx) error { return tx.QueryRow(ctx, sql, args...).Scan(&n) })
 	return n
 }
 
@@ -73,16 +63,21 @@ func CountInTenant(t testing.TB, appURL string, tenant uuid.UUID, sql string, ar
 // scope (test data setup under row-level security).
 func ExecInTenant(t testing.TB, appURL string, tenant uuid.UUID, sql string, args ...any) {
 	t.Helper()
+	inTenant(t, appURL, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
+}
+
+func inTenant(t testing.TB, appURL string, tenant uuid.UUID, fn func(context.Context, pgx.Tx) error) {
+	t.Helper()
 	ctx := context.Background()
 	pool, err := postgres.Open(ctx, appURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, sql, args...)
-		return err
-	}); err != nil {
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error { return fn(ctx, tx) }); err != nil {
 		t.Fatal(err)
 	}
 }

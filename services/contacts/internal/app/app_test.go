@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -101,7 +99,7 @@ func (r reply) shared() testenv.Reply {
 
 func (r reply) want(t testing.TB, status int) reply {
 	t.Helper()
-	r.shared().Check(t, status)
+	r.shared().Want(t, status)
 	return r
 }
 
@@ -121,24 +119,7 @@ func runApp(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg ap
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, l) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil && ctx.Err() == nil {
-				t.Errorf("run: %v", err)
-			}
-			a.Close()
-		})
-	}
-	t.Cleanup(stop)
-	return "http://" + l.Addr().String(), stop
+	return testenv.Serve(t, ctx, cancel, a.Run, a.Close)
 }
 
 // restart stops the service and starts another on the same database and

@@ -4,10 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -82,23 +79,8 @@ func runApp(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg ap
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, l) }()
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil && ctx.Err() == nil {
-				t.Errorf("run: %v", err)
-			}
-			a.Close()
-		})
-	})
-	return "http://" + l.Addr().String()
+	url, _ := testenv.Serve(t, ctx, cancel, a.Run, a.Close)
+	return url
 }
 
 // contactEvent publishes an event of the contacts service, as it would.
@@ -152,33 +134,13 @@ func (h *harness) userToken(tenant uuid.UUID, user, role, team string) string {
 	return tok
 }
 
-type reply struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    []byte
-}
+// reply is an answer of the service.
+type reply = testenv.Reply
 
 func (h *harness) do(method, path, token string, body any, headers ...string) reply {
 	h.t.Helper()
-	r := testenv.Call(h.t, method, h.url+path, token, body, headers...)
-	return reply{status: r.Status, header: r.Header, body: r.Body, raw: r.Raw}
+	return testenv.Call(h.t, method, h.url+path, token, body, headers...)
 }
-
-func (r reply) shared() testenv.Reply {
-	return testenv.Reply{Status: r.status, Header: r.header, Body: r.body, Raw: r.raw}
-}
-
-func (r reply) want(t testing.TB, status int) reply {
-	t.Helper()
-	r.shared().Check(t, status)
-	return r
-}
-
-// fields are the field paths of a validation problem.
-func (r reply) fields() []string { return r.shared().FieldPaths() }
-
-func (r reply) str(key string) string { s, _ := r.body[key].(string); return s }
 
 // countRows counts a tenant's rows of a table through RLS, as the service sees them.
 func (h *harness) countRows(tenant uuid.UUID, table string) int {
@@ -189,7 +151,7 @@ func (h *harness) countRows(tenant uuid.UUID, table string) int {
 // pipeline is the tenant's first pipeline (the seeded one) as JSON.
 func (h *harness) pipeline(tok string) map[string]any {
 	h.t.Helper()
-	items := h.do("GET", "/v1/pipelines", tok, nil).want(h.t, 200).body["items"].([]any)
+	items := h.do("GET", "/v1/pipelines", tok, nil).Want(h.t, 200).Body["items"].([]any)
 	if len(items) == 0 {
 		h.t.Fatal("no pipeline")
 	}

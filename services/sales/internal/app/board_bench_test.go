@@ -77,7 +77,7 @@ func BenchmarkBoard(b *testing.B) {
 	}
 	h := start(b)
 	admin := h.token(h.tenantA, auth.RoleAdmin)
-	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "90.5"}).want(b, http.StatusOK)
+	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "90.5"}).Want(b, http.StatusOK)
 	pl := h.pipeline(admin)
 	seedDeals(b, h, h.tenantA, pl["id"].(string), stageIDs(pl), n)
 	path := "/v1/pipelines/" + pl["id"].(string) + "/board"
@@ -91,16 +91,16 @@ func BenchmarkBoard(b *testing.B) {
 			lat := make([]time.Duration, 0, requests)
 			for i := range requests + 10 {
 				begin := time.Now()
-				r := h.do("GET", path, who.token, nil).want(b, http.StatusOK)
+				r := h.do("GET", path, who.token, nil).Want(b, http.StatusOK)
 				if i >= 10 {
 					lat = append(lat, time.Since(begin))
 				}
 				var count float64
-				for _, st := range r.body["stages"].([]any) {
+				for _, st := range r.Body["stages"].([]any) {
 					count += st.(map[string]any)["count"].(float64)
 				}
 				if count == 0 {
-					b.Fatalf("empty board: %.300s", r.raw)
+					b.Fatalf("empty board: %.300s", r.Raw)
 				}
 			}
 			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -128,8 +128,8 @@ func BenchmarkDealMoves(b *testing.B) {
 	deals := make([][]string, clients)
 	for c := range clients {
 		for range 5 {
-			d := h.do("POST", "/v1/deals", admin, map[string]any{"title": "moving", "amount": 1000}).want(b, http.StatusCreated)
-			deals[c] = append(deals[c], d.str("id"))
+			d := h.do("POST", "/v1/deals", admin, map[string]any{"title": "moving", "amount": 1000}).Want(b, http.StatusCreated)
+			deals[c] = append(deals[c], d.Str("id"))
 		}
 	}
 	lat := make([][]time.Duration, clients)
@@ -142,7 +142,7 @@ func BenchmarkDealMoves(b *testing.B) {
 			for i := range perClient {
 				to := stages[1+i%2] // Qualified, Proposal, Qualified, …
 				t0 := time.Now()
-				h.do("POST", "/v1/deals/"+deals[c][i%5]+"/move", admin, map[string]any{"stage_id": to}).want(b, http.StatusOK)
+				h.do("POST", "/v1/deals/"+deals[c][i%5]+"/move", admin, map[string]any{"stage_id": to}).Want(b, http.StatusOK)
 				lat[c] = append(lat[c], time.Since(t0))
 			}
 		}()

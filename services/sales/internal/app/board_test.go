@@ -37,10 +37,10 @@ type boardBody struct {
 // board reads a pipeline's board; query is "" or "?deals_per_stage=…".
 func (h *harness) board(t *testing.T, tok, pipeline, query string) boardBody {
 	t.Helper()
-	r := h.do("GET", "/v1/pipelines/"+pipeline+"/board"+query, tok, nil).want(t, 200)
+	r := h.do("GET", "/v1/pipelines/"+pipeline+"/board"+query, tok, nil).Want(t, 200)
 	var b boardBody
-	if err := json.Unmarshal(r.raw, &b); err != nil {
-		t.Fatalf("board %s: %v", r.raw, err)
+	if err := json.Unmarshal(r.Raw, &b); err != nil {
+		t.Fatalf("board %s: %v", r.Raw, err)
 	}
 	return b
 }
@@ -81,7 +81,7 @@ func wantColumn(t *testing.T, b boardBody, stage string, count, total, weighted 
 // newDeal creates a deal and returns its id.
 func (h *harness) newDeal(t *testing.T, tok string, body map[string]any) string {
 	t.Helper()
-	return h.do("POST", "/v1/deals", tok, body).want(t, 201).str("id")
+	return h.do("POST", "/v1/deals", tok, body).Want(t, 201).Str("id")
 }
 
 func TestBoardAddsUpStagesInTheBaseCurrency(t *testing.T) {
@@ -89,8 +89,8 @@ func TestBoardAddsUpStagesInTheBaseCurrency(t *testing.T) {
 	admin := h.token(h.tenantA, auth.RoleAdmin)
 	pl := h.pipeline(admin)
 	pid, st := pl["id"].(string), stageIDs(pl) // 10, 25, 50, 80 (amount), won 100, lost 0
-	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "90.5"}).want(t, 200)
-	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "JPY", "rate": "0.6"}).want(t, 200)
+	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "90.5"}).Want(t, 200)
+	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "JPY", "rate": "0.6"}).Want(t, 200)
 
 	rub := h.newDeal(t, admin, map[string]any{"title": "rub", "amount": 100000})                            // 1 000,00 ₽
 	eur := h.newDeal(t, admin, map[string]any{"title": "eur", "amount": 10000, "currency": "EUR"})          // 100 € = 9 050,00 ₽
@@ -123,41 +123,41 @@ func TestBoardAddsUpStagesInTheBaseCurrency(t *testing.T) {
 	wantColumn(t, h.board(t, admin, pid, "?deals_per_stage=0"), st[0], 4, 1065000, 106500)
 	wantColumn(t, h.board(t, admin, pid, "?deals_per_stage=100"), st[0], 4, 1065000, 106500, "none", "jpy", "eur", "rub")
 	for _, q := range []string{"101", "-1", "many", "1.5"} {
-		r := h.do("GET", "/v1/pipelines/"+pid+"/board?deals_per_stage="+q, admin, nil).want(t, 422)
-		if !slices.Equal(r.fields(), []string{"deals_per_stage"}) {
-			t.Errorf("deals_per_stage=%s: fields %v", q, r.fields())
+		r := h.do("GET", "/v1/pipelines/"+pid+"/board?deals_per_stage="+q, admin, nil).Want(t, 422)
+		if !slices.Equal(r.FieldPaths(), []string{"deals_per_stage"}) {
+			t.Errorf("deals_per_stage=%s: fields %v", q, r.FieldPaths())
 		}
 	}
 
 	// The sums follow moves, amounts, currencies and deletions.
-	h.do("POST", "/v1/deals/"+eur+"/move", admin, map[string]any{"stage_id": st[1]}).want(t, 200)
+	h.do("POST", "/v1/deals/"+eur+"/move", admin, map[string]any{"stage_id": st[1]}).Want(t, 200)
 	b = h.board(t, admin, pid, "")
 	wantColumn(t, b, st[0], 3, 160000, 16000, "none", "jpy", "rub")
 	wantColumn(t, b, st[1], 2, 905050, 226263, "eur", "half") // 226262.5 rounds up
 
-	h.do("PATCH", "/v1/deals/"+rub, admin, map[string]any{"amount": 200000}).want(t, 200)
+	h.do("PATCH", "/v1/deals/"+rub, admin, map[string]any{"amount": 200000}).Want(t, 200)
 	wantColumn(t, h.board(t, admin, pid, ""), st[0], 3, 260000, 26000, "none", "jpy", "rub")
-	h.do("PATCH", "/v1/deals/"+jpy, admin, map[string]any{"currency": "RUB"}).want(t, 200) // ¥1000 becomes 10,00 ₽
+	h.do("PATCH", "/v1/deals/"+jpy, admin, map[string]any{"currency": "RUB"}).Want(t, 200) // ¥1000 becomes 10,00 ₽
 	wantColumn(t, h.board(t, admin, pid, ""), st[0], 3, 201000, 20100, "none", "jpy", "rub")
-	h.do("PATCH", "/v1/deals/"+jpy, admin, map[string]any{"amount": nil}).want(t, 200)
+	h.do("PATCH", "/v1/deals/"+jpy, admin, map[string]any{"amount": nil}).Want(t, 200)
 	wantColumn(t, h.board(t, admin, pid, ""), st[0], 3, 200000, 20000, "none", "jpy", "rub")
-	h.do("DELETE", "/v1/deals/"+none, admin, nil).want(t, 204)
-	h.do("DELETE", "/v1/deals/"+jpy, admin, nil).want(t, 204)
+	h.do("DELETE", "/v1/deals/"+none, admin, nil).Want(t, 204)
+	h.do("DELETE", "/v1/deals/"+jpy, admin, nil).Want(t, 204)
 	wantColumn(t, h.board(t, admin, pid, ""), st[0], 1, 200000, 20000, "rub")
 
 	// Won deals count at the won stage's 100 %.
-	h.do("POST", "/v1/deals/"+half+"/win", admin, nil).want(t, 200)
+	h.do("POST", "/v1/deals/"+half+"/win", admin, nil).Want(t, 200)
 	b = h.board(t, admin, pid, "")
 	wantColumn(t, b, st[1], 1, 905000, 226250, "eur")
 	wantColumn(t, b, st[4], 1, 50, 50, "half")
 
 	// A new probability re-weighs the column.
-	h.do("PATCH", "/v1/pipelines/"+pid+"/stages/"+st[1], admin, map[string]any{"probability": 15}).want(t, 200)
+	h.do("PATCH", "/v1/pipelines/"+pid+"/stages/"+st[1], admin, map[string]any{"probability": 15}).Want(t, 200)
 	wantColumn(t, h.board(t, admin, pid, ""), st[1], 1, 905000, 135750, "eur")
 
 	// The board's columns follow the stages' order.
 	order := []string{st[1], st[0], st[2], st[3], st[5], st[4]}
-	h.do("PUT", "/v1/pipelines/"+pid+"/stages/order", admin, map[string]any{"stage_ids": order}).want(t, 200)
+	h.do("PUT", "/v1/pipelines/"+pid+"/stages/order", admin, map[string]any{"stage_ids": order}).Want(t, 200)
 	b = h.board(t, admin, pid, "")
 	ids = nil
 	for _, c := range b.Stages {
@@ -178,15 +178,15 @@ func TestStageDeletionKeepsTheTargetStagesRequirements(t *testing.T) {
 	pl := h.pipeline(admin)
 	pid, st := pl["id"].(string), stageIDs(pl) // Invoice sent (st[3]) requires an amount
 	id := h.newDeal(t, admin, map[string]any{"title": "no amount", "stage_id": st[2]})
-	r := h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[2]+"?move_to="+st[3], admin, nil).want(t, 422)
-	if !slices.Contains(r.fields(), "amount") {
-		t.Errorf("fields %v: %s", r.fields(), r.raw)
+	r := h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[2]+"?move_to="+st[3], admin, nil).Want(t, 422)
+	if !slices.Contains(r.FieldPaths(), "amount") {
+		t.Errorf("fields %v: %s", r.FieldPaths(), r.Raw)
 	}
-	if d := h.do("GET", "/v1/deals/"+id, admin, nil).want(t, 200); d.str("stage_id") != st[2] || d.body["version"] != 1.0 {
-		t.Errorf("deal after a refused deletion: %s", d.raw)
+	if d := h.do("GET", "/v1/deals/"+id, admin, nil).Want(t, 200); d.Str("stage_id") != st[2] || d.Body["version"] != 1.0 {
+		t.Errorf("deal after a refused deletion: %s", d.Raw)
 	}
-	if p := h.do("GET", "/v1/pipelines/"+pid, admin, nil).want(t, 200); !slices.Equal(stageIDs(p.body), st) {
-		t.Errorf("stages after a refused deletion: %v", stageIDs(p.body))
+	if p := h.do("GET", "/v1/pipelines/"+pid, admin, nil).Want(t, 200); !slices.Equal(stageIDs(p.Body), st) {
+		t.Errorf("stages after a refused deletion: %v", stageIDs(p.Body))
 	}
 }
 
@@ -195,7 +195,7 @@ func TestBoardFollowsAStageDeletedWithItsDeals(t *testing.T) {
 	admin := h.token(h.tenantA, auth.RoleAdmin)
 	pl := h.pipeline(admin)
 	pid, st := pl["id"].(string), stageIDs(pl)
-	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "90.5"}).want(t, 200)
+	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "90.5"}).Want(t, 200)
 	h.newDeal(t, admin, map[string]any{"title": "stays", "amount": 100000})
 	a := h.newDeal(t, admin, map[string]any{"title": "a", "amount": 10000, "currency": "EUR", "stage_id": st[1]})
 	bb := h.newDeal(t, admin, map[string]any{"title": "b", "amount": 5000, "stage_id": st[1]})
@@ -204,14 +204,14 @@ func TestBoardFollowsAStageDeletedWithItsDeals(t *testing.T) {
 	wantColumn(t, before, st[1], 2, 910000, 227500, "b", "a")
 
 	// A stage holding deals is not deleted without somewhere to move them.
-	r := h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1], admin, nil).want(t, 409)
-	if !strings.HasSuffix(r.str("type"), "/stage-has-deals") {
-		t.Errorf("problem type %q", r.str("type"))
+	r := h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1], admin, nil).Want(t, 409)
+	if !strings.HasSuffix(r.Str("type"), "/stage-has-deals") {
+		t.Errorf("problem type %q", r.Str("type"))
 	}
 	for _, to := range []string{st[1], uuid.NewString(), stageIDs(h.pipeline(h.token(h.tenantB, auth.RoleAdmin)))[0], "nope"} {
-		r := h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1]+"?move_to="+to, admin, nil).want(t, 422)
-		if !slices.Equal(r.fields(), []string{"move_to"}) {
-			t.Errorf("move_to=%s: fields %v", to, r.fields())
+		r := h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1]+"?move_to="+to, admin, nil).Want(t, 422)
+		if !slices.Equal(r.FieldPaths(), []string{"move_to"}) {
+			t.Errorf("move_to=%s: fields %v", to, r.FieldPaths())
 		}
 	}
 	after := h.board(t, admin, pid, "")
@@ -220,13 +220,13 @@ func TestBoardFollowsAStageDeletedWithItsDeals(t *testing.T) {
 	}
 	wantColumn(t, after, st[1], 2, 910000, 227500, "b", "a")
 
-	version := h.do("GET", "/v1/pipelines/"+pid, admin, nil).want(t, 200).body["version"].(float64)
-	del := h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1]+"?move_to="+st[0], admin, nil).want(t, 200)
-	if want := []string{st[0], st[2], st[3], st[4], st[5]}; !slices.Equal(stageIDs(del.body), want) {
-		t.Errorf("stages after deletion %v, want %v", stageIDs(del.body), want)
+	version := h.do("GET", "/v1/pipelines/"+pid, admin, nil).Want(t, 200).Body["version"].(float64)
+	del := h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1]+"?move_to="+st[0], admin, nil).Want(t, 200)
+	if want := []string{st[0], st[2], st[3], st[4], st[5]}; !slices.Equal(stageIDs(del.Body), want) {
+		t.Errorf("stages after deletion %v, want %v", stageIDs(del.Body), want)
 	}
-	if del.body["version"] != version+1 {
-		t.Errorf("pipeline version %v after a deletion from %v", del.body["version"], version)
+	if del.Body["version"] != version+1 {
+		t.Errorf("pipeline version %v after a deletion from %v", del.Body["version"], version)
 	}
 	after = h.board(t, admin, pid, "")
 	var ids []string
@@ -242,20 +242,20 @@ func TestBoardFollowsAStageDeletedWithItsDeals(t *testing.T) {
 		t.Errorf("target stage: count %d, total %d, weighted %d, deals %q", c.Count, c.TotalAmount, c.WeightedAmount, c.titles())
 	}
 	for _, id := range []string{a, bb} {
-		d := h.do("GET", "/v1/deals/"+id, admin, nil).want(t, 200)
-		if d.str("stage_id") != st[0] || d.str("status") != "open" || d.body["version"] != 2.0 || d.body["probability"] != 10.0 {
-			t.Errorf("moved deal %s", d.raw)
+		d := h.do("GET", "/v1/deals/"+id, admin, nil).Want(t, 200)
+		if d.Str("stage_id") != st[0] || d.Str("status") != "open" || d.Body["version"] != 2.0 || d.Body["probability"] != 10.0 {
+			t.Errorf("moved deal %s", d.Raw)
 		}
-		moves := h.do("GET", "/v1/deals/"+id+"/moves", admin, nil).want(t, 200).body["items"].([]any)
+		moves := h.do("GET", "/v1/deals/"+id+"/moves", admin, nil).Want(t, 200).Body["items"].([]any)
 		last := moves[len(moves)-1].(map[string]any)
 		if len(moves) != 2 || last["from_stage_id"] != st[1] || last["to_stage_id"] != st[0] || last["actor_id"] != "admin-user" {
 			t.Errorf("moves of a moved deal %v", moves)
 		}
 	}
 	// The sums stay right for what happens next to the moved deals.
-	h.do("DELETE", "/v1/deals/"+a, admin, nil).want(t, 204)
+	h.do("DELETE", "/v1/deals/"+a, admin, nil).Want(t, 204)
 	wantColumn(t, h.board(t, admin, pid, ""), st[0], 2, 105000, 10500, "b", "stays")
-	if n := h.do("GET", "/v1/deals?stage_id="+st[1], admin, nil).want(t, 200).body["items"].([]any); len(n) != 0 {
+	if n := h.do("GET", "/v1/deals?stage_id="+st[1], admin, nil).Want(t, 200).Body["items"].([]any); len(n) != 0 {
 		t.Errorf("%d deals left in the deleted stage", len(n))
 	}
 }
@@ -269,7 +269,7 @@ func TestBoardAndListShowEachReaderTheirDeals(t *testing.T) {
 	manager := h.userToken(h.tenantA, "mona", auth.RoleManager, "team-1")
 	pl := h.pipeline(admin)
 	pid, st := pl["id"].(string), stageIDs(pl)
-	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "90.5"}).want(t, 200)
+	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "90.5"}).Want(t, 200)
 
 	a1 := h.newDeal(t, alice, map[string]any{"title": "a1", "amount": 1000})
 	a2 := h.newDeal(t, alice, map[string]any{"title": "a2", "amount": 10000, "currency": "EUR", "stage_id": st[1]})
@@ -300,7 +300,7 @@ func TestBoardAndListShowEachReaderTheirDeals(t *testing.T) {
 				t.Errorf("stage 2: count %d, total %d; want %d, %d", c.Count, c.TotalAmount, tc.count1, tc.total1)
 			}
 			var listed []string
-			for _, d := range h.do("GET", "/v1/deals", tc.tok, nil).want(t, 200).body["items"].([]any) {
+			for _, d := range h.do("GET", "/v1/deals", tc.tok, nil).Want(t, 200).Body["items"].([]any) {
 				listed = append(listed, d.(map[string]any)["id"].(string))
 			}
 			if !slices.Equal(listed, tc.list) {
@@ -308,23 +308,23 @@ func TestBoardAndListShowEachReaderTheirDeals(t *testing.T) {
 			}
 			// Someone else's deal is no deal at all, for reading and writing.
 			for _, id := range tc.hidden {
-				h.do("GET", "/v1/deals/"+id, tc.tok, nil).want(t, 404)
-				h.do("GET", "/v1/deals/"+id+"/moves", tc.tok, nil).want(t, 404)
-				h.do("PATCH", "/v1/deals/"+id, tc.tok, map[string]any{"title": "mine"}).want(t, 404)
-				h.do("POST", "/v1/deals/"+id+"/move", tc.tok, map[string]any{"stage_id": st[2]}).want(t, 404)
-				h.do("POST", "/v1/deals/"+id+"/win", tc.tok, nil).want(t, 404)
-				h.do("DELETE", "/v1/deals/"+id, tc.tok, nil).want(t, 404)
+				h.do("GET", "/v1/deals/"+id, tc.tok, nil).Want(t, 404)
+				h.do("GET", "/v1/deals/"+id+"/moves", tc.tok, nil).Want(t, 404)
+				h.do("PATCH", "/v1/deals/"+id, tc.tok, map[string]any{"title": "mine"}).Want(t, 404)
+				h.do("POST", "/v1/deals/"+id+"/move", tc.tok, map[string]any{"stage_id": st[2]}).Want(t, 404)
+				h.do("POST", "/v1/deals/"+id+"/win", tc.tok, nil).Want(t, 404)
+				h.do("DELETE", "/v1/deals/"+id, tc.tok, nil).Want(t, 404)
 			}
 			for _, id := range tc.list {
-				h.do("GET", "/v1/deals/"+id, tc.tok, nil).want(t, 200)
+				h.do("GET", "/v1/deals/"+id, tc.tok, nil).Want(t, 200)
 			}
 		})
 	}
 	// Nothing the hidden-deal requests tried stuck.
 	for _, id := range []string{a1, a2, b1, c1} {
-		d := h.do("GET", "/v1/deals/"+id, admin, nil).want(t, 200)
-		if d.body["version"] != 1.0 || d.str("title") == "mine" || d.str("status") != "open" {
-			t.Errorf("deal changed by someone who cannot see it: %s", d.raw)
+		d := h.do("GET", "/v1/deals/"+id, admin, nil).Want(t, 200)
+		if d.Body["version"] != 1.0 || d.Str("title") == "mine" || d.Str("status") != "open" {
+			t.Errorf("deal changed by someone who cannot see it: %s", d.Raw)
 		}
 	}
 }
@@ -340,28 +340,28 @@ func TestStageDeletionKeepsMovedDealsStatus(t *testing.T) {
 	admin := h.token(h.tenantB, auth.RoleAdmin)
 	pl := h.pipeline(admin)
 	pid, st := pl["id"].(string), stageIDs(pl) // New, Qualified, Proposal, Invoice sent, Won, Lost
-	reason := h.do("GET", "/v1/loss-reasons", admin, nil).want(t, 200).body["items"].([]any)[0].(map[string]any)["id"]
+	reason := h.do("GET", "/v1/loss-reasons", admin, nil).Want(t, 200).Body["items"].([]any)[0].(map[string]any)["id"]
 	lost := h.newDeal(t, admin, map[string]any{"title": "lost", "amount": 700})
-	h.do("POST", "/v1/deals/"+lost+"/lose", admin, map[string]any{"reason_id": reason, "comment": "price"}).want(t, 200)
+	h.do("POST", "/v1/deals/"+lost+"/lose", admin, map[string]any{"reason_id": reason, "comment": "price"}).Want(t, 200)
 	open := h.newDeal(t, admin, map[string]any{"title": "open", "amount": 300, "stage_id": st[2]})
-	lostToo := h.do("POST", "/v1/pipelines/"+pid+"/stages", admin, map[string]any{"name": "Lost too", "kind": "lost"}).want(t, 201).
-		body["stage"].(map[string]any)["id"].(string)
+	lostToo := h.do("POST", "/v1/pipelines/"+pid+"/stages", admin, map[string]any{"name": "Lost too", "kind": "lost"}).Want(t, 201).
+		Body["stage"].(map[string]any)["id"].(string)
 
 	// Across kinds: refused, nothing moves.
 	for _, c := range [][2]string{{st[5], st[0]}, {st[2], st[4]}} {
-		r := h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+c[0]+"?move_to="+c[1], admin, nil).want(t, 422)
-		if !slices.Equal(r.fields(), []string{"move_to"}) {
-			t.Errorf("fields %v", r.fields())
+		r := h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+c[0]+"?move_to="+c[1], admin, nil).Want(t, 422)
+		if !slices.Equal(r.FieldPaths(), []string{"move_to"}) {
+			t.Errorf("fields %v", r.FieldPaths())
 		}
 	}
-	if d := h.do("GET", "/v1/deals/"+open, admin, nil).want(t, 200); d.str("stage_id") != st[2] || d.str("status") != "open" || d.body["version"] != 1.0 {
-		t.Errorf("open deal touched by a refused delete: %s", d.raw)
+	if d := h.do("GET", "/v1/deals/"+open, admin, nil).Want(t, 200); d.Str("stage_id") != st[2] || d.Str("status") != "open" || d.Body["version"] != 1.0 {
+		t.Errorf("open deal touched by a refused delete: %s", d.Raw)
 	}
 	// Within a kind: the lost deal stays lost, for its reason.
-	h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[5]+"?move_to="+lostToo, admin, nil).want(t, 200)
-	d := h.do("GET", "/v1/deals/"+lost, admin, nil).want(t, 200)
-	if d.str("stage_id") != lostToo || d.str("status") != "lost" || d.body["closed_at"] == nil || d.body["loss_reason_id"] != reason || d.str("loss_comment") != "price" {
-		t.Errorf("lost deal moved to another lost stage: %s", d.raw)
+	h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[5]+"?move_to="+lostToo, admin, nil).Want(t, 200)
+	d := h.do("GET", "/v1/deals/"+lost, admin, nil).Want(t, 200)
+	if d.Str("stage_id") != lostToo || d.Str("status") != "lost" || d.Body["closed_at"] == nil || d.Body["loss_reason_id"] != reason || d.Str("loss_comment") != "price" {
+		t.Errorf("lost deal moved to another lost stage: %s", d.Raw)
 	}
 	b := h.board(t, admin, pid, "")
 	wantColumn(t, b, lostToo, 1, 700, 0, "lost")
@@ -392,10 +392,10 @@ func TestBoardWeighsLargeAmountsExactly(t *testing.T) {
 	pid, st := pl["id"].(string), stageIDs(pl) // Proposal: 50 %
 	const amount = 200_000_000_000_000_000     // 2·10¹⁷ minor units; × 50 exceeds int64
 	r := h.do("POST", "/v1/deals", admin, map[string]any{"title": "huge", "amount": int64(amount), "stage_id": st[2]})
-	if r.status == 422 {
-		r.want(t, 422) // refusing such an amount is fine too
+	if r.Status == 422 {
+		r.Want(t, 422) // refusing such an amount is fine too
 		return
 	}
-	r.want(t, 201)
+	r.Want(t, 201)
 	wantColumn(t, h.board(t, admin, pid, ""), st[2], 1, amount, amount/2, "huge")
 }

@@ -11,7 +11,7 @@ import (
 // route is one request against an id-taking route.
 type route struct {
 	name, method, path string
-	body               any
+	Body               any
 }
 
 // idRoutes are the requests of every id-taking route aimed at pipeline pid
@@ -53,17 +53,17 @@ type tenantState struct {
 
 func (h *harness) stateOf(t *testing.T, tok, pid, did, rid string) tenantState {
 	t.Helper()
-	d := h.do("GET", "/v1/deals/"+did, tok, nil).want(t, 200)
+	d := h.do("GET", "/v1/deals/"+did, tok, nil).Want(t, 200)
 	deal := map[string]any{}
 	for _, k := range []string{"title", "version", "stage_id", "status", "amount", "updated_at", "loss_reason_id", "closed_at"} {
-		deal[k] = d.body[k]
+		deal[k] = d.Body[k]
 	}
 	return tenantState{
-		pipeline: h.do("GET", "/v1/pipelines/"+pid, tok, nil).want(t, 200).raw,
-		reason:   h.do("GET", "/v1/loss-reasons/"+rid, tok, nil).want(t, 200).raw,
+		pipeline: h.do("GET", "/v1/pipelines/"+pid, tok, nil).Want(t, 200).Raw,
+		reason:   h.do("GET", "/v1/loss-reasons/"+rid, tok, nil).Want(t, 200).Raw,
 		deal:     deal,
-		moves:    len(h.do("GET", "/v1/deals/"+did+"/moves", tok, nil).want(t, 200).body["items"].([]any)),
-		board:    h.do("GET", "/v1/pipelines/"+pid+"/board", tok, nil).want(t, 200).raw,
+		moves:    len(h.do("GET", "/v1/deals/"+did+"/moves", tok, nil).Want(t, 200).Body["items"].([]any)),
+		board:    h.do("GET", "/v1/pipelines/"+pid+"/board", tok, nil).Want(t, 200).Raw,
 	}
 }
 
@@ -94,14 +94,14 @@ func TestAnotherTenantsRecordsAreNotFoundAndStayUnchanged(t *testing.T) {
 	adminB := h.token(h.tenantB, auth.RoleAdmin)
 	plA := h.pipeline(adminA)
 	pidA, stA := plA["id"].(string), stageIDs(plA)
-	did := h.do("POST", "/v1/deals", adminA, map[string]any{"title": "Поставка", "amount": 100000}).want(t, 201).str("id")
-	rid := h.do("GET", "/v1/loss-reasons", adminA, nil).want(t, 200).body["items"].([]any)[0].(map[string]any)["id"].(string)
+	did := h.do("POST", "/v1/deals", adminA, map[string]any{"title": "Поставка", "amount": 100000}).Want(t, 201).Str("id")
+	rid := h.do("GET", "/v1/loss-reasons", adminA, nil).Want(t, 200).Body["items"].([]any)[0].(map[string]any)["id"].(string)
 	plB := h.pipeline(adminB)
 	pidB := plB["id"].(string)
-	reasonsB := h.do("GET", "/v1/loss-reasons?include_archived=true", adminB, nil).want(t, 200).raw
+	reasonsB := h.do("GET", "/v1/loss-reasons?include_archived=true", adminB, nil).Want(t, 200).Raw
 
 	before := h.stateOf(t, adminA, pidA, did, rid)
-	beforeB := h.do("GET", "/v1/pipelines/"+pidB, adminB, nil).want(t, 200).raw
+	beforeB := h.do("GET", "/v1/pipelines/"+pidB, adminB, nil).Want(t, 200).Raw
 
 	routes := idRoutes(pidA, stA, did, rid)
 	// Tenant A's stages through tenant B's own pipeline are no stages either.
@@ -117,9 +117,9 @@ func TestAnotherTenantsRecordsAreNotFoundAndStayUnchanged(t *testing.T) {
 				if ifMatch != "" {
 					hdr = []string{"If-Match", ifMatch}
 				}
-				r := h.do(rt.method, rt.path, adminB, rt.body, hdr...).want(t, 404)
-				if r.body["status"] != 404.0 {
-					t.Errorf("problem status %v: %s", r.body["status"], r.raw)
+				r := h.do(rt.method, rt.path, adminB, rt.Body, hdr...).Want(t, 404)
+				if r.Body["status"] != 404.0 {
+					t.Errorf("problem status %v: %s", r.Body["status"], r.Raw)
 				}
 			})
 		}
@@ -127,16 +127,16 @@ func TestAnotherTenantsRecordsAreNotFoundAndStayUnchanged(t *testing.T) {
 
 	// Filtering by another tenant's ids finds nothing.
 	for _, q := range []string{"pipeline_id=" + pidA, "stage_id=" + stA[0], "status=open"} {
-		if items := h.do("GET", "/v1/deals?"+q, adminB, nil).want(t, 200).body["items"].([]any); len(items) != 0 {
+		if items := h.do("GET", "/v1/deals?"+q, adminB, nil).Want(t, 200).Body["items"].([]any); len(items) != 0 {
 			t.Errorf("tenant B lists %d deals for %s", len(items), q)
 		}
 	}
 
 	before.diff(t, h.stateOf(t, adminA, pidA, did, rid))
-	if afterB := h.do("GET", "/v1/pipelines/"+pidB, adminB, nil).want(t, 200).raw; !bytes.Equal(beforeB, afterB) {
+	if afterB := h.do("GET", "/v1/pipelines/"+pidB, adminB, nil).Want(t, 200).Raw; !bytes.Equal(beforeB, afterB) {
 		t.Errorf("tenant B's pipeline changed:\nbefore %s\nafter  %s", beforeB, afterB)
 	}
-	if after := h.do("GET", "/v1/loss-reasons?include_archived=true", adminB, nil).want(t, 200).raw; !bytes.Equal(reasonsB, after) {
+	if after := h.do("GET", "/v1/loss-reasons?include_archived=true", adminB, nil).Want(t, 200).Raw; !bytes.Equal(reasonsB, after) {
 		t.Errorf("tenant B's loss reasons changed:\nbefore %s\nafter  %s", reasonsB, after)
 	}
 	if n := h.countRows(h.tenantB, "deals"); n != 0 {
@@ -152,14 +152,14 @@ func TestMalformedIDsAreNotFound(t *testing.T) {
 	admin := h.token(h.tenantB, auth.RoleAdmin)
 	pl := h.pipeline(admin)
 	pid, st := pl["id"].(string), stageIDs(pl)
-	did := h.do("POST", "/v1/deals", admin, map[string]any{"title": "Fleet"}).want(t, 201).str("id")
-	rid := h.do("GET", "/v1/loss-reasons", admin, nil).want(t, 200).body["items"].([]any)[0].(map[string]any)["id"].(string)
+	did := h.do("POST", "/v1/deals", admin, map[string]any{"title": "Fleet"}).Want(t, 201).Str("id")
+	rid := h.do("GET", "/v1/loss-reasons", admin, nil).Want(t, 200).Body["items"].([]any)[0].(map[string]any)["id"].(string)
 	before := h.stateOf(t, admin, pid, did, rid)
 
 	for _, bad := range []string{"not-a-uuid", "123", pid + "0"} {
 		for _, rt := range idRoutes(bad, st, bad, bad) {
 			t.Run(bad+" "+rt.name, func(t *testing.T) {
-				h.do(rt.method, rt.path, admin, rt.body).want(t, 404)
+				h.do(rt.method, rt.path, admin, rt.Body).Want(t, 404)
 			})
 		}
 		// A good pipeline with a malformed stage id.
@@ -168,7 +168,7 @@ func TestMalformedIDsAreNotFound(t *testing.T) {
 			{"delete stage", "DELETE", "/v1/pipelines/" + pid + "/stages/" + bad, nil},
 		} {
 			t.Run(bad+" good pipeline "+rt.name, func(t *testing.T) {
-				h.do(rt.method, rt.path, admin, rt.body).want(t, 404)
+				h.do(rt.method, rt.path, admin, rt.Body).Want(t, 404)
 			})
 		}
 	}

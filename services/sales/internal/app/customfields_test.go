@@ -41,34 +41,34 @@ func TestDealsCarryCustomFieldsDefinedInContacts(t *testing.T) {
 	}
 
 	d := h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "custom": map[string]any{
-		"segment": "enterprise", "budget": map[string]any{"amount": 100000, "currency": "rub"}}}).want(t, 201)
-	custom := d.body["custom"].(map[string]any)
+		"segment": "enterprise", "budget": map[string]any{"amount": 100000, "currency": "rub"}}}).Want(t, 201)
+	custom := d.Body["custom"].(map[string]any)
 	if custom["segment"] != "enterprise" || custom["budget"].(map[string]any)["currency"] != "RUB" {
 		t.Fatalf("custom %v", custom)
 	}
-	id := d.str("id")
-	bad := h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "custom": map[string]any{"segment": "giant", "hobby": "golf"}}).want(t, 422)
-	if f := bad.fields(); !slices.Equal(f, []string{"custom/hobby", "custom/segment"}) {
-		t.Errorf("fields %v: %s", f, bad.raw)
+	id := d.Str("id")
+	bad := h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "custom": map[string]any{"segment": "giant", "hobby": "golf"}}).Want(t, 422)
+	if f := bad.FieldPaths(); !slices.Equal(f, []string{"custom/hobby", "custom/segment"}) {
+		t.Errorf("fields %v: %s", f, bad.Raw)
 	}
-	h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"custom": map[string]any{"segment": "smb"}}).want(t, 200)
-	if got := h.do("GET", "/v1/deals/"+id, rep, nil).want(t, 200).body["custom"].(map[string]any); got["segment"] != "smb" || got["budget"] == nil {
+	h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"custom": map[string]any{"segment": "smb"}}).Want(t, 200)
+	if got := h.do("GET", "/v1/deals/"+id, rep, nil).Want(t, 200).Body["custom"].(map[string]any); got["segment"] != "smb" || got["budget"] == nil {
 		t.Errorf("after patch %v", got)
 	}
-	h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"custom": nil}).want(t, 422)
+	h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"custom": nil}).Want(t, 422)
 
 	// A required field holds from then on for new deals.
 	h.defineField(h.tenantA, segment, "crm.field.changed", &contactsv1.FieldDefinition{Entity: "deal", Key: "segment", Type: "enum",
 		Options: []string{"smb", "enterprise"}, Required: true, Version: 2})
-	if r := h.do("POST", "/v1/deals", rep, map[string]any{"title": "y"}).want(t, 422); !slices.Equal(r.fields(), []string{"custom/segment"}) {
-		t.Errorf("required: %s", r.raw)
+	if r := h.do("POST", "/v1/deals", rep, map[string]any{"title": "y"}).Want(t, 422); !slices.Equal(r.FieldPaths(), []string{"custom/segment"}) {
+		t.Errorf("required: %s", r.Raw)
 	}
 
 	// A deleted field's values are gone from every deal.
 	h.contactEvent(h.tenantA, "crm.field.deleted", budget.String(), &contactsv1.FieldDefinition{Id: budget.String(), TenantId: h.tenantA.String(),
 		Entity: "deal", Key: "budget", Type: "money", Version: 2})
 	eventually(t, "budget values dropped", func() bool {
-		_, has := h.do("GET", "/v1/deals/"+id, rep, nil).body["custom"].(map[string]any)["budget"]
+		_, has := h.do("GET", "/v1/deals/"+id, rep, nil).Body["custom"].(map[string]any)["budget"]
 		return !has
 	})
 }

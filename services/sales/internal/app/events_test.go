@@ -76,21 +76,21 @@ func TestADealsLifePublishesItsEventsInOrder(t *testing.T) {
 	rep := h.token(h.tenantA, auth.RoleRep)
 	pl := h.pipeline(admin)
 	st := stageIDs(pl) // 10, 25, 50, 80, won 100, lost 0
-	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "90.5"}).want(t, 200)
+	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "90.5"}).Want(t, 200)
 	contact, company := h.knownParty(t, h.tenantA, "contact"), h.knownParty(t, h.tenantA, "company")
-	reason := h.do("GET", "/v1/loss-reasons", rep, nil).want(t, 200).body["items"].([]any)[0].(map[string]any)
+	reason := h.do("GET", "/v1/loss-reasons", rep, nil).Want(t, 200).Body["items"].([]any)[0].(map[string]any)
 
 	created := h.do("POST", "/v1/deals", admin, map[string]any{"title": "Поставка", "amount": 10000, "currency": "EUR",
 		"contact_id": contact, "company_id": company, "owner_id": "rep-user", "team": "team-1", "tags": []string{"Опт"},
-		"expected_close_date": "2026-09-30", "source": "выставка"}).want(t, 201)
-	id := created.str("id")
-	updated := h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"title": "Поставка II", "amount": 20000}).want(t, 200)
-	moved := h.do("POST", "/v1/deals/"+id+"/move", rep, map[string]any{"stage_id": st[1]}).want(t, 200)
-	won := h.do("POST", "/v1/deals/"+id+"/win", rep, nil).want(t, 200)
-	reopened := h.do("POST", "/v1/deals/"+id+"/reopen", rep, nil).want(t, 200)
-	lost := h.do("POST", "/v1/deals/"+id+"/lose", rep, map[string]any{"reason_id": reason["id"], "comment": "дорого"}).want(t, 200)
-	reopened2 := h.do("POST", "/v1/deals/"+id+"/reopen", rep, map[string]any{"stage_id": st[2]}).want(t, 200)
-	h.do("DELETE", "/v1/deals/"+id, rep, nil).want(t, 204)
+		"expected_close_date": "2026-09-30", "source": "выставка"}).Want(t, 201)
+	id := created.Str("id")
+	updated := h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"title": "Поставка II", "amount": 20000}).Want(t, 200)
+	moved := h.do("POST", "/v1/deals/"+id+"/move", rep, map[string]any{"stage_id": st[1]}).Want(t, 200)
+	won := h.do("POST", "/v1/deals/"+id+"/win", rep, nil).Want(t, 200)
+	reopened := h.do("POST", "/v1/deals/"+id+"/reopen", rep, nil).Want(t, 200)
+	lost := h.do("POST", "/v1/deals/"+id+"/lose", rep, map[string]any{"reason_id": reason["id"], "comment": "дорого"}).Want(t, 200)
+	reopened2 := h.do("POST", "/v1/deals/"+id+"/reopen", rep, map[string]any{"stage_id": st[2]}).Want(t, 200)
+	h.do("DELETE", "/v1/deals/"+id, rep, nil).Want(t, 204)
 
 	evs := h.eventsAbout(t, id, 8)
 	want := []string{service.TypeDealCreated, service.TypeDealUpdated, service.TypeDealStageChanged, service.TypeDealWon,
@@ -110,10 +110,10 @@ func TestADealsLifePublishesItsEventsInOrder(t *testing.T) {
 	// checkDeal compares an event's deal with the API's answer.
 	checkDeal := func(what string, d *salesv1.Deal, api reply, amount, amountBase int64, probability int32) {
 		t.Helper()
-		if d.GetId() != id || d.GetTenantId() != h.tenantA.String() || d.GetTitle() != api.str("title") ||
-			d.GetPipelineId() != api.str("pipeline_id") || d.GetStageId() != api.str("stage_id") || d.GetStatus() != api.str("status") ||
-			d.GetVersion() != int64(api.body["version"].(float64)) {
-			t.Errorf("%s: deal %v, API %s", what, d, api.raw)
+		if d.GetId() != id || d.GetTenantId() != h.tenantA.String() || d.GetTitle() != api.Str("title") ||
+			d.GetPipelineId() != api.Str("pipeline_id") || d.GetStageId() != api.Str("stage_id") || d.GetStatus() != api.Str("status") ||
+			d.GetVersion() != int64(api.Body["version"].(float64)) {
+			t.Errorf("%s: deal %v, API %s", what, d, api.Raw)
 		}
 		if !d.GetHasAmount() || d.GetAmount() != amount || d.GetCurrency() != "EUR" || d.GetAmountBase() != amountBase || d.GetBaseCurrency() != "RUB" {
 			t.Errorf("%s: amount %d %s (has %v) = %d %s, want %d EUR = %d RUB", what, d.GetAmount(), d.GetCurrency(), d.GetHasAmount(),
@@ -127,27 +127,27 @@ func TestADealsLifePublishesItsEventsInOrder(t *testing.T) {
 		if d.GetProbability() != probability {
 			t.Errorf("%s: probability %d, want %d", what, d.GetProbability(), probability)
 		}
-		sameTime(t, what+" created_at", d.GetCreatedAt(), created.body["created_at"])
-		sameTime(t, what+" updated_at", d.GetUpdatedAt(), api.body["updated_at"])
-		sameTime(t, what+" stage_entered_at", d.GetStageEnteredAt(), api.body["stage_entered_at"])
-		if api.body["closed_at"] == nil {
+		sameTime(t, what+" created_at", d.GetCreatedAt(), created.Body["created_at"])
+		sameTime(t, what+" updated_at", d.GetUpdatedAt(), api.Body["updated_at"])
+		sameTime(t, what+" stage_entered_at", d.GetStageEnteredAt(), api.Body["stage_entered_at"])
+		if api.Body["closed_at"] == nil {
 			if d.GetClosedAt() != nil {
 				t.Errorf("%s: closed_at %v on an open deal", what, d.GetClosedAt().AsTime())
 			}
 		} else {
-			sameTime(t, what+" closed_at", d.GetClosedAt(), api.body["closed_at"])
+			sameTime(t, what+" closed_at", d.GetClosedAt(), api.Body["closed_at"])
 		}
 	}
 	// checkChange compares an event's stage change with the API's answers
 	// before (the stage left) and after the move.
 	checkChange := func(what string, c *salesv1.StageChange, before, api reply, kind string, prob int32) {
 		t.Helper()
-		if c.GetPreviousStageId() != before.str("stage_id") || c.GetPreviousStageKind() != kind || c.GetPreviousProbability() != prob {
-			t.Errorf("%s: change %v, want from %s (%s, %d %%)", what, c, before.str("stage_id"), kind, prob)
+		if c.GetPreviousStageId() != before.Str("stage_id") || c.GetPreviousStageKind() != kind || c.GetPreviousProbability() != prob {
+			t.Errorf("%s: change %v, want from %s (%s, %d %%)", what, c, before.Str("stage_id"), kind, prob)
 		}
-		sameTime(t, what+" moved_at", c.GetMovedAt(), api.body["stage_entered_at"])
-		entered, err1 := time.Parse(time.RFC3339Nano, before.str("stage_entered_at"))
-		left, err2 := time.Parse(time.RFC3339Nano, api.str("stage_entered_at"))
+		sameTime(t, what+" moved_at", c.GetMovedAt(), api.Body["stage_entered_at"])
+		entered, err1 := time.Parse(time.RFC3339Nano, before.Str("stage_entered_at"))
+		left, err2 := time.Parse(time.RFC3339Nano, api.Str("stage_entered_at"))
 		if want := int64(left.Sub(entered) / time.Second); err1 != nil || err2 != nil || c.GetSecondsInPreviousStage() != want {
 			t.Errorf("%s: %d seconds in the previous stage, want %d (%v, %v)", what, c.GetSecondsInPreviousStage(), want, err1, err2)
 		}
@@ -222,10 +222,10 @@ func TestADealsLifePublishesItsEventsInOrder(t *testing.T) {
 func TestDealEventsNameTheirContactOnlyWhenTheyHaveOne(t *testing.T) {
 	h := start(t)
 	rep := h.token(h.tenantB, auth.RoleRep)
-	id := h.do("POST", "/v1/deals", rep, map[string]any{"title": "Fleet", "amount": 150000}).want(t, 201).str("id")
+	id := h.do("POST", "/v1/deals", rep, map[string]any{"title": "Fleet", "amount": 150000}).Want(t, 201).Str("id")
 	contact := h.knownParty(t, h.tenantB, "contact")
-	h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"contact_id": contact}).want(t, 200)
-	h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"contact_id": nil}).want(t, 200)
+	h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"contact_id": contact}).Want(t, 200)
+	h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"contact_id": nil}).Want(t, 200)
 	evs := h.eventsAbout(t, id, 3)
 	var have []string
 	for _, e := range evs {
@@ -255,22 +255,22 @@ func TestPipelineChangesArePublished(t *testing.T) {
 		map[string]any{"name": "Lead", "probability": 5},
 		map[string]any{"name": "Demo", "probability": 40},
 		map[string]any{"name": "Signed", "kind": "won"},
-	}}).want(t, 201)
-	pid := p.str("id")
-	st := stageIDs(p.body)
-	h.do("PATCH", "/v1/pipelines/"+pid, admin, map[string]any{"name": "Partner deals"}).want(t, 200)
-	added := h.do("POST", "/v1/pipelines/"+pid+"/stages", manager, map[string]any{"name": "Trial", "probability": 60, "position": 2}).want(t, 201)
-	trial := added.body["stage"].(map[string]any)["id"].(string)
-	h.do("PATCH", "/v1/pipelines/"+pid+"/stages/"+st[1], admin, map[string]any{"probability": 45, "color": "#112233"}).want(t, 200)
-	h.do("PUT", "/v1/pipelines/"+pid+"/stages/order", admin, map[string]any{"stage_ids": []string{st[0], trial, st[1], st[2]}}).want(t, 200)
-	deal := h.do("POST", "/v1/deals", admin, map[string]any{"title": "Reseller", "pipeline_id": pid}).want(t, 201).str("id")
-	h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[0]+"?move_to="+st[1], admin, nil).want(t, 200)
-	h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+trial, admin, nil).want(t, 200)
+	}}).Want(t, 201)
+	pid := p.Str("id")
+	st := stageIDs(p.Body)
+	h.do("PATCH", "/v1/pipelines/"+pid, admin, map[string]any{"name": "Partner deals"}).Want(t, 200)
+	added := h.do("POST", "/v1/pipelines/"+pid+"/stages", manager, map[string]any{"name": "Trial", "probability": 60, "position": 2}).Want(t, 201)
+	trial := added.Body["stage"].(map[string]any)["id"].(string)
+	h.do("PATCH", "/v1/pipelines/"+pid+"/stages/"+st[1], admin, map[string]any{"probability": 45, "color": "#112233"}).Want(t, 200)
+	h.do("PUT", "/v1/pipelines/"+pid+"/stages/order", admin, map[string]any{"stage_ids": []string{st[0], trial, st[1], st[2]}}).Want(t, 200)
+	deal := h.do("POST", "/v1/deals", admin, map[string]any{"title": "Reseller", "pipeline_id": pid}).Want(t, 201).Str("id")
+	h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[0]+"?move_to="+st[1], admin, nil).Want(t, 200)
+	h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+trial, admin, nil).Want(t, 200)
 	// Refused changes publish nothing.
-	h.do("DELETE", "/v1/pipelines/"+pid, admin, nil).want(t, 409)
-	h.do("PATCH", "/v1/pipelines/"+pid, admin, map[string]any{"name": ""}).want(t, 422)
-	h.do("DELETE", "/v1/deals/"+deal, admin, nil).want(t, 204)
-	h.do("DELETE", "/v1/pipelines/"+pid, admin, nil).want(t, 204)
+	h.do("DELETE", "/v1/pipelines/"+pid, admin, nil).Want(t, 409)
+	h.do("PATCH", "/v1/pipelines/"+pid, admin, map[string]any{"name": ""}).Want(t, 422)
+	h.do("DELETE", "/v1/deals/"+deal, admin, nil).Want(t, 204)
+	h.do("DELETE", "/v1/pipelines/"+pid, admin, nil).Want(t, 204)
 
 	evs := h.eventsAbout(t, pid, 8)
 	for i, e := range evs {
@@ -344,7 +344,7 @@ func TestDealsMovedByAStageDeletionArePublished(t *testing.T) {
 	pl := h.pipeline(admin)
 	pid, st := pl["id"].(string), stageIDs(pl)
 	ids := []string{h.newDeal(t, admin, map[string]any{"title": "a", "stage_id": st[1]}), h.newDeal(t, admin, map[string]any{"title": "b", "stage_id": st[1]})}
-	h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1]+"?move_to="+st[2], admin, nil).want(t, 200)
+	h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1]+"?move_to="+st[2], admin, nil).Want(t, 200)
 	for _, id := range ids {
 		evs := h.eventsAbout(t, id, 2)
 		if got := typesOf(evs); got[1] != "crm.deal.stage_changed" {
@@ -355,7 +355,7 @@ func TestDealsMovedByAStageDeletionArePublished(t *testing.T) {
 		if m.GetChange().GetPreviousStageId() != st[1] || m.GetDeal().GetStageId() != st[2] || m.GetDeal().GetVersion() != 2 || m.GetActorId() != "admin-user" {
 			t.Errorf("deal %s: %v", id, &m)
 		}
-		moves := h.do("GET", "/v1/deals/"+id+"/moves", admin, nil).want(t, 200).body["items"].([]any)
+		moves := h.do("GET", "/v1/deals/"+id+"/moves", admin, nil).Want(t, 200).Body["items"].([]any)
 		if last := moves[len(moves)-1].(map[string]any); len(moves) != 2 || last["from_stage_id"] != st[1] || last["to_stage_id"] != st[2] {
 			t.Errorf("deal %s: moves %v", id, moves)
 		}

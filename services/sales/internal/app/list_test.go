@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"encoding/base64"
 	"net/url"
 	"slices"
@@ -9,10 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
-	"github.com/rapportcrm/rapport/pkg/postgres"
 )
 
 // knownParty returns the id of a contact ("contact") or company ("company")
@@ -27,24 +24,6 @@ func (h *harness) knownParty(t *testing.T, tenant uuid.UUID, kind string) string
 	return h.contact(tenant, "Test", kind).String()
 }
 
-// scalar runs a count in tenant's scope, as the service's role sees it.
-func (h *harness) scalar(t *testing.T, tenant uuid.UUID, sql string, args ...any) int {
-	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, h.appURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	var n int
-	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, sql, args...).Scan(&n)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // listPage is one page of GET /v1/deals: the deals' titles and ids, and the cursor.
 type listPage struct {
 	titles, ids []string
@@ -53,14 +32,14 @@ type listPage struct {
 
 func (h *harness) listDeals(t *testing.T, tok, query string) listPage {
 	t.Helper()
-	r := h.do("GET", "/v1/deals?"+query, tok, nil).want(t, 200)
+	r := h.do("GET", "/v1/deals?"+query, tok, nil).Want(t, 200)
 	var p listPage
-	for _, it := range r.body["items"].([]any) {
+	for _, it := range r.Body["items"].([]any) {
 		d := it.(map[string]any)
 		p.titles = append(p.titles, d["title"].(string))
 		p.ids = append(p.ids, d["id"].(string))
 	}
-	next, ok := r.body["next_cursor"]
+	next, ok := r.Body["next_cursor"]
 	if ok {
 		p.next, _ = next.(string)
 		if p.next == "" {
@@ -87,13 +66,13 @@ func newListFixture(t *testing.T, h *harness) listFixture {
 	f.main, f.st = pl["id"].(string), stageIDs(pl)
 	f.partners = h.do("POST", "/v1/pipelines", f.admin, map[string]any{"name": "Partners", "stages": []any{
 		map[string]any{"name": "Lead"}, map[string]any{"name": "Signed", "kind": "won"}, map[string]any{"name": "Dropped", "kind": "lost"},
-	}}).want(t, 201).str("id")
+	}}).Want(t, 201).Str("id")
 	f.contact1, f.contact2 = h.knownParty(t, h.tenantB, "contact"), h.knownParty(t, h.tenantB, "contact")
 	f.company1 = h.knownParty(t, h.tenantB, "company")
 	create := func(body map[string]any) string {
 		t.Helper()
 		f.all = append(f.all, body["title"].(string))
-		return h.do("POST", "/v1/deals", f.admin, body).want(t, 201).str("id")
+		return h.do("POST", "/v1/deals", f.admin, body).Want(t, 201).Str("id")
 	}
 	create(map[string]any{"title": "Alpha", "amount": 100, "contact_id": f.contact1, "company_id": f.company1, "tags": []string{"fleet"},
 		"expected_close_date": "2026-01-15", "owner_id": "rep-x"})
@@ -104,9 +83,9 @@ func newListFixture(t *testing.T, h *harness) listFixture {
 	echo := create(map[string]any{"title": "Echo", "amount": 2000, "contact_id": f.contact1, "pipeline_id": f.partners})
 	foxtrot := create(map[string]any{"title": "Foxtrot", "amount": 300})
 	create(map[string]any{"title": "Golf", "amount": 0, "stage_id": f.st[1], "expected_close_date": "2026-12-31"})
-	h.do("POST", "/v1/deals/"+echo+"/win", f.admin, nil).want(t, 200)
-	reason := h.do("GET", "/v1/loss-reasons", f.admin, nil).want(t, 200).body["items"].([]any)[0].(map[string]any)["id"]
-	h.do("POST", "/v1/deals/"+foxtrot+"/lose", f.admin, map[string]any{"reason_id": reason}).want(t, 200)
+	h.do("POST", "/v1/deals/"+echo+"/win", f.admin, nil).Want(t, 200)
+	reason := h.do("GET", "/v1/loss-reasons", f.admin, nil).Want(t, 200).Body["items"].([]any)[0].(map[string]any)["id"]
+	h.do("POST", "/v1/deals/"+foxtrot+"/lose", f.admin, map[string]any{"reason_id": reason}).Want(t, 200)
 	return f
 }
 
@@ -242,13 +221,13 @@ func TestDealListRefusesBadFiltersAndCursors(t *testing.T) {
 		{"cursor=" + b64([]byte(`{"a":`)), []string{"cursor"}},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
-			r := h.do("GET", "/v1/deals?"+tc.query, f.admin, nil).want(t, 422)
-			got := r.fields()
+			r := h.do("GET", "/v1/deals?"+tc.query, f.admin, nil).Want(t, 422)
+			got := r.FieldPaths()
 			slices.Sort(got)
 			want := slices.Clone(tc.fields)
 			slices.Sort(want)
 			if !slices.Equal(got, want) {
-				t.Errorf("fields %v, want %v: %s", r.fields(), tc.fields, r.raw)
+				t.Errorf("fields %v, want %v: %s", r.FieldPaths(), tc.fields, r.Raw)
 			}
 		})
 	}

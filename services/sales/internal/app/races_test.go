@@ -27,15 +27,15 @@ func TestStageChangesAndDealMovesDoNotInterleave(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			r := h.do("POST", "/v1/deals/"+id+"/move", admin, map[string]any{"stage_id": st[1]})
-			if r.status != 200 && r.status != 422 { // 422: the stage was gone by then
-				t.Errorf("move: %d %s", r.status, r.raw)
+			if r.Status != 200 && r.Status != 422 { // 422: the stage was gone by then
+				t.Errorf("move: %d %s", r.Status, r.Raw)
 			}
 		}()
 	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1]+"?move_to="+st[2], admin, nil).want(t, 200)
+		h.do("DELETE", "/v1/pipelines/"+pid+"/stages/"+st[1]+"?move_to="+st[2], admin, nil).Want(t, 200)
 	}()
 	wg.Wait()
 	if n := h.query(h.tenantB, "select count(*) from deals where stage_id = $1", st[1]); n != 0 {
@@ -66,10 +66,10 @@ func TestStageChangesAndDealMovesDoNotInterleave(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		r := h.do("PATCH", "/v1/pipelines/"+pid+"/stages/"+st[2], admin, map[string]any{"kind": "won"})
-		kindChanged = r.status == 200
+		kindChanged = r.Status == 200
 	}()
 	wg.Wait()
-	if n := h.query(h.tenantB, "select count(*) from deals d join stages s on s.tenant_id = d.tenant_id and s.id = d.stage_id where d.status <> s.kind"); n != 0 {
+	if n := h.query(h.tenantB, "select count(*) from deals d join stages s on s.tenant_id = d.tenant_id and s.id = d.stage_id where d.Status <> s.kind"); n != 0 {
 		t.Errorf("%d deals whose status is not their stage's kind (kind changed: %v)", n, kindChanged)
 	}
 }

@@ -20,25 +20,25 @@ func TestADealsTeamFollowsItsOwner(t *testing.T) {
 	otherManager1 := h.userToken(h.tenantA, "max", auth.RoleManager, "team-1")
 	manager2 := h.userToken(h.tenantA, "kim", auth.RoleManager, "team-2")
 
-	own := h.do("POST", "/v1/deals", creator, map[string]any{"title": "mine"}).want(t, 201)
-	if own.str("team") != "team-1" {
-		t.Errorf("own deal's team %q", own.str("team"))
+	own := h.do("POST", "/v1/deals", creator, map[string]any{"title": "mine"}).Want(t, 201)
+	if own.Str("team") != "team-1" {
+		t.Errorf("own deal's team %q", own.Str("team"))
 	}
-	h.do("GET", "/v1/deals/"+own.str("id"), otherManager1, nil).want(t, 200)
+	h.do("GET", "/v1/deals/"+own.Str("id"), otherManager1, nil).Want(t, 200)
 
-	bobs := h.do("POST", "/v1/deals", creator, map[string]any{"title": "bob's", "owner_id": "bob"}).want(t, 201)
-	if bobs.str("team") != "" {
-		t.Errorf("someone else's deal got the creator's team %q", bobs.str("team"))
+	bobs := h.do("POST", "/v1/deals", creator, map[string]any{"title": "bob's", "owner_id": "bob"}).Want(t, 201)
+	if bobs.Str("team") != "" {
+		t.Errorf("someone else's deal got the creator's team %q", bobs.Str("team"))
 	}
-	h.do("GET", "/v1/deals/"+bobs.str("id"), otherManager1, nil).want(t, 404)
-	h.do("PATCH", "/v1/deals/"+bobs.str("id"), creator, map[string]any{"team": "team-2"}).want(t, 404) // not theirs any more
-	h.do("GET", "/v1/deals/"+bobs.str("id"), manager2, nil).want(t, 404)
+	h.do("GET", "/v1/deals/"+bobs.Str("id"), otherManager1, nil).Want(t, 404)
+	h.do("PATCH", "/v1/deals/"+bobs.Str("id"), creator, map[string]any{"team": "team-2"}).Want(t, 404) // not theirs any more
+	h.do("GET", "/v1/deals/"+bobs.Str("id"), manager2, nil).Want(t, 404)
 
-	given := h.do("POST", "/v1/deals", creator, map[string]any{"title": "kim's", "owner_id": "kim", "team": "team-2"}).want(t, 201)
-	h.do("GET", "/v1/deals/"+given.str("id"), manager2, nil).want(t, 200)
+	given := h.do("POST", "/v1/deals", creator, map[string]any{"title": "kim's", "owner_id": "kim", "team": "team-2"}).Want(t, 201)
+	h.do("GET", "/v1/deals/"+given.Str("id"), manager2, nil).Want(t, 200)
 	// Handed over to someone else without a team: team-2 no longer sees it.
-	h.do("PATCH", "/v1/deals/"+given.str("id"), manager2, map[string]any{"owner_id": "lee"}).want(t, 200)
-	h.do("GET", "/v1/deals/"+given.str("id"), manager2, nil).want(t, 404)
+	h.do("PATCH", "/v1/deals/"+given.Str("id"), manager2, map[string]any{"owner_id": "lee"}).Want(t, 200)
+	h.do("GET", "/v1/deals/"+given.Str("id"), manager2, nil).Want(t, 404)
 	if n := h.query(h.tenantA, "select count(*) from deals where owner_id = 'lee' and team = ''"); n != 1 {
 		t.Errorf("handed-over deal kept the old team")
 	}
@@ -61,9 +61,9 @@ func TestAMergedContactStaysMergedWhenALateUpdateArrives(t *testing.T) {
 	eventually(t, "update applied", func() bool {
 		return h.query(h.tenantA, "select count(*) from contacts where id = $1 and version = 2", source) == 1
 	})
-	r := h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "contact_id": source}).want(t, 422)
-	if !strings.Contains(string(r.raw), target.String()) {
-		t.Errorf("refusal does not name the surviving contact: %s", r.raw)
+	r := h.do("POST", "/v1/deals", rep, map[string]any{"title": "x", "contact_id": source}).Want(t, 422)
+	if !strings.Contains(string(r.Raw), target.String()) {
+		t.Errorf("refusal does not name the surviving contact: %s", r.Raw)
 	}
 }
 
@@ -72,18 +72,18 @@ func TestReopeningKeepsTheStagesRequirements(t *testing.T) {
 	rep := h.token(h.tenantB, auth.RoleRep)
 	st := stageIDs(h.pipeline(rep)) // Invoice sent (3) requires an amount
 	id := h.newDeal(t, rep, map[string]any{"title": "x", "amount": 100})
-	h.do("POST", "/v1/deals/"+id+"/move", rep, map[string]any{"stage_id": st[3]}).want(t, 200)
-	reason := h.do("GET", "/v1/loss-reasons", rep, nil).want(t, 200).body["items"].([]any)[0].(map[string]any)["id"]
-	h.do("POST", "/v1/deals/"+id+"/lose", rep, map[string]any{"reason_id": reason}).want(t, 200)
-	h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"amount": nil}).want(t, 200) // a lost deal's stage requires nothing
-	r := h.do("POST", "/v1/deals/"+id+"/reopen", rep, nil).want(t, 422)
-	if !slices.Equal(r.fields(), []string{"amount"}) {
-		t.Errorf("fields %v", r.fields())
+	h.do("POST", "/v1/deals/"+id+"/move", rep, map[string]any{"stage_id": st[3]}).Want(t, 200)
+	reason := h.do("GET", "/v1/loss-reasons", rep, nil).Want(t, 200).Body["items"].([]any)[0].(map[string]any)["id"]
+	h.do("POST", "/v1/deals/"+id+"/lose", rep, map[string]any{"reason_id": reason}).Want(t, 200)
+	h.do("PATCH", "/v1/deals/"+id, rep, map[string]any{"amount": nil}).Want(t, 200) // a lost deal's stage requires nothing
+	r := h.do("POST", "/v1/deals/"+id+"/reopen", rep, nil).Want(t, 422)
+	if !slices.Equal(r.FieldPaths(), []string{"amount"}) {
+		t.Errorf("fields %v", r.FieldPaths())
 	}
-	if d := h.do("GET", "/v1/deals/"+id, rep, nil).want(t, 200); d.str("status") != "lost" {
-		t.Errorf("refused reopen changed the deal: %s", d.raw)
+	if d := h.do("GET", "/v1/deals/"+id, rep, nil).Want(t, 200); d.Str("status") != "lost" {
+		t.Errorf("refused reopen changed the deal: %s", d.Raw)
 	}
-	h.do("POST", "/v1/deals/"+id+"/reopen", rep, map[string]any{"stage_id": st[1]}).want(t, 200)
+	h.do("POST", "/v1/deals/"+id+"/reopen", rep, map[string]any{"stage_id": st[1]}).Want(t, 200)
 }
 
 func TestDealValuesPostgreSQLCannotStoreAreRefused(t *testing.T) {
@@ -94,13 +94,13 @@ func TestDealValuesPostgreSQLCannotStoreAreRefused(t *testing.T) {
 		"owner_id":            {"title": "x", "owner_id": strings.Repeat("ж", 5000)},
 		"team":                {"title": "x", "team": strings.Repeat("ж", 5000)},
 	} {
-		if r := h.do("POST", "/v1/deals", rep, body).want(t, 422); !slices.Equal(r.fields(), []string{field}) {
-			t.Errorf("%s: fields %v", field, r.fields())
+		if r := h.do("POST", "/v1/deals", rep, body).Want(t, 422); !slices.Equal(r.FieldPaths(), []string{field}) {
+			t.Errorf("%s: fields %v", field, r.FieldPaths())
 		}
 	}
 	for _, q := range []string{"close_from=0000-01-01", "close_to=10000-01-01"} {
-		h.do("GET", "/v1/deals?"+q, rep, nil).want(t, 422)
+		h.do("GET", "/v1/deals?"+q, rep, nil).Want(t, 422)
 	}
 	admin := h.token(h.tenantB, auth.RoleAdmin)
-	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "100000000000000000000"}).want(t, 422)
+	h.do("POST", "/v1/currency-rates", admin, map[string]any{"currency": "EUR", "rate": "100000000000000000000"}).Want(t, 422)
 }

@@ -29,12 +29,7 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 		mux.Handle(pattern, kithttp.NewServer(ep, dec, enc, opts...))
 	}
 	handle("GET /v1/pipelines", e.ListPipelines, none, encode(http.StatusOK, func(v any) (any, int64) {
-		ps := v.([]*domain.Pipeline)
-		out := make([]pipelineJSON, 0, len(ps))
-		for _, p := range ps {
-			out = append(out, pipelineView(p))
-		}
-		return map[string]any{"items": out}, 0
+		return items(v.([]*domain.Pipeline), pipelineView), 0
 	}))
 	handle("POST /v1/pipelines", e.CreatePipeline, decodeCreatePipeline, created("/v1/pipelines", encodePipeline))
 	handle("GET /v1/pipelines/{id}", e.GetPipeline, decodeID(domain.ErrPipelineNotFound), encode(http.StatusOK, encodePipeline))
@@ -65,12 +60,7 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("PATCH /v1/deals/{id}", e.UpdateDeal, decodeUpdateDeal, encode(http.StatusOK, encodeDeal))
 	handle("DELETE /v1/deals/{id}", e.DeleteDeal, decodeID(domain.ErrDealNotFound), noContent)
 	handle("GET /v1/deals/{id}/moves", e.DealMoves, decodeID(domain.ErrDealNotFound), encode(http.StatusOK, func(v any) (any, int64) {
-		ms := v.([]domain.Move)
-		out := make([]moveJSON, 0, len(ms))
-		for _, m := range ms {
-			out = append(out, moveView(m))
-		}
-		return map[string]any{"items": out}, 0
+		return items(v.([]domain.Move), moveView), 0
 	}))
 	handle("POST /v1/deals/{id}/move", e.MoveDeal, decodeToStage(true), encode(http.StatusOK, encodeDeal))
 	handle("POST /v1/deals/{id}/win", e.WinDeal, decodeToStage(false), encode(http.StatusOK, encodeDeal))
@@ -78,12 +68,7 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("POST /v1/deals/{id}/reopen", e.ReopenDeal, decodeToStage(false), encode(http.StatusOK, encodeDeal))
 
 	handle("GET /v1/loss-reasons", e.LossReasons, decodeLossReasons, encode(http.StatusOK, func(v any) (any, int64) {
-		rs := v.([]*domain.LossReason)
-		out := make([]reasonJSON, 0, len(rs))
-		for _, r := range rs {
-			out = append(out, reasonView(r))
-		}
-		return map[string]any{"items": out}, 0
+		return items(v.([]*domain.LossReason), reasonView), 0
 	}))
 	handle("POST /v1/loss-reasons", e.AddLossReason, decodeAddReason, created("/v1/loss-reasons", encodeReason))
 	handle("GET /v1/loss-reasons/{id}", e.GetLossReason, decodeID(domain.ErrLossReasonNotFound), encode(http.StatusOK, encodeReason))
@@ -91,11 +76,9 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 
 	handle("GET /v1/currency-rates", e.Rates, none, encode(http.StatusOK, func(v any) (any, int64) {
 		rs := v.(endpoint.Rates)
-		out := make([]rateJSON, 0, len(rs.Rates))
-		for _, r := range rs.Rates {
-			out = append(out, rateView(rs.Base, r))
-		}
-		return map[string]any{"base_currency": rs.Base, "items": out}, 0
+		body := items(rs.Rates, func(r service.CurrencyRate) rateJSON { return rateView(rs.Base, r) })
+		body["base_currency"] = rs.Base
+		return body, 0
 	}))
 	handle("POST /v1/currency-rates", e.SetRate, decodeSetRate, encode(http.StatusOK, func(v any) (any, int64) {
 		r := v.(endpoint.Rate)
@@ -104,6 +87,15 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 }
 
 // --- encoders ---
+
+// items is the JSON of a whole list: {"items": [...]}.
+func items[T, J any](xs []T, view func(T) J) map[string]any {
+	out := make([]J, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, view(x))
+	}
+	return map[string]any{"items": out}
+}
 
 // view renders a result as a body and the version its ETag carries (0: none).
 type view func(v any) (body any, version int64)
