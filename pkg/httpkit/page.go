@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/google/uuid"
+
 	"github.com/rapportcrm/rapport/pkg/apperr"
 )
 
@@ -79,4 +81,17 @@ func ParseBool(r *http.Request, name string) (bool, error) {
 	var inv apperr.Invalid
 	inv.Add(name, "must be true or false")
 	return false, inv.Err()
+}
+
+// OptionalID reads an optional id from a request: "" is none (uuid.Nil),
+// anything else must be a UUID, or v gets an error on field.
+func OptionalID(v *apperr.Invalid, field, s string) uuid.UUID {
+	if s == "" {
+		return uuid.Nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		v.Add(field, "must be an id (UUID)")
+	}
+	return id
 }

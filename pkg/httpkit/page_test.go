@@ -140,3 +140,19 @@ func TestParseBool(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionalID(t *testing.T) {
+	var v apperr.Invalid
+	id := uuid.New()
+	if got := httpkit.OptionalID(&v, "a", ""); got != uuid.Nil {
+		t.Errorf("empty: %v", got)
+	}
+	if got := httpkit.OptionalID(&v, "b", id.String()); got != id {
+		t.Errorf("id: %v", got)
+	}
+	httpkit.OptionalID(&v, "c", "nope")
+	e, _ := apperr.As(v.Err())
+	if e == nil || len(e.Fields) != 1 || e.Fields[0].Field != "c" {
+		t.Errorf("errors %v", v.Err())
+	}
+}

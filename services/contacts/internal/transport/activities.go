@@ -69,8 +69,8 @@ func decodeLogActivity(_ context.Context, r *http.Request) (any, error) {
 	var v apperr.Invalid
 	f := domain.ActivityFields{Kind: b.Kind, Direction: b.Direction, Outcome: b.Outcome,
 		Duration: time.Duration(b.DurationSeconds) * time.Second, Subject: b.Subject, Body: b.Body, OwnerID: b.OwnerID,
-		ContactID: parseOptionalID(&v, "contact_id", b.ContactID), CompanyID: parseOptionalID(&v, "company_id", b.CompanyID),
-		DealID: parseOptionalID(&v, "deal_id", b.DealID)}
+		ContactID: httpkit.OptionalID(&v, "contact_id", b.ContactID), CompanyID: httpkit.OptionalID(&v, "company_id", b.CompanyID),
+		DealID: httpkit.OptionalID(&v, "deal_id", b.DealID)}
 	if b.DurationSeconds < 0 || b.DurationSeconds > int64(domain.MaxDuration/time.Second) {
 		f.Duration = -1 // out of range; refused by the domain, never wrapped around
 	}
@@ -91,8 +91,8 @@ func decodeListActivities(_ context.Context, r *http.Request) (any, error) {
 	}
 	var v apperr.Invalid
 	q := service.ActivityQuery{Limit: limit, After: after,
-		ContactID: parseOptionalID(&v, "contact_id", r.URL.Query().Get("contact_id")),
-		CompanyID: parseOptionalID(&v, "company_id", r.URL.Query().Get("company_id"))}
+		ContactID: httpkit.OptionalID(&v, "contact_id", r.URL.Query().Get("contact_id")),
+		CompanyID: httpkit.OptionalID(&v, "company_id", r.URL.Query().Get("company_id"))}
 	return endpoint.ListActivitiesRequest{Query: q}, v.Err()
 }
 

@@ -153,7 +153,7 @@ func decodeCreate(_ context.Context, r *http.Request) (any, error) {
 	}
 	var v apperr.Invalid
 	f := domain.Fields{FirstName: b.FirstName, LastName: b.LastName, Emails: b.Emails, Phones: b.Phones,
-		OwnerID: b.OwnerID, Tags: b.Tags, CompanyID: parseOptionalID(&v, "company_id", b.CompanyID),
+		OwnerID: b.OwnerID, Tags: b.Tags, CompanyID: httpkit.OptionalID(&v, "company_id", b.CompanyID),
 		Position: b.Position, LifecycleStage: b.LifecycleStage, Source: b.Source, Timezone: b.Timezone,
 		Birthday: b.Birthday, Team: b.Team, Custom: b.Custom}
 	if b.Address != nil {
@@ -186,7 +186,7 @@ func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
 	}
 	var v apperr.Invalid
 	if b.CompanyID.Set {
-		company := parseOptionalID(&v, "company_id", b.CompanyID.Value)
+		company := httpkit.OptionalID(&v, "company_id", b.CompanyID.Value)
 		p.CompanyID = &company
 	}
 	if b.Address.Set {
@@ -205,7 +205,7 @@ func decodeList(_ context.Context, r *http.Request) (any, error) {
 	qs := r.URL.Query()
 	var v apperr.Invalid
 	q := service.ListQuery{Limit: limit, After: after, Sort: qs.Get("sort"), Q: qs.Get("q"),
-		CompanyID: parseOptionalID(&v, "company_id", qs.Get("company_id")), OwnerID: qs.Get("owner_id"),
+		CompanyID: httpkit.OptionalID(&v, "company_id", qs.Get("company_id")), OwnerID: qs.Get("owner_id"),
 		Tag: qs.Get("tag"), LifecycleStage: qs.Get("lifecycle_stage"), Source: qs.Get("source"),
 		CreatedFrom: queryTime(&v, r, "created_from"), CreatedTo: queryTime(&v, r, "created_to"),
 		UpdatedFrom: queryTime(&v, r, "updated_from"), UpdatedTo: queryTime(&v, r, "updated_to")}

@@ -170,18 +170,6 @@ func encodeDelete(ctx context.Context, w http.ResponseWriter, resp any) error {
 	return nil
 }
 
-// parseOptionalID reads a JSON id member: "" is none, anything else must be a UUID.
-func parseOptionalID(v *apperr.Invalid, field, s string) uuid.UUID {
-	if s == "" {
-		return uuid.Nil
-	}
-	id, err := uuid.Parse(s)
-	if err != nil {
-		v.Add(field, "must be an id (UUID)")
-	}
-	return id
-}
-
 // queryTime reads an optional RFC 3339 instant from the query.
 func queryTime(v *apperr.Invalid, r *http.Request, name string) time.Time {
 	s := r.URL.Query().Get(name)

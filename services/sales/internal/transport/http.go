@@ -310,7 +310,7 @@ func decodeReorder(_ context.Context, r *http.Request) (any, error) {
 	var v apperr.Invalid
 	ids := make([]uuid.UUID, len(body.StageIDs))
 	for i, s := range body.StageIDs {
-		ids[i] = parseID(&v, "stage_ids/"+strconv.Itoa(i), s)
+		ids[i] = httpkit.OptionalID(&v, "stage_ids/"+strconv.Itoa(i), s)
 	}
 	return endpoint.ReorderStages{ID: id, StageIDs: ids}, v.Err()
 }
@@ -325,7 +325,7 @@ func decodeDeleteStage(_ context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	var v apperr.Invalid
-	moveTo := parseID(&v, "move_to", r.URL.Query().Get("move_to"))
+	moveTo := httpkit.OptionalID(&v, "move_to", r.URL.Query().Get("move_to"))
 	return endpoint.DeleteStage{ID: id, StageID: sid, MoveTo: moveTo}, v.Err()
 }
 
@@ -383,7 +383,7 @@ func (b dealBody) fields() domain.Fields {
 		if !n.Set {
 			return nil
 		}
-		x := parseID(&v, field, n.Value)
+		x := httpkit.OptionalID(&v, field, n.Value)
 		return &x
 	}
 	f.PipelineID, f.StageID = id("pipeline_id", b.PipelineID), id("stage_id", b.StageID)
@@ -443,7 +443,7 @@ func decodeToStage(required bool) kithttp.DecodeRequestFunc {
 		if required && body.StageID == "" {
 			v.Add("stage_id", "is required")
 		}
-		return endpoint.ToStage{ID: id, StageID: parseID(&v, "stage_id", body.StageID)}, v.Err()
+		return endpoint.ToStage{ID: id, StageID: httpkit.OptionalID(&v, "stage_id", body.StageID)}, v.Err()
 	}
 }
 
@@ -461,7 +461,7 @@ func decodeLose(_ context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	var v apperr.Invalid
-	req := endpoint.Lose{ID: id, ReasonID: parseID(&v, "reason_id", body.ReasonID), StageID: parseID(&v, "stage_id", body.StageID),
+	req := endpoint.Lose{ID: id, ReasonID: httpkit.OptionalID(&v, "reason_id", body.ReasonID), StageID: httpkit.OptionalID(&v, "stage_id", body.StageID),
 		Comment: strings.TrimSpace(body.Comment)}
 	return req, v.Err()
 }
@@ -519,10 +519,10 @@ func decodeListDeals(_ context.Context, r *http.Request) (any, error) {
 	}
 	var v apperr.Invalid
 	get := r.URL.Query().Get
-	q.PipelineID = parseID(&v, "pipeline_id", get("pipeline_id"))
-	q.StageID = parseID(&v, "stage_id", get("stage_id"))
-	q.ContactID = parseID(&v, "contact_id", get("contact_id"))
-	q.CompanyID = parseID(&v, "company_id", get("company_id"))
+	q.PipelineID = httpkit.OptionalID(&v, "pipeline_id", get("pipeline_id"))
+	q.StageID = httpkit.OptionalID(&v, "stage_id", get("stage_id"))
+	q.ContactID = httpkit.OptionalID(&v, "contact_id", get("contact_id"))
+	q.CompanyID = httpkit.OptionalID(&v, "company_id", get("company_id"))
 	q.OwnerID = get("owner_id")
 	q.Tag = strings.ToLower(strings.TrimSpace(get("tag")))
 	switch s := get("status"); s {
@@ -561,18 +561,6 @@ func decodeOptional(r *http.Request, v any) error {
 		return nil
 	}
 	return httpkit.DecodeJSON(r, v)
-}
-
-// parseID reads an optional id: "" is none, anything else must be a UUID.
-func parseID(v *apperr.Invalid, field, s string) uuid.UUID {
-	if s == "" {
-		return uuid.Nil
-	}
-	id, err := uuid.Parse(s)
-	if err != nil {
-		v.Add(field, "must be an id (UUID)")
-	}
-	return id
 }
 
 func invalid(field, message string) error {
