@@ -8,12 +8,13 @@ export GOFLAGS ?= -buildvcs=false
 # Pinned code generators (installed from the Go module proxy into .cache/bin).
 BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
+CONTROLLER_GEN_VERSION := v0.22.0
 
 # Every Go module of the workspace.
 MODULES := pkg services/contacts services/sales services/operator services/gateway deploy/local tests
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
-.PHONY: run test test-go lint vet fmt-check proto proto-check tools bench postgres envtest-assets
+.PHONY: run test test-go lint vet fmt-check proto proto-check crd crd-check tools bench postgres envtest-assets
 
 # The operator's tests run against a real kube-apiserver and etcd, which
 # cannot be downloaded here: they are built from the Go module proxy
@@ -27,7 +28,7 @@ run:
 	go run ./deploy/local
 
 ## test: everything, against real PostgreSQL, the kfake broker and real processes.
-test: proto-check lint test-go
+test: proto-check crd-check lint test-go
 
 test-go: postgres envtest-assets
 	go test -p 2 -count=1 -timeout 30m $(PKGS)
@@ -54,7 +55,23 @@ proto-check: tools
 	  cd proto && buf generate -o "$$tmp" >/dev/null && \
 	  if ! diff -r "$$tmp/gen" ../pkg/gen; then echo "pkg/gen is stale: run make proto"; exit 1; fi
 
-tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
+tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
+
+## crd: regenerate the operator's deep copies and the chart's CRDs from services/operator/api.
+crd: tools
+	cd services/operator && controller-gen object paths=./api/... && controller-gen crd paths=./api/... output:crd:dir=../../charts/rapport-operator/crds
+
+## crd-check: fail when the committed deep copies or CRDs are stale.
+crd-check: tools
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd services/operator && \
+	  controller-gen crd paths=./api/... output:crd:dir="$$tmp" && \
+	  if ! diff -r "$$tmp" ../../charts/rapport-operator/crds; then echo "the CRDs are stale: run make crd"; exit 1; fi && \
+	  cp api/v1alpha1/zz_generated.deepcopy.go "$$tmp/deepcopy.go" && controller-gen object paths=./api/... && \
+	  if ! diff "$$tmp/deepcopy.go" api/v1alpha1/zz_generated.deepcopy.go; then echo "the deep copies are stale: run make crd"; exit 1; fi
+
+$(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION):
+	GOBIN=$(BIN) GOWORK=off go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+	touch $@
 
 $(BIN)/buf-$(BUF_VERSION):
 	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
