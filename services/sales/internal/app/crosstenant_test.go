@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
@@ -173,4 +174,30 @@ func TestMalformedIDsAreNotFound(t *testing.T) {
 		}
 	}
 	before.diff(t, h.stateOf(t, admin, pid, did, rid))
+}
+
+// The collections without an id are the tenant's own: another tenant's
+// rates, loss reasons, pipelines and deals neither show nor count.
+func TestCollectionsAreEachTenantsOwn(t *testing.T) {
+	h := start(t)
+	adminA, adminB := h.token(h.tenantA, auth.RoleAdmin), h.token(h.tenantB, auth.RoleAdmin)
+	h.do("POST", "/v1/currency-rates", adminA, map[string]any{"currency": "EUR", "rate": "90.5"}).Want(t, 200)
+	h.do("POST", "/v1/loss-reasons", adminA, map[string]any{"name": "Только у A"}).Want(t, 201)
+	h.do("POST", "/v1/pipelines", adminA, map[string]any{"name": "Только у A"}).Want(t, 201)
+	h.newDeal(t, adminA, map[string]any{"title": "A's", "amount": 100, "currency": "EUR"})
+
+	if items := h.do("GET", "/v1/currency-rates", adminB, nil).Want(t, 200).Body["items"].([]any); len(items) != 0 {
+		t.Errorf("B sees rates %v", items)
+	}
+	// A's rate does not let B deal in euros.
+	h.do("POST", "/v1/deals", adminB, map[string]any{"title": "x", "amount": 100, "currency": "EUR"}).Want(t, 422)
+	for _, path := range []string{"/v1/loss-reasons", "/v1/pipelines", "/v1/deals"} {
+		r := h.do("GET", path, adminB, nil).Want(t, 200)
+		if strings.Contains(string(r.Raw), "Только у A") || strings.Contains(string(r.Raw), "A's") {
+			t.Errorf("%s shows A's records: %s", path, r.Raw)
+		}
+	}
+	if n := len(h.do("GET", "/v1/pipelines", adminB, nil).Body["items"].([]any)); n != 1 {
+		t.Errorf("B has %d pipelines, want its own default one", n)
+	}
 }

@@ -495,12 +495,16 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f
 		return nil, err
 	}
 	// Who may change the deal is settled before anything is asked of the
-	// contacts service about the values.
-	if err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		_, err := readDeal(ctx, r, p, id, false)
-		return err
-	}); err != nil {
-		return nil, err
+	// contacts service about the values; a PATCH that names no contact,
+	// company, custom value or source asks nothing, and dealChange checks.
+	asks := f.ContactID != nil || f.CompanyID != nil || f.Custom != nil || f.Source != nil
+	if asks {
+		if err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+			_, err := readDeal(ctx, r, p, id, false)
+			return err
+		}); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.checkRefs(ctx, p.TenantID, f); err != nil {
 		return nil, err
