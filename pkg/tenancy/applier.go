@@ -67,6 +67,8 @@ func NewApplier(cfg ApplierConfig) (*Applier, error) {
 		Pool:    cfg.Pool,
 		Handler: a.handle,
 		DLQ:     cfg.DLQ,
+		// A tombstone follows the deleting record, which did the work.
+		Filter: func(e events.Event) bool { return e.Type == TypeRecord },
 		// Tenant records are rare and must be applied in order per tenant.
 		Concurrency: 1,
 	})

@@ -55,6 +55,14 @@ func (d *Directory) Put(t Tenant) {
 	d.tenants[t.ID] = t
 }
 
+// Remove forgets a tenant (its record was tombstoned): its tokens and API
+// keys are refused from then on as those of an unknown tenant.
+func (d *Directory) Remove(id uuid.UUID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.tenants, id)
+}
+
 // PutRecord records the tenant a record describes.
 func (d *Directory) PutRecord(rec *tenancyv1.TenantRecord) error {
 	t, err := FromRecord(rec)

@@ -45,6 +45,19 @@ func (p *Provisioner) Publish(ctx context.Context, rec *tenancyv1.TenantRecord) 
 	return events.Publish(ctx, p.w, ev)
 }
 
+// Tombstone ends a deleted tenant's history on crm.tenants.v1: a message
+// without a value, keyed by the tenant id, which compaction keeps in place of
+// every record before it. Call it once every service has acknowledged the
+// deleting record.
+func (p *Provisioner) Tombstone(ctx context.Context, id uuid.UUID) error {
+	ev, err := events.New(TopicTenants, p.source, TypeTombstone, id, id.String(), nil)
+	if err != nil {
+		return err
+	}
+	ev.Data = nil
+	return events.Publish(ctx, p.w, ev)
+}
+
 // WaitAcks blocks until every service in services has acknowledged
 // generation (or a later one) of the tenant, and returns their acks.
 func (p *Provisioner) WaitAcks(ctx context.Context, tenantID string, generation int64, services []string) (map[string]*tenancyv1.TenantAck, error) {
@@ -60,13 +73,8 @@ func (p *Provisioner) WaitAcks(ctx context.Context, tenantID string, generation 
 	defer cancel()
 	watched := make(chan error, 1)
 	go func() {
-		watched <- Watch(ctx, p.brokers, TopicAcks, func(m kafka.Message) {
-			ev, err := events.FromMessage(m)
-			if err != nil || ev.Type != TypeAck {
-				return
-			}
-			ack := &tenancyv1.TenantAck{}
-			if ev.Unmarshal(ack) != nil || ack.GetTenantId() != tenantID || ack.GetGeneration() < generation || !want[ack.GetService()] {
+		watched <- WatchAcks(ctx, p.brokers, func(ack *tenancyv1.TenantAck) {
+			if ack.GetTenantId() != tenantID || ack.GetGeneration() < generation || !want[ack.GetService()] {
 				return
 			}
 			mu.Lock()
@@ -202,13 +210,36 @@ func offsets(ctx context.Context, broker, topic string, partition int) (first, e
 	return first, end, nil
 }
 
+// WatchAcks calls fn with every acknowledgement on crm.tenant-acks.v1, from
+// the first one still kept, until ctx ends; it returns once fn has seen those
+// published before the call (see Watch).
+func WatchAcks(ctx context.Context, brokers []string, fn func(*tenancyv1.TenantAck)) error {
+	return Watch(ctx, brokers, TopicAcks, func(m kafka.Message) {
+		ev, err := events.FromMessage(m)
+		if err != nil || ev.Type != TypeAck {
+			return
+		}
+		ack := &tenancyv1.TenantAck{}
+		if ev.Unmarshal(ack) == nil {
+			fn(ack)
+		}
+	})
+}
+
 // WatchDirectory keeps dir up to date from crm.tenants.v1, for processes
 // without a database of tenants (the gateway). It returns once dir holds every
 // record published before the call.
 func WatchDirectory(ctx context.Context, brokers []string, dir *Directory) error {
 	return Watch(ctx, brokers, TopicTenants, func(m kafka.Message) {
 		ev, err := events.FromMessage(m)
-		if err != nil || ev.Type != TypeRecord {
+		if err != nil {
+			return
+		}
+		if ev.Type == TypeTombstone {
+			dir.Remove(ev.TenantID)
+			return
+		}
+		if ev.Type != TypeRecord {
 			return
 		}
 		rec := &tenancyv1.TenantRecord{}

@@ -18,6 +18,9 @@ const (
 
 	TypeRecord = "crm.tenant.record"
 	TypeAck    = "crm.tenant.ack"
+	// TypeTombstone marks a tenant gone for good: its message on
+	// crm.tenants.v1 has no value, so compaction drops the tenant's records.
+	TypeTombstone = "crm.tenant.tombstone"
 )
 
 // localNamespace makes local-mode tenant ids stable: `make run` and the dev

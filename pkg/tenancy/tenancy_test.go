@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
@@ -39,10 +40,11 @@ func (h *seedHook) Purge(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 }
 
 type rig struct {
-	pool *pgxpool.Pool
-	dir  *tenancy.Directory
-	hook *seedHook
-	prov *tenancy.Provisioner
+	pool    *pgxpool.Pool
+	dir     *tenancy.Directory
+	hook    *seedHook
+	prov    *tenancy.Provisioner
+	brokers []string
 }
 
 func setup(t *testing.T) *rig {
@@ -58,7 +60,7 @@ func setup(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	w := events.NewWriter(brokers)
-	r := &rig{pool: pool, dir: tenancy.NewDirectory(), hook: &seedHook{}, prov: tenancy.NewProvisioner(brokers, "/test")}
+	r := &rig{pool: pool, dir: tenancy.NewDirectory(), hook: &seedHook{}, prov: tenancy.NewProvisioner(brokers, "/test"), brokers: brokers}
 	a, err := tenancy.NewApplier(tenancy.ApplierConfig{Service: "widgets", Brokers: brokers, Pool: pool, Directory: r.dir, Hook: r.hook, DLQ: w, Refresh: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -157,12 +159,24 @@ func TestDeletionPolicies(t *testing.T) {
 	if n := r.widgets(t, purge); n != 0 {
 		t.Fatalf("Delete kept %d rows", n)
 	}
-	p := auth.Principal{TenantID: keep, Roles: []string{auth.RoleAdmin}}
-	if err := r.dir.Admit(p, http.MethodGet); err != nil {
-		t.Fatalf("retained tenant cannot read: %v", err)
+	// The tombstone that ends the purged tenant's history is no work for the
+	// applier: a record published after it is applied without delay, and
+	// the tombstone is never parked as undeliverable.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.prov.Tombstone(ctx, purge); err != nil {
+		t.Fatal(err)
 	}
-	if err := r.dir.Admit(p, http.MethodPost); err == nil {
-		t.Fatal("retained tenant can write")
+	r.provision(t, &tenancyv1.TenantRecord{Id: keep.String(), Name: "t", Generation: 3, Deleting: true,
+		DeletionPolicy: tenancyv1.DeletionPolicy_DELETION_POLICY_RETAIN})
+	var parked atomic.Int32
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	if err := tenancy.Watch(wctx, r.brokers, events.DLQTopic("widgets.tenancy"), func(kafka.Message) { parked.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	if n := parked.Load(); n != 0 {
+		t.Fatalf("%d tenant messages were dead-lettered", n)
 	}
 }
 
@@ -196,12 +210,25 @@ func TestWatchDirectoryFollowsTheTopic(t *testing.T) {
 	if err := tenancy.WatchDirectory(ctx, brokers, d); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if tn, ok := d.Lookup(id); ok && tn.Name == "demo" {
-			return
-		}
+	waitFor(ctx, t, "the directory never learned the tenant", func() bool {
+		tn, ok := d.Lookup(id)
+		return ok && tn.Name == "demo"
+	})
+	// A tombstone makes the tenant unknown again.
+	if err := prov.Tombstone(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "the directory kept a tombstoned tenant", func() bool {
+		_, ok := d.Lookup(id)
+		return !ok
+	})
+}
+
+func waitFor(ctx context.Context, t *testing.T, failure string, ok func() bool) {
+	t.Helper()
+	for !ok() {
 		if ctx.Err() != nil {
-			t.Fatal(errors.New("the directory never learned the tenant"))
+			t.Fatal(errors.New(failure))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
