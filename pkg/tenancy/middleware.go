@@ -4,9 +4,13 @@ import (
 	"context"
 	"net/http"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/pkg/telemetry"
 )
 
 // Admit decides whether tenant t (known false: never provisioned) may make a
@@ -42,20 +46,38 @@ func TenantFrom(ctx context.Context) (Tenant, bool) {
 }
 
 // Middleware admits requests (after auth.Middleware) per Admit and puts the
-// admitted tenant in the context.
+// admitted tenant in the context. A request naming a descendant tenant in
+// HeaderTenant continues, when descendantPrincipal allows it, as a
+// read-only principal of that tenant (the caller's tenant is admitted too).
 func (d *Directory) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := auth.PrincipalFrom(r.Context())
+		ctx := r.Context()
+		p, ok := auth.PrincipalFrom(ctx)
 		if !ok {
-			httpkit.EncodeError(r.Context(), apperr.New(apperr.KindUnauthorized, "unauthenticated", "a verified token is required"), w)
+			httpkit.EncodeError(ctx, apperr.New(apperr.KindUnauthorized, "unauthenticated", "a verified token is required"), w)
 			return
 		}
 		t, known := d.Lookup(p.TenantID)
 		if err := Admit(t, known, r.Method); err != nil {
-			httpkit.EncodeError(r.Context(), err, w)
+			httpkit.EncodeError(ctx, err, w)
 			return
 		}
-		r2 := r.WithContext(context.WithValue(r.Context(), tenantKey{}, t))
+		if values := r.Header.Values(HeaderTenant); len(values) > 0 {
+			q, target, err := d.descendantPrincipal(p, t, values, r.Method)
+			if err != nil {
+				httpkit.EncodeError(ctx, err, w)
+				return
+			}
+			if q.TenantID != p.TenantID {
+				// Logs and spans name the tenant whose data is read, and the
+				// span also the tenant that reads it.
+				trace.SpanFromContext(ctx).SetAttributes(attribute.String("rapport.tenant_id", q.TenantID.String()),
+					attribute.String("rapport.ancestor_tenant_id", p.TenantID.String()))
+				ctx = telemetry.WithTenantID(auth.WithPrincipal(ctx, q), q.TenantID.String())
+				t = target
+			}
+		}
+		r2 := r.WithContext(context.WithValue(ctx, tenantKey{}, t))
 		next.ServeHTTP(w, r2)
 		httpkit.RecordRoute(r2)
 	})
