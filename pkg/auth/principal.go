@@ -1,7 +1,9 @@
 // Package auth establishes who is calling: it verifies the bearer JWT
 // (from the enterprise IdP's JWKS, a static public key, or the local dev
 // issuer), turns its claims into a Principal and puts it in the request's
-// context. The tenant and user come only from a verified token.
+// context. A bearer token that is a tenant API key ("rpk_…") goes instead to
+// the key verifier WithAPIKeys puts in front (the tenant directory). The
+// tenant and user come only from a verified token.
 package auth
 
 import (

@@ -106,8 +106,9 @@ func New(ctx context.Context, name string, cfg Config, log *slog.Logger, hook te
 		pool.Close()
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	b := &Base{Name: name, Log: log, Pool: pool, Writer: events.NewWriter(cfg.Brokers), Directory: tenancy.NewDirectory(),
-		cfg: cfg, verifier: verifier, loaded: make(chan struct{})}
+	dir := tenancy.NewDirectory()
+	b := &Base{Name: name, Log: log, Pool: pool, Writer: events.NewWriter(cfg.Brokers), Directory: dir,
+		cfg: cfg, verifier: auth.WithAPIKeys(verifier, dir.APIKeyVerifier()), loaded: make(chan struct{})}
 	b.relay = events.NewRelay(pool, b.Writer, events.RelayOptions{Service: name})
 	b.applier, err = tenancy.NewApplier(tenancy.ApplierConfig{Service: name, Brokers: cfg.Brokers, Pool: pool,
 		Directory: b.Directory, Hook: hook, DLQ: b.Writer})
@@ -134,8 +135,8 @@ func (b *Base) Record(tenant uuid.UUID) *tenancyv1.TenantRecord {
 	return t.Record
 }
 
-// Authenticated admits requests with a verified token of a tenant the
-// directory admits.
+// Authenticated admits requests with a verified token (a JWT, or a tenant
+// API key known to the directory) of a tenant the directory admits.
 func (b *Base) Authenticated(h http.Handler) http.Handler {
 	return auth.Middleware(b.verifier)(b.Directory.Middleware(h))
 }

@@ -1,6 +1,8 @@
 package tenancy
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"sync"
 
 	"github.com/google/uuid"
@@ -32,10 +34,20 @@ type Tenant struct {
 type Directory struct {
 	mu      sync.RWMutex
 	tenants map[uuid.UUID]Tenant
+	// keys indexes the API keys of the known tenants' records by key id.
+	keys map[string][]apiKeyHolder
+}
+
+// apiKeyHolder is one tenant's hash of an API key.
+type apiKeyHolder struct {
+	tenant uuid.UUID
+	sha256 []byte
 }
 
 // NewDirectory returns an empty directory.
-func NewDirectory() *Directory { return &Directory{tenants: map[uuid.UUID]Tenant{}} }
+func NewDirectory() *Directory {
+	return &Directory{tenants: map[uuid.UUID]Tenant{}, keys: map[string][]apiKeyHolder{}}
+}
 
 // Lookup returns the tenant with id.
 func (d *Directory) Lookup(id uuid.UUID) (Tenant, bool) {
@@ -45,22 +57,64 @@ func (d *Directory) Lookup(id uuid.UUID) (Tenant, bool) {
 	return t, ok
 }
 
-// Put records a tenant unless a newer generation is already known.
+// Put records a tenant unless a newer generation is already known. The API
+// keys of its record replace those of the generation it supersedes.
 func (d *Directory) Put(t Tenant) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if old, ok := d.tenants[t.ID]; ok && old.Generation > t.Generation {
+	old, ok := d.tenants[t.ID]
+	if ok && old.Generation > t.Generation {
 		return
 	}
+	if ok {
+		d.unindexKeys(old)
+	}
 	d.tenants[t.ID] = t
+	d.indexKeys(t)
 }
 
-// Remove forgets a tenant (its record was tombstoned): its tokens and API
-// keys are refused from then on as those of an unknown tenant.
+// Remove forgets a tenant (its record was tombstoned): its tokens are
+// refused from then on as those of an unknown tenant, its API keys as
+// unknown keys.
 func (d *Directory) Remove(id uuid.UUID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if old, ok := d.tenants[id]; ok {
+		d.unindexKeys(old)
+	}
 	delete(d.tenants, id)
+}
+
+// indexKeys adds t's API keys to the index; entries no key could match (a
+// malformed id or hash) are left out. d.mu is held.
+func (d *Directory) indexKeys(t Tenant) {
+	if d.keys == nil {
+		d.keys = map[string][]apiKeyHolder{}
+	}
+	for _, k := range t.Record.GetApiKeys() {
+		if len(k.GetId()) != apiKeyIDLen || !isLowerHex(k.GetId()) || len(k.GetSha256()) != sha256.Size {
+			continue
+		}
+		d.keys[k.GetId()] = append(d.keys[k.GetId()], apiKeyHolder{tenant: t.ID, sha256: bytes.Clone(k.GetSha256())})
+	}
+}
+
+// unindexKeys removes t's API keys from the index. d.mu is held.
+func (d *Directory) unindexKeys(t Tenant) {
+	for _, k := range t.Record.GetApiKeys() {
+		holders := d.keys[k.GetId()]
+		kept := holders[:0]
+		for _, h := range holders {
+			if h.tenant != t.ID {
+				kept = append(kept, h)
+			}
+		}
+		if len(kept) == 0 {
+			delete(d.keys, k.GetId())
+		} else {
+			d.keys[k.GetId()] = kept
+		}
+	}
 }
 
 // PutRecord records the tenant a record describes.

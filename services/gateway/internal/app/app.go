@@ -57,7 +57,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	limiters := ratelimit.NewLimiters(cfg.DefaultRPS, cfg.Burst)
-	v1 := auth.Middleware(verifier)(meter(a.directory.Middleware(ratelimit.Middleware(limiters)(api))))
+	// A tenant API key is verified against the directory; services verify it
+	// again against their own, as they do a JWT.
+	v1 := auth.Middleware(auth.WithAPIKeys(verifier, a.directory.APIKeyVerifier()))(meter(a.directory.Middleware(ratelimit.Middleware(limiters)(api))))
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", v1)

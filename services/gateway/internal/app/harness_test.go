@@ -109,6 +109,10 @@ type options struct {
 	env     map[string]string
 	urls    map[string]string // overrides recording upstreams by name, e.g. with a closed port
 	brokers string            // overrides the Kafka broker
+	// contacts, when set, starts a service in place of the recording contacts
+	// upstream, given the broker and the dev issuer's public key, and
+	// returns its base URL.
+	contacts func(t *testing.T, brokers []string, jwtKey []byte) string
 }
 
 func start(t *testing.T, opts options) *harness {
@@ -143,6 +147,9 @@ func start(t *testing.T, opts options) *harness {
 		if u, ok := opts.urls[name]; ok {
 			env[app.UpstreamVar(name)] = u
 		}
+	}
+	if opts.contacts != nil {
+		env[app.UpstreamVar("contacts")] = opts.contacts(t, brokers, issuer.PublicKeyPEM())
 	}
 	for k, v := range opts.env {
 		env[k] = v

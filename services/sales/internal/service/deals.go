@@ -36,7 +36,11 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 		return nil, err
 	}
 	if f.OwnerID == nil {
-		f.OwnerID = &p.UserID
+		owner, err := auth.DefaultOwner(p, "owner_id")
+		if err != nil {
+			return nil, err
+		}
+		f.OwnerID = &owner
 	}
 	if f.Team == nil && *f.OwnerID == p.UserID {
 		f.Team = &p.Team // one's own deal belongs to one's team

@@ -172,8 +172,12 @@ type TenantRecord struct {
 	// ISO 3166-1 alpha-2 default country for phone numbers, e.g. "RU".
 	DefaultCountry string                 `protobuf:"bytes,15,opt,name=default_country,json=defaultCountry,proto3" json:"default_country,omitempty"`
 	UpdatedAt      *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The tenant's API keys, by hash only: the keys themselves live in the
+	// tenant's Kubernetes Secret, and the record travels on a topic every
+	// service reads. A key missing from a newer generation is revoked.
+	ApiKeys       []*ApiKey `protobuf:"bytes,17,rep,name=api_keys,json=apiKeys,proto3" json:"api_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TenantRecord) Reset() {
@@ -318,6 +322,69 @@ func (x *TenantRecord) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *TenantRecord) GetApiKeys() []*ApiKey {
+	if x != nil {
+		return x.ApiKeys
+	}
+	return nil
+}
+
+// ApiKey identifies one tenant API key ("rpk_<id>_<secret>") without
+// revealing it: a service verifies a presented key by hashing it.
+type ApiKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key's id: the 16 lowercase hex digits after "rpk_".
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// SHA-256 of the whole key string, prefix and id included.
+	Sha256        []byte `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApiKey) Reset() {
+	*x = ApiKey{}
+	mi := &file_crm_tenancy_v1_tenancy_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApiKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApiKey) ProtoMessage() {}
+
+func (x *ApiKey) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_tenancy_v1_tenancy_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApiKey.ProtoReflect.Descriptor instead.
+func (*ApiKey) Descriptor() ([]byte, []int) {
+	return file_crm_tenancy_v1_tenancy_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ApiKey) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ApiKey) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
 // TenantAck: ce_type crm.tenant.ack. A service's answer to one generation.
 type TenantAck struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -335,7 +402,7 @@ type TenantAck struct {
 
 func (x *TenantAck) Reset() {
 	*x = TenantAck{}
-	mi := &file_crm_tenancy_v1_tenancy_proto_msgTypes[2]
+	mi := &file_crm_tenancy_v1_tenancy_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -347,7 +414,7 @@ func (x *TenantAck) String() string {
 func (*TenantAck) ProtoMessage() {}
 
 func (x *TenantAck) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_tenancy_v1_tenancy_proto_msgTypes[2]
+	mi := &file_crm_tenancy_v1_tenancy_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -360,7 +427,7 @@ func (x *TenantAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantAck.ProtoReflect.Descriptor instead.
 func (*TenantAck) Descriptor() ([]byte, []int) {
-	return file_crm_tenancy_v1_tenancy_proto_rawDescGZIP(), []int{2}
+	return file_crm_tenancy_v1_tenancy_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TenantAck) GetTenantId() string {
@@ -421,7 +488,7 @@ const file_crm_tenancy_v1_tenancy_proto_rawDesc = "" +
 	"\x05users\x18\x01 \x01(\x03R\x05users\x12\x1a\n" +
 	"\bcontacts\x18\x02 \x01(\x03R\bcontacts\x12#\n" +
 	"\rstorage_bytes\x18\x03 \x01(\x03R\fstorageBytes\x12.\n" +
-	"\x13requests_per_second\x18\x04 \x01(\x03R\x11requestsPerSecond\"\xb9\x04\n" +
+	"\x13requests_per_second\x18\x04 \x01(\x03R\x11requestsPerSecond\"\xec\x04\n" +
 	"\fTenantRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -442,7 +509,11 @@ const file_crm_tenancy_v1_tenancy_proto_rawDesc = "" +
 	"\rbase_currency\x18\x0e \x01(\tR\fbaseCurrency\x12'\n" +
 	"\x0fdefault_country\x18\x0f \x01(\tR\x0edefaultCountry\x129\n" +
 	"\n" +
-	"updated_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xe3\x01\n" +
+	"updated_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n" +
+	"\bapi_keys\x18\x11 \x03(\v2\x16.crm.tenancy.v1.ApiKeyR\aapiKeys\"0\n" +
+	"\x06ApiKey\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\fR\x06sha256\"\xe3\x01\n" +
 	"\tTenantAck\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x12\x1e\n" +
@@ -472,24 +543,26 @@ func file_crm_tenancy_v1_tenancy_proto_rawDescGZIP() []byte {
 }
 
 var file_crm_tenancy_v1_tenancy_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_crm_tenancy_v1_tenancy_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_crm_tenancy_v1_tenancy_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_crm_tenancy_v1_tenancy_proto_goTypes = []any{
 	(DeletionPolicy)(0),           // 0: crm.tenancy.v1.DeletionPolicy
 	(*Quotas)(nil),                // 1: crm.tenancy.v1.Quotas
 	(*TenantRecord)(nil),          // 2: crm.tenancy.v1.TenantRecord
-	(*TenantAck)(nil),             // 3: crm.tenancy.v1.TenantAck
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*ApiKey)(nil),                // 3: crm.tenancy.v1.ApiKey
+	(*TenantAck)(nil),             // 4: crm.tenancy.v1.TenantAck
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
 }
 var file_crm_tenancy_v1_tenancy_proto_depIdxs = []int32{
 	1, // 0: crm.tenancy.v1.TenantRecord.quotas:type_name -> crm.tenancy.v1.Quotas
 	0, // 1: crm.tenancy.v1.TenantRecord.deletion_policy:type_name -> crm.tenancy.v1.DeletionPolicy
-	4, // 2: crm.tenancy.v1.TenantRecord.updated_at:type_name -> google.protobuf.Timestamp
-	4, // 3: crm.tenancy.v1.TenantAck.acked_at:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 2: crm.tenancy.v1.TenantRecord.updated_at:type_name -> google.protobuf.Timestamp
+	3, // 3: crm.tenancy.v1.TenantRecord.api_keys:type_name -> crm.tenancy.v1.ApiKey
+	5, // 4: crm.tenancy.v1.TenantAck.acked_at:type_name -> google.protobuf.Timestamp
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_crm_tenancy_v1_tenancy_proto_init() }
@@ -503,7 +576,7 @@ func file_crm_tenancy_v1_tenancy_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_tenancy_v1_tenancy_proto_rawDesc), len(file_crm_tenancy_v1_tenancy_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
