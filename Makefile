@@ -9,6 +9,8 @@ export GOFLAGS ?= -buildvcs=false
 BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 CONTROLLER_GEN_VERSION := v0.22.0
+# The operator chart's test renders charts/rapport-operator with the real helm CLI.
+HELM_VERSION := v4.3.2
 
 # Every Go module of the workspace.
 MODULES := pkg services/contacts services/sales services/operator services/gateway deploy/local tests
@@ -30,7 +32,7 @@ run:
 ## test: everything, against real PostgreSQL, the kfake broker and real processes.
 test: proto-check crd-check lint test-go
 
-test-go: postgres envtest-assets
+test-go: postgres envtest-assets $(BIN)/helm-$(HELM_VERSION)
 	go test -p 2 -count=1 -timeout 30m $(PKGS)
 
 ## lint: gofmt, go vet and buf lint.
@@ -55,22 +57,29 @@ proto-check: tools
 	  cd proto && buf generate -o "$$tmp" >/dev/null && \
 	  if ! diff -r "$$tmp/gen" ../pkg/gen; then echo "pkg/gen is stale: run make proto"; exit 1; fi
 
-tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
+tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION) $(BIN)/helm-$(HELM_VERSION)
 
-## crd: regenerate the operator's deep copies and the chart's CRDs from services/operator/api.
+## crd: regenerate the operator's deep copies, the chart's CRDs (from services/operator/api) and its ClusterRole (from the controller's RBAC markers).
 crd: tools
-	cd services/operator && controller-gen object paths=./api/... && controller-gen crd paths=./api/... output:crd:dir=../../charts/rapport-operator/crds
+	cd services/operator && controller-gen object paths=./api/... && controller-gen crd paths=./api/... output:crd:dir=../../charts/rapport-operator/crds && \
+	  controller-gen rbac:roleName=rapport-operator paths=./internal/controller/... output:rbac:artifacts:config=../../charts/rapport-operator/templates
 
 ## crd-check: fail when the committed deep copies or CRDs are stale.
 crd-check: tools
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd services/operator && \
 	  controller-gen crd paths=./api/... output:crd:dir="$$tmp" && \
 	  if ! diff -r "$$tmp" ../../charts/rapport-operator/crds; then echo "the CRDs are stale: run make crd"; exit 1; fi && \
+	  mkdir "$$tmp/rbac" && controller-gen rbac:roleName=rapport-operator paths=./internal/controller/... output:rbac:artifacts:config="$$tmp/rbac" && \
+	  if ! diff "$$tmp/rbac/role.yaml" ../../charts/rapport-operator/templates/role.yaml; then echo "the operator's ClusterRole is stale: run make crd"; exit 1; fi && \
 	  cp api/v1alpha1/zz_generated.deepcopy.go "$$tmp/deepcopy.go" && controller-gen object paths=./api/... && \
 	  if ! diff "$$tmp/deepcopy.go" api/v1alpha1/zz_generated.deepcopy.go; then echo "the deep copies are stale: run make crd"; exit 1; fi
 
 $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION):
 	GOBIN=$(BIN) GOWORK=off go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+	touch $@
+
+$(BIN)/helm-$(HELM_VERSION):
+	GOBIN=$(BIN) GOWORK=off go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 	touch $@
 
 $(BIN)/buf-$(BUF_VERSION):
@@ -87,11 +96,12 @@ postgres:
 	  { echo "installing PostgreSQL with apt"; apt-get update -qq && apt-get install -y -qq postgresql; }
 
 ## bench: the benchmarks of DESIGN.md §13; figures go to BENCHMARKS.md.
-bench: postgres
+bench: postgres envtest-assets
 	@mkdir -p .cache
 	set -o pipefail; go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./tests/bench/ | tee .cache/bench.txt
 	set -o pipefail; cd services/contacts && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
 	set -o pipefail; cd services/sales && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
+	set -o pipefail; cd services/operator && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
 	go run ./tests/cmd/benchreport -out BENCHMARKS.md < .cache/bench.txt
 
 ## envtest-assets: build kube-apiserver and etcd for the operator's tests into .cache.

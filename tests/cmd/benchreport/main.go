@@ -32,6 +32,8 @@ var budgets = map[string]budget{
 	"Import/import-s":                {20, false, "≤ 20 s for 1,000,000 rows"},
 	"Import/x-copy":                  {0.5, true, "≥ 0.5× raw \\copy"},
 	"Board/p95-ms":                   {100, false, "p95 ≤ 100 ms over 1,000,000 deals"},
+	"TenantToReady/ready-ms":         {5000, false, "≤ 5 s"},
+	"Tenants500ToReady/all-ready-s":  {60, false, "≤ 60 s for 500 tenants"},
 }
 
 type row struct {

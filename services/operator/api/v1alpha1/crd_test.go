@@ -45,6 +45,10 @@ func TestTheAPIServerEnforcesTheTenantRules(t *testing.T) {
 		"self-parent":  {crmv1alpha1.TenantSpec{Region: "eu-west-1", Parent: "self-parent"}, "its own parent"},
 		"bad-policy":   {crmv1alpha1.TenantSpec{Region: "eu-west-1", DeletionPolicy: "Shred"}, "spec.deletionPolicy"},
 		"bad-currency": {crmv1alpha1.TenantSpec{Region: "eu-west-1", BaseCurrency: "rubles"}, "spec.baseCurrency"},
+		// A DNS subdomain the API server takes for a name, but no DNS label
+		// (or too long one) for the tenant's namespace.
+		"dotted.name":           {crmv1alpha1.TenantSpec{Region: "eu-west-1"}, "DNS label of at most 56"},
+		strings.Repeat("x", 57): {crmv1alpha1.TenantSpec{Region: "eu-west-1"}, "DNS label of at most 56"},
 	} {
 		err := c.Create(ctx, tenant(name, tc.spec))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

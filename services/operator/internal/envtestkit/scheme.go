@@ -2,15 +2,9 @@ package envtestkit
 
 import (
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
-	crmv1alpha1 "github.com/rapportcrm/rapport/services/operator/api/v1alpha1"
+	"github.com/rapportcrm/rapport/services/operator/internal/scheme"
 )
 
 // Scheme knows Kubernetes' built-in types and the operator's.
-func Scheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(s)
-	_ = crmv1alpha1.AddToScheme(s)
-	return s
-}
+func Scheme() *runtime.Scheme { return scheme.New() }
