@@ -78,14 +78,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// settings are the tenant's defaults from its record (the directory holds
-// every tenant the service admits requests for).
+// settings are the tenant's defaults and quota from its record, as the
+// tenancy directory holds it: every tenant the service admits requests
+// for, updated when a new generation is applied (at once on the replica
+// that applied it, on the next reload on the others), so a changed quota
+// holds from the next write. The import worker, which serves no request,
+// reads them the same way.
 func (a *App) settings(tenant uuid.UUID) domain.Settings {
 	rec := a.Record(tenant)
 	if rec == nil {
 		return domain.Settings{}
 	}
-	return domain.Settings{DefaultCountry: rec.GetDefaultCountry()}
+	return domain.Settings{DefaultCountry: rec.GetDefaultCountry(), ContactsQuota: rec.GetQuotas().GetContacts()}
 }
 
 // Handler is the service's HTTP handler.

@@ -372,7 +372,7 @@ func TestUnknownRoutesAnswerProblems(t *testing.T) {
 // service holds for B goes, derived tables included, and A keeps its own.
 func TestPurge(t *testing.T) {
 	h := start(t)
-	tables := []string{"contacts", "contact_keys", "timeline", "activities", "companies", "merges"}
+	tables := []string{"contacts", "contact_keys", "timeline", "activities", "companies", "merges", "contact_counts"}
 	for _, tenant := range []uuid.UUID{h.tenantA, h.tenantB} {
 		tok := h.token(tenant, auth.RoleAdmin)
 		company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка"}).want(t, http.StatusCreated).body["id"]

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -81,3 +82,27 @@ var ErrContactErased = apperr.New(apperr.KindConflict, "contact-erased",
 
 // ErrFieldNotFound answers both a missing field and another tenant's.
 var ErrFieldNotFound = apperr.NotFound("field")
+
+// QuotaExceeded is why a write was refused: the tenant may hold at most
+// Quota live contacts, holds Count, and the write would have added Added.
+type QuotaExceeded struct {
+	Quota, Count, Added int64
+}
+
+func (q *QuotaExceeded) Error() string {
+	return fmt.Sprintf("contacts quota %d: %d held, %d more refused", q.Quota, q.Count, q.Added)
+}
+
+// ErrQuotaExceeded refuses a write that would take the tenant over its
+// contacts quota (TenantRecord quotas.contacts): 403 quota-exceeded with
+// the quota and the count as members of the problem. errors.As finds the
+// *QuotaExceeded in it.
+func ErrQuotaExceeded(quota, count, added int64) error {
+	msg := fmt.Sprintf("your tenant may hold at most %d contacts; it holds %d", quota, count)
+	if added > 1 {
+		msg += fmt.Sprintf(", and this would add %d", added)
+	}
+	return &apperr.Error{Kind: apperr.KindForbidden, Slug: "quota-exceeded", Message: msg,
+		Extensions: map[string]any{"quota": quota, "count": count},
+		Cause:      &QuotaExceeded{Quota: quota, Count: count, Added: added}}
+}

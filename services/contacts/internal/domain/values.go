@@ -31,7 +31,8 @@ const (
 	MaxShares    = 100
 )
 
-// Settings are the tenant's defaults that normalisation depends on.
+// Settings are the tenant's defaults that normalisation depends on, and
+// its limits.
 type Settings struct {
 	// DefaultCountry is the ISO 3166-1 alpha-2 region of phone numbers
 	// written without a country code, e.g. "RU".
@@ -41,6 +42,9 @@ type Settings struct {
 	CompanyFields []FieldDef
 	// LeadSources are the values a contact's source may take (none: any).
 	LeadSources []string
+	// ContactsQuota is how many live contacts the tenant may hold (its
+	// record's quotas.contacts); 0 is no limit.
+	ContactsQuota int64
 }
 
 // cleanText collapses white space and checks length and control characters.

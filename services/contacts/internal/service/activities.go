@@ -47,7 +47,9 @@ func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*do
 		return nil, err
 	}
 	if f.OwnerID == "" {
-		f.OwnerID = p.UserID
+		if f.OwnerID, err = auth.DefaultOwner(p, "owner_id"); err != nil {
+			return nil, err
+		}
 	}
 	a, err := domain.NewActivity(p.TenantID, f, s.now())
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/auth"
 
 	"github.com/google/uuid"
 
@@ -19,7 +20,9 @@ func (s *service) CreateCompany(ctx context.Context, f domain.CompanyFields) (*d
 		return nil, err
 	}
 	if f.OwnerID == "" {
-		f.OwnerID = p.UserID
+		if f.OwnerID, err = auth.DefaultOwner(p, "owner_id"); err != nil {
+			return nil, err
+		}
 	}
 	settings, err := s.settingsFor(ctx, p.TenantID)
 	if err != nil {

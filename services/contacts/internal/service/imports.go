@@ -73,8 +73,10 @@ type ImportRepository interface {
 	File(ctx context.Context, job *domain.ImportJob) io.Reader
 	// Batch runs fn and stores its writes with the counts it returns, in one
 	// transaction, if the job's stored progress is still done; ready runs
-	// before the progress is stored.
-	Batch(ctx context.Context, job *domain.ImportJob, done int64, lease time.Duration,
+	// before the progress is stored. With contactsQuota above 0, a batch
+	// whose contacts would leave the tenant with more live contacts than
+	// that stores nothing and fails with domain.ErrQuotaExceeded.
+	Batch(ctx context.Context, job *domain.ImportJob, done int64, lease time.Duration, contactsQuota int64,
 		fn func(ImportTx) (domain.ImportCounts, error), ready func() error) error
 	Finish(ctx context.Context, job *domain.ImportJob) error
 	// Retry hands the job back, to be taken again after delay.
@@ -142,6 +144,9 @@ func (s *service) StartImport(ctx context.Context, req ImportRequest) (*domain.I
 	if err != nil {
 		return nil, err
 	}
+	if err := s.roomForImport(ctx, p.TenantID, req, settings.ContactsQuota); err != nil {
+		return nil, err
+	}
 	body := bufio.NewReaderSize(req.Body, sniffSize)
 	head, err := body.Peek(sniffSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -164,6 +169,12 @@ func (s *service) StartImport(ctx context.Context, req ImportRequest) (*domain.I
 	columns, err := domain.ResolveHeader(req.Entity, header, req.Mapping, defs)
 	if err != nil {
 		return nil, err
+	}
+	if p.IsAPIKey() && !slices.Contains(columns, "owner_id") {
+		// Rows without an owner take the importer's, and a key is no user.
+		if _, err := auth.DefaultOwner(p, "owner_id"); err != nil {
+			return nil, err
+		}
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -204,6 +215,23 @@ func roleOf(p auth.Principal) string {
 		}
 	}
 	return ""
+}
+
+// roomForImport refuses, before the file is stored, an import of contacts
+// into a tenant that already holds as many as its quota allows: every row
+// it could store would be refused (a row that duplicates nothing creates a
+// contact even with on_duplicate=update). An update may still touch only
+// existing contacts, and a dry run writes nothing: those go ahead. The
+// worker checks the quota again with every batch it writes.
+func (s *service) roomForImport(ctx context.Context, tenant uuid.UUID, req ImportRequest, quota int64) error {
+	if quota <= 0 || req.Entity != domain.ImportContacts || req.DryRun || req.OnDuplicate == domain.OnDuplicateUpdate {
+		return nil
+	}
+	n, err := s.repo.LiveContacts(ctx, tenant)
+	if err != nil || n < quota {
+		return err
+	}
+	return domain.ErrQuotaExceeded(quota, n, 0)
 }
 
 // countRecords counts the records after the header, broken ones included.
@@ -306,6 +334,15 @@ func (s *service) runImport(ctx context.Context, job *domain.ImportJob) error {
 	if errors.Is(err, ErrLeaseLost) || ctx.Err() != nil {
 		return err
 	}
+	var quota *domain.QuotaExceeded
+	if errors.As(err, &quota) {
+		// Trying again would only meet the quota again: the job stops here.
+		job.Status, job.Error = domain.ImportFailed, quotaStop(job, quota)
+		if ferr := persist(func() error { return s.imports.Finish(context.WithoutCancel(ctx), job) }); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		return err
+	}
 	if err != nil && job.Attempts < ImportAttempts {
 		// Perhaps passing (a lost connection, a database restart): the job
 		// goes back to the queue and resumes after the last batch stored.
@@ -324,6 +361,17 @@ func (s *service) runImport(ctx context.Context, job *domain.ImportJob) error {
 		return errors.Join(err, ferr)
 	}
 	return err
+}
+
+// quotaStop is the error of a job stopped by the tenant's contacts quota:
+// the batch that would have gone over it stored nothing, and neither did
+// any after it; the batches before it stay.
+func quotaStop(job *domain.ImportJob, q *domain.QuotaExceeded) string {
+	return fmt.Sprintf("stopped by the contacts quota: your tenant may hold at most %d contacts; it holds %d, and the "+
+		"next batch of rows (from row %d of the file, the header not counted) would have added %d. Nothing from that "+
+		"row on was imported. The first %d rows were imported before and stay (%d contacts created, %d updated). "+
+		"Delete or merge contacts, or have the quota raised, then import the rest of the file.",
+		q.Quota, q.Count, job.RowsDone+1, q.Added, job.RowsDone, job.Created, job.Updated)
 }
 
 // persist tries fn a few times over about two seconds: what broke an
@@ -412,7 +460,10 @@ func (r *importRun) run(ctx context.Context) error {
 			defer wg.Done()
 			defer func() { <-slots }()
 			var n domain.ImportCounts
-			err := r.s.imports.Batch(ctx, job, done, ImportLease, func(tx ImportTx) (domain.ImportCounts, error) {
+			// The quota as the tenant's record says now: raised or lowered
+			// while the job runs, it holds from the next batch.
+			quota := r.s.settings(job.TenantID).ContactsQuota
+			err := r.s.imports.Batch(ctx, job, done, ImportLease, quota, func(tx ImportTx) (domain.ImportCounts, error) {
 				<-prevLocked
 				var err error
 				n, err = r.write(tx, batch, myLocked)

@@ -52,8 +52,10 @@ type MergeRepository interface {
 	// inserted back as it was recorded, with its channel keys, and takes
 	// back its activities and timeline entries; the target is stored with
 	// its keys, events and timeline. It returns the target and the
-	// restored contacts.
-	Unmerge(ctx context.Context, tenantID, target uuid.UUID, fn func(target *domain.Contact, merged []MergedContact) (UnmergeChange, error)) (*domain.Contact, []*domain.Contact, error)
+	// restored contacts. Restored contacts count as live again: with
+	// contactsQuota above 0, an unmerge that would leave the tenant with
+	// more fails with domain.ErrQuotaExceeded.
+	Unmerge(ctx context.Context, tenantID, target uuid.UUID, contactsQuota int64, fn func(target *domain.Contact, merged []MergedContact) (UnmergeChange, error)) (*domain.Contact, []*domain.Contact, error)
 	// MergedInto follows the merges of id to the contact that holds its data
 	// now; uuid.Nil when id was not merged.
 	MergedInto(ctx context.Context, tenantID, id uuid.UUID) (uuid.UUID, error)
@@ -226,6 +228,7 @@ func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch i
 // were, with their channels, activities and timeline entries, and the
 // target loses what came from them alone, keeping what changed since (see
 // domain.PlanUnmerge). It returns the target and the restored contacts.
+// The restored contacts count against the tenant's contacts quota again.
 func (s *service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch int64, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error) {
 	p, err := writer(ctx)
 	if err != nil {
@@ -239,7 +242,7 @@ func (s *service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch
 		return nil, nil, err
 	}
 	now := s.now()
-	t, restored, err := s.repo.Unmerge(ctx, p.TenantID, target, func(t *domain.Contact, merged []MergedContact) (UnmergeChange, error) {
+	t, restored, err := s.repo.Unmerge(ctx, p.TenantID, target, settings.ContactsQuota, func(t *domain.Contact, merged []MergedContact) (UnmergeChange, error) {
 		if err := visible(p, t); err != nil {
 			return UnmergeChange{}, err
 		}

@@ -14,6 +14,10 @@ type WriteOptions struct {
 	// AllowDuplicate stores the contact even when another one shares an
 	// e-mail or a phone.
 	AllowDuplicate bool
+	// ContactsQuota, when above 0, refuses a create that would leave the
+	// tenant with more live contacts than that (domain.ErrQuotaExceeded).
+	// The service sets it from the tenant's record.
+	ContactsQuota int64
 }
 
 // Repository stores contacts. Each method owns its transaction: it scopes it
@@ -35,6 +39,9 @@ type Repository interface {
 	Erase(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Contact) ([]events.Event, error)) (*domain.Contact, error)
 	// List returns up to limit contacts matching q with ids after q.After, in id order.
 	List(ctx context.Context, tenantID uuid.UUID, q ListQuery, limit int) ([]*domain.Contact, error)
+	// LiveContacts is how many live contacts (neither deleted, merged away
+	// nor erased) the tenant holds, as committed.
+	LiveContacts(ctx context.Context, tenantID uuid.UUID) (int64, error)
 	MergeRepository
 }
 

@@ -151,7 +151,9 @@ func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOpt
 		return nil, err
 	}
 	if f.OwnerID == "" {
-		f.OwnerID = p.UserID
+		if f.OwnerID, err = auth.DefaultOwner(p, "owner_id"); err != nil {
+			return nil, err
+		}
 	}
 	if f.Team == "" {
 		f.Team = p.Team
@@ -164,6 +166,7 @@ func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOpt
 	if err != nil {
 		return nil, err
 	}
+	o.ContactsQuota = settings.ContactsQuota
 	if err := s.repo.Create(ctx, c, o, func(c *domain.Contact) ([]events.Event, error) { return contactCreated(c, p.UserID) }); err != nil {
 		return nil, s.hideInvisible(ctx, p, err)
 	}

@@ -292,8 +292,47 @@ func (r *Contacts) Create(ctx context.Context, c *domain.Contact, o service.Writ
 	} else {
 		b.QueuedQueries = append(b.QueuedQueries, postgres.Chain(writes.QueuedQueries...))
 	}
+	if o.ContactsQuota > 0 {
+		// After the insert (whose trigger counted the contact), last before
+		// the commit; a tenant without a quota sends nothing more.
+		queueQuotaCheck(b, c.TenantID(), o.ContactsQuota, 1, false)
+	}
 	err = postgres.InTenantBatchWith(ctx, r.pool, c.TenantID(), lock, b)
 	return translate(r.duplicatesError(ctx, c.TenantID(), c.ID(), gained, err))
+}
+
+// The contacts quota. Every insert, delete and erasure of contacts keeps
+// the tenant's count of live contacts (neither deleted, merged away nor
+// erased) in contact_counts (triggers, migration 00017), spread over a few
+// rows so that concurrent creates do not queue on one; a write that creates contacts for a tenant
+// with a quota then runs contacts_check_quota as its last statement before
+// the commit, which sums those rows (its own contacts included) and fails
+// the transaction (SQLSTATE RP403, translate) when the tenant would hold
+// more than its quota.
+//
+// Concurrent creates cannot see each other's uncommitted contacts, so on
+// their own two of them could both take the last place. Writes that leave
+// less than 1024 contacts of room (and every import batch) therefore take
+// the tenant's quota lock before they count, until their commit: near the
+// boundary creates are counted one after another, and stay within the
+// quota; far from it they take no lock at all. The quota can be exceeded
+// only if more than 1024 contacts are committed while a create that passed
+// far from the boundary is between its check and its commit (normally one
+// commit's time), and then by at most the creates then in flight.
+const checkQuota = `select contacts_check_quota($1, $2, $3, $4)`
+
+// queueQuotaCheck queues the quota check of a write that created added
+// contacts; serial takes the quota lock however far from it the tenant is.
+func queueQuotaCheck(b *pgx.Batch, tenantID uuid.UUID, quota, added int64, serial bool) {
+	b.Queue(checkQuota, tenantID, quota, added, serial)
+}
+
+// LiveContacts sums the tenant's rows of contact_counts.
+func (r *Contacts) LiveContacts(ctx context.Context, tenantID uuid.UUID) (n int64, err error) {
+	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `select coalesce(sum(live), 0)::bigint from contact_counts where tenant_id = $1`, tenantID).Scan(&n)
+	})
+	return n, err
 }
 
 func (r *Contacts) Get(ctx context.Context, tenantID, id uuid.UUID) (c *domain.Contact, err error) {
@@ -585,6 +624,7 @@ func likeFragment(s string) string {
 
 // SQLSTATEs the repository turns into domain errors.
 const (
+	codeQuota      = "RP403" // raised by contacts_check_quota
 	codeDuplicate  = "RP409" // raised by contacts_duplicate
 	codeNotLive    = "RP410" // raised by contacts_assert_live
 	codeForeignKey = "23503"
@@ -610,6 +650,12 @@ func translate(err error) error {
 			flat[i] = [2]string{p.ID, p.Key}
 		}
 		return domain.ErrDuplicates(domain.GroupDuplicates(flat))
+	case pgErr.Code == codeQuota:
+		var q struct{ Quota, Count, Added int64 }
+		if jerr := json.Unmarshal([]byte(pgErr.Detail), &q); jerr != nil {
+			return errors.Join(err, jerr)
+		}
+		return domain.ErrQuotaExceeded(q.Quota, q.Count, q.Added)
 	case pgErr.Code == codeForeignKey && pgErr.ConstraintName == "contacts_company":
 		// Contacts' writes meet this key only by naming a missing company.
 		return domain.ErrUnknownCompany()

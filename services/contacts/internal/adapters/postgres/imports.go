@@ -188,8 +188,10 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 // job's stored progress is still done, the rows this batch starts after:
 // rows and progress commit together or not at all, so a resumed job
 // neither skips nor repeats a row, and a worker that lost its lease to
-// another stops.
-func (r *Imports) Batch(ctx context.Context, job *domain.ImportJob, done int64, lease time.Duration,
+// another stops. With contactsQuota above 0, the contacts the batch created
+// are checked against it after ready, so the count includes the batch
+// before (see checkQuota); over it, the whole batch rolls back.
+func (r *Imports) Batch(ctx context.Context, job *domain.ImportJob, done int64, lease time.Duration, contactsQuota int64,
 	fn func(service.ImportTx) (domain.ImportCounts, error), ready func() error) error {
 	return postgres.InTenant(ctx, r.pool, job.TenantID, func(tx pgx.Tx) error {
 		b := &importTx{ctx: ctx, tx: tx, job: job}
@@ -203,6 +205,13 @@ func (r *Imports) Batch(ctx context.Context, job *domain.ImportJob, done int64, 
 		if ready != nil {
 			if err := ready(); err != nil {
 				return err
+			}
+		}
+		if contactsQuota > 0 && len(b.created) > 0 {
+			// Serial: a batch adds many contacts at once, and another job
+			// of the tenant may be writing its own.
+			if _, err := tx.Exec(ctx, checkQuota, job.TenantID, contactsQuota, int64(len(b.created)), true); err != nil {
+				return translate(err)
 			}
 		}
 		tag, err := tx.Exec(ctx, `update imports set rows_done = rows_done + $4, created = created + $5,

@@ -173,7 +173,7 @@ const readMerged = `select ` + contactColumns + `, merged_at_, contribution_, ac
 		for update of m
 	) x order by merged_at_, id`
 
-func (r *Contacts) Unmerge(ctx context.Context, tenantID, target uuid.UUID, fn func(*domain.Contact, []service.MergedContact) (service.UnmergeChange, error)) (c *domain.Contact, restored []*domain.Contact, err error) {
+func (r *Contacts) Unmerge(ctx context.Context, tenantID, target uuid.UUID, contactsQuota int64, fn func(*domain.Contact, []service.MergedContact) (service.UnmergeChange, error)) (c *domain.Contact, restored []*domain.Contact, err error) {
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
 		c, err = scanContact(tx.QueryRow(ctx, `select `+contactColumns+` from contacts where tenant_id = $1 and id = $2 for update`, tenantID, target))
 		if err != nil {
@@ -239,6 +239,10 @@ func (r *Contacts) Unmerge(ctx context.Context, tenantID, target uuid.UUID, fn f
 		}
 		if err := events.QueueAppend(ctx, b, ch.Events...); err != nil {
 			return err
+		}
+		if contactsQuota > 0 && len(ch.Restore) > 0 {
+			// The restored contacts count again (see checkQuota).
+			queueQuotaCheck(b, tenantID, contactsQuota, int64(len(ch.Restore)), false)
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})

@@ -38,6 +38,8 @@ func (Tenants) Purge(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
 		`delete from imports where tenant_id = $1`,
 		`delete from merges where tenant_id = $1`,
 		`delete from contacts where tenant_id = $1`,
+		// After the contacts, whose delete trigger counts them out.
+		`delete from contact_counts where tenant_id = $1`,
 		`delete from companies where tenant_id = $1`,
 		`delete from fields where tenant_id = $1`,
 		`delete from lead_sources where tenant_id = $1`,

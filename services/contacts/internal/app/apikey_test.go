@@ -1,0 +1,51 @@
+package app_test
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/google/uuid"
+
+	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
+)
+
+// A tenant's API key reaches its tenant's contacts; being no user, it must
+// name the owner of what it creates, and of the rows it imports.
+func TestAPIKeyCallerNamesTheOwner(t *testing.T) {
+	h := start(t)
+	key, err := tenancy.NewAPIKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := tenancy.APIKeyRecord(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	h.provision(&tenancyv1.TenantRecord{Id: id.String(), Name: "keyed", Generation: 1, Region: "local", ApiKeys: []*tenancyv1.ApiKey{entry}})
+
+	for path, body := range map[string]map[string]any{
+		"/v1/contacts":  {"first_name": "Anna", "last_name": "Key"},
+		"/v1/companies": {"name": "ООО Ключ"},
+	} {
+		r := h.do("POST", path, key, body).want(t, http.StatusUnprocessableEntity)
+		if !slices.Contains(r.fields(), "owner_id") {
+			t.Fatalf("%s: the refusal does not name owner_id: %s", path, r.raw)
+		}
+		body["owner_id"] = "olga"
+		if r := h.do("POST", path, key, body).want(t, http.StatusCreated); r.body["owner_id"] != "olga" {
+			t.Fatalf("%s: owner %v", path, r.body["owner_id"])
+		}
+	}
+	r := h.postCSV(key, "entity=contacts", []byte("first_name,last_name\nIvan,Petrov\n")).want(t, http.StatusUnprocessableEntity)
+	if !slices.Contains(r.fields(), "owner_id") {
+		t.Fatalf("an import without owners: %s", r.raw)
+	}
+	h.postCSV(key, "entity=contacts", []byte("first_name,last_name,owner_id\nIvan,Petrov,olga\n")).want(t, http.StatusAccepted)
+
+	// The key is its tenant's only.
+	other := h.do("POST", "/v1/contacts", h.token(h.tenantA, "admin"), map[string]any{"first_name": "Only", "last_name": "A"}).want(t, http.StatusCreated)
+	h.do("GET", "/v1/contacts/"+other.body["id"].(string), key, nil).want(t, http.StatusNotFound)
+}

@@ -1,0 +1,145 @@
+package migrations_test
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/services/contacts/migrations"
+)
+
+// before returns the migrations of set numbered below version.
+func before(t *testing.T, set postgres.MigrationSet, version string) postgres.MigrationSet {
+	t.Helper()
+	names, err := fs.Glob(set.FS, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := fstest.MapFS{}
+	for _, name := range names {
+		if strings.Compare(name, version) >= 0 {
+			continue
+		}
+		data, err := fs.ReadFile(set.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = &fstest.MapFile{Data: data}
+	}
+	return postgres.MigrationSet{Table: set.Table, FS: files}
+}
+
+// live reads a tenant's count of live contacts as the quota does, and
+// counts them in the table.
+func live(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID) (counted, stored int64) {
+	t.Helper()
+	ctx := context.Background()
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `select (select coalesce(sum(live), 0)::bigint from contact_counts),
+			(select count(*) from contacts where erased_at is null)`).Scan(&counted, &stored)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return counted, stored
+}
+
+// Migration 00017 counts the live contacts every tenant already has (not
+// the erased ones), and from then on every insert, delete and erasure keeps
+// the count, whatever the shape of the statement.
+func TestContactCountsBackfillAndTriggers(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.NewDatabase(t)
+	full := migrations.Set()
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), before(t, full, "00017")); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := postgres.Open(ctx, db.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	exec := func(tenant uuid.UUID, sql string, args ...any) {
+		t.Helper()
+		if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, sql, args...)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert := func(tenant uuid.UUID, n int, erased bool) {
+		t.Helper()
+		erasedAt := "null"
+		if erased {
+			erasedAt = "now()"
+		}
+		exec(tenant, `insert into contacts (tenant_id, id, first_name, owner_id, version, created_at, updated_at, erased_at)
+			select $1, gen_random_uuid(), 'C' || i, 'u', 1, now(), now(), `+erasedAt+` from generate_series(1, $2) i`, tenant, n)
+	}
+	// Tenant 0 holds 3 live contacts and an erased one, tenant 1 two live
+	// ones, tenant 2 none.
+	tenants := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	for _, tenant := range tenants {
+		if err := postgres.InSystem(ctx, pool, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `insert into tenants (tenant_id, name, record, generation) values ($1, $2, '', 1)`, tenant, tenant.String())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert(tenants[0], 3, false)
+	insert(tenants[0], 1, true)
+	insert(tenants[1], 2, false)
+
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), full); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int64{3, 2, 0} {
+		if counted, stored := live(t, pool, tenants[i]); counted != want || stored != want {
+			t.Errorf("tenant %d after the migration: counted %d, stored %d, want %d", i, counted, stored, want)
+		}
+	}
+
+	// Many rows in one statement, then single rows in several transactions
+	// (so several shards), deletes, an erasure and an undone erasure.
+	insert(tenants[0], 500, false)
+	for range 20 {
+		insert(tenants[0], 1, false)
+	}
+	exec(tenants[0], `delete from contacts where id in (select id from contacts where erased_at is null order by id limit 7)`)
+	exec(tenants[0], `update contacts set erased_at = now() where id = (select id from contacts where erased_at is null order by id limit 1)`)
+	exec(tenants[0], `update contacts set erased_at = null where id = (select id from contacts where erased_at is not null order by id limit 1)`)
+	exec(tenants[0], `update contacts set first_name = 'Renamed'`)
+	exec(tenants[2], `delete from contacts`)
+	for i, want := range []int64{3 + 500 + 20 - 7, 2, 0} {
+		if counted, stored := live(t, pool, tenants[i]); counted != want || stored != want {
+			t.Errorf("tenant %d after writes: counted %d, stored %d, want %d", i, counted, stored, want)
+		}
+	}
+	var shards int
+	if err := postgres.InTenant(ctx, pool, tenants[0], func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `select count(*) from contact_counts`).Scan(&shards)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if shards < 2 || shards > 16 {
+		t.Errorf("tenant 0's count is spread over %d rows, want 2 to 16", shards)
+	}
+
+	// The check refuses past the quota, naming quota and count.
+	err = postgres.InTenant(ctx, pool, tenants[1], func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `select contacts_check_quota($1, 1, 1, false)`, tenants[1])
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "RP403") {
+		t.Fatalf("2 contacts against a quota of 1: %v", err)
+	}
+}
