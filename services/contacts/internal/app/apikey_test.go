@@ -3,6 +3,7 @@ package app_test
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -43,7 +44,15 @@ func TestAPIKeyCallerNamesTheOwner(t *testing.T) {
 	if !slices.Contains(r.fields(), "owner_id") {
 		t.Fatalf("an import without owners: %s", r.raw)
 	}
-	h.postCSV(key, "entity=contacts", []byte("first_name,last_name,owner_id\nIvan,Petrov,olga\n")).want(t, http.StatusAccepted)
+	// A row that leaves its owner empty is refused, not owned by the key.
+	job := h.postCSV(key, "entity=contacts", []byte("first_name,last_name,owner_id\nIvan,Petrov,olga\nPetr,Ivanov,\n")).want(t, http.StatusAccepted)
+	done := h.waitImport(key, job.body["id"].(string))
+	if errs := h.importErrors(key, job.body["id"].(string)); len(errs) != 2 || !strings.Contains(strings.Join(errs[1], ","), "owner_id") {
+		t.Fatalf("import %s, errors %v", done.raw, errs)
+	}
+	if n := h.countRows(id, "contacts where owner_id like 'apikey:%'"); n != 0 {
+		t.Fatalf("%d contacts are owned by the API key", n)
+	}
 
 	// The key is its tenant's only.
 	other := h.do("POST", "/v1/contacts", h.token(h.tenantA, "admin"), map[string]any{"first_name": "Only", "last_name": "A"}).want(t, http.StatusCreated)

@@ -607,7 +607,12 @@ func (r *importRun) prepare(rec importRecord, now time.Time) preparedRow {
 			return p
 		}
 		if f.OwnerID == "" {
-			f.OwnerID = job.CreatedBy
+			owner, err := r.owner()
+			if err != nil {
+				p.errs = cellErrors(err)
+				return p
+			}
+			f.OwnerID = owner
 		}
 		co, err := domain.NewCompany(job.TenantID, f, r.settings, now)
 		if err != nil {
@@ -621,7 +626,12 @@ func (r *importRun) prepare(rec importRecord, now time.Time) preparedRow {
 		p.errs = errs
 		return p
 	}
-	c, err := domain.NewContact(job.TenantID, r.defaults(f), r.settings, now)
+	f, err := r.defaults(f)
+	if err != nil {
+		p.errs = cellErrors(err)
+		return p
+	}
+	c, err := domain.NewContact(job.TenantID, f, r.settings, now)
 	if err != nil {
 		p.errs = cellErrors(err)
 		return p
@@ -648,14 +658,24 @@ func cellErrors(err error) []domain.CellError {
 
 // defaults fills what a row leaves empty as a create would: the importer
 // owns the contact, in the importer's team.
-func (r *importRun) defaults(f domain.Fields) domain.Fields {
+func (r *importRun) defaults(f domain.Fields) (domain.Fields, error) {
 	if f.OwnerID == "" {
-		f.OwnerID = r.job.CreatedBy
+		owner, err := r.owner()
+		if err != nil {
+			return f, err
+		}
+		f.OwnerID = owner
 	}
 	if f.Team == "" {
 		f.Team = r.job.Team
 	}
-	return f
+	return f, nil
+}
+
+// owner is who owns a row that names none: the importer, unless the import
+// was started with an API key, which is no user (the row is then refused).
+func (r *importRun) owner() (string, error) {
+	return auth.DefaultOwner(auth.Principal{UserID: r.job.CreatedBy}, "owner_id")
 }
 
 func (r *importRun) hash(k string) uint64 { return maphash.String(r.seed, k) }
