@@ -42,7 +42,10 @@ type Config struct {
 // DefaultServices are the platform's services.
 var DefaultServices = []string{"contacts", "sales", "tasks", "documents", "analytics"}
 
-var regionRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+var (
+	regionRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	prefixRE = regexp.MustCompile(`^[a-z][-a-z0-9]*$`)
+)
 
 // ConfigFromEnv reads the environment; errors name the variable at fault.
 func ConfigFromEnv() (Config, error) {
@@ -88,6 +91,10 @@ func (c Config) Validate() error {
 		return errors.New("KAFKA_BROKERS must list the Kafka brokers, e.g. kafka-0:9092,kafka-1:9092")
 	case c.LeaderElect && c.LeaderElectionNamespace == "":
 		return errors.New("POD_NAMESPACE must name the namespace of the leader-election Lease (or set LEADER_ELECT=false)")
+	case len(c.NamespacePrefix) > 7 || !prefixRE.MatchString(c.NamespacePrefix):
+		// Tenant names are DNS labels of at most 56 characters (the CRD's
+		// rule): with the prefix they must still make a namespace name.
+		return fmt.Errorf("TENANT_NAMESPACE_PREFIX %q must be at most 7 characters of a-z, 0-9 and '-', starting with a letter", c.NamespacePrefix)
 	}
 	for _, s := range c.Services {
 		if !regionRE.MatchString(s) {

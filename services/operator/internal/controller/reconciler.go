@@ -53,6 +53,7 @@ const (
 	ReasonRegionMismatch     = "RegionMismatch"
 	ReasonWaitingForServices = "WaitingForServices"
 	ReasonDeleting           = "Deleting"
+	ReasonPublishFailed      = "PublishFailed"
 )
 
 // Publisher puts tenant records on crm.tenants.v1; *tenancy.Provisioner is one.
@@ -146,7 +147,11 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	t.Status.CredentialsSecret = ns + "/" + CredentialsSecret
 	if t.Status.ObservedGeneration < t.Generation {
 		if err := r.Publisher.Publish(ctx, Record(&t, chain, key)); err != nil {
-			return ctrl.Result{}, fmt.Errorf("publish tenant record: %w", err)
+			// Said in the status too; the error requeues with backoff.
+			msg := fmt.Sprintf("cannot publish generation %d to %s: %v", t.Generation, tenancy.TopicTenants, err)
+			setCondition(&t, CondProvisioned, metav1.ConditionFalse, ReasonPublishFailed, msg)
+			setCondition(&t, CondReady, metav1.ConditionFalse, ReasonPublishFailed, msg)
+			return ctrl.Result{}, errors.Join(fmt.Errorf("publish tenant record: %w", err), r.writeStatus(ctx, &t, before))
 		}
 		t.Status.ObservedGeneration = t.Generation
 	}
