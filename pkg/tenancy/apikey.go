@@ -30,6 +30,17 @@ const (
 
 var apiKeySecret = base64.RawURLEncoding.Strict()
 
+// IssueAPIKey makes a fresh key and its record entry: the key for the
+// tenant's Secret, the entry for its TenantRecord.
+func IssueAPIKey() (string, *tenancyv1.ApiKey, error) {
+	key, err := NewAPIKey()
+	if err != nil {
+		return "", nil, err
+	}
+	rec, err := APIKeyRecord(key)
+	return key, rec, err
+}
+
 // NewAPIKey makes a fresh tenant API key with a random id and secret.
 func NewAPIKey() (string, error) {
 	var id [apiKeyIDLen / 2]byte

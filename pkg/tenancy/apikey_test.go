@@ -21,11 +21,7 @@ var apiKeyFormat = regexp.MustCompile(`^rpk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$`)
 
 func newKey(t *testing.T) (string, *tenancyv1.ApiKey) {
 	t.Helper()
-	key, err := tenancy.NewAPIKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := tenancy.APIKeyRecord(key)
+	key, rec, err := tenancy.IssueAPIKey()
 	if err != nil {
 		t.Fatalf("a fresh key is refused: %v", err)
 	}

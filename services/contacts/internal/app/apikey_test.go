@@ -16,11 +16,7 @@ import (
 // name the owner of what it creates, and of the rows it imports.
 func TestAPIKeyCallerNamesTheOwner(t *testing.T) {
 	h := start(t)
-	key, err := tenancy.NewAPIKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	entry, err := tenancy.APIKeyRecord(key)
+	key, entry, err := tenancy.IssueAPIKey()
 	if err != nil {
 		t.Fatal(err)
 	}

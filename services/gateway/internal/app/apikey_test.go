@@ -86,11 +86,7 @@ func (s *stubService) knows(t *testing.T, tenant uuid.UUID, generation int64) {
 
 func newAPIKey(t *testing.T) (string, *tenancyv1.ApiKey) {
 	t.Helper()
-	key, err := tenancy.NewAPIKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := tenancy.APIKeyRecord(key)
+	key, rec, err := tenancy.IssueAPIKey()
 	if err != nil {
 		t.Fatal(err)
 	}

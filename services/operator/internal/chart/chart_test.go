@@ -51,6 +51,29 @@ var required = []string{"--set", "region=ru-central-1", "--set", "kafka.brokers=
 var crdGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
 
 // root is the repository's root.
+// defaultEnv is the operator's environment the chart renders from the
+// required values alone.
+var defaultEnv = map[string]string{
+	"RAPPORT_REGION":           "ru-central-1",
+	"KAFKA_BROKERS":            "kafka:9092",
+	"TENANT_REQUIRED_SERVICES": "contacts,sales,tasks,documents,analytics",
+	"TENANT_NAMESPACE_PREFIX":  "tenant-",
+	"METRICS_ADDR":             ":8080",
+	"HEALTH_ADDR":              ":8081",
+	"LEADER_ELECT":             "true",
+	"OTEL_SERVICE_NAME":        "rapport-operator",
+}
+
+// withEnv is env with name set to value, as a copy.
+func withEnv(env map[string]string, name, value string) map[string]string {
+	out := make(map[string]string, len(env)+1)
+	for k, v := range env {
+		out[k] = v
+	}
+	out[name] = value
+	return out
+}
+
 func root() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
@@ -243,17 +266,7 @@ func TestChartRendersValuesIntoTheEnvironment(t *testing.T) {
 			name:     "defaults",
 			flags:    required,
 			replicas: 2,
-			want: map[string]string{
-				"RAPPORT_REGION":           "ru-central-1",
-				"KAFKA_BROKERS":            "kafka:9092",
-				"TENANT_REQUIRED_SERVICES": "contacts,sales,tasks,documents,analytics",
-				"TENANT_NAMESPACE_PREFIX":  "tenant-",
-				"METRICS_ADDR":             ":8080",
-				"HEALTH_ADDR":              ":8081",
-				"LEADER_ELECT":             "true",
-				"POD_NAMESPACE":            "",
-				"OTEL_SERVICE_NAME":        "rapport-operator",
-			},
+			want:     withEnv(defaultEnv, "POD_NAMESPACE", ""),
 		},
 		{
 			name: "everything set",
@@ -454,16 +467,7 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment, serviceAccount string) 
 		t.Errorf("serviceAccountName: want %q, have %q", serviceAccount, pod.ServiceAccountName)
 	}
 	have := env(t, d)
-	for name, want := range map[string]string{
-		"RAPPORT_REGION":           "ru-central-1",
-		"KAFKA_BROKERS":            "kafka:9092",
-		"TENANT_REQUIRED_SERVICES": "contacts,sales,tasks,documents,analytics",
-		"TENANT_NAMESPACE_PREFIX":  "tenant-",
-		"METRICS_ADDR":             ":8080",
-		"HEALTH_ADDR":              ":8081",
-		"LEADER_ELECT":             "true",
-		"OTEL_SERVICE_NAME":        "rapport-operator",
-	} {
+	for name, want := range defaultEnv {
 		if have[name] != want {
 			t.Errorf("%s: want %q, have %q", name, want, have[name])
 		}

@@ -313,7 +313,7 @@ func (r *TenantReconciler) ensureCredentials(ctx context.Context, t *crmv1alpha1
 	if err == nil || !apierrors.IsNotFound(err) {
 		return key, err
 	}
-	secret, err := tenancy.NewAPIKey()
+	secret, entry, err := tenancy.IssueAPIKey()
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +329,7 @@ func (r *TenantReconciler) ensureCredentials(ctx context.Context, t *crmv1alpha1
 		}
 		return nil, err
 	}
-	return tenancy.APIKeyRecord(secret)
+	return entry, nil
 }
 
 func (r *TenantReconciler) readCredentials(ctx context.Context, ns string) (*tenancyv1.ApiKey, error) {

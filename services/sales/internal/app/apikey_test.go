@@ -17,11 +17,7 @@ import (
 // and then belongs to that owner.
 func TestAPIKeyCallerNamesTheOwner(t *testing.T) {
 	h := start(t)
-	key, err := tenancy.NewAPIKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	entry, err := tenancy.APIKeyRecord(key)
+	key, entry, err := tenancy.IssueAPIKey()
 	if err != nil {
 		t.Fatal(err)
 	}
