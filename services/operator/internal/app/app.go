@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg Config, rc *rest.Config, log *slog.Logger) (*A
 	}
 	// Ready once the informers have synced: every replica, leader or not.
 	var synced atomic.Bool
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
 		if mgr.GetCache().WaitForCacheSync(ctx) {
 			synced.Store(true)
 		}
@@ -125,3 +125,10 @@ func (a *App) Run(ctx context.Context) error {
 	defer a.provisioner.Close()
 	return a.Manager.Start(ctx)
 }
+
+// everyReplica runs on every replica, not only the leader: a standby is
+// ready once its informers have synced, so a rollout can proceed.
+type everyReplica func(ctx context.Context) error
+
+func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
+func (everyReplica) NeedLeaderElection() bool          { return false }

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +22,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	crmv1alpha1 "github.com/rapportcrm/rapport/services/operator/api/v1alpha1"
+	"github.com/rapportcrm/rapport/services/operator/internal/app"
 	"github.com/rapportcrm/rapport/services/operator/internal/controller"
 )
 
@@ -241,4 +243,48 @@ func TestProbesMetricsAndTraces(t *testing.T) {
 		}
 		return true, ""
 	})
+}
+
+// Two replicas elect one leader; when it stops, the other takes over and
+// provisions what comes next.
+func TestLeaderElectionHandsOver(t *testing.T) {
+	r := newRig(t)
+	r.contacts.Start()
+	leader := func() string {
+		var lease coordinationv1.Lease
+		if err := r.k8s.Get(context.Background(), types.NamespacedName{Namespace: "default", Name: app.LeaderElectionID}, &lease); err != nil || lease.Spec.HolderIdentity == nil {
+			return ""
+		}
+		return *lease.Spec.HolderIdentity
+	}
+	// The first replica leads before the standby starts.
+	var first string
+	eventually(t, 30*time.Second, func() (bool, string) {
+		first = leader()
+		return first != "", "no replica holds the lease"
+	})
+	port := testenv.FreePorts(t, 2)
+	standbyHealth := fmt.Sprintf("127.0.0.1:%d", port+1)
+	r.startOperator(fmt.Sprintf("127.0.0.1:%d", port), standbyHealth)
+	r.create(&crmv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "first"}})
+	r.waitReady("first")
+	// The standby is ready (its informers synced) without leading.
+	eventually(t, 10*time.Second, func() (bool, string) {
+		resp, err := http.Get("http://" + standbyHealth + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+	if h := leader(); h != first {
+		t.Fatalf("the lease moved from %s to %s while its holder ran", first, h)
+	}
+	r.stopFirst()
+	eventually(t, 30*time.Second, func() (bool, string) {
+		h := leader()
+		return h != "" && h != first, "lease held by " + h
+	})
+	r.create(&crmv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "second"}})
+	r.waitReady("second")
 }

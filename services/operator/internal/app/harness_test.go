@@ -53,6 +53,34 @@ type rig struct {
 	contacts *process
 	metrics  string
 	health   string
+	services []string
+	// stopFirst stops the replica newRig started.
+	stopFirst func()
+}
+
+// startOperator runs one operator replica (leader election on, as in
+// production) until stop or the test's end.
+func (r *rig) startOperator(metrics, health string) (stop func()) {
+	r.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, app.Config{Region: region, Brokers: r.brokers, Services: r.services, NamespacePrefix: "tenant-",
+		MetricsAddr: metrics, HealthAddr: health, LeaderElect: true, LeaderElectionNamespace: "default", Workers: 8,
+		SkipNameValidation: true}, r.rc, testLogger())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	stop = sync.OnceFunc(func() {
+		cancel()
+		if err := <-done; err != nil {
+			var stacks strings.Builder
+			_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+			r.t.Errorf("operator: %v\n%s", err, stacks.String())
+		}
+	})
+	r.t.Cleanup(stop)
+	return stop
 }
 
 func newRig(t testing.TB, services ...string) *rig {
@@ -81,23 +109,8 @@ func newRig(t testing.TB, services ...string) *rig {
 	if len(services) == 0 {
 		services = []string{"contacts"}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Config{Region: region, Brokers: r.brokers, Services: services, NamespacePrefix: "tenant-",
-		MetricsAddr: r.metrics, HealthAddr: r.health, LeaderElect: true, LeaderElectionNamespace: "default", Workers: 8,
-		SkipNameValidation: true}, rc, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			var stacks strings.Builder
-			_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
-			t.Errorf("operator: %v\n%s", err, stacks.String())
-		}
-	})
+	r.services = services
+	r.stopFirst = r.startOperator(r.metrics, r.health)
 	return r
 }
 
