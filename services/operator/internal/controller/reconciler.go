@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -75,6 +76,23 @@ type TenantReconciler struct {
 	NamespacePrefix string
 	Publisher       Publisher
 	Acks            *Acks
+
+	// published is the newest generation this replica published per tenant
+	// UID: a pass that reads a Tenant from a cache which has not seen the
+	// previous pass's status yet must not publish the same generation again.
+	published sync.Map
+}
+
+// publish puts the tenant's record for its generation on the topic, once.
+func (r *TenantReconciler) publish(ctx context.Context, t *crmv1alpha1.Tenant, rec *tenancyv1.TenantRecord) error {
+	if g, ok := r.published.Load(t.UID); ok && g.(int64) >= rec.GetGeneration() {
+		return nil
+	}
+	if err := r.Publisher.Publish(ctx, rec); err != nil {
+		return err
+	}
+	r.published.Store(t.UID, rec.GetGeneration())
+	return nil
 }
 
 // +kubebuilder:rbac:groups=crm.rapport.io,resources=tenants,verbs=get;list;watch;update;patch
@@ -146,7 +164,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	t.Status.Namespace = ns
 	t.Status.CredentialsSecret = ns + "/" + CredentialsSecret
 	if t.Status.ObservedGeneration < t.Generation {
-		if err := r.Publisher.Publish(ctx, Record(&t, chain, key)); err != nil {
+		if err := r.publish(ctx, &t, Record(&t, chain, key)); err != nil {
 			// Said in the status too; the error requeues with backoff.
 			msg := fmt.Sprintf("cannot publish generation %d to %s: %v", t.Generation, tenancy.TopicTenants, err)
 			setCondition(&t, CondProvisioned, metav1.ConditionFalse, ReasonPublishFailed, msg)
@@ -187,7 +205,7 @@ func (r *TenantReconciler) finalize(ctx context.Context, t *crmv1alpha1.Tenant, 
 		if t.Status.Namespace != "" {
 			key, _ = r.readCredentials(ctx, t.Status.Namespace)
 		}
-		if err := r.Publisher.Publish(ctx, Record(t, chain, key)); err != nil {
+		if err := r.publish(ctx, t, Record(t, chain, key)); err != nil {
 			return fmt.Errorf("publish deleting record: %w", err)
 		}
 		t.Status.ObservedGeneration = t.Generation
@@ -221,6 +239,7 @@ func (r *TenantReconciler) finalize(ctx context.Context, t *crmv1alpha1.Tenant, 
 		return err
 	}
 	r.Acks.Forget(string(t.UID))
+	r.published.Delete(t.UID)
 	return nil
 }
 
