@@ -56,11 +56,17 @@ func TestDeletionPolicies(t *testing.T) {
 	r := newRig(t)
 	r.contacts.Start()
 	ids := map[string]types.UID{}
+	keys := map[string]string{}
 	for _, p := range []crmv1alpha1.DeletionPolicy{crmv1alpha1.DeletionDelete, crmv1alpha1.DeletionRetain} {
 		name := "dept-" + strings.ToLower(string(p))
 		ten := r.create(&crmv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: crmv1alpha1.TenantSpec{DeletionPolicy: p}})
 		r.waitReady(name)
 		ids[name] = ten.UID
+		var secret corev1.Secret
+		if err := r.k8s.Get(context.Background(), types.NamespacedName{Namespace: "tenant-" + name, Name: controller.CredentialsSecret}, &secret); err != nil {
+			t.Fatal(err)
+		}
+		keys[name] = string(secret.Data[controller.SecretKeyAPIKey])
 		tok := r.token(ten.UID, "admin")
 		r.call(http.MethodPost, "/v1/contacts", tok, map[string]any{"first_name": "Anna", "last_name": string(p)}).Want(t, http.StatusCreated)
 	}
@@ -92,10 +98,18 @@ func TestDeletionPolicies(t *testing.T) {
 	if n := r.count(ids["dept-retain"], "select count(*) from tenants where state = 'retained'"); n != 1 {
 		t.Fatal("the retained tenant is not marked read-only in contacts")
 	}
-	// The purged tenant's token no longer reaches anything.
+	// The purged tenant's token no longer reaches anything, nor, through
+	// the gateway, do the deleted tenants' API keys.
 	got := r.call(http.MethodGet, "/v1/contacts", r.token(ids["dept-delete"], "admin"), nil)
 	if got.Status != http.StatusForbidden {
 		t.Fatalf("a deleted tenant's token: %d %s", got.Status, got.Raw)
+	}
+	r.gateway.Start()
+	for name, key := range keys {
+		got := r.viaGateway(http.MethodGet, "/v1/contacts", key, nil)
+		if got.Status != http.StatusUnauthorized {
+			t.Fatalf("%s's API key after deletion: %d %s", name, got.Status, got.Raw)
+		}
 	}
 }
 

@@ -51,6 +51,7 @@ type rig struct {
 	db       pgcluster.Database
 	issuer   *auth.DevIssuer
 	contacts *process
+	gateway  *process
 	metrics  string
 	health   string
 	services []string
@@ -98,11 +99,18 @@ func newRig(t testing.TB, services ...string) *rig {
 	if err := os.WriteFile(pub, issuer.PublicKeyPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := testenv.FreePorts(t, 3)
-	r.contacts = &process{t: t, bin: contactsBinary(t), url: fmt.Sprintf("http://127.0.0.1:%d", port), env: []string{
+	port := testenv.FreePorts(t, 4)
+	r.contacts = &process{t: t, bin: binary(t, "contacts"), ready: "/readyz", url: fmt.Sprintf("http://127.0.0.1:%d", port), env: []string{
 		"DATABASE_URL=" + r.db.AppURL, "MIGRATE_DATABASE_URL=" + r.db.OwnerURL, "DATABASE_APP_ROLE=" + r.db.AppRole,
 		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port), "KAFKA_BROKERS=" + strings.Join(r.brokers, ","),
 		"AUTH_PUBLIC_KEY_FILE=" + pub, "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none",
+	}}
+	// The gateway in front of contacts (sales is not run: the gateway's
+	// readiness would wait for it, so the tests wait for /healthz).
+	r.gateway = &process{t: t, bin: binary(t, "gateway"), ready: "/healthz", url: fmt.Sprintf("http://127.0.0.1:%d", port+3), env: []string{
+		fmt.Sprintf("GATEWAY_ADDR=127.0.0.1:%d", port+3), "CONTACTS_URL=" + r.contacts.url, "SALES_URL=http://127.0.0.1:9",
+		"KAFKA_BROKERS=" + strings.Join(r.brokers, ","), "AUTH_PUBLIC_KEY_FILE=" + pub,
+		"OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none",
 	}}
 	r.metrics = fmt.Sprintf("127.0.0.1:%d", port+1)
 	r.health = fmt.Sprintf("127.0.0.1:%d", port+2)
@@ -123,46 +131,47 @@ func testLogger() *slog.Logger {
 }
 
 var (
-	buildOnce   sync.Once
-	contactsBin string
-	buildErr    error
+	buildMu  sync.Mutex
+	binaries = map[string]string{}
 )
 
-// contactsBinary builds the real contacts service once per test binary.
-func contactsBinary(t testing.TB) string {
+// binary builds a real service's command (e.g. "contacts") once per test
+// binary.
+func binary(t testing.TB, name string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "rapport-contacts-*")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		contactsBin = filepath.Join(dir, "contacts")
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", contactsBin, "./services/contacts/cmd/contacts")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build contacts: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if bin, ok := binaries[name]; ok {
+		return bin
 	}
-	return contactsBin
+	dir, err := os.MkdirTemp("", "rapport-"+name+"-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, name)
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", "build", "-o", bin, "./services/"+name+"/cmd/"+name)
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, out)
+	}
+	binaries[name] = bin
+	return bin
 }
 
 // process is a service running as its own program, stoppable and restartable.
 type process struct {
-	t    testing.TB
-	bin  string
-	url  string
-	env  []string
-	cmd  *exec.Cmd
-	logs bytes.Buffer
-	done chan error
+	t     testing.TB
+	bin   string
+	url   string
+	ready string // the path that answers 200 once it serves
+	env   []string
+	cmd   *exec.Cmd
+	logs  bytes.Buffer
+	done  chan error
 }
 
-// Start runs the service and waits until it answers /readyz.
+// Start runs the service and waits until it answers its ready path.
 func (p *process) Start() {
 	t := p.t
 	t.Helper()
@@ -179,10 +188,10 @@ func (p *process) Start() {
 	eventually(t, 60*time.Second, func() (bool, string) {
 		select {
 		case err := <-p.done:
-			t.Fatalf("contacts exited: %v\n%s", err, p.logs.String())
+			t.Fatalf("%s exited: %v\n%s", filepath.Base(p.bin), err, p.logs.String())
 		default:
 		}
-		resp, err := http.Get(p.url + "/readyz")
+		resp, err := http.Get(p.url + p.ready)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -293,6 +302,11 @@ func (r *rig) token(tenant types.UID, role string) string {
 func (r *rig) call(method, path, token string, body any, headers ...string) testenv.Reply {
 	r.t.Helper()
 	return testenv.Call(r.t, method, r.contacts.url+path, token, body, headers...)
+}
+
+func (r *rig) viaGateway(method, path, token string, body any, headers ...string) testenv.Reply {
+	r.t.Helper()
+	return testenv.Call(r.t, method, r.gateway.url+path, token, body, headers...)
 }
 
 // records are the tenant records on crm.tenants.v1 (nil for a tombstone), in order per tenant.

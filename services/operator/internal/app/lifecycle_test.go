@@ -68,10 +68,15 @@ func TestTenantProvisionedEndToEnd(t *testing.T) {
 		t.Fatalf("record: %v", rec)
 	}
 
-	// The contacts service serves the tenant: with its token, and with its API key.
+	// The contacts service serves the tenant: with its token, and through
+	// the gateway with its API key.
 	tok := r.token(ten.UID, "admin")
 	r.call(http.MethodPost, "/v1/contacts", tok, map[string]any{"first_name": "Anna", "last_name": "Ivanova"}).Want(t, http.StatusCreated)
-	r.call(http.MethodPost, "/v1/contacts", key, map[string]any{"first_name": "Boris", "last_name": "Petrov", "owner_id": "alice"}).Want(t, http.StatusCreated)
+	r.gateway.Start()
+	eventually(t, 10*time.Second, func() (bool, string) {
+		got := r.viaGateway(http.MethodPost, "/v1/contacts", key, map[string]any{"first_name": "Boris", "last_name": "Petrov", "owner_id": "alice"})
+		return got.Status == http.StatusCreated, string(got.Raw)
+	})
 
 	// Quota: the third contact of a tenant allowed two is refused, with the quota.
 	over := r.call(http.MethodPost, "/v1/contacts", tok, map[string]any{"first_name": "Vera", "last_name": "Sidorova"}).Want(t, http.StatusForbidden)
@@ -110,6 +115,10 @@ func TestTenantProvisionedEndToEnd(t *testing.T) {
 			t.Fatalf("suspended answer: %s", got.Raw)
 		}
 	}
+	eventually(t, 10*time.Second, func() (bool, string) {
+		got := r.viaGateway(http.MethodGet, "/v1/contacts", key, nil)
+		return got.Status == http.StatusForbidden && strings.Contains(got.Str("type"), "tenant-suspended"), string(got.Raw)
+	})
 	if n := r.count(ten.UID, "select count(*) from contacts"); n != 2 {
 		t.Fatalf("suspension lost data: %d contacts", n)
 	}
