@@ -372,8 +372,11 @@ func TestUnknownRoutesAnswerProblems(t *testing.T) {
 // service holds for B goes, derived tables included, and A keeps its own.
 func TestPurge(t *testing.T) {
 	h := start(t)
-	tables := []string{"contacts", "contact_keys", "timeline", "activities", "companies", "merges", "contact_counts"}
+	tables := []string{"contacts", "contact_keys", "timeline", "activities", "companies", "merges", "contact_counts",
+		"contact_counted_tenants"}
 	for _, tenant := range []uuid.UUID{h.tenantA, h.tenantB} {
+		// With a quota, so that its contacts are counted.
+		h.setQuota(tenant, 2, 100)
 		tok := h.token(tenant, auth.RoleAdmin)
 		company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка"}).want(t, http.StatusCreated).body["id"]
 		contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "emails": []string{"anna@example.ru"},
@@ -391,12 +394,12 @@ func TestPurge(t *testing.T) {
 	defer prov.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rec := &tenancyv1.TenantRecord{Id: h.tenantB.String(), Name: "t1", Generation: 2, Region: "local", DefaultCountry: "US",
+	rec := &tenancyv1.TenantRecord{Id: h.tenantB.String(), Name: "t1", Generation: 3, Region: "local", DefaultCountry: "US",
 		Deleting: true, DeletionPolicy: tenancyv1.DeletionPolicy_DELETION_POLICY_DELETE}
 	if err := prov.Publish(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := prov.WaitAcks(ctx, h.tenantB.String(), 2, []string{app.Name}); err != nil {
+	if _, err := prov.WaitAcks(ctx, h.tenantB.String(), 3, []string{app.Name}); err != nil {
 		t.Fatal(err)
 	}
 	for _, table := range tables {

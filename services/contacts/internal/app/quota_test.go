@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/contacts/internal/app"
@@ -70,7 +73,8 @@ func (h *harness) countSQL(tenant uuid.UUID, sql string) int {
 }
 
 // wantCounted checks the tenant's count of live contacts as the quota reads
-// it, which must equal the contacts neither gone nor erased.
+// it, which must equal the contacts neither gone nor erased; the tenant, with
+// a quota, is counted.
 func (h *harness) wantCounted(t *testing.T, tenant uuid.UUID, want int) {
 	t.Helper()
 	counted := h.countSQL(tenant, "select coalesce(sum(live), 0)::int from contact_counts")
@@ -78,6 +82,50 @@ func (h *harness) wantCounted(t *testing.T, tenant uuid.UUID, want int) {
 	if counted != want || live != want {
 		t.Fatalf("the quota counts %d live contacts, the table holds %d; want %d", counted, live, want)
 	}
+	if listed := h.countRows(tenant, "contact_counted_tenants"); listed != 1 {
+		t.Fatalf("the tenant is listed %d times in contact_counted_tenants, want once", listed)
+	}
+}
+
+// wantUncounted checks that a tenant without a quota is not counted (no row
+// of contact_counts, not listed in contact_counted_tenants) and holds live
+// contacts.
+func (h *harness) wantUncounted(t *testing.T, tenant uuid.UUID, live int) {
+	t.Helper()
+	rows, listed := h.countRows(tenant, "contact_counts"), h.countRows(tenant, "contact_counted_tenants")
+	stored := h.countSQL(tenant, "select count(*)::int from contacts where erased_at is null")
+	if rows != 0 || listed != 0 || stored != live {
+		t.Fatalf("a tenant without a quota has %d rows of contact_counts (want 0), is listed %d times (want 0), "+
+			"holds %d live contacts (want %d)", rows, listed, stored, live)
+	}
+}
+
+// countedExactly checks, in one snapshot (so while writes go on), that the
+// tenant's count equals its live contacts, and returns it.
+func (h *harness) countedExactly(t *testing.T, tenant uuid.UUID) int {
+	t.Helper()
+	var counted, live int
+	if err := postgres.InTenant(context.Background(), h.pool(), tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `select (select coalesce(sum(live), 0)::int from contact_counts),
+			(select count(*)::int from contacts where erased_at is null)`).Scan(&counted, &live)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if counted != live {
+		t.Fatalf("the quota counts %d live contacts, the table holds %d", counted, live)
+	}
+	return live
+}
+
+// pool opens a pool of the app role, closed with the test.
+func (h *harness) pool() *pgxpool.Pool {
+	h.t.Helper()
+	pool, err := postgres.Open(context.Background(), h.appURL)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(pool.Close)
+	return pool
 }
 
 // A create over the quota is refused with a 403 problem and writes
@@ -157,7 +205,135 @@ func TestContactsQuotaRaisedByNewGeneration(t *testing.T) {
 	wantQuotaExceeded(t, h.do("POST", "/v1/contacts", rep, anna), 3, 3, "your tenant may hold at most 3 contacts; it holds 3")
 	h.setQuota(h.tenantA, 4, 0)
 	h.createN(rep, "C", 3)
-	h.wantCounted(t, h.tenantA, 6)
+	h.wantUncounted(t, h.tenantA, 6)
+}
+
+// A tenant without a quota is not counted: its creates, imports, deletes,
+// merges and erasures write no row of contact_counts.
+func TestContactsOfTenantWithoutQuotaAreNotCounted(t *testing.T) {
+	h := start(t)
+	adm := h.token(h.tenantA, auth.RoleAdmin)
+	ids := h.createN(adm, "A", 4)
+	id := h.postCSV(adm, "entity=contacts", []byte("first_name\nI1\nI2\nI3\n")).want(t, http.StatusAccepted).body["id"].(string)
+	if done := h.waitImport(adm, id); done.body["status"] != "done" || done.body["created"] != float64(3) {
+		t.Fatalf("import: %s", done.raw)
+	}
+	h.do("DELETE", "/v1/contacts/"+ids[0], adm, nil).want(t, http.StatusNoContent)
+	h.do("POST", "/v1/contacts/"+ids[1]+"/merge", adm, map[string]any{"from": []string{ids[2]}}).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+ids[3]+"/erase", adm, nil).want(t, http.StatusOK)
+	h.wantUncounted(t, h.tenantA, 4)
+	h.do("POST", "/v1/contacts/"+ids[1]+"/unmerge", adm, nil).want(t, http.StatusOK)
+	h.wantUncounted(t, h.tenantA, 5)
+	// A new generation that still has no quota changes nothing.
+	h.setQuota(h.tenantA, 2, 0)
+	h.wantUncounted(t, h.tenantA, 5)
+}
+
+// A quota set on a tenant that already holds contacts starts from an exact
+// recount of them; removing it drops the count (and lets the tenant create
+// again), setting it again recounts.
+func TestContactsQuotaSetOnTenantWithContacts(t *testing.T) {
+	h := start(t)
+	adm := h.token(h.tenantA, auth.RoleAdmin)
+	ids := h.createN(adm, "A", 5)
+	h.do("POST", "/v1/contacts/"+ids[0]+"/erase", adm, nil).want(t, http.StatusOK)
+	h.do("DELETE", "/v1/contacts/"+ids[1], adm, nil).want(t, http.StatusNoContent)
+	h.wantUncounted(t, h.tenantA, 3)
+
+	h.setQuota(h.tenantA, 2, 5)
+	h.wantCounted(t, h.tenantA, 3)
+	if rows := h.countRows(h.tenantA, "contact_counts"); rows != 1 {
+		t.Fatalf("the recount is %d rows, want 1", rows)
+	}
+	h.createN(adm, "B", 2)
+	wantQuotaExceeded(t, h.do("POST", "/v1/contacts", adm, anna), 5, 5, "your tenant may hold at most 5 contacts; it holds 5")
+	// Tenant B, without a quota, is still not counted.
+	h.createN(h.token(h.tenantB, auth.RoleRep), "B", 2)
+	h.wantUncounted(t, h.tenantB, 2)
+
+	h.setQuota(h.tenantA, 3, 0)
+	h.wantUncounted(t, h.tenantA, 5)
+	h.createN(adm, "C", 3)
+	h.wantUncounted(t, h.tenantA, 8)
+
+	h.setQuota(h.tenantA, 4, 9)
+	h.wantCounted(t, h.tenantA, 8)
+	h.createN(adm, "D", 1)
+	wantQuotaExceeded(t, h.do("POST", "/v1/contacts", adm, anna), 9, 9, "your tenant may hold at most 9 contacts; it holds 9")
+	// A quota that changes but stays keeps the count as it is.
+	h.setQuota(h.tenantA, 5, 10)
+	h.wantCounted(t, h.tenantA, 9)
+	h.createN(adm, "E", 1)
+	wantQuotaExceeded(t, h.do("POST", "/v1/contacts", adm, anna), 10, 10, "your tenant may hold at most 10 contacts; it holds 10")
+	h.wantCounted(t, h.tenantA, 10)
+}
+
+// Contacts created while the quota appears are each counted once: the
+// recount and the creates around it miss none and count none twice.
+func TestContactsQuotaSetWhileCreating(t *testing.T) {
+	h := start(t)
+	rep := h.token(h.tenantA, auth.RoleRep)
+	const clients = 8
+	var (
+		wg      sync.WaitGroup
+		stop    = make(chan struct{})
+		mu      sync.Mutex
+		created int
+		errs    []string
+	)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body := fmt.Sprintf(`{"first_name":"Writer %d-%d"}`, c, i)
+				req, _ := http.NewRequest("POST", h.url+"/v1/contacts", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+rep)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				mu.Lock()
+				switch {
+				case err != nil:
+					errs = append(errs, err.Error())
+				case resp.StatusCode == http.StatusCreated:
+					created++
+				default:
+					errs = append(errs, resp.Status)
+				}
+				mu.Unlock()
+				if err == nil {
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	// Each turn lists the tenant (a recount while the creates go on),
+	// checks the count, and unlists it again.
+	generation := int64(1)
+	for range 3 {
+		time.Sleep(100 * time.Millisecond)
+		generation++
+		h.setQuota(h.tenantA, generation, 1_000_000)
+		time.Sleep(100 * time.Millisecond)
+		h.countedExactly(t, h.tenantA)
+		generation++
+		h.setQuota(h.tenantA, generation, 0)
+	}
+	generation++
+	h.setQuota(h.tenantA, generation, 1_000_000)
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d creates failed: %v", len(errs), errs[:min(len(errs), 5)])
+	}
+	h.wantCounted(t, h.tenantA, created)
+	t.Logf("%d contacts created", created)
 }
 
 // Creates racing for the last places of a small quota take exactly those:
@@ -263,5 +439,5 @@ func TestImportStopsAtContactsQuota(t *testing.T) {
 	if done = h.waitImport(tokB, id); done.body["status"] != "done" || done.body["created"] != float64(5) {
 		t.Fatalf("tenant B's import: %s", done.raw)
 	}
-	h.wantCounted(t, h.tenantB, 5)
+	h.wantUncounted(t, h.tenantB, 5)
 }

@@ -40,7 +40,8 @@ type Repository interface {
 	// List returns up to limit contacts matching q with ids after q.After, in id order.
 	List(ctx context.Context, tenantID uuid.UUID, q ListQuery, limit int) ([]*domain.Contact, error)
 	// LiveContacts is how many live contacts (neither deleted, merged away
-	// nor erased) the tenant holds, as committed.
+	// nor erased) the tenant holds, as committed. Only tenants with a
+	// contacts quota are counted: for the others it is 0.
 	LiveContacts(ctx context.Context, tenantID uuid.UUID) (int64, error)
 	MergeRepository
 }

@@ -301,14 +301,16 @@ func (r *Contacts) Create(ctx context.Context, c *domain.Contact, o service.Writ
 	return translate(r.duplicatesError(ctx, c.TenantID(), c.ID(), gained, err))
 }
 
-// The contacts quota. Every insert, delete and erasure of contacts keeps
-// the tenant's count of live contacts (neither deleted, merged away nor
-// erased) in contact_counts (triggers, migration 00017), spread over a few
-// rows so that concurrent creates do not queue on one; a write that creates contacts for a tenant
-// with a quota then runs contacts_check_quota as its last statement before
-// the commit, which sums those rows (its own contacts included) and fails
-// the transaction (SQLSTATE RP403, translate) when the tenant would hold
-// more than its quota.
+// The contacts quota. Every insert, delete and erasure of contacts of a
+// tenant with a quota keeps the tenant's count of live contacts (neither
+// deleted, merged away nor erased) in contact_counts (triggers, migrations
+// 00017 and 00018), spread over a few rows so that concurrent creates do
+// not queue on one; tenants without a quota are not counted (Tenants.Apply
+// starts and stops the count as the quota comes and goes). A write that
+// creates contacts for a tenant with a quota then runs contacts_check_quota
+// as its last statement before the commit, which sums those rows (its own
+// contacts included) and fails the transaction (SQLSTATE RP403, translate)
+// when the tenant would hold more than its quota.
 //
 // Concurrent creates cannot see each other's uncommitted contacts, so on
 // their own two of them could both take the last place. Writes that leave
@@ -327,7 +329,8 @@ func queueQuotaCheck(b *pgx.Batch, tenantID uuid.UUID, quota, added int64, seria
 	b.Queue(checkQuota, tenantID, quota, added, serial)
 }
 
-// LiveContacts sums the tenant's rows of contact_counts.
+// LiveContacts sums the tenant's rows of contact_counts: 0 for a tenant
+// without a contacts quota, which is not counted.
 func (r *Contacts) LiveContacts(ctx context.Context, tenantID uuid.UUID) (n int64, err error) {
 	err = postgres.InTenant(ctx, r.pool, tenantID, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `select coalesce(sum(live), 0)::bigint from contact_counts where tenant_id = $1`, tenantID).Scan(&n)
