@@ -75,45 +75,40 @@ create function contacts_count_lock(p_tenant uuid) returns bigint language sql i
 $$;
 -- +goose StatementEnd
 
--- The triggers of 00017, for listed tenants only. Each takes the lock of
--- every tenant it writes contacts of, then reads the list in a statement of
--- its own (so with a snapshot taken after the lock is held), and counts the
--- contacts of the listed ones.
---
--- The service writes in the tenant's scope (app.tenant_id), where
--- row-level security (contacts_tenant, contacts' one policy, 00001) admits
--- the rows of that tenant only: a statement's contacts are all of it, and
--- the trigger need not read them to learn their tenant. A tenant that is not listed then costs a lock in shared mode
--- (held in memory, granted at once unless a change of its quota is being
--- applied) and one index probe, and writes nothing. Where row-level
--- security does not apply (the owner with it lifted, a role that bypasses
--- it), a statement may hold contacts of several tenants: each is locked in
--- turn, in the order of their ids, so two statements never wait for each
--- other's locks in opposite orders.
+-- The triggers of 00017, for listed tenants only. Each hands the change of
+-- every tenant it wrote contacts of, in the order of their ids, to
+-- contacts_count_add, which takes that tenant's lock in shared mode, then
+-- reads the list in a statement of its own (so with a snapshot taken after
+-- the lock is held) and counts the change of a listed tenant only. The
+-- service writes in a tenant's scope, so a statement's contacts are all of
+-- one tenant; where row-level security does not apply (a role that
+-- bypasses it) a statement may hold several, locked in id order so that
+-- two statements never wait for each other's locks in opposite orders. A
+-- tenant that is not listed costs a lock in shared mode (held in memory,
+-- granted at once unless a change of its quota is being applied) and one
+-- index probe, and writes nothing.
+-- +goose StatementBegin
+create function contacts_count_add(p_tenant uuid, p_delta bigint) returns void language plpgsql as $$
+begin
+    perform pg_advisory_xact_lock_shared(contacts_count_lock(p_tenant));
+    if p_delta <> 0 and exists (select 1 from contact_counted_tenants where tenant_id = p_tenant) then
+        insert into contact_counts as c (tenant_id, shard, live)
+        values (p_tenant, contacts_count_shard(), p_delta)
+        on conflict (tenant_id, shard) do update set live = c.live + excluded.live;
+    end if;
+end
+$$;
+-- +goose StatementEnd
+
 -- +goose StatementBegin
 create or replace function contacts_count_inserted() returns trigger language plpgsql as $$
 declare
-    t uuid := nullif(current_setting('app.tenant_id', true), '')::uuid;
+    t uuid;
     n bigint;
 begin
-    if t is not null and row_security_active(tg_relid) then
-        perform pg_advisory_xact_lock_shared(contacts_count_lock(t));
-        if exists (select 1 from contact_counted_tenants where tenant_id = t) then
-            insert into contact_counts as c (tenant_id, shard, live)
-            select t, contacts_count_shard(), count(*) from new_contacts where erased_at is null
-            having count(*) > 0
-            on conflict (tenant_id, shard) do update set live = c.live + excluded.live;
-        end if;
-        return null;
-    end if;
     for t, n in select tenant_id, count(*) filter (where erased_at is null) from new_contacts
                 group by tenant_id order by tenant_id loop
-        perform pg_advisory_xact_lock_shared(contacts_count_lock(t));
-        if n <> 0 and exists (select 1 from contact_counted_tenants where tenant_id = t) then
-            insert into contact_counts as c (tenant_id, shard, live)
-            values (t, contacts_count_shard(), n)
-            on conflict (tenant_id, shard) do update set live = c.live + excluded.live;
-        end if;
+        perform contacts_count_add(t, n);
     end loop;
     return null;
 end
@@ -123,27 +118,12 @@ $$;
 -- +goose StatementBegin
 create or replace function contacts_count_deleted() returns trigger language plpgsql as $$
 declare
-    t uuid := nullif(current_setting('app.tenant_id', true), '')::uuid;
+    t uuid;
     n bigint;
 begin
-    if t is not null and row_security_active(tg_relid) then
-        perform pg_advisory_xact_lock_shared(contacts_count_lock(t));
-        if exists (select 1 from contact_counted_tenants where tenant_id = t) then
-            insert into contact_counts as c (tenant_id, shard, live)
-            select t, contacts_count_shard(), -count(*) from old_contacts where erased_at is null
-            having count(*) > 0
-            on conflict (tenant_id, shard) do update set live = c.live + excluded.live;
-        end if;
-        return null;
-    end if;
     for t, n in select tenant_id, count(*) filter (where erased_at is null) from old_contacts
                 group by tenant_id order by tenant_id loop
-        perform pg_advisory_xact_lock_shared(contacts_count_lock(t));
-        if n <> 0 and exists (select 1 from contact_counted_tenants where tenant_id = t) then
-            insert into contact_counts as c (tenant_id, shard, live)
-            values (t, contacts_count_shard(), -n)
-            on conflict (tenant_id, shard) do update set live = c.live + excluded.live;
-        end if;
+        perform contacts_count_add(t, -n);
     end loop;
     return null;
 end
@@ -153,12 +133,7 @@ $$;
 -- +goose StatementBegin
 create or replace function contacts_count_erased() returns trigger language plpgsql as $$
 begin
-    perform pg_advisory_xact_lock_shared(contacts_count_lock(new.tenant_id));
-    if exists (select 1 from contact_counted_tenants where tenant_id = new.tenant_id) then
-        insert into contact_counts as c (tenant_id, shard, live)
-        values (new.tenant_id, contacts_count_shard(), case when new.erased_at is null then 1 else -1 end)
-        on conflict (tenant_id, shard) do update set live = c.live + excluded.live;
-    end if;
+    perform contacts_count_add(new.tenant_id, case when new.erased_at is null then 1 else -1 end);
     return null;
 end
 $$;
@@ -226,5 +201,6 @@ end
 $$;
 -- +goose StatementEnd
 
+drop function contacts_count_add(uuid, bigint);
 drop function contacts_count_lock(uuid);
 drop table contact_counted_tenants;

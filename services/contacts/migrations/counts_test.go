@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/rapportcrm/rapport/pkg/pgcluster"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/contacts/migrations"
@@ -51,22 +52,23 @@ func live(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID) (counted, stored i
 	return counted, stored
 }
 
-// Migration 00017 counts the live contacts every tenant already has (not
-// the erased ones), and from then on every insert, delete and erasure keeps
-// the count, whatever the shape of the statement.
-func TestContactCountsBackfillAndTriggers(t *testing.T) {
+// migratedBefore is a fresh database migrated up to, not including,
+// version, with the app role's pool and writers in a tenant's scope: exec
+// runs a statement, insert adds n contacts (erased ones if erased).
+func migratedBefore(t *testing.T, version string) (db pgcluster.Database, full postgres.MigrationSet, pool *pgxpool.Pool,
+	exec func(tenant uuid.UUID, sql string, args ...any), insert func(tenant uuid.UUID, n int, erased bool)) {
+	t.Helper()
 	ctx := context.Background()
-	db := testenv.NewDatabase(t)
-	full := migrations.Set()
-	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), before(t, full, "00017")); err != nil {
+	db = testenv.NewDatabase(t)
+	full = migrations.Set()
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), before(t, full, version)); err != nil {
 		t.Fatal(err)
 	}
 	pool, err := postgres.Open(ctx, db.AppURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
-	exec := func(tenant uuid.UUID, sql string, args ...any) {
+	exec = func(tenant uuid.UUID, sql string, args ...any) {
 		t.Helper()
 		if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, sql, args...)
@@ -75,7 +77,7 @@ func TestContactCountsBackfillAndTriggers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	insert := func(tenant uuid.UUID, n int, erased bool) {
+	insert = func(tenant uuid.UUID, n int, erased bool) {
 		t.Helper()
 		erasedAt := "null"
 		if erased {
@@ -84,6 +86,16 @@ func TestContactCountsBackfillAndTriggers(t *testing.T) {
 		exec(tenant, `insert into contacts (tenant_id, id, first_name, owner_id, version, created_at, updated_at, erased_at)
 			select $1, gen_random_uuid(), 'C' || i, 'u', 1, now(), now(), `+erasedAt+` from generate_series(1, $2) i`, tenant, n)
 	}
+	return db, full, pool, exec, insert
+}
+
+// Migration 00017 counts the live contacts every tenant already has (not
+// the erased ones), and from then on every insert, delete and erasure keeps
+// the count, whatever the shape of the statement.
+func TestContactCountsBackfillAndTriggers(t *testing.T) {
+	ctx := context.Background()
+	db, full, pool, exec, insert := migratedBefore(t, "00017")
+	defer pool.Close()
 	// Tenant 0 holds 3 live contacts and an erased one, tenant 1 two live
 	// ones, tenant 2 none.
 	tenants := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
@@ -135,7 +147,7 @@ func TestContactCountsBackfillAndTriggers(t *testing.T) {
 	}
 
 	// The check refuses past the quota, naming quota and count.
-	err = postgres.InTenant(ctx, pool, tenants[1], func(tx pgx.Tx) error {
+	err := postgres.InTenant(ctx, pool, tenants[1], func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `select contacts_check_quota($1, 1, 1, false)`, tenants[1])
 		return err
 	})
@@ -150,34 +162,8 @@ func TestContactCountsBackfillAndTriggers(t *testing.T) {
 // not listed writes no count.
 func TestCountedTenantsBackfill(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.NewDatabase(t)
-	full := migrations.Set()
-	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), before(t, full, "00018")); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := postgres.Open(ctx, db.AppURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, full, pool, exec, insert := migratedBefore(t, "00018")
 	defer pool.Close()
-	exec := func(tenant uuid.UUID, sql string, args ...any) {
-		t.Helper()
-		if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, sql, args...)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	insert := func(tenant uuid.UUID, n int, erased bool) {
-		t.Helper()
-		erasedAt := "null"
-		if erased {
-			erasedAt = "now()"
-		}
-		exec(tenant, `insert into contacts (tenant_id, id, first_name, owner_id, version, created_at, updated_at, erased_at)
-			select $1, gen_random_uuid(), 'C' || i, 'u', 1, now(), now(), `+erasedAt+` from generate_series(1, $2) i`, tenant, n)
-	}
 	rows := func(tenant uuid.UUID) (listed, counts int) {
 		t.Helper()
 		if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
