@@ -84,36 +84,45 @@ func TestETagAndIfMatch(t *testing.T) {
 		t.Fatalf("ETag(42) = %s", have)
 	}
 	for _, tc := range []struct {
-		header      []string
-		wantVersion int64
-		wantOK      bool
-		wantErr     bool
+		header  []string
+		given   bool
+		holds   int64 // a version admitted, or 0
+		refuses int64 // a version refused, or 0
+		wantErr bool
 	}{
-		{nil, 0, false, false},
-		{[]string{httpkit.ETag(7)}, 7, true, false},
-		{[]string{" \"7\" "}, 7, true, false},
-		{[]string{"*"}, 0, true, false},
-		{[]string{`W/"7"`}, 0, false, true},
-		{[]string{`7`}, 0, false, true},
-		{[]string{`"abc"`}, 0, false, true},
-		{[]string{`"0"`}, 0, false, true},
-		{[]string{`"7", "8"`}, 0, false, true},
-		{[]string{`"7"`, `"8"`}, 0, false, true},
+		{header: nil, holds: 7},
+		{header: []string{httpkit.ETag(7)}, given: true, holds: 7, refuses: 8},
+		{header: []string{" \"7\" "}, given: true, holds: 7},
+		{header: []string{"*"}, given: true, holds: 7},
+		{header: []string{`W/"7"`}, given: true, refuses: 7},
+		{header: []string{`"abc"`}, given: true, refuses: 7},
+		{header: []string{`"0"`}, given: true, refuses: 1},
+		{header: []string{`"7", "8"`}, given: true, holds: 8, refuses: 9},
+		{header: []string{`"7"`, `"8"`}, given: true, holds: 7, refuses: 9},
+		{header: []string{`7`}, wantErr: true},
+		{header: []string{`"7`}, wantErr: true},
+		{header: []string{`*, "7"`}, wantErr: true},
 	} {
 		t.Run(headerName(tc.header), func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPatch, "/v1/contacts/x", nil)
 			for _, h := range tc.header {
 				r.Header.Add("If-Match", h)
 			}
-			v, ok, err := httpkit.IfMatch(r)
+			m, err := httpkit.IfMatch(r)
 			if tc.wantErr {
 				if apperr.KindOf(err) != apperr.KindBadRequest {
 					t.Fatalf("want BadRequest, have %v", err)
 				}
 				return
 			}
-			if err != nil || v != tc.wantVersion || ok != tc.wantOK {
-				t.Fatalf("want %d %v, have %d %v %v", tc.wantVersion, tc.wantOK, v, ok, err)
+			if err != nil || m.Given() != tc.given {
+				t.Fatalf("want given %v, have %v %v", tc.given, m.Given(), err)
+			}
+			if tc.holds != 0 && !m.Holds(tc.holds) {
+				t.Errorf("want version %d admitted", tc.holds)
+			}
+			if tc.refuses != 0 && m.Holds(tc.refuses) {
+				t.Errorf("want version %d refused", tc.refuses)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/kit"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
@@ -184,19 +185,19 @@ type (
 	GetRequest    struct{ ID uuid.UUID }
 	UpdateRequest struct {
 		ID      uuid.UUID
-		IfMatch int64
+		IfMatch access.IfMatch
 		Patch   domain.Patch
 		Options service.WriteOptions
 	}
 	DeleteRequest struct {
 		ID      uuid.UUID
-		IfMatch int64
+		IfMatch access.IfMatch
 	}
 	ListRequest          struct{ Query service.ListQuery }
 	CreateCompanyRequest struct{ Fields domain.CompanyFields }
 	UpdateCompanyRequest struct {
 		ID      uuid.UUID
-		IfMatch int64
+		IfMatch access.IfMatch
 		Patch   domain.CompanyPatch
 	}
 	ListCompaniesRequest   struct{ Query service.CompanyQuery }
@@ -277,7 +278,7 @@ type (
 	ListFieldsRequest  struct{ Entity string }
 	ChangeFieldRequest struct {
 		ID      uuid.UUID
-		IfMatch int64
+		IfMatch access.IfMatch
 		Patch   domain.FieldPatch
 	}
 )

@@ -6,6 +6,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
@@ -16,13 +17,13 @@ type (
 	// MergeRequest folds From into ID.
 	MergeRequest struct {
 		ID      uuid.UUID
-		IfMatch int64
+		IfMatch access.IfMatch
 		From    []uuid.UUID
 	}
 	// UnmergeRequest restores Contacts (all, when empty) merged into ID.
 	UnmergeRequest struct {
 		ID       uuid.UUID
-		IfMatch  int64
+		IfMatch  access.IfMatch
 		Contacts []uuid.UUID
 	}
 )

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
 
@@ -46,7 +47,7 @@ func (s *service) GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company
 	return s.companies.Get(ctx, p.TenantID, id)
 }
 
-func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch int64, patch domain.CompanyPatch) (*domain.Company, error) {
+func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.CompanyPatch) (*domain.Company, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch int64
 		return nil, err
 	}
 	return s.companies.Update(ctx, p.TenantID, id, func(c *domain.Company) ([]events.Event, error) {
-		if ifMatch > 0 && c.Version() != ifMatch {
+		if !ifMatch.Holds(c.Version()) {
 			return nil, domain.ErrVersionMismatch
 		}
 		changed, err := c.Apply(patch, settings, s.now())
@@ -67,13 +68,13 @@ func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch int64
 	})
 }
 
-func (s *service) DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch int64) error {
+func (s *service) DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
 	p, err := writer(ctx)
 	if err != nil {
 		return err
 	}
 	return s.companies.Delete(ctx, p.TenantID, id, func(c *domain.Company) ([]events.Event, error) {
-		if ifMatch > 0 && c.Version() != ifMatch {
+		if !ifMatch.Holds(c.Version()) {
 			return nil, domain.ErrVersionMismatch
 		}
 		return companyDeleted(c, p.UserID)

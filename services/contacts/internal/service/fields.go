@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
@@ -156,14 +157,14 @@ func (s *service) ListFields(ctx context.Context, entity string) ([]*domain.Fiel
 	return s.fields.List(ctx, p.TenantID, entity)
 }
 
-func (s *service) ChangeField(ctx context.Context, id uuid.UUID, ifMatch int64, patch domain.FieldPatch) (*domain.Field, error) {
+func (s *service) ChangeField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.FieldPatch) (*domain.Field, error) {
 	p, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer s.cache.forget(p.TenantID)
 	return s.fields.Update(ctx, p.TenantID, id, func(f *domain.Field) ([]events.Event, error) {
-		if ifMatch > 0 && f.Version() != ifMatch {
+		if !ifMatch.Holds(f.Version()) {
 			return nil, domain.ErrVersionMismatch
 		}
 		changed, err := f.Apply(patch, s.now())
@@ -174,14 +175,14 @@ func (s *service) ChangeField(ctx context.Context, id uuid.UUID, ifMatch int64, 
 	})
 }
 
-func (s *service) DeleteField(ctx context.Context, id uuid.UUID, ifMatch int64) error {
+func (s *service) DeleteField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
 	p, err := admin(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.cache.forget(p.TenantID)
 	return s.fields.Delete(ctx, p.TenantID, id, func(f *domain.Field) ([]events.Event, error) {
-		if ifMatch > 0 && f.Version() != ifMatch {
+		if !ifMatch.Holds(f.Version()) {
 			return nil, domain.ErrVersionMismatch
 		}
 		msg := fieldMessage(f, p.UserID)

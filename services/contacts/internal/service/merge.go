@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
@@ -169,8 +170,8 @@ func (s *service) DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, er
 // entry of theirs, wins every conflict and has its blanks filled; the
 // merged contacts are gone (their ids answer 404 with merged_into) until
 // UnmergeContacts restores them. The caller must be allowed to change
-// every contact involved; ifMatch > 0 demands the target's version.
-func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch int64, from []uuid.UUID) (*domain.Contact, error) {
+// every contact involved; ifMatch must hold for the target's version.
+func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, from []uuid.UUID) (*domain.Contact, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -192,7 +193,7 @@ func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch i
 				return MergeChange{}, domain.ErrContactMissing(src.ID())
 			}
 		}
-		if ifMatch > 0 && t.Version() != ifMatch {
+		if !ifMatch.Holds(t.Version()) {
 			return MergeChange{}, domain.ErrVersionMismatch
 		}
 		for _, c := range append([]*domain.Contact{t}, sources...) {
@@ -229,7 +230,7 @@ func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch i
 // target loses what came from them alone, keeping what changed since (see
 // domain.PlanUnmerge). It returns the target and the restored contacts.
 // The restored contacts count against the tenant's contacts quota again.
-func (s *service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch int64, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error) {
+func (s *service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -246,7 +247,7 @@ func (s *service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch
 		if err := visible(p, t); err != nil {
 			return UnmergeChange{}, err
 		}
-		if ifMatch > 0 && t.Version() != ifMatch {
+		if !ifMatch.Holds(t.Version()) {
 			return UnmergeChange{}, domain.ErrVersionMismatch
 		}
 		if len(merged) == 0 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
@@ -21,15 +22,15 @@ import (
 type Service interface {
 	CreateContact(ctx context.Context, f domain.Fields, o WriteOptions) (*domain.Contact, error)
 	GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error)
-	// UpdateContact applies p; ifMatch > 0 demands the current version.
-	UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64, p domain.Patch, o WriteOptions) (*domain.Contact, error)
-	DeleteContact(ctx context.Context, id uuid.UUID, ifMatch int64) error
+	// UpdateContact applies p if the current version satisfies ifMatch.
+	UpdateContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.Patch, o WriteOptions) (*domain.Contact, error)
+	DeleteContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error
 	ListContacts(ctx context.Context, q ListQuery) (Page[*domain.Contact], error)
 
 	CreateCompany(ctx context.Context, f domain.CompanyFields) (*domain.Company, error)
 	GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company, error)
-	UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch int64, p domain.CompanyPatch) (*domain.Company, error)
-	DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch int64) error
+	UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.CompanyPatch) (*domain.Company, error)
+	DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error
 	ListCompanies(ctx context.Context, q CompanyQuery) (Page[*domain.Company], error)
 	// CompanyContacts pages through the contacts of a company.
 	CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error)
@@ -41,8 +42,8 @@ type Service interface {
 	DefineField(ctx context.Context, d domain.FieldDef) (*domain.Field, error)
 	GetField(ctx context.Context, id uuid.UUID) (*domain.Field, error)
 	ListFields(ctx context.Context, entity string) ([]*domain.Field, error)
-	ChangeField(ctx context.Context, id uuid.UUID, ifMatch int64, p domain.FieldPatch) (*domain.Field, error)
-	DeleteField(ctx context.Context, id uuid.UUID, ifMatch int64) error
+	ChangeField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.FieldPatch) (*domain.Field, error)
+	DeleteField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error
 	// ExportContacts streams the contacts matching q; ExportCompanies the companies.
 	ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], []domain.FieldDef, error)
 	ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], []domain.FieldDef, error)
@@ -55,8 +56,8 @@ type Service interface {
 	// DuplicatePairs pages through likely duplicates; MergeContacts folds
 	// contacts into a target and UnmergeContacts undoes it (see merge.go).
 	DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, error)
-	MergeContacts(ctx context.Context, target uuid.UUID, ifMatch int64, from []uuid.UUID) (*domain.Contact, error)
-	UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch int64, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error)
+	MergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, from []uuid.UUID) (*domain.Contact, error)
+	UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error)
 	// LeadSources lists the tenant's lead sources; SetLeadSources replaces them.
 	LeadSources(ctx context.Context) ([]domain.LeadSource, error)
 	SetLeadSources(ctx context.Context, sources []domain.LeadSource) ([]domain.LeadSource, error)
@@ -210,7 +211,7 @@ func (s *service) GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact
 	return c, visible(p, c)
 }
 
-func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64, patch domain.Patch, o WriteOptions) (*domain.Contact, error) {
+func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.Patch, o WriteOptions) (*domain.Contact, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -223,7 +224,7 @@ func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64
 		if err := visible(p, c); err != nil {
 			return nil, err
 		}
-		if ifMatch > 0 && c.Version() != ifMatch {
+		if !ifMatch.Holds(c.Version()) {
 			return nil, domain.ErrVersionMismatch
 		}
 		changed, err := c.Apply(patch, settings, s.now())
@@ -238,7 +239,7 @@ func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch int64
 	return c, nil
 }
 
-func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch int64) error {
+func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
 	p, err := writer(ctx)
 	if err != nil {
 		return err
@@ -247,7 +248,7 @@ func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch int64
 		if err := visible(p, c); err != nil {
 			return nil, err
 		}
-		if ifMatch > 0 && c.Version() != ifMatch {
+		if !ifMatch.Holds(c.Version()) {
 			return nil, domain.ErrVersionMismatch
 		}
 		return contactDeleted(c, p.UserID)

@@ -12,6 +12,7 @@ import (
 	kithttp "github.com/go-kit/kit/transport/http"
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
@@ -95,23 +96,15 @@ func decodeDeleteFact(notFound error) kithttp.DecodeRequestFunc {
 	}
 }
 
-// pathIDAndVersion reads {id} and the If-Match version (0 when absent) of
-// a request that changes one record.
-func pathIDAndVersion(r *http.Request, notFound error) (uuid.UUID, int64, error) {
+// pathIDAndVersion reads {id} and the If-Match condition of a request that
+// changes one record.
+func pathIDAndVersion(r *http.Request, notFound error) (uuid.UUID, access.IfMatch, error) {
 	id, err := pathID(r, notFound)
 	if err != nil {
-		return uuid.Nil, 0, err
+		return uuid.Nil, access.IfMatch{}, err
 	}
-	version, err := ifMatch(r)
+	version, err := httpkit.IfMatch(r)
 	return id, version, err
-}
-
-func ifMatch(r *http.Request) (int64, error) {
-	v, ok, err := httpkit.IfMatch(r)
-	if err != nil || !ok {
-		return 0, err
-	}
-	return v, nil
 }
 
 // cursor is the opaque position of a page.

@@ -9,6 +9,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/kit"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
@@ -23,11 +24,11 @@ type Response struct {
 // Failed implements endpoint.Failer.
 func (r Response) Failed() error { return r.Err }
 
-// Request types, decoded by the transport. IfMatch is 0 when not given.
+// Request types, decoded by the transport. IfMatch is absent when not given.
 type (
 	ID struct {
 		ID      uuid.UUID
-		IfMatch int64
+		IfMatch access.IfMatch
 	}
 	CreatePipeline struct {
 		Name   string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/customfield"
@@ -434,7 +435,7 @@ func (s *Service) DealMoves(ctx context.Context, id uuid.UUID) ([]domain.Move, e
 
 // dealChange locks a visible deal, checks If-Match, lets change alter it
 // (returning the event to publish), then stores it with the next version.
-func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch int64, changed []string,
+func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, changed []string,
 	change func(r Repo, p auth.Principal, st DealState, now time.Time) (eventType string, t *domain.Transition, reason string, err error)) (*DealView, error) {
 	p, err := writer(ctx)
 	if err != nil {
@@ -488,7 +489,7 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch int64, c
 }
 
 // UpdateDeal changes a deal's fields other than its stage.
-func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f domain.Fields) (*DealView, error) {
+func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, f domain.Fields) (*DealView, error) {
 	if f.PipelineID != nil || f.StageID != nil {
 		var v apperr.Invalid
 		v.Add("stage_id", "a deal changes stage with POST /v1/deals/{id}/move, /win, /lose or /reopen")
@@ -541,7 +542,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch int64, f
 }
 
 // MoveDeal moves an open deal to another open stage of its pipeline.
-func (s *Service) MoveDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage uuid.UUID) (*DealView, error) {
+func (s *Service) MoveDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage uuid.UUID) (*DealView, error) {
 	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := st.Deal.MoveTo(st.Pipeline, stage, p.UserID, now)
 		return TypeDealStageChanged, &t, "", err
@@ -549,7 +550,7 @@ func (s *Service) MoveDeal(ctx context.Context, id uuid.UUID, ifMatch int64, sta
 }
 
 // WinDeal closes an open deal as won.
-func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage uuid.UUID) (*DealView, error) {
+func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage uuid.UUID) (*DealView, error) {
 	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := st.Deal.Close(st.Pipeline, domain.KindWon, stage, p.UserID, now)
 		return TypeDealWon, &t, "", err
@@ -557,7 +558,7 @@ func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stag
 }
 
 // LoseDeal closes an open deal as lost, for a reason.
-func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage, reason uuid.UUID, comment string) (*DealView, error) {
+func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage, reason uuid.UUID, comment string) (*DealView, error) {
 	return s.dealChange(ctx, id, ifMatch, nil, func(r Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		d, pl := st.Deal, st.Pipeline
 		if d.Status != domain.KindOpen {
@@ -591,7 +592,7 @@ func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch int64, sta
 }
 
 // ReopenDeal takes a won or lost deal back to an open stage.
-func (s *Service) ReopenDeal(ctx context.Context, id uuid.UUID, ifMatch int64, stage uuid.UUID) (*DealView, error) {
+func (s *Service) ReopenDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage uuid.UUID) (*DealView, error) {
 	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := st.Deal.Reopen(st.Pipeline, stage, st.Moves, p.UserID, now)
 		return TypeDealReopened, &t, "", err
@@ -599,7 +600,7 @@ func (s *Service) ReopenDeal(ctx context.Context, id uuid.UUID, ifMatch int64, s
 }
 
 // DeleteDeal deletes a deal and its history.
-func (s *Service) DeleteDeal(ctx context.Context, id uuid.UUID, ifMatch int64) error {
+func (s *Service) DeleteDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
 	p, err := writer(ctx)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
@@ -60,7 +61,7 @@ func (s *Service) CreatePipeline(ctx context.Context, name string, stages []doma
 
 // changePipeline locks a pipeline, checks If-Match, lets change alter it,
 // stores it with the next version and publishes crm.pipeline.changed.
-func (s *Service) changePipeline(ctx context.Context, id uuid.UUID, ifMatch int64,
+func (s *Service) changePipeline(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch,
 	change func(r Repo, p auth.Principal, pl *domain.Pipeline, now time.Time) (moved map[string]string, err error)) (*domain.Pipeline, error) {
 	p, err := configurer(ctx)
 	if err != nil {
@@ -90,14 +91,14 @@ func (s *Service) changePipeline(ctx context.Context, id uuid.UUID, ifMatch int6
 }
 
 // RenamePipeline changes a pipeline's name.
-func (s *Service) RenamePipeline(ctx context.Context, id uuid.UUID, ifMatch int64, name string) (*domain.Pipeline, error) {
+func (s *Service) RenamePipeline(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, name string) (*domain.Pipeline, error) {
 	return s.changePipeline(ctx, id, ifMatch, func(_ Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
 		return nil, pl.Rename(name)
 	})
 }
 
 // DeletePipeline deletes a pipeline that holds no deals.
-func (s *Service) DeletePipeline(ctx context.Context, id uuid.UUID, ifMatch int64) error {
+func (s *Service) DeletePipeline(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
 	p, err := configurer(ctx)
 	if err != nil {
 		return err
@@ -124,7 +125,7 @@ func (s *Service) DeletePipeline(ctx context.Context, id uuid.UUID, ifMatch int6
 }
 
 // AddStage adds a stage to a pipeline (at position, or last).
-func (s *Service) AddStage(ctx context.Context, pipeline uuid.UUID, ifMatch int64, spec domain.StageSpec, position *int) (*domain.Pipeline, domain.Stage, error) {
+func (s *Service) AddStage(ctx context.Context, pipeline uuid.UUID, ifMatch access.IfMatch, spec domain.StageSpec, position *int) (*domain.Pipeline, domain.Stage, error) {
 	var st domain.Stage
 	pl, err := s.changePipeline(ctx, pipeline, ifMatch, func(_ Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
 		var err error
@@ -136,7 +137,7 @@ func (s *Service) AddStage(ctx context.Context, pipeline uuid.UUID, ifMatch int6
 
 // ChangeStage renames, recolours, re-weighs or re-kinds a stage. A stage
 // that holds deals keeps its kind: the deals' status follows the kind.
-func (s *Service) ChangeStage(ctx context.Context, pipeline, stage uuid.UUID, ifMatch int64, spec domain.StageSpec) (*domain.Pipeline, domain.Stage, error) {
+func (s *Service) ChangeStage(ctx context.Context, pipeline, stage uuid.UUID, ifMatch access.IfMatch, spec domain.StageSpec) (*domain.Pipeline, domain.Stage, error) {
 	var st domain.Stage
 	pl, err := s.changePipeline(ctx, pipeline, ifMatch, func(r Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
 		before := pl.Stage(stage)
@@ -162,7 +163,7 @@ func (s *Service) ChangeStage(ctx context.Context, pipeline, stage uuid.UUID, if
 }
 
 // ReorderStages puts a pipeline's stages in the given order.
-func (s *Service) ReorderStages(ctx context.Context, pipeline uuid.UUID, ifMatch int64, ids []uuid.UUID) (*domain.Pipeline, error) {
+func (s *Service) ReorderStages(ctx context.Context, pipeline uuid.UUID, ifMatch access.IfMatch, ids []uuid.UUID) (*domain.Pipeline, error) {
 	return s.changePipeline(ctx, pipeline, ifMatch, func(_ Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
 		return nil, pl.Reorder(ids)
 	})
@@ -171,7 +172,7 @@ func (s *Service) ReorderStages(ctx context.Context, pipeline uuid.UUID, ifMatch
 // DeleteStage deletes a stage; its deals move to moveTo first (each move
 // recorded and published as crm.deal.stage_changed), and a stage that holds
 // deals without moveTo stays.
-func (s *Service) DeleteStage(ctx context.Context, pipeline, stage uuid.UUID, ifMatch int64, moveTo uuid.UUID) (*domain.Pipeline, error) {
+func (s *Service) DeleteStage(ctx context.Context, pipeline, stage uuid.UUID, ifMatch access.IfMatch, moveTo uuid.UUID) (*domain.Pipeline, error) {
 	return s.changePipeline(ctx, pipeline, ifMatch, func(r Repo, p auth.Principal, pl *domain.Pipeline, now time.Time) (map[string]string, error) {
 		var from, to domain.Stage
 		if st := pl.Stage(stage); st != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 )
@@ -65,7 +66,7 @@ func (s *Service) AddLossReason(ctx context.Context, name string) (*domain.LossR
 
 // ChangeLossReason renames a loss reason or (un)archives it. Deals lost for
 // an archived reason keep it; new losses may not name it.
-func (s *Service) ChangeLossReason(ctx context.Context, id uuid.UUID, ifMatch int64, name *string, archived *bool) (*domain.LossReason, error) {
+func (s *Service) ChangeLossReason(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, name *string, archived *bool) (*domain.LossReason, error) {
 	p, err := configurer(ctx)
 	if err != nil {
 		return nil, err

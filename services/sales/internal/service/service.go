@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
@@ -100,9 +101,9 @@ func (v Viewer) Sees(d *domain.Deal) bool {
 	return v.All || d.OwnerID == v.UserID || (v.TeamWide && v.Team != "" && d.Team == v.Team)
 }
 
-// checkVersion compares If-Match (0: not given) with the current version.
-func checkVersion(ifMatch, current int64) error {
-	if ifMatch > 0 && ifMatch != current {
+// checkVersion refuses a current version the request's If-Match does not admit.
+func checkVersion(ifMatch access.IfMatch, current int64) error {
+	if !ifMatch.Holds(current) {
 		return domain.ErrVersionMismatch
 	}
 	return nil

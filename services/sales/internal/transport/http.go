@@ -189,10 +189,7 @@ func idAndVersion(r *http.Request, notFound error) (endpoint.ID, error) {
 	if err != nil {
 		return endpoint.ID{}, err
 	}
-	v, ok, err := httpkit.IfMatch(r)
-	if !ok {
-		v = 0
-	}
+	v, err := httpkit.IfMatch(r)
 	return endpoint.ID{ID: id, IfMatch: v}, err
 }
 
