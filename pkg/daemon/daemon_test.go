@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rapportcrm/rapport/pkg/daemon"
+	"github.com/rapportcrm/rapport/pkg/telemetry"
 )
 
 func TestRunReportsFailureWithTheProgramName(t *testing.T) {
@@ -77,6 +79,35 @@ func TestRunTunesTheGarbageCollectorUnlessTheEnvironmentDoes(t *testing.T) {
 		})
 		if percent != tc.percent || limit != tc.limit {
 			t.Errorf("GOGC=%q GOMEMLIMIT=%q: have GOGC %d, limit %d; want %d, %d", tc.gogc, tc.memlimit, percent, limit, tc.percent, tc.limit)
+		}
+	}
+}
+
+// Every program's telemetry names its version and its instance, so that
+// traces and metrics of two replicas or two releases can be told apart.
+func TestRunDescribesTheProgramInItsTelemetry(t *testing.T) {
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"} {
+		t.Setenv(k, "")
+	}
+	var exposition string
+	code := daemon.Run("widgets", io.Discard, io.Discard, func(context.Context, *slog.Logger) error {
+		rec := httptest.NewRecorder()
+		telemetry.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		exposition = rec.Body.String()
+		return nil
+	})
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	var info string
+	for _, line := range strings.Split(exposition, "\n") {
+		if strings.HasPrefix(line, "target_info{") {
+			info = line
+		}
+	}
+	for _, want := range []string{`service_name="widgets"`, `service_version="` + telemetry.Version() + `"`, `service_instance_id="`} {
+		if !strings.Contains(info, want) {
+			t.Errorf("target_info lacks %s: %q", want, info)
 		}
 	}
 }

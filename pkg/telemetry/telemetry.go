@@ -9,16 +9,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
+	"sync"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 )
 
 // Setup installs the global tracer provider, meter provider and propagator
@@ -29,16 +32,16 @@ import (
 // OTEL_TRACES_EXPORTER is set. Metrics are always readable on MetricsHandler
 // and are also pushed with OTLP when OTEL_EXPORTER_OTLP_ENDPOINT,
 // OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_METRICS_EXPORTER (other than
-// prometheus or none) is set. OTEL_SERVICE_NAME overrides service.
+// prometheus or none) is set. OTEL_EXPORTER_OTLP_PROTOCOL (or the
+// per-signal variables) picks http/protobuf (the default) or grpc.
+// OTEL_SERVICE_NAME overrides service.
 func Setup(ctx context.Context, service string) (shutdown func(context.Context) error, err error) {
-	name := service
-	if v := os.Getenv("OTEL_SERVICE_NAME"); v != "" {
-		name = v
+	if err := checkProtocols(); err != nil {
+		return nil, err
 	}
-	res, err := resource.New(ctx, resource.WithFromEnv(), resource.WithTelemetrySDK(), resource.WithProcessPID(),
-		resource.WithAttributes(attribute.String("service.name", name)))
-	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
-		return nil, fmt.Errorf("telemetry: resource: %w", err)
+	res, err := newResource(ctx, service)
+	if err != nil {
+		return nil, err
 	}
 
 	var stops []func(context.Context) error
@@ -99,6 +102,74 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	publish(reg)
 	return shutdown, nil
+}
+
+// newResource describes this process: service.name (OTEL_SERVICE_NAME
+// overrides service), service.version, service.instance.id and host.name,
+// then whatever OTEL_RESOURCE_ATTRIBUTES adds or overrides.
+func newResource(ctx context.Context, service string) (*resource.Resource, error) {
+	name := service
+	if v := os.Getenv("OTEL_SERVICE_NAME"); v != "" {
+		name = v
+	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(semconv.ServiceVersion(Version()), semconv.ServiceInstanceID(instanceID())),
+		resource.WithHost(), resource.WithFromEnv(), resource.WithTelemetrySDK(), resource.WithProcessPID(),
+		resource.WithAttributes(semconv.ServiceName(name)))
+	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
+		return nil, fmt.Errorf("telemetry: resource: %w", err)
+	}
+	return res, nil
+}
+
+// version is the release, set when building a release with
+// -ldflags "-X github.com/rapportcrm/rapport/pkg/telemetry.version=v1.2.3".
+var version string
+
+// Version is this program's version: the one set at link time, else the
+// main module's version (go install module@version), else the VCS revision
+// the build recorded, else "devel".
+func Version() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "vcs.revision":
+			rev = s.Value
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "-dirty"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	return rev[:min(12, len(rev))] + dirty
+}
+
+// instanceID tells this process apart from every other replica and restart
+// of the same service, as service.instance.id must: a random UUID, once.
+var instanceID = sync.OnceValue(func() string { return uuid.NewString() })
+
+// checkProtocols refuses an OTLP protocol the exporters do not speak, naming
+// the variable, rather than failing later with an exporter's message.
+func checkProtocols() error {
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"} {
+		switch v := os.Getenv(k); v {
+		case "", "grpc", "http/protobuf":
+		default:
+			return fmt.Errorf("telemetry: %s=%q: want grpc or http/protobuf", k, v)
+		}
+	}
+	return nil
 }
 
 func otlpMetrics() bool {

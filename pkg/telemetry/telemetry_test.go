@@ -12,8 +12,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	"google.golang.org/grpc"
 
 	"github.com/rapportcrm/rapport/pkg/telemetry"
 )
@@ -22,7 +27,8 @@ import (
 func otelEnv(t *testing.T, set map[string]string) {
 	t.Helper()
 	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-		"OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_RESOURCE_ATTRIBUTES"} {
+		"OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+		"OTEL_RESOURCE_ATTRIBUTES"} {
 		t.Setenv(k, set[k])
 	}
 }
@@ -211,5 +217,126 @@ func TestLoggerLevelFromEnv(t *testing.T) {
 				t.Fatalf("want %v, have %v", tc.want, have)
 			}
 		})
+	}
+}
+
+// grpcCollector is an OTLP/gRPC receiver that keeps the resources of what
+// it is sent, by signal.
+type grpcCollector struct {
+	coltracepb.UnimplementedTraceServiceServer
+	colmetricspb.UnimplementedMetricsServiceServer
+	mu        sync.Mutex
+	resources map[string][]map[string]string
+}
+
+func attrsOf(kvs []*commonpb.KeyValue) map[string]string {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		m[kv.GetKey()] = kv.GetValue().GetStringValue()
+	}
+	return m
+}
+
+func (c *grpcCollector) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rs := range req.GetResourceSpans() {
+		c.resources["traces"] = append(c.resources["traces"], attrsOf(rs.GetResource().GetAttributes()))
+	}
+	return &coltracepb.ExportTraceServiceResponse{}, nil
+}
+
+type metricsService struct{ *grpcCollector }
+
+func (m metricsService) Export(_ context.Context, req *colmetricspb.ExportMetricsServiceRequest) (*colmetricspb.ExportMetricsServiceResponse, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, rm := range req.GetResourceMetrics() {
+		m.resources["metrics"] = append(m.resources["metrics"], attrsOf(rm.GetResource().GetAttributes()))
+	}
+	return &colmetricspb.ExportMetricsServiceResponse{}, nil
+}
+
+// OTEL_EXPORTER_OTLP_PROTOCOL=grpc sends traces and metrics over gRPC, as
+// the collector's port 4317 expects, and what they describe is the process:
+// its service, version and instance.
+func TestSetupExportsOverGRPCWithTheProcessResource(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &grpcCollector{resources: map[string][]map[string]string{}}
+	srv := grpc.NewServer()
+	coltracepb.RegisterTraceServiceServer(srv, c)
+	colmetricspb.RegisterMetricsServiceServer(srv, metricsService{c})
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Stop()
+	otelEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + l.Addr().String(), "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+	ctx := context.Background()
+	shutdown, err := telemetry.Setup(ctx, "grpc-svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(ctx, "work")
+	span.End()
+	counter, _ := otel.Meter("test").Int64Counter("rapport_test_grpc")
+	counter.Add(ctx, 1)
+	if err := shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, signal := range []string{"traces", "metrics"} {
+		if len(c.resources[signal]) == 0 {
+			t.Errorf("the gRPC collector received no %s", signal)
+			continue
+		}
+		res := c.resources[signal][0]
+		if res["service.name"] != "grpc-svc" || res["service.version"] != telemetry.Version() || res["host.name"] == "" {
+			t.Errorf("%s resource %v", signal, res)
+		}
+		if _, err := uuid.Parse(res["service.instance.id"]); err != nil {
+			t.Errorf("%s: service.instance.id %q is not a UUID", signal, res["service.instance.id"])
+		}
+	}
+}
+
+// The Prometheus exposition names the process too (target_info), and
+// OTEL_RESOURCE_ATTRIBUTES overrides what the process found itself.
+func TestResourceNamesVersionAndInstance(t *testing.T) {
+	otelEnv(t, nil)
+	ctx := context.Background()
+	shutdown, err := telemetry.Setup(ctx, "test-svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := scrape(t)
+	_ = shutdown(ctx)
+	if telemetry.Version() == "" || !strings.Contains(have, `service_version="`+telemetry.Version()+`"`) ||
+		!strings.Contains(have, `service_instance_id="`) {
+		t.Errorf("target_info lacks the version or the instance:\n%s", have)
+	}
+
+	otelEnv(t, map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.version=v9.9.9,service.instance.id=pod-a"})
+	shutdown, err = telemetry.Setup(ctx, "test-svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have = scrape(t)
+	_ = shutdown(ctx)
+	if !strings.Contains(have, `service_version="v9.9.9"`) || !strings.Contains(have, `service_instance_id="pod-a"`) {
+		t.Errorf("OTEL_RESOURCE_ATTRIBUTES did not win:\n%s", have)
+	}
+}
+
+func TestSetupRefusesAnUnknownProtocolNamingTheVariable(t *testing.T) {
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"} {
+		otelEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"})
+		t.Setenv(k, "http/json")
+		_, err := telemetry.Setup(context.Background(), "test-svc")
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=http/json: have %v, want an error naming the variable", k, err)
+		}
+		t.Setenv(k, "")
 	}
 }
