@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/exaring/otelpgx"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,7 +21,7 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
 	}
-	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName())
+	cfg.ConnConfig.Tracer = newTracer()
 	// google/uuid's UUID is a driver.Valuer, which pgx encodes through its
 	// text form (and scans through sql.Scanner): a tenth of a write's CPU in
 	// the contacts service. Registered, it goes as the 16 bytes it is.
@@ -56,8 +55,20 @@ func InTenant(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, fn fu
 	if tenantID == uuid.Nil {
 		return ErrNoTenant
 	}
-	// uuid.UUID renders only hex and dashes, so it is safe inside the literal.
-	return inTx(ctx, pool, fn, `begin; select set_config('app.tenant_id', '`+tenantID.String()+`', true)`)
+	// The tenant goes as a parameter, never inside the text (where traces
+	// and logs would record it); begin and the scope still travel as one
+	// pipeline, one round trip.
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(`select set_config('app.tenant_id', $1, true)`, tenantID.String())
+	br := pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	if err := br.Close(); err != nil {
+		// Rolling back also returns the connection to the pool.
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	return finish(ctx, tx, fn)
 }
 
 // InSystem runs fn in a transaction with the platform scope: it sees the
@@ -106,6 +117,11 @@ func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error, begin 
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
+	return finish(ctx, tx, fn)
+}
+
+// finish runs fn in tx, then commits, or rolls back when fn fails or panics.
+func finish(ctx context.Context, tx pgx.Tx, fn func(pgx.Tx) error) (err error) {
 	defer func() {
 		// A panic in fn must not leave the transaction open: its connection
 		// would never return to the pool, and its row locks never go.
