@@ -24,12 +24,22 @@ type Observer struct {
 	duration metric.Float64Histogram
 }
 
+// durationBuckets span a use case's plausible durations in seconds, from a
+// cached read (half a millisecond) to an export that hits the timeout.
+var durationBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
 // NewObserver makes the observer of service's calls; its metrics are
-// <service>.calls and <service>.call.duration by method and outcome.
+// <service>.calls and <service>.call.duration by method and outcome
+// (Prometheus: <service>_calls_total, <service>_call_duration_seconds).
 func NewObserver(service string, log *slog.Logger) *Observer {
 	m := otel.Meter("github.com/rapportcrm/rapport/services/" + service)
-	calls, _ := m.Int64Counter(service+".calls", metric.WithDescription(service+" use-case calls"))
-	dur, _ := m.Float64Histogram(service+".call.duration", metric.WithUnit("s"))
+	// The constructors return a usable no-op instrument with their error;
+	// a metric that cannot be registered must not stop the service.
+	calls, _ := m.Int64Counter(service+".calls", metric.WithUnit("{call}"),
+		metric.WithDescription("Use-case calls of the "+service+" service, by method and outcome (ok or the error's slug)."))
+	dur, _ := m.Float64Histogram(service+".call.duration", metric.WithUnit("s"),
+		metric.WithDescription("How long the "+service+" service's use cases took, by method and outcome."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
 	return &Observer{service: service, log: log, calls: calls, duration: dur}
 }
 

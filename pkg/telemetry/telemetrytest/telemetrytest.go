@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,21 +72,37 @@ func Lint(t testing.TB, exposition string) {
 	}
 }
 
-// Has reports whether exposition has a sample of metric (a full series name
-// such as events_dlq_total) whose labels include every pair of labels.
-func Has(exposition, metric string, labels map[string]string) bool {
+// Value is the value of the first sample of metric (a series name such as
+// events_dlq_total) whose labels include every pair of labels.
+func Value(exposition, metric string, labels map[string]string) (string, bool) {
 next:
 	for _, line := range strings.Split(exposition, "\n") {
-		name, rest, _ := strings.Cut(line, "{")
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, rest, found := strings.Cut(line, "{")
+		var value string
+		have := map[string]string{}
+		if found {
+			var set string
+			set, value, _ = strings.Cut(rest, "} ")
+			for _, m := range labelPair.FindAllStringSubmatch(set, -1) {
+				have[m[1]] = m[2]
+			}
+		} else {
+			name, value, _ = strings.Cut(line, " ")
+		}
 		if name != metric {
 			continue
 		}
 		for k, v := range labels {
-			if !strings.Contains(rest, k+`="`+v+`"`) {
+			if have[k] != v {
 				continue next
 			}
 		}
-		return true
+		return strings.Fields(value + " ")[0], true
 	}
-	return false
+	return "", false
 }
+
+var labelPair = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
