@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -74,6 +75,9 @@ type ConsumerConfig struct {
 	// StartOffset is where a group with no committed offset begins
 	// (default kafka.FirstOffset: a new consumer sees the whole history).
 	StartOffset int64
+	// LagInterval is how often the group's lag is measured from the broker
+	// (default 10s).
+	LagInterval time.Duration
 }
 
 // Consumer turns Kafka's at-least-once delivery into effects that happen
@@ -81,6 +85,8 @@ type ConsumerConfig struct {
 // the offset is committed only after that.
 type Consumer struct {
 	cfg ConsumerConfig
+	// lag is the latest measurement of every partition's lag.
+	lag atomic.Pointer[map[partitionKey]int64]
 	// afterEffect, if set, runs after an event's transaction committed and
 	// before its offset is committed. Only tests set it (export_test.go), to
 	// crash a consumer in exactly that window.
@@ -108,6 +114,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	}
 	if cfg.StartOffset == 0 {
 		cfg.StartOffset = kafka.FirstOffset
+	}
+	if cfg.LagInterval <= 0 {
+		cfg.LagInterval = 10 * time.Second
 	}
 	rc := readerConfig(cfg)
 	if err := rc.Validate(); err != nil {
@@ -141,7 +150,26 @@ func readerConfig(cfg ConsumerConfig) kafka.ReaderConfig {
 // Run consumes until ctx is done and returns nil then. Errors of Kafka or the
 // database are logged and retried.
 func (c *Consumer) Run(ctx context.Context) error {
+	in := metrics()
+	for _, topic := range c.cfg.Topics {
+		// A counter that has never moved has no series, and an alert on its
+		// increase would have nothing to compare with.
+		in.dlq.Add(ctx, 0, metric.WithAttributes(attribute.String("group", c.cfg.Group), attribute.String("topic", topic)))
+	}
+	reg, err := otel.Meter(instrumentation).RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		if lag := c.lag.Load(); lag != nil {
+			for k, n := range *lag {
+				o.ObserveInt64(in.lag, n, metric.WithAttributes(attribute.String("group", c.cfg.Group),
+					attribute.String("topic", k.topic), attribute.Int("partition", k.partition)))
+			}
+		}
+		return nil
+	}, in.lag)
+	if err == nil {
+		defer func() { _ = reg.Unregister() }()
+	}
 	var wg sync.WaitGroup
+	wg.Go(func() { c.watchLag(ctx) })
 	for range c.cfg.Concurrency {
 		wg.Add(1)
 		go func() {
@@ -173,7 +201,6 @@ func (c *Consumer) member(ctx context.Context) {
 			continue
 		}
 		backoff = c.cfg.Backoff
-		c.recordLag(ctx, m)
 		if !c.process(ctx, m) || ctx.Err() != nil {
 			// Shutting down: the offset stays where it was, and the next
 			// owner of the partition meets the message again (the inbox
@@ -329,20 +356,8 @@ func (c *Consumer) deadLetter(ctx context.Context, span trace.Span, m kafka.Mess
 	if c.cfg.DLQ.Topic == "" {
 		dm.Topic = DLQTopic(c.cfg.Group)
 	}
-	backoff := c.cfg.Backoff
-	for {
-		err := c.cfg.DLQ.WriteMessages(ctx, dm)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		slog.ErrorContext(ctx, "events: write DLQ", "group", c.cfg.Group, "err", err)
-		if !sleep(ctx, backoff) {
-			return false
-		}
-		backoff = min(backoff*2, maxBackoff)
+	if !c.writeDeadLetter(ctx, dm, m) {
+		return false
 	}
 	slog.ErrorContext(ctx, "events: dead-lettered", "group", c.cfg.Group, "topic", m.Topic, "partition", m.Partition,
 		"offset", m.Offset, "attempts", attempts, "err", cause)
@@ -351,15 +366,140 @@ func (c *Consumer) deadLetter(ctx context.Context, span trace.Span, m kafka.Mess
 	return true
 }
 
+// writeDeadLetter writes dm until it succeeds or ctx ends, and reports
+// which. The dead letter is published like any event: a producer span, child
+// of the failed message's consumer span, whose context replaces the original
+// producer's in the headers, so a replay continues this trace.
+func (c *Consumer) writeDeadLetter(ctx context.Context, dm kafka.Message, failed kafka.Message) bool {
+	topic := DLQTopic(c.cfg.Group)
+	ctx, span := otel.Tracer(instrumentation).Start(ctx, "send "+topic,
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			semconv.MessagingSystemKafka,
+			semconv.MessagingOperationTypeSend,
+			semconv.MessagingOperationName("send"),
+			semconv.MessagingDestinationName(topic),
+			semconv.MessagingKafkaMessageKey(string(failed.Key)),
+		))
+	defer span.End()
+	if id := (headerCarrier{&failed.Headers}).Get(HeaderID); id != "" {
+		span.SetAttributes(semconv.MessagingMessageID(id))
+	}
+	otel.GetTextMapPropagator().Inject(ctx, headerCarrier{&dm.Headers})
+	backoff := c.cfg.Backoff
+	for {
+		err := c.cfg.DLQ.WriteMessages(ctx, dm)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			span.SetStatus(codes.Error, err.Error())
+			return false
+		}
+		span.RecordError(err)
+		slog.ErrorContext(ctx, "events: write DLQ", "group", c.cfg.Group, "err", err)
+		if !sleep(ctx, backoff) {
+			span.SetStatus(codes.Error, "shut down before the dead letter was written")
+			return false
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
 func (c *Consumer) count(ctx context.Context, m kafka.Message, outcome string) {
 	metrics().consumed.Add(ctx, 1, metric.WithAttributes(attribute.String("group", c.cfg.Group),
 		attribute.String("topic", m.Topic), attribute.String("outcome", outcome)))
 }
 
-// recordLag reports how far this group trails the partition's end, as the
-// fetch response saw it.
-func (c *Consumer) recordLag(ctx context.Context, m kafka.Message) {
-	lag := max(m.HighWaterMark-m.Offset-1, 0)
-	metrics().lag.Record(ctx, lag, metric.WithAttributes(attribute.String("group", c.cfg.Group),
-		attribute.String("topic", m.Topic), attribute.Int("partition", m.Partition)))
+// partitionKey names one partition of a consumer group's topics.
+type partitionKey struct {
+	topic     string
+	partition int
+}
+
+// watchLag measures the group's lag every LagInterval until ctx ends. It asks
+// the broker, not the messages fetched, so a member that stopped fetching
+// (a handler stuck, a crash loop) shows a lag that keeps growing.
+func (c *Consumer) watchLag(ctx context.Context) {
+	client := &kafka.Client{Addr: kafka.TCP(c.cfg.Brokers...), Timeout: 10 * time.Second}
+	t := time.NewTicker(c.cfg.LagInterval)
+	defer t.Stop()
+	for {
+		lag, err := c.measureLag(ctx, client)
+		switch {
+		case err == nil:
+			c.lag.Store(&lag)
+		case ctx.Err() == nil:
+			// The last measurement stands: an unreachable broker is when the
+			// lag matters most.
+			slog.WarnContext(ctx, "events: measure consumer lag", "group", c.cfg.Group, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// measureLag is, for every partition of the group's topics, how many messages
+// lie between the group's committed offset and the partition's high-water
+// mark. A partition the group never committed on counts from where the group
+// would start.
+func (c *Consumer) measureLag(ctx context.Context, client *kafka.Client) (map[partitionKey]int64, error) {
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: c.cfg.Topics})
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	ask := map[string][]kafka.OffsetRequest{}
+	parts := map[string][]int{}
+	for _, t := range meta.Topics {
+		if t.Error != nil {
+			continue // not created yet: nothing to lag behind
+		}
+		for _, p := range t.Partitions {
+			parts[t.Name] = append(parts[t.Name], p.ID)
+			ask[t.Name] = append(ask[t.Name], kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
+		}
+	}
+	lag := map[partitionKey]int64{}
+	if len(parts) == 0 {
+		return lag, nil
+	}
+	ends, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: ask})
+	if err != nil {
+		return nil, fmt.Errorf("list offsets: %w", err)
+	}
+	committed, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: c.cfg.Group, Topics: parts})
+	if err == nil {
+		err = committed.Error
+	}
+	if err != nil {
+		return nil, fmt.Errorf("committed offsets: %w", err)
+	}
+	at := map[partitionKey]int64{}
+	for topic, ps := range committed.Topics {
+		for _, p := range ps {
+			if p.Error == nil && p.CommittedOffset >= 0 {
+				at[partitionKey{topic, p.Partition}] = p.CommittedOffset
+			}
+		}
+	}
+	for topic, ps := range ends.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				continue
+			}
+			k := partitionKey{topic, p.Partition}
+			pos, ok := at[k]
+			if !ok {
+				pos = p.LastOffset
+				if c.cfg.StartOffset == kafka.FirstOffset {
+					pos = p.FirstOffset
+				}
+			}
+			lag[k] = max(p.LastOffset-pos, 0)
+		}
+	}
+	return lag, nil
 }

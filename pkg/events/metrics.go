@@ -12,8 +12,9 @@ import (
 // provider (in tests, before any) still report once it does.
 type instruments struct {
 	// lag is how many messages a group still has to read on a partition: the
-	// first sign that a consumer cannot keep up.
-	lag metric.Int64Gauge
+	// first sign that a consumer cannot keep up. Each consumer measures it
+	// from the broker every LagInterval and reports it at collection.
+	lag metric.Int64ObservableGauge
 	// consumed counts messages a consumer finished, by outcome
 	// (applied, duplicate, dead_lettered).
 	consumed metric.Int64Counter
@@ -32,8 +33,8 @@ var metrics = sync.OnceValue(func() *instruments {
 	var in instruments
 	// The constructors return a usable no-op instrument with their error, and
 	// a metric that cannot be registered must not stop events from flowing.
-	in.lag, _ = m.Int64Gauge("events.consumer.lag", metric.WithUnit("{message}"),
-		metric.WithDescription("Messages between a consumer group's position and the partition's high-water mark."))
+	in.lag, _ = m.Int64ObservableGauge("events.consumer.lag", metric.WithUnit("{message}"),
+		metric.WithDescription("Messages between a consumer group's committed offset and the partition's high-water mark, by partition."))
 	in.consumed, _ = m.Int64Counter("events.consumed", metric.WithUnit("{message}"),
 		metric.WithDescription("Messages a consumer group finished, by outcome."))
 	in.dlq, _ = m.Int64Counter("events.dlq", metric.WithUnit("{message}"),
