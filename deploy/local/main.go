@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rapportcrm/rapport/pkg/telemetry"
 )
 
 func main() {
@@ -94,6 +96,14 @@ Flags:
 		AckTimeout:   60 * time.Second,
 		StopGrace:    10 * time.Second,
 	}
+	// With OTEL_* set (they also pass through to every service), provisioning
+	// a tenant is one trace across the runner and the services.
+	shutdown, err := telemetry.Setup(ctx, "local")
+	if err != nil {
+		fmt.Fprintln(stderr, "make run:", err)
+		return 1
+	}
+	defer func() { _ = shutdown(context.WithoutCancel(ctx)) }()
 	if err := run(ctx, cfg); err != nil {
 		fmt.Fprintln(stderr, "make run:", err)
 		return 1

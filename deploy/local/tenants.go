@@ -6,6 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
@@ -27,6 +31,9 @@ var demoTenants = []demoTenant{
 // provisionSource is the CloudEvents source of records published by make run.
 const provisionSource = "/rapport/local"
 
+// instrumentation names the tracer of make run's own spans.
+const instrumentation = "github.com/rapportcrm/rapport/deploy/local"
+
 // record is the desired state of t. Its generation stays 1: publishing it
 // again on the next run is a no-op the services acknowledge again.
 func (t demoTenant) record() *tenancyv1.TenantRecord {
@@ -47,14 +54,29 @@ func (t demoTenant) record() *tenancyv1.TenantRecord {
 }
 
 // provisionTenants publishes every demo tenant and waits until each domain
-// service has acknowledged it.
+// service has acknowledged it. Provisioning one tenant is one trace: its
+// span parents the record's publish span, so every service's handling of
+// the record (and its acknowledgement) joins it rather than starting a
+// trace of its own.
 func provisionTenants(ctx context.Context, brokers []string, services []string, timeout time.Duration, say *lineWriter) error {
 	p := tenancy.NewProvisioner(brokers, provisionSource)
 	defer p.Close()
 	recs := make([]*tenancyv1.TenantRecord, len(demoTenants))
+	spans := make([]trace.Span, len(demoTenants))
+	defer func() {
+		for _, span := range spans {
+			if span != nil {
+				span.End()
+			}
+		}
+	}()
 	for i, t := range demoTenants {
 		recs[i] = t.record()
-		if err := p.Publish(ctx, recs[i]); err != nil {
+		var pctx context.Context
+		pctx, spans[i] = otel.Tracer(instrumentation).Start(ctx, "provision tenant "+t.Name,
+			trace.WithAttributes(attribute.String("rapport.tenant_id", recs[i].GetId()), attribute.String("rapport.tenant_name", t.Name)))
+		if err := p.Publish(pctx, recs[i]); err != nil {
+			spans[i].SetStatus(codes.Error, err.Error())
 			return fmt.Errorf("publish tenant %s: %w", t.Name, err)
 		}
 	}
@@ -63,10 +85,12 @@ func provisionTenants(ctx context.Context, brokers []string, services []string, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	for _, rec := range recs {
+	for i, rec := range recs {
 		if _, err := p.WaitAcks(ctx, rec.GetId(), rec.GetGeneration(), services); err != nil {
+			spans[i].SetStatus(codes.Error, err.Error())
 			return fmt.Errorf("tenant %s: %w", rec.GetName(), err)
 		}
+		spans[i].End()
 		say.Printf("tenant %s (%s) ready in %s", rec.GetName(), rec.GetId(), strings.Join(services, ", "))
 	}
 	return nil
