@@ -37,7 +37,7 @@ type signer struct {
 	key  jwk.Key // private, with kid
 }
 
-func newSigner(t *testing.T, alg jwa.SignatureAlgorithm, kid string) signer {
+func newSigner(t testing.TB, alg jwa.SignatureAlgorithm, kid string) signer {
 	t.Helper()
 	var priv crypto.Signer
 	var err error
@@ -59,7 +59,7 @@ func newSigner(t *testing.T, alg jwa.SignatureAlgorithm, kid string) signer {
 	return signer{alg: alg, priv: priv, key: key}
 }
 
-func (s signer) publicPEM(t *testing.T) []byte {
+func (s signer) publicPEM(t testing.TB) []byte {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(s.priv.Public())
 	if err != nil {
@@ -83,7 +83,7 @@ func good() claims {
 		roles: []string{auth.RoleManager, auth.RoleRep}, team: "north"}
 }
 
-func (c claims) token(t *testing.T) jwt.Token {
+func (c claims) token(t testing.TB) jwt.Token {
 	t.Helper()
 	b := jwt.NewBuilder()
 	if c.iss != "" {
@@ -117,7 +117,7 @@ func (c claims) token(t *testing.T) jwt.Token {
 	return tok
 }
 
-func (s signer) sign(t *testing.T, c claims) string {
+func (s signer) sign(t testing.TB, c claims) string {
 	t.Helper()
 	b, err := jwt.Sign(c.token(t), jwt.WithKey(s.alg, s.key))
 	if err != nil {
@@ -151,7 +151,7 @@ func jwksServer(t *testing.T, signers ...signer) string {
 	return srv.URL
 }
 
-func newVerifier(t *testing.T, cfg auth.Config) auth.Verifier {
+func newVerifier(t testing.TB, cfg auth.Config) auth.Verifier {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -414,15 +414,21 @@ func TestConfigFromEnv(t *testing.T) {
 	}{
 		{"neither key source", nil, auth.Config{}, "AUTH_JWKS_URL"},
 		{"jwks with defaults", map[string]string{"AUTH_JWKS_URL": "https://idp.example/jwks"},
-			auth.Config{JWKSURL: "https://idp.example/jwks", Issuer: "rapport-dev", Audience: "rapport"}, ""},
+			auth.Config{JWKSURL: "https://idp.example/jwks", Issuer: "rapport-dev", Audience: "rapport", MaxTokenLifetime: 24 * time.Hour}, ""},
+		{"maximum lifetime", map[string]string{"AUTH_JWKS_URL": "https://idp.example/jwks", "AUTH_MAX_TOKEN_LIFETIME": "90m"},
+			auth.Config{JWKSURL: "https://idp.example/jwks", Issuer: "rapport-dev", Audience: "rapport", MaxTokenLifetime: 90 * time.Minute}, ""},
+		{"maximum lifetime not a duration", map[string]string{"AUTH_JWKS_URL": "https://idp.example/jwks", "AUTH_MAX_TOKEN_LIFETIME": "24"},
+			auth.Config{}, "AUTH_MAX_TOKEN_LIFETIME"},
+		{"maximum lifetime not positive", map[string]string{"AUTH_JWKS_URL": "https://idp.example/jwks", "AUTH_MAX_TOKEN_LIFETIME": "-1h"},
+			auth.Config{}, "AUTH_MAX_TOKEN_LIFETIME"},
 		{"jwks not a URL", map[string]string{"AUTH_JWKS_URL": "idp"}, auth.Config{}, "AUTH_JWKS_URL"},
 		{"pem file", map[string]string{"AUTH_PUBLIC_KEY_FILE": pemFile, "AUTH_ISSUER": "https://idp", "AUTH_AUDIENCE": "crm"},
-			auth.Config{PublicKeyPEM: es.publicPEM(t), Issuer: "https://idp", Audience: "crm"}, ""},
+			auth.Config{PublicKeyPEM: es.publicPEM(t), Issuer: "https://idp", Audience: "crm", MaxTokenLifetime: 24 * time.Hour}, ""},
 		{"missing pem file", map[string]string{"AUTH_PUBLIC_KEY_FILE": filepath.Join(dir, "nope")}, auth.Config{}, "AUTH_PUBLIC_KEY_FILE"},
 		{"junk pem file", map[string]string{"AUTH_PUBLIC_KEY_FILE": junk}, auth.Config{}, "AUTH_PUBLIC_KEY_FILE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{"AUTH_JWKS_URL", "AUTH_PUBLIC_KEY_FILE", "AUTH_ISSUER", "AUTH_AUDIENCE"} {
+			for _, k := range []string{"AUTH_JWKS_URL", "AUTH_PUBLIC_KEY_FILE", "AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_MAX_TOKEN_LIFETIME"} {
 				t.Setenv(k, tc.env[k])
 			}
 			have, err := auth.ConfigFromEnv()

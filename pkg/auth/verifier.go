@@ -47,9 +47,15 @@ const (
 // the key set once (failing if it cannot within a few seconds) and keeps it
 // fresh in the background until ctx ends; otherwise it uses PublicKeyPEM.
 // Only RS256 and ES256 signatures are accepted; exp is required and exp,
-// nbf, iss and aud are checked.
+// nbf, iat, iss and aud are checked, and so is the token's lifetime.
 func NewVerifier(ctx context.Context, cfg Config) (Verifier, error) {
-	v := &verifier{issuer: cfg.Issuer, audience: cfg.Audience}
+	v := &verifier{issuer: cfg.Issuer, audience: cfg.Audience, maxLifetime: cfg.MaxTokenLifetime}
+	if v.maxLifetime == 0 {
+		v.maxLifetime = DefaultMaxTokenLifetime
+	}
+	if v.maxLifetime < 0 {
+		return nil, fmt.Errorf("auth: the maximum token lifetime %s is not positive", v.maxLifetime)
+	}
 	if v.issuer == "" {
 		v.issuer = DevIssuerName
 	}
@@ -78,6 +84,7 @@ func NewVerifier(ctx context.Context, cfg Config) (Verifier, error) {
 
 type verifier struct {
 	issuer, audience string
+	maxLifetime      time.Duration
 	keys             func(ctx context.Context, kid string) (crypto.PublicKey, error)
 }
 
@@ -98,6 +105,13 @@ func (v *verifier) verify(ctx context.Context, token string) (Principal, time.Ti
 func (v *verifier) parse(ctx context.Context, token string) (Principal, jwt.Token, error) {
 	if len(token) > maxTokenLen || strings.Count(token, ".") != 2 {
 		return Principal{}, nil, invalid("the bearer token is not a compact JWT", nil)
+	}
+	payload, err := strictPayload(token)
+	if err != nil {
+		return Principal{}, nil, err
+	}
+	if err := checkNumericDates(payload); err != nil {
+		return Principal{}, nil, err
 	}
 	msg, err := jws.Parse([]byte(token), jws.WithCompact())
 	if err != nil || len(msg.Signatures()) != 1 {
@@ -127,6 +141,11 @@ func (v *verifier) parse(ctx context.Context, token string) (Principal, jwt.Toke
 	if err != nil {
 		return Principal{}, nil, invalid(describe(err), err)
 	}
+	exp, _ := tok.Expiration()
+	iat, _ := tok.IssuedAt()
+	if err := checkLifetime(exp, iat, time.Now(), v.maxLifetime); err != nil {
+		return Principal{}, nil, err
+	}
 	p, err := principalOf(tok)
 	return p, tok, err
 }
@@ -138,6 +157,8 @@ func describe(err error) string {
 		return "the token has expired"
 	case errors.Is(err, jwt.TokenNotYetValidError()):
 		return "the token is not valid yet"
+	case errors.Is(err, jwt.InvalidIssuedAtError()):
+		return "the token's iat is in the future"
 	case errors.Is(err, jwt.InvalidIssuerError()):
 		return "the token was not issued by the trusted issuer"
 	case errors.Is(err, jwt.InvalidAudienceError()):
