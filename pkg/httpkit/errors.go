@@ -98,6 +98,8 @@ func problemFor(ctx context.Context, err error, h http.Header) Problem {
 		if h.Get("WWW-Authenticate") == "" {
 			h.Set("WWW-Authenticate", WWWAuthenticate)
 		}
+	case apperr.KindUnsupportedMediaType:
+		setAcceptHeader(err, h)
 	case apperr.KindRateLimited:
 		if secs, ok := seconds(e.Extensions["retry_after"]); ok {
 			h.Set("Retry-After", strconv.FormatInt(secs, 10))

@@ -114,6 +114,7 @@ func (e idemEnv) postAs(t *testing.T, method string, tenant uuid.UUID, user, key
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(tenantHeader, tenant.String())
 	req.Header.Set(userHeader, user)
 	if key != "" {

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
@@ -18,25 +19,35 @@ import (
 	"github.com/rapportcrm/rapport/pkg/apperr"
 )
 
-// DecodeJSON decodes the request body into v strictly: exactly one JSON
-// value, no unknown fields. A malformed, empty or trailing body and an
-// unknown field are KindBadRequest; a value of the wrong JSON type is
+// DecodeJSON decodes the request body into v strictly: a JSON media type
+// in UTF-8, exactly one JSON value, no unknown fields. A body of another
+// Content-Type (or none) is KindUnsupportedMediaType. A malformed, empty or
+// trailing body, an unknown field, invalid UTF-8 anywhere (encoding/json
+// would store U+FFFD instead) and a key repeated in an object (it would
+// keep only the last) are KindBadRequest; a value of the wrong JSON type is
 // KindInvalid naming the field; a body over the limit is KindTooLarge.
 func DecodeJSON(r *http.Request, v any) error {
 	if r.Body == nil || r.Body == http.NoBody {
 		return emptyBody()
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := requireJSON(r); err != nil {
+		return err
+	}
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	if r.ContentLength > 0 {
+		buf.Grow(int(min(r.ContentLength, bodyLimit(r.Context()))) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(r.Body); err != nil {
 		return decodeError(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return tooLargeError(tooLarge)
-		}
-		return apperr.New(apperr.KindBadRequest, "malformed-json", "the request body must hold a single JSON value; found more after it")
+	if err := decodeStrict(buf.Bytes(), v); err != nil {
+		return err
+	}
+	// Only a \u0000 escape makes a NUL (a raw one is not JSON); most bodies
+	// skip the walk.
+	if !bytes.Contains(buf.Bytes(), []byte(`\u0000`)) {
+		return nil
 	}
 	if path, bad := findNUL(reflect.ValueOf(v), ""); bad {
 		var inv apperr.Invalid
@@ -44,6 +55,35 @@ func DecodeJSON(r *http.Request, v any) error {
 		return inv.Err()
 	}
 	return nil
+}
+
+// decodeStrict decodes exactly one JSON value in valid UTF-8, with no
+// unknown fields and no key repeated, into v.
+func decodeStrict(body []byte, v any) error {
+	if off := invalidUTF8(body); off >= 0 {
+		return invalidUTF8Error(off)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apperr.New(apperr.KindBadRequest, "malformed-json", "the request body must hold a single JSON value; found more after it")
+	}
+	return checkJSONStrings(body)
+}
+
+// bodyBuffers hold request bodies while they are checked and decoded;
+// encoding/json copies what it keeps, so a buffer is reused once decoded.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() > 64<<10 {
+		return // a rare large body should not pin its memory
+	}
+	b.Reset()
+	bodyBuffers.Put(b)
 }
 
 // findNUL looks for a string holding U+0000 (valid JSON, refused by
@@ -176,7 +216,9 @@ func EncodeJSON(ctx context.Context, w http.ResponseWriter, response any) error 
 	if status != http.StatusNoContent && status != http.StatusNotModified && response != nil {
 		var buf bytes.Buffer
 		// Encode before writing anything, so a failure can still answer 500.
-		if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(response); err != nil {
 			EncodeError(ctx, fmt.Errorf("httpkit: encode response: %w", err), w)
 			return nil
 		}
@@ -202,5 +244,7 @@ func EncodeJSON(ctx context.Context, w http.ResponseWriter, response any) error 
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -174,11 +175,16 @@ func RecordRoute(r *http.Request) {
 
 // Instrument traces h with an OpenTelemetry server span per request named
 // "METHOD route" (the most specific ServeMux pattern matched, else just the
-// method) and records the standard HTTP server metrics.
+// method) and records the standard HTTP server metrics, with http.route.
 func Instrument(service string, h http.Handler) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		RecordRoute(r)
+		if s := telemetry.RequestScopeFrom(r.Context()); s != nil && s.Route() != "" {
+			// otelhttp reads the pattern of the request it passed in (this
+			// r) for the metrics' http.route; the muxes set it on copies.
+			r.Pattern = s.Route()
+		}
 		if route := routeOf(r); route != "" {
 			span := trace.SpanFromContext(r.Context())
 			span.SetName(r.Method + " " + route)
@@ -244,20 +250,59 @@ func (r *recorder) Flush() {
 // Unwrap exposes the underlying writer to http.ResponseController.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// ValidQuery refuses, with a 400 problem, a request whose query string
-// decodes to invalid UTF-8 or holds NUL characters: nothing downstream (nor
-// PostgreSQL text) can take them, and a 500 would blame the server.
+// ValidQuery refuses, with a 400 problem naming the parameter, a query
+// string that does not parse (a ";" separator or a broken %-escape, which
+// r.URL.Query() would drop silently) or that decodes to invalid UTF-8 or
+// NUL characters: nothing downstream (nor PostgreSQL text) can take them,
+// and a 500 would blame the server.
 func ValidQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for name, values := range r.URL.Query() {
-			for _, v := range append(values, name) {
-				if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
-					EncodeError(r.Context(), apperr.New(apperr.KindBadRequest, "bad-query",
-						"query parameter "+strconv.Quote(strings.ToValidUTF8(name, "?"))+" is not valid UTF-8 text"), w)
-					return
-				}
-			}
+		if err := checkQuery(r.URL.RawQuery); err != nil {
+			EncodeError(r.Context(), err, w)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func checkQuery(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return unparsedQuery(raw)
+	}
+	for name, vs := range values {
+		for _, v := range append(vs, name) {
+			if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+				return apperr.New(apperr.KindBadRequest, "bad-query",
+					"query parameter "+quoteParam(name)+" is not valid UTF-8 text")
+			}
+		}
+	}
+	return nil
+}
+
+// unparsedQuery names the first parameter url.ParseQuery could not read.
+func unparsedQuery(raw string) error {
+	for part := range strings.SplitSeq(raw, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if strings.Contains(part, ";") {
+			return apperr.New(apperr.KindBadRequest, "bad-query", "query parameter "+quoteParam(name)+
+				` holds a ";": separate parameters with "&" and write a literal ";" as %3B`)
+		}
+		if _, err := url.ParseQuery(part); err != nil {
+			return apperr.New(apperr.KindBadRequest, "bad-query", "query parameter "+quoteParam(name)+
+				` has a broken %-escape: write a literal "%" as %25`)
+		}
+	}
+	return apperr.New(apperr.KindBadRequest, "bad-query", "the query string cannot be read")
+}
+
+func quoteParam(name string) string {
+	if len(name) > 100 {
+		name = name[:100] + "…"
+	}
+	return strconv.Quote(strings.ToValidUTF8(name, "?"))
 }

@@ -75,7 +75,7 @@ func TestBodyLimit(t *testing.T) {
 		{"streamed over", `{"a":"bbbbbbbbbbbbbbbbbbbb"}`, true, 413},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+			r := jsonRequest(http.MethodPost, "/", tc.body)
 			if tc.chunked {
 				r.ContentLength = -1
 			}

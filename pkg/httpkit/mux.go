@@ -7,12 +7,16 @@ import (
 // ProblemMux serves mux, answering the requests no pattern matches with
 // problems instead of the standard library's text: 404 not-found for an
 // unknown path, 405 method-not-allowed (with the Allow header the mux
-// computed) for a known path with another method.
+// computed) for a known path with another method. It records the pattern
+// mux matched (RecordRoute): the innermost mux records first, so the access
+// log, the span and the metrics name the most specific route whatever
+// copies of the request the layers between made.
 func ProblemMux(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
 			mux.ServeHTTP(w, r)
+			RecordRoute(r)
 			return
 		}
 		// The mux's own fallback computes 404 versus 405 and the Allow

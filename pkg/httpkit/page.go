@@ -34,14 +34,10 @@ func EncodeCursor(v any) string {
 func DecodeCursor(s string, v any) error {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err = dec.Decode(v); err == nil && dec.More() {
-			err = errTrailing
-		}
-		if err == nil && bytes.Contains(b, []byte(`\u0000`)) {
-			err = errTrailing
-		}
+		err = decodeStrict(b, v)
+	}
+	if err == nil && bytes.Contains(b, []byte(`\u0000`)) {
+		err = errNUL
 	}
 	if err != nil {
 		var inv apperr.Invalid
@@ -51,7 +47,7 @@ func DecodeCursor(s string, v any) error {
 	return nil
 }
 
-var errTrailing = apperr.New(apperr.KindBadRequest, "malformed-json", "trailing data")
+var errNUL = apperr.New(apperr.KindBadRequest, "malformed-json", "a NUL character")
 
 // ParseLimit reads the limit query parameter: def when absent, otherwise a
 // whole number in [1, max], else KindInvalid on the field "limit".

@@ -6,6 +6,7 @@
 package httpkit
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -61,7 +62,19 @@ func (p Problem) MarshalJSON() ([]byte, error) {
 	} else {
 		delete(m, "errors")
 	}
-	return json.Marshal(m)
+	return marshalNoHTMLEscape(m)
+}
+
+// marshalNoHTMLEscape is json.Marshal without its HTML escaping: a detail
+// that quotes "<b>" must read <b>, and no API body is ever HTML.
+func marshalNoHTMLEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // WriteProblem writes p as application/problem+json. Missing members are
@@ -93,11 +106,11 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 	if p.Title == "" {
 		p.Title = http.StatusText(p.Status)
 	}
-	body, err := json.Marshal(p)
+	body, err := marshalNoHTMLEscape(p)
 	if err != nil {
 		// An extension that cannot be encoded must not cost the client its answer.
 		p.Extensions = nil
-		body, _ = json.Marshal(p)
+		body, _ = marshalNoHTMLEscape(p)
 	}
 	h := w.Header()
 	h.Set("Content-Type", ContentTypeProblem)

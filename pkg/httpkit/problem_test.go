@@ -127,3 +127,32 @@ func TestWriteProblem(t *testing.T) {
 		t.Fatalf("want %+v, have %+v (%s)", want, p, w.Body)
 	}
 }
+
+// A problem is JSON, never HTML: what a detail quotes reads as it was sent.
+func TestProblemsAndResponsesDoNotEscapeHTML(t *testing.T) {
+	w := httptest.NewRecorder()
+	var v apperr.Invalid
+	v.Add("name", `must not be "<b>" & co`)
+	httpkit.EncodeError(context.Background(), &apperr.Error{Kind: apperr.KindInvalid, Slug: "validation",
+		Message: "a <script> tag & more", Fields: []apperr.FieldError{{Field: "name", Message: "<b>"}},
+		Extensions: map[string]any{"hint": "<i>"}}, w)
+	for _, want := range []string{`"detail":"a <script> tag & more"`, `"message":"<b>"`, `"hint":"<i>"`} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("want %s in %s", want, w.Body)
+		}
+	}
+	w = httptest.NewRecorder()
+	if err := httpkit.EncodeJSON(context.Background(), w, map[string]string{"name": "<Anna & Co>"}); err != nil {
+		t.Fatal(err)
+	}
+	if have := strings.TrimSpace(w.Body.String()); have != `{"name":"<Anna & Co>"}` {
+		t.Errorf("EncodeJSON wrote %s", have)
+	}
+	w = httptest.NewRecorder()
+	if err := httpkit.WriteJSON(w, http.StatusOK, map[string]string{"name": "<Anna & Co>"}); err != nil {
+		t.Fatal(err)
+	}
+	if have := strings.TrimSpace(w.Body.String()); have != `{"name":"<Anna & Co>"}` {
+		t.Errorf("WriteJSON wrote %s", have)
+	}
+}

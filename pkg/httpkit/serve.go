@@ -11,10 +11,12 @@ import (
 
 // Serve serves h on l until ctx ends, then stops accepting and gives requests
 // in flight up to grace to finish. Every service and the gateway serve this
-// way, so SIGTERM drains instead of cutting requests off.
+// way, so SIGTERM drains instead of cutting requests off, and so even the
+// errors net/http answers before any handler runs are problems.
 func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger, grace time.Duration) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		MaxHeaderBytes: MaxHeaderBytes, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	l = problemListener{l}
 	failed := make(chan error, 1)
 	go func() {
 		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
