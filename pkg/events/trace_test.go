@@ -67,7 +67,8 @@ func TestTraceFollowsTheEventFromRequestToConsumer(t *testing.T) {
 	for name, tc := range map[string]struct {
 		root trace.Span
 		id   uuid.UUID
-	}{"outbox": {req, viaOutbox.ID}, "publish": {ctl, direct.ID}} {
+		key  string
+	}{"outbox": {req, viaOutbox.ID, "c-1"}, "publish": {ctl, direct.ID, "c-2"}} {
 		traceID := tc.root.SpanContext().TraceID()
 		var producer, consumer sdktrace.ReadOnlySpan
 		waitFor(t, 5*time.Second, name+" spans ended", func() bool {
@@ -93,6 +94,16 @@ func TestTraceFollowsTheEventFromRequestToConsumer(t *testing.T) {
 		}
 		if producer.Name() != "send "+topic || consumer.Name() != "process "+topic {
 			t.Errorf("%s: span names %q, %q", name, producer.Name(), consumer.Name())
+		}
+		have := map[string]string{}
+		for _, kv := range producer.Attributes() {
+			have[string(kv.Key)] = kv.Value.Emit()
+		}
+		for k, v := range map[string]string{"messaging.system": "kafka", "messaging.destination.name": topic,
+			"messaging.operation.type": "send", "messaging.kafka.message.key": tc.key} {
+			if have[k] != v {
+				t.Errorf("%s: producer span %s = %q, want %q", name, k, have[k], v)
+			}
 		}
 		mu.Lock()
 		inHandler := handled[tc.id]
