@@ -25,14 +25,17 @@ import (
 	"github.com/rapportcrm/rapport/pkg/events"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/pkg/ops"
 	"github.com/rapportcrm/rapport/pkg/postgres"
-	"github.com/rapportcrm/rapport/pkg/telemetry"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 )
 
 // Config is what every domain service needs from its environment.
 type Config struct {
 	HTTPAddr string
+	// OpsAddr serves /metrics, /healthz and /readyz apart from the API
+	// (package ops); empty serves none, as in tests that need none.
+	OpsAddr string
 	// DatabaseURL connects as the app role, which owns no table.
 	DatabaseURL string
 	// MigrateDatabaseURL connects as the owner role; when set, the service
@@ -55,6 +58,11 @@ func ConfigFromEnv(addr string) (Config, error) {
 	if v := os.Getenv("HTTP_ADDR"); v != "" {
 		cfg.HTTPAddr = v
 	}
+	opsAddr, err := ops.AddrFromEnv(cfg.HTTPAddr)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.OpsAddr = opsAddr
 	if cfg.DatabaseURL == "" {
 		return cfg, fmt.Errorf("DATABASE_URL is required (the app role's connection string)")
 	}
@@ -151,8 +159,9 @@ func (b *Base) Idempotent(h http.Handler) http.Handler {
 	return httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(b.Pool), scopeOf)(h)
 }
 
-// Root is the service's outer mux: the public API document at docPath,
-// metrics and health; the service adds its /v1/ routes.
+// Root is the service's outer mux: the public API document at docPath and
+// health (probes use the API port); the service adds its /v1/ routes.
+// Metrics are on the ops listener only.
 func (b *Base) Root(docPath string, doc []byte) *http.ServeMux {
 	root := http.NewServeMux()
 	// The API description is public: clients read it before they hold a token.
@@ -160,7 +169,6 @@ func (b *Base) Root(docPath string, doc []byte) *http.ServeMux {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(doc)
 	})
-	root.Handle("GET /metrics", telemetry.MetricsHandler())
 	httpkit.Health(root, b.ready)
 	return root
 }
@@ -184,8 +192,9 @@ func (b *Base) ready(ctx context.Context) error {
 }
 
 // Run loads the tenant directory, then serves h on the configured address
-// (or l when given) and runs the outbox relay, the tenancy applier and more
-// until ctx ends, then shuts down gracefully.
+// (or l when given), the ops endpoints on OpsAddr, and runs the outbox
+// relay, the tenancy applier and more until ctx ends, then shuts down
+// gracefully.
 func (b *Base) Run(ctx context.Context, l net.Listener, h http.Handler, more ...func(context.Context) error) error {
 	if l == nil {
 		var err error
@@ -193,12 +202,26 @@ func (b *Base) Run(ctx context.Context, l net.Listener, h http.Handler, more ...
 			return err
 		}
 	}
+	var opsL net.Listener
+	if b.cfg.OpsAddr != "" {
+		var err error
+		if opsL, err = net.Listen("tcp", b.cfg.OpsAddr); err != nil {
+			_ = l.Close()
+			return fmt.Errorf("OPS_ADDR %s: %w", b.cfg.OpsAddr, err)
+		}
+	}
 	if err := tenancy.LoadDirectory(ctx, b.Pool, b.Directory); err != nil {
+		if opsL != nil {
+			_ = opsL.Close()
+		}
 		return err
 	}
 	close(b.loaded)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return httpkit.Serve(ctx, l, h, b.Log, 10*time.Second) })
+	if opsL != nil {
+		g.Go(func() error { return httpkit.Serve(ctx, opsL, ops.Handler(b.ready), b.Log, time.Second) })
+	}
 	g.Go(func() error { return b.relay.Run(ctx) })
 	g.Go(func() error { return b.applier.Run(ctx) })
 	for _, run := range more {

@@ -8,7 +8,7 @@ import (
 func TestConfigFromEnvNamesWhatIsMissing(t *testing.T) {
 	set := func(env map[string]string) {
 		for _, k := range []string{"HTTP_ADDR", "DATABASE_URL", "MIGRATE_DATABASE_URL", "DATABASE_APP_ROLE", "KAFKA_BROKERS",
-			"AUTH_PUBLIC_KEY_FILE", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"} {
+			"AUTH_PUBLIC_KEY_FILE", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE", "OPS_ADDR"} {
 			t.Setenv(k, env[k])
 		}
 	}
@@ -40,9 +40,22 @@ func TestConfigFromEnvNamesWhatIsMissing(t *testing.T) {
 	if cfg.HTTPAddr != "127.0.0.1:1" || len(cfg.Brokers) != 2 || cfg.Brokers[1] != "b2:9092" || cfg.AppRole != "app" {
 		t.Errorf("config %+v", cfg)
 	}
+	if cfg.OpsAddr != "127.0.0.1:1001" {
+		t.Errorf("the ops address follows the API port by default: have %q", cfg.OpsAddr)
+	}
 	full["HTTP_ADDR"] = "0.0.0.0:9"
 	set(full)
-	if cfg, _ := ConfigFromEnv("127.0.0.1:1"); cfg.HTTPAddr != "0.0.0.0:9" {
-		t.Errorf("HTTP_ADDR ignored: %q", cfg.HTTPAddr)
+	if cfg, _ := ConfigFromEnv("127.0.0.1:1"); cfg.HTTPAddr != "0.0.0.0:9" || cfg.OpsAddr != "0.0.0.0:1009" {
+		t.Errorf("HTTP_ADDR ignored: %q (ops %q)", cfg.HTTPAddr, cfg.OpsAddr)
+	}
+	full["OPS_ADDR"] = "127.0.0.1:9090"
+	set(full)
+	if cfg, _ := ConfigFromEnv("127.0.0.1:1"); cfg.OpsAddr != "127.0.0.1:9090" {
+		t.Errorf("OPS_ADDR ignored: %q", cfg.OpsAddr)
+	}
+	full["OPS_ADDR"] = "9090"
+	set(full)
+	if _, err := ConfigFromEnv("127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "OPS_ADDR") {
+		t.Errorf("a bad OPS_ADDR: %v", err)
 	}
 }

@@ -1,0 +1,9 @@
+package servicekit_test
+
+import (
+	"testing"
+
+	"github.com/rapportcrm/rapport/pkg/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
