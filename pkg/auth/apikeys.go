@@ -40,6 +40,10 @@ func (d *dispatcher) Verify(ctx context.Context, token string) (Principal, error
 	return d.jwt.Verify(ctx, token)
 }
 
+func (d *dispatcher) remembered(token string) bool {
+	return !strings.HasPrefix(token, APIKeyPrefix) && Remembered(d.jwt, token)
+}
+
 // IsAPIKey reports whether p was authenticated by a tenant API key rather
 // than on behalf of a user.
 func (p Principal) IsAPIKey() bool { return strings.HasPrefix(p.UserID, APIKeyUserPrefix) }

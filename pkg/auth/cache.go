@@ -58,6 +58,20 @@ type cachingVerifier struct {
 	now   func() time.Time
 }
 
+// Remembered reports whether v has verified token and still vouches for it
+// from memory, without checking any signature: a limiter in front of a
+// verifier lets such tokens through when it refuses unknown ones. False for
+// a verifier that remembers nothing, and for API keys (checked every time).
+func Remembered(v Verifier, token string) bool {
+	r, ok := v.(interface{ remembered(string) bool })
+	return ok && r.remembered(token)
+}
+
+func (c *cachingVerifier) remembered(token string) bool {
+	_, ok := c.cache.get(token, c.now())
+	return ok
+}
+
 func (c *cachingVerifier) Verify(ctx context.Context, token string) (Principal, error) {
 	now := c.now()
 	if p, ok := c.cache.get(token, now); ok {

@@ -48,3 +48,41 @@ func TestVerifiedTokensAreRememberedUntilTheyExpire(t *testing.T) {
 		t.Fatal("an expired token was served from the cache")
 	}
 }
+
+func TestRememberedSaysWhatTheCacheVouchesFor(t *testing.T) {
+	ctx := context.Background()
+	iss, err := LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "k.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt, err := NewVerifier(ctx, Config{PublicKeyPEM: iss.PublicKeyPEM()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := VerifierFunc(func(context.Context, string) (Principal, error) { return Principal{UserID: "apikey:k"}, nil })
+	v := WithAPIKeys(jwt, keys)
+	tok, err := iss.Token(Principal{TenantID: uuid.New(), UserID: "u"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Remembered(v, tok) {
+		t.Fatal("a token never verified is remembered")
+	}
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if !Remembered(v, tok) || !Remembered(jwt, tok) {
+		t.Fatal("a verified token is not remembered")
+	}
+	key := APIKeyPrefix + "0123456789abcdef_secret"
+	if _, err := v.Verify(ctx, key); err != nil || Remembered(v, key) {
+		t.Fatalf("an API key is remembered (%v): keys are checked every time", err)
+	}
+	if Remembered(keys, tok) {
+		t.Fatal("a verifier without a cache remembers")
+	}
+	v.(*dispatcher).jwt.(*cachingVerifier).now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	if Remembered(v, tok) {
+		t.Fatal("an expired token is remembered")
+	}
+}

@@ -42,6 +42,10 @@ func Middleware(v Verifier) func(http.Handler) http.Handler {
 	}
 }
 
+// Bearer is the token of r's "Authorization: Bearer <token>" header; ok is
+// false when r carries none.
+func Bearer(r *http.Request) (token string, ok bool) { return bearer(r.Header.Get("Authorization")) }
+
 // bearer extracts the token of an "Authorization: Bearer <token>" value.
 func bearer(h string) (string, bool) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")

@@ -15,7 +15,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
-	"github.com/rapportcrm/rapport/pkg/telemetry"
+	"github.com/rapportcrm/rapport/pkg/ops"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/services/gateway/internal/metering"
 	"github.com/rapportcrm/rapport/services/gateway/internal/ratelimit"
@@ -57,16 +57,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	limiters := ratelimit.NewLimiters(cfg.DefaultRPS, cfg.Burst)
+	guard, err := ratelimit.NewGuard(ratelimit.NewClients(cfg.UnauthRPS, cfg.UnauthBurst, cfg.TrustedProxies), otel.GetMeterProvider())
+	if err != nil {
+		return nil, err
+	}
 	// A tenant API key is verified against the directory; services verify it
 	// again against their own, as they do a JWT.
-	v1 := auth.Middleware(auth.WithAPIKeys(verifier, a.directory.APIKeyVerifier()))(meter(a.directory.Middleware(ratelimit.Middleware(limiters)(api))))
+	verify := auth.WithAPIKeys(verifier, a.directory.APIKeyVerifier())
+	remembered := func(token string) bool { return auth.Remembered(verify, token) }
+	// The guard comes first: an address that keeps failing is refused before
+	// its tokens cost a signature check.
+	v1 := guard.Middleware(remembered)(auth.Middleware(guard.Charging(verify))(meter(a.directory.Middleware(ratelimit.Middleware(limiters)(api)))))
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", v1)
 	// Services' API descriptions are public: clients read them before they
 	// hold a token. They are proxied untouched, without tenant or quota.
 	root.Handle("GET /v1/{service}/openapi.json", api)
-	root.Handle("GET /metrics", telemetry.MetricsHandler())
+	// Probes use the API port's health; metrics, which name tenants, are on
+	// the ops listener only.
 	httpkit.Health(root, a.checker.Ready)
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpkit.EncodeError(r.Context(), apperr.New(apperr.KindNotFound, "not-found", "no API at "+r.URL.Path), w)
@@ -90,8 +99,9 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Directory is the gateway's view of the tenants.
 func (a *App) Directory() *tenancy.Directory { return a.directory }
 
-// Run serves HTTP on cfg.Addr (or l when given) and keeps the tenant
-// directory current until ctx ends, then shuts down gracefully.
+// Run serves HTTP on cfg.Addr (or l when given), the ops endpoints on
+// cfg.OpsAddr (when set), and keeps the tenant directory current until ctx
+// ends, then shuts down gracefully.
 func (a *App) Run(ctx context.Context, l net.Listener) error {
 	if l == nil {
 		var err error
@@ -100,6 +110,14 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
+	if a.cfg.OpsAddr != "" {
+		opsL, err := net.Listen("tcp", a.cfg.OpsAddr)
+		if err != nil {
+			_ = l.Close()
+			return fmt.Errorf("OPS_ADDR %s: %w", a.cfg.OpsAddr, err)
+		}
+		g.Go(func() error { return httpkit.Serve(ctx, opsL, ops.Handler(a.checker.Ready), a.log, time.Second) })
+	}
 	g.Go(func() error { return httpkit.Serve(ctx, l, a.handler, a.log, ShutdownTimeout) })
 	g.Go(func() error { a.watchDirectory(ctx); return nil })
 	return g.Wait()

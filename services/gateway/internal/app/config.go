@@ -6,18 +6,23 @@ package app
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/ops"
+	"github.com/rapportcrm/rapport/services/gateway/internal/ratelimit"
 	"github.com/rapportcrm/rapport/services/gateway/internal/routing"
 )
 
 // Config is everything the gateway needs from its environment.
 type Config struct {
 	Addr string
+	// OpsAddr serves /metrics, /healthz and /readyz apart from the API.
+	OpsAddr string
 	// Upstreams are the services' base URLs by name, e.g. "contacts": one
 	// for every upstream of routing.Default.
 	Upstreams map[string]*url.URL
@@ -27,6 +32,12 @@ type Config struct {
 	DefaultRPS float64
 	// Burst is the bucket size at DefaultRPS; quotas keep the same ratio.
 	Burst int
+	// UnauthRPS and UnauthBurst limit, per client address, requests that
+	// fail authentication; over it they are refused before any verification.
+	UnauthRPS   float64
+	UnauthBurst int
+	// TrustedProxies may name the client in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
 }
 
 // ConfigFromEnv reads the configuration, naming the first missing or
@@ -62,6 +73,27 @@ func ConfigFromEnv() (Config, error) {
 			return cfg, fmt.Errorf("GATEWAY_BURST must be a positive whole number of requests, got %q", v)
 		}
 		cfg.Burst = b
+	}
+	cfg.UnauthRPS, cfg.UnauthBurst = 10, 50
+	if v := os.Getenv("GATEWAY_UNAUTH_RPS"); v != "" {
+		rps, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(rps > 0) || rps > 1e9 {
+			return cfg, fmt.Errorf("GATEWAY_UNAUTH_RPS must be a positive number of failed requests per second per client address, got %q", v)
+		}
+		cfg.UnauthRPS = rps
+	}
+	if v := os.Getenv("GATEWAY_UNAUTH_BURST"); v != "" {
+		b, err := strconv.Atoi(v)
+		if err != nil || b < 1 {
+			return cfg, fmt.Errorf("GATEWAY_UNAUTH_BURST must be a positive whole number of requests, got %q", v)
+		}
+		cfg.UnauthBurst = b
+	}
+	if cfg.TrustedProxies, err = ratelimit.ParsePrefixes(os.Getenv("GATEWAY_TRUSTED_PROXIES")); err != nil {
+		return cfg, fmt.Errorf("GATEWAY_TRUSTED_PROXIES must be comma-separated CIDRs or addresses such as 10.0.0.0/8,192.168.1.10: %w", err)
+	}
+	if cfg.OpsAddr, err = ops.AddrFromEnv(cfg.Addr); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }

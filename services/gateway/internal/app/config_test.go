@@ -11,16 +11,20 @@ import (
 
 func TestConfigFromEnv(t *testing.T) {
 	valid := map[string]string{
-		"GATEWAY_ADDR":         "",
-		"CONTACTS_URL":         "http://127.0.0.1:8081",
-		"SALES_URL":            "http://127.0.0.1:8082",
-		"KAFKA_BROKERS":        "127.0.0.1:9092, 127.0.0.1:9093",
-		"AUTH_JWKS_URL":        "http://127.0.0.1:1/.well-known/jwks.json",
-		"AUTH_PUBLIC_KEY_FILE": "",
-		"AUTH_ISSUER":          "rapport-dev",
-		"AUTH_AUDIENCE":        "rapport",
-		"GATEWAY_DEFAULT_RPS":  "",
-		"GATEWAY_BURST":        "",
+		"GATEWAY_ADDR":            "",
+		"CONTACTS_URL":            "http://127.0.0.1:8081",
+		"SALES_URL":               "http://127.0.0.1:8082",
+		"KAFKA_BROKERS":           "127.0.0.1:9092, 127.0.0.1:9093",
+		"AUTH_JWKS_URL":           "http://127.0.0.1:1/.well-known/jwks.json",
+		"AUTH_PUBLIC_KEY_FILE":    "",
+		"AUTH_ISSUER":             "rapport-dev",
+		"AUTH_AUDIENCE":           "rapport",
+		"GATEWAY_DEFAULT_RPS":     "",
+		"GATEWAY_BURST":           "",
+		"GATEWAY_UNAUTH_RPS":      "",
+		"GATEWAY_UNAUTH_BURST":    "",
+		"GATEWAY_TRUSTED_PROXIES": "",
+		"OPS_ADDR":                "",
 	}
 	tests := []struct {
 		name    string
@@ -38,6 +42,12 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "rps zero", env: map[string]string{"GATEWAY_DEFAULT_RPS": "0"}, wantErr: "GATEWAY_DEFAULT_RPS"},
 		{name: "burst zero", env: map[string]string{"GATEWAY_BURST": "0"}, wantErr: "GATEWAY_BURST"},
 		{name: "burst fraction", env: map[string]string{"GATEWAY_BURST": "1.5"}, wantErr: "GATEWAY_BURST"},
+		{name: "unauthenticated rps zero", env: map[string]string{"GATEWAY_UNAUTH_RPS": "0"}, wantErr: "GATEWAY_UNAUTH_RPS"},
+		{name: "unauthenticated rps not a number", env: map[string]string{"GATEWAY_UNAUTH_RPS": "ten"}, wantErr: "GATEWAY_UNAUTH_RPS"},
+		{name: "unauthenticated burst negative", env: map[string]string{"GATEWAY_UNAUTH_BURST": "-3"}, wantErr: "GATEWAY_UNAUTH_BURST"},
+		{name: "trusted proxy not a CIDR", env: map[string]string{"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, wantErr: "GATEWAY_TRUSTED_PROXIES"},
+		{name: "trusted proxy with a bad mask", env: map[string]string{"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/33"}, wantErr: "GATEWAY_TRUSTED_PROXIES"},
+		{name: "ops address without a port", env: map[string]string{"OPS_ADDR": "127.0.0.1"}, wantErr: "OPS_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +70,10 @@ func TestConfigFromEnv(t *testing.T) {
 			if cfg.Addr != "127.0.0.1:8080" || cfg.DefaultRPS != 50 || cfg.Burst != 100 {
 				t.Errorf("defaults: have addr %q rps %g burst %d", cfg.Addr, cfg.DefaultRPS, cfg.Burst)
 			}
+			if cfg.OpsAddr != "127.0.0.1:9080" || cfg.UnauthRPS != 10 || cfg.UnauthBurst != 50 || len(cfg.TrustedProxies) != 0 {
+				t.Errorf("defaults: have ops addr %q, unauthenticated rps %g burst %d, trusted proxies %v",
+					cfg.OpsAddr, cfg.UnauthRPS, cfg.UnauthBurst, cfg.TrustedProxies)
+			}
 			if len(cfg.Brokers) != 2 || cfg.Brokers[1] != "127.0.0.1:9093" {
 				t.Errorf("brokers: have %q", cfg.Brokers)
 			}
@@ -75,6 +89,39 @@ func TestConfigFromEnv(t *testing.T) {
 
 // Every upstream the routing table names needs its <NAME>_URL; a missing one
 // stops start-up with a message naming it and showing what a value looks like.
+func TestConfigReadsTheLimitsBeforeAuthenticationAndTheOpsAddress(t *testing.T) {
+	for k, v := range map[string]string{
+		"CONTACTS_URL": "http://127.0.0.1:8081", "SALES_URL": "http://127.0.0.1:8082", "KAFKA_BROKERS": "127.0.0.1:9092",
+		"AUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "GATEWAY_ADDR": "0.0.0.0:8443",
+		"GATEWAY_UNAUTH_RPS": "2.5", "GATEWAY_UNAUTH_BURST": "7", "GATEWAY_TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.10 ,2001:db8::/32",
+		"OPS_ADDR": "",
+	} {
+		t.Setenv(k, v)
+	}
+	cfg, err := app.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.UnauthRPS != 2.5 || cfg.UnauthBurst != 7 {
+		t.Errorf("have unauthenticated rps %g burst %d", cfg.UnauthRPS, cfg.UnauthBurst)
+	}
+	var proxies []string
+	for _, p := range cfg.TrustedProxies {
+		proxies = append(proxies, p.String())
+	}
+	if want := []string{"10.0.0.0/8", "192.168.1.10/32", "2001:db8::/32"}; !slices.Equal(proxies, want) {
+		t.Errorf("trusted proxies: want %v, have %v", want, proxies)
+	}
+	// The ops port follows the API port unless OPS_ADDR says otherwise.
+	if cfg.OpsAddr != "0.0.0.0:9443" {
+		t.Errorf("ops address: want 0.0.0.0:9443, have %q", cfg.OpsAddr)
+	}
+	t.Setenv("OPS_ADDR", "127.0.0.1:9090")
+	if cfg, err := app.ConfigFromEnv(); err != nil || cfg.OpsAddr != "127.0.0.1:9090" {
+		t.Errorf("OPS_ADDR: have %q, %v", cfg.OpsAddr, err)
+	}
+}
+
 func TestConfigRequiresAURLForEveryRoutedUpstream(t *testing.T) {
 	upstreams := routing.Default.Upstreams()
 	if !slices.Contains(upstreams, "sales") {

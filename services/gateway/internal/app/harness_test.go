@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -93,8 +94,10 @@ func (u *upstream) requests() []received {
 // a recording upstream per service of the routing table, configured through
 // the environment like production.
 type harness struct {
-	t      *testing.T
-	url    string
+	t   *testing.T
+	url string
+	// opsURL is the ops listener's base URL (OPS_ADDR).
+	opsURL string
 	issuer *auth.DevIssuer
 	// upstream is the contacts service; upstreams holds every service by name.
 	upstream  *upstream
@@ -139,6 +142,12 @@ func start(t *testing.T, opts options) *harness {
 		"AUTH_AUDIENCE":        auth.DevAudience,
 		"GATEWAY_DEFAULT_RPS":  "1000",
 		"GATEWAY_BURST":        "",
+		"GATEWAY_UNAUTH_RPS":   "",
+		"GATEWAY_UNAUTH_BURST": "",
+		// Requests come from 127.0.0.1; tests that need other client
+		// addresses trust it as a proxy and send X-Forwarded-For.
+		"GATEWAY_TRUSTED_PROXIES": "",
+		"OPS_ADDR":                fmt.Sprintf("127.0.0.1:%d", testenv.FreePorts(t, 1)),
 	}
 	ups := map[string]*upstream{}
 	for _, name := range routing.Default.Upstreams() {
@@ -184,7 +193,7 @@ func start(t *testing.T, opts options) *harness {
 		}
 		_ = prov.Close()
 	})
-	return &harness{t: t, url: "http://" + l.Addr().String(), issuer: issuer, upstream: ups["contacts"], upstreams: ups, gateway: gw, prov: prov, stop: stop}
+	return &harness{t: t, url: "http://" + l.Addr().String(), opsURL: "http://" + cfg.OpsAddr, issuer: issuer, upstream: ups["contacts"], upstreams: ups, gateway: gw, prov: prov, stop: stop}
 }
 
 // publish puts a tenant record on crm.tenants.v1 and waits until the
