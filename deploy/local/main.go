@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/telemetry"
 )
 
@@ -38,7 +39,8 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	pgPort := fs.Int("pg-port", 5433, "PostgreSQL port on 127.0.0.1")
 	kafkaPort := fs.Int("kafka-port", 9092, "embedded Kafka broker port on 127.0.0.1 (unused when KAFKA_BROKERS is set)")
 	gatewayPort := fs.Int("gateway-port", 8080, "gateway port on 127.0.0.1")
-	servicePort := fs.Int("service-port", 8081, "first domain service port: contacts, then sales, tasks, documents, analytics, then any other service")
+	servicePort := fs.Int("service-port", 8081, "first domain service port: contacts, then sales, tasks, documents, analytics, then any other service (each program's metrics are 1000 ports above its own)")
+	tenantRPS := fs.Int64("tenant-rps", defaultTenantRPS, "requests per second the gateway allows each demo tenant (e.g. 5 to see 429 Too Many Requests)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage:
   go run ./deploy/local [flags]        run the whole platform until Ctrl-C (make run)
@@ -89,6 +91,7 @@ Flags:
 		KafkaBrokers: splitList(os.Getenv("KAFKA_BROKERS")),
 		GatewayPort:  *gatewayPort,
 		ServicePort:  *servicePort,
+		TenantRPS:    *tenantRPS,
 		Env:          os.Environ(),
 		Out:          stdout,
 		Color:        isTerminal(stdout),
@@ -128,7 +131,7 @@ func tokenCommand(args []string, stdout, stderr io.Writer) int {
 	role := fs.String("role", "admin", "role: "+strings.Join(roles, ", "))
 	user := fs.String("user", "", "user id (default <role>@<tenant>, e.g. admin@demo)")
 	team := fs.String("team", defaultTeam, "team id")
-	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime of the token")
+	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime of the token, at most AUTH_MAX_TOKEN_LIFETIME (default 24h), as the services accept")
 	data := fs.String("data", "", "data folder holding auth/dev-issuer.pem (default <repo root>/.local)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: go run ./deploy/local token [-tenant demo] [-role admin] [-user U] [-team T] [-ttl 12h]
@@ -136,6 +139,8 @@ func tokenCommand(args []string, stdout, stderr io.Writer) int {
 Prints a dev token signed by the local dev issuer, and nothing else, so that
 TOKEN=$(go run ./deploy/local token -tenant demo -role admin) works.
 Defaults: tenant demo, role admin, user <role>@<tenant>, team team-1, ttl 12h.
+The ttl may not exceed AUTH_MAX_TOKEN_LIFETIME (default 24h), which the
+services read too.
 
 Flags:
 `)
@@ -152,6 +157,12 @@ Flags:
 		fmt.Fprintf(stderr, "token: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	maxTTL, err := auth.MaxTokenLifetimeFromEnv()
+	if err != nil {
+		fmt.Fprintln(stderr, "token:", err)
+		return 2
+	}
+	req.MaxTTL = maxTTL
 	if err := req.validate(); err != nil {
 		fmt.Fprintln(stderr, "token:", err)
 		return 2

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
 )
 
 // config is everything run needs; main fills it from flags and the
@@ -23,6 +27,9 @@ type config struct {
 	GatewayPort  int
 	// ServicePort is the first domain service's port (contacts).
 	ServicePort int
+	// TenantRPS is the demo tenants' requests-per-second quota, which the
+	// gateway enforces (429 over it).
+	TenantRPS int64
 	// Env is the caller's environment; OTEL_* and a few basics pass through.
 	Env []string
 	// Out receives every line: ours and the services'.
@@ -45,8 +52,13 @@ type running struct {
 	Brokers     []string
 	// Postgres is the cluster's superuser URL.
 	Postgres string
-	// Token is an admin dev token for the tenant demo.
-	Token string
+	// Token is an admin dev token for the tenant demo, valid for TokenTTL.
+	Token    string
+	TokenTTL time.Duration
+	// MetricsURLs are every program's Prometheus endpoints by name, on
+	// their ops ports.
+	MetricsURLs map[string]string
+	TenantRPS   int64
 }
 
 // selfName prefixes make run's own lines.
@@ -73,6 +85,15 @@ func run(ctx context.Context, cfg config) (err error) {
 	domain, gateway := plan(names, cfg.GatewayPort, cfg.ServicePort)
 	if err := checkPorts(cfg, domain, gateway); err != nil {
 		return err
+	}
+	// The banner's token lives 12 hours, or less when the services accept less.
+	maxTTL, err := auth.ParseMaxTokenLifetime(passThrough(cfg.Env)["AUTH_MAX_TOKEN_LIFETIME"])
+	if err != nil {
+		return err
+	}
+	tokenTTL := min(12*time.Hour, maxTTL)
+	if cfg.TenantRPS <= 0 {
+		return fmt.Errorf("the demo tenants' quota must be a positive number of requests per second, got %d", cfg.TenantRPS)
 	}
 	for _, d := range []string{l.logs(), l.bin()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -141,22 +162,25 @@ func run(ctx context.Context, cfg config) (err error) {
 		}
 	}
 
-	if err := provisionTenants(sup.live, brokers, dbNames, cfg.AckTimeout, say); err != nil {
+	if err := provisionTenants(sup.live, brokers, dbNames, cfg.TenantRPS, cfg.AckTimeout, say); err != nil {
 		if err = sup.cause(err); ctx.Err() == nil && sup.live.Err() == nil {
 			err = fmt.Errorf("%w (the services' logs are in %s)", err, l.logs())
 		}
 		return err
 	}
-	token, err := issueToken(l, tokenRequest{Tenant: "demo", Role: "admin", TTL: 12 * time.Hour})
+	token, err := issueToken(l, tokenRequest{Tenant: "demo", Role: "admin", TTL: tokenTTL, MaxTTL: maxTTL})
 	if err != nil {
 		return err
 	}
-	up := running{Brokers: brokers, Postgres: pg.cluster.URL("postgres", "postgres"), Token: token, ServiceURLs: map[string]string{}}
+	up := running{Brokers: brokers, Postgres: pg.cluster.URL("postgres", "postgres"), Token: token, TokenTTL: tokenTTL,
+		ServiceURLs: map[string]string{}, MetricsURLs: map[string]string{}, TenantRPS: cfg.TenantRPS}
 	for _, s := range domain {
 		up.ServiceURLs[s.Name] = s.URL()
+		up.MetricsURLs[s.Name] = s.MetricsURL()
 	}
 	if gateway != nil {
 		up.GatewayURL = gateway.URL()
+		up.MetricsURLs[gateway.Name] = gateway.MetricsURL()
 	}
 	con.print(banner(up, l))
 	if cfg.Ready != nil {
@@ -172,7 +196,8 @@ func run(ctx context.Context, cfg config) (err error) {
 }
 
 // checkPorts fails early, naming the port and the flag that moves it, when
-// something already listens where a component would.
+// something already listens where a component would, or two components
+// would share a port.
 func checkPorts(cfg config, domain []service, gateway *service) error {
 	type use struct {
 		port      int
@@ -183,10 +208,19 @@ func checkPorts(cfg config, domain []service, gateway *service) error {
 		uses = append(uses, use{cfg.KafkaPort, "the embedded Kafka broker", "choose another with -kafka-port, or point KAFKA_BROKERS at a running broker"})
 	}
 	for _, s := range domain {
-		uses = append(uses, use{s.Port, s.Name, "-service-port moves the services"})
+		uses = append(uses, use{s.Port, s.Name, "-service-port moves the services"},
+			use{s.OpsPort(), s.Name + "'s metrics (ops port)", "-service-port moves the services and their ops ports"})
 	}
 	if gateway != nil {
-		uses = append(uses, use{gateway.Port, gateway.Name, "choose another with -gateway-port"})
+		uses = append(uses, use{gateway.Port, gateway.Name, "choose another with -gateway-port"},
+			use{gateway.OpsPort(), "the gateway's metrics (ops port)", "-gateway-port moves the gateway and its ops port"})
+	}
+	taken := map[int]string{}
+	for _, u := range uses {
+		if other, ok := taken[u.port]; ok {
+			return fmt.Errorf("port %d would serve both %s and %s: %s", u.port, other, u.what, u.fix)
+		}
+		taken[u.port] = u.what
 	}
 	for _, u := range uses {
 		if err := portFree(u.port); err != nil {
@@ -210,10 +244,22 @@ func banner(up running, l layout) string {
 		fmt.Fprintf(&b, "  gateway   none yet (no services/gateway/cmd/gateway): talk to the services directly\n")
 	}
 	for _, t := range demoTenants {
-		fmt.Fprintf(&b, "  tenant    %-7s %s\n", t.Name, t.record().GetId())
+		fmt.Fprintf(&b, "  tenant    %-7s %s\n", t.Name, tenancy.LocalID(t.Name))
 	}
+	fmt.Fprintf(&b, "  quota     %d requests/s per tenant (-tenant-rps; over it the gateway answers 429)\n", up.TenantRPS)
 	fmt.Fprintf(&b, "  data      %s (logs in %s)\n", l.dir, l.logs())
-	fmt.Fprintf(&b, "\nAdmin dev token for demo (admin@demo, 12h; another: go run ./deploy/local token -tenant demo-2 -role rep):\n\n")
+	if len(up.MetricsURLs) > 0 {
+		fmt.Fprintf(&b, "\nMetrics (Prometheus, on each program's ops port):\n\n")
+		names := make([]string, 0, len(up.MetricsURLs))
+		for name := range up.MetricsURLs {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			fmt.Fprintf(&b, "  %-9s %s\n", name, up.MetricsURLs[name])
+		}
+	}
+	fmt.Fprintf(&b, "\nAdmin dev token for demo (admin@demo, %s; another: go run ./deploy/local token -tenant demo-2 -role rep):\n\n", short(up.TokenTTL))
 	fmt.Fprintf(&b, "  export TOKEN=%s\n\n", up.Token)
 	if url != "" {
 		fmt.Fprintf(&b, "Try:\n\n")

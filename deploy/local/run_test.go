@@ -162,6 +162,30 @@ func TestRunRefusesATakenPortNamingTheFlagThatMovesIt(t *testing.T) {
 	}
 }
 
+// Every program's ops port is 1000 above its API port; one already taken
+// stops the run before anything starts, naming the flag that moves it.
+func TestRunRefusesATakenOpsPort(t *testing.T) {
+	cfg := testConfig(t, fakeRoot(t, map[string]string{"gateway": "package main\n\nfunc main() {}\n"}))
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.GatewayPort+1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	err = run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d", cfg.GatewayPort+1000)) || !strings.Contains(err.Error(), "-gateway-port") {
+		t.Fatalf("have %v, want the gateway's ops port and -gateway-port named", err)
+	}
+}
+
+func TestRunRefusesPortsThatWouldCollide(t *testing.T) {
+	cfg := testConfig(t, fakeRoot(t, map[string]string{"gateway": "package main\n\nfunc main() {}\n"}))
+	cfg.KafkaPort = cfg.GatewayPort + 1000
+	err := run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "would serve both") {
+		t.Fatalf("have %v, want the collision of the broker and the gateway's ops port named", err)
+	}
+}
+
 // runUntilReady runs the platform, calls check once it is up, then cancels
 // and expects a clean stop.
 func runUntilReady(t *testing.T, cfg config, check func(running)) running {
@@ -195,6 +219,7 @@ func testConfig(t *testing.T, root string) config {
 		KafkaPort:    freePort(t),
 		GatewayPort:  freePort(t),
 		ServicePort:  freePort(t),
+		TenantRPS:    defaultTenantRPS,
 		Env:          []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")},
 		Out:          &syncBuffer{},
 		ReadyTimeout: 30 * time.Second,
@@ -268,4 +293,27 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// -tenant-rps becomes the demo tenants' rate quota, which the gateway
+// enforces; the banner says it and where each program's metrics are.
+func TestTheDemoTenantsQuotaAndTheBanner(t *testing.T) {
+	for _, tn := range demoTenants {
+		if have := tn.record(5).GetQuotas().GetRequestsPerSecond(); have != 5 {
+			t.Errorf("%s: quota %d, want 5", tn.Name, have)
+		}
+	}
+	domain, gw := plan([]string{"contacts", "gateway", "sales"}, 8080, 8081)
+	up := running{GatewayURL: gw.URL(), Token: "tok", TokenTTL: 12 * time.Hour, TenantRPS: 5,
+		MetricsURLs: map[string]string{gw.Name: gw.MetricsURL()}}
+	for _, s := range domain {
+		up.MetricsURLs[s.Name] = s.MetricsURL()
+	}
+	have := banner(up, layout{dir: "/d"})
+	for _, want := range []string{"5 requests/s", "-tenant-rps", "http://127.0.0.1:9080/metrics",
+		"http://127.0.0.1:9081/metrics", "http://127.0.0.1:9082/metrics", "admin@demo, 12h;"} {
+		if !strings.Contains(have, want) {
+			t.Errorf("the banner does not mention %q:\n%s", want, have)
+		}
+	}
 }

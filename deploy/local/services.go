@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/ops"
 	"github.com/rapportcrm/rapport/pkg/pgcluster"
 )
 
@@ -35,6 +36,12 @@ type service struct {
 
 func (s service) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 func (s service) URL() string  { return "http://" + s.Addr() }
+
+// OpsPort serves the program's /metrics, /healthz and /readyz (OPS_ADDR):
+// ops.PortOffset above its API port, 9080 for the gateway on 8080.
+func (s service) OpsPort() int       { return s.Port + ops.PortOffset }
+func (s service) OpsAddr() string    { return "127.0.0.1:" + strconv.Itoa(s.OpsPort()) }
+func (s service) MetricsURL() string { return "http://" + s.OpsAddr() + "/metrics" }
 
 // discoverServices lists, sorted, every services/<name> with a
 // cmd/<name>/main.go that can run locally.
@@ -99,6 +106,7 @@ func domainEnv(s service, db pgcluster.Database, sh shared, peers []service) []s
 		}
 	}
 	env["HTTP_ADDR"] = s.Addr()
+	env["OPS_ADDR"] = s.OpsAddr()
 	env["DATABASE_URL"] = db.AppURL
 	env["MIGRATE_DATABASE_URL"] = db.OwnerURL
 	env["DATABASE_APP_ROLE"] = db.AppRole
@@ -113,6 +121,7 @@ func gatewayEnv(gw service, domain []service, sh shared) []string {
 		env[k] = v
 	}
 	env["GATEWAY_ADDR"] = gw.Addr()
+	env["OPS_ADDR"] = gw.OpsAddr()
 	for _, s := range domain {
 		env[urlVar(s.Name)] = s.URL()
 	}
@@ -139,6 +148,11 @@ func baseEnv(name string, sh shared) map[string]string {
 	env["AUTH_PUBLIC_KEY_FILE"] = sh.PublicKeyFile
 	env["AUTH_ISSUER"] = auth.DevIssuerName
 	env["AUTH_AUDIENCE"] = auth.DevAudience
+	// The token command reads the same variable, so the tokens it prints
+	// are ones the services accept.
+	if v, ok := caller["AUTH_MAX_TOKEN_LIFETIME"]; ok {
+		env["AUTH_MAX_TOKEN_LIFETIME"] = v
+	}
 	env["OTEL_SERVICE_NAME"] = name
 	return env
 }

@@ -70,6 +70,7 @@ func TestDomainEnvPassesOTELThroughAndNamesTheService(t *testing.T) {
 		"PATH=/usr/bin",
 		"DATABASE_URL=postgres://someone-else",
 		"SECRET_TOKEN=do-not-leak",
+		"AUTH_MAX_TOKEN_LIFETIME=2h",
 	}
 	db := pgcluster.Database{Name: "contacts", OwnerURL: "postgres://contacts_owner@h/contacts",
 		AppURL: "postgres://contacts_app@h/contacts", AppRole: "contacts_app"}
@@ -79,6 +80,8 @@ func TestDomainEnvPassesOTELThroughAndNamesTheService(t *testing.T) {
 	have := envMap(domainEnv(peers[0], db, sh, peers))
 	want := map[string]string{
 		"HTTP_ADDR":                   "127.0.0.1:8081",
+		"OPS_ADDR":                    "127.0.0.1:9081",
+		"AUTH_MAX_TOKEN_LIFETIME":     "2h",
 		"DATABASE_URL":                db.AppURL,
 		"MIGRATE_DATABASE_URL":        db.OwnerURL,
 		"DATABASE_APP_ROLE":           "contacts_app",
@@ -105,6 +108,7 @@ func TestGatewayEnvNamesEveryDomainService(t *testing.T) {
 	have := envMap(gatewayEnv(service{Name: "gateway", Port: 8080}, domain, sh))
 	want := map[string]string{
 		"GATEWAY_ADDR":         "127.0.0.1:8080",
+		"OPS_ADDR":             "127.0.0.1:9080",
 		"GATEWAY_BURST":        "50",
 		"CONTACTS_URL":         "http://127.0.0.1:8081",
 		"SALES_URL":            "http://127.0.0.1:8082",

@@ -34,16 +34,23 @@ const provisionSource = "/rapport/local"
 // instrumentation names the tracer of make run's own spans.
 const instrumentation = "github.com/rapportcrm/rapport/deploy/local"
 
-// record is the desired state of t. Its generation stays 1: publishing it
-// again on the next run is a no-op the services acknowledge again.
-func (t demoTenant) record() *tenancyv1.TenantRecord {
+// defaultTenantRPS is the demo tenants' requests-per-second quota unless
+// -tenant-rps sets another: high enough for load tests through the gateway.
+const defaultTenantRPS = 5000
+
+// record is the desired state of t with a quota of rps requests per second.
+// Its generation stays 1: publishing it again on the next run is a no-op
+// the services acknowledge again. Only the gateway reads the rate quota,
+// and it takes the newest record of a generation, so a -tenant-rps changed
+// between runs applies without a new generation.
+func (t demoTenant) record(rps int64) *tenancyv1.TenantRecord {
 	return &tenancyv1.TenantRecord{
 		Id:             tenancy.LocalID(t.Name).String(),
 		Name:           t.Name,
 		DisplayName:    t.Display,
 		Region:         "local",
 		Admins:         []string{defaultUser("admin", t.Name)},
-		Quotas:         &tenancyv1.Quotas{Users: 100, Contacts: 1_000_000, StorageBytes: 10 << 30, RequestsPerSecond: 5000},
+		Quotas:         &tenancyv1.Quotas{Users: 100, Contacts: 1_000_000, StorageBytes: 10 << 30, RequestsPerSecond: rps},
 		DeletionPolicy: tenancyv1.DeletionPolicy_DELETION_POLICY_RETAIN,
 		Generation:     1,
 		Locale:         t.Locale,
@@ -58,7 +65,7 @@ func (t demoTenant) record() *tenancyv1.TenantRecord {
 // span parents the record's publish span, so every service's handling of
 // the record (and its acknowledgement) joins it rather than starting a
 // trace of its own.
-func provisionTenants(ctx context.Context, brokers []string, services []string, timeout time.Duration, say *lineWriter) error {
+func provisionTenants(ctx context.Context, brokers []string, services []string, rps int64, timeout time.Duration, say *lineWriter) error {
 	p := tenancy.NewProvisioner(brokers, provisionSource)
 	defer p.Close()
 	recs := make([]*tenancyv1.TenantRecord, len(demoTenants))
@@ -71,7 +78,7 @@ func provisionTenants(ctx context.Context, brokers []string, services []string, 
 		}
 	}()
 	for i, t := range demoTenants {
-		recs[i] = t.record()
+		recs[i] = t.record(rps)
 		var pctx context.Context
 		pctx, spans[i] = otel.Tracer(instrumentation).Start(ctx, "provision tenant "+t.Name,
 			trace.WithAttributes(attribute.String("rapport.tenant_id", recs[i].GetId()), attribute.String("rapport.tenant_name", t.Name)))

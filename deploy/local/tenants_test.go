@@ -23,7 +23,7 @@ func TestEachTenantRecordJoinsItsProvisioningTrace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	brokers := testenv.Kafka(t, tenancy.TopicTenants)
-	if err := provisionTenants(ctx, brokers, nil, time.Minute, newConsole(io.Discard, false).writer(selfName, nil)); err != nil {
+	if err := provisionTenants(ctx, brokers, nil, defaultTenantRPS, time.Minute, newConsole(io.Discard, false).writer(selfName, nil)); err != nil {
 		t.Fatal(err)
 	}
 

@@ -24,6 +24,9 @@ const defaultTeam = "team-1"
 type tokenRequest struct {
 	Tenant, Role, User, Team string
 	TTL                      time.Duration
+	// MaxTTL is the longest lifetime the services accept
+	// (AUTH_MAX_TOKEN_LIFETIME); zero means auth.DefaultMaxTokenLifetime.
+	MaxTTL time.Duration
 }
 
 // defaultUser is the user of a dev token when none is given: admin@demo.
@@ -39,7 +42,26 @@ func (r tokenRequest) validate() error {
 	if r.TTL <= 0 {
 		return fmt.Errorf("-ttl %s must be positive", r.TTL)
 	}
+	maxTTL := r.MaxTTL
+	if maxTTL == 0 {
+		maxTTL = auth.DefaultMaxTokenLifetime
+	}
+	if r.TTL > maxTTL {
+		return fmt.Errorf("-ttl %s is longer than the services accept (%s, AUTH_MAX_TOKEN_LIFETIME): ask for less, or set AUTH_MAX_TOKEN_LIFETIME for both make run and this command", short(r.TTL), short(maxTTL))
+	}
 	return nil
+}
+
+// short writes d as people do: 12h, 1h30m, 90s rather than 12h0m0s.
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // issueToken signs a dev token with the issuer kept in the data folder

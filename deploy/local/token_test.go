@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
@@ -37,7 +38,7 @@ func TestTokenPrintsOneLineThatVerifiesWithTheDefaults(t *testing.T) {
 				t.Errorf("stderr not empty: %q", stderr.String())
 			}
 
-			v := verifierFor(t, data)
+			v := verifierFor(t, data, 0)
 			have, err := v.Verify(context.Background(), strings.TrimSpace(out))
 			if err != nil {
 				t.Fatalf("token does not verify with the dev issuer's key: %v", err)
@@ -71,6 +72,41 @@ func TestTokenRejectsBadFlagsWithExitCode2(t *testing.T) {
 	}
 }
 
+// A token the services would refuse for its lifetime is not printed: the
+// command says so and names the variable that moves the maximum, which it
+// and the services read alike.
+func TestTokenTTLStaysWithinTheServicesMaximum(t *testing.T) {
+	t.Setenv("AUTH_MAX_TOKEN_LIFETIME", "")
+	var stdout, stderr bytes.Buffer
+	if code := cli([]string{"token", "-data", t.TempDir(), "-ttl", "25h"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("-ttl 25h: exit %d, want 2 (stdout %q)", code, stdout.String())
+	}
+	for _, want := range []string{"-ttl 25h ", "(24h,", "AUTH_MAX_TOKEN_LIFETIME"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("the refusal %q does not mention %q", stderr.String(), want)
+		}
+	}
+
+	t.Setenv("AUTH_MAX_TOKEN_LIFETIME", "48h")
+	data := t.TempDir()
+	stdout.Reset()
+	stderr.Reset()
+	if code := cli([]string{"token", "-data", data, "-ttl", "30h"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("-ttl 30h under a maximum of 48h: exit %d, stderr %q", code, stderr.String())
+	}
+	maxLifetime, err := auth.MaxTokenLifetimeFromEnv()
+	if err != nil || maxLifetime != 48*time.Hour {
+		t.Fatalf("the services would read a maximum of %s (%v)", maxLifetime, err)
+	}
+	v := verifierFor(t, data, maxLifetime)
+	if _, err := v.Verify(context.Background(), strings.TrimSpace(stdout.String())); err != nil {
+		t.Fatalf("a 30h token under a maximum of 48h: %v", err)
+	}
+	if _, err := verifierFor(t, data, 0).Verify(context.Background(), strings.TrimSpace(stdout.String())); err == nil {
+		t.Fatal("a 30h token verifies under the default maximum")
+	}
+}
+
 func TestTokenHelpDocumentsTheDefaults(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := cli([]string{"token", "-help"}, &stdout, &stderr); code != 0 {
@@ -85,7 +121,7 @@ func TestTokenHelpDocumentsTheDefaults(t *testing.T) {
 
 // verifierFor trusts the dev issuer kept in data the way services do: from
 // the public key file make run writes.
-func verifierFor(t *testing.T, data string) auth.Verifier {
+func verifierFor(t *testing.T, data string, maxLifetime time.Duration) auth.Verifier {
 	t.Helper()
 	l := layout{dir: data}
 	if err := writeIssuerKeys(l); err != nil {
@@ -95,7 +131,7 @@ func verifierFor(t *testing.T, data string) auth.Verifier {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := auth.NewVerifier(context.Background(), auth.Config{PublicKeyPEM: pem, Issuer: auth.DevIssuerName, Audience: auth.DevAudience})
+	v, err := auth.NewVerifier(context.Background(), auth.Config{PublicKeyPEM: pem, Issuer: auth.DevIssuerName, Audience: auth.DevAudience, MaxTokenLifetime: maxLifetime})
 	if err != nil {
 		t.Fatal(err)
 	}
