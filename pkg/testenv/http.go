@@ -22,7 +22,8 @@ type Reply struct {
 
 // Call sends a request to url as a client of the public API would: a
 // bearer token (when given), body as JSON (a string or []byte goes as is),
-// and headers as name, value pairs.
+// and headers as name, value pairs. The reply is checked against the
+// registered OpenAPI documents (see ValidateWith).
 func Call(t testing.TB, method, url, token string, body any, headers ...string) Reply {
 	t.Helper()
 	var rd io.Reader
@@ -58,6 +59,7 @@ func Call(t testing.TB, method, url, token string, body any, headers ...string) 
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	contracts.check(t, method, req.URL, resp.StatusCode, resp.Header, raw)
 	r := Reply{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	_ = json.Unmarshal(raw, &r.Body)
 	return r

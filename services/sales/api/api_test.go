@@ -5,44 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rapportcrm/rapport/pkg/testenv"
 )
-
-// routes are the sales API's routes as transport.Routes registers them,
-// and the public document itself. A route added there belongs here and in
-// the document.
-var routes = []string{
-	"GET /v1/sales/openapi.json",
-
-	"GET /v1/pipelines",
-	"POST /v1/pipelines",
-	"GET /v1/pipelines/{id}",
-	"PATCH /v1/pipelines/{id}",
-	"DELETE /v1/pipelines/{id}",
-	"GET /v1/pipelines/{id}/board",
-	"POST /v1/pipelines/{id}/stages",
-	"PATCH /v1/pipelines/{id}/stages/{sid}",
-	"PUT /v1/pipelines/{id}/stages/order",
-	"DELETE /v1/pipelines/{id}/stages/{sid}",
-
-	"POST /v1/deals",
-	"GET /v1/deals",
-	"GET /v1/deals/{id}",
-	"PATCH /v1/deals/{id}",
-	"DELETE /v1/deals/{id}",
-	"GET /v1/deals/{id}/moves",
-	"POST /v1/deals/{id}/move",
-	"POST /v1/deals/{id}/win",
-	"POST /v1/deals/{id}/lose",
-	"POST /v1/deals/{id}/reopen",
-
-	"GET /v1/loss-reasons",
-	"POST /v1/loss-reasons",
-	"GET /v1/loss-reasons/{id}",
-	"PATCH /v1/loss-reasons/{id}",
-
-	"GET /v1/currency-rates",
-	"POST /v1/currency-rates",
-}
 
 var methods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -107,20 +72,11 @@ func TestDocumentIsOpenAPI31(t *testing.T) {
 	}
 }
 
-// Every route is described, and nothing else is.
-func TestDocumentCoversEveryRoute(t *testing.T) {
-	ops := operations(t)
-	for _, r := range routes {
-		if _, ok := ops[r]; !ok {
-			t.Errorf("%s is not in the document", r)
-		}
-	}
-	for r := range ops {
-		if !slices.Contains(routes, r) {
-			t.Errorf("the document describes %s, which the service does not serve", r)
-		}
-	}
-}
+// The document is valid OpenAPI 3.1, its references resolve, its
+// operationIds are unique and its examples valid. That the service serves
+// exactly the documented routes is TestServedRoutesAreDocumented's (in
+// internal/app), against the running service.
+func TestDocument(t *testing.T) { testenv.CheckDocument(t, OpenAPI) }
 
 func TestOperationsAreComplete(t *testing.T) {
 	seen := map[string]string{}
@@ -134,7 +90,7 @@ func TestOperationsAreComplete(t *testing.T) {
 		if len(op.Responses) == 0 {
 			t.Errorf("%s has no responses", r)
 		}
-		if r == "GET /v1/sales/openapi.json" {
+		if strings.HasSuffix(r, " /v1/sales/openapi.json") {
 			if op.Security == nil || len(*op.Security) != 0 {
 				t.Errorf("%s must be public (security: [])", r)
 			}
@@ -170,48 +126,6 @@ func hasParam(op operation, name string) bool {
 		}
 	}
 	return false
-}
-
-// Every local $ref points at something the document has.
-func TestReferencesResolve(t *testing.T) {
-	doc := document(t)
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			if ref, ok := v["$ref"].(string); ok {
-				if !resolves(doc, ref) {
-					t.Errorf("$ref %s resolves to nothing", ref)
-				}
-			}
-			for _, x := range v {
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		}
-	}
-	walk(doc)
-}
-
-func resolves(doc map[string]any, ref string) bool {
-	p, ok := strings.CutPrefix(ref, "#/")
-	if !ok {
-		return false
-	}
-	var cur any = doc
-	for _, seg := range strings.Split(p, "/") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return false
-		}
-		if cur, ok = m[strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")]; !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // Amounts are whole minor units and rates decimal strings, never floats.

@@ -20,11 +20,16 @@ import (
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/services/contacts/api"
 	"github.com/rapportcrm/rapport/services/contacts/internal/app"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// Every reply a test receives is checked against the service's OpenAPI document.
+func TestMain(m *testing.M) {
+	testenv.ValidateWith(api.OpenAPI)
+	testenv.Main(m)
+}
 
 // harness runs the real service on a real database and broker.
 type harness struct {

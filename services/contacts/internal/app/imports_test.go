@@ -51,7 +51,7 @@ func (h *harness) importErrors(tok, id string) [][]string {
 	h.t.Helper()
 	req, _ := http.NewRequest("GET", h.url+"/v1/imports/"+id+"/errors", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testenv.Do(h.t, req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestImportBadInput(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "text/csv")
 	req.ContentLength = 2 << 30
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testenv.Do(t, req)
 	if err != nil {
 		t.Fatalf("2 GiB file: %v", err)
 	}

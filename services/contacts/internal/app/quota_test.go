@@ -295,7 +295,7 @@ func TestContactsQuotaSetWhileCreating(t *testing.T) {
 				req, _ := http.NewRequest("POST", h.url+"/v1/contacts", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+rep)
 				req.Header.Set("Content-Type", "application/json")
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := testenv.Do(t, req)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -360,7 +360,7 @@ func TestConcurrentCreatesStayWithinQuota(t *testing.T) {
 			req, _ := http.NewRequest("POST", h.url+"/v1/contacts", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+rep)
 			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := testenv.Do(t, req)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

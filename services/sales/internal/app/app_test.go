@@ -17,11 +17,16 @@ import (
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/services/sales/api"
 	"github.com/rapportcrm/rapport/services/sales/internal/app"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// Every reply a test receives is checked against the service's OpenAPI document.
+func TestMain(m *testing.M) {
+	testenv.ValidateWith(api.OpenAPI)
+	testenv.Main(m)
+}
 
 // harness runs the real service on a real database and broker, with two
 // tenants: A works in Russian with RUB, B in English with USD.

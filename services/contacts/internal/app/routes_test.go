@@ -1,0 +1,17 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/services/contacts/api"
+)
+
+// The service serves exactly the routes its OpenAPI document describes,
+// HEAD included: a route added without its documentation fails here, and
+// so does a documented route that is not served.
+func TestServedRoutesAreDocumented(t *testing.T) {
+	h := start(t)
+	testenv.CheckRoutes(t, h.url, h.token(h.tenantA, auth.RoleAdmin), api.OpenAPI, "..")
+}
