@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/rapportcrm/rapport/pkg/telemetry/telemetrytest"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	crmv1alpha1 "github.com/rapportcrm/rapport/services/operator/api/v1alpha1"
@@ -255,6 +256,8 @@ func TestProbesMetricsAndTraces(t *testing.T) {
 				return false, "metrics lack " + want
 			}
 		}
+		// What the operator serves passes `promtool check metrics`.
+		telemetrytest.Lint(t, body)
 		return true, ""
 	})
 }
