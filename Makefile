@@ -16,7 +16,7 @@ HELM_VERSION := v4.3.2
 MODULES := pkg services/contacts services/sales services/operator services/gateway deploy/local tests
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
-.PHONY: run test test-go lint vet fmt-check proto proto-check crd crd-check tools bench postgres envtest-assets
+.PHONY: run test test-go test-fuzz fuzz lint vet fmt-check proto proto-check crd crd-check tools bench postgres envtest-assets
 
 # The operator's tests run against a real kube-apiserver and etcd, which
 # cannot be downloaded here: they are built from the Go module proxy
@@ -30,10 +30,19 @@ run:
 	go run ./deploy/local
 
 ## test: everything, against real PostgreSQL, the kfake broker and real processes.
-test: proto-check crd-check lint test-go
+test: proto-check crd-check lint test-go test-fuzz
 
 test-go: postgres envtest-assets $(BIN)/helm-$(HELM_VERSION)
 	go test -p 2 -count=1 -timeout 30m $(PKGS)
+
+## test-fuzz: every Go native fuzz target, briefly (the seeds and what a few seconds find).
+test-fuzz:
+	tools/fuzz/run 5s
+
+## fuzz: every fuzz target for longer (FUZZTIME=2m by default); failures land in testdata/fuzz.
+FUZZTIME ?= 2m
+fuzz:
+	tools/fuzz/run $(FUZZTIME)
 
 ## lint: gofmt, go vet and buf lint.
 lint: fmt-check vet
@@ -62,7 +71,7 @@ tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $
 ## crd: regenerate the operator's deep copies, the chart's CRDs (from services/operator/api) and its ClusterRole (from the controller's RBAC markers).
 crd: tools
 	cd services/operator && controller-gen object paths=./api/... && controller-gen crd paths=./api/... output:crd:dir=../../charts/rapport-operator/crds && \
-	  controller-gen rbac:roleName=rapport-operator paths=./internal/controller/... output:rbac:artifacts:config=../../charts/rapport-operator/templates
+	  controller-gen rbac:roleName=rapport-operator paths=./internal/controller/... output:rbac:artifacts:config=../../charts/rapport-operator/rbac
 
 ## crd-check: fail when the committed deep copies or CRDs are stale.
 crd-check: tools
@@ -70,7 +79,7 @@ crd-check: tools
 	  controller-gen crd paths=./api/... output:crd:dir="$$tmp" && \
 	  if ! diff -r "$$tmp" ../../charts/rapport-operator/crds; then echo "the CRDs are stale: run make crd"; exit 1; fi && \
 	  mkdir "$$tmp/rbac" && controller-gen rbac:roleName=rapport-operator paths=./internal/controller/... output:rbac:artifacts:config="$$tmp/rbac" && \
-	  if ! diff "$$tmp/rbac/role.yaml" ../../charts/rapport-operator/templates/role.yaml; then echo "the operator's ClusterRole is stale: run make crd"; exit 1; fi && \
+	  if ! diff "$$tmp/rbac/role.yaml" ../../charts/rapport-operator/rbac/role.yaml; then echo "the operator's ClusterRole is stale: run make crd"; exit 1; fi && \
 	  cp api/v1alpha1/zz_generated.deepcopy.go "$$tmp/deepcopy.go" && controller-gen object paths=./api/... && \
 	  if ! diff "$$tmp/deepcopy.go" api/v1alpha1/zz_generated.deepcopy.go; then echo "the deep copies are stale: run make crd"; exit 1; fi
 

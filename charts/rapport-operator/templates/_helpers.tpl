@@ -61,11 +61,11 @@ The ServiceAccount the operator runs as.
 {{- end }}
 
 {{/*
-The ClusterRole controller-gen generates into role.yaml from the RBAC markers
-above the reconciler (make crd); its name is fixed there, not per release.
+The release's ClusterRole: cluster-wide, so named per release. Its rules are
+the ones controller-gen generates into rbac/role.yaml (make crd).
 */}}
 {{- define "rapport-operator.clusterRoleName" -}}
-rapport-operator
+{{- include "rapport-operator.fullname" . }}
 {{- end }}
 
 {{/*

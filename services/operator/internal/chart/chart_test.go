@@ -19,7 +19,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,8 +43,8 @@ const (
 	owner = client.FieldOwner("rapport-chart-test")
 	// tenantsCRD is the CustomResourceDefinition the chart ships in crds/.
 	tenantsCRD = "tenants.crm.rapport.io"
-	// clusterRole is the ClusterRole controller-gen generates into templates/role.yaml.
-	clusterRole = "rapport-operator"
+	// fullname is the release's resource name, the ClusterRole's included.
+	fullname = "rapport-rapport-operator"
 )
 
 // required are the values every installation must give.
@@ -198,6 +200,24 @@ func TestChartLints(t *testing.T) {
 	}
 }
 
+// With the chart's defaults alone there is nothing to install (no region, no
+// brokers): lint says so, as rendering does, instead of passing a chart that
+// helm template then refuses.
+func TestChartLintAgreesWithRenderingOnDefaults(t *testing.T) {
+	out, err := helm(t, "lint", "--strict", chartDir())
+	if err == nil {
+		t.Fatalf("helm lint passed the defaults:\n%s", out)
+	}
+	for _, want := range []string{"region", "brokers"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("want lint to name %q, have: %v", want, err)
+		}
+	}
+	if out, err := helm(t, "template", release, chartDir()); err == nil {
+		t.Fatalf("helm template rendered the defaults:\n%s", out)
+	}
+}
+
 // A value helm cannot install with stops rendering with a message that
 // names the value, whether the template (required) or the schema catches it.
 func TestChartRefusesBadValues(t *testing.T) {
@@ -209,7 +229,12 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{
 			name:  "region missing",
 			flags: []string{"--set", "kafka.brokers={kafka:9092}"},
-			want:  []string{"region is required: the region this installation serves, e.g. ru-central-1"},
+			want:  []string{"missing property 'region'"},
+		},
+		{
+			name:  "region empty",
+			flags: []string{"--set", "region=", "--set", "kafka.brokers={kafka:9092}"},
+			want:  []string{"/region", "does not match pattern"},
 		},
 		{
 			name:  "region malformed",
@@ -219,7 +244,12 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{
 			name:  "brokers missing",
 			flags: []string{"--set", "region=ru-central-1"},
-			want:  []string{"kafka.brokers is required"},
+			want:  []string{"/kafka", "missing property 'brokers'"},
+		},
+		{
+			name:  "unknown OTLP protocol",
+			flags: append([]string{"--set", "otel.endpoint=http://collector:4318", "--set", "otel.protocol=http/json"}, required...),
+			want:  []string{"/otel/protocol"},
 		},
 		{
 			name:  "broker without a port",
@@ -278,6 +308,7 @@ func TestChartRendersValuesIntoTheEnvironment(t *testing.T) {
 				"--set", "leaderElection.enabled=false",
 				"--set", "replicaCount=1",
 				"--set", "otel.endpoint=http://otel-collector.observability:4317",
+				"--set", "otel.protocol=grpc",
 			},
 			replicas: 1,
 			want: map[string]string{
@@ -291,7 +322,17 @@ func TestChartRendersValuesIntoTheEnvironment(t *testing.T) {
 				"POD_NAMESPACE":               "",
 				"OTEL_SERVICE_NAME":           "rapport-operator",
 				"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.observability:4317",
+				"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
 			},
+		},
+		{
+			// The exporter speaks OTLP over HTTP unless told otherwise, so
+			// the protocol goes with the endpoint.
+			name:     "an endpoint alone",
+			flags:    append([]string{"--set", "otel.endpoint=http://otel-collector:4318"}, required...),
+			replicas: 2,
+			want: withEnv(withEnv(withEnv(defaultEnv, "POD_NAMESPACE", ""),
+				"OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4318"), "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
 		},
 	}
 	for _, tt := range tests {
@@ -324,7 +365,7 @@ func TestChartInstallsIntoARealAPIServer(t *testing.T) {
 		kinds = append(kinds, o.GetKind())
 	}
 	sort.Strings(kinds)
-	if want := []string{"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Service", "ServiceAccount"}; !slices.Equal(kinds, want) {
+	if want := []string{"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"}; !slices.Equal(kinds, want) {
 		t.Fatalf("kinds rendered: want %v, have %v", want, kinds)
 	}
 
@@ -368,7 +409,7 @@ func TestChartInstallsIntoARealAPIServer(t *testing.T) {
 		if err := c.Get(ctx, client.ObjectKey{Name: only(t, objs, "ClusterRoleBinding").GetName()}, &crb); err != nil {
 			t.Fatal(err)
 		}
-		if crb.RoleRef.Kind != "ClusterRole" || crb.RoleRef.Name != clusterRole {
+		if crb.RoleRef.Kind != "ClusterRole" || crb.RoleRef.Name != fullname {
 			t.Errorf("roleRef: %+v", crb.RoleRef)
 		}
 		var role rbacv1.ClusterRole
@@ -376,6 +417,9 @@ func TestChartInstallsIntoARealAPIServer(t *testing.T) {
 			t.Fatalf("the bound ClusterRole: %v", err)
 		}
 		checkRules(t, role.Rules)
+		if want := generatedRules(t); !equality.Semantic.DeepEqual(role.Rules, want) {
+			t.Errorf("the ClusterRole's rules are not controller-gen's:\nhave %+v\nwant %+v", role.Rules, want)
+		}
 		if len(crb.Subjects) != 1 {
 			t.Fatalf("subjects: %+v", crb.Subjects)
 		}
@@ -386,6 +430,44 @@ func TestChartInstallsIntoARealAPIServer(t *testing.T) {
 		var account corev1.ServiceAccount
 		if err := c.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Name}, &account); err != nil {
 			t.Errorf("the bound ServiceAccount: %v", err)
+		}
+	})
+
+	t.Run("the PodDisruptionBudget covers the operator's Pods", func(t *testing.T) {
+		var pdb policyv1.PodDisruptionBudget
+		if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: fullname}, &pdb); err != nil {
+			t.Fatal(err)
+		}
+		if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.MinAvailable != nil {
+			t.Errorf("want maxUnavailable 1, have %+v", pdb.Spec)
+		}
+		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+		if err != nil || sel.Empty() || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+			t.Errorf("selector %v does not match the Pods' labels %v (%v)", pdb.Spec.Selector, d.Spec.Template.Labels, err)
+		}
+	})
+
+	t.Run("a second release installs beside the first", func(t *testing.T) {
+		// Cluster-wide objects are the release's own: another release's
+		// ClusterRole and binding neither clash with nor replace these.
+		other := render(t, append([]string{"--set", "nameOverride=crm-operator"}, required...)...)
+		for _, o := range other {
+			if o.GetKind() == "ClusterRole" || o.GetKind() == "ClusterRoleBinding" {
+				if o.GetName() == fullname {
+					t.Fatalf("the second release's %s is named %s too", o.GetKind(), o.GetName())
+				}
+				if o.GetLabels()["app.kubernetes.io/instance"] != release {
+					t.Errorf("%s %s lacks the release's labels: %v", o.GetKind(), o.GetName(), o.GetLabels())
+				}
+				apply(ctx, t, c, o)
+			}
+		}
+		var role rbacv1.ClusterRole
+		if err := c.Get(ctx, client.ObjectKey{Name: fullname}, &role); err != nil {
+			t.Fatal(err)
+		}
+		if role.Labels["app.kubernetes.io/name"] != "rapport-operator" {
+			t.Errorf("the first release's ClusterRole was taken over: %v", role.Labels)
 		}
 	})
 
@@ -539,6 +621,41 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment, serviceAccount string) 
 	} {
 		if want.have.Cmp(resource.MustParse(want.want)) != 0 {
 			t.Errorf("resources.%s: want %s, have %s", name, want.want, want.have.String())
+		}
+	}
+}
+
+// generatedRules are the rules controller-gen wrote into rbac/role.yaml.
+func generatedRules(t *testing.T) []rbacv1.PolicyRule {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(chartDir(), "rbac", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.ClusterRole
+	if err := utilyaml.Unmarshal(raw, &role); err != nil {
+		t.Fatal(err)
+	}
+	return role.Rules
+}
+
+// A single replica has no standby to keep, and a budget over it would block
+// every node drain.
+func TestChartOmitsTheDisruptionBudgetForOneReplica(t *testing.T) {
+	for _, tt := range []struct {
+		flags []string
+		want  bool
+	}{
+		{required, true},
+		{append([]string{"--set", "replicaCount=1"}, required...), false},
+		{append([]string{"--set", "podDisruptionBudget.enabled=false"}, required...), false},
+	} {
+		have := false
+		for _, o := range render(t, tt.flags...) {
+			have = have || o.GetKind() == "PodDisruptionBudget"
+		}
+		if have != tt.want {
+			t.Errorf("%v: PodDisruptionBudget rendered %v, want %v", tt.flags, have, tt.want)
 		}
 	}
 }
