@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/customfield"
 )
@@ -352,31 +353,14 @@ func (c *Contact) Shares() []string {
 	return tagged("user:", c.f.SharedWithUsers, "team:", c.f.SharedWithTeams)
 }
 
-// VisibleTo reports whether a viewer sees the contact: everyone sees
-// everything when all is set; otherwise the owner, the users and teams it is
-// shared with, and, with team set, the members of its team.
+// VisibleTo reports whether a viewer sees the contact, by the platform's
+// one visibility rule (pkg/access).
 func (c *Contact) VisibleTo(v Viewer) bool {
-	if v.All || (v.UserID != "" && c.f.OwnerID == v.UserID) {
-		return true
-	}
-	if v.TeamWide && v.Team != "" && c.f.Team == v.Team {
-		return true
-	}
-	for _, s := range c.Shares() {
-		if s == "user:"+v.UserID || (v.Team != "" && s == "team:"+v.Team) {
-			return true
-		}
-	}
-	return false
+	return v.Sees(access.Record{Owner: c.f.OwnerID, Team: c.f.Team, SharedUsers: c.f.SharedWithUsers, SharedTeams: c.f.SharedWithTeams})
 }
 
 // Viewer is who looks at the client base, as visibility needs it.
-type Viewer struct {
-	All      bool // admins and analysts see every contact
-	TeamWide bool // managers (and viewers) see their team's contacts
-	UserID   string
-	Team     string
-}
+type Viewer = access.Viewer
 
 // Keys are the contact's normalised channels ("email:…", "phone:+…"): two
 // contacts sharing one are likely the same person.

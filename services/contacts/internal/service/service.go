@@ -121,11 +121,7 @@ func principal(ctx context.Context) (auth.Principal, error) {
 // viewerOf is what visibility needs of a principal (DESIGN.md §5): admins
 // and analysts see every contact, managers and viewers their team's, reps
 // their own; everyone sees what is shared with them or their team.
-func viewerOf(p auth.Principal) domain.Viewer {
-	return domain.Viewer{UserID: p.UserID, Team: p.Team,
-		All:      p.HasRole(auth.RoleAdmin) || p.HasRole(auth.RoleAnalyst),
-		TeamWide: p.HasRole(auth.RoleManager) || p.HasRole(auth.RoleViewer)}
-}
+func viewerOf(p auth.Principal) domain.Viewer { return access.ViewerOf(p.UserID, p.Team, p.Roles) }
 
 // visible answers a contact the principal may not see like a missing one.
 func visible(p auth.Principal, c *domain.Contact) error {
