@@ -48,8 +48,8 @@ func QueueAppend(ctx context.Context, b *pgx.Batch, evs ...Event) error {
 	})
 }
 
-const insertOutbox = `
-insert into outbox (tenant_id, id, topic, key, type, subject, payload, headers)
+// insertOutbox begins with outboxMark, by which the relay hears of its commits.
+const insertOutbox = outboxMark + `(tenant_id, id, topic, key, type, subject, payload, headers)
 select t, i, tp, k, ty, s, p, h::jsonb
 from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::bytea[], $8::text[])
      with ordinality as u(t, i, tp, k, ty, s, p, h, n)

@@ -1,11 +1,14 @@
 package events
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -27,17 +30,31 @@ import (
 // table per database means one leader per database.
 const relayLockKey int64 = 0x72617070_6f757462
 
-// leaderRetry is how often a standby replica asks for the lock, and how often
-// the leader checks that its lock's connection is still alive.
+// leaderRetry is how often a standby replica asks for the lock.
 const leaderRetry = time.Second
+
+// outboxChannel is the LISTEN/NOTIFY channel on which a standby relay tells
+// the leader, in another process, that this process committed outbox rows.
+const outboxChannel = "rapport_outbox"
+
+// outboxMark is in the text of every statement that appends to the outbox
+// (insertOutbox), for postgres.OnCommit to recognise.
+const outboxMark = "insert into outbox "
 
 // RelayOptions tunes a relay; zero values take the defaults.
 type RelayOptions struct {
 	// BatchSize is the most rows read and published at once (default 500).
 	// Keep it at or below the writer's BatchSize (NewWriter: 1000).
 	BatchSize int
-	// PollInterval is the wait after a batch that was not full (default 20ms).
+	// PollInterval is the least time between the starts of two batches that
+	// were not full (default 20ms): while commits keep coming, the relay
+	// gathers them this long rather than reading the outbox after each.
 	PollInterval time.Duration
+	// IdleInterval is the longest the relay waits for a wake-up before it
+	// reads the outbox anyway (default 5s): a safety net for rows whose
+	// commit woke no relay (written by hand, or notified while a new leader
+	// was not listening yet).
+	IdleInterval time.Duration
 	// Service names the relay in logs and metrics.
 	Service string
 }
@@ -53,6 +70,13 @@ type Relay struct {
 	leading atomic.Bool
 	backlog atomic.Int64
 	ageBits atomic.Uint64 // float64 seconds
+	// wake tells the leading relay that outbox rows committed; forward, a
+	// standby's, that rows committed here which a leader elsewhere must
+	// hear of. Both hold at most one signal: signals coalesce.
+	wake, forward chan struct{}
+	// deaf relays do not hear this process's commits (tests: a relay in
+	// "another process").
+	deaf bool
 }
 
 // NewRelay returns a relay publishing pool's outbox through w.
@@ -63,11 +87,20 @@ func NewRelay(pool *pgxpool.Pool, w Writer, opts RelayOptions) *Relay {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 20 * time.Millisecond
 	}
-	return &Relay{pool: pool, w: w, opts: opts}
+	if opts.IdleInterval <= 0 {
+		opts.IdleInterval = 5 * time.Second
+	}
+	return &Relay{pool: pool, w: w, opts: opts, wake: make(chan struct{}, 1), forward: make(chan struct{}, 1)}
 }
 
 // Run publishes until ctx is done, then returns nil. Database and Kafka
 // failures are logged and retried; they never lose an event.
+//
+// The relay reads the outbox when woken, not on a clock: a transaction of
+// this process that appended events wakes it as it commits
+// (postgres.OnCommit); a standby replica's relay passes such wake-ups on to
+// the leader with a NOTIFY, which the leader LISTENs for on the connection
+// that holds its lock. Failing those, it reads every IdleInterval.
 func (r *Relay) Run(ctx context.Context) error {
 	in := metrics()
 	svc := attribute.String("service", r.opts.Service)
@@ -81,6 +114,19 @@ func (r *Relay) Run(ctx context.Context) error {
 	if err == nil {
 		defer func() { _ = reg.Unregister() }()
 	}
+	if !r.deaf {
+		defer postgres.OnCommit(outboxMark, r.committed)()
+	}
+	fctx, stopForwarding := context.WithCancel(ctx)
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		r.forwardCommits(fctx)
+	}()
+	defer func() {
+		stopForwarding()
+		<-forwarded
+	}()
 	for {
 		conn, err := r.acquireLeadership(ctx)
 		if err != nil {
@@ -95,6 +141,37 @@ func (r *Relay) Run(ctx context.Context) error {
 		slog.WarnContext(ctx, "events: relay lost leadership", "service", r.opts.Service, "err", err)
 		if !sleep(ctx, leaderRetry) {
 			return nil
+		}
+	}
+}
+
+// committed runs after a transaction of this process that appended outbox
+// rows committed: the leader reads them; a standby tells the leader.
+func (r *Relay) committed() {
+	ch := r.forward
+	if r.leading.Load() {
+		ch = r.wake
+	}
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// forwardCommits notifies the leading relay, wherever it runs, of the
+// commits a standby relay hears of, at most once per PollInterval.
+func (r *Relay) forwardCommits(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.forward:
+		}
+		if _, err := r.pool.Exec(ctx, `select pg_notify($1, '')`, outboxChannel); err != nil && ctx.Err() == nil {
+			slog.WarnContext(ctx, "events: relay notify", "service", r.opts.Service, "err", err)
+		}
+		if !sleep(ctx, r.opts.PollInterval) {
+			return
 		}
 	}
 }
@@ -122,13 +199,13 @@ func (r *Relay) acquireLeadership(ctx context.Context) (*pgxpool.Conn, error) {
 	}
 }
 
-// resign unlocks and returns the connection; if unlocking fails the
-// connection is closed instead, which releases the lock just as well and
-// keeps a locked session out of the pool.
+// resign stops listening, unlocks and returns the connection; if that
+// fails the connection is closed instead, which releases the lock just as
+// well and keeps a locked or listening session out of the pool.
 func (r *Relay) resign(ctx context.Context, conn *pgxpool.Conn) {
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := conn.Exec(uctx, `select pg_advisory_unlock($1)`, relayLockKey); err != nil {
+	if _, err := conn.Exec(uctx, `unlisten *; select pg_advisory_unlock(`+strconv.FormatInt(relayLockKey, 10)+`)`); err != nil {
 		_ = conn.Conn().Close(uctx)
 	}
 	conn.Release()
@@ -137,16 +214,27 @@ func (r *Relay) resign(ctx context.Context, conn *pgxpool.Conn) {
 // lead publishes batches while this relay holds the lock. It returns when ctx
 // ends or the lock's connection is lost.
 func (r *Relay) lead(ctx context.Context, lock *pgxpool.Conn) error {
+	// Listening starts before the first read, so no commit falls between.
+	if _, err := lock.Exec(ctx, `listen `+outboxChannel); err != nil {
+		return fmt.Errorf("events: relay listen: %w", err)
+	}
 	r.leading.Store(true)
-	backoff := r.opts.PollInterval
-	var checked, measured time.Time
-	for ctx.Err() == nil {
-		if time.Since(checked) >= leaderRetry {
-			if err := lock.Ping(ctx); err != nil {
-				return fmt.Errorf("events: relay lock connection: %w", err)
-			}
-			checked = time.Now()
+	lctx, stopListening := context.WithCancel(ctx)
+	lost := make(chan error, 1)
+	go func() { lost <- r.listen(lctx, lock) }()
+	defer func() {
+		stopListening()
+		// The listener returns once cancelled (or already has, with the
+		// connection's error): the connection is free for resign.
+		select {
+		case <-lost:
+		case <-time.After(5 * time.Second):
 		}
+	}()
+	backoff := r.opts.PollInterval
+	var measured time.Time
+	for ctx.Err() == nil {
+		began := time.Now()
 		n, err := r.relayBatch(ctx)
 		switch {
 		case err == nil && n == 0:
@@ -158,22 +246,59 @@ func (r *Relay) lead(ctx context.Context, lock *pgxpool.Conn) error {
 			r.measure(ctx)
 			measured = time.Now()
 		}
-		if err != nil {
+		wake := r.wake
+		wait := r.opts.IdleInterval
+		switch {
+		case err != nil:
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			slog.WarnContext(ctx, "events: relay batch", "service", r.opts.Service, "err", err)
+			// New commits do not shorten the backoff: Kafka or the database
+			// is failing, not idle.
 			backoff = min(backoff*2, leaderRetry)
-			sleep(ctx, backoff)
+			wake, wait = nil, backoff
+		case n == r.opts.BatchSize:
+			continue // more is waiting: do not wait
+		default:
+			backoff = r.opts.PollInterval
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case err := <-lost:
+			t.Stop()
+			lost <- err // for the deferred wait
+			return fmt.Errorf("events: relay lock connection: %w", err)
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+		if err != nil {
 			continue
 		}
-		backoff = r.opts.PollInterval
-		if n == r.opts.BatchSize {
-			continue // more is waiting: do not sleep
+		// Commits that keep coming are read together: at most one batch
+		// that is not full per PollInterval.
+		if rest := r.opts.PollInterval - time.Since(began); rest > 0 {
+			sleep(ctx, rest)
 		}
-		sleep(ctx, r.opts.PollInterval)
 	}
 	return ctx.Err()
+}
+
+// listen turns the notifications on the lock's connection into wake-ups
+// until ctx ends or the connection fails, whose error it returns: the lock
+// went with it.
+func (r *Relay) listen(ctx context.Context, lock *pgxpool.Conn) error {
+	for {
+		if _, err := lock.Conn().WaitForNotification(ctx); err != nil {
+			return err
+		}
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 type outboxRow struct {
@@ -196,31 +321,7 @@ type outboxRow struct {
 // the delete only means those rows are published again; consumers drop the
 // repeats by ce_id. Nothing is deleted before Kafka acknowledged it.
 func (r *Relay) relayBatch(ctx context.Context) (int, error) {
-	var rows []outboxRow
-	err := postgres.InSystem(ctx, r.pool, func(tx pgx.Tx) error {
-		rs, err := tx.Query(ctx, `
-select seq, tenant_id, id, topic, key, type, subject, payload, headers, created_at
-from outbox order by seq limit $1`, r.opts.BatchSize)
-		if err != nil {
-			return err
-		}
-		rows, err = pgx.CollectRows(rs, func(row pgx.CollectableRow) (outboxRow, error) {
-			var (
-				o                   outboxRow
-				tenant, id          uuid.UUID
-				topic, typ, subject string
-				key, payload        []byte
-				headers             map[string]string
-				created             time.Time
-			)
-			if err := row.Scan(&o.seq, &tenant, &id, &topic, &key, &typ, &subject, &payload, &headers, &created); err != nil {
-				return o, err
-			}
-			o.event, o.trace = eventFromOutbox(tenant, id, topic, key, typ, subject, payload, headers, created)
-			return o, nil
-		})
-		return err
-	})
+	rows, err := r.read(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("events: read outbox: %w", err)
 	}
@@ -248,14 +349,88 @@ from outbox order by seq limit $1`, r.opts.BatchSize)
 	// consumers a batch of repeats.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	err = postgres.InSystem(dctx, r.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(dctx, `delete from outbox where seq = any($1)`, seqs)
-		return err
-	})
-	if err != nil {
+	b := &pgx.Batch{}
+	for _, t := range byTenant(rows) {
+		postgres.QueueTenant(b, t.tenant)
+		b.Queue(`delete from outbox where seq = any($1)`, t.seqs)
+	}
+	if err := r.pool.SendBatch(dctx, b).Close(); err != nil {
 		return 0, fmt.Errorf("events: delete %d published outbox rows: %w", len(rows), err)
 	}
 	return len(rows), nil
+}
+
+// read returns the oldest BatchSize rows in sequence order. Only
+// system.outbox_pending sees across tenants, and it names the rows (their
+// sequence numbers and tenants); each tenant's rows are read in its own
+// scope, all in one pipeline: the app role never sees a tenant's events
+// outside that tenant's scope.
+func (r *Relay) read(ctx context.Context) ([]outboxRow, error) {
+	pending, err := r.pool.Query(ctx, `select seq, tenant_id from system.outbox_pending($1)`, r.opts.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	names, err := pgx.CollectRows(pending, func(row pgx.CollectableRow) (outboxRow, error) {
+		var o outboxRow
+		return o, row.Scan(&o.seq, &o.event.TenantID)
+	})
+	if err != nil || len(names) == 0 {
+		return nil, err
+	}
+	rows := make([]outboxRow, 0, len(names))
+	b := &pgx.Batch{}
+	for _, t := range byTenant(names) {
+		postgres.QueueTenant(b, t.tenant)
+		b.Queue(`select seq, tenant_id, id, topic, key, type, subject, payload, headers, created_at
+			from outbox where seq = any($1)`, t.seqs).Query(func(rs pgx.Rows) error {
+			got, err := pgx.CollectRows(rs, scanOutboxRow)
+			rows = append(rows, got...)
+			return err
+		})
+	}
+	if err := r.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rows, func(a, b outboxRow) int { return cmp.Compare(a.seq, b.seq) })
+	return rows, nil
+}
+
+func scanOutboxRow(row pgx.CollectableRow) (outboxRow, error) {
+	var (
+		o                   outboxRow
+		tenant, id          uuid.UUID
+		topic, typ, subject string
+		key, payload        []byte
+		headers             map[string]string
+		created             time.Time
+	)
+	if err := row.Scan(&o.seq, &tenant, &id, &topic, &key, &typ, &subject, &payload, &headers, &created); err != nil {
+		return o, err
+	}
+	o.event, o.trace = eventFromOutbox(tenant, id, topic, key, typ, subject, payload, headers, created)
+	return o, nil
+}
+
+// tenantRows are the sequence numbers of one tenant's rows.
+type tenantRows struct {
+	tenant uuid.UUID
+	seqs   []int64
+}
+
+// byTenant groups rows by tenant, in the order tenants first appear.
+func byTenant(rows []outboxRow) []tenantRows {
+	var out []tenantRows
+	at := map[uuid.UUID]int{}
+	for _, row := range rows {
+		i, ok := at[row.event.TenantID]
+		if !ok {
+			i = len(out)
+			at[row.event.TenantID] = i
+			out = append(out, tenantRows{tenant: row.event.TenantID})
+		}
+		out[i].seqs = append(out[i].seqs, row.seq)
+	}
+	return out
 }
 
 // measure refreshes the backlog gauges. It counts the table, so it runs at
@@ -265,11 +440,7 @@ func (r *Relay) measure(ctx context.Context) {
 		n   int64
 		age float64
 	)
-	err := postgres.InSystem(ctx, r.pool, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `
-select count(*), coalesce(extract(epoch from clock_timestamp() - min(created_at)), 0)::float8
-from outbox`).Scan(&n, &age)
-	})
+	err := r.pool.QueryRow(ctx, `select waiting, age from system.outbox_backlog()`).Scan(&n, &age)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			slog.WarnContext(ctx, "events: measure outbox", "service", r.opts.Service, "err", err)

@@ -3,15 +3,18 @@ package events_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // brokenKafka fails every write, as a producer does while the cluster is away.
@@ -53,5 +56,133 @@ func TestRelayKeepsRowsAndReportsBacklogWhileKafkaFails(t *testing.T) {
 	}
 	if _, found := sumPoints[int64](t, "events.outbox.backlog", match); found {
 		t.Fatal("a stopped relay still reports a backlog")
+	}
+}
+
+// statementCounter counts the statements a pool sends, batched or not.
+type statementCounter struct{ n atomic.Int64 }
+
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *statementCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+func (c *statementCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
+	c.n.Add(1)
+}
+func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// An idle relay does not poll the outbox: with nothing written it sends at
+// most its safety-net read (one statement per IdleInterval), not a read
+// every few milliseconds.
+func TestIdleRelayLeavesTheDatabaseAlone(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.NewDatabase(t)
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform()); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(db.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &statementCounter{}
+	cfg.ConnConfig.Tracer = counter
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	r := events.NewRelay(pool, brokenKafka{}, events.RelayOptions{Service: "idle"})
+	run(t, r.Run)
+	waitFor(t, 10*time.Second, "the relay to lead", func() bool { return events.Leading(r) })
+	time.Sleep(200 * time.Millisecond)
+	before := counter.n.Load()
+	const idle = 3 * time.Second
+	time.Sleep(idle)
+	if n := counter.n.Load() - before; n > int64(idle/events.IdleInterval(r))+1 {
+		t.Fatalf("an idle relay sent %d statements in %s; want at most one per %s", n, idle, events.IdleInterval(r))
+	}
+}
+
+// publishLatency appends one event in tenant's scope and returns how long
+// after its commit the relay had published it (and emptied the outbox).
+func publishLatency(t *testing.T, pool *pgxpool.Pool, topic string) time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	tenant := uuid.New()
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		return events.Append(ctx, tx, newEvent(t, topic, tenant, "a", 1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	committed := time.Now()
+	for {
+		var waiting int
+		if err := pool.QueryRow(ctx, `select waiting from system.outbox_backlog()`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 0 {
+			return time.Since(committed)
+		}
+		if time.Since(committed) > 30*time.Second {
+			t.Fatal("the event was not published in 30s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// The commit wakes an idle relay: the event is published at once, not at
+// the relay's next look (its safety net is seconds away).
+func TestRelayPublishesAsSoonAsTheRowsCommit(t *testing.T) {
+	pool := setupDB(t)
+	const topic = "crm.prompt.events.v1"
+	w := events.NewWriter(testenv.Kafka(t, topic))
+	t.Cleanup(func() { _ = w.Close() })
+	r := events.NewRelay(pool, w, events.RelayOptions{Service: "prompt"})
+	run(t, r.Run)
+	waitFor(t, 10*time.Second, "the relay to lead", func() bool { return events.Leading(r) })
+	var worst time.Duration
+	for range 5 {
+		time.Sleep(300 * time.Millisecond) // idle again
+		worst = max(worst, publishLatency(t, pool, topic))
+	}
+	t.Logf("slowest of 5 publishes: %s after the commit", worst)
+	if worst > time.Second {
+		t.Fatalf("an event was published %s after its commit", worst)
+	}
+}
+
+// A relay that does not lead passes the commits of its process on to the
+// leader, wherever that runs (here: one that hears nothing of this
+// process), with a NOTIFY on the leader's lock connection.
+func TestStandbyRelayWakesTheLeaderInAnotherProcess(t *testing.T) {
+	pool := setupDB(t)
+	const topic = "crm.far.events.v1"
+	w := events.NewWriter(testenv.Kafka(t, topic))
+	t.Cleanup(func() { _ = w.Close() })
+	leader := events.Deaf(events.NewRelay(pool, w, events.RelayOptions{Service: "far"}))
+	run(t, leader.Run)
+	waitFor(t, 10*time.Second, "the leader to lead", func() bool { return events.Leading(leader) })
+	time.Sleep(300 * time.Millisecond)
+	// Alone, the deaf leader finds the event only at its next safety-net read.
+	if d := publishLatency(t, pool, topic); d < time.Second {
+		t.Fatalf("a leader that hears nothing published %s after the commit: the test cannot tell a NOTIFY from it", d)
+	}
+	standby := events.NewRelay(pool, w, events.RelayOptions{Service: "near"})
+	run(t, standby.Run)
+	time.Sleep(300 * time.Millisecond)
+	if events.Leading(standby) {
+		t.Fatal("the standby leads")
+	}
+	var worst time.Duration
+	for range 3 {
+		worst = max(worst, publishLatency(t, pool, topic))
+		time.Sleep(100 * time.Millisecond)
+	}
+	if worst > time.Second {
+		t.Fatalf("with a standby in the writing process an event was published %s after its commit", worst)
 	}
 }

@@ -32,7 +32,9 @@ func Platform() MigrationSet {
 
 // Migrate applies the sets in order as the owner of the tables (ownerURL) and
 // then grants appRole row access only: the service never owns what it reads,
-// so FORCE ROW LEVEL SECURITY always applies to it.
+// so FORCE ROW LEVEL SECURITY always applies to it. It may run the functions
+// of schema system (the platform's few operations across tenants) and may
+// not touch the migration history.
 func Migrate(ctx context.Context, ownerURL, appRole string, sets ...MigrationSet) error {
 	cfg, err := pgx.ParseConfig(ownerURL)
 	if err != nil {
@@ -49,19 +51,48 @@ func Migrate(ctx context.Context, ownerURL, appRole string, sets ...MigrationSet
 			return fmt.Errorf("postgres: migrate %s: %w", set.Table, err)
 		}
 	}
-	return grant(ctx, db, appRole)
+	return grant(ctx, db, appRole, sets)
 }
 
-func grant(ctx context.Context, db *sql.DB, appRole string) error {
+// grant runs in one transaction, so the app role is never seen holding
+// the migration history between the grant on all tables and the revoke.
+func grant(ctx context.Context, db *sql.DB, appRole string, sets []MigrationSet) error {
 	role := pgx.Identifier{appRole}.Sanitize()
-	for _, stmt := range []string{
+	stmts := []string{
 		"grant usage on schema public to " + role,
 		"grant select, insert, update, delete on all tables in schema public to " + role,
 		"grant usage, select on all sequences in schema public to " + role,
-	} {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
+		// A new function is executable by PUBLIC; those of schema system run
+		// with the owner's rights and are for the app role alone.
+		"revoke execute on all functions in schema system from public",
+		"grant usage on schema system to " + role,
+		"grant execute on all functions in schema system to " + role,
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("postgres: grant: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, set := range sets {
+		// Whoever writes the history decides which migrations run next:
+		// deleting its rows would make the owner apply every migration again.
+		table := pgx.Identifier{set.Table}.Sanitize()
+		stmts = append(stmts, "revoke all on table "+table+" from "+role)
+		var seq sql.NullString
+		if err := tx.QueryRowContext(ctx, `select pg_get_serial_sequence($1, 'id')`, table).Scan(&seq); err != nil {
+			return fmt.Errorf("postgres: sequence of %s: %w", set.Table, err)
+		}
+		if seq.Valid {
+			stmts = append(stmts, "revoke all on sequence "+seq.String+" from "+role)
+		}
+	}
+	for _, stmt := range stmts {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("postgres: %s: %w", stmt, err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("postgres: grant: %w", err)
 	}
 	return nil
 }

@@ -71,13 +71,6 @@ func InTenant(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, fn fu
 	return finish(ctx, tx, fn)
 }
 
-// InSystem runs fn in a transaction with the platform scope: it sees the
-// platform tables (outbox, tenants) of every tenant, and no domain table.
-// Only platform machinery (the outbox relay, the tenancy applier) uses it.
-func InSystem(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return inTx(ctx, pool, fn, `begin; select set_config('app.system', 'on', true)`)
-}
-
 // InTenantBatch sends b as one pipeline, scoped to tenantID, and commits it
 // if every statement succeeds: PostgreSQL runs the statements of one
 // extended-protocol pipeline as a single implicit transaction, so the whole
@@ -98,30 +91,32 @@ func InTenantBatchWith(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UU
 	}
 	scoped := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, b.Len()+1)}
 	if first == nil {
-		scoped.Queue(`select set_config('app.tenant_id', $1, true)`, tenantID.String())
+		QueueTenant(scoped, tenantID)
 	} else {
 		scoped.Queue(`select set_config('app.tenant_id', $1, true), (`+renumber(first.SQL, 1)+`)`,
 			append([]any{tenantID.String()}, first.Arguments...)...)
 	}
 	scoped.QueuedQueries = append(scoped.QueuedQueries, b.QueuedQueries...)
+	var s seen
+	s.noteBatch(scoped)
 	if err := pool.SendBatch(ctx, scoped).Close(); err != nil {
 		return err
 	}
+	s.committed()
 	return nil
 }
 
-// inTx begins with begin, a simple-protocol query that also scopes the
-// transaction: one round trip instead of two on every transaction.
-func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error, begin string) (err error) {
-	tx, err := pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: begin})
-	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
-	}
-	return finish(ctx, tx, fn)
+// QueueTenant queues, in a pipeline sent by pool.SendBatch (which
+// PostgreSQL runs as one implicit transaction), the statement that scopes
+// the statements queued after it to tenantID, up to the next QueueTenant:
+// one pipeline can visit several tenants, each in its own scope.
+func QueueTenant(b *pgx.Batch, tenantID uuid.UUID) {
+	b.Queue(`select set_config('app.tenant_id', $1, true)`, tenantID.String())
 }
 
 // finish runs fn in tx, then commits, or rolls back when fn fails or panics.
 func finish(ctx context.Context, tx pgx.Tx, fn func(pgx.Tx) error) (err error) {
+	s := &seen{}
 	defer func() {
 		// A panic in fn must not leave the transaction open: its connection
 		// would never return to the pool, and its row locks never go.
@@ -133,12 +128,13 @@ func finish(ctx context.Context, tx pgx.Tx, fn func(pgx.Tx) error) (err error) {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if err = fn(tx); err != nil {
+	if err = fn(&watchedTx{Tx: tx, seen: s}); err != nil {
 		return err
 	}
 	if err = tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
+	s.committed()
 	return nil
 }
 

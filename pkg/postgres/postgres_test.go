@@ -71,18 +71,21 @@ func TestRowLevelSecurityHidesOtherTenants(t *testing.T) {
 	if err == nil {
 		t.Fatal("insert of another tenant's row succeeded")
 	}
-	// Without a tenant nothing is visible, and the system scope sees no domain rows.
-	for name, run := range map[string]func(func(pgx.Tx) error) error{
-		"no scope": func(fn func(pgx.Tx) error) error {
+	// Without a tenant nothing is visible, nor with the old system setting.
+	for name, scope := range map[string]string{"no scope": "", "app.system on": `select set_config('app.system', 'on', true)`} {
+		run := func(fn func(pgx.Tx) error) error {
 			tx, err := p.Begin(ctx)
 			if err != nil {
 				return err
 			}
 			defer tx.Rollback(ctx)
+			if scope != "" {
+				if _, err := tx.Exec(ctx, scope); err != nil {
+					return err
+				}
+			}
 			return fn(tx)
-		},
-		"system": func(fn func(pgx.Tx) error) error { return postgres.InSystem(ctx, p.Pool, fn) },
-	} {
+		}
 		var n int
 		if err := run(func(tx pgx.Tx) error { return tx.QueryRow(ctx, `select count(*) from notes`).Scan(&n) }); err != nil {
 			t.Fatal(name, err)

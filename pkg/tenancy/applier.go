@@ -16,7 +16,6 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/events"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
-	"github.com/rapportcrm/rapport/pkg/postgres"
 )
 
 // Hook is a service's part of applying a tenant. Both methods run in the
@@ -81,6 +80,10 @@ func NewApplier(cfg ApplierConfig) (*Applier, error) {
 
 // Run loads the directory, then applies records until ctx ends.
 func (a *Applier) Run(ctx context.Context) error {
+	version, err := tenantsVersion(ctx, a.cfg.Pool)
+	if err != nil {
+		return err
+	}
 	if err := LoadDirectory(ctx, a.cfg.Pool, a.cfg.Directory); err != nil {
 		return err
 	}
@@ -92,13 +95,36 @@ func (a *Applier) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := LoadDirectory(ctx, a.cfg.Pool, a.cfg.Directory); err != nil && ctx.Err() == nil {
+				if err := a.refresh(ctx, &version); err != nil && ctx.Err() == nil {
 					slog.WarnContext(ctx, "tenancy: reload directory", "err", err)
 				}
 			}
 		}
 	}()
 	return a.consumer.Run(ctx)
+}
+
+// refresh reloads the directory when a record was applied since version
+// (by this replica or another): a look at one number while nothing changes.
+func (a *Applier) refresh(ctx context.Context, version *string) error {
+	v, err := tenantsVersion(ctx, a.cfg.Pool)
+	if err != nil || v == *version {
+		return err
+	}
+	// Read before the records: a record applied in between is loaded now
+	// and again at the next look, never missed.
+	if err := LoadDirectory(ctx, a.cfg.Pool, a.cfg.Directory); err != nil {
+		return err
+	}
+	*version = v
+	return nil
+}
+
+// tenantsVersion changes whenever a tenant record is applied.
+func tenantsVersion(ctx context.Context, pool *pgxpool.Pool) (string, error) {
+	var v string
+	err := pool.QueryRow(ctx, `select system.tenants_version()`).Scan(&v)
+	return v, err
 }
 
 func (a *Applier) handle(ctx context.Context, tx pgx.Tx, e events.Event) error {
@@ -170,27 +196,27 @@ func (a *Applier) appendAck(ctx context.Context, tx pgx.Tx, ack *tenancyv1.Tenan
 	return events.Append(ctx, tx, ev)
 }
 
-// LoadDirectory fills dir from the tenants table.
+// LoadDirectory fills dir from the tenants table. The records of every
+// tenant are read through system.tenant_records, the one way the app role
+// reads them across tenants.
 func LoadDirectory(ctx context.Context, pool *pgxpool.Pool, dir *Directory) error {
-	return postgres.InSystem(ctx, pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `select record from tenants`)
-		if err != nil {
+	rows, err := pool.Query(ctx, `select system.tenant_records()`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var raw []byte
-			if err := rows.Scan(&raw); err != nil {
-				return err
-			}
-			rec := &tenancyv1.TenantRecord{}
-			if err := proto.Unmarshal(raw, rec); err != nil {
-				return err
-			}
-			if err := dir.PutRecord(rec); err != nil {
-				return err
-			}
+		rec := &tenancyv1.TenantRecord{}
+		if err := proto.Unmarshal(raw, rec); err != nil {
+			return err
 		}
-		return rows.Err()
-	})
+		if err := dir.PutRecord(rec); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
@@ -231,5 +232,40 @@ func waitFor(ctx context.Context, t *testing.T, failure string, ok func() bool) 
 			t.Fatal(errors.New(failure))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A record another replica applied (here written straight into the tenants
+// table, as that replica's applier does) reaches this replica's directory
+// at its next refresh, and so does every later generation of it.
+func TestDirectoryLearnsRecordsAppliedElsewhere(t *testing.T) {
+	r := setup(t)
+	ctx := context.Background()
+	id := uuid.New()
+	for gen := int64(1); gen <= 3; gen++ {
+		rec := &tenancyv1.TenantRecord{Id: id.String(), Name: "elsewhere", Generation: gen, Suspended: gen == 2}
+		raw, err := proto.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := postgres.InTenant(ctx, r.pool, id, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `insert into tenants (tenant_id, name, record, generation, suspended) values ($1, $2, $3, $4, $5)
+				on conflict (tenant_id) do update set record = excluded.record, generation = excluded.generation, suspended = excluded.suspended`,
+				id, rec.GetName(), raw, gen, rec.GetSuspended())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if tn, ok := r.dir.Lookup(id); ok && tn.Generation == gen && tn.Suspended == (gen == 2) {
+				break
+			}
+			if time.Now().After(deadline) {
+				tn, ok := r.dir.Lookup(id)
+				t.Fatalf("generation %d not in the directory after 10s: have %+v %v", gen, tn, ok)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }

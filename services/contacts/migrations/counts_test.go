@@ -100,7 +100,7 @@ func TestContactCountsBackfillAndTriggers(t *testing.T) {
 	// ones, tenant 2 none.
 	tenants := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
 	for _, tenant := range tenants {
-		if err := postgres.InSystem(ctx, pool, func(tx pgx.Tx) error {
+		if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `insert into tenants (tenant_id, name, record, generation) values ($1, $2, '', 1)`, tenant, tenant.String())
 			return err
 		}); err != nil {
@@ -179,7 +179,7 @@ func TestCountedTenantsBackfill(t *testing.T) {
 	// but has 2 contacts, which 00017 counted.
 	tenants := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
 	for _, tenant := range tenants[:2] {
-		if err := postgres.InSystem(ctx, pool, func(tx pgx.Tx) error {
+		if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `insert into tenants (tenant_id, name, record, generation) values ($1, $2, '', 1)`, tenant, tenant.String())
 			return err
 		}); err != nil {

@@ -60,7 +60,7 @@ func TestStageSumsCountDealsWrittenBefore(t *testing.T) {
 		}
 	}
 	for i, tenant := range tenants {
-		if err := postgres.InSystem(ctx, pool, func(tx pgx.Tx) error {
+		if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `insert into tenants (tenant_id, name, record, generation) values ($1, $2, '', 1)`, tenant, tenant.String())
 			return err
 		}); err != nil {

@@ -88,9 +88,8 @@ func (r *Imports) Upload(ctx context.Context, job *domain.ImportJob, body io.Rea
 			return err
 		}
 		job.RowsTotal, job.Status = total, domain.ImportQueued
-		// rowsTotal may settle the encoding too, having read the whole file.
-		_, err = tx.Exec(ctx, `update imports set status = $3, bytes = $4, rows_total = $5, encoding = $6
-			where tenant_id = $1 and id = $2`, job.TenantID, job.ID, job.Status, job.Bytes, job.RowsTotal, job.Encoding)
+		_, err = tx.Exec(ctx, `update imports set status = $3, bytes = $4, rows_total = $5 where tenant_id = $1 and id = $2`,
+			job.TenantID, job.ID, job.Status, job.Bytes, job.RowsTotal)
 		return err
 	})
 }
@@ -128,21 +127,19 @@ func (r *Imports) Errors(ctx context.Context, tenantID, id uuid.UUID, fn func(do
 
 // Claim takes the oldest job that is queued, or running under a lease
 // that ran out (its worker died), and leases it for lease; nil when there
-// is none.
-func (r *Imports) Claim(ctx context.Context, lease time.Duration) (j *domain.ImportJob, err error) {
-	err = postgres.InSystem(ctx, r.pool, func(tx pgx.Tx) error {
-		j, err = scanImport(tx.QueryRow(ctx, `update imports set status = $2, lease_until = now() + $1, updated_at = now(),
-			attempts = attempts + 1
-			where (tenant_id, id) = (select tenant_id, id from imports
-				where status in ('queued', 'running') and (lease_until is null or lease_until < now())
-				order by created_at limit 1 for update skip locked)
-			returning `+importColumns, lease, domain.ImportRunning))
-		if errors.Is(err, domain.ErrImportNotFound) {
-			j, err = nil, nil
-		}
-		return err
-	})
-	return j, err
+// is none. Only system.claim_import sees every tenant's jobs, and it names
+// the job it took; the job is read in its tenant's scope. Should that read
+// fail, the job waits for its lease to run out, as if this worker had died.
+func (r *Imports) Claim(ctx context.Context, lease time.Duration) (*domain.ImportJob, error) {
+	var tenant, id uuid.UUID
+	err := r.pool.QueryRow(ctx, `select tenant_id, id from system.claim_import($1)`, lease).Scan(&tenant, &id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.Get(ctx, tenant, id)
 }
 
 // File reads back job's file as it was uploaded, a chunk at a time.

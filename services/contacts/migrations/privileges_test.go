@@ -1,0 +1,10 @@
+package migrations_test
+
+import (
+	"testing"
+
+	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/services/contacts/migrations"
+)
+
+func TestDatabasePrivileges(t *testing.T) { testenv.CheckPrivileges(t, migrations.Set()) }
