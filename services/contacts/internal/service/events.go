@@ -40,6 +40,7 @@ func contactMessage(c *domain.Contact) *contactsv1.Contact {
 		CreatedAt: timestamppb.New(c.CreatedAt()), UpdatedAt: timestamppb.New(c.UpdatedAt()),
 		CompanyId: idOrEmpty(f.CompanyID), Position: f.Position, LifecycleStage: f.LifecycleStage,
 		Source: f.Source, Timezone: f.Timezone, Birthday: f.Birthday,
+		Team: &f.Team, SharedWithUsers: f.SharedWithUsers, SharedWithTeams: f.SharedWithTeams,
 	}
 	if a := f.Address; !a.IsZero() {
 		m.Address = &contactsv1.Address{Country: a.Country, Region: a.Region, City: a.City, Street: a.Street, PostalCode: a.PostalCode}

@@ -50,9 +50,17 @@ type Contact struct {
 	Timezone string   `protobuf:"bytes,16,opt,name=timezone,proto3" json:"timezone,omitempty"`
 	Address  *Address `protobuf:"bytes,17,opt,name=address,proto3" json:"address,omitempty"`
 	// Calendar date YYYY-MM-DD; empty when unknown.
-	Birthday      string `protobuf:"bytes,18,opt,name=birthday,proto3" json:"birthday,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Birthday string `protobuf:"bytes,18,opt,name=birthday,proto3" json:"birthday,omitempty"`
+	// Who sees the contact besides admins and analysts (pkg/access): its
+	// owner, its team's managers and viewers, and the users and teams it is
+	// shared with. Every publisher that fills the shares sets team, empty
+	// when the contact has none; an event without team (from an older
+	// publisher) does not say who sees the contact.
+	Team            *string  `protobuf:"bytes,19,opt,name=team,proto3,oneof" json:"team,omitempty"`
+	SharedWithUsers []string `protobuf:"bytes,20,rep,name=shared_with_users,json=sharedWithUsers,proto3" json:"shared_with_users,omitempty"`
+	SharedWithTeams []string `protobuf:"bytes,21,rep,name=shared_with_teams,json=sharedWithTeams,proto3" json:"shared_with_teams,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Contact) Reset() {
@@ -209,6 +217,27 @@ func (x *Contact) GetBirthday() string {
 		return x.Birthday
 	}
 	return ""
+}
+
+func (x *Contact) GetTeam() string {
+	if x != nil && x.Team != nil {
+		return *x.Team
+	}
+	return ""
+}
+
+func (x *Contact) GetSharedWithUsers() []string {
+	if x != nil {
+		return x.SharedWithUsers
+	}
+	return nil
+}
+
+func (x *Contact) GetSharedWithTeams() []string {
+	if x != nil {
+		return x.SharedWithTeams
+	}
+	return nil
 }
 
 // Address is a postal address; country is ISO 3166-1 alpha-2.
@@ -1759,7 +1788,7 @@ var File_crm_contacts_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_contacts_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccrm/contacts/v1/events.proto\x12\x0fcrm.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x04\n" +
+	"\x1ccrm/contacts/v1/events.proto\x12\x0fcrm.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x05\n" +
 	"\aContact\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1d\n" +
@@ -1783,7 +1812,11 @@ const file_crm_contacts_v1_events_proto_rawDesc = "" +
 	"\x06source\x18\x0f \x01(\tR\x06source\x12\x1a\n" +
 	"\btimezone\x18\x10 \x01(\tR\btimezone\x122\n" +
 	"\aaddress\x18\x11 \x01(\v2\x18.crm.contacts.v1.AddressR\aaddress\x12\x1a\n" +
-	"\bbirthday\x18\x12 \x01(\tR\bbirthday\"\x88\x01\n" +
+	"\bbirthday\x18\x12 \x01(\tR\bbirthday\x12\x17\n" +
+	"\x04team\x18\x13 \x01(\tH\x00R\x04team\x88\x01\x01\x12*\n" +
+	"\x11shared_with_users\x18\x14 \x03(\tR\x0fsharedWithUsers\x12*\n" +
+	"\x11shared_with_teams\x18\x15 \x03(\tR\x0fsharedWithTeamsB\a\n" +
+	"\x05_team\"\x88\x01\n" +
 	"\aAddress\x12\x18\n" +
 	"\acountry\x18\x01 \x01(\tR\acountry\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x12\n" +
@@ -2000,6 +2033,7 @@ func file_crm_contacts_v1_events_proto_init() {
 	if File_crm_contacts_v1_events_proto != nil {
 		return
 	}
+	file_crm_contacts_v1_events_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
