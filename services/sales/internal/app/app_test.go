@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,9 +40,19 @@ type harness struct {
 	appURL  string
 	tenantA uuid.UUID
 	tenantB uuid.UUID
+	// contactsURL is the real contacts service's, when startWithContacts
+	// runs one; services are those that acknowledge tenants.
+	contactsURL string
+	services    []string
 }
 
-func start(t testing.TB) *harness {
+func start(t testing.TB) *harness { return startWith(t, false) }
+
+// startWithContacts runs the contacts service too, as its own program on
+// its own database and the same broker, and sales asks it about contacts.
+func startWithContacts(t testing.TB) *harness { return startWith(t, true) }
+
+func startWith(t testing.TB, withContacts bool) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db := testenv.NewDatabase(t)
@@ -51,7 +63,12 @@ func start(t testing.TB) *harness {
 	}
 	cfg := app.Config{Config: servicekit.Config{DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, AppRole: db.AppRole, Brokers: brokers,
 		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}}
-	h := &harness{t: t, issuer: issuer, brokers: brokers, appURL: db.AppURL, tenantA: uuid.New(), tenantB: uuid.New()}
+	h := &harness{t: t, issuer: issuer, brokers: brokers, appURL: db.AppURL, tenantA: uuid.New(), tenantB: uuid.New(), services: []string{app.Name}}
+	if withContacts {
+		h.contactsURL = runContacts(t, brokers, issuer)
+		cfg.ContactsURL, _ = url.Parse(h.contactsURL)
+		h.services = append(h.services, "contacts")
+	}
 	h.url = runApp(t, ctx, cancel, cfg)
 	for i, id := range []uuid.UUID{h.tenantA, h.tenantB} {
 		h.publishTenant(id, 1, []string{"ru", "en"}[i], []string{"RUB", "USD"}[i])
@@ -73,7 +90,7 @@ func (h *harness) publishTenant(id uuid.UUID, generation int64, locale, currency
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := prov.WaitAcks(wctx, id.String(), generation, []string{app.Name}); err != nil {
+	if _, err := prov.WaitAcks(wctx, id.String(), generation, h.services); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -104,11 +121,27 @@ func (h *harness) contactEvent(tenant uuid.UUID, typ, subject string, msg proto.
 
 // contact makes a contact known to sales, as the contacts service's
 // confirmation of a contact a deal names would: a row of the projection.
+// It is rep-user's, of team-1, so every user h.token makes sees it.
 func (h *harness) contact(tenant uuid.UUID, first, last string) uuid.UUID {
 	h.t.Helper()
+	return h.contactOf(tenant, first+" "+last, "rep-user", "team-1")
+}
+
+// contactOf makes a projected contact of owner in team, shared with the
+// users and teams given as "user:<id>" and "team:<name>".
+func (h *harness) contactOf(tenant uuid.UUID, name, owner, team string, shares ...string) uuid.UUID {
+	h.t.Helper()
 	id, _ := uuid.NewV7()
-	testenv.ExecInTenant(h.t, h.appURL, tenant, `insert into contacts (tenant_id, id, name, version) values ($1, $2, $3, 1)`,
-		tenant, id, first+" "+last)
+	var users, teams []string
+	for _, s := range shares {
+		if u, ok := strings.CutPrefix(s, "user:"); ok {
+			users = append(users, u)
+		} else {
+			teams = append(teams, strings.TrimPrefix(s, "team:"))
+		}
+	}
+	testenv.ExecInTenant(h.t, h.appURL, tenant, `insert into contacts (tenant_id, id, name, version, owner_id, team, shared_users, shared_teams, visibility_known)
+		values ($1, $2, $3, 1, $4, $5, coalesce($6, '{}'::text[]), coalesce($7, '{}'::text[]), true)`, tenant, id, name, owner, team, users, teams)
 	return id
 }
 

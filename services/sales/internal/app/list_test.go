@@ -219,6 +219,13 @@ func TestDealListRefusesBadFiltersAndCursors(t *testing.T) {
 		{"cursor=" + b64([]byte(`["`+uuid.NewString()+`"]`)), []string{"cursor"}},
 		{"cursor=" + b64([]byte(`{"a":"`+uuid.NewString()+`"}{}`)), []string{"cursor"}},
 		{"cursor=" + b64([]byte(`{"a":`)), []string{"cursor"}},
+		// Unknown names are no filter at all, and a filter counts once.
+		{"sort=bogus", []string{"sort"}},
+		{"Status=open", []string{"Status"}},
+		{"statuss=open&contact=" + f.contact1, []string{"statuss", "contact"}},
+		{"status=open&status=won", []string{"status"}},
+		{"bogus=1&status=maybe", []string{"bogus", "status"}},
+		{"limit=0&bogus=1", []string{"limit", "bogus"}},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			r := h.do("GET", "/v1/deals?"+tc.query, f.admin, nil).Want(t, 422)

@@ -23,6 +23,13 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("never: %s", what)
 }
 
+// repsContact is a contact as the contacts service publishes it: rep-user's,
+// of team-1 (as h.contact makes them).
+func repsContact(id uuid.UUID, first, last string, version int64) *contactsv1.Contact {
+	team := "team-1"
+	return &contactsv1.Contact{Id: id.String(), FirstName: first, LastName: last, Version: version, OwnerId: "rep-user", Team: &team}
+}
+
 func TestADealNamesOnlyContactsTheProjectionKnows(t *testing.T) {
 	h := start(t)
 	rep := h.token(h.tenantA, auth.RoleRep)
@@ -63,7 +70,7 @@ func TestMergedContactsTakeTheirDealsAlongAndBack(t *testing.T) {
 
 	h.contactEvent(h.tenantA, "crm.contact.merged", target.String(), &contactsv1.ContactMerged{TenantId: h.tenantA.String(),
 		TargetId: target.String(), MergedIds: []string{source.String()}, MergedAt: timestamppb.Now(),
-		Target: &contactsv1.Contact{Id: target.String(), FirstName: "Анна", LastName: "Иванова", Version: 2}})
+		Target: repsContact(target, "Анна", "Иванова", 2)})
 	eventually(t, "the deal re-linked", func() bool {
 		return h.do("GET", "/v1/deals/"+onSource, rep, nil).Str("contact_id") == target.String()
 	})
@@ -81,8 +88,8 @@ func TestMergedContactsTakeTheirDealsAlongAndBack(t *testing.T) {
 
 	h.contactEvent(h.tenantA, "crm.contact.unmerged", target.String(), &contactsv1.ContactUnmerged{TenantId: h.tenantA.String(),
 		TargetId: target.String(), UnmergedAt: timestamppb.Now(),
-		Restored: []*contactsv1.Contact{{Id: source.String(), FirstName: "Аня", LastName: "Иванова", Version: 2}},
-		Target:   &contactsv1.Contact{Id: target.String(), FirstName: "Анна", LastName: "Иванова", Version: 3}})
+		Restored: []*contactsv1.Contact{repsContact(source, "Аня", "Иванова", 2)},
+		Target:   repsContact(target, "Анна", "Иванова", 3)})
 	eventually(t, "the deal went back", func() bool {
 		return h.do("GET", "/v1/deals/"+onSource, rep, nil).Str("contact_id") == source.String()
 	})

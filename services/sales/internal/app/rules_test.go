@@ -50,7 +50,7 @@ func TestAMergedContactStaysMergedWhenALateUpdateArrives(t *testing.T) {
 	target, source := h.contact(h.tenantA, "Анна", "Иванова"), h.contact(h.tenantA, "Аня", "Иванова")
 	h.contactEvent(h.tenantA, "crm.contact.merged", target.String(), &contactsv1.ContactMerged{TenantId: h.tenantA.String(),
 		TargetId: target.String(), MergedIds: []string{source.String()}, MergedAt: timestamppb.Now(),
-		Target: &contactsv1.Contact{Id: target.String(), FirstName: "Анна", LastName: "Иванова", Version: 2}})
+		Target: repsContact(target, "Анна", "Иванова", 2)})
 	eventually(t, "merged", func() bool {
 		return h.query(h.tenantA, "select count(*) from contacts where id = $1 and merged_into = $2", source, target) == 1
 	})

@@ -95,26 +95,34 @@ const MaxAmount = 1_000_000_000_000_000
 
 // Apply validates f's members into d (stage and pipeline excepted: those
 // move through NewDeal and the moves); custom values are checked against
-// the tenant's deal fields, defs.
-func (d *Deal) Apply(v *apperr.Invalid, f Fields, defs []customfield.Def) {
+// the tenant's deal fields, defs. Money in messages is written as the
+// tenant's locale writes it.
+func (d *Deal) Apply(v *apperr.Invalid, f Fields, defs []customfield.Def, locale string) {
 	for _, e := range f.Errs {
 		v.Add(e.Field, e.Message)
 	}
 	if f.Title != nil {
 		d.Title = checkName(v, "title", *f.Title)
 	}
+	cur, curOK := d.Currency, true
+	if f.Currency != nil {
+		cur, curOK = ParseCurrency(*f.Currency)
+	}
 	if f.Amount != nil {
 		if a := *f.Amount; a != nil && (*a < 0 || *a > MaxAmount) {
-			v.Add("amount", "must be between 0 and 10^15 minor units (150000 is 1,500.00)")
+			example := d.Currency
+			if curOK {
+				example = cur
+			}
+			v.Add("amount", "must be between 0 and 10^15 minor units of the currency (150000 is "+FormatMoney(locale, 150000, example)+")")
 		}
 		d.Amount = *f.Amount
 	}
 	if f.Currency != nil {
-		c, ok := ParseCurrency(*f.Currency)
-		if !ok {
+		if !curOK {
 			v.Add("currency", "must be an ISO 4217 currency code such as RUB, USD or EUR")
 		}
-		d.Currency = c
+		d.Currency = cur
 	}
 	if f.ContactID != nil {
 		d.ContactID = *f.ContactID
@@ -174,7 +182,7 @@ func (d *Deal) Apply(v *apperr.Invalid, f Fields, defs []customfield.Def) {
 
 // NewDeal validates a new deal in stage st of pipeline p (the pipeline's
 // first open stage when st is nil).
-func NewDeal(tenant uuid.UUID, f Fields, p *Pipeline, baseCurrency string, defs []customfield.Def, now time.Time) (*Deal, error) {
+func NewDeal(tenant uuid.UUID, f Fields, p *Pipeline, baseCurrency, locale string, defs []customfield.Def, now time.Time) (*Deal, error) {
 	var v apperr.Invalid
 	id, _ := uuid.NewV7()
 	d := &Deal{ID: id, TenantID: tenant, PipelineID: p.ID, Currency: baseCurrency, Tags: []string{}, Custom: map[string]any{}, Version: 1,
@@ -185,7 +193,7 @@ func NewDeal(tenant uuid.UUID, f Fields, p *Pipeline, baseCurrency string, defs 
 	if f.Custom == nil {
 		f.Custom = map[string]any{} // required custom fields hold from the start
 	}
-	d.Apply(&v, f, defs)
+	d.Apply(&v, f, defs, locale)
 	st := p.FirstOf(KindOpen)
 	if f.StageID != nil {
 		if st = p.Stage(*f.StageID); st == nil {

@@ -1,9 +1,12 @@
 package domain
 
 import (
+	"errors"
 	"math/big"
+	"strconv"
 	"strings"
 
+	cldr "github.com/bojanz/currency"
 	"golang.org/x/text/currency"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
@@ -39,19 +42,60 @@ const (
 // Rate is how many units of the base currency one unit of a currency costs.
 type Rate = *big.Rat
 
+// Why ParseRate refuses a rate.
+var (
+	ErrRateSyntax   = errors.New("a rate must be a positive decimal number such as 90.5")
+	ErrRateDigits   = errors.New("a rate has at most 12 digits after the point")
+	ErrRateTooLarge = errors.New("a rate is at most 1000000 units of the base currency")
+)
+
 // ParseRate reads a positive decimal such as "90.5".
 func ParseRate(s string) (Rate, error) {
 	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
 	if !ok || r.Sign() <= 0 || strings.ContainsAny(s, "/eE") {
-		return nil, invalid("rate", "must be a positive decimal number such as 90.5")
+		return nil, ErrRateSyntax
 	}
 	if _, frac, _ := strings.Cut(strings.TrimSpace(s), "."); len(frac) > RateDigits {
-		return nil, invalid("rate", "must have at most 12 digits after the point")
+		return nil, ErrRateDigits
 	}
 	if r.Cmp(new(big.Rat).SetInt64(MaxRate)) > 0 {
-		return nil, invalid("rate", "must be at most 1000000 units of the base currency")
+		return nil, ErrRateTooLarge
 	}
 	return r, nil
+}
+
+// CheckRate reads the rate a client gives into v's field "rate"; a
+// refusal says why, with the ceiling as money of the base currency written
+// the tenant's way.
+func CheckRate(v *apperr.Invalid, s, base, locale string) Rate {
+	r, err := ParseRate(s)
+	switch {
+	case errors.Is(err, ErrRateTooLarge):
+		ceiling := int64(MaxRate)
+		for range MinorDigits(base) {
+			ceiling *= 10
+		}
+		v.Add("rate", "must be at most "+FormatMoney(locale, ceiling, base)+" for one unit of the currency")
+	case errors.Is(err, ErrRateDigits):
+		v.Add("rate", "must have at most 12 digits after the point")
+	case err != nil:
+		v.Add("rate", "must be a positive decimal number in a string, such as \"90.5\"")
+	case len(strings.TrimSpace(s)) > 40:
+		v.Add("rate", "must be at most 40 characters")
+	}
+	return r
+}
+
+// FormatMoney writes minor units of a currency as the locale writes money
+// (CLDR): "1 234 567,89 ₽" in ru (no-break spaces), "$1,234,567.89" in en.
+// An unknown locale writes it the English way; an unknown currency as a
+// plain number with its code.
+func FormatMoney(locale string, minor int64, code string) string {
+	a, err := cldr.NewAmountFromInt64(minor, code)
+	if err != nil {
+		return strconv.FormatInt(minor, 10) + " " + code
+	}
+	return cldr.NewFormatter(cldr.NewLocale(locale)).Format(a)
 }
 
 // ToBase converts minor units of currency cur into minor units of the base

@@ -2,10 +2,13 @@ package domain
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
 )
 
 func TestToBaseConvertsMinorUnitsExactly(t *testing.T) {
@@ -119,4 +122,68 @@ func TestPipelineKeepsAnOpenStage(t *testing.T) {
 	if _, err := p.ChangeStage(p.Stages[0].ID, StageSpec{Kind: &won}); err != ErrLastOpenStage {
 		t.Errorf("re-kinding the last open stage: %v", err)
 	}
+}
+
+func TestFormatMoneyWritesTheLocalesWay(t *testing.T) {
+	const nbsp = "\u00a0"
+	for _, tc := range []struct {
+		locale, currency string
+		minor            int64
+		want             string
+	}{
+		{"ru", "RUB", 123456789, "1" + nbsp + "234" + nbsp + "567,89" + nbsp + "₽"},
+		{"ru-RU", "RUB", 150000, "1" + nbsp + "500,00" + nbsp + "₽"},
+		{"ru", "USD", 150000, "1" + nbsp + "500,00" + nbsp + "$"},
+		{"ru", "JPY", 150000, "150" + nbsp + "000" + nbsp + "¥"},
+		{"en", "USD", 123456789, "$1,234,567.89"},
+		{"en", "RUB", 150000, "RUB" + nbsp + "1,500.00"},
+		{"en", "KWD", 150000, "KWD" + nbsp + "150.000"},
+		{"", "USD", 150000, "$1,500.00"},
+		{"ru", "ZZZ", 150000, "150000 ZZZ"},
+	} {
+		if have := FormatMoney(tc.locale, tc.minor, tc.currency); have != tc.want {
+			t.Errorf("%s %d %s: have %q, want %q", tc.locale, tc.minor, tc.currency, have, tc.want)
+		}
+	}
+}
+
+// Amounts in a refusal are written as the tenant writes money.
+func TestMessagesWriteMoneyTheTenantsWay(t *testing.T) {
+	const nbsp = "\u00a0"
+	for _, tc := range []struct {
+		locale, base string
+		wantAmount   string
+		wantRate     string
+	}{
+		{"ru", "RUB", "(150000 is 1" + nbsp + "500,00" + nbsp + "₽)",
+			"must be at most 1" + nbsp + "000" + nbsp + "000,00" + nbsp + "₽ for one unit of the currency"},
+		{"en", "USD", "(150000 is $1,500.00)", "must be at most $1,000,000.00 for one unit of the currency"},
+	} {
+		p := &Pipeline{ID: uuid.New(), Stages: []Stage{{ID: uuid.New(), Name: "New", Kind: KindOpen}}}
+		amount := int64(-1)
+		pa := &amount
+		title := "x"
+		_, err := NewDeal(uuid.New(), Fields{Title: &title, Amount: &pa}, p, tc.base, tc.locale, nil, time.Now())
+		if have := fieldMessage(err, "amount"); !strings.HasSuffix(have, tc.wantAmount) {
+			t.Errorf("%s amount: have %q, want it to end %q", tc.locale, have, tc.wantAmount)
+		}
+		var v apperr.Invalid
+		CheckRate(&v, "1000001", tc.base, tc.locale)
+		if have := fieldMessage(v.Err(), "rate"); have != tc.wantRate {
+			t.Errorf("%s rate: have %q, want %q", tc.locale, have, tc.wantRate)
+		}
+	}
+}
+
+func fieldMessage(err error, field string) string {
+	e, ok := apperr.As(err)
+	if !ok {
+		return ""
+	}
+	for _, f := range e.Fields {
+		if f.Field == field {
+			return f.Message
+		}
+	}
+	return ""
 }

@@ -64,7 +64,7 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 		// Everything about the deal is checked before the contact exists.
 		placeholder := uuid.Max
 		f.ContactID = &placeholder
-		if err := s.checkRefs(ctx, p.TenantID, domain.Fields{CompanyID: f.CompanyID}); err != nil {
+		if err := s.checkRefs(ctx, p, domain.Fields{CompanyID: f.CompanyID}); err != nil {
 			return nil, err
 		}
 		if err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
@@ -100,7 +100,7 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 		}
 		return view, err
 	}
-	if err := s.checkRefs(ctx, p.TenantID, f); err != nil {
+	if err := s.checkRefs(ctx, p, f); err != nil {
 		return nil, err
 	}
 	return s.insertDeal(ctx, p, f, nil)
@@ -134,7 +134,7 @@ func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, f domai
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := domain.NewDeal(p.TenantID, f, pl, base, defs, s.now())
+	d, err := domain.NewDeal(p.TenantID, f, pl, base, s.settingsOf(p.TenantID).Locale, defs, s.now())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -255,72 +255,6 @@ func (s *Service) learnFields(ctx context.Context, tenant uuid.UUID, values map[
 	return nil
 }
 
-// checkRefs confirms the contact and company a write names: the projection
-// knows them, or the contacts service vouches for them now (a record
-// created a moment ago, whose event is still on its way), and the answer
-// joins the projection.
-func (s *Service) checkRefs(ctx context.Context, tenant uuid.UUID, f domain.Fields) error {
-	type ref struct {
-		field, what string
-		id          uuid.UUID
-		local       func(Repo) (Party, bool, error)
-		remote      func() (Party, bool, error)
-		keep        func(Repo, Party) error
-	}
-	var refs []ref
-	if f.ContactID != nil && *f.ContactID != uuid.Nil {
-		id := *f.ContactID
-		refs = append(refs, ref{"contact_id", "contact", id,
-			func(r Repo) (Party, bool, error) { return r.Contact(ctx, id) },
-			func() (Party, bool, error) { return s.contacts.Contact(ctx, id) },
-			func(r Repo, p Party) error { return r.UpsertContacts(ctx, p) }})
-	}
-	if f.CompanyID != nil && *f.CompanyID != uuid.Nil {
-		id := *f.CompanyID
-		refs = append(refs, ref{"company_id", "company", id,
-			func(r Repo) (Party, bool, error) { return r.Company(ctx, id) },
-			func() (Party, bool, error) { return s.contacts.Company(ctx, id) },
-			func(r Repo, p Party) error { return r.UpsertCompanies(ctx, p) }})
-	}
-	var v apperr.Invalid
-	for _, ref := range refs {
-		var known Party
-		var ok bool
-		if err := s.store.Tx(ctx, tenant, func(r Repo) (err error) {
-			known, ok, err = ref.local(r)
-			return err
-		}); err != nil {
-			return err
-		}
-		switch {
-		case ok && !known.Deleted:
-			continue
-		case ok && known.MergedInto != uuid.Nil:
-			v.Add(ref.field, "the "+ref.what+" was merged into "+known.MergedInto.String()+"; use that one")
-			continue
-		case ok || s.contacts == nil:
-			v.Add(ref.field, "no such "+ref.what)
-			continue
-		}
-		found, ok, err := ref.remote()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			msg := "no such " + ref.what
-			if found.MergedInto != uuid.Nil {
-				msg = "the " + ref.what + " was merged into " + found.MergedInto.String() + "; use that one"
-			}
-			v.Add(ref.field, msg)
-			continue
-		}
-		if err := s.store.Tx(ctx, tenant, func(r Repo) error { return ref.keep(r, found) }); err != nil {
-			return err
-		}
-	}
-	return v.Err()
-}
-
 // pipelineFor is the pipeline named, or the tenant's first one.
 func (s *Service) pipelineFor(ctx context.Context, r Repo, id *uuid.UUID) (*domain.Pipeline, error) {
 	if id != nil {
@@ -375,7 +309,7 @@ func readDeal(ctx context.Context, r Repo, p auth.Principal, id uuid.UUID, lock 
 	if err != nil {
 		return nil, err
 	}
-	if !viewerOf(p).Sees(d) {
+	if !seesDeal(viewerOf(p), d) {
 		return nil, domain.ErrDealNotFound
 	}
 	return d, nil
@@ -449,7 +383,7 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.I
 			return err
 		}
 		d, pl := st.Deal, st.Pipeline
-		if !viewerOf(p).Sees(d) {
+		if !seesDeal(viewerOf(p), d) {
 			return domain.ErrDealNotFound
 		}
 		if err := checkVersion(ifMatch, d.Version); err != nil {
@@ -511,7 +445,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 			return nil, err
 		}
 	}
-	if err := s.checkRefs(ctx, p.TenantID, f); err != nil {
+	if err := s.checkRefs(ctx, p, f); err != nil {
 		return nil, err
 	}
 	if err := s.learnFields(ctx, p.TenantID, f.Custom); err != nil {
@@ -520,6 +454,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 	if err := s.checkSource(ctx, p.TenantID, &f); err != nil {
 		return nil, err
 	}
+	locale := s.settingsOf(p.TenantID).Locale
 	return s.dealChange(ctx, id, ifMatch, f.Changed(), func(r Repo, _ auth.Principal, st DealState, _ time.Time) (string, *domain.Transition, string, error) {
 		d, pl := st.Deal, st.Pipeline
 		defs, err := r.DealFields(ctx)
@@ -527,7 +462,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 			return "", nil, "", err
 		}
 		var v apperr.Invalid
-		d.Apply(&v, f, defs)
+		d.Apply(&v, f, defs, locale)
 		if err := v.Err(); err != nil {
 			return "", nil, "", err
 		}

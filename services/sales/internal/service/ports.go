@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/customfield"
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
@@ -142,13 +143,10 @@ type CurrencyRate struct {
 	UpdatedBy string
 }
 
-// Viewer is who reads, for visibility (DESIGN.md §5): admins and analysts
-// see every deal, managers and viewers their team's, reps their own.
-type Viewer struct {
-	UserID, Team string
-	All          bool
-	TeamWide     bool
-}
+// Viewer is who reads, for visibility (DESIGN.md §5, pkg/access): admins
+// and analysts see every deal, managers and viewers their team's, reps
+// their own.
+type Viewer = access.Viewer
 
 // DealQuery filters and pages the deal list (creation order).
 type DealQuery struct {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/customfield"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
@@ -51,12 +52,19 @@ type Party struct {
 	Erased     bool
 	MergedInto uuid.UUID
 	Version    int64
+	// Access is who sees a contact; nil when sales does not know (a row
+	// projected before it was kept, or an event that did not say).
+	Access *access.Record
 }
 
 func contactParty(c *contactsv1.Contact) Party {
 	id, _ := uuid.Parse(c.GetId())
 	company, _ := uuid.Parse(c.GetCompanyId())
-	return Party{ID: id, CompanyID: company, Name: strings.TrimSpace(c.GetFirstName() + " " + c.GetLastName()), Version: c.GetVersion()}
+	p := Party{ID: id, CompanyID: company, Name: strings.TrimSpace(c.GetFirstName() + " " + c.GetLastName()), Version: c.GetVersion()}
+	if c.Team != nil {
+		p.Access = &access.Record{Owner: c.GetOwnerId(), Team: c.GetTeam(), SharedUsers: c.GetSharedWithUsers(), SharedTeams: c.GetSharedWithTeams()}
+	}
+	return p
 }
 
 func companyParty(c *contactsv1.Company) Party {

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -114,7 +113,8 @@ func (s *Service) SetRate(ctx context.Context, currency, rate string) (string, C
 	if err != nil {
 		return "", CurrencyRate{}, err
 	}
-	base := s.settingsOf(p.TenantID).BaseCurrency
+	settings := s.settingsOf(p.TenantID)
+	base := settings.BaseCurrency
 	var v apperr.Invalid
 	cur, ok := domain.ParseCurrency(currency)
 	if !ok {
@@ -122,12 +122,7 @@ func (s *Service) SetRate(ctx context.Context, currency, rate string) (string, C
 	} else if cur == base {
 		v.Add("currency", "is the base currency "+base+", whose rate is always 1")
 	}
-	r, err := domain.ParseRate(rate)
-	if err != nil {
-		v.Add("rate", "must be a positive decimal number in a string, such as \"90.5\"")
-	} else if len(strings.TrimSpace(rate)) > 40 {
-		v.Add("rate", "must be at most 40 characters")
-	}
+	r := domain.CheckRate(&v, rate, base, settings.Locale)
 	if err := v.Err(); err != nil {
 		return base, CurrencyRate{}, err
 	}

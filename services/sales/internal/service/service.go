@@ -90,15 +90,12 @@ func configurer(ctx context.Context) (auth.Principal, error) {
 	return p, err
 }
 
-func viewerOf(p auth.Principal) Viewer {
-	return Viewer{UserID: p.UserID, Team: p.Team,
-		All:      p.HasRole(auth.RoleAdmin) || p.HasRole(auth.RoleAnalyst),
-		TeamWide: p.HasRole(auth.RoleManager) || p.HasRole(auth.RoleViewer)}
-}
+func viewerOf(p auth.Principal) Viewer { return access.ViewerOf(p.UserID, p.Team, p.Roles) }
 
-// Sees reports whether v may see d.
-func (v Viewer) Sees(d *domain.Deal) bool {
-	return v.All || d.OwnerID == v.UserID || (v.TeamWide && v.Team != "" && d.Team == v.Team)
+// seesDeal reports whether v may see d: a deal has an owner and a team, and
+// no shares.
+func seesDeal(v Viewer, d *domain.Deal) bool {
+	return v.Sees(access.Record{Owner: d.OwnerID, Team: d.Team})
 }
 
 // checkVersion refuses a current version the request's If-Match does not admit.

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/customfield"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
@@ -45,10 +46,20 @@ type record struct {
 	Name       string     `json:"name"`
 	Version    int64      `json:"version"`
 	MergedInto *uuid.UUID `json:"merged_into"`
+	// A contact's visibility; a company has none of these.
+	OwnerID    string `json:"owner_id"`
+	Team       string `json:"team"`
+	SharedWith *struct {
+		Users []string `json:"users"`
+		Teams []string `json:"teams"`
+	} `json:"shared_with"`
 }
 
 func (r record) party() service.Party {
 	p := service.Party{ID: r.ID, Version: r.Version, Name: strings.TrimSpace(r.FirstName + " " + r.LastName)}
+	if r.SharedWith != nil {
+		p.Access = &access.Record{Owner: r.OwnerID, Team: r.Team, SharedUsers: r.SharedWith.Users, SharedTeams: r.SharedWith.Teams}
+	}
 	if r.Name != "" {
 		p.Name = r.Name
 	}

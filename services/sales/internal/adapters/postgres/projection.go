@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/customfield"
 
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
@@ -21,20 +23,50 @@ func RepoOf(tx pgx.Tx, tenant uuid.UUID) service.Repo { return &repo{tx: tx, ten
 func (r *repo) party(ctx context.Context, sql string, id uuid.UUID) (service.Party, bool, error) {
 	var p service.Party
 	var company, merged *uuid.UUID
-	err := r.tx.QueryRow(ctx, sql, r.tenant, id).Scan(&p.ID, &company, &p.Name, &p.Deleted, &p.Erased, &merged, &p.Version)
+	var rec access.Record
+	var known bool
+	err := r.tx.QueryRow(ctx, sql, r.tenant, id).Scan(&p.ID, &company, &p.Name, &p.Deleted, &p.Erased, &merged, &p.Version,
+		&rec.Owner, &rec.Team, &rec.SharedUsers, &rec.SharedTeams, &known)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
 	p.CompanyID, p.MergedInto = deref(company), deref(merged)
+	if known {
+		p.Access = &rec
+	}
 	return p, err == nil, err
 }
 
 func (r *repo) Contact(ctx context.Context, id uuid.UUID) (service.Party, bool, error) {
-	return r.party(ctx, `select id, company_id, name, deleted, erased, merged_into, version from contacts where tenant_id = $1 and id = $2`, id)
+	return r.party(ctx, `select id, company_id, name, deleted, erased, merged_into, version,
+			owner_id, team, shared_users, shared_teams, visibility_known
+		from contacts where tenant_id = $1 and id = $2`, id)
 }
 
 func (r *repo) Company(ctx context.Context, id uuid.UUID) (service.Party, bool, error) {
-	return r.party(ctx, `select id, null::uuid, name, deleted, false, null::uuid, version from companies where tenant_id = $1 and id = $2`, id)
+	return r.party(ctx, `select id, null::uuid, name, deleted, false, null::uuid, version, '', '', '{}'::text[], '{}'::text[], false
+		from companies where tenant_id = $1 and id = $2`, id)
+}
+
+func jsonText(ss []string) string {
+	b, _ := json.Marshal(ss) // strings always marshal
+	return string(b)
+}
+
+// accessColumns is a party's access columns; an unknown one is stored as
+// unknown, so a later write asks the contacts service again.
+func accessColumns(p service.Party) (owner, team string, users, teams []string, known bool) {
+	if p.Access == nil {
+		return "", "", []string{}, []string{}, false
+	}
+	users, teams = p.Access.SharedUsers, p.Access.SharedTeams
+	if users == nil {
+		users = []string{}
+	}
+	if teams == nil {
+		teams = []string{}
+	}
+	return p.Access.Owner, p.Access.Team, users, teams, true
 }
 
 // UpsertContacts stores each contact unless a newer version is held. A
@@ -43,18 +75,29 @@ func (r *repo) Company(ctx context.Context, id uuid.UUID) (service.Party, bool, 
 // RestoreContacts brings one back. An erased person stays nameless.
 func (r *repo) UpsertContacts(ctx context.Context, ps ...service.Party) error {
 	ids, companies, names, versions := make([]uuid.UUID, len(ps)), make([]*uuid.UUID, len(ps)), make([]string, len(ps)), make([]int64, len(ps))
+	// Shares travel as JSON arrays: unnest cannot take arrays of arrays.
+	owners, teams, users, shared, known := make([]string, len(ps)), make([]string, len(ps)), make([]string, len(ps)), make([]string, len(ps)), make([]bool, len(ps))
 	for i, p := range ps {
 		ids[i], names[i], versions[i] = p.ID, p.Name, p.Version
 		if p.CompanyID != uuid.Nil {
 			c := p.CompanyID
 			companies[i] = &c
 		}
+		var u, t []string
+		owners[i], teams[i], u, t, known[i] = accessColumns(p)
+		users[i], shared[i] = jsonText(u), jsonText(t)
 	}
-	_, err := r.tx.Exec(ctx, `insert into contacts as c (tenant_id, id, company_id, name, version)
-		select $1, * from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[])
+	_, err := r.tx.Exec(ctx, `insert into contacts as c (tenant_id, id, company_id, name, version,
+			owner_id, team, shared_users, shared_teams, visibility_known)
+		select $1, id, company, name, version, owner, team,
+			array(select jsonb_array_elements_text(users::jsonb)), array(select jsonb_array_elements_text(teams::jsonb)), known
+		from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[])
+			as u(id, company, name, version, owner, team, users, teams, known)
 		on conflict (tenant_id, id) do update set company_id = excluded.company_id,
-			name = case when c.erased then '' else excluded.name end, version = excluded.version
-		where c.version <= excluded.version`, r.tenant, ids, companies, names, versions)
+			name = case when c.erased then '' else excluded.name end, version = excluded.version,
+			owner_id = excluded.owner_id, team = excluded.team, shared_users = excluded.shared_users,
+			shared_teams = excluded.shared_teams, visibility_known = excluded.visibility_known
+		where c.version <= excluded.version`, r.tenant, ids, companies, names, versions, owners, teams, users, shared, known)
 	return err
 }
 
@@ -71,8 +114,11 @@ func (r *repo) UpsertCompanies(ctx context.Context, ps ...service.Party) error {
 }
 
 func (r *repo) UpdateKnownContacts(ctx context.Context, p service.Party) error {
-	_, err := r.tx.Exec(ctx, `update contacts set company_id = $3, name = case when erased then '' else $4 end, version = $5
-		where tenant_id = $1 and id = $2 and version <= $5`, r.tenant, p.ID, nullID(p.CompanyID), p.Name, p.Version)
+	owner, team, users, teams, known := accessColumns(p)
+	_, err := r.tx.Exec(ctx, `update contacts set company_id = $3, name = case when erased then '' else $4 end, version = $5,
+			owner_id = $6, team = $7, shared_users = $8, shared_teams = $9, visibility_known = $10
+		where tenant_id = $1 and id = $2 and version <= $5`, r.tenant, p.ID, nullID(p.CompanyID), p.Name, p.Version,
+		owner, team, users, teams, known)
 	return err
 }
 
