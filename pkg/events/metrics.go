@@ -1,15 +1,15 @@
 package events
 
 import (
-	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 )
 
-// instruments are created once from the global meter provider. The global
-// meter delegates, so instruments made before the service installs its
-// provider (in tests, before any) still report once it does.
+// instruments are made from the global meter provider. The global meter
+// delegates, so instruments made before the service installs its provider
+// still report once it does.
 type instruments struct {
 	// lag is how many messages a group still has to read on a partition: the
 	// first sign that a consumer cannot keep up. Each consumer measures it
@@ -28,8 +28,29 @@ type instruments struct {
 	age     metric.Float64ObservableGauge
 }
 
-var metrics = sync.OnceValue(func() *instruments {
-	m := otel.Meter(instrumentation)
+// made are the instruments and the provider they were made from.
+type made struct {
+	provider metric.MeterProvider
+	in       *instruments
+}
+
+var current atomic.Pointer[made]
+
+// metrics are the instruments of the current global meter provider, made
+// again when another provider is installed: a process installs one, but a
+// test that installs its own must see what consumers and relays started
+// after it record.
+func metrics() *instruments {
+	mp := otel.GetMeterProvider()
+	if m := current.Load(); m != nil && m.provider == mp {
+		return m.in
+	}
+	in := newInstruments(mp.Meter(instrumentation))
+	current.Store(&made{provider: mp, in: in})
+	return in
+}
+
+func newInstruments(m metric.Meter) *instruments {
 	var in instruments
 	// The constructors return a usable no-op instrument with their error, and
 	// a metric that cannot be registered must not stop events from flowing.
@@ -46,4 +67,4 @@ var metrics = sync.OnceValue(func() *instruments {
 	in.age, _ = m.Float64ObservableGauge("events.outbox.age", metric.WithUnit("s"),
 		metric.WithDescription("Age of the oldest unpublished outbox row."))
 	return &in
-})
+}
