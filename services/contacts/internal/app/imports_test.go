@@ -6,8 +6,11 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
@@ -473,9 +477,9 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// A row that is not valid CSV (a bare quote in its first cell), or holds
-// bytes the file's encoding (sniffed from its first 64 KiB) does not
-// explain, is rejected on its own.
+// A row that holds bytes the file's encoding does not explain is rejected
+// on its own, with where the first one is, however far into the file; a
+// quote inside an unquoted cell is text, as spreadsheets read it.
 func TestImportRejectsBrokenRows(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
@@ -491,11 +495,319 @@ func TestImportRejectsBrokenRows(t *testing.T) {
 		t.Fatalf("sniffed: %s", r.raw)
 	}
 	done := h.waitImport(tok, r.body["id"].(string))
-	if done.body["status"] != "done" || done.body["created"].(float64) != filler+2 || done.body["failed"].(float64) != 2 {
+	if done.body["status"] != "done" || done.body["created"].(float64) != filler+3 || done.body["failed"].(float64) != 1 {
 		t.Fatalf("import: %s", done.raw)
 	}
 	errs := h.importErrors(tok, r.body["id"].(string))
-	if len(errs) != 3 || errs[1][0] != "3" || errs[2][0] != fmt.Sprint(filler+4) || errs[2][1] != "emails" {
+	if len(errs) != 2 || errs[1][0] != fmt.Sprint(filler+4) || errs[1][1] != "emails" ||
+		!strings.Contains(errs[1][2], fmt.Sprintf("line %d, character 10: the bytes FF are not UTF-8", filler+4)) {
 		t.Fatalf("errors: %v", errs)
+	}
+	if c := h.contactByEmail(tok, "ivan@x.ru"); c["first_name"] != `Иван "Ваня"` {
+		t.Fatalf("a quote inside a cell: %v", c)
+	}
+}
+
+// contactByEmail reads the one contact of the caller's tenant with an e-mail.
+func (h *harness) contactByEmail(tok, email string) map[string]any {
+	h.t.Helper()
+	r := h.do("GET", "/v1/contacts?q="+url.QueryEscape(email), tok, nil).want(h.t, http.StatusOK)
+	items := r.body["items"].([]any)
+	if len(items) != 1 {
+		h.t.Fatalf("contacts with %s: %s", email, r.raw)
+	}
+	return items[0].(map[string]any)
+}
+
+// A UTF-8 file with one row saved as Windows-1251 stays UTF-8: its UTF-8
+// rows are stored as written and the odd row is reported with where its
+// first bad byte is and what the bytes look like, never guessed. A file
+// whose high bytes are all Windows-1251, even past the first 64 KiB, is
+// Windows-1251 throughout; Excel's "Unicode Text" (UTF-16LE with a
+// byte-order mark, tabs) is read as it is.
+func TestImportMixedEncodings(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	odd, _ := charmap.Windows1251.NewEncoder().String("Привет")
+	file := "first_name,last_name,emails\n" +
+		"Юникод,Первый,u1@example.ru\n" +
+		"Ёжик,Второй,u2@example.ru\n" +
+		"Oleg," + odd + ",u3@example.ru\n" +
+		"Мария,Третья,u4@example.ru\n"
+	r := h.postCSV(tok, "entity=contacts", []byte(file)).want(t, http.StatusAccepted)
+	id := r.body["id"].(string)
+	if r.body["encoding"] != "utf-8" {
+		t.Fatalf("detected: %s", r.raw)
+	}
+	done := h.waitImport(tok, id)
+	if counts(done) != "total=4 done=4 created=3 updated=0 skipped=0 failed=1" {
+		t.Fatalf("import: %s", done.raw)
+	}
+	errs := h.importErrors(tok, id)
+	if len(errs) != 2 || errs[1][0] != "4" || errs[1][1] != "last_name" || !strings.Contains(errs[1][2], "line 4, character 6") ||
+		!strings.Contains(errs[1][2], "CF F0 E8 E2 E5 F2") || !strings.Contains(errs[1][2], "Привет") {
+		t.Fatalf("errors: %v", errs)
+	}
+	for email, name := range map[string]string{"u1@example.ru": "Юникод", "u2@example.ru": "Ёжик", "u4@example.ru": "Мария"} {
+		if c := h.contactByEmail(tok, email); c["first_name"] != name {
+			t.Fatalf("%s stored as %q, want %q", email, c["first_name"], name)
+		}
+	}
+
+	// Windows-1251 only after the first 64 KiB.
+	var late bytes.Buffer
+	late.WriteString("first_name,last_name,emails\n")
+	ascii := 0
+	for ; late.Len() < 70<<10; ascii++ {
+		fmt.Fprintf(&late, "Ascii%d,Row,late%d@example.com\n", ascii, ascii)
+	}
+	row, _ := charmap.Windows1251.NewEncoder().String("Андрей,Поздний,andrey.late@example.ru\n")
+	late.WriteString(row)
+	r = h.postCSV(tok, "entity=contacts", late.Bytes()).want(t, http.StatusAccepted)
+	if r.body["encoding"] != "windows-1251" {
+		t.Fatalf("detected: %s", r.raw)
+	}
+	done = h.waitImport(tok, r.body["id"].(string))
+	if counts(done) != fmt.Sprintf("total=%d done=%d created=%d updated=0 skipped=0 failed=0", ascii+1, ascii+1, ascii+1) {
+		t.Fatalf("import: %s", done.raw)
+	}
+	if c := h.contactByEmail(tok, "andrey.late@example.ru"); c["first_name"] != "Андрей" || c["last_name"] != "Поздний" {
+		t.Fatalf("late row: %v", c)
+	}
+
+	// UTF-16LE with a byte-order mark, tab-separated, CRLF: Excel's
+	// "Unicode Text".
+	u16, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte(
+		"first_name\tlast_name\temails\r\nЮлия\tПетрова\tjulia@example.ru\r\nZoë\t😀 Smile\tzoe@example.com\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = h.postCSV(tok, "entity=contacts", u16).want(t, http.StatusAccepted)
+	if r.body["encoding"] != "utf-16le" || r.body["delimiter"] != "\t" {
+		t.Fatalf("detected: %s", r.raw)
+	}
+	if done := h.waitImport(tok, r.body["id"].(string)); counts(done) != "total=2 done=2 created=2 updated=0 skipped=0 failed=0" {
+		t.Fatalf("import: %s", done.raw)
+	}
+	if c := h.contactByEmail(tok, "julia@example.ru"); c["first_name"] != "Юлия" || c["last_name"] != "Петрова" {
+		t.Fatalf("utf-16 row: %v", c)
+	}
+	if c := h.contactByEmail(tok, "zoe@example.com"); c["first_name"] != "Zoë" || c["last_name"] != "😀 Smile" {
+		t.Fatalf("utf-16 row: %v", c)
+	}
+
+	// The client may state the encoding; a byte-order mark that contradicts
+	// it, an unknown one and UTF-32 are refused, naming the encoding.
+	koi, _ := charmap.KOI8R.NewEncoder().String("first_name,emails\nБорис,boris.koi@example.ru\n")
+	r = h.postCSV(tok, "entity=contacts&encoding=koi8-r", []byte(koi)).want(t, http.StatusAccepted)
+	if r.body["encoding"] != "koi8-r" {
+		t.Fatalf("stated: %s", r.raw)
+	}
+	if done := h.waitImport(tok, r.body["id"].(string)); done.body["created"].(float64) != 1 {
+		t.Fatalf("import: %s", done.raw)
+	}
+	if c := h.contactByEmail(tok, "boris.koi@example.ru"); c["first_name"] != "Борис" {
+		t.Fatalf("koi8-r row: %v", c)
+	}
+	for name, tc := range map[string]struct {
+		query string
+		body  []byte
+		says  string
+	}{
+		"unknown encoding":      {"entity=contacts&encoding=ebcdic", []byte("first_name\nA\n"), "encoding"},
+		"mark against encoding": {"entity=contacts&encoding=windows-1251", u16, "UTF-16LE"},
+		"utf-32":                {"entity=contacts", []byte("\xFF\xFE\x00\x00f\x00\x00\x00"), "UTF-32"},
+		"utf-16 without a mark": {"entity=contacts", u16[2:], "UTF-16"},
+	} {
+		r := h.postCSV(tok, tc.query, tc.body).want(t, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(r.raw), tc.says) {
+			t.Errorf("%s: %s", name, r.raw)
+		}
+	}
+}
+
+// An unclosed quote is reported at its line and swallows nothing: the rows
+// after it are read as rows. A quote inside an unquoted cell is text.
+func TestImportUnclosedQuoteLosesNoRow(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	r := h.postCSV(tok, "entity=contacts", []byte("first_name\nGood1\nBad\"Quote\n\"Unclosed\nGood2\n")).want(t, http.StatusAccepted)
+	if r.body["rows_total"].(float64) != 4 {
+		t.Fatalf("started: %s", r.raw)
+	}
+	id := r.body["id"].(string)
+	if done := h.waitImport(tok, id); counts(done) != "total=4 done=4 created=3 updated=0 skipped=0 failed=1" {
+		t.Fatalf("import: %s", done.raw)
+	}
+	errs := h.importErrors(tok, id)
+	if len(errs) != 2 || errs[1][0] != "4" || errs[1][1] != "" || !strings.Contains(errs[1][2], "quote") {
+		t.Fatalf("errors: %v", errs)
+	}
+	names := map[string]bool{}
+	for _, it := range h.do("GET", "/v1/contacts?limit=10", tok, nil).want(t, http.StatusOK).body["items"].([]any) {
+		names[it.(map[string]any)["first_name"].(string)] = true
+	}
+	if len(names) != 3 || !names["Good1"] || !names[`Bad"Quote`] || !names["Good2"] {
+		t.Fatalf("stored: %v", names)
+	}
+}
+
+// Dates as spreadsheets write them: dd.mm.yyyy (Excel in a Russian
+// locale), d.m.yyyy and yyyy-mm-dd; a "/" date only when it cannot be read
+// two ways. A bad date is reported at its line and column.
+func TestImportReadsRussianDates(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	h.do("POST", "/v1/fields", tok, map[string]any{"entity": "contact", "key": "since", "label": "Клиент с", "type": "date"}).
+		want(t, http.StatusCreated)
+	file := "first_name,emails,birthday,custom.since\n" +
+		"Анна,d1@example.ru,15.03.1985,01.02.2020\n" +
+		"Борис,d2@example.ru,5.3.1985,2020-02-01\n" +
+		"Вера,d3@example.ru,1985-03-15,\n" +
+		"Глеб,d4@example.ru,25/03/1985,02/25/2020\n" +
+		"Дина,d5@example.ru,03/04/1985,\n" +
+		"Егор,d6@example.ru,31.02.1985,\n" +
+		"Жанна,d7@example.ru,15.03.85,\n" +
+		"Зоя,d8@example.ru,,32.01.2020\n"
+	r := h.postCSV(tok, "entity=contacts", []byte(file)).want(t, http.StatusAccepted)
+	id := r.body["id"].(string)
+	if done := h.waitImport(tok, id); counts(done) != "total=8 done=8 created=4 updated=0 skipped=0 failed=4" {
+		t.Fatalf("import: %s", done.raw)
+	}
+	for email, want := range map[string][2]string{"d1@example.ru": {"1985-03-15", "2020-02-01"},
+		"d2@example.ru": {"1985-03-05", "2020-02-01"}, "d3@example.ru": {"1985-03-15", ""}, "d4@example.ru": {"1985-03-25", "2020-02-25"}} {
+		c := h.contactByEmail(tok, email)
+		since, _ := c["custom"].(map[string]any)["since"].(string)
+		if c["birthday"] != want[0] || since != want[1] {
+			t.Errorf("%s: birthday %v, since %v; want %v", email, c["birthday"], since, want)
+		}
+	}
+	errs := h.importErrors(tok, id)
+	want := [][2]string{{"6", "birthday"}, {"7", "birthday"}, {"8", "birthday"}, {"9", "custom.since"}}
+	if len(errs) != len(want)+1 {
+		t.Fatalf("errors: %v", errs)
+	}
+	for i, w := range want {
+		if e := errs[i+1]; e[0] != w[0] || e[1] != w[1] {
+			t.Errorf("error %d: %v, want %v", i, e, w)
+		}
+	}
+	if !strings.Contains(errs[1][2], "ambiguous") {
+		t.Errorf("03/04/1985: %s", errs[1][2])
+	}
+}
+
+// Files of good and broken rows in random order: whatever the breakage,
+// the counters add up (rows_total = created + updated + skipped + failed),
+// each failed row is reported once, and every line but the blank ones ends
+// up in a stored contact or in a reported row.
+func TestImportAccountsForEveryLineOfBrokenFiles(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	kinds := []func(m string) string{
+		func(m string) string { return "Good " + m + "," + strings.ToLower(m) + "@example.ru" },
+		func(m string) string { return "Юникод " + m + "," + strings.ToLower(m) + "@example.ru" },
+		func(m string) string { return "Bare\"Quote " + m + "," + strings.ToLower(m) + "@example.ru" },
+		func(m string) string { return "\"Unclosed " + m + "," + strings.ToLower(m) + "@example.ru" },
+		func(m string) string { return "\"Closed\"junk " + m + "," + strings.ToLower(m) + "@example.ru" },
+		func(m string) string { return "\"Opens " + m },
+		func(m string) string { return "closes " + m + "\"," + strings.ToLower(m) + "@example.ru" },
+		func(m string) string { return "\"Quoted, " + m + "\"," + strings.ToLower(m) + "@example.ru" },
+		func(m string) string { return "Ragged " + m },
+		func(m string) string { return "Bad mail " + m + ",not-an-email" },
+		func(m string) string { return "Bad\xff\xfebytes " + m + "," + strings.ToLower(m) + "@example.ru" },
+		func(string) string { return "" },
+	}
+	rnd := rand.New(rand.NewPCG(12, 2024))
+	type imported struct {
+		id    string
+		file  string
+		lines map[int]string // line number → marker, blank lines left out
+	}
+	var files []imported
+	for f := range 8 {
+		var b strings.Builder
+		b.WriteString("first_name,emails\n")
+		im := imported{lines: map[int]string{}}
+		n := 20 + rnd.IntN(20)
+		for line := 2; line < n+2; line++ {
+			m := fmt.Sprintf("F%dL%d", f, line)
+			text := kinds[rnd.IntN(len(kinds))](m)
+			if text != "" {
+				im.lines[line] = m
+			}
+			b.WriteString(text)
+			if line < n+1 || rnd.IntN(2) == 0 {
+				b.WriteString([]string{"\n", "\r\n"}[rnd.IntN(2)])
+			}
+		}
+		im.file = b.String()
+		im.id = h.postCSV(tok, "entity=contacts", []byte(im.file)).want(t, http.StatusAccepted).body["id"].(string)
+		files = append(files, im)
+	}
+	dones := make([]reply, len(files))
+	for f, im := range files {
+		dones[f] = h.waitImport(tok, im.id)
+	}
+	var stored []string
+	for cursor := ""; ; {
+		r := h.do("GET", "/v1/contacts?limit=100&cursor="+url.QueryEscape(cursor), tok, nil).want(t, http.StatusOK)
+		for _, it := range r.body["items"].([]any) {
+			c := it.(map[string]any)
+			stored = append(stored, fmt.Sprint(c["first_name"], " ", c["emails"]))
+		}
+		next, _ := r.body["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	span := regexp.MustCompile(`lines (\d+)–(\d+)`)
+	created := 0
+	for f, im := range files {
+		done := dones[f]
+		total := done.body["rows_total"].(float64)
+		sum := done.body["created"].(float64) + done.body["updated"].(float64) + done.body["skipped"].(float64) + done.body["failed"].(float64)
+		if done.body["status"] != "done" || total != sum || done.body["rows_done"].(float64) != total {
+			t.Fatalf("file %d: %s", f, done.raw)
+		}
+		created += int(done.body["created"].(float64))
+		reported := map[int]bool{}
+		failed := map[string]bool{}
+		errs := h.importErrors(tok, im.id)[1:]
+		for _, e := range errs {
+			failed[e[0]] = true
+			line, _ := strconv.Atoi(e[0])
+			reported[line] = true
+			if m := span.FindStringSubmatch(e[2]); m != nil {
+				from, _ := strconv.Atoi(m[1])
+				to, _ := strconv.Atoi(m[2])
+				for l := from; l <= to; l++ {
+					reported[l] = true
+				}
+			}
+		}
+		if float64(len(failed)) != done.body["failed"].(float64) {
+			t.Errorf("file %d: %v failed, %d rows reported", f, done.body["failed"], len(failed))
+		}
+		for line, m := range im.lines {
+			if reported[line] {
+				continue
+			}
+			found := false
+			marker := regexp.MustCompile(`(?i)` + m + `\D`)
+			for _, s := range stored {
+				if marker.MatchString(s) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				t.Errorf("file %d: line %d (%s) was neither stored nor reported\n%s\nerrors: %q", f, line, m, im.file, errs)
+			}
+		}
+	}
+	if created != len(stored) {
+		t.Errorf("%d contacts created, %d stored", created, len(stored))
 	}
 }

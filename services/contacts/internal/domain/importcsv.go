@@ -1,26 +1,18 @@
 package domain
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/text/encoding/charmap"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 )
 
-// What an import file may be: its encoding and its cell delimiter are
-// detected, the rest are options of the import.
+// Options of an import.
 const (
-	EncodingUTF8    = "utf-8"
-	EncodingUTF8BOM = "utf-8-bom"
-	Encoding1251    = "windows-1251"
-
 	ImportContacts  = "contacts"
 	ImportCompanies = "companies"
 
@@ -28,88 +20,6 @@ const (
 	OnDuplicateUpdate = "update"
 	OnDuplicateCreate = "create"
 )
-
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
-// SniffCSV decides the encoding and the delimiter of a CSV file from its
-// first bytes: a byte-order mark or valid UTF-8 is UTF-8, anything else is
-// Windows-1251 (what Russian Excel writes); the delimiter is whichever of
-// ",", ";" and tab occurs most in the header line outside quotes.
-func SniffCSV(head []byte) (encoding string, delimiter rune) {
-	switch {
-	case bytes.HasPrefix(head, utf8BOM):
-		encoding = EncodingUTF8BOM
-		head = head[len(utf8BOM):]
-	case validUTF8Prefix(head):
-		encoding = EncodingUTF8
-	default:
-		encoding = Encoding1251
-	}
-	counts := map[rune]int{}
-	quoted := false
-	for _, b := range head {
-		if b == '\n' && !quoted {
-			break
-		}
-		switch b {
-		case '"':
-			quoted = !quoted
-		case ',', ';', '\t':
-			if !quoted {
-				counts[rune(b)]++
-			}
-		}
-	}
-	delimiter = ','
-	for _, d := range []rune{';', '\t'} {
-		if counts[d] > counts[delimiter] {
-			delimiter = d
-		}
-	}
-	return encoding, delimiter
-}
-
-// validUTF8Prefix reports whether b is valid UTF-8 but for a character cut
-// at its end.
-func validUTF8Prefix(b []byte) bool {
-	for cut := 0; cut < utf8.UTFMax && cut <= len(b); cut++ {
-		if utf8.Valid(b[:len(b)-cut]) {
-			return true
-		}
-	}
-	return false
-}
-
-// DecodeCSV reads r, a file in encoding, as UTF-8 without a byte-order mark.
-func DecodeCSV(r io.Reader, encoding string) io.Reader {
-	switch encoding {
-	case Encoding1251:
-		return charmap.Windows1251.NewDecoder().Reader(r)
-	case EncodingUTF8BOM:
-		return &bomSkipper{r: r}
-	}
-	return r
-}
-
-type bomSkipper struct {
-	r    io.Reader
-	done bool
-}
-
-func (s *bomSkipper) Read(p []byte) (int, error) {
-	if s.done {
-		return s.r.Read(p)
-	}
-	var bom [3]byte
-	if _, err := io.ReadFull(s.r, bom[:]); err != nil {
-		return 0, err
-	}
-	s.done = true
-	if !bytes.Equal(bom[:], utf8BOM) {
-		return 0, fmt.Errorf("the file lost its byte-order mark")
-	}
-	return s.r.Read(p)
-}
 
 // ignoredColumns are columns an export writes that an import reads past:
 // the service assigns them.
@@ -233,7 +143,11 @@ func ContactFieldsFromRow(fields, record []string, defs []FieldDef) (Fields, []C
 		case "address.postal_code":
 			f.Address.PostalCode = cell
 		case "birthday":
-			f.Birthday = cell
+			date, msg := ImportDate(cell)
+			if msg != "" {
+				errs = append(errs, CellError{field, msg})
+			}
+			f.Birthday = date
 		case "owner_id":
 			f.OwnerID = cell
 		case "team":
@@ -258,7 +172,7 @@ func customCell(custom *map[string]any, field, cell string, defs []FieldDef, err
 		}
 		val, msg := CustomFromCell(d, cell)
 		if msg != "" {
-			return append(errs, CellError{field, fmt.Sprintf("%q is not %s", cell, msg)})
+			return append(errs, CellError{field, msg})
 		}
 		if *custom == nil {
 			*custom = map[string]any{}
@@ -270,13 +184,14 @@ func customCell(custom *map[string]any, field, cell string, defs []FieldDef, err
 }
 
 // eachCell calls set with each non-empty cell of record and the field its
-// column fills, skipping dropped columns.
+// column fills, skipping dropped columns. The apostrophe an export put
+// before a cell that looks like a formula is taken off (RestoreFormula).
 func eachCell(fields, record []string, set func(field, cell string)) {
 	for i, field := range fields {
 		if field == "" || i >= len(record) {
 			continue
 		}
-		if cell := strings.TrimSpace(record[i]); cell != "" {
+		if cell := strings.TrimSpace(RestoreFormula(record[i])); cell != "" {
 			set(field, cell)
 		}
 	}
@@ -318,25 +233,17 @@ func CompanyFieldsFromRow(fields, record []string, defs []FieldDef) (CompanyFiel
 	return f, errs
 }
 
-// ImportKey is what tells a company apart in an import: its tax id when it
-// has one, else its name in lower case.
-func (c *Company) ImportKey() string {
-	if c.f.TaxID != "" {
-		return "company-tax:" + c.f.TaxID
-	}
-	return "company-name:" + strings.ToLower(c.f.Name)
-}
-
 // CustomFromCell reads a custom value as an export writes it (see
 // transport.CustomCell): lists joined by ";" or ",", money as "<minor
-// units> <currency>". The value's own rules are checked later, with the
-// record's.
+// units> <currency>", dates as ImportDate reads them. The value's own rules
+// are checked later, with the record's; what cannot be read at all is
+// returned as a message instead.
 func CustomFromCell(d FieldDef, cell string) (any, string) {
 	switch d.Type {
 	case "number":
 		n, err := strconv.ParseFloat(strings.ReplaceAll(strings.ReplaceAll(cell, " ", ""), ",", "."), 64)
 		if err != nil {
-			return nil, "a number"
+			return nil, fmt.Sprintf("%q is not a number", cell)
 		}
 		return n, ""
 	case "boolean":
@@ -346,7 +253,13 @@ func CustomFromCell(d FieldDef, cell string) (any, string) {
 		case "false", "no", "0", "нет", "ложь":
 			return false, ""
 		}
-		return nil, "true or false"
+		return nil, fmt.Sprintf("%q is not true or false", cell)
+	case "date":
+		date, msg := ImportDate(cell)
+		if msg != "" {
+			return nil, msg
+		}
+		return date, ""
 	case "multi_enum":
 		list := SplitList(cell)
 		out := make([]any, len(list))
@@ -358,11 +271,67 @@ func CustomFromCell(d FieldDef, cell string) (any, string) {
 		amount, currency, ok := strings.Cut(strings.TrimSpace(cell), " ")
 		n, err := strconv.ParseInt(amount, 10, 64)
 		if !ok || err != nil {
-			return nil, `an amount in minor units and a currency, e.g. "150000 RUB"`
+			return nil, fmt.Sprintf(`%q is not an amount in minor units and a currency, e.g. "150000 RUB"`, cell)
 		}
 		return map[string]any{"amount": float64(n), "currency": strings.TrimSpace(currency)}, ""
 	}
 	return cell, ""
+}
+
+// ImportDate reads a date as spreadsheets write it: yyyy-mm-dd; dd.mm.yyyy
+// or d.m.yyyy, day first, as Excel writes dates in a Russian locale; and
+// with "/", which some locales write day first and others month first,
+// only when the numbers tell the day from the month (25/03/1985,
+// 03/25/1985). It returns the date as yyyy-mm-dd, or a message saying why
+// it cannot.
+func ImportDate(cell string) (string, string) {
+	sep := ""
+	for _, c := range []string{"-", ".", "/"} {
+		if strings.Count(cell, c) == 2 {
+			sep = c
+			break
+		}
+	}
+	notDate := fmt.Sprintf("%q is not a date: write it as dd.mm.yyyy (15.03.1985) or yyyy-mm-dd (1985-03-15)", cell)
+	if sep == "" {
+		return "", notDate
+	}
+	parts := strings.Split(cell, sep)
+	nums := make([]int, 0, 3)
+	for _, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || len(p) == 0 || len(p) > 4 || p[0] == '+' || p[0] == '-' {
+			return "", notDate
+		}
+		nums = append(nums, n)
+	}
+	yearFirst := len(parts[0]) == 4
+	if !yearFirst && len(parts[2]) != 4 || yearFirst && len(parts[2]) > 2 || sep == "." && yearFirst {
+		return "", fmt.Sprintf("%q is not a date: write it as dd.mm.yyyy with the year in four digits (15.03.1985), "+
+			"or yyyy-mm-dd (1985-03-15)", cell)
+	}
+	var y, m, d int
+	switch {
+	case yearFirst:
+		y, m, d = nums[0], nums[1], nums[2]
+	case sep == "-":
+		return "", fmt.Sprintf("%q is not a date: with \"-\" write the year first (yyyy-mm-dd), or write dd.mm.yyyy", cell)
+	case sep == ".":
+		d, m, y = nums[0], nums[1], nums[2]
+	case nums[0] > 12 || nums[0] == nums[1]:
+		d, m, y = nums[0], nums[1], nums[2]
+	case nums[1] > 12:
+		m, d, y = nums[0], nums[1], nums[2]
+	default:
+		return "", fmt.Sprintf("%q is ambiguous: day %d of month %d, or day %d of month %d; write it as dd.mm.yyyy "+
+			"(%02d.%02d.%04d for day %d of month %d) or yyyy-mm-dd", cell, nums[0], nums[1], nums[1], nums[0],
+			nums[0], nums[1], nums[2], nums[0], nums[1])
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if m < 1 || m > 12 || d < 1 || t.Day() != d {
+		return "", fmt.Sprintf("%q is not a date: there is no day %d of month %d in %d", cell, d, m, y)
+	}
+	return t.Format(time.DateOnly), ""
 }
 
 // SplitList splits a cell holding several values: by ";" as an export

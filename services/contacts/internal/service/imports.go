@@ -2,19 +2,15 @@ package service
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
@@ -41,9 +37,6 @@ const (
 	ImportAttempts = 5
 	// importEventSize is how many created contacts one bulk event carries.
 	importEventSize = 1000
-	// sniffSize is how much of a file the encoding, delimiter and header
-	// are read from.
-	sniffSize = 64 << 10
 )
 
 // ImportRetryDelay is the wait before a failed attempt's job is taken again,
@@ -57,13 +50,16 @@ type ImportRequest struct {
 	DryRun      bool
 	// Mapping maps CSV headers to fields ("" drops the column).
 	Mapping map[string]string
-	Body    io.Reader
+	// Encoding is the file's as the client states it; "" has it detected.
+	Encoding string
+	Body     io.Reader
 }
 
 // ImportRepository stores import jobs and runs their batches.
 type ImportRepository interface {
 	// Upload stores the job and its file in one transaction; rowsTotal
-	// runs after the body's end.
+	// runs after the body's end and may settle job.Encoding, which is
+	// stored with the count.
 	Upload(ctx context.Context, job *domain.ImportJob, body io.Reader, rowsTotal func() (int64, error)) error
 	Get(ctx context.Context, tenantID, id uuid.UUID) (*domain.ImportJob, error)
 	Errors(ctx context.Context, tenantID, id uuid.UUID, fn func(domain.ImportError) error) error
@@ -100,7 +96,7 @@ type ImportTx interface {
 
 	// KnownCompanies says which of ids are companies of the tenant.
 	KnownCompanies(ids []uuid.UUID) (map[uuid.UUID]bool, error)
-	// HeldCompanies locks companies' import keys (Company.ImportKey) and
+	// HeldCompanies locks companies' keys (Company.Key) and
 	// says which company has each.
 	HeldCompanies(keys []string) (map[string]uuid.UUID, error)
 	// Company reads and locks a company.
@@ -147,21 +143,16 @@ func (s *service) StartImport(ctx context.Context, req ImportRequest) (*domain.I
 	if err := s.roomForImport(ctx, p.TenantID, req, settings.ContactsQuota); err != nil {
 		return nil, err
 	}
-	body := bufio.NewReaderSize(req.Body, sniffSize)
-	head, err := body.Peek(sniffSize)
+	body := bufio.NewReaderSize(req.Body, domain.HeadSize)
+	first, err := body.Peek(domain.HeadSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(head)) == 0 {
-		return nil, errImportOption("body", "the file is empty; send a CSV whose first line names the columns")
+	head, err := domain.ReadImportHead(first, len(first) < domain.HeadSize, req.Encoding)
+	if err != nil {
+		return nil, err
 	}
-	encoding, delimiter := domain.SniffCSV(head)
-	hr := csv.NewReader(domain.DecodeCSV(bytes.NewReader(head), encoding))
-	hr.Comma, hr.FieldsPerRecord = delimiter, -1
-	header, err := hr.Read()
-	if err != nil || (len(head) == sniffSize && hr.InputOffset() >= int64(len(head))) {
-		return nil, errImportOption("body", "the first line must name the columns, in at most 64 KiB")
-	}
+	header := head.Header
 	defs := settings.ContactFields
 	if req.Entity == domain.ImportCompanies {
 		defs = settings.CompanyFields
@@ -182,20 +173,31 @@ func (s *service) StartImport(ctx context.Context, req ImportRequest) (*domain.I
 	}
 	now := s.now().UTC()
 	job := &domain.ImportJob{ID: id, TenantID: p.TenantID, Entity: req.Entity, OnDuplicate: req.OnDuplicate,
-		DryRun: req.DryRun, Encoding: encoding, Delimiter: delimiter, Columns: columns, CreatedBy: p.UserID,
+		DryRun: req.DryRun, Encoding: head.Encoding, Delimiter: head.Delimiter, Columns: columns, CreatedBy: p.UserID,
 		Role: roleOf(p), Team: p.Team, CreatedAt: now, UpdatedAt: now}
-	// The records are counted as the file streams into the database.
+	// The file is read as the worker will read it while it streams into the
+	// database: that counts its records and, without a byte-order mark or a
+	// stated encoding, decides the encoding from every line, not the first.
 	pr, pw := io.Pipe()
-	counted := make(chan int64, 1)
+	type scan struct {
+		rows     int64
+		encoding string
+		err      error
+	}
+	scanned := make(chan scan, 1)
 	go func() {
-		counted <- countRecords(domain.DecodeCSV(pr, encoding), delimiter)
+		var sc scan
+		sc.rows, sc.encoding, sc.err = domain.ScanImportFile(pr, head)
 		_, _ = io.Copy(io.Discard, pr)
+		scanned <- sc
 	}()
 	var upErr error
 	defer func() { pw.CloseWithError(upErr) }()
 	upErr = s.imports.Upload(ctx, job, io.TeeReader(body, pw), func() (int64, error) {
 		_ = pw.Close()
-		return <-counted, nil
+		sc := <-scanned
+		job.Encoding = sc.encoding
+		return sc.rows, sc.err
 	})
 	if upErr != nil {
 		return nil, upErr
@@ -232,25 +234,6 @@ func (s *service) roomForImport(ctx context.Context, tenant uuid.UUID, req Impor
 		return err
 	}
 	return domain.ErrQuotaExceeded(quota, n, 0)
-}
-
-// countRecords counts the records after the header, broken ones included.
-func countRecords(r io.Reader, delimiter rune) int64 {
-	cr := csv.NewReader(bufio.NewReaderSize(r, 256<<10))
-	cr.Comma, cr.FieldsPerRecord, cr.ReuseRecord = delimiter, -1, true
-	var n int64
-	for {
-		_, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var pe *csv.ParseError
-		if err != nil && !errors.As(err, &pe) {
-			break
-		}
-		n++
-	}
-	return max(n-1, 0)
 }
 
 // GetImport reads an import; only its author and admins see it.
@@ -411,10 +394,14 @@ type importRun struct {
 	seed maphash.Seed
 }
 
+// importRecord is a record of the file as read: its cells, or why it
+// could not be read.
 type importRecord struct {
 	line   int64
+	lines  int
 	cells  []string
-	broken error
+	broken string
+	errs   []domain.CellError // cells that are no text in the file's encoding
 }
 
 func (r *importRun) run(ctx context.Context) error {
@@ -527,28 +514,28 @@ type preparedRow struct {
 // batches.
 func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
 	job := r.job
-	cr := csv.NewReader(bufio.NewReaderSize(domain.DecodeCSV(r.s.imports.File(ctx, job), job.Encoding), 256<<10))
-	cr.Comma, cr.FieldsPerRecord = job.Delimiter, -1
+	text := domain.TextOf(job.Encoding)
+	cr := domain.NewCSVReader(text.Open(r.s.imports.File(ctx, job)), byte(job.Delimiter))
+	cr.Chars = text.Chars
 	if _, err := cr.Read(); err != nil {
 		return fmt.Errorf("read the header again: %w", err)
 	}
 	// Resume after the rows already stored. A dry run stored none of its
 	// contacts, so it reads those rows again for their keys.
 	for i := int64(0); i < job.RowsDone; i++ {
-		rec, err := cr.Read()
+		rec, err := r.next(cr, text)
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		var pe *csv.ParseError
-		if err != nil && !errors.As(err, &pe) {
+		if err != nil {
 			return err // a broken read must not shift where the job resumes
 		}
-		if job.DryRun && err == nil {
-			switch p := r.prepare(importRecord{cells: rec}, r.s.now()); {
+		if job.DryRun {
+			switch p := r.prepare(rec, r.s.now()); {
 			case p.c != nil:
 				r.remember(p.c.Keys())
 			case p.co != nil:
-				r.remember([]string{p.co.ImportKey()})
+				r.remember([]string{p.co.Key()})
 			}
 		}
 	}
@@ -557,22 +544,15 @@ func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
 		now := r.s.now()
 		eof := false
 		for len(batch) < ImportBatch {
-			rec, err := cr.Read()
+			rec, err := r.next(cr, text)
 			if errors.Is(err, io.EOF) {
 				eof = true
 				break
 			}
-			var pe *csv.ParseError
-			switch {
-			case errors.As(err, &pe):
-				batch = append(batch, r.prepare(importRecord{line: int64(pe.StartLine), broken: pe.Err}, now))
-			case err != nil:
+			if err != nil {
 				return err
-			default:
-				// FieldPos panics after a parse error: only here is it safe.
-				line, _ := cr.FieldPos(0)
-				batch = append(batch, r.prepare(importRecord{line: int64(line), cells: rec}, now))
 			}
+			batch = append(batch, r.prepare(rec, now))
 		}
 		if len(batch) > 0 {
 			select {
@@ -587,28 +567,65 @@ func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
 	}
 }
 
-// prepare judges a row on its own: whether it is CSV, fits the header,
-// and makes a valid contact.
+// next reads the next record and its cells as UTF-8. A cell of a column
+// the import fills that is no text in the file's encoding (or holds a NUL,
+// which the database's text cannot) is a cell error naming the line and
+// character of its first bad byte and what the bytes are.
+func (r *importRun) next(cr *domain.CSVReader, text domain.Text) (importRecord, error) {
+	rec, err := cr.Read()
+	var ce *domain.CSVError
+	switch {
+	case errors.As(err, &ce):
+		return importRecord{line: ce.Line, lines: ce.Lines, broken: ce.Message}, nil
+	case err != nil:
+		return importRecord{}, err
+	}
+	out := importRecord{line: rec.Line, lines: rec.Lines, cells: rec.Cells}
+	if len(rec.Cells) != len(r.job.Columns) {
+		return out, nil
+	}
+	for i, field := range r.job.Columns {
+		if field == "" {
+			continue
+		}
+		s, bad := text.Cell(rec.Cells[i])
+		if bad < 0 {
+			rec.Cells[i] = s
+			continue
+		}
+		line, col := cr.Position(i, bad)
+		out.errs = append(out.errs, domain.CellError{Column: field,
+			Message: fmt.Sprintf("line %d, character %d: %s", line, col, text.Bad(rec.Cells[i], bad))})
+	}
+	return out, nil
+}
+
+// prepare judges a row on its own: whether it is CSV in the file's
+// encoding, fits the header, and makes a valid contact. A rejected row
+// that takes several lines says which.
 func (r *importRun) prepare(rec importRecord, now time.Time) preparedRow {
+	p := r.judge(rec, now)
+	if rec.lines > 1 && len(p.errs) > 0 && rec.broken == "" {
+		span := fmt.Sprintf(" (the row takes lines %d–%d)", rec.line, rec.line+int64(rec.lines)-1)
+		for i := range p.errs {
+			p.errs[i].Message += span
+		}
+	}
+	return p
+}
+
+func (r *importRun) judge(rec importRecord, now time.Time) preparedRow {
 	job := r.job
 	p := preparedRow{line: rec.line}
 	switch {
-	case rec.broken != nil:
-		p.errs = []domain.CellError{{Message: "the row is not valid CSV: " + rec.broken.Error()}}
+	case rec.broken != "":
+		p.errs = []domain.CellError{{Message: "the row is not valid CSV: " + rec.broken}}
 		return p
 	case len(rec.cells) != len(job.Columns):
 		p.errs = []domain.CellError{{Message: fmt.Sprintf("the row has %d cells, the header %d", len(rec.cells), len(job.Columns))}}
 		return p
-	}
-	// The encoding was guessed from the file's start: a later byte it does
-	// not explain, or a NUL, would fail the database's write of the batch.
-	for i, cell := range rec.cells {
-		if job.Columns[i] != "" && (!utf8.ValidString(cell) || strings.ContainsRune(cell, 0)) {
-			p.errs = append(p.errs, domain.CellError{Column: job.Columns[i],
-				Message: "the cell is not text in the file's encoding (" + job.Encoding + ")"})
-		}
-	}
-	if len(p.errs) > 0 {
+	case len(rec.errs) > 0:
+		p.errs = rec.errs
 		return p
 	}
 	if job.Entity == domain.ImportCompanies {
@@ -705,7 +722,7 @@ func (r *importRun) write(tx ImportTx, rows []preparedRow, locked chan struct{})
 	if job.Entity == domain.ImportCompanies {
 		return writeBatch(r, tx, rows, locked, importKind[*domain.Company]{
 			record: func(p preparedRow) *domain.Company { return p.co },
-			keys:   func(c *domain.Company) []string { return []string{c.ImportKey()} },
+			keys:   func(c *domain.Company) []string { return []string{c.Key()} },
 			held:   tx.HeldCompanies,
 			update: func(id uuid.UUID, c *domain.Company) (bool, error) { return r.updateCompany(tx, id, c) },
 			create: tx.CreateCompany,

@@ -130,10 +130,12 @@ func CustomCell(v any) string {
 
 // writeCSV streams rows as RFC 4180 CSV in UTF-8, or, with ?format=excel,
 // with a byte-order mark and ";" between cells, as Excel in Russian and
-// other comma-decimal locales reads it. Rows are flushed as they come. An
-// error after the first byte cannot become a problem any more: the
-// connection is cut, so the client sees a broken download rather than a
-// file that looks complete.
+// other comma-decimal locales reads it. Either opens in a spreadsheet, so
+// every cell that would run as a formula is defused (domain.DefuseFormula,
+// which an import undoes). Rows are flushed as they come. An error after
+// the first byte cannot become a problem any more: the connection is cut,
+// so the client sees a broken download rather than a file that looks
+// complete.
 func writeCSV[T any](ctx context.Context, w http.ResponseWriter, failed error, name string, cols []column[T], rows iter.Seq2[T, error]) error {
 	if failed != nil {
 		httpkit.EncodeError(ctx, failed, w)
@@ -176,10 +178,7 @@ func writeCSV[T any](ctx context.Context, w http.ResponseWriter, failed error, n
 			panic(http.ErrAbortHandler)
 		}
 		for i, c := range cols {
-			record[i] = c.cell(row)
-			if excel {
-				record[i] = defuseFormula(record[i])
-			}
+			record[i] = domain.DefuseFormula(c.cell(row))
 		}
 		if err := cw.Write(record); err != nil {
 			return err // the client went away
@@ -197,14 +196,3 @@ func writeCSV[T any](ctx context.Context, w http.ResponseWriter, failed error, n
 
 // requestKey carries the request into encoders that read its query.
 type requestKey struct{}
-
-// defuseFormula keeps a spreadsheet from running a cell as a formula
-// (=HYPERLINK(...) typed as a name): a cell that starts like one gets a
-// leading apostrophe, which Excel shows as text. Only the Excel flavour does
-// this; plain CSV stays byte-exact for machines and import.
-func defuseFormula(cell string) string {
-	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-		return "'" + cell
-	}
-	return cell
-}

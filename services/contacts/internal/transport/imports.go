@@ -45,7 +45,10 @@ func decodeStartImport(_ context.Context, r *http.Request) (any, error) {
 	}
 	qs := r.URL.Query()
 	var v apperr.Invalid
-	req := service.ImportRequest{Entity: qs.Get("entity"), OnDuplicate: qs.Get("on_duplicate"), Body: r.Body}
+	// The Content-Type's charset is not read: clients send charset=utf-8
+	// out of habit with files in any encoding. encoding= states it.
+	req := service.ImportRequest{Entity: qs.Get("entity"), OnDuplicate: qs.Get("on_duplicate"), Encoding: qs.Get("encoding"),
+		Body: r.Body}
 	dry, err := httpkit.ParseBool(r, "dry_run")
 	if err != nil {
 		return nil, err
@@ -88,7 +91,8 @@ func encodeImport(ctx context.Context, w http.ResponseWriter, resp any) error {
 }
 
 // encodeImportErrors streams the rejected rows as CSV: line, column,
-// message; the header is line 1 of the file.
+// message; the header is line 1 of the file. Messages quote the file's
+// cells, so they are defused as an export's cells are.
 func encodeImportErrors(ctx context.Context, w http.ResponseWriter, resp any) error {
 	r := resp.(endpoint.ImportErrorsResponse)
 	if r.Err != nil {
@@ -102,7 +106,7 @@ func encodeImportErrors(ctx context.Context, w http.ResponseWriter, resp any) er
 		return err
 	}
 	err := r.Each(func(e domain.ImportError) error {
-		return cw.Write([]string{strconv.FormatInt(e.Line, 10), e.Column, e.Message})
+		return cw.Write([]string{strconv.FormatInt(e.Line, 10), domain.DefuseFormula(e.Column), domain.DefuseFormula(e.Message)})
 	})
 	cw.Flush()
 	if err != nil {

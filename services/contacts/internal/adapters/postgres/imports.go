@@ -88,8 +88,9 @@ func (r *Imports) Upload(ctx context.Context, job *domain.ImportJob, body io.Rea
 			return err
 		}
 		job.RowsTotal, job.Status = total, domain.ImportQueued
-		_, err = tx.Exec(ctx, `update imports set status = $3, bytes = $4, rows_total = $5 where tenant_id = $1 and id = $2`,
-			job.TenantID, job.ID, job.Status, job.Bytes, job.RowsTotal)
+		// rowsTotal may settle the encoding too, having read the whole file.
+		_, err = tx.Exec(ctx, `update imports set status = $3, bytes = $4, rows_total = $5, encoding = $6
+			where tenant_id = $1 and id = $2`, job.TenantID, job.ID, job.Status, job.Bytes, job.RowsTotal, job.Encoding)
 		return err
 	})
 }
