@@ -200,6 +200,54 @@ func (c *Company) Fields() CompanyFields {
 	return f
 }
 
+// Prefixes of company keys.
+const (
+	companyTaxKey  = "company-tax:"
+	companyNameKey = "company-name:"
+)
+
+// Key is what tells a company apart from the tenant's others, for a POST, a
+// PATCH and an import alike: its tax id when it has one, else its name in
+// lower case. Another company holds the key of a tax id when it has that
+// tax id, and the key of a name when it has that name, with or without a
+// tax id: a company without a tax id is a duplicate of any of that name.
+func (c *Company) Key() string {
+	if c.f.TaxID != "" {
+		return companyTaxKey + c.f.TaxID
+	}
+	return c.NameKey()
+}
+
+// NameKey is the key of the company's name. A write of a company with a
+// tax id locks it too, so that a company of that name without one (told
+// apart by its name) cannot be written beside it unseen.
+func (c *Company) NameKey() string { return companyNameKey + strings.ToLower(c.f.Name) }
+
+// CompanyKeyParts splits company keys into the tax ids and the lower-case
+// names they name, as the database looks them up.
+func CompanyKeyParts(keys []string) (taxIDs, names []string) {
+	for _, k := range keys {
+		if t, ok := strings.CutPrefix(k, companyTaxKey); ok {
+			taxIDs = append(taxIDs, t)
+		} else if n, ok := strings.CutPrefix(k, companyNameKey); ok {
+			names = append(names, n)
+		}
+	}
+	return taxIDs, names
+}
+
+// CompanyKeysOf are the keys a stored company with taxID and lowerName (its
+// name in lower case) holds among keys: see Key.
+func CompanyKeysOf(taxID, lowerName string, keys []string) []string {
+	var held []string
+	for _, k := range keys {
+		if (taxID != "" && k == companyTaxKey+taxID) || k == companyNameKey+lowerName {
+			held = append(held, k)
+		}
+	}
+	return held
+}
+
 func (c *Company) ID() uuid.UUID        { return c.id }
 func (c *Company) TenantID() uuid.UUID  { return c.tenantID }
 func (c *Company) Version() int64       { return c.version }
