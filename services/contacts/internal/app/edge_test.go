@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // The HTTP edge of issue 12: what a careless or hostile client sends.
@@ -79,7 +80,7 @@ func TestBodiesOfAnotherMediaTypeAre415(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testenv.Do(t, req)
 	if err != nil {
 		t.Fatal(err)
 	}
