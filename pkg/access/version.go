@@ -58,7 +58,7 @@ var ErrInvalidIfMatch = apperr.New(apperr.KindBadRequest, "invalid-if-match",
 // ones, is absent. A tag this API never made is valid and simply never
 // matches; only a field that breaks the syntax is ErrInvalidIfMatch.
 func ParseIfMatch(lines []string) (IfMatch, error) {
-	s := strings.TrimSpace(strings.Join(lines, ","))
+	s := strings.Trim(strings.Join(lines, ","), " \t")
 	if s == "" {
 		return IfMatch{}, nil
 	}

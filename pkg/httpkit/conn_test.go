@@ -92,6 +92,9 @@ func TestServeAnswersUnreadableRequestsWithProblems(t *testing.T) {
 		{"unknown transfer coding", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: rot13\r\n\r\n", 501, "unsupported-transfer-encoding", ""},
 		{"unmet expectation", get("Expect: teapot\r\n"), 417, "expectation-failed", "100-continue"},
 		{"large but allowed header", get("X-Big: " + strings.Repeat("a", 60<<10) + "\r\n"), 200, "", ""},
+		{"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, "malformed-request", ""},
+		{"HTTP/3.0", "GET / HTTP/3.0\r\nHost: x\r\n\r\n", 505, "http-version-not-supported", ""},
+		{"asterisk target with GET", "GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400, "malformed-request", "OPTIONS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := exchange(t, addr, tc.raw, 1)[0]

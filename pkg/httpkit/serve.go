@@ -14,7 +14,7 @@ import (
 // way, so SIGTERM drains instead of cutting requests off, and so even the
 // errors net/http answers before any handler runs are problems.
 func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger, grace time.Duration) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	srv := &http.Server{Handler: asteriskTarget(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: MaxHeaderBytes, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	l = problemListener{l}
 	failed := make(chan error, 1)
@@ -37,4 +37,17 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger
 		return err
 	}
 	return <-failed
+}
+
+// asteriskTarget answers a request for "*" other than OPTIONS (the server
+// answers that one) with a problem; a ServeMux would send an empty 400.
+func asteriskTarget(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.RequestURI == "*" {
+			WriteProblem(w, r, Problem{Type: ProblemType("malformed-request"), Status: http.StatusBadRequest,
+				Detail: "the request target * is only for OPTIONS; name a path"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
