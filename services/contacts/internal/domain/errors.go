@@ -51,6 +51,18 @@ func ErrDuplicates(dups []Duplicate) error {
 	return e
 }
 
+// ErrDuplicateCompanies refuses a company whose key (Company.Key: its tax
+// id, or its name without one) other companies of the tenant hold, as an
+// import would count it a duplicate; the problem lists them with the keys
+// they hold, so the client can use one of them or insist
+// (allow_duplicate=true).
+func ErrDuplicateCompanies(dups []Duplicate) error {
+	e := apperr.New(apperr.KindConflict, "duplicate-company",
+		"another company has the same tax id (or, without one, the same name); use it, or repeat with ?allow_duplicate=true")
+	e.Extensions = map[string]any{"duplicates": dups}
+	return e
+}
+
 // GroupDuplicates folds (contact, key) pairs into one Duplicate per contact.
 func GroupDuplicates(pairs [][2]string) []Duplicate {
 	by := map[uuid.UUID][]string{}

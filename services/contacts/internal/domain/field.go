@@ -37,6 +37,10 @@ const (
 	maxFieldKeyLen = 40
 )
 
+// ErrTooManyFields refuses a field beyond MaxFields (of all entities).
+var ErrTooManyFields = apperr.New(apperr.KindConflict, "too-many-fields",
+	fmt.Sprintf("a tenant has at most %d custom fields; delete one first", MaxFields))
+
 var fieldKey = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // Option is one choice of an enum or multi-enum field.

@@ -1,11 +1,38 @@
 package domain
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/rapportcrm/rapport/pkg/apperr"
 )
+
+// Bounds of a search box.
+const (
+	MaxSearchLen   = 200
+	MaxSearchWords = 10
+)
+
+// CheckSearch is the one rule of every search box, contacts' and
+// companies' alike: q as typed has at most MaxSearchLen characters, reads
+// as at most MaxSearchWords words, and, unless blank, holds something to
+// search for (keys or words: punctuation alone would match everything). It
+// reports what breaks the rule on the field "q".
+func CheckSearch(v *apperr.Invalid, q string, keys, words []string) {
+	if utf8.RuneCountInString(q) > MaxSearchLen {
+		v.Add("q", fmt.Sprintf("at most %d characters", MaxSearchLen))
+	}
+	if len(words) > MaxSearchWords {
+		v.Add("q", fmt.Sprintf("at most %d words", MaxSearchWords))
+	}
+	if strings.TrimSpace(q) != "" && len(keys) == 0 && len(words) == 0 {
+		v.Add("q", "holds nothing to search for (only punctuation)")
+	}
+}
 
 // Fold makes text comparable for search and sorting: lower case, accents
 // and other combining marks dropped (so é is e, ё is е and й is и), white

@@ -54,7 +54,8 @@ func Make(s service.Service, o *kit.Observer) Endpoints {
 			return ListResponse{Page: res, Err: err}, nil
 		}),
 		CreateCompany: wrap("CreateCompany", func(ctx context.Context, req any) (any, error) {
-			c, err := s.CreateCompany(ctx, req.(CreateCompanyRequest).Fields)
+			r := req.(CreateCompanyRequest)
+			c, err := s.CreateCompany(ctx, r.Fields, r.Options)
 			return CompanyResponse{Company: c, Err: err, Created: true}, nil
 		}),
 		GetCompany: wrap("GetCompany", func(ctx context.Context, req any) (any, error) {
@@ -63,7 +64,7 @@ func Make(s service.Service, o *kit.Observer) Endpoints {
 		}),
 		UpdateCompany: wrap("UpdateCompany", func(ctx context.Context, req any) (any, error) {
 			r := req.(UpdateCompanyRequest)
-			c, err := s.UpdateCompany(ctx, r.ID, r.IfMatch, r.Patch)
+			c, err := s.UpdateCompany(ctx, r.ID, r.IfMatch, r.Patch, r.Options)
 			return CompanyResponse{Company: c, Err: err}, nil
 		}),
 		DeleteCompany: wrap("DeleteCompany", func(ctx context.Context, req any) (any, error) {
@@ -95,7 +96,8 @@ func Make(s service.Service, o *kit.Observer) Endpoints {
 			return ListActivitiesResponse{Page: res, Err: err}, nil
 		}),
 		Erase: wrap("EraseContact", func(ctx context.Context, req any) (any, error) {
-			c, err := s.EraseContact(ctx, req.(GetRequest).ID)
+			r := req.(DeleteRequest)
+			c, err := s.EraseContact(ctx, r.ID, r.IfMatch)
 			return ContactResponse{Contact: c, Err: err}, nil
 		}),
 		Export: wrap("ExportContact", func(ctx context.Context, req any) (any, error) {
@@ -111,7 +113,8 @@ func Make(s service.Service, o *kit.Observer) Endpoints {
 			return CompanyStreamResponse{Companies: seq, Fields: fields, Err: err}, nil
 		}),
 		DefineField: wrap("DefineField", func(ctx context.Context, req any) (any, error) {
-			f, err := s.DefineField(ctx, req.(DefineFieldRequest).Def)
+			r := req.(DefineFieldRequest)
+			f, err := s.DefineField(ctx, r.Def, r.Position)
 			return FieldResponse{Field: f, Err: err, Created: true}, nil
 		}),
 		GetField: wrap("GetField", func(ctx context.Context, req any) (any, error) {
@@ -189,16 +192,21 @@ type (
 		Patch   domain.Patch
 		Options service.WriteOptions
 	}
+	// DeleteRequest deletes or erases a record under If-Match.
 	DeleteRequest struct {
 		ID      uuid.UUID
 		IfMatch access.IfMatch
 	}
 	ListRequest          struct{ Query service.ListQuery }
-	CreateCompanyRequest struct{ Fields domain.CompanyFields }
+	CreateCompanyRequest struct {
+		Fields  domain.CompanyFields
+		Options service.WriteOptions
+	}
 	UpdateCompanyRequest struct {
 		ID      uuid.UUID
 		IfMatch access.IfMatch
 		Patch   domain.CompanyPatch
+		Options service.WriteOptions
 	}
 	ListCompaniesRequest   struct{ Query service.CompanyQuery }
 	CompanyContactsRequest struct {
@@ -274,7 +282,12 @@ type CompanyStreamResponse struct {
 func (r CompanyStreamResponse) Failed() error { return r.Err }
 
 type (
-	DefineFieldRequest struct{ Def domain.FieldDef }
+	// DefineFieldRequest defines Def at Position, or after its entity's
+	// other fields when Position is nil.
+	DefineFieldRequest struct {
+		Def      domain.FieldDef
+		Position *int
+	}
 	ListFieldsRequest  struct{ Entity string }
 	ChangeFieldRequest struct {
 		ID      uuid.UUID

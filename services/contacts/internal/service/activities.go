@@ -60,6 +60,10 @@ func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*do
 		c, err := s.repo.Get(ctx, p.TenantID, f.ContactID)
 		switch {
 		case apperr.KindOf(err) == apperr.KindNotFound:
+			// A merged contact answers as its id does on every route.
+			if into := s.mergedTarget(ctx, p, f.ContactID); into != uuid.Nil {
+				return nil, domain.ErrContactMerged(f.ContactID, into)
+			}
 			return nil, errNoSuchContact
 		case err != nil:
 			return nil, err

@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
-	"unicode/utf8"
 
 	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
@@ -15,7 +13,11 @@ import (
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
-func (s *service) CreateCompany(ctx context.Context, f domain.CompanyFields) (*domain.Company, error) {
+// CreateCompany stores a new company; unless o allows duplicates, one
+// whose key (domain.Company.Key: its tax id, or its name without one)
+// another company of the tenant holds is refused with
+// domain.ErrDuplicateCompanies, as an import would count it a duplicate.
+func (s *service) CreateCompany(ctx context.Context, f domain.CompanyFields, o WriteOptions) (*domain.Company, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -33,7 +35,7 @@ func (s *service) CreateCompany(ctx context.Context, f domain.CompanyFields) (*d
 	if err != nil {
 		return nil, err
 	}
-	if err := s.companies.Create(ctx, c, func(c *domain.Company) ([]events.Event, error) { return companyCreated(c, p.UserID) }); err != nil {
+	if err := s.companies.Create(ctx, c, o, func(c *domain.Company) ([]events.Event, error) { return companyCreated(c, p.UserID) }); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -47,7 +49,9 @@ func (s *service) GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company
 	return s.companies.Get(ctx, p.TenantID, id)
 }
 
-func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.CompanyPatch) (*domain.Company, error) {
+// UpdateCompany applies patch; a change of the company's key is refused
+// like a create when another company holds the new key, unless o allows it.
+func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.CompanyPatch, o WriteOptions) (*domain.Company, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -56,7 +60,7 @@ func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch acces
 	if err != nil {
 		return nil, err
 	}
-	return s.companies.Update(ctx, p.TenantID, id, func(c *domain.Company) ([]events.Event, error) {
+	return s.companies.Update(ctx, p.TenantID, id, o, func(c *domain.Company) ([]events.Event, error) {
 		if !ifMatch.Holds(c.Version()) {
 			return nil, domain.ErrVersionMismatch
 		}
@@ -86,15 +90,24 @@ func (s *service) ListCompanies(ctx context.Context, q CompanyQuery) (Page[*doma
 	if err != nil {
 		return Page[*domain.Company]{}, err
 	}
-	q.Limit = clampLimit(q.Limit)
-	// A company's codes are matched as written (a tax id with its dashes),
-	// so the query is not read as a phone number.
-	q.SearchWords = domain.SearchWords(q.Q)
-	if utf8.RuneCountInString(q.Q) > MaxSearchLen || len(q.SearchWords) > MaxSearchWords {
-		var v apperr.Invalid
-		v.Add("q", fmt.Sprintf("at most %d characters and %d words", MaxSearchLen, MaxSearchWords))
-		return Page[*domain.Company]{}, v.Err()
+	if err := q.prepare(); err != nil {
+		return Page[*domain.Company]{}, err
 	}
 	cs, err := s.companies.List(ctx, p.TenantID, q, q.Limit+1)
 	return pageOf(cs, q.Limit, func(c *domain.Company) Cursor { return Cursor{ID: c.ID()} }), err
+}
+
+// prepare checks the query and reads its search box by the rule of every
+// search box (domain.CheckSearch). A company's codes are matched as
+// written (a tax id with its dashes), so q is never read as a phone.
+func (q *CompanyQuery) prepare() error {
+	q.Limit = clampLimit(q.Limit)
+	var v apperr.Invalid
+	q.SearchWords = domain.SearchWords(q.Q)
+	domain.CheckSearch(&v, q.Q, nil, q.SearchWords)
+	if q.After.Sort != "" || q.After.Value != "" {
+		// A cursor of another list (contacts sorted by name, say).
+		v.Add("cursor", "not a cursor of this list; start again without it")
+	}
+	return v.Err()
 }

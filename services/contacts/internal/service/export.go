@@ -4,8 +4,6 @@ import (
 	"context"
 	"iter"
 
-	"github.com/google/uuid"
-
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
@@ -27,6 +25,9 @@ func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*d
 		return nil, nil, err
 	}
 	if err := q.prepare(settings); err != nil {
+		return nil, nil, err
+	}
+	if err := s.knownCompany(ctx, p, q.CompanyID); err != nil {
 		return nil, nil, err
 	}
 	q.Viewer = viewerOf(p)
@@ -51,12 +52,14 @@ func (s *service) ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq
 	if err != nil {
 		return nil, nil, err
 	}
-	q.SearchWords = domain.SearchWords(q.Q)
-	q.After = uuid.Nil
+	if err := q.prepare(); err != nil {
+		return nil, nil, err
+	}
+	q.After = Cursor{}
 	return pages(func() ([]*domain.Company, error) {
 		cs, err := s.companies.List(ctx, p.TenantID, q, exportPage)
 		if len(cs) == exportPage {
-			q.After = cs[len(cs)-1].ID()
+			q.After = Cursor{ID: cs[len(cs)-1].ID()}
 		}
 		return cs, err
 	}), settings.CompanyFields, nil

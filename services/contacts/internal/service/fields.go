@@ -28,10 +28,13 @@ const (
 )
 
 // FieldRepository stores custom field definitions. Create fails with a
-// field error on key when the entity already has a field with that key;
+// field error on key when the entity already has a field with that key,
+// and with domain.ErrTooManyFields when the tenant has domain.MaxFields;
+// with atEnd it gives the field the position after its entity's others
+// (safe against concurrent creates) and returns the field as stored.
 // Delete also removes the field's values from every record.
 type FieldRepository interface {
-	Create(ctx context.Context, f *domain.Field, evs []events.Event) error
+	Create(ctx context.Context, f *domain.Field, atEnd bool, evs []events.Event) (*domain.Field, error)
 	Get(ctx context.Context, tenantID, id uuid.UUID) (*domain.Field, error)
 	Update(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Field) ([]events.Event, error)) (*domain.Field, error)
 	Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Field) ([]events.Event, error)) error
@@ -114,15 +117,15 @@ func (s *service) settingsFor(ctx context.Context, tenant uuid.UUID) (domain.Set
 	return st, nil
 }
 
-func (s *service) DefineField(ctx context.Context, d domain.FieldDef) (*domain.Field, error) {
+// DefineField stores a new custom field at position, or, when position is
+// nil, after every other field of its entity.
+func (s *service) DefineField(ctx context.Context, d domain.FieldDef, position *int) (*domain.Field, error) {
 	p, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if defs, err := s.fields.List(ctx, p.TenantID, ""); err != nil {
-		return nil, err
-	} else if len(defs) >= domain.MaxFields {
-		return nil, apperr.New(apperr.KindConflict, "too-many-fields", "a tenant has at most "+strconv.Itoa(domain.MaxFields)+" custom fields")
+	if position != nil {
+		d.Position = *position
 	}
 	f, err := domain.NewField(p.TenantID, d, s.now())
 	if err != nil {
@@ -133,7 +136,7 @@ func (s *service) DefineField(ctx context.Context, d domain.FieldDef) (*domain.F
 		return nil, err
 	}
 	defer s.cache.forget(p.TenantID)
-	return f, s.fields.Create(ctx, f, ev)
+	return s.fields.Create(ctx, f, position == nil, ev)
 }
 
 func (s *service) GetField(ctx context.Context, id uuid.UUID) (*domain.Field, error) {

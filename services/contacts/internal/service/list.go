@@ -2,10 +2,8 @@ package service
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -22,12 +20,6 @@ const (
 	SortUpdatedDesc = "-updated_at"
 	SortName        = "name"
 	SortNameDesc    = "-name"
-)
-
-// Bounds of the search box.
-const (
-	MaxSearchLen   = 200
-	MaxSearchWords = 10
 )
 
 // Sorts lists the orders a contact list can take.
@@ -135,16 +127,8 @@ func (q *ListQuery) prepare(s domain.Settings) error {
 		}
 	}
 	q.Tag = strings.ToLower(strings.TrimSpace(q.Tag))
-	if utf8.RuneCountInString(q.Q) > MaxSearchLen {
-		v.Add("q", fmt.Sprintf("at most %d characters", MaxSearchLen))
-	}
 	q.SearchKeys, q.SearchWords = domain.SearchTerms(q.Q, s)
-	if len(q.SearchWords) > MaxSearchWords {
-		v.Add("q", fmt.Sprintf("at most %d words", MaxSearchWords))
-	}
-	if strings.TrimSpace(q.Q) != "" && len(q.SearchKeys) == 0 && len(q.SearchWords) == 0 {
-		v.Add("q", "holds nothing to search for (only punctuation)")
-	}
+	domain.CheckSearch(&v, q.Q, q.SearchKeys, q.SearchWords)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -295,10 +295,30 @@ func (s *service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch
 		return UnmergeChange{Restore: ids, Events: append(evs, unmerged...), Contributions: contribs}, nil
 	})
 	if err != nil {
+		var elsewhere *notMergedHere
+		if errors.As(err, &elsewhere) {
+			// One merged into another contact answers as its id does on
+			// every route: that contact is where to unmerge it.
+			for _, id := range elsewhere.ids {
+				if into := s.mergedTarget(ctx, p, id); into != uuid.Nil && into != target {
+					return nil, nil, domain.ErrContactMerged(id, into)
+				}
+			}
+		}
 		return nil, nil, s.mergedInto(ctx, p, target, err)
 	}
 	return t, restored, nil
 }
+
+// notMergedHere refuses contacts an unmerge names that were not merged into
+// its target (ids); err is the field error a client reads.
+type notMergedHere struct {
+	err error
+	ids []uuid.UUID
+}
+
+func (e *notMergedHere) Error() string { return e.err.Error() }
+func (e *notMergedHere) Unwrap() error { return e.err }
 
 // pickUnmerged splits what is merged into a target into the contacts to
 // restore (those of only, or all) and those that stay merged (in merge order).
@@ -319,12 +339,17 @@ func pickUnmerged(merged []MergedContact, only []uuid.UUID) (picked []MergedCont
 		}
 	}
 	var v apperr.Invalid
+	var ids []uuid.UUID
 	for i, id := range only {
 		if want[id] {
 			v.Add(fmt.Sprintf("contacts/%d", i), "was not merged into this contact")
+			ids = append(ids, id)
 		}
 	}
-	return picked, staying, v.Err()
+	if err := v.Err(); err != nil {
+		return nil, nil, &notMergedHere{err: err, ids: ids}
+	}
+	return picked, staying, nil
 }
 
 // checkIDList checks a list of contact ids that goes with target: between

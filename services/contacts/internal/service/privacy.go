@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
@@ -46,18 +47,25 @@ func admin(ctx context.Context) (auth.Principal, error) {
 // EraseContact removes the person's personal data for real (the record,
 // its channel keys, its activities and timeline) and publishes
 // crm.contact.erased so that every other service drops what it holds.
-func (s *service) EraseContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error) {
+// ifMatch must hold for the contact's version, as for any other change.
+func (s *service) EraseContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) (*domain.Contact, error) {
 	p, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.repo.Erase(ctx, p.TenantID, id, func(c *domain.Contact) ([]events.Event, error) {
+	c, err := s.repo.Erase(ctx, p.TenantID, id, func(c *domain.Contact) ([]events.Event, error) {
+		if !ifMatch.Holds(c.Version()) {
+			return nil, domain.ErrVersionMismatch
+		}
 		if _, err := c.Erase(s.now()); err != nil {
 			return nil, err
 		}
 		return event(TypeErased, p.TenantID, c.ID(), &contactsv1.ContactErased{Id: c.ID().String(),
 			TenantId: p.TenantID.String(), ActorId: p.UserID, ErasedAt: timestamppb.New(c.ErasedAt())})
 	})
+	// A merged contact's id answers as on every other route: its data is
+	// in merged_into, which is the contact to erase.
+	return c, s.mergedInto(ctx, p, id, err)
 }
 
 // ExportContact returns everything the service holds about the person.
@@ -68,7 +76,7 @@ func (s *service) ExportContact(ctx context.Context, id uuid.UUID) (DataExport, 
 	}
 	c, err := s.repo.Get(ctx, p.TenantID, id)
 	if err != nil {
-		return DataExport{}, err
+		return DataExport{}, s.mergedInto(ctx, p, id, err)
 	}
 	as, es, err := s.activities.Held(ctx, p.TenantID, id)
 	if err != nil {

@@ -49,9 +49,12 @@ type Repository interface {
 // CompanyRepository stores companies, with the same transaction rules. Delete
 // fails with domain.ErrCompanyHasContacts while contacts name the company.
 type CompanyRepository interface {
-	Create(ctx context.Context, c *domain.Company, evs func(*domain.Company) ([]events.Event, error)) error
+	// Create and Update (when it changes the company's key) fail with
+	// domain.ErrDuplicateCompanies when another company holds the key
+	// (domain.Company.Key), unless o allows duplicates.
+	Create(ctx context.Context, c *domain.Company, o WriteOptions, evs func(*domain.Company) ([]events.Event, error)) error
 	Get(ctx context.Context, tenantID, id uuid.UUID) (*domain.Company, error)
-	Update(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Company) ([]events.Event, error)) (*domain.Company, error)
+	Update(ctx context.Context, tenantID, id uuid.UUID, o WriteOptions, fn func(*domain.Company) ([]events.Event, error)) (*domain.Company, error)
 	Delete(ctx context.Context, tenantID, id uuid.UUID, fn func(*domain.Company) ([]events.Event, error)) error
 	// List returns up to limit companies matching q with ids after q.After, in id order.
 	List(ctx context.Context, tenantID uuid.UUID, q CompanyQuery, limit int) ([]*domain.Company, error)

@@ -27,9 +27,11 @@ type Service interface {
 	DeleteContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error
 	ListContacts(ctx context.Context, q ListQuery) (Page[*domain.Contact], error)
 
-	CreateCompany(ctx context.Context, f domain.CompanyFields) (*domain.Company, error)
+	// CreateCompany and UpdateCompany refuse a company whose key another
+	// company holds (domain.ErrDuplicateCompanies) unless o allows it.
+	CreateCompany(ctx context.Context, f domain.CompanyFields, o WriteOptions) (*domain.Company, error)
 	GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company, error)
-	UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.CompanyPatch) (*domain.Company, error)
+	UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.CompanyPatch, o WriteOptions) (*domain.Company, error)
 	DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error
 	ListCompanies(ctx context.Context, q CompanyQuery) (Page[*domain.Company], error)
 	// CompanyContacts pages through the contacts of a company.
@@ -39,7 +41,9 @@ type Service interface {
 	GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error)
 	DeleteActivity(ctx context.Context, id uuid.UUID) error
 	ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error)
-	DefineField(ctx context.Context, d domain.FieldDef) (*domain.Field, error)
+	// DefineField defines a custom field at position, or after its
+	// entity's others when position is nil.
+	DefineField(ctx context.Context, d domain.FieldDef, position *int) (*domain.Field, error)
 	GetField(ctx context.Context, id uuid.UUID) (*domain.Field, error)
 	ListFields(ctx context.Context, entity string) ([]*domain.Field, error)
 	ChangeField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.FieldPatch) (*domain.Field, error)
@@ -48,7 +52,7 @@ type Service interface {
 	ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], []domain.FieldDef, error)
 	ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], []domain.FieldDef, error)
 	// EraseContact removes the person's personal data for real.
-	EraseContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error)
+	EraseContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) (*domain.Contact, error)
 	// ExportContact returns everything held about the person.
 	ExportContact(ctx context.Context, id uuid.UUID) (DataExport, error)
 	// Timeline pages through what happened to a contact, newest first.
@@ -72,7 +76,7 @@ type Service interface {
 // CompanyQuery pages through companies in creation order.
 type CompanyQuery struct {
 	Limit int
-	After uuid.UUID
+	After Cursor // zero: the first page; only its ID counts
 	// Q matches fragments of the names, tax and registration numbers.
 	Q string
 	// Filled by the service from Q.
@@ -263,6 +267,9 @@ func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.C
 	if err := q.prepare(settings); err != nil {
 		return Page[*domain.Contact]{}, err
 	}
+	if err := s.knownCompany(ctx, p, q.CompanyID); err != nil {
+		return Page[*domain.Contact]{}, err
+	}
 	q.Viewer = viewerOf(p)
 	// One extra row tells whether another page follows.
 	cs, err := s.repo.List(ctx, p.TenantID, q, q.Limit+1)
@@ -270,10 +277,18 @@ func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.C
 }
 
 func (s *service) CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error) {
-	// The company must be visible: another tenant's id is a 404, not an empty list.
-	if _, err := s.GetCompany(ctx, company); err != nil {
-		return Page[*domain.Contact]{}, err
-	}
 	q.CompanyID = company
 	return s.ListContacts(ctx, q)
+}
+
+// knownCompany checks the company a list of contacts is filtered by (none
+// when uuid.Nil): one the tenant does not have, another tenant's included,
+// is a 404, not an empty list, whether it is named in the path
+// (/v1/companies/{id}/contacts) or as a filter (?company_id=).
+func (s *service) knownCompany(ctx context.Context, p auth.Principal, id uuid.UUID) error {
+	if id == uuid.Nil {
+		return nil
+	}
+	_, err := s.companies.Get(ctx, p.TenantID, id)
+	return err
 }

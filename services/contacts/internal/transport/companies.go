@@ -65,11 +65,15 @@ func companyView(c *domain.Company) companyJSON {
 }
 
 func decodeCreateCompany(_ context.Context, r *http.Request) (any, error) {
+	o, err := writeOptions(r)
+	if err != nil {
+		return nil, err
+	}
 	var b companyBody
 	if err := httpkit.DecodeJSON(r, &b); err != nil {
 		return nil, err
 	}
-	return endpoint.CreateCompanyRequest{Fields: domain.CompanyFields(b)}, nil
+	return endpoint.CreateCompanyRequest{Fields: domain.CompanyFields(b), Options: o}, nil
 }
 
 func decodeUpdateCompany(_ context.Context, r *http.Request) (any, error) {
@@ -77,17 +81,40 @@ func decodeUpdateCompany(_ context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	o, err := writeOptions(r)
+	if err != nil {
+		return nil, err
+	}
 	var b companyPatchBody
 	if err := httpkit.DecodeJSON(r, &b); err != nil {
 		return nil, err
 	}
-	return endpoint.UpdateCompanyRequest{ID: id, IfMatch: version, Patch: domain.CompanyPatch(b)}, nil
+	return endpoint.UpdateCompanyRequest{ID: id, IfMatch: version, Patch: domain.CompanyPatch(b), Options: o}, nil
 }
 
+// decodeListCompanies reads the search box and the page of a company list.
 func decodeListCompanies(_ context.Context, r *http.Request) (any, error) {
+	if err := httpkit.KnownParams(r, "q", "limit", "cursor"); err != nil {
+		return nil, err
+	}
+	return companyQuery(r)
+}
+
+// decodeExportCompanies reads an export of the companies a search finds.
+func decodeExportCompanies(_ context.Context, r *http.Request) (any, error) {
+	if err := httpkit.KnownParams(r, "q", "format"); err != nil {
+		return nil, err
+	}
+	return companyQuery(r)
+}
+
+func companyQuery(r *http.Request) (any, error) {
 	limit, after, err := decodePage(r)
-	q := service.CompanyQuery{Limit: limit, After: after.ID, Q: strings.TrimSpace(r.URL.Query().Get("q"))}
-	return endpoint.ListCompaniesRequest{Query: q}, err
+	if err != nil {
+		return nil, err
+	}
+	q := service.CompanyQuery{Limit: limit, After: after, Q: strings.TrimSpace(r.URL.Query().Get("q"))}
+	return endpoint.ListCompaniesRequest{Query: q}, nil
 }
 
 func encodeCompany(ctx context.Context, w http.ResponseWriter, resp any) error {

@@ -12,7 +12,8 @@ import (
 	"github.com/rapportcrm/rapport/services/contacts/internal/endpoint"
 )
 
-// fieldBody is the JSON a tenant admin sends to define a custom field.
+// fieldBody is the JSON a tenant admin sends to define a custom field;
+// without a position, the field comes after its entity's others.
 type fieldBody struct {
 	Entity   string          `json:"entity"`
 	Key      string          `json:"key"`
@@ -20,7 +21,7 @@ type fieldBody struct {
 	Type     string          `json:"type"`
 	Required bool            `json:"required"`
 	Options  []domain.Option `json:"options"`
-	Position int             `json:"position"`
+	Position *int            `json:"position"`
 }
 
 // fieldPatchBody changes a field's label, requiredness, options or position.
@@ -33,11 +34,17 @@ type fieldPatchBody struct {
 
 // fieldJSON is a custom field as the API shows it.
 type fieldJSON struct {
-	ID uuid.UUID `json:"id"`
-	fieldBody
-	Version   int64     `json:"version"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        uuid.UUID       `json:"id"`
+	Entity    string          `json:"entity"`
+	Key       string          `json:"key"`
+	Label     string          `json:"label"`
+	Type      string          `json:"type"`
+	Required  bool            `json:"required"`
+	Options   []domain.Option `json:"options"`
+	Position  int             `json:"position"`
+	Version   int64           `json:"version"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
 }
 
 func fieldView(f *domain.Field) fieldJSON {
@@ -45,7 +52,8 @@ func fieldView(f *domain.Field) fieldJSON {
 	if d.Options == nil {
 		d.Options = []domain.Option{}
 	}
-	return fieldJSON{ID: f.ID(), fieldBody: fieldBody(d), Version: f.Version(), CreatedAt: f.CreatedAt(), UpdatedAt: f.UpdatedAt()}
+	return fieldJSON{ID: f.ID(), Entity: d.Entity, Key: d.Key, Label: d.Label, Type: d.Type, Required: d.Required,
+		Options: d.Options, Position: d.Position, Version: f.Version(), CreatedAt: f.CreatedAt(), UpdatedAt: f.UpdatedAt()}
 }
 
 func decodeDefineField(_ context.Context, r *http.Request) (any, error) {
@@ -53,10 +61,14 @@ func decodeDefineField(_ context.Context, r *http.Request) (any, error) {
 	if err := httpkit.DecodeJSON(r, &b); err != nil {
 		return nil, err
 	}
-	return endpoint.DefineFieldRequest{Def: domain.FieldDef(b)}, nil
+	d := domain.FieldDef{Entity: b.Entity, Key: b.Key, Label: b.Label, Type: b.Type, Required: b.Required, Options: b.Options}
+	return endpoint.DefineFieldRequest{Def: d, Position: b.Position}, nil
 }
 
 func decodeListFields(_ context.Context, r *http.Request) (any, error) {
+	if err := httpkit.KnownParams(r, "entity"); err != nil {
+		return nil, err
+	}
 	return endpoint.ListFieldsRequest{Entity: r.URL.Query().Get("entity")}, nil
 }
 

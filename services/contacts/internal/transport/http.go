@@ -31,8 +31,8 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	}
 	handle("POST /v1/contacts", e.Create, decodeCreate, encodeContact)
 	handle("GET /v1/contacts", e.List, decodeList, encodeList)
-	handle("GET /v1/contacts/export", e.ExportContacts, decodeList, encodeContactsCSV)
-	handle("GET /v1/companies/export", e.ExportCompanies, decodeListCompanies, encodeCompaniesCSV)
+	handle("GET /v1/contacts/export", e.ExportContacts, decodeExportContacts, encodeContactsCSV)
+	handle("GET /v1/companies/export", e.ExportCompanies, decodeExportCompanies, encodeCompaniesCSV)
 	handle("GET /v1/contacts/{id}", e.Get, decodeGet(domain.ErrContactNotFound), encodeContact)
 	handle("PATCH /v1/contacts/{id}", e.Update, decodeUpdate, encodeContact)
 	handle("DELETE /v1/contacts/{id}", e.Delete, decodeDelete(domain.ErrContactNotFound), encodeDelete)
@@ -55,7 +55,7 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("GET /v1/activities/{id}", e.GetActivity, decodeGet(domain.ErrActivityNotFound), encodeActivity)
 	handle("DELETE /v1/activities/{id}", e.DeleteActivity, decodeDeleteFact(domain.ErrActivityNotFound), encodeDelete)
 	handle("GET /v1/contacts/{id}/timeline", e.Timeline, decodeTimeline, encodeTimeline)
-	handle("POST /v1/contacts/{id}/erase", e.Erase, decodeGet(domain.ErrContactNotFound), encodeContact)
+	handle("POST /v1/contacts/{id}/erase", e.Erase, decodeDelete(domain.ErrContactNotFound), encodeContact)
 	handle("GET /v1/contacts/{id}/data-export", e.Export, decodeGet(domain.ErrContactNotFound), encodeExport)
 	// More specific than /v1/contacts/{id}, so ServeMux sends it here.
 	handle("GET /v1/contacts/duplicates", e.Duplicates, decodeDuplicates, encodeDuplicates)

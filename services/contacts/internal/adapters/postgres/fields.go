@@ -50,20 +50,44 @@ var errFieldKeyTaken = func() error {
 	return v.Err()
 }()
 
-func (r *Fields) Create(ctx context.Context, f *domain.Field, evs []events.Event) error {
+// Create stores the field, under an advisory lock per tenant that orders
+// concurrent definitions: each counts the fields committed before it, so
+// the tenant never holds more than domain.MaxFields, and one defined
+// without a position (atEnd) takes the highest of its entity plus one, so
+// two never take the same. It returns the field as stored.
+func (r *Fields) Create(ctx context.Context, f *domain.Field, atEnd bool, evs []events.Event) (stored *domain.Field, err error) {
 	d := f.Def()
-	b := &pgx.Batch{}
-	b.Queue(`insert into fields (`+fieldColumns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`, f.ID(), f.TenantID(),
-		d.Entity, d.Key, d.Label, d.Type, d.Required, d.Options, d.Position, f.Version(), f.CreatedAt(), f.UpdatedAt())
-	if err := events.QueueAppend(ctx, b, evs...); err != nil {
-		return err
-	}
-	err := postgres.InTenantBatch(ctx, r.pool, f.TenantID(), b)
+	err = postgres.InTenant(ctx, r.pool, f.TenantID(), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, lockKeys, f.TenantID(), []string{"fields"}); err != nil {
+			return err
+		}
+		// A statement after the lock: its snapshot holds every field
+		// committed by whoever held the lock before.
+		var n, next int
+		if err := tx.QueryRow(ctx, `select count(*), coalesce(max(position) filter (where entity = $2) + 1, 0)
+			from fields where tenant_id = $1`, f.TenantID(), d.Entity).Scan(&n, &next); err != nil {
+			return err
+		}
+		if n >= domain.MaxFields {
+			return domain.ErrTooManyFields
+		}
+		if atEnd {
+			d.Position = next
+		}
+		if _, err := tx.Exec(ctx, `insert into fields (`+fieldColumns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`, f.ID(), f.TenantID(),
+			d.Entity, d.Key, d.Label, d.Type, d.Required, d.Options, d.Position, f.Version(), f.CreatedAt(), f.UpdatedAt()); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, evs...)
+	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return errFieldKeyTaken
+		return nil, errFieldKeyTaken
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return domain.UnmarshalFieldFromDatabase(f.ID(), f.TenantID(), d, f.Version(), f.CreatedAt(), f.UpdatedAt()), nil
 }
 
 func (r *Fields) Get(ctx context.Context, tenantID, id uuid.UUID) (f *domain.Field, err error) {

@@ -289,35 +289,20 @@ func (b *importTx) HeldCompanies(keys []string) (map[string]uuid.UUID, error) {
 	if _, err := b.tx.Exec(b.ctx, lockKeys, b.job.TenantID, keys); err != nil {
 		return nil, err
 	}
-	var taxes, names []string
-	for _, k := range keys {
-		if t, ok := strings.CutPrefix(k, "company-tax:"); ok {
-			taxes = append(taxes, t)
-		} else if n, ok := strings.CutPrefix(k, "company-name:"); ok {
-			names = append(names, n)
-		}
-	}
-	rows, err := b.tx.Query(b.ctx, `select id, tax_id, lower(name) from companies
-		where tenant_id = $1 and ((tax_id <> '' and tax_id = any($2)) or lower(name) = any($3)) order by created_at, id`,
-		b.job.TenantID, taxes, names)
+	// Every holder, oldest first: a key goes to the first that holds it.
+	holders, err := companyHolders(b.ctx, b.tx, b.job.TenantID, uuid.Nil, keys)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	held := map[string]uuid.UUID{}
-	for rows.Next() {
-		var id uuid.UUID
-		var tax, name string
-		if err := rows.Scan(&id, &tax, &name); err != nil {
-			return nil, err
-		}
-		for _, k := range []string{"company-tax:" + tax, "company-name:" + name} {
-			if _, ok := held[k]; !ok && k != "company-tax:" {
-				held[k] = id
+	for _, h := range holders {
+		for _, k := range h.keys {
+			if _, ok := held[k]; !ok {
+				held[k] = h.id
 			}
 		}
 	}
-	return held, rows.Err()
+	return held, nil
 }
 
 func (b *importTx) Company(id uuid.UUID) (*domain.Company, error) {

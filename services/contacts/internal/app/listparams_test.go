@@ -1,0 +1,64 @@
+package app_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
+)
+
+// Companies' search box follows the rule of contacts' (domain.CheckSearch):
+// punctuation alone, too long or too many words is a 422 on q, never a list
+// of everything. The list and its export alike.
+func TestCompanySearchIsCheckedLikeContacts(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleRep)
+	h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка", "tax_id": "7701234567"}).want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна"}).want(t, http.StatusCreated)
+	for _, q := range []string{"'", `" ' «»`, "();", strings.Repeat("я", 201), strings.Repeat("a ", 11)} {
+		for _, path := range []string{"/v1/contacts", "/v1/companies", "/v1/contacts/export", "/v1/companies/export"} {
+			r := h.do("GET", path+"?q="+url.QueryEscape(q), tok, nil).want(t, http.StatusUnprocessableEntity)
+			if f := r.fields(); len(f) != 1 || f[0] != "q" {
+				t.Fatalf("%s?q=%q: %s", path, q, r.raw)
+			}
+		}
+	}
+	// What the rule admits still searches.
+	for _, q := range []string{"ромаш", "  ромашка  ", "7701234567", ""} {
+		if l := h.do("GET", "/v1/companies?q="+url.QueryEscape(q), tok, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 1 {
+			t.Fatalf("q=%q: %s", q, l.raw)
+		}
+	}
+}
+
+// Every list refuses a parameter it does not take, naming it, instead of
+// ignoring it and answering rows that were not asked for; and a cursor of
+// one list is refused by another.
+func TestListsRefuseUnknownParameters(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Ромашка"}).want(t, http.StatusCreated).body["id"].(string)
+	contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "company_id": company}).want(t, http.StatusCreated).body["id"].(string)
+	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Борис"}).want(t, http.StatusCreated)
+	for _, path := range []string{"/v1/contacts?sort_by=name", "/v1/contacts?format=csv", "/v1/companies?sort=name",
+		"/v1/companies?owner_id=x", "/v1/companies/" + company + "/contacts?sort=name", "/v1/companies/export?limit=1",
+		"/v1/contacts/export?cursor=x", "/v1/activities?contact=" + contact, "/v1/contacts/" + contact + "/timeline?sort=at",
+		"/v1/fields?entity=contact&type=text", "/v1/contacts/duplicates?q=anna"} {
+		r := h.do("GET", path, tok, nil).want(t, http.StatusUnprocessableEntity)
+		u, _ := url.Parse(path)
+		if f := r.fields(); len(f) != 1 || !u.Query().Has(f[0]) || f[0] == "entity" {
+			t.Errorf("%s: %s", path, r.raw)
+		}
+	}
+	// A custom field's filter is a parameter of the contact list.
+	h.do("POST", "/v1/fields", tok, map[string]any{"entity": "contact", "key": "segment", "label": "S", "type": "text"}).want(t, http.StatusCreated)
+	h.do("GET", "/v1/contacts?custom.segment=b2b&sort=-name", tok, nil).want(t, http.StatusOK)
+	// A cursor of contacts sorted by name is no cursor of companies.
+	next := h.do("GET", "/v1/contacts?sort=name&limit=1", tok, nil).want(t, http.StatusOK).body["next_cursor"].(string)
+	r := h.do("GET", "/v1/companies?cursor="+next, tok, nil).want(t, http.StatusUnprocessableEntity)
+	if f := r.fields(); len(f) != 1 || f[0] != "cursor" {
+		t.Fatalf("a contacts cursor for companies: %s", r.raw)
+	}
+}
