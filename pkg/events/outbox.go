@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/rapportcrm/rapport/pkg/postgres"
 )
 
 // appendChunk bounds one insert statement, so that a bulk import's events do
@@ -31,7 +33,23 @@ const appendChunk = 1000
 //
 // The caller's trace context is stored with each row so that the relay's
 // publish span joins the request's trace.
+//
+// When ctx carries the Idempotency-Key claim of a request
+// (postgres.IdempotencyClaimFrom), the events also mark it, in this
+// transaction: the key then knows that its request took effect, and names
+// the events' subjects, even if the answer is never stored.
 func Append(ctx context.Context, tx pgx.Tx, evs ...Event) error {
+	if len(evs) > 0 && postgres.IdempotencyClaimFrom(ctx) != nil {
+		// The mark goes with the rows: still one round trip.
+		b := &pgx.Batch{}
+		if err := QueueAppend(ctx, b, evs...); err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("events: append to outbox: %w", err)
+		}
+		return nil
+	}
 	return appendRows(ctx, evs, func(sql string, args ...any) error {
 		_, err := tx.Exec(ctx, sql, args...)
 		return err
@@ -90,7 +108,36 @@ func appendRows(ctx context.Context, evs []Event, exec func(sql string, args ...
 			return fmt.Errorf("events: append to outbox: %w", err)
 		}
 	}
+	if c := postgres.IdempotencyClaimFrom(ctx); c != nil {
+		if records, ok := effectRecords(c.Tenant, evs); ok {
+			q, err := c.MarkEffect(records)
+			if err != nil {
+				return fmt.Errorf("events: mark the request's Idempotency-Key: %w", err)
+			}
+			if err := exec(q.SQL, q.Arguments...); err != nil {
+				return fmt.Errorf("events: mark the request's Idempotency-Key: %w", err)
+			}
+		}
+	}
 	return nil
+}
+
+// effectRecords names the records evs changed in tenant (each type and
+// subject once, in order); ok is false when no event is tenant's.
+func effectRecords(tenant uuid.UUID, evs []Event) (records []postgres.EffectRecord, ok bool) {
+	seen := make(map[postgres.EffectRecord]bool, len(evs))
+	for _, e := range evs {
+		if e.TenantID != tenant {
+			continue
+		}
+		ok = true
+		r := postgres.EffectRecord{Type: e.Type, ID: e.Subject}
+		if e.Subject != "" && !seen[r] {
+			seen[r] = true
+			records = append(records, r)
+		}
+	}
+	return records, ok
 }
 
 // outboxHeaders returns a function rendering the headers column of an event:

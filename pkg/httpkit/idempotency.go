@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/postgres"
 )
 
 // Idempotency-Key handling headers.
@@ -39,14 +41,23 @@ const (
 	ClaimInFlight
 	// ClaimCompleted: a request finished with the key; its response is stored.
 	ClaimCompleted
+	// ClaimAnswerLost: a request with the key took effect, but its process
+	// stopped before the response was stored, and its claim lapsed.
+	ClaimAnswerLost
 )
 
-// Claim is the outcome of claiming a key: its state and, when the key was
-// already taken, the request hash that took it (and the stored response).
+// Claim is the outcome of claiming a key: its state and, when acquired, the
+// token of this claim; when the key was already taken, the request hash that
+// took it, and the stored response or what the lost answer's request did.
 type Claim struct {
 	State       ClaimState
+	Token       uuid.UUID
 	RequestHash []byte
 	Response    StoredResponse
+	// EffectAt and Records: when the lost answer's request committed, and the
+	// records it changed.
+	EffectAt time.Time
+	Records  []postgres.EffectRecord
 }
 
 // StoredResponse is a response kept for replay.
@@ -57,15 +68,24 @@ type StoredResponse struct {
 }
 
 // IdempotencyStore keeps idempotency keys per tenant. Keys older than the
-// store's retention count as absent.
+// store's retention count as absent. A claim holds its key for the store's
+// lease; one not renewed for that long may be taken over, unless its
+// request took effect (a write in its context marked it: see
+// postgres.IdempotencyClaim).
 type IdempotencyStore interface {
 	// Claim takes key for the request with requestHash, or reports who holds it.
 	Claim(ctx context.Context, tenant uuid.UUID, key string, requestHash []byte) (Claim, error)
-	// Complete stores the response of the request that claimed key.
-	Complete(ctx context.Context, tenant uuid.UUID, key string, requestHash []byte, resp StoredResponse) error
-	// Release frees a key claimed by the request with requestHash that did
-	// not complete, so that the client may retry it.
-	Release(ctx context.Context, tenant uuid.UUID, key string, requestHash []byte) error
+	// Lease is how long a claim holds its key without a renewal.
+	Lease() time.Duration
+	// Renew extends the lease of the claim token; held is false when the
+	// claim is no longer token's.
+	Renew(ctx context.Context, tenant uuid.UUID, key string, token uuid.UUID) (held bool, err error)
+	// Complete stores the response of the request whose claim is token.
+	Complete(ctx context.Context, tenant uuid.UUID, key string, token uuid.UUID, resp StoredResponse) error
+	// Release frees a key whose claim token did not complete, so that the
+	// client may retry it, unless its request took effect: then the claim
+	// lapses at once, and a retry learns that the answer was lost.
+	Release(ctx context.Context, tenant uuid.UUID, key string, token uuid.UUID) error
 }
 
 // Idempotency makes POST requests with an Idempotency-Key header safe to
@@ -78,6 +98,14 @@ type IdempotencyStore interface {
 // scopeOf finds (after authentication): two users of one tenant who pick the
 // same key never see each other's responses. A request without a scope
 // passes through untouched.
+//
+// A process may die between a request's effect and storing its answer. The
+// running request renews its claim's lease, so a claim left behind is taken
+// over a lease later (seconds, not minutes), and the request runs again;
+// but when its effect had committed (the writes marked the claim, see
+// postgres.IdempotencyClaim), nothing runs again: the retry answers 409
+// idempotency-key-answer-lost, saying when it was carried out and naming
+// the records it changed (the events' types and subjects).
 func Idempotency(store IdempotencyStore, scopeOf func(*http.Request) (tenant uuid.UUID, caller string, ok bool)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -118,31 +146,41 @@ func Idempotency(store IdempotencyStore, scopeOf func(*http.Request) (tenant uui
 						"this Idempotency-Key was used for a different request; use a new key"), w)
 					return
 				}
-				if claim.State == ClaimInFlight {
+				switch claim.State {
+				case ClaimInFlight:
 					w.Header().Set("Retry-After", "1")
 					EncodeError(ctx, apperr.New(apperr.KindConflict, "idempotency-key-in-flight",
 						"a request with this Idempotency-Key is still being processed; retry shortly"), w)
-					return
+				case ClaimAnswerLost:
+					EncodeError(ctx, answerLost(claim), w)
+				default:
+					replay(w, claim.Response)
 				}
-				replay(w, claim.Response)
 				return
 			}
 
+			held := &postgres.IdempotencyClaim{Tenant: tenant, Key: key, Token: claim.Token}
+			r = r.WithContext(postgres.WithIdempotencyClaim(ctx, held))
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			capture := &capturer{ResponseWriter: w}
 			completed := false
+			stopRenewing := keepClaim(ctx, store, held)
 			defer func() {
 				// Runs after a panic too: a claim nobody completes must not
 				// block the key until its lease runs out.
+				stopRenewing()
+				held.End()
 				if completed {
 					return
 				}
 				bg := context.WithoutCancel(ctx)
-				if err := store.Release(bg, tenant, key, hash); err != nil {
+				if err := store.Release(bg, tenant, key, claim.Token); err != nil {
 					slog.ErrorContext(ctx, "httpkit: release idempotency key", "err", err)
 				}
 			}()
 			next.ServeHTTP(capture, r)
+			stopRenewing()
+			held.End()
 			RecordRoute(r)
 			status := capture.status
 			if status == 0 {
@@ -154,7 +192,7 @@ func Idempotency(store IdempotencyStore, scopeOf func(*http.Request) (tenant uui
 			// The effect happened: from here on the key must never be released,
 			// or a client retrying a lost answer would run the request twice. If
 			// the answer cannot be stored, the claim answers 409 until its lease
-			// ends.
+			// ends, and then answer-lost if its writes marked it.
 			completed = true
 			resp := StoredResponse{Status: status, Header: http.Header{}, Body: capture.body.Bytes()}
 			for _, h := range replayedHeaders {
@@ -164,7 +202,7 @@ func Idempotency(store IdempotencyStore, scopeOf func(*http.Request) (tenant uui
 			}
 			bg := context.WithoutCancel(ctx)
 			for attempt := 1; ; attempt++ {
-				err := store.Complete(bg, tenant, key, hash, resp)
+				err := store.Complete(bg, tenant, key, claim.Token, resp)
 				if err == nil {
 					break
 				}
@@ -176,6 +214,59 @@ func Idempotency(store IdempotencyStore, scopeOf func(*http.Request) (tenant uui
 			}
 		})
 	}
+}
+
+// keepClaim renews held's lease every third of it until the returned stop is
+// called, so that a live request keeps its key however long it runs. Most
+// requests end before the first renewal, and start no goroutine at all.
+func keepClaim(ctx context.Context, store IdempotencyStore, held *postgres.IdempotencyClaim) (stop func()) {
+	every := store.Lease() / 3
+	bg := context.WithoutCancel(ctx)
+	var (
+		mu      sync.Mutex
+		stopped bool
+		timer   *time.Timer
+	)
+	renew := func() {
+		rctx, cancel := context.WithTimeout(bg, every)
+		still, err := store.Renew(rctx, held.Tenant, held.Key, held.Token)
+		cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		if err != nil {
+			slog.ErrorContext(ctx, "httpkit: renew idempotency key", "err", err)
+		} else if !still {
+			// Its writes now fail rather than carry the request out twice.
+			slog.WarnContext(ctx, "httpkit: idempotency key taken over while its request ran")
+		}
+		timer.Reset(every)
+	}
+	mu.Lock()
+	timer = time.AfterFunc(every, renew)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		timer.Stop()
+	}
+}
+
+// answerLost is the answer to a retry of a request that took effect but was
+// never answered: it is not carried out again.
+func answerLost(c Claim) error {
+	records := c.Records
+	if records == nil {
+		records = []postgres.EffectRecord{}
+	}
+	at := c.EffectAt.UTC().Format(time.RFC3339)
+	return &apperr.Error{Kind: apperr.KindConflict, Slug: "idempotency-key-answer-lost",
+		Message: "the request with this Idempotency-Key was carried out at " + at +
+			", but the service stopped before answering; it is not carried out again: read the records it changed",
+		Extensions: map[string]any{"committed_at": at, "records": records}}
 }
 
 func validKey(k string) bool {

@@ -2,6 +2,7 @@ package httpkit_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/pkg/testenv"
@@ -65,16 +68,19 @@ func (a *thingsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 type idemEnv struct {
-	owner *pgxpool.Pool
-	srv   *httptest.Server
+	owner, app *pgxpool.Pool
+	store      httpkit.IdempotencyStore
+	srv        *httptest.Server
 }
 
 func newIdemEnv(t *testing.T, api http.Handler) idemEnv {
 	t.Helper()
-	return newIdemEnvWith(t, api, func(s httpkit.IdempotencyStore) httpkit.IdempotencyStore { return s })
+	return newIdemEnvWith(t, api, httpkit.DefaultIdempotencyLease, func(s httpkit.IdempotencyStore) httpkit.IdempotencyStore { return s })
 }
 
-func newIdemEnvWith(t *testing.T, api http.Handler, wrap func(httpkit.IdempotencyStore) httpkit.IdempotencyStore) idemEnv {
+// newIdemEnvWith serves api behind the middleware over a store with lease,
+// which wrap may change; api may use env.app, set before it is served.
+func newIdemEnvWith(t *testing.T, api http.Handler, lease time.Duration, wrap func(httpkit.IdempotencyStore) httpkit.IdempotencyStore) idemEnv {
 	t.Helper()
 	ctx := context.Background()
 	db := testenv.NewDatabase(t)
@@ -91,10 +97,14 @@ func newIdemEnvWith(t *testing.T, api http.Handler, wrap func(httpkit.Idempotenc
 		t.Fatal(err)
 	}
 	t.Cleanup(owner.Close)
-	h := httpkit.BodyLimit(256)(httpkit.Idempotency(wrap(httpkit.NewPostgresIdempotencyStore(app)), tenantOf)(api))
+	store := wrap(httpkit.NewPostgresIdempotencyStore(app).WithLease(lease))
+	h := httpkit.BodyLimit(256)(httpkit.Idempotency(store, tenantOf)(api))
+	if e, ok := api.(*effectAPI); ok {
+		e.pool = app
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return idemEnv{owner: owner, srv: srv}
+	return idemEnv{owner: owner, app: app, store: store, srv: srv}
 }
 
 type answer struct {
@@ -328,7 +338,7 @@ func TestIdempotencyKeysBelongToTheCaller(t *testing.T) {
 // database goes away between the effect and storing its answer.
 type failingComplete struct{ httpkit.IdempotencyStore }
 
-func (failingComplete) Complete(context.Context, uuid.UUID, string, []byte, httpkit.StoredResponse) error {
+func (failingComplete) Complete(context.Context, uuid.UUID, string, uuid.UUID, httpkit.StoredResponse) error {
 	return errors.New("connection lost")
 }
 
@@ -336,7 +346,7 @@ func (failingComplete) Complete(context.Context, uuid.UUID, string, []byte, http
 // to wait (409) instead of running the request a second time.
 func TestIdempotencyNeverReleasesAKeyWhoseRequestTookEffect(t *testing.T) {
 	api := &thingsAPI{}
-	env := newIdemEnvWith(t, api, func(s httpkit.IdempotencyStore) httpkit.IdempotencyStore { return failingComplete{s} })
+	env := newIdemEnvWith(t, api, httpkit.DefaultIdempotencyLease, func(s httpkit.IdempotencyStore) httpkit.IdempotencyStore { return failingComplete{s} })
 	tenant := uuid.New()
 	if first := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`); first.status != 201 {
 		t.Fatalf("first: %d %s", first.status, first.body)
@@ -345,5 +355,231 @@ func TestIdempotencyNeverReleasesAKeyWhoseRequestTookEffect(t *testing.T) {
 	wantSlug(t, retry, http.StatusConflict, "idempotency-key-in-flight")
 	if api.calls.Load() != 1 {
 		t.Fatalf("the handler ran %d times, want once", api.calls.Load())
+	}
+}
+
+// effectAPI creates things as a service's write does: in a tenant
+// transaction in the request's context, with an outbox event whose subject
+// is the thing's id. With chain, the event goes as a chained statement
+// (postgres.Chain); with failAfter, the handler answers 500 after its effect
+// committed.
+type effectAPI struct {
+	pool      *pgxpool.Pool
+	chain     bool
+	failAfter bool
+	calls     atomic.Int64
+}
+
+func (a *effectAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.calls.Add(1)
+	tenant, _, _ := tenantOf(r)
+	id, err := commitThing(r.Context(), a.pool, tenant, a.chain)
+	if err == nil && a.failAfter {
+		err = errors.New("the answer could not be written")
+	}
+	if err != nil {
+		httpkit.EncodeError(r.Context(), err, w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	fmt.Fprintf(w, `{"id":%q}`, id)
+}
+
+// commitThing commits a thing's creation: its crm.thing.created event.
+func commitThing(ctx context.Context, pool *pgxpool.Pool, tenant uuid.UUID, chain bool) (uuid.UUID, error) {
+	id := uuid.New()
+	ev := events.Event{ID: uuid.New(), Type: "crm.thing.created", Source: "/things", Subject: id.String(), TenantID: tenant,
+		Topic: "crm.things.v1", Key: []byte(id.String()), Data: []byte("thing")}
+	if !chain {
+		return id, postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error { return events.Append(ctx, tx, ev) })
+	}
+	writes := &pgx.Batch{}
+	if err := events.QueueAppend(ctx, writes, ev); err != nil {
+		return uuid.Nil, err
+	}
+	b := &pgx.Batch{}
+	b.QueuedQueries = append(b.QueuedQueries, postgres.Chain(writes.QueuedQueries...))
+	return id, postgres.InTenantBatch(ctx, pool, tenant, b)
+}
+
+func (e idemEnv) outboxRows(t *testing.T, tenant uuid.UUID) int {
+	t.Helper()
+	var n int
+	err := postgres.InTenant(context.Background(), e.app, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `select count(*) from outbox`).Scan(&n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// abandon claims key for body as a request of user-1 whose process then
+// died: the claim is made, and nothing after it.
+func (e idemEnv) abandon(t *testing.T, tenant uuid.UUID, key, body string) *postgres.IdempotencyClaim {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/v1/things", strings.NewReader(body))
+	c, err := e.store.Claim(context.Background(), tenant, "user-1 "+key, httpkit.RequestHash(req, []byte(body)))
+	if err != nil || c.State != httpkit.ClaimAcquired {
+		t.Fatalf("claim: %v, state %v", err, c.State)
+	}
+	return &postgres.IdempotencyClaim{Tenant: tenant, Key: "user-1 " + key, Token: c.Token}
+}
+
+// testLease is the lease of the tests that wait for one to pass.
+const testLease = time.Second
+
+func afterTheLease() { time.Sleep(testLease + 300*time.Millisecond) }
+
+func keepStore(s httpkit.IdempotencyStore) httpkit.IdempotencyStore { return s }
+
+// A claim whose process died is taken over a lease later, not after minutes.
+func TestIdempotencyTakesOverAnAbandonedClaim(t *testing.T) {
+	api := &thingsAPI{}
+	env := newIdemEnvWith(t, api, testLease, keepStore)
+	tenant := uuid.New()
+	env.abandon(t, tenant, "k-1", `{"name":"Ada"}`)
+	wantSlug(t, env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`), http.StatusConflict, "idempotency-key-in-flight")
+	afterTheLease()
+	have := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`)
+	if have.status != http.StatusCreated || have.header.Get("Idempotent-Replayed") != "" || api.calls.Load() != 1 {
+		t.Fatalf("after the lease: want the request run (201), have %d %s, handler ran %d times", have.status, have.body, api.calls.Load())
+	}
+	if again := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`); again.header.Get("Idempotent-Replayed") != "true" || again.body != have.body {
+		t.Fatalf("the taken-over key does not replay its answer: %d %s", again.status, again.body)
+	}
+}
+
+// A request that runs for several leases keeps renewing its claim: a retry
+// meanwhile is told to wait, never let in to run it a second time.
+func TestIdempotencyKeepsTheClaimOfALiveSlowRequest(t *testing.T) {
+	api := &thingsAPI{block: make(chan struct{}), inside: make(chan struct{}, 2)}
+	env := newIdemEnvWith(t, api, testLease, keepStore)
+	tenant := uuid.New()
+	firstDone := make(chan answer, 1)
+	go func() { firstDone <- env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`) }()
+	<-api.inside
+	time.Sleep(3 * testLease)
+	retryDone := make(chan answer, 1)
+	go func() { retryDone <- env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`) }()
+	select {
+	case retry := <-retryDone:
+		wantSlug(t, retry, http.StatusConflict, "idempotency-key-in-flight")
+	case <-time.After(5 * time.Second):
+		t.Error("the retry took the key of a live request over: its handler runs")
+	}
+	close(api.block)
+	first := <-firstDone
+	if first.status != http.StatusCreated {
+		t.Fatalf("first: %d %s", first.status, first.body)
+	}
+	if n := api.calls.Load(); n != 1 {
+		t.Fatalf("the handler ran %d times, want once", n)
+	}
+	if again := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`); again.header.Get("Idempotent-Replayed") != "true" || again.body != first.body {
+		t.Fatalf("after completion: %d %s", again.status, again.body)
+	}
+}
+
+// lostAnswer is the idempotency-key-answer-lost problem.
+type lostAnswer struct {
+	CommittedAt time.Time `json:"committed_at"`
+	Records     []struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	} `json:"records"`
+}
+
+func wantAnswerLost(t *testing.T, have answer, thing uuid.UUID) {
+	t.Helper()
+	wantSlug(t, have, http.StatusConflict, "idempotency-key-answer-lost")
+	var p lostAnswer
+	if err := json.Unmarshal([]byte(have.body), &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Records) != 1 || p.Records[0].Type != "crm.thing.created" || p.Records[0].ID != thing.String() {
+		t.Errorf("records: want [crm.thing.created %s], have %s", thing, have.body)
+	}
+	if p.CommittedAt.IsZero() || time.Since(p.CommittedAt) > time.Minute || !strings.Contains(have.body, p.CommittedAt.UTC().Format(time.RFC3339)) {
+		t.Errorf("committed_at missing, wrong, or not in the detail: %s", have.body)
+	}
+}
+
+// A process that died after its request's write committed and before the
+// answer was stored: a retry after the lease carries out nothing, and says
+// when the request was carried out and which records it changed. The write
+// marks the claim whether its events go as statements of their own or
+// chained into one.
+func TestIdempotencyNeverCarriesOutTwiceARequestWhoseAnswerWasLost(t *testing.T) {
+	for _, chain := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chain=%v", chain), func(t *testing.T) {
+			api := &effectAPI{chain: chain}
+			env := newIdemEnvWith(t, api, testLease, keepStore)
+			tenant := uuid.New()
+			claim := env.abandon(t, tenant, "k-1", `{"name":"Ada"}`)
+			thing, err := commitThing(postgres.WithIdempotencyClaim(context.Background(), claim), env.app, tenant, chain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantSlug(t, env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`), http.StatusConflict, "idempotency-key-in-flight")
+			afterTheLease()
+			for range 2 {
+				wantAnswerLost(t, env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`), thing)
+			}
+			if n := api.calls.Load(); n != 0 {
+				t.Errorf("the handler ran %d times, want never", n)
+			}
+			if n := env.outboxRows(t, tenant); n != 1 {
+				t.Errorf("outbox rows: want 1, have %d", n)
+			}
+			wantSlug(t, env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Bob"}`), http.StatusUnprocessableEntity, "idempotency-key-reuse")
+		})
+	}
+}
+
+// A request that fails (5xx) after its write committed is not released for
+// a retry to carry out again: the retry learns at once that its answer was
+// lost.
+func TestIdempotencyKeepsTheKeyOfAFailureAfterTheEffect(t *testing.T) {
+	api := &effectAPI{failAfter: true}
+	env := newIdemEnvWith(t, api, testLease, keepStore)
+	tenant := uuid.New()
+	if first := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`); first.status != http.StatusInternalServerError {
+		t.Fatalf("first: want 500, have %d %s", first.status, first.body)
+	}
+	var thing uuid.UUID
+	err := postgres.InTenant(context.Background(), env.app, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `select subject::uuid from outbox`).Scan(&thing)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAnswerLost(t, env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`), thing)
+	if n := api.calls.Load(); n != 1 {
+		t.Errorf("the handler ran %d times, want once", n)
+	}
+}
+
+// A request whose claim was taken over while it ran (its renewals never got
+// through) cannot commit its write afterwards: the request that took the key
+// carries it out, and only that one.
+func TestIdempotencyRefusesTheWriteOfAClaimTakenOver(t *testing.T) {
+	for _, chain := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chain=%v", chain), func(t *testing.T) {
+			env := newIdemEnvWith(t, &thingsAPI{}, testLease, keepStore)
+			tenant := uuid.New()
+			stale := env.abandon(t, tenant, "k-1", `{"name":"Ada"}`)
+			afterTheLease()
+			env.abandon(t, tenant, "k-1", `{"name":"Ada"}`)
+			_, err := commitThing(postgres.WithIdempotencyClaim(context.Background(), stale), env.app, tenant, chain)
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "RP412" {
+				t.Fatalf("the write of a claim taken over: want SQLSTATE RP412, have %v", err)
+			}
+			if n := env.outboxRows(t, tenant); n != 0 {
+				t.Fatalf("outbox rows: want 0, have %d", n)
+			}
+		})
 	}
 }
