@@ -52,6 +52,14 @@ func TestListsRefuseUnknownParameters(t *testing.T) {
 			t.Errorf("%s: %s", path, r.raw)
 		}
 	}
+	// A parameter given twice would count once: refused, as sales does.
+	for _, path := range []string{"/v1/contacts?tag=vip&tag=new", "/v1/companies?q=a&q=b", "/v1/contacts/export?q=a&q=b",
+		"/v1/activities?contact_id=" + contact + "&contact_id=" + contact} {
+		r := h.do("GET", path, tok, nil).want(t, http.StatusUnprocessableEntity)
+		if f := r.fields(); len(f) != 1 || !strings.Contains(string(r.raw), "must be given once") {
+			t.Errorf("%s: %s", path, r.raw)
+		}
+	}
 	// A custom field's filter is a parameter of the contact list.
 	h.do("POST", "/v1/fields", tok, map[string]any{"entity": "contact", "key": "segment", "label": "S", "type": "text"}).want(t, http.StatusCreated)
 	h.do("GET", "/v1/contacts?custom.segment=b2b&sort=-name", tok, nil).want(t, http.StatusOK)

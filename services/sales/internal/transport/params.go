@@ -11,22 +11,17 @@ import (
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 )
 
-// withParams refuses what a route's decoder would otherwise ignore: a
-// query parameter the route does not take (httpkit.KnownParams) and one
-// given twice (only one would count). The refusal joins the decoder's own
-// 422 when it has one, so a client hears every problem at once; another
-// refusal of the decoder (a 404 for an id that names nothing) stands.
+// withParams refuses what a route's decoder would otherwise ignore (a
+// query parameter the route does not take or one given twice:
+// httpkit.KnownParams). The refusal joins the decoder's own 422 when it has
+// one, so a client hears every problem at once; another refusal of the
+// decoder (a 404 for an id that names nothing) stands.
 func withParams(dec kithttp.DecodeRequestFunc, params []string) kithttp.DecodeRequestFunc {
 	return func(ctx context.Context, r *http.Request) (any, error) {
 		req, err := dec(ctx, r)
 		var fields []apperr.FieldError
 		if e, ok := apperr.As(httpkit.KnownParams(r, params...)); ok {
 			fields = e.Fields
-		}
-		for _, name := range params {
-			if len(r.URL.Query()[name]) > 1 {
-				fields = append(fields, apperr.FieldError{Field: name, Message: "must be given once"})
-			}
 		}
 		if len(fields) == 0 {
 			return req, err
