@@ -196,7 +196,12 @@ func Instrument(service string, h http.Handler) http.Handler {
 			return r.Method + " " + route
 		}
 		return r.Method
-	}))
+	}),
+		// server.address and server.port would otherwise come from the
+		// client's Host header, so any client could mint metric series at
+		// will. The service's name with HTTP's default port (which the
+		// semantic conventions leave out) fixes both.
+		otelhttp.WithServerName(service+":80"))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, _ := telemetry.WithRequestScope(r.Context())
 		traced.ServeHTTP(w, r.WithContext(ctx))

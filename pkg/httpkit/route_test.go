@@ -113,3 +113,35 @@ func TestRouteOfTheInnermostMuxIsLoggedTracedAndMeasured(t *testing.T) {
 		t.Errorf("request duration routes %v", routes)
 	}
 }
+
+// A client cannot mint metric series: the Host header it sends does not
+// become a label of the request duration.
+func TestClientsHostHeaderIsNoMetricLabel(t *testing.T) {
+	reader := meterReader(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/x", func(w http.ResponseWriter, _ *http.Request) {})
+	h := httpkit.Instrument("contacts", httpkit.ProblemMux(mux))
+	for _, host := range []string{"a.example", "b.example", "evil-1.example:9999"} {
+		r := httptest.NewRequest(http.MethodGet, "/v1/x", nil)
+		r.Host = host
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if h, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == "http.server.request.duration" {
+				if len(h.DataPoints) != 1 {
+					t.Fatalf("%d series for one route, one per Host header", len(h.DataPoints))
+				}
+				if v, _ := h.DataPoints[0].Attributes.Value("server.address"); v.AsString() != "contacts" {
+					t.Errorf("server.address %q", v.AsString())
+				}
+				return
+			}
+		}
+	}
+	t.Fatal("no request duration recorded")
+}
