@@ -221,6 +221,9 @@ func Idempotency(store IdempotencyStore, scopeOf func(*http.Request) (tenant uui
 // requests end before the first renewal, and start no goroutine at all.
 func keepClaim(ctx context.Context, store IdempotencyStore, held *postgres.IdempotencyClaim) (stop func()) {
 	every := store.Lease() / 3
+	if every <= 0 {
+		return func() {}
+	}
 	bg := context.WithoutCancel(ctx)
 	var (
 		mu      sync.Mutex
