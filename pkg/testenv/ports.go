@@ -5,23 +5,28 @@ import (
 	"math/rand/v2"
 	"net"
 	"testing"
+
+	"github.com/rapportcrm/rapport/pkg/ops"
 )
 
 // Ports below Linux's ephemeral range (32768–60999): a port picked there
 // cannot be taken meanwhile by some process's outgoing connection, which
 // made ":0"-then-close picks flaky when a program binds them a moment later.
+// A program also binds its operations port ops.PortOffset above its API
+// port unless told otherwise, so that one must stay below the range too.
 const (
 	portLow  = 20000
-	portHigh = 32000
+	portHigh = 32000 - ops.PortOffset
 )
 
 // FreePorts returns the first of n consecutive ports on 127.0.0.1 that are
-// free now, for programs under test that bind ports themselves.
+// free now, for programs under test that bind ports themselves; the n ports
+// ops.PortOffset above them are free too, for their operations listeners.
 func FreePorts(t testing.TB, n int) int {
 	t.Helper()
 	for range 200 {
 		base := portLow + rand.IntN(portHigh-portLow-n)
-		if free(base, n) {
+		if free(base, n) && free(base+ops.PortOffset, n) {
 			return base
 		}
 	}
