@@ -80,7 +80,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpkit.EncodeError(r.Context(), apperr.New(apperr.KindNotFound, "not-found", "no API at "+r.URL.Path), w)
 	})
-	a.handler = httpkit.Instrument(Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(log)(root))))
+	// A query the services could not read is refused here: the reverse
+	// proxy would otherwise pass on only what it can parse and silently drop
+	// the rest (a parameter after a ';').
+	a.handler = httpkit.Instrument(Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(log)(httpkit.ValidQuery(root)))))
 	return a, nil
 }
 

@@ -405,3 +405,18 @@ func TestOpenAPIDocumentsArePublic(t *testing.T) {
 	wantProblem(t, h.do(http.MethodGet, "/v1/contacts/c-1", "", "", nil), http.StatusUnauthorized, "unauthenticated")
 	wantProblem(t, h.do(http.MethodPost, "/v1/contacts/openapi.json", "", "", nil), http.StatusUnauthorized, "unauthenticated")
 }
+
+// A query the gateway cannot read is refused with a problem, before any
+// service is asked: the reverse proxy would forward what it can parse and
+// drop a parameter after a ';' without a word, and the service would
+// answer a list nobody asked for.
+func TestUnreadableQueriesAreRefusedAtTheGateway(t *testing.T) {
+	h := start(t, options{})
+	tok := h.token(h.tenant(0), time.Hour)
+	for _, q := range []string{"limit=5;q=a", "q=%zz", "q=%ff"} {
+		wantProblem(t, h.do(http.MethodGet, "/v1/contacts?"+q, tok, "", nil), http.StatusBadRequest, "bad-query")
+	}
+	if got := h.upstream.requests(); len(got) != 0 {
+		t.Fatalf("the upstream was asked %d times: %+v", len(got), got)
+	}
+}
