@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -80,4 +81,27 @@ func inTenant(t testing.TB, appURL string, tenant uuid.UUID, fn func(context.Con
 	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error { return fn(ctx, tx) }); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// MigrationsBefore is set cut to its migrations numbered below version
+// ("00009"): the schema as an older release left it, for tests that store
+// rows the old way and then migrate them.
+func MigrationsBefore(t testing.TB, set postgres.MigrationSet, version string) postgres.MigrationSet {
+	t.Helper()
+	names, err := fs.Glob(set.FS, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := fstest.MapFS{}
+	for _, name := range names {
+		if name >= version {
+			continue
+		}
+		data, err := fs.ReadFile(set.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = &fstest.MapFile{Data: data}
+	}
+	return postgres.MigrationSet{Table: set.Table, FS: files}
 }

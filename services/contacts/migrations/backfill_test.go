@@ -2,9 +2,7 @@ package migrations_test
 
 import (
 	"context"
-	"io/fs"
 	"testing"
-	"testing/fstest"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -21,12 +19,7 @@ func TestBackfillOfContactsWrittenBeforeIssue3(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.NewDatabase(t)
 	full := migrations.Set()
-	first, err := fs.ReadFile(full.FS, "00001_contacts.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	legacy := postgres.MigrationSet{Table: full.Table, FS: fstest.MapFS{"00001_contacts.sql": {Data: first}}}
-	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), legacy); err != nil {
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), testenv.MigrationsBefore(t, full, "00002")); err != nil {
 		t.Fatal(err)
 	}
 	pool, err := postgres.Open(ctx, db.AppURL)

@@ -2,10 +2,8 @@ package migrations_test
 
 import (
 	"context"
-	"io/fs"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,27 +14,6 @@ import (
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/contacts/migrations"
 )
-
-// before returns the migrations of set numbered below version.
-func before(t *testing.T, set postgres.MigrationSet, version string) postgres.MigrationSet {
-	t.Helper()
-	names, err := fs.Glob(set.FS, "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := fstest.MapFS{}
-	for _, name := range names {
-		if strings.Compare(name, version) >= 0 {
-			continue
-		}
-		data, err := fs.ReadFile(set.FS, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[name] = &fstest.MapFile{Data: data}
-	}
-	return postgres.MigrationSet{Table: set.Table, FS: files}
-}
 
 // live reads a tenant's count of live contacts as the quota does, and
 // counts them in the table.
@@ -61,7 +38,7 @@ func migratedBefore(t *testing.T, version string) (db pgcluster.Database, full p
 	ctx := context.Background()
 	db = testenv.NewDatabase(t)
 	full = migrations.Set()
-	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), before(t, full, version)); err != nil {
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), testenv.MigrationsBefore(t, full, version)); err != nil {
 		t.Fatal(err)
 	}
 	pool, err := postgres.Open(ctx, db.AppURL)

@@ -2,10 +2,7 @@ package migrations_test
 
 import (
 	"context"
-	"io/fs"
-	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -24,21 +21,7 @@ func TestStageSumsCountDealsWrittenBefore(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.NewDatabase(t)
 	full := migrations.Set()
-	early := fstest.MapFS{}
-	entries, err := fs.ReadDir(full.FS, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".sql") && e.Name() < "00006" {
-			data, err := fs.ReadFile(full.FS, e.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			early[e.Name()] = &fstest.MapFile{Data: data}
-		}
-	}
-	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), postgres.MigrationSet{Table: full.Table, FS: early}); err != nil {
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), testenv.MigrationsBefore(t, full, "00006")); err != nil {
 		t.Fatal(err)
 	}
 	pool, err := postgres.Open(ctx, db.AppURL)

@@ -2,10 +2,7 @@ package migrations_test
 
 import (
 	"context"
-	"io/fs"
-	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -22,21 +19,7 @@ func TestContactsProjectedBeforeVisibilityAreUnknown(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.NewDatabase(t)
 	full := migrations.Set()
-	early := fstest.MapFS{}
-	entries, err := fs.ReadDir(full.FS, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".sql") && e.Name() < "00009" {
-			data, err := fs.ReadFile(full.FS, e.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			early[e.Name()] = &fstest.MapFile{Data: data}
-		}
-	}
-	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), postgres.MigrationSet{Table: full.Table, FS: early}); err != nil {
+	if err := postgres.Migrate(ctx, db.OwnerURL, db.AppRole, postgres.Platform(), testenv.MigrationsBefore(t, full, "00009")); err != nil {
 		t.Fatal(err)
 	}
 	tenant, contact := uuid.New(), uuid.New()
