@@ -521,7 +521,8 @@ func (h *harness) contactByEmail(tok, email string) map[string]any {
 
 // A UTF-8 file with one row saved as Windows-1251 stays UTF-8: its UTF-8
 // rows are stored as written and the odd row is reported with where its
-// first bad byte is and what the bytes look like, never guessed. A file
+// first bad byte is and what the bytes look like, never guessed, even when
+// it comes before the first 64 KiB end and the header is Russian. A file
 // whose high bytes are all Windows-1251, even past the first 64 KiB, is
 // Windows-1251 throughout; Excel's "Unicode Text" (UTF-16LE with a
 // byte-order mark, tabs) is read as it is.
@@ -608,6 +609,33 @@ func TestImportMixedEncodings(t *testing.T) {
 	}
 	if c := h.contactByEmail(tok, "boris.koi@example.ru"); c["first_name"] != "Борис" {
 		t.Fatalf("koi8-r row: %v", c)
+	}
+
+	// A Russian header in UTF-8 with a Windows-1251 row in the first 64 KiB:
+	// the header is read as UTF-8 (its "И" holds 0x98, no character in
+	// Windows-1251), so the mapping by Russian names matches, and the odd
+	// row alone is reported.
+	oddRow, _ := charmap.Windows1251.NewEncoder().String("Ольга,Иванова,h2@example.ru\n")
+	ruHeader := "Имя,Фамилия,Почта\nЮникод,Первая,h1@example.ru\n" + oddRow + "Ёжик,Третий,h3@example.ru\n"
+	mapping := url.QueryEscape(`{"Имя":"first_name","Фамилия":"last_name","Почта":"emails"}`)
+	r = h.postCSV(tok, "entity=contacts&mapping="+mapping, []byte(ruHeader)).want(t, http.StatusAccepted)
+	if r.body["encoding"] != "utf-8" {
+		t.Fatalf("detected: %s", r.raw)
+	}
+	id = r.body["id"].(string)
+	if done := h.waitImport(tok, id); counts(done) != "total=3 done=3 created=2 updated=0 skipped=0 failed=1" {
+		t.Fatalf("import: %s", done.raw)
+	}
+	errs = h.importErrors(tok, id)
+	if len(errs) != 3 || errs[1][0] != "3" || errs[1][1] != "first_name" || !strings.Contains(errs[1][2], "line 3, character 1") ||
+		!strings.Contains(errs[1][2], "Ольга") || errs[2][0] != "3" || errs[2][1] != "last_name" ||
+		!strings.Contains(errs[2][2], "line 3, character 7") {
+		t.Fatalf("errors: %v", errs)
+	}
+	for email, name := range map[string][2]string{"h1@example.ru": {"Юникод", "Первая"}, "h3@example.ru": {"Ёжик", "Третий"}} {
+		if c := h.contactByEmail(tok, email); c["first_name"] != name[0] || c["last_name"] != name[1] {
+			t.Fatalf("%s stored as %v, want %v", email, c, name)
+		}
 	}
 	for name, tc := range map[string]struct {
 		query string

@@ -59,7 +59,8 @@ func headError(field, msg string) error {
 // fileEncoding decides how a file is read from its first bytes and the
 // encoding the client stated ("" for none). provisional says that the
 // whole file decides (see ScanImportFile): there was no byte-order mark and
-// no statement.
+// no statement; the encoding is then UTF-8 until the header says otherwise
+// (ReadImportHead).
 func fileEncoding(head []byte, stated string) (encoding string, provisional bool, err error) {
 	markEnc, markName := "", ""
 	for _, m := range marks {
@@ -82,21 +83,8 @@ func fileEncoding(head []byte, stated string) (encoding string, provisional bool
 		return markEnc, false, nil
 	case stated != "":
 		return stated, false, nil
-	case validUTF8Prefix(head):
-		return EncodingUTF8, true, nil
 	}
-	return Encoding1251, true, nil
-}
-
-// validUTF8Prefix reports whether b is valid UTF-8 but for a character cut
-// at its end.
-func validUTF8Prefix(b []byte) bool {
-	for cut := 0; cut < utf8.UTFMax && cut <= len(b); cut++ {
-		if utf8.Valid(b[:len(b)-cut]) {
-			return true
-		}
-	}
-	return false
+	return EncodingUTF8, true, nil
 }
 
 // ImportHead is what the first bytes of an import file say.
@@ -145,9 +133,11 @@ func ReadImportHead(head []byte, whole bool, stated string) (ImportHead, error) 
 		return h, headError("body", fmt.Sprintf("the first line must name the columns, in at most %d KiB", HeadSize>>10))
 	}
 	if h.Provisional && !utf8.Valid(cr.Raw()) {
-		// The header's own bytes say how to read it; the file's encoding is
-		// decided from all its lines later.
-		text = TextOf(Encoding1251)
+		// The header's own bytes say how to read it, whatever the rows
+		// around it hold; the file's encoding is decided from all its lines
+		// later.
+		h.Encoding = Encoding1251
+		text = TextOf(h.Encoding)
 	}
 	cr.Chars = text.Chars
 	for i, cell := range rec.Cells {

@@ -19,6 +19,7 @@ func TestReadImportHead(t *testing.T) {
 	cp1251, _ := charmap.Windows1251.NewEncoder().String("Имя;Почта\nАнна;a@b.ru\n")
 	u16, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String("Имя\tПочта\r\nАнна\ta@b.ru\r\n")
 	u16be, _ := unicode.UTF16(unicode.BigEndian, unicode.UseBOM).NewEncoder().String("Имя,Почта\n")
+	cp1251Row, _ := charmap.Windows1251.NewEncoder().String("Ёлкина,e@b.ru")
 	for name, tc := range map[string]struct {
 		head, stated string
 		enc          string
@@ -38,6 +39,11 @@ func TestReadImportHead(t *testing.T) {
 		// A multi-byte character cut at the end of the first bytes is still
 		// UTF-8.
 		"cut character": {"Имя;Фамилия\nАнна;Ив"[:len("Имя;Фамилия\nАнна;Ив")-1], "", domain.EncodingUTF8, true, ';', "[Имя Фамилия]"},
+		// A UTF-8 header is read as UTF-8 though a Windows-1251 row follows
+		// it within the first bytes (UTF-8 "И" holds 0x98, no character in
+		// Windows-1251; "Фамилия" would read as mojibake).
+		"utf-8 header, cp1251 row":   {"Имя,Почта\nАнна,a@b.ru\n" + cp1251Row + "\n", "", domain.EncodingUTF8, true, ',', "[Имя Почта]"},
+		"utf-8 header, cp1251 row 2": {"Фамилия,Почта\n" + cp1251Row + "\n", "", domain.EncodingUTF8, true, ',', "[Фамилия Почта]"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h, err := domain.ReadImportHead([]byte(tc.head), true, tc.stated)
