@@ -88,14 +88,30 @@ func CheckRate(v *apperr.Invalid, s, base, locale string) Rate {
 
 // FormatMoney writes minor units of a currency as the locale writes money
 // (CLDR): "1 234 567,89 ₽" in ru (no-break spaces), "$1,234,567.89" in en.
-// An unknown locale writes it the English way; an unknown currency as a
-// plain number with its code.
+// It shows exactly MinorDigits, the digits amounts are stored with: CLDR's
+// newer data gives some currencies other digits (2 for IDR, 3 for IQD),
+// which would move the point. An unknown locale writes it the English way;
+// an unknown currency as a plain number with its code.
 func FormatMoney(locale string, minor int64, code string) string {
-	a, err := cldr.NewAmountFromInt64(minor, code)
-	if err != nil {
+	if _, err := currency.ParseISO(code); err != nil {
 		return strconv.FormatInt(minor, 10) + " " + code
 	}
-	return cldr.NewFormatter(cldr.NewLocale(locale)).Format(a)
+	digits := MinorDigits(code)
+	number := new(big.Rat).SetFrac(big.NewInt(minor), pow10(digits)).FloatString(digits)
+	f := cldr.NewFormatter(cldr.NewLocale(locale))
+	f.MinDigits, f.MaxDigits = uint8(digits), uint8(digits)
+	if a, err := cldr.NewAmount(number, code); err == nil {
+		return f.Format(a)
+	}
+	// A code CLDR no longer lists (a withdrawn currency such as FRF) has no
+	// symbol: the locale's number, then the code.
+	a, _ := cldr.NewAmount(number, "USD")
+	f.CurrencyDisplay = cldr.DisplayNone
+	return f.Format(a) + "\u00a0" + code
+}
+
+func pow10(n int) *big.Int {
+	return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
 }
 
 // ToBase converts minor units of currency cur into minor units of the base
@@ -107,7 +123,7 @@ func ToBase(minor int64, cur, base string, rate Rate) (v int64, ok bool) {
 	}
 	x := new(big.Rat).Mul(new(big.Rat).SetInt64(minor), rate)
 	shift := MinorDigits(base) - MinorDigits(cur)
-	p := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(shift))), nil))
+	p := new(big.Rat).SetInt(pow10(abs(shift)))
 	if shift >= 0 {
 		x.Mul(x, p)
 	} else {

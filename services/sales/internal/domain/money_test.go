@@ -2,11 +2,16 @@ package domain
 
 import (
 	"math"
+	"math/big"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	cldr "github.com/bojanz/currency"
 	"github.com/google/uuid"
+	"golang.org/x/text/currency"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 )
@@ -144,6 +149,70 @@ func TestFormatMoneyWritesTheLocalesWay(t *testing.T) {
 		if have := FormatMoney(tc.locale, tc.minor, tc.currency); have != tc.want {
 			t.Errorf("%s %d %s: have %q, want %q", tc.locale, tc.minor, tc.currency, have, tc.want)
 		}
+	}
+}
+
+// Amounts are stored with golang.org/x/text's minor digits, and CLDR's newer
+// data in github.com/bojanz/currency disagrees for some currencies (IDR 0
+// against 2, IQD 0 against 3) or no longer lists them: for every such
+// currency, the amount written is the amount stored, with exactly its digits.
+func TestFormatMoneyShowsTheDigitsAmountsAreStoredWith(t *testing.T) {
+	codes := map[string]bool{}
+	for _, c := range cldr.GetCurrencyCodes() {
+		codes[c] = true
+	}
+	for it := currency.Query(currency.Historical, currency.NonTender); it.Next(); {
+		codes[it.Unit().String()] = true
+	}
+	var disagree []string
+	for c := range codes {
+		if _, ok := ParseCurrency(c); !ok {
+			continue
+		}
+		if d, ok := cldr.GetDigits(c); !ok || int(d) != MinorDigits(c) {
+			disagree = append(disagree, c)
+		}
+	}
+	slices.Sort(disagree)
+	for _, named := range []string{"COP", "IDR", "IQD", "PKR", "RSD"} {
+		if !slices.Contains(disagree, named) {
+			t.Fatalf("%s is not among the currencies whose digits differ (%v): the libraries changed; revisit FormatMoney", named, disagree)
+		}
+	}
+	number := regexp.MustCompile(`[0-9][0-9,]*(\.[0-9]+)?`)
+	for _, code := range disagree {
+		for _, minor := range []int64{150000, 123456789, 7} {
+			d := MinorDigits(code)
+			want := new(big.Rat).SetFrac(big.NewInt(minor), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d)), nil)).FloatString(d)
+			have := FormatMoney("en", minor, code)
+			if got := strings.ReplaceAll(number.FindString(have), ",", ""); got != want {
+				t.Errorf("%d minor units of %s (%d digits): have %q, want the number %s", minor, code, d, have, want)
+			}
+		}
+	}
+	t.Logf("%d currencies whose digits differ: %v", len(disagree), disagree)
+
+	const nbsp = "\u00a0"
+	for _, tc := range []struct {
+		locale, currency string
+		minor            int64
+		want             string
+	}{
+		{"ru", "IDR", 150000, "150" + nbsp + "000" + nbsp + "IDR"},
+		{"ru", "IQD", 150000, "150" + nbsp + "000" + nbsp + "IQD"},
+		{"en", "COP", 150000, "COP" + nbsp + "150,000"},
+		{"ru", "FRF", 150000, "1" + nbsp + "500,00" + nbsp + "FRF"},
+		{"en", "FRF", 150000, "1,500.00" + nbsp + "FRF"},
+	} {
+		if have := FormatMoney(tc.locale, tc.minor, tc.currency); have != tc.want {
+			t.Errorf("%s %d %s: have %q, want %q", tc.locale, tc.minor, tc.currency, have, tc.want)
+		}
+	}
+	// The ceiling of a rate is a million units of the base currency.
+	var v apperr.Invalid
+	CheckRate(&v, "1000001", "IDR", "ru")
+	if have, want := fieldMessage(v.Err(), "rate"), "must be at most 1"+nbsp+"000"+nbsp+"000"+nbsp+"IDR for one unit of the currency"; have != want {
+		t.Errorf("IDR rate ceiling: have %q, want %q", have, want)
 	}
 }
 
