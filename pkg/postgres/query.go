@@ -2,6 +2,11 @@ package postgres
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 )
 
 // statement is what a trace may say about one SQL text without its values:
@@ -13,6 +18,8 @@ type statement struct {
 	operation  string
 	collection string
 	sanitized  string
+	// attrs are the span attributes of the statement, made once.
+	attrs []attribute.KeyValue
 }
 
 // maxSummary is the longest summary the conventions allow.
@@ -190,9 +197,35 @@ func wordByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || isDigit(c) || c >= 0x80
 }
 
-// describe summarises sql the way the OpenTelemetry database conventions
+// maxDescribed bounds the memo of describe. The statements are code
+// constants, a few hundred at most, but some are generated (a parameter per
+// key, chains of varying parts): a memo that outgrows this starts over.
+const maxDescribed = 2048
+
+var (
+	descriptions sync.Map // SQL text -> *statement
+	described    atomic.Int64
+)
+
+// describe is parse, memoised by text: tracing calls it for every
+// statement, and parsing a pipeline's chained write costs tens of
+// microseconds and hundreds of allocations.
+func describe(sql string) *statement {
+	if st, ok := descriptions.Load(sql); ok {
+		return st.(*statement)
+	}
+	st := parse(sql)
+	if described.Add(1) > maxDescribed {
+		descriptions.Clear()
+		described.Store(1)
+	}
+	descriptions.Store(sql, st)
+	return st
+}
+
+// parse summarises sql the way the OpenTelemetry database conventions
 // describe: "SELECT contacts", "INSERT outbox SELECT", "BEGIN".
-func describe(sql string) statement {
+func parse(sql string) *statement {
 	toks, sanitized := lex(sql)
 	var (
 		parts, ops, tables []string
@@ -272,7 +305,10 @@ func describe(sql string) statement {
 			i = k
 		}
 	}
-	s := statement{sanitized: sanitized}
+	if sanitized == sql {
+		sanitized = sql // no literal: the memo keeps one copy of the text
+	}
+	s := &statement{sanitized: sanitized}
 	for _, p := range parts {
 		if len(s.summary)+1+len(p) > maxSummary {
 			break
@@ -287,6 +323,16 @@ func describe(sql string) statement {
 		if len(tables) == 1 {
 			s.collection = tables[0]
 		}
+	}
+	s.attrs = append(s.attrs, semconv.DBQueryText(s.sanitized))
+	if s.summary != "" {
+		s.attrs = append(s.attrs, semconv.DBQuerySummary(s.summary))
+	}
+	if s.operation != "" {
+		s.attrs = append(s.attrs, semconv.DBOperationName(s.operation))
+	}
+	if s.collection != "" {
+		s.attrs = append(s.attrs, semconv.DBCollectionName(s.collection))
 	}
 	return s
 }

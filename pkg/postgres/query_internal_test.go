@@ -1,6 +1,9 @@
 package postgres
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestDescribeFollowsTheQuerySummaryConvention(t *testing.T) {
 	for _, tc := range []struct {
@@ -36,5 +39,26 @@ select "Odd"."Name" from "Odd" where note = E'it''s \' here' and body = $$a 'b' 
 		if tc.sanitized != "" && have.sanitized != tc.sanitized {
 			t.Errorf("%s: sanitized %q, want %q", tc.sql, have.sanitized, tc.sanitized)
 		}
+	}
+}
+
+// Generated texts (a parameter per key) cannot grow the memo of describe
+// without bound, and a text described again is the same description.
+func TestDescribeMemoIsBounded(t *testing.T) {
+	const text = `select id from contact_keys where key = any(array[$1])`
+	first := describe(text)
+	if again := describe(text); again != first {
+		t.Fatal("a described text was parsed again")
+	}
+	for i := range 3 * maxDescribed {
+		describe(fmt.Sprintf("select id from contact_keys where key = any(array[$%d])", i+2))
+	}
+	n := 0
+	descriptions.Range(func(any, any) bool { n++; return true })
+	if n > maxDescribed {
+		t.Fatalf("the memo holds %d texts, more than %d", n, maxDescribed)
+	}
+	if st := describe(text); st.summary != "SELECT contact_keys" || st.sanitized != text {
+		t.Fatalf("described after the memo started over: %+v", st)
 	}
 }

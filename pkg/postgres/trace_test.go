@@ -24,6 +24,9 @@ func TestEachStatementIsOneSpanWithoutTheTenantID(t *testing.T) {
 	const (
 		insert = `insert into notes (tenant_id, id, body) values ($1, $2, $3)`
 		read   = `select body from notes where id = $1`
+		secret = "card-4111-1111"
+		// The secret sits in the text, next to a parameter.
+		literal = `update notes set body = 'card-4111-1111' where id = $1`
 	)
 	ctx, root := otel.Tracer("test").Start(ctx, "request")
 	err := postgres.InTenant(ctx, p.Pool, tenant, func(tx pgx.Tx) error {
@@ -31,7 +34,12 @@ func TestEachStatementIsOneSpanWithoutTheTenantID(t *testing.T) {
 			return err
 		}
 		var body string
-		return tx.QueryRow(ctx, read, 1).Scan(&body)
+		if err := tx.QueryRow(ctx, read, 1).Scan(&body); err != nil {
+			return err
+		}
+		// A literal beside a parameter is a value too.
+		_, err := tx.Exec(ctx, literal, 1)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +64,9 @@ func TestEachStatementIsOneSpanWithoutTheTenantID(t *testing.T) {
 			attrs[string(kv.Key)] = kv.Value.Emit()
 			if strings.Contains(kv.Value.Emit(), tenant.String()) {
 				t.Errorf("span %q: %s carries the tenant id literal: %s", s.Name(), kv.Key, kv.Value.Emit())
+			}
+			if strings.Contains(kv.Value.Emit(), secret) {
+				t.Errorf("span %q: %s carries a literal of a parameterised statement: %s", s.Name(), kv.Key, kv.Value.Emit())
 			}
 		}
 		if strings.Contains(s.Name(), tenant.String()) {
@@ -86,7 +97,10 @@ func TestEachStatementIsOneSpanWithoutTheTenantID(t *testing.T) {
 	if texts[insert] != 2 || texts[read] != 1 {
 		t.Errorf("statements traced %v times; want the insert twice (two calls) and the read once", texts)
 	}
-	if texts[`select set_config('app.tenant_id', $1, true)`] != 2 {
+	if texts[`update notes set body = ? where id = $1`] != 1 {
+		t.Errorf("the parameterised statement with a literal is not recorded sanitised: %v", texts)
+	}
+	if texts[`select set_config(?, $1, true)`] != 2 {
 		t.Errorf("the tenant scope is not one parameterised statement per transaction: %v", texts)
 	}
 	for _, s := range spans {

@@ -44,28 +44,13 @@ func newTracer() *tracer {
 	}
 }
 
-// name gives span the statement's name and attributes. Parameterised text is
-// recorded as it is (values travel apart); text without parameters has its
-// literals replaced, so that no value written into SQL reaches a trace.
-func name(span trace.Span, sql string, parameterised bool) {
+// name gives span the statement's name and attributes. The text recorded
+// has its literals replaced, parameterised or not: a value written into the
+// SQL beside a $1 must not reach a trace either.
+func name(span trace.Span, sql string) {
 	st := describe(sql)
-	text := st.sanitized
-	if parameterised {
-		text = sql
-	}
 	span.SetName(spanName(st.summary))
-	attrs := make([]attribute.KeyValue, 0, 4)
-	attrs = append(attrs, semconv.DBQueryText(text))
-	if st.summary != "" {
-		attrs = append(attrs, semconv.DBQuerySummary(st.summary))
-	}
-	if st.operation != "" {
-		attrs = append(attrs, semconv.DBOperationName(st.operation))
-	}
-	if st.collection != "" {
-		attrs = append(attrs, semconv.DBCollectionName(st.collection))
-	}
-	span.SetAttributes(attrs...)
+	span.SetAttributes(st.attrs...)
 }
 
 // spanName falls back to the database system, as the conventions ask, when a
@@ -88,7 +73,7 @@ func fail(span trace.Span, err error) {
 func (t *tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	ctx = t.otel.TraceQueryStart(ctx, conn, data)
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
-		name(span, data.SQL, len(data.Args) > 0)
+		name(span, data.SQL)
 	}
 	return ctx
 }
@@ -108,7 +93,7 @@ func (t *tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	if !span.IsRecording() || data.Batch == nil {
 		return ctx
 	}
-	var first statement
+	var first *statement
 	same := true
 	for i, q := range data.Batch.QueuedQueries {
 		st := describe(q.SQL)
@@ -118,6 +103,9 @@ func (t *tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 			same = false
 			break
 		}
+	}
+	if first == nil {
+		first = &statement{}
 	}
 	op := "BATCH"
 	if same && first.summary != "" {
@@ -147,7 +135,7 @@ func (t *tracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.T
 		opts = append(opts, trace.WithTimestamp(data.ReadStartTime))
 	}
 	_, span := t.tracer.Start(ctx, "postgresql", opts...)
-	name(span, data.SQL, len(data.Args) > 0)
+	name(span, data.SQL)
 	if data.Err != nil {
 		fail(span, data.Err)
 		span.RecordError(data.Err)
