@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,6 +119,34 @@ func TestFailedAuthenticationIsLimitedPerAddressBeforeVerification(t *testing.T)
 	}
 	wantProblem(t, h.do(http.MethodGet, "/v1/contacts", h.token(tenant, 2*time.Hour), "", from(attacker)), http.StatusTooManyRequests, "rate-limited")
 	wantProblem(t, h.do(http.MethodGet, "/v1/contacts", "", "", from(attacker)), http.StatusTooManyRequests, "rate-limited")
+}
+
+// Bad tokens sent all at once from one address reach the verifier no more
+// often than the burst, however many are in flight together.
+func TestAParallelFloodOfBadTokensIsHeldToTheBurst(t *testing.T) {
+	h := start(t, options{env: map[string]string{"GATEWAY_UNAUTH_RPS": "0.01", "GATEWAY_UNAUTH_BURST": "5",
+		"GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32"}})
+	bad := h.forged(h.tenant(0))
+	before := unauthenticated(t)
+	const flood = 200
+	statuses := make([]int, flood)
+	var wg sync.WaitGroup
+	for i := range flood {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = h.do(http.MethodGet, "/v1/contacts", bad, "", from("203.0.113.8")).status
+		}()
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	after := unauthenticated(t)
+	if verified := after["failed"] - before["failed"]; verified != 5 || counts[http.StatusUnauthorized] != 5 || counts[http.StatusTooManyRequests] != flood-5 {
+		t.Fatalf("%d bad tokens verified, statuses %v; want 5 verified (the burst) and %d refused unverified", verified, counts, flood-5)
+	}
 }
 
 // Without a trusted proxy, X-Forwarded-For is the client's word and counts

@@ -1,7 +1,6 @@
 package ratelimit
 
 import (
-	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -45,24 +44,11 @@ func NewClients(rps float64, burst int, trusted []netip.Prefix) *Clients {
 // Rate is the failed requests per second an address may make.
 func (c *Clients) Rate() float64 { return float64(c.rps) }
 
-// Wait is how long addr must wait before its next failure is allowed: zero
-// while its bucket holds a token. It takes nothing.
-func (c *Clients) Wait(addr netip.Addr, now time.Time) time.Duration {
-	c.mu.Lock()
-	cl, ok := c.byAddr[addr]
-	c.mu.Unlock()
-	if !ok {
-		return 0
-	}
-	tokens := cl.limiter.TokensAt(now)
-	if tokens >= 1 {
-		return 0
-	}
-	return time.Duration(math.Ceil((1 - tokens) / float64(c.rps) * float64(time.Second)))
-}
-
-// Fail counts a failed request against addr.
-func (c *Clients) Fail(addr netip.Addr, now time.Time) {
+// Take takes a token from addr's bucket for a request that may fail
+// authentication, before anything is verified: parallel requests each take
+// their own, so no more than the bucket holds get through. Over the limit
+// it takes nothing and says how long to wait for a token (wait > 0).
+func (c *Clients) Take(addr netip.Addr, now time.Time) (t Taken, wait time.Duration) {
 	c.mu.Lock()
 	cl, ok := c.byAddr[addr]
 	if !ok {
@@ -74,7 +60,28 @@ func (c *Clients) Fail(addr netip.Addr, now time.Time) {
 	}
 	cl.seen = now
 	c.mu.Unlock()
-	cl.limiter.AllowN(now, 1)
+	r := cl.limiter.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return Taken{}, d
+	}
+	return Taken{r: r, at: now}, 0
+}
+
+// Taken is a token Take took; the zero Taken holds none.
+type Taken struct {
+	r  *rate.Reservation
+	at time.Time
+}
+
+// Return gives the token back: its request did not fail authentication.
+// It is cancelled as of when it was taken (x/time/rate restores nothing
+// later than that); a refusal at the same address in between makes it
+// restore less, and that address is at its limit anyway.
+func (t Taken) Return() {
+	if t.r != nil {
+		t.r.CancelAt(t.at)
+	}
 }
 
 // evict forgets the buckets that have refilled; when none has, an arbitrary

@@ -62,19 +62,28 @@ func TestClientsLimitFailuresPerAddress(t *testing.T) {
 	c := ratelimit.NewClients(2, 3, nil)
 	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
 	for range 3 {
-		if wait := c.Wait(a, now); wait != 0 {
+		if _, wait := c.Take(a, now); wait != 0 {
 			t.Fatalf("within the burst: wait %v", wait)
 		}
-		c.Fail(a, now)
 	}
-	if wait := c.Wait(a, now); wait <= 0 || wait > 500*time.Millisecond {
+	if _, wait := c.Take(a, now); wait <= 0 || wait > 500*time.Millisecond {
 		t.Fatalf("over the burst at 2 a second: want a wait in (0, 500ms], have %v", wait)
 	}
-	if wait := c.Wait(b, now); wait != 0 {
+	if _, wait := c.Take(b, now); wait != 0 {
 		t.Fatalf("another address waits %v", wait)
 	}
-	if wait := c.Wait(a, now.Add(500*time.Millisecond)); wait != 0 {
+	later := now.Add(500 * time.Millisecond)
+	taken, wait := c.Take(a, later)
+	if wait != 0 {
 		t.Fatalf("half a second later: want a token, have wait %v", wait)
+	}
+	// A token given back (its request authenticated) is there for the next.
+	taken.Return()
+	if _, wait := c.Take(a, later); wait != 0 {
+		t.Fatalf("after a token was given back: want it taken again, have wait %v", wait)
+	}
+	if _, wait := c.Take(a, later); wait <= 0 {
+		t.Fatal("the bucket was empty again, yet a token was taken")
 	}
 }
 
@@ -84,7 +93,7 @@ func TestClientsStayBounded(t *testing.T) {
 	// Every address is fresh and limited, so none can be forgotten for
 	// being idle: the map still stops growing.
 	for i := range 1<<16 + 5000 {
-		c.Fail(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), now)
+		c.Take(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), now)
 	}
 	if n := c.Len(); n > 1<<16 {
 		t.Fatalf("%d addresses tracked, want at most %d", n, 1<<16)
@@ -93,11 +102,11 @@ func TestClientsStayBounded(t *testing.T) {
 	// the one eviction finds the idle ones (a map of fresh addresses only
 	// would lose an arbitrary eighth, this one included).
 	later := now.Add(time.Hour)
-	c.Fail(netip.MustParseAddr("192.0.2.1"), later)
+	c.Take(netip.MustParseAddr("192.0.2.1"), later)
 	for i := range 1 << 15 {
-		c.Fail(netip.AddrFrom4([4]byte{11, byte(i >> 16), byte(i >> 8), byte(i)}), later)
+		c.Take(netip.AddrFrom4([4]byte{11, byte(i >> 16), byte(i >> 8), byte(i)}), later)
 	}
-	if wait := c.Wait(netip.MustParseAddr("192.0.2.1"), later); wait == 0 {
+	if _, wait := c.Take(netip.MustParseAddr("192.0.2.1"), later); wait == 0 {
 		t.Fatal("a limited address seen a moment ago was forgotten before idle ones")
 	}
 }

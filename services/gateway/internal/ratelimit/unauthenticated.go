@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -21,8 +20,15 @@ import (
 // their address's limit before any verification ("limited").
 const UnauthenticatedInstrument = "rapport.gateway.unauthenticated"
 
-// clientKey carries the client address from Unauthenticated to Charging.
-type clientKey struct{}
+// takenKey carries the token Middleware took from the client's bucket to
+// Charging, which gives it back when the request authenticates.
+type takenKey struct{}
+
+// taken is a request's token, given back at most once.
+type taken struct {
+	t        Taken
+	returned bool
+}
 
 // Guard puts Clients in front of authentication.
 type Guard struct {
@@ -45,19 +51,27 @@ func NewGuard(c *Clients, mp metric.MeterProvider) (*Guard, error) {
 		limited: metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "limited")))}, nil
 }
 
-// Middleware refuses a request from an address over its limit of failed
-// authentications with a 429 problem and Retry-After, verifying nothing,
-// unless its bearer token is one the verifier remembers as valid, so a
-// client that is known stays served. It runs before authentication and
-// charges a request without a token at once; Charging charges one whose
-// token the verifier refuses.
+// Middleware takes a token from the bucket of the request's address before
+// anything is verified, and refuses the request with a 429 problem and
+// Retry-After when there is none, verifying nothing, unless its bearer
+// token is one the verifier remembers as valid, so a client that is known
+// stays served. A request without a token keeps its token taken (auth
+// answers 401); Charging gives the token back if the request's token
+// verifies. Taking first, rather than asking whether a token is left and
+// charging a failure after verification, holds parallel requests to the
+// bucket too.
 func (g *Guard) Middleware(remembered func(token string) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			now := time.Now()
 			addr := g.clients.Addr(r)
 			token, ok := auth.Bearer(r)
-			if wait := g.clients.Wait(addr, now); wait > 0 && !(ok && remembered(token)) {
+			t, wait := g.clients.Take(addr, now)
+			if wait > 0 {
+				if ok && remembered(token) {
+					next.ServeHTTP(w, r)
+					return
+				}
 				g.counter.Add(r.Context(), 1, g.limited)
 				secs := max(1, int(math.Ceil(wait.Seconds())))
 				// EncodeError turns retry_after into the Retry-After header.
@@ -68,29 +82,30 @@ func (g *Guard) Middleware(remembered func(token string) bool) func(http.Handler
 				return
 			}
 			if !ok {
-				g.fail(r.Context(), addr, now)
+				g.counter.Add(r.Context(), 1, g.failed)
+				next.ServeHTTP(w, r)
+				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, addr)))
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), takenKey{}, &taken{t: t})))
 		})
 	}
 }
 
-// Charging is v, counting every token it refuses as unauthorized against
-// the request's address (a key set that cannot be fetched is not the
-// client's doing and is not counted).
+// Charging is v, settling the token Middleware took for the request: a
+// token v refuses as unauthorized keeps it and is counted as failed; one v
+// accepts gives it back, and so does a key set that cannot be fetched (not
+// the client's doing).
 func (g *Guard) Charging(v auth.Verifier) auth.Verifier {
 	return auth.VerifierFunc(func(ctx context.Context, token string) (auth.Principal, error) {
 		p, err := v.Verify(ctx, token)
 		if err != nil && apperr.KindOf(err) == apperr.KindUnauthorized {
-			if addr, ok := ctx.Value(clientKey{}).(netip.Addr); ok {
-				g.fail(ctx, addr, time.Now())
-			}
+			g.counter.Add(ctx, 1, g.failed)
+			return p, err
+		}
+		if t, ok := ctx.Value(takenKey{}).(*taken); ok && !t.returned {
+			t.returned = true
+			t.t.Return()
 		}
 		return p, err
 	})
-}
-
-func (g *Guard) fail(ctx context.Context, addr netip.Addr, now time.Time) {
-	g.counter.Add(ctx, 1, g.failed)
-	g.clients.Fail(addr, now)
 }
