@@ -38,32 +38,48 @@ const appendChunk = 1000
 // (postgres.IdempotencyClaimFrom), the events also mark it, in this
 // transaction: the key then knows that its request took effect, and names
 // the events' subjects, even if the answer is never stored.
+//
+// The inserts (one per appendChunk events) and the mark go as one pipeline:
+// an import's thousands of events cost one round trip.
 func Append(ctx context.Context, tx pgx.Tx, evs ...Event) error {
-	if len(evs) > 0 && postgres.IdempotencyClaimFrom(ctx) != nil {
-		// The mark goes with the rows: still one round trip.
-		b := &pgx.Batch{}
-		if err := QueueAppend(ctx, b, evs...); err != nil {
-			return err
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("events: append to outbox: %w", err)
-		}
+	if len(evs) == 0 {
 		return nil
 	}
-	return appendRows(ctx, evs, func(sql string, args ...any) error {
-		_, err := tx.Exec(ctx, sql, args...)
+	b := &pgx.Batch{}
+	if err := QueueAppend(ctx, b, evs...); err != nil {
 		return err
-	})
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("events: append to outbox: %w", err)
+	}
+	return nil
 }
 
 // QueueAppend is Append for a pgx.Batch that also carries the aggregate's
 // write (see postgres.InTenantBatch): the change and its events then reach
 // the database in one round trip and commit together.
 func QueueAppend(ctx context.Context, b *pgx.Batch, evs ...Event) error {
-	return appendRows(ctx, evs, func(sql string, args ...any) error {
-		b.Queue(sql, args...)
+	if len(evs) == 0 {
 		return nil
-	})
+	}
+	headers := outboxHeaders(ctx)
+	for start := 0; start < len(evs); start += appendChunk {
+		sql, args, err := insertRows(evs[start:min(start+appendChunk, len(evs))], start, headers)
+		if err != nil {
+			return err
+		}
+		b.Queue(sql, args...)
+	}
+	if c := postgres.IdempotencyClaimFrom(ctx); c != nil {
+		if records, ok := effectRecords(c.Tenant, evs); ok {
+			q, err := c.MarkEffect(records)
+			if err != nil {
+				return fmt.Errorf("events: mark the request's Idempotency-Key: %w", err)
+			}
+			b.Queue(q.SQL, q.Arguments...)
+		}
+	}
+	return nil
 }
 
 // insertOutbox begins with outboxMark, by which the relay hears of its commits.
@@ -73,53 +89,32 @@ from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::text[], $6::tex
      with ordinality as u(t, i, tp, k, ty, s, p, h, n)
 order by n`
 
-// appendRows validates evs and hands exec one insert per chunk. "with
-// ordinality ... order by n" makes the identity column follow the argument
-// order.
-func appendRows(ctx context.Context, evs []Event, exec func(sql string, args ...any) error) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	headers := outboxHeaders(ctx)
-	for start := 0; start < len(evs); start += appendChunk {
-		chunk := evs[start:min(start+appendChunk, len(evs))]
-		var (
-			tenants  = make([]uuid.UUID, len(chunk))
-			ids      = make([]uuid.UUID, len(chunk))
-			topics   = make([]string, len(chunk))
-			keys     = make([][]byte, len(chunk))
-			types    = make([]string, len(chunk))
-			subjects = make([]string, len(chunk))
-			payloads = make([][]byte, len(chunk))
-			hs       = make([]string, len(chunk))
-		)
-		for i, e := range chunk {
-			if e.TenantID == uuid.Nil || e.ID == uuid.Nil || e.Topic == "" || e.Type == "" || e.Source == "" {
-				return fmt.Errorf("events: append: event %d (%s %s) lacks tenant, id, topic, type or source", start+i, e.Type, e.ID)
-			}
-			h, err := headers(e)
-			if err != nil {
-				return err
-			}
-			tenants[i], ids[i], topics[i], types[i], subjects[i], hs[i] = e.TenantID, e.ID, e.Topic, e.Type, e.Subject, h
-			keys[i], payloads[i] = nonNil(e.Key), nonNil(e.Data)
+// insertRows validates chunk (whose first event is number start of the
+// append) and returns its insert. "with ordinality ... order by n" makes
+// the identity column follow the argument order.
+func insertRows(chunk []Event, start int, headers func(Event) (string, error)) (string, []any, error) {
+	var (
+		tenants  = make([]uuid.UUID, len(chunk))
+		ids      = make([]uuid.UUID, len(chunk))
+		topics   = make([]string, len(chunk))
+		keys     = make([][]byte, len(chunk))
+		types    = make([]string, len(chunk))
+		subjects = make([]string, len(chunk))
+		payloads = make([][]byte, len(chunk))
+		hs       = make([]string, len(chunk))
+	)
+	for i, e := range chunk {
+		if e.TenantID == uuid.Nil || e.ID == uuid.Nil || e.Topic == "" || e.Type == "" || e.Source == "" {
+			return "", nil, fmt.Errorf("events: append: event %d (%s %s) lacks tenant, id, topic, type or source", start+i, e.Type, e.ID)
 		}
-		if err := exec(insertOutbox, tenants, ids, topics, keys, types, subjects, payloads, hs); err != nil {
-			return fmt.Errorf("events: append to outbox: %w", err)
+		h, err := headers(e)
+		if err != nil {
+			return "", nil, err
 		}
+		tenants[i], ids[i], topics[i], types[i], subjects[i], hs[i] = e.TenantID, e.ID, e.Topic, e.Type, e.Subject, h
+		keys[i], payloads[i] = nonNil(e.Key), nonNil(e.Data)
 	}
-	if c := postgres.IdempotencyClaimFrom(ctx); c != nil {
-		if records, ok := effectRecords(c.Tenant, evs); ok {
-			q, err := c.MarkEffect(records)
-			if err != nil {
-				return fmt.Errorf("events: mark the request's Idempotency-Key: %w", err)
-			}
-			if err := exec(q.SQL, q.Arguments...); err != nil {
-				return fmt.Errorf("events: mark the request's Idempotency-Key: %w", err)
-			}
-		}
-	}
-	return nil
+	return insertOutbox, []any{tenants, ids, topics, keys, types, subjects, payloads, hs}, nil
 }
 
 // effectRecords names the records evs changed in tenant (each type and
