@@ -77,6 +77,7 @@ type CSVReader struct {
 	starts     []int
 	cells      []string
 	rec        CSVRecord
+	skip       bool // the record is read for its bytes only: no cells
 	lineEndOff int  // offset from recStart of the current line's '\n', -1 unknown
 	lineEndEOF bool // lineEndOff is the end of the file, not a '\n'
 }
@@ -139,6 +140,21 @@ func (r *CSVReader) more(keep int) (shift int, ok bool) {
 // read (the next Read goes on after it), io.EOF at the end, or the
 // source's error.
 func (r *CSVReader) Read() (*CSVRecord, error) {
+	r.skip = false
+	return r.read()
+}
+
+// Skip reads past the next record as Read does, errors included, but makes
+// no cells of it: what counts records or resumes after some needs only
+// their bytes (Raw), and a string per record is most of the reader's
+// allocations.
+func (r *CSVReader) Skip() error {
+	r.skip = true
+	_, err := r.read()
+	return err
+}
+
+func (r *CSVReader) read() (*CSVRecord, error) {
 	for {
 		c, ok := r.peek(r.next)
 		if !ok {
@@ -359,8 +375,11 @@ func (r *CSVReader) finish(end, breaks int) *CSVRecord {
 	r.recEnd = r.recStart + end
 	r.next = r.recEnd
 	r.line += int64(breaks) + 1
-	s := string(r.content)
 	r.cells = r.cells[:0]
+	if r.skip {
+		return nil
+	}
+	s := string(r.content)
 	from := 0
 	for _, e := range r.ends {
 		r.cells = append(r.cells, s[from:e])

@@ -193,9 +193,9 @@ func ScanImportFile(r io.Reader, head ImportHead) (rows int64, encoding string, 
 	cr := NewCSVReader(TextOf(head.Encoding).Open(r), byte(head.Delimiter))
 	var utf8Lines, otherLines int64
 	header := true
+	var ce *CSVError // outside the loop: errors.As would move it to the heap for every record
 	for {
-		_, err := cr.Read()
-		var ce *CSVError
+		err := cr.Skip()
 		switch {
 		case errors.Is(err, io.EOF):
 			encoding = head.Encoding
@@ -209,7 +209,8 @@ func ScanImportFile(r io.Reader, head ImportHead) (rows int64, encoding string, 
 		case errors.As(err, &ce):
 		case err != nil:
 			return 0, "", err
-		case head.Provisional:
+		case head.Provisional && utf8Lines == 0:
+			// One line of UTF-8 settles it; until then every line counts.
 			if raw := cr.Raw(); !isASCII(raw) {
 				if utf8.Valid(raw) {
 					utf8Lines++

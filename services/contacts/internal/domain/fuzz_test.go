@@ -3,6 +3,7 @@ package domain_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"unicode/utf8"
@@ -46,6 +47,7 @@ func FuzzCSVReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, comma byte) {
 		delim := []byte{',', ';', '\t'}[comma%3]
 		readAll(t, data, delim, nil)
+		sameSkipped(t, data, delim)
 		if !utf8.Valid(data) {
 			return
 		}
@@ -73,6 +75,22 @@ func FuzzCSVReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameSkipped checks that Skip passes the records Read reads: the same
+// bytes, the same errors.
+func sameSkipped(t *testing.T, data []byte, delim byte) {
+	read, skip := domain.NewCSVReader(bytes.NewReader(data), delim), domain.NewCSVReader(bytes.NewReader(data), delim)
+	for {
+		_, rerr := read.Read()
+		serr := skip.Skip()
+		if fmt.Sprint(rerr) != fmt.Sprint(serr) || !bytes.Equal(read.Raw(), skip.Raw()) || read.Offset() != skip.Offset() {
+			t.Fatalf("Read: %q %v; Skip: %q %v", read.Raw(), rerr, skip.Raw(), serr)
+		}
+		if rerr != nil && !errors.As(rerr, new(*domain.CSVError)) {
+			return
+		}
+	}
 }
 
 // FuzzImportEncoding: the upload's reading of a file (its head, then the

@@ -392,6 +392,9 @@ type importRun struct {
 	// nothing is written, so the database cannot tell later rows.
 	seen map[uint64]bool
 	seed maphash.Seed
+	// csvErr is next's target for errors.As, kept here: a local one would
+	// be moved to the heap for every record.
+	csvErr *domain.CSVError
 }
 
 // importRecord is a record of the file as read: its cells, or why it
@@ -573,10 +576,9 @@ func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
 // character of its first bad byte and what the bytes are.
 func (r *importRun) next(cr *domain.CSVReader, text domain.Text) (importRecord, error) {
 	rec, err := cr.Read()
-	var ce *domain.CSVError
 	switch {
-	case errors.As(err, &ce):
-		return importRecord{line: ce.Line, lines: ce.Lines, broken: ce.Message}, nil
+	case errors.As(err, &r.csvErr):
+		return importRecord{line: r.csvErr.Line, lines: r.csvErr.Lines, broken: r.csvErr.Message}, nil
 	case err != nil:
 		return importRecord{}, err
 	}
