@@ -58,10 +58,11 @@ type cachingVerifier struct {
 	now   func() time.Time
 }
 
-// Remembered reports whether v has verified token and still vouches for it
-// from memory, without checking any signature: a limiter in front of a
-// verifier lets such tokens through when it refuses unknown ones. False for
-// a verifier that remembers nothing, and for API keys (checked every time).
+// Remembered reports whether v vouches for token without checking any
+// signature: a JWT it verified and still remembers, or a tenant API key its
+// key verifier accepts (a hash compare). A limiter in front of a verifier
+// lets such tokens through when it refuses unknown ones. False for a
+// verifier that remembers nothing.
 func Remembered(v Verifier, token string) bool {
 	r, ok := v.(interface{ remembered(string) bool })
 	return ok && r.remembered(token)

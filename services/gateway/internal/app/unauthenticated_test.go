@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/services/gateway/internal/ratelimit"
 )
 
@@ -147,6 +148,25 @@ func TestAParallelFloodOfBadTokensIsHeldToTheBurst(t *testing.T) {
 	if verified := after["failed"] - before["failed"]; verified != 5 || counts[http.StatusUnauthorized] != 5 || counts[http.StatusTooManyRequests] != flood-5 {
 		t.Fatalf("%d bad tokens verified, statuses %v; want 5 verified (the burst) and %d refused unverified", verified, counts, flood-5)
 	}
+}
+
+// A tenant API key the gateway knows is served from an address that is over
+// its limit, like a JWT it has verified: checking a key costs no signature.
+func TestAKnownAPIKeyIsServedFromALimitedAddress(t *testing.T) {
+	h := start(t, options{env: map[string]string{"GATEWAY_UNAUTH_RPS": "0.01", "GATEWAY_UNAUTH_BURST": "2",
+		"GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32"}})
+	key, rec := newAPIKey(t)
+	other, _ := newAPIKey(t)
+	h.publish(&tenancyv1.TenantRecord{Id: uuid.NewString(), Generation: 1, ApiKeys: []*tenancyv1.ApiKey{rec}})
+	office := from("203.0.113.20")
+	for range 2 {
+		wantProblem(t, h.do(http.MethodGet, "/v1/contacts", "not-a-jwt", "", office), http.StatusUnauthorized, "invalid-token")
+	}
+	wantProblem(t, h.do(http.MethodGet, "/v1/contacts", "not-a-jwt", "", office), http.StatusTooManyRequests, "rate-limited")
+	if have := h.do(http.MethodGet, "/v1/contacts", key, "", office); have.status != http.StatusCreated {
+		t.Fatalf("a known API key from the limited address: want %d from the service, have %d (%s)", http.StatusCreated, have.status, have.body)
+	}
+	wantProblem(t, h.do(http.MethodGet, "/v1/contacts", other, "", office), http.StatusTooManyRequests, "rate-limited")
 }
 
 // Without a trusted proxy, X-Forwarded-For is the client's word and counts
