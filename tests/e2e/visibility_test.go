@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,6 +42,7 @@ func (a actor) writes() bool { return a.role == "admin" || a.role == "manager" |
 // user may not see answers 404 where it is read and "no such contact"
 // (422) where a write names it; lists leave it out; read-only roles may
 // not write (403); erasure and the personal-data export are the admins'.
+// Winning, losing and reopening a deal are writes to it like a PATCH.
 func TestVisibilityMatrix(t *testing.T) {
 	p := platform.New(t, platform.Build(t), filepath.Join(t.TempDir(), "data"))
 	p.Start()
@@ -104,6 +106,9 @@ func TestVisibilityMatrix(t *testing.T) {
 	moves := 0
 	nextStage := func() string { return stages[1+moves%2].(map[string]any)["id"].(string) }
 	freshDeal := func() string { return create("/v1/deals", map[string]any{"title": "Временная " + m}) }
+	// Loss reasons are the admins' to keep.
+	reason := do(t, "POST", "/v1/loss-reasons", actors[len(actors)-1].tok, map[string]any{"name": "Видимость " + m}).
+		Want(t, http.StatusCreated).Str("id")
 
 	lists := func(r testenv.Reply, id string) bool { return strings.Contains(string(r.Raw), `"`+id+`"`) }
 	checks := 0
@@ -199,6 +204,12 @@ func TestVisibilityMatrix(t *testing.T) {
 			want("GET the deal's moves", do(t, "GET", "/v1/deals/"+deal+"/moves", a.tok, nil), read(seesDeal))
 			if byContact := do(t, "GET", "/v1/deals?contact_id="+c, a.tok, nil); seesDeal || byContact.Status == http.StatusOK {
 				wantListed("the contact's deals", byContact, deal, seesDeal)
+			} else {
+				want("the deals of an unseen contact", byContact, http.StatusNotFound)
+			}
+			checks++
+			if have := listedAll(t, gw, "/v1/deals?limit=200", a.tok, deal); have != seesDeal {
+				t.Errorf("the deals list holds the deal: %v, want %v", have, seesDeal)
 			}
 			wantListed("the board", do(t, "GET", "/v1/pipelines/"+pipeline+"/board", a.tok, nil), deal, seesDeal)
 			want("PATCH the deal", do(t, "PATCH", "/v1/deals/"+deal, a.tok, map[string]any{"title": "Видимость " + m + " " + a.user}),
@@ -209,6 +220,12 @@ func TestVisibilityMatrix(t *testing.T) {
 				moves++
 			}
 			want("DELETE a deal", do(t, "DELETE", "/v1/deals/"+freshDeal(), a.tok, nil), write(seesDeal, http.StatusNoContent)...)
+			want("win a deal", do(t, "POST", "/v1/deals/"+freshDeal()+"/win", a.tok, map[string]any{}), write(seesDeal, http.StatusOK)...)
+			want("lose a deal", do(t, "POST", "/v1/deals/"+freshDeal()+"/lose", a.tok, map[string]any{"reason_id": reason}),
+				write(seesDeal, http.StatusOK)...)
+			lost := freshDeal()
+			do(t, "POST", "/v1/deals/"+lost+"/lose", own, map[string]any{"reason_id": reason}).Want(t, http.StatusOK)
+			want("reopen a deal", do(t, "POST", "/v1/deals/"+lost+"/reopen", a.tok, map[string]any{}), write(seesDeal, http.StatusOK)...)
 			// A deal may only name a contact its writer sees, on create and on change.
 			want("create a deal naming the contact", do(t, "POST", "/v1/deals", a.tok, map[string]any{"title": "Чужая? " + m, "contact_id": c}),
 				names(seesC, http.StatusCreated)...)
@@ -220,4 +237,21 @@ func TestVisibilityMatrix(t *testing.T) {
 		})
 	}
 	t.Logf("visibility matrix: %d users, %d checks", len(actors), checks)
+}
+
+// listedAll tells whether the list at path, read page by page as tok
+// sees it, holds id.
+func listedAll(t *testing.T, gw, path, tok, id string) bool {
+	t.Helper()
+	for next := path; ; {
+		r := testenv.Call(t, "GET", gw+next, tok, nil).Want(t, http.StatusOK)
+		if strings.Contains(string(r.Raw), `"`+id+`"`) {
+			return true
+		}
+		cursor := r.Str("next_cursor")
+		if cursor == "" {
+			return false
+		}
+		next = path + "&cursor=" + url.QueryEscape(cursor)
+	}
 }
