@@ -22,6 +22,9 @@ type instruments struct {
 	dlq metric.Int64Counter
 	// published counts events the outbox relay got acknowledged by Kafka.
 	published metric.Int64Counter
+	// unwoken counts the relay's idle-timer reads that found rows no commit
+	// had woken it for: each such row waited up to IdleInterval.
+	unwoken metric.Int64Counter
 	// backlog and age describe the outbox as the leading relay last saw it:
 	// a growing age means events are stuck, not just many.
 	backlog metric.Int64ObservableGauge
@@ -62,6 +65,8 @@ func newInstruments(m metric.Meter) *instruments {
 		metric.WithDescription("Messages a consumer group sent to its dead-letter topic."))
 	in.published, _ = m.Int64Counter("events.relay.published", metric.WithUnit("{event}"),
 		metric.WithDescription("Outbox events the relay published."))
+	in.unwoken, _ = m.Int64Counter("events.relay.unwoken_reads", metric.WithUnit("{read}"),
+		metric.WithDescription("Outbox reads by the relay's idle timer that found rows no commit had woken it for; any increase means a writer the relay does not hear of."))
 	in.backlog, _ = m.Int64ObservableGauge("events.outbox.backlog", metric.WithUnit("{event}"),
 		metric.WithDescription("Outbox rows not yet published."))
 	in.age, _ = m.Float64ObservableGauge("events.outbox.age", metric.WithUnit("s"),

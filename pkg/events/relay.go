@@ -114,6 +114,8 @@ func (r *Relay) Run(ctx context.Context) error {
 	if err == nil {
 		defer func() { _ = reg.Unregister() }()
 	}
+	// A series at zero, for an alert on its increase.
+	in.unwoken.Add(ctx, 0, metric.WithAttributes(svc))
 	if !r.deaf {
 		defer postgres.OnCommit(outboxMark, r.committed)()
 	}
@@ -232,10 +234,19 @@ func (r *Relay) lead(ctx context.Context, lock *pgxpool.Conn) error {
 		}
 	}()
 	backoff := r.opts.PollInterval
-	var measured time.Time
+	var (
+		measured time.Time
+		idle     bool // the last wait ended at IdleInterval, unwoken
+	)
 	for ctx.Err() == nil {
 		began := time.Now()
 		n, err := r.relayBatch(ctx)
+		if idle && n > 0 && len(r.wake) == 0 {
+			// Rows whose commit woke no relay (nor did while they were
+			// published): a writer that OnCommit does not see.
+			metrics().unwoken.Add(ctx, 1, metric.WithAttributes(attribute.String("service", r.opts.Service)))
+		}
+		idle = false
 		switch {
 		case err == nil && n == 0:
 			// Nothing committed is waiting: report an empty outbox without a count.
@@ -272,6 +283,7 @@ func (r *Relay) lead(ctx context.Context, lock *pgxpool.Conn) error {
 			return fmt.Errorf("events: relay lock connection: %w", err)
 		case <-wake:
 		case <-t.C:
+			idle = err == nil
 		}
 		t.Stop()
 		if err != nil {

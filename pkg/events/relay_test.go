@@ -186,3 +186,72 @@ func TestStandbyRelayWakesTheLeaderInAnotherProcess(t *testing.T) {
 		t.Fatalf("with a standby in the writing process an event was published %s after its commit", worst)
 	}
 }
+
+// Every write through postgres.InTenant or InTenantBatch wakes the relay as
+// it commits, so no idle-timer read ever finds its rows; a write the relay
+// does not hear of (here: a transaction of its own) is found by that read,
+// late, and counted, so that it cannot go unnoticed.
+func TestOrdinaryWritesNeverWaitForTheIdleRead(t *testing.T) {
+	metricsReader()
+	ctx := context.Background()
+	pool := setupDB(t)
+	const topic = "crm.woken.events.v1"
+	w := events.NewWriter(testenv.Kafka(t, topic))
+	t.Cleanup(func() { _ = w.Close() })
+	// Idle reads come often, so a write they find is no rare race.
+	svc := "woken-" + uuid.NewString() // counters outlive a test run
+	r := events.NewRelay(pool, w, events.RelayOptions{Service: svc, IdleInterval: 100 * time.Millisecond})
+	run(t, r.Run)
+	match := map[string]string{"service": svc}
+	waitFor(t, 10*time.Second, "the relay to lead", func() bool { return events.Leading(r) })
+	if n, found := sumInt64(t, "events.relay.unwoken_reads", match); !found || n != 0 {
+		t.Fatalf("unwoken reads at start: %d (found %v), want a series at 0", n, found)
+	}
+	published := func() {
+		t.Helper()
+		waitFor(t, 10*time.Second, "the outbox to empty", func() bool {
+			var waiting int
+			if err := pool.QueryRow(ctx, `select waiting from system.outbox_backlog()`).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+			return waiting == 0
+		})
+	}
+	tenant := uuid.New()
+	for i := range 12 {
+		time.Sleep(150 * time.Millisecond) // past an idle read
+		e := newEvent(t, topic, tenant, "a", int64(i+1))
+		var err error
+		if i%2 == 0 {
+			err = postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error { return events.Append(ctx, tx, e) })
+		} else {
+			b := &pgx.Batch{}
+			if err = events.QueueAppend(ctx, b, e); err == nil {
+				err = postgres.InTenantBatch(ctx, pool, tenant, b)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		published()
+	}
+	if n, _ := sumInt64(t, "events.relay.unwoken_reads", match); n != 0 {
+		t.Fatalf("%d idle-timer reads found rows of ordinary writes", n)
+	}
+
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `select set_config('app.tenant_id', $1, true)`, tenant.String())
+		if err == nil {
+			_, err = tx.Exec(ctx, `insert into outbox (tenant_id, id, topic, key, type, subject, payload, headers)
+				values ($1, $2, $3, '', 'crm.test.happened', 'b', '', '{"ce_source":"/rapport/test"}')`, tenant, uuid.New(), topic)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	published()
+	if n, _ := sumInt64(t, "events.relay.unwoken_reads", match); n != 1 {
+		t.Fatalf("a write the relay did not hear of: %d unwoken reads counted, want 1", n)
+	}
+}
