@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,15 +90,17 @@ type IdempotencyStore interface {
 }
 
 // Idempotency makes POST requests with an Idempotency-Key header safe to
-// retry. The same key with the same request (method, path and query, body)
-// replays the first response's status, body and Content-Type, Location and
-// ETag with "Idempotent-Replayed: true"; the same key with another request
-// answers 422 idempotency-key-reuse; a key whose first request is still
-// running answers 409 idempotency-key-in-flight. A 5xx answer is not stored,
-// so the client may retry. Keys belong to the tenant and the caller that
-// scopeOf finds (after authentication): two users of one tenant who pick the
-// same key never see each other's responses. A request without a scope
-// passes through untouched.
+// retry. The same key with the same request (method, path and query, body,
+// Content-Type and If-Match) replays the first response's status, body and
+// Content-Type, Location and ETag with "Idempotent-Replayed: true"; the same
+// key with another request answers 422 idempotency-key-reuse; a key whose
+// first request is still running answers 409 idempotency-key-in-flight. A
+// 5xx answer is not stored, so the client may retry. It serves JSON APIs: a
+// body not declared JSON is refused (415) before its key is claimed. Keys
+// belong to the tenant and the caller that scopeOf finds (after
+// authentication): two users of one tenant who pick the same key never see
+// each other's responses. A request without a scope passes through
+// untouched.
 //
 // A process may die between a request's effect and storing its answer. The
 // running request renews its claim's lease, so a claim left behind is taken
@@ -132,6 +135,15 @@ func Idempotency(store IdempotencyStore, scopeOf func(*http.Request) (tenant uui
 			if err != nil {
 				EncodeError(ctx, err, w)
 				return
+			}
+			// A body that is not declared JSON would be refused by the
+			// route's decoder; refused before the key is claimed, the 415 is
+			// not stored and replayed to the request sent again corrected.
+			if len(body) > 0 {
+				if err := requireJSON(r); err != nil {
+					EncodeError(ctx, err, w)
+					return
+				}
 			}
 			hash := requestHash(r, body)
 			claim, err := store.Claim(ctx, tenant, key, hash)
@@ -301,8 +313,21 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// requestHash identifies a request by what its answer depends on: method,
+// path and query, body, and the headers that can change the answer of the
+// same body (Content-Type: 415; If-Match: 412 on a POST that takes it).
+// Without If-Match and with no Content-Type or application/json, the
+// common case, the headers add nothing, so keys stored by a release that
+// did not hash them still replay; otherwise they come first, behind a
+// marker no method can begin with (it holds a NUL).
 func requestHash(r *http.Request, body []byte) []byte {
 	h := sha256.New()
+	ct, ifMatch := r.Header.Get("Content-Type"), strings.Join(r.Header.Values("If-Match"), ", ")
+	if (ct != "" && ct != ContentTypeJSON) || ifMatch != "" {
+		// Header values hold no NUL (net/http refuses them), so NUL
+		// separates them unambiguously.
+		io.WriteString(h, "headers\x00Content-Type: "+ct+"\x00If-Match: "+ifMatch+"\x00")
+	}
 	io.WriteString(h, r.Method)
 	h.Write([]byte{0})
 	io.WriteString(h, r.URL.EscapedPath())

@@ -2,6 +2,7 @@ package httpkit_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/postgres"
@@ -581,5 +583,95 @@ func TestIdempotencyRefusesTheWriteOfAClaimTakenOver(t *testing.T) {
 				t.Fatalf("outbox rows: want 0, have %d", n)
 			}
 		})
+	}
+}
+
+// send is a POST of body to /v1/things with key, as user-1 of tenant, with
+// the given Content-Type and If-Match (none when empty).
+func (e idemEnv) send(t *testing.T, tenant uuid.UUID, key, contentType, ifMatch, body string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/things", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
+	req.Header.Set(tenantHeader, tenant.String())
+	req.Header.Set(userHeader, "user-1")
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: string(got)}
+}
+
+// versionedAPI acts on thing 1 at version 2: an If-Match naming another
+// version answers 412, as a POST that takes If-Match does.
+type versionedAPI struct{ thingsAPI }
+
+func (a *versionedAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m := r.Header.Get("If-Match"); m != "" && m != httpkit.ETag(2) {
+		a.calls.Add(1)
+		httpkit.EncodeError(r.Context(), apperr.New(apperr.KindPreconditionFailed, "version-mismatch", "thing 1 is at version 2"), w)
+		return
+	}
+	a.thingsAPI.ServeHTTP(w, r)
+}
+
+// An answer caused by a header is not replayed to the same body sent with
+// another: a body of the wrong media type is refused before its key is
+// claimed, and a changed Content-Type or If-Match is another request.
+func TestIdempotencyAnswersDependOnTheHeadersThatCausedThem(t *testing.T) {
+	api := &versionedAPI{}
+	env := newIdemEnv(t, api)
+	tenant := uuid.New()
+	body := `{"name":"Ada"}`
+
+	wantSlug(t, env.send(t, tenant, "k-1", "text/plain", "", body), http.StatusUnsupportedMediaType, "unsupported-media-type")
+	if have := env.send(t, tenant, "k-1", "application/json", "", body); have.status != http.StatusCreated || have.header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("the body sent again as JSON after a 415: want 201 carried out, have %d %s", have.status, have.body)
+	}
+	wantSlug(t, env.send(t, tenant, "k-1", "application/json; charset=utf-8", "", body), http.StatusUnprocessableEntity, "idempotency-key-reuse")
+
+	wantSlug(t, env.send(t, tenant, "k-2", "application/json", httpkit.ETag(1), body), http.StatusPreconditionFailed, "version-mismatch")
+	wantSlug(t, env.send(t, tenant, "k-2", "application/json", httpkit.ETag(2), body), http.StatusUnprocessableEntity, "idempotency-key-reuse")
+	wantSlug(t, env.send(t, tenant, "k-2", "application/json", "", body), http.StatusUnprocessableEntity, "idempotency-key-reuse")
+	if have := env.send(t, tenant, "k-2", "application/json", httpkit.ETag(1), body); have.status != http.StatusPreconditionFailed || have.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the same stale If-Match again: want its 412 replayed, have %d %v %s", have.status, have.header, have.body)
+	}
+	if n := api.calls.Load(); n != 2 {
+		t.Fatalf("the handler ran %d times, want twice (the 201 and the 412)", n)
+	}
+}
+
+// A key stored before Content-Type and If-Match were part of a request's
+// identity (the hash of method, path and query, and body) still replays to
+// the request sent as most are, with application/json and no If-Match.
+func TestIdempotencyReplaysKeysStoredBeforeHeadersCounted(t *testing.T) {
+	env := newIdemEnv(t, &thingsAPI{})
+	tenant := uuid.New()
+	body := `{"name":"Ada"}`
+	old := sha256.Sum256([]byte("POST\x00/v1/things?\x00" + body))
+	ctx := context.Background()
+	c, err := env.store.Claim(ctx, tenant, "user-1 k-1", old[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := httpkit.StoredResponse{Status: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"id":7}`)}
+	if err := env.store.Complete(ctx, tenant, "user-1 k-1", c.Token, stored); err != nil {
+		t.Fatal(err)
+	}
+	if have := env.send(t, tenant, "k-1", "application/json", "", body); have.body != `{"id":7}` || have.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("want the stored answer replayed, have %d %s", have.status, have.body)
 	}
 }
