@@ -288,7 +288,8 @@ func TestImportBadInput(t *testing.T) {
 
 // A service that stops in the middle of an import leaves it to the next
 // one, which resumes after the last batch stored: every row imported
-// once, none lost, none twice.
+// once, none lost, none twice, though rows before it take two lines (a
+// quoted cell with a line break) or are broken (an unclosed quote).
 func TestImportResumesAfterRestart(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
@@ -296,7 +297,14 @@ func TestImportResumesAfterRestart(t *testing.T) {
 	var file bytes.Buffer
 	file.WriteString("first_name,last_name,emails\n")
 	for i := range rows {
-		fmt.Fprintf(&file, "Имя%d,Фамилия%d,person%d@example.ru\n", i, i, i)
+		switch i {
+		case 10:
+			fmt.Fprintf(&file, "Имя%d,\"Фамилия\n%d\",person%d@example.ru\n", i, i, i)
+		case 20: // line 23: the row before it takes lines 12-13
+			fmt.Fprintf(&file, "\"Имя%d,Фамилия%d,person%d@example.ru\n", i, i, i)
+		default:
+			fmt.Fprintf(&file, "Имя%d,Фамилия%d,person%d@example.ru\n", i, i, i)
+		}
 	}
 	id := h.postCSV(tok, "entity=contacts", file.Bytes()).want(t, http.StatusAccepted).body["id"].(string)
 	for {
@@ -330,14 +338,26 @@ func TestImportResumesAfterRestart(t *testing.T) {
 	}
 	h.restart()
 	done := h.waitImport(tok, id)
-	if done.body["status"] != "done" || counts(done) != fmt.Sprintf("total=%d done=%d created=%d updated=0 skipped=0 failed=0", rows, rows, rows) {
+	if done.body["status"] != "done" || counts(done) != fmt.Sprintf("total=%d done=%d created=%d updated=0 skipped=0 failed=1", rows, rows, rows-1) {
 		t.Fatalf("resumed import: %s", done.raw)
 	}
-	if n := h.countRows(h.tenantA, "contacts"); n != rows {
-		t.Fatalf("%d contacts, want %d", n, rows)
+	if n := h.countRows(h.tenantA, "contacts"); n != rows-1 {
+		t.Fatalf("%d contacts, want %d", n, rows-1)
 	}
-	if n := h.countRows(h.tenantA, "contact_keys"); n != rows {
-		t.Fatalf("%d channel keys, want %d", n, rows)
+	if n := h.countRows(h.tenantA, "contact_keys"); n != rows-1 {
+		t.Fatalf("%d channel keys, want %d", n, rows-1)
+	}
+	if errs := h.importErrors(tok, id); len(errs) != 2 || errs[1][0] != "23" || !strings.Contains(errs[1][2], "the quote at line 23, character 1") {
+		t.Fatalf("errors: %v", errs)
+	}
+	// A name's line break is stored as a space.
+	if c := h.contactByEmail(tok, "person10@example.ru"); c["last_name"] != "Фамилия 10" {
+		t.Fatalf("two-line row: %v", c)
+	}
+	// A row after the point where the job resumed, stored as its own line says.
+	last := fmt.Sprintf("person%d@example.ru", rows-1)
+	if c := h.contactByEmail(tok, last); c["first_name"] != fmt.Sprintf("Имя%d", rows-1) {
+		t.Fatalf("%s: %v", last, c)
 	}
 }
 

@@ -523,24 +523,8 @@ func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
 	if _, err := cr.Read(); err != nil {
 		return fmt.Errorf("read the header again: %w", err)
 	}
-	// Resume after the rows already stored. A dry run stored none of its
-	// contacts, so it reads those rows again for their keys.
-	for i := int64(0); i < job.RowsDone; i++ {
-		rec, err := r.next(cr, text)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err // a broken read must not shift where the job resumes
-		}
-		if job.DryRun {
-			switch p := r.prepare(rec, r.s.now()); {
-			case p.c != nil:
-				r.remember(p.c.Keys())
-			case p.co != nil:
-				r.remember([]string{p.co.Key()})
-			}
-		}
+	if err := r.skipStored(cr, text); err != nil {
+		return err
 	}
 	for {
 		batch := make([]preparedRow, 0, ImportBatch)
@@ -568,6 +552,39 @@ func (r *importRun) read(ctx context.Context, out chan<- []preparedRow) error {
 			return nil
 		}
 	}
+}
+
+// skipStored reads past the rows already stored, to resume after them,
+// without making their cells. A dry run stored none of its contacts, so
+// it reads those rows again for their keys.
+func (r *importRun) skipStored(cr *domain.CSVReader, text domain.Text) error {
+	job := r.job
+	for i := int64(0); i < job.RowsDone; i++ {
+		if !job.DryRun {
+			err := cr.Skip()
+			switch {
+			case errors.Is(err, io.EOF):
+				return nil
+			case err != nil && !errors.As(err, &r.csvErr):
+				return err // a broken read must not shift where the job resumes
+			}
+			continue
+		}
+		rec, err := r.next(cr, text)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch p := r.prepare(rec, r.s.now()); {
+		case p.c != nil:
+			r.remember(p.c.Keys())
+		case p.co != nil:
+			r.remember([]string{p.co.Key()})
+		}
+	}
+	return nil
 }
 
 // next reads the next record and its cells as UTF-8. A cell of a column
