@@ -4,9 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +48,21 @@ type harness struct {
 	// runs one; services are those that acknowledge tenants.
 	contactsURL string
 	services    []string
+	// asked counts the requests sales sent the contacts service, by method
+	// and path ("GET /v1/contacts/<id>").
+	asked *askedLog
+}
+
+// askedLog is what a proxy between sales and contacts saw pass.
+type askedLog struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (a *askedLog) count(req string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n[req]
 }
 
 func start(t testing.TB) *harness { return startWith(t, false) }
@@ -66,7 +85,17 @@ func startWith(t testing.TB, withContacts bool) *harness {
 	h := &harness{t: t, issuer: issuer, brokers: brokers, appURL: db.AppURL, tenantA: uuid.New(), tenantB: uuid.New(), services: []string{app.Name}}
 	if withContacts {
 		h.contactsURL = runContacts(t, brokers, issuer)
-		cfg.ContactsURL, _ = url.Parse(h.contactsURL)
+		target, _ := url.Parse(h.contactsURL)
+		h.asked = &askedLog{n: map[string]int{}}
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		counted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.asked.mu.Lock()
+			h.asked.n[r.Method+" "+r.URL.Path]++
+			h.asked.mu.Unlock()
+			proxy.ServeHTTP(w, r)
+		}))
+		t.Cleanup(counted.Close)
+		cfg.ContactsURL, _ = url.Parse(counted.URL)
 		h.services = append(h.services, "contacts")
 	}
 	h.url = runApp(t, ctx, cancel, cfg)

@@ -29,12 +29,13 @@ var everyone = &access.Record{Everyone: true}
 
 // checkRefs confirms the contact and company a write names as a read by id
 // would: the record exists, is not deleted, and the caller sees it. One
-// the projection holds and the caller sees passes; one it holds as deleted
-// fails; any other (unknown to the projection, of unknown visibility, or
-// hidden from the caller by what the projection holds, which may be behind)
-// is asked of the contacts service with the caller's token, and its answer
-// joins the projection. A record the caller may not see is refused with
-// exactly the words of a missing one.
+// the projection holds and the caller sees passes; any other (unknown to
+// the projection, deleted, of unknown visibility, or hidden from the caller
+// by what the projection holds, which may be behind) is asked of the
+// contacts service with the caller's token, and its answer joins the
+// projection. A record the caller may not see is refused with exactly the
+// words of a missing one, and after the same question: a deleted one
+// refused at once answered faster, telling that the id had existed.
 func (s *Service) checkRefs(ctx context.Context, p auth.Principal, f domain.Fields) error {
 	var refs []ref
 	if f.ContactID != nil && *f.ContactID != uuid.Nil {
@@ -77,7 +78,7 @@ func (s *Service) checkRefs(ctx context.Context, p auth.Principal, f domain.Fiel
 			// named only to those who see it.
 			v.Add(ref.field, merged(ref.what, known.MergedInto))
 			continue
-		case ok && known.Deleted && known.MergedInto == uuid.Nil, s.contacts == nil:
+		case s.contacts == nil:
 			v.Add(ref.field, "no such "+ref.what)
 			continue
 		}
