@@ -222,8 +222,19 @@ func (r *Relay) lead(ctx context.Context, lock *pgxpool.Conn) error {
 	}
 	r.leading.Store(true)
 	lctx, stopListening := context.WithCancel(ctx)
+	// Batches run in a context that the listener cancels when the lock's
+	// connection fails: another relay may lead by now and publish the same
+	// rows, so the batch in flight stops at once.
+	bctx, lostLock := context.WithCancelCause(ctx)
+	defer lostLock(nil)
 	lost := make(chan error, 1)
-	go func() { lost <- r.listen(lctx, lock) }()
+	go func() {
+		err := r.listen(lctx, lock)
+		if lctx.Err() == nil {
+			lostLock(err)
+		}
+		lost <- err
+	}()
 	defer func() {
 		stopListening()
 		// The listener returns once cancelled (or already has, with the
@@ -240,7 +251,10 @@ func (r *Relay) lead(ctx context.Context, lock *pgxpool.Conn) error {
 	)
 	for ctx.Err() == nil {
 		began := time.Now()
-		n, err := r.relayBatch(ctx)
+		n, err := r.relayBatch(bctx)
+		if bctx.Err() != nil && ctx.Err() == nil {
+			return fmt.Errorf("events: relay lock connection: %w", context.Cause(bctx))
+		}
 		if idle && n > 0 && len(r.wake) == 0 {
 			// Rows whose commit woke no relay (nor did while they were
 			// published): a writer that OnCommit does not see.

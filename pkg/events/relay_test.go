@@ -255,3 +255,52 @@ func TestOrdinaryWritesNeverWaitForTheIdleRead(t *testing.T) {
 		t.Fatalf("a write the relay did not hear of: %d unwoken reads counted, want 1", n)
 	}
 }
+
+// stalledKafka holds every write until its context ends, as a broker that
+// stopped answering does, and reports each write it was made to give up.
+type stalledKafka struct{ entered, cancelled chan struct{} }
+
+func (k *stalledKafka) WriteMessages(ctx context.Context, _ ...kafka.Message) error {
+	select {
+	case k.entered <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	select {
+	case k.cancelled <- struct{}{}:
+	default:
+	}
+	return ctx.Err()
+}
+
+// A leader whose lock's connection is lost stops the batch it is
+// publishing at once: another relay may already lead and publish the same
+// rows.
+func TestRelayStopsPublishingWhenItsLockIsLost(t *testing.T) {
+	ctx := context.Background()
+	pool := setupDB(t)
+	tenant := uuid.New()
+	if err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+		return events.Append(ctx, tx, newEvent(t, "crm.lost.events.v1", tenant, "a", 1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	k := &stalledKafka{entered: make(chan struct{}, 1), cancelled: make(chan struct{}, 1)}
+	run(t, events.NewRelay(pool, k, events.RelayOptions{Service: "lost"}).Run)
+	select {
+	case <-k.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the relay never published")
+	}
+	rows, _ := pool.Query(ctx, `select pg_terminate_backend(pid) from pg_locks
+		where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())`)
+	killed, err := pgx.CollectRows(rows, pgx.RowTo[bool])
+	if err != nil || len(killed) != 1 || !killed[0] {
+		t.Fatalf("terminating the lock's session: %v %v", killed, err)
+	}
+	select {
+	case <-k.cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the batch in flight went on publishing after the relay's lock was lost")
+	}
+}
