@@ -64,12 +64,15 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 		// Everything about the deal is checked before the contact exists.
 		placeholder := uuid.Max
 		f.ContactID = &placeholder
-		if err := s.checkRefs(ctx, p, domain.Fields{CompanyID: f.CompanyID}); err != nil {
-			return nil, err
-		}
-		if err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-			_, _, err := s.newDeal(ctx, r, p, f)
-			return err
+		refs := refsOf(domain.Fields{CompanyID: f.CompanyID})
+		if err := s.asking(ctx, refs, func() error {
+			return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+				if err := s.checkRefs(ctx, r, p, refs); err != nil {
+					return err
+				}
+				_, _, err := s.newDeal(ctx, r, p, f)
+				return err
+			})
 		}); err != nil {
 			return nil, err
 		}
@@ -94,16 +97,14 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 			}
 		}
 		f.ContactID = &c.ID
-		view, err := s.insertDeal(ctx, p, f, &c)
+		refs.confirm(c)
+		view, err := s.insertDeal(ctx, p, f, refs)
 		if err != nil {
 			s.undoContact(ctx, p.TenantID, c)
 		}
 		return view, err
 	}
-	if err := s.checkRefs(ctx, p, f); err != nil {
-		return nil, err
-	}
-	return s.insertDeal(ctx, p, f, nil)
+	return s.insertDeal(ctx, p, f, refsOf(f))
 }
 
 var errNoContacts = apperr.New(apperr.KindUnavailable, "contacts-unavailable",
@@ -144,37 +145,38 @@ func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, f domai
 	return d, pl, nil
 }
 
-// insertDeal stores a new deal with its first move and its event; a quick
-// deal's new contact (c) joins the projection in the same transaction.
-func (s *Service) insertDeal(ctx context.Context, p auth.Principal, f domain.Fields, c *Party) (*DealView, error) {
+// insertDeal stores a new deal with its first move and its event, once
+// the references it names pass in the same transaction (where a quick
+// deal's new contact joins the projection).
+func (s *Service) insertDeal(ctx context.Context, p auth.Principal, f domain.Fields, refs *refs) (*DealView, error) {
 	base := s.settingsOf(p.TenantID).BaseCurrency
 	var view *DealView
-	err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		d, pl, err := s.newDeal(ctx, r, p, f)
-		if err != nil {
-			return err
-		}
-		if c != nil {
-			if err := r.UpsertContacts(ctx, *c); err != nil {
+	err := s.asking(ctx, refs, func() error {
+		return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+			if err := s.checkRefs(ctx, r, p, refs); err != nil {
 				return err
 			}
-		}
-		rates, err := rateMap(ctx, r)
-		if err != nil {
-			return err
-		}
-		mid, _ := uuid.NewV7()
-		first := domain.Move{ID: mid, DealID: d.ID, ToStageID: d.StageID, ActorID: p.UserID, At: d.CreatedAt}
-		if err := r.InsertDeal(ctx, d, first); err != nil {
-			return err
-		}
-		st := pl.Stage(d.StageID)
-		ev, err := dealEvent(TypeDealCreated, d, st.Probability, base, rates, p.UserID, nil, "")
-		if err != nil {
-			return err
-		}
-		view = &DealView{Deal: d, Probability: st.Probability, StageTimes: domain.StageTimes([]domain.Move{first}, d.CreatedAt)}
-		return r.Publish(ctx, ev)
+			d, pl, err := s.newDeal(ctx, r, p, f)
+			if err != nil {
+				return err
+			}
+			rates, err := rateMap(ctx, r)
+			if err != nil {
+				return err
+			}
+			mid, _ := uuid.NewV7()
+			first := domain.Move{ID: mid, DealID: d.ID, ToStageID: d.StageID, ActorID: p.UserID, At: d.CreatedAt}
+			if err := r.InsertDeal(ctx, d, first); err != nil {
+				return err
+			}
+			st := pl.Stage(d.StageID)
+			ev, err := dealEvent(TypeDealCreated, d, st.Probability, base, rates, p.UserID, nil, "")
+			if err != nil {
+				return err
+			}
+			view = &DealView{Deal: d, Probability: st.Probability, StageTimes: domain.StageTimes([]domain.Move{first}, d.CreatedAt)}
+			return r.Publish(ctx, ev)
+		})
 	})
 	return view, err
 }
@@ -367,9 +369,10 @@ func (s *Service) DealMoves(ctx context.Context, id uuid.UUID) ([]domain.Move, e
 	return moves, err
 }
 
-// dealChange locks a visible deal, checks If-Match, lets change alter it
-// (returning the event to publish), then stores it with the next version.
-func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, changed []string,
+// dealChange locks a visible deal, checks If-Match and the references
+// the change names (refs, nil for none), lets change alter it (returning
+// the event to publish), then stores it with the next version.
+func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, changed []string, refs *refs,
 	change func(r Repo, p auth.Principal, st DealState, now time.Time) (eventType string, t *domain.Transition, reason string, err error)) (*DealView, error) {
 	p, err := writer(ctx)
 	if err != nil {
@@ -377,47 +380,54 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.I
 	}
 	base := s.settingsOf(p.TenantID).BaseCurrency
 	var view *DealView
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		st, err := r.DealState(ctx, id)
-		if err != nil {
-			return err
-		}
-		d, pl := st.Deal, st.Pipeline
-		if !seesDeal(viewerOf(p), d) {
-			return domain.ErrDealNotFound
-		}
-		if err := checkVersion(ifMatch, d.Version); err != nil {
-			return err
-		}
-		now := s.now()
-		typ, t, reason, err := change(r, p, st, now)
-		if err != nil {
-			return err
-		}
-		rates := make(map[string]domain.Rate, len(st.Rates))
-		for _, x := range st.Rates {
-			rates[x.Currency] = x.Rate
-		}
-		if _, ok := rates[d.Currency]; !ok && d.Currency != base {
-			return domain.ErrNoRate("currency", d.Currency, base)
-		}
-		d.Version++
-		d.UpdatedAt = now
-		moves := st.Moves
-		var move *domain.Move
-		if t != nil {
-			move = &t.Move
-			moves = append(moves, t.Move)
-		}
-		view = &DealView{Deal: d, StageTimes: stageTimes(d, moves, now)}
-		if stage := pl.Stage(d.StageID); stage != nil {
-			view.Probability = stage.Probability
-		}
-		ev, err := dealEvent(typ, d, view.Probability, base, rates, p.UserID, t, reason, changed...)
-		if err != nil {
-			return err
-		}
-		return r.SaveDeal(ctx, d, move, ev)
+	err = s.asking(ctx, refs, func() error {
+		return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+			st, err := r.DealState(ctx, id)
+			if err != nil {
+				return err
+			}
+			d, pl := st.Deal, st.Pipeline
+			if !seesDeal(viewerOf(p), d) {
+				return domain.ErrDealNotFound
+			}
+			if err := checkVersion(ifMatch, d.Version); err != nil {
+				return err
+			}
+			if refs != nil {
+				if err := s.checkRefs(ctx, r, p, refs); err != nil {
+					return err
+				}
+			}
+			now := s.now()
+			typ, t, reason, err := change(r, p, st, now)
+			if err != nil {
+				return err
+			}
+			rates := make(map[string]domain.Rate, len(st.Rates))
+			for _, x := range st.Rates {
+				rates[x.Currency] = x.Rate
+			}
+			if _, ok := rates[d.Currency]; !ok && d.Currency != base {
+				return domain.ErrNoRate("currency", d.Currency, base)
+			}
+			d.Version++
+			d.UpdatedAt = now
+			moves := st.Moves
+			var move *domain.Move
+			if t != nil {
+				move = &t.Move
+				moves = append(moves, t.Move)
+			}
+			view = &DealView{Deal: d, StageTimes: stageTimes(d, moves, now)}
+			if stage := pl.Stage(d.StageID); stage != nil {
+				view.Probability = stage.Probability
+			}
+			ev, err := dealEvent(typ, d, view.Probability, base, rates, p.UserID, t, reason, changed...)
+			if err != nil {
+				return err
+			}
+			return r.SaveDeal(ctx, d, move, ev)
+		})
 	})
 	return view, err
 }
@@ -434,19 +444,16 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 		return nil, err
 	}
 	// Who may change the deal is settled before anything is asked of the
-	// contacts service about the values; a PATCH that names no contact,
-	// company, custom value or source asks nothing, and dealChange checks.
-	asks := f.ContactID != nil || f.CompanyID != nil || f.Custom != nil || f.Source != nil
-	if asks {
+	// contacts service about the values: dealChange checks the contact and
+	// company after the deal; a custom value or a source is asked about
+	// before, so the deal is read first.
+	if f.Custom != nil || f.Source != nil {
 		if err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
 			_, err := readDeal(ctx, r, p, id, false)
 			return err
 		}); err != nil {
 			return nil, err
 		}
-	}
-	if err := s.checkRefs(ctx, p, f); err != nil {
-		return nil, err
 	}
 	if err := s.learnFields(ctx, p.TenantID, f.Custom); err != nil {
 		return nil, err
@@ -455,7 +462,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 		return nil, err
 	}
 	locale := s.settingsOf(p.TenantID).Locale
-	return s.dealChange(ctx, id, ifMatch, f.Changed(), func(r Repo, _ auth.Principal, st DealState, _ time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, f.Changed(), refsOf(f), func(r Repo, _ auth.Principal, st DealState, _ time.Time) (string, *domain.Transition, string, error) {
 		d, pl := st.Deal, st.Pipeline
 		defs, err := r.DealFields(ctx)
 		if err != nil {
@@ -478,7 +485,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 
 // MoveDeal moves an open deal to another open stage of its pipeline.
 func (s *Service) MoveDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := st.Deal.MoveTo(st.Pipeline, stage, p.UserID, now)
 		return TypeDealStageChanged, &t, "", err
 	})
@@ -486,7 +493,7 @@ func (s *Service) MoveDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfM
 
 // WinDeal closes an open deal as won.
 func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := st.Deal.Close(st.Pipeline, domain.KindWon, stage, p.UserID, now)
 		return TypeDealWon, &t, "", err
 	})
@@ -494,7 +501,7 @@ func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMa
 
 // LoseDeal closes an open deal as lost, for a reason.
 func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage, reason uuid.UUID, comment string) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, func(r Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, nil, func(r Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		d, pl := st.Deal, st.Pipeline
 		if d.Status != domain.KindOpen {
 			return "", nil, "", domain.ErrDealClosed(d.Status)
@@ -528,7 +535,7 @@ func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfM
 
 // ReopenDeal takes a won or lost deal back to an open stage.
 func (s *Service) ReopenDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := st.Deal.Reopen(st.Pipeline, stage, st.Moves, p.UserID, now)
 		return TypeDealReopened, &t, "", err
 	})

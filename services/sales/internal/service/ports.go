@@ -65,7 +65,10 @@ type Repo interface {
 
 	// The projection of the contacts service's records (see projection.go).
 	Contact(ctx context.Context, id uuid.UUID) (Party, bool, error)
-	Company(ctx context.Context, id uuid.UUID) (Party, bool, error)
+	// References reads, in one round trip, the contacts and companies of
+	// those named that the projection holds, and the contacts they were
+	// merged into.
+	References(ctx context.Context, contacts, companies []uuid.UUID) (Held, error)
 	// UpsertContacts and UpsertCompanies store records newer than those
 	// held; UpdateKnown* change only records the projection holds.
 	UpsertContacts(ctx context.Context, ps ...Party) error
@@ -98,6 +101,11 @@ type Repo interface {
 
 	// Publish appends events to the outbox, in the unit's transaction.
 	Publish(ctx context.Context, evs ...events.Event) error
+}
+
+// Held is what the projection holds of records a write names, by id.
+type Held struct {
+	Contacts, Companies map[uuid.UUID]Party
 }
 
 // MovedDeal is a deal a deleted stage handed over, after the move.

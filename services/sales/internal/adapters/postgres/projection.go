@@ -20,32 +20,57 @@ import (
 // tenant (a consumer's, whose inbox row commits with the effect).
 func RepoOf(tx pgx.Tx, tenant uuid.UUID) service.Repo { return &repo{tx: tx, tenant: tenant} }
 
-func (r *repo) party(ctx context.Context, sql string, id uuid.UUID) (service.Party, bool, error) {
+const contactCols = `id, company_id, name, deleted, erased, merged_into, version,
+	owner_id, team, shared_users, shared_teams, visibility_known`
+
+// companyCols are a company's as a party's: companies have no visibility of their own.
+const companyCols = `id, null::uuid, name, deleted, false, null::uuid, version, '', '', '{}'::text[], '{}'::text[], false`
+
+func scanParty(row pgx.Row) (service.Party, error) {
 	var p service.Party
 	var company, merged *uuid.UUID
 	var rec access.Record
 	var known bool
-	err := r.tx.QueryRow(ctx, sql, r.tenant, id).Scan(&p.ID, &company, &p.Name, &p.Deleted, &p.Erased, &merged, &p.Version,
+	err := row.Scan(&p.ID, &company, &p.Name, &p.Deleted, &p.Erased, &merged, &p.Version,
 		&rec.Owner, &rec.Team, &rec.SharedUsers, &rec.SharedTeams, &known)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, false, nil
-	}
 	p.CompanyID, p.MergedInto = deref(company), deref(merged)
 	if known {
 		p.Access = &rec
 	}
-	return p, err == nil, err
+	return p, err
 }
 
 func (r *repo) Contact(ctx context.Context, id uuid.UUID) (service.Party, bool, error) {
-	return r.party(ctx, `select id, company_id, name, deleted, erased, merged_into, version,
-			owner_id, team, shared_users, shared_teams, visibility_known
-		from contacts where tenant_id = $1 and id = $2`, id)
+	p, err := scanParty(r.tx.QueryRow(ctx, `select `+contactCols+` from contacts where tenant_id = $1 and id = $2`, r.tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, false, nil
+	}
+	return p, err == nil, err
 }
 
-func (r *repo) Company(ctx context.Context, id uuid.UUID) (service.Party, bool, error) {
-	return r.party(ctx, `select id, null::uuid, name, deleted, false, null::uuid, version, '', '', '{}'::text[], '{}'::text[], false
-		from companies where tenant_id = $1 and id = $2`, id)
+func (r *repo) References(ctx context.Context, contacts, companies []uuid.UUID) (service.Held, error) {
+	held := service.Held{Contacts: map[uuid.UUID]service.Party{}, Companies: map[uuid.UUID]service.Party{}}
+	b := &pgx.Batch{}
+	into := func(m map[uuid.UUID]service.Party) func(pgx.Rows) error {
+		return func(rows pgx.Rows) error {
+			_, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (struct{}, error) {
+				p, err := scanParty(row)
+				m[p.ID] = p
+				return struct{}{}, err
+			})
+			return err
+		}
+	}
+	if len(contacts) > 0 {
+		b.Queue(`select `+contactCols+` from contacts where tenant_id = $1 and (id = any($2)
+			or id in (select merged_into from contacts where tenant_id = $1 and id = any($2)))`, r.tenant, contacts).
+			Query(into(held.Contacts))
+	}
+	if len(companies) > 0 {
+		b.Queue(`select `+companyCols+` from companies where tenant_id = $1 and id = any($2)`, r.tenant, companies).
+			Query(into(held.Companies))
+	}
+	return held, r.tx.SendBatch(ctx, b).Close()
 }
 
 func jsonText(ss []string) string {
