@@ -62,6 +62,9 @@ func TestAWriteReadsItsReferencesWithTheWrite(t *testing.T) {
 	plain := dbCalls(t, spans, h.do("POST", "/v1/deals", rep, map[string]any{"title": "plain"}).Want(t, http.StatusCreated))
 	named := dbCalls(t, spans, h.do("POST", "/v1/deals", rep, map[string]any{"title": "named", "contact_id": contact, "company_id": company}).Want(t, http.StatusCreated))
 	t.Logf("POST: %d round trips, %d naming a contact and a company", len(plain), len(named))
+	if n := count(plain, "SELECT currency_rates"); n != 1 {
+		t.Errorf("POST read the rates %d times, want once:\n%v", n, plain)
+	}
 	if len(named) > len(plain)+1 || count(named, "COMMIT") != 1 {
 		t.Errorf("POST naming a contact and a company: %d round trips, %d without them; want at most one more, and one commit:\n%v", len(named), len(plain), named)
 	}

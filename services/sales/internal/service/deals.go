@@ -70,7 +70,7 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 				if err := s.checkRefs(ctx, r, p, refs); err != nil {
 					return err
 				}
-				_, _, err := s.newDeal(ctx, r, p, f)
+				_, _, _, err := s.newDeal(ctx, r, p, f)
 				return err
 			})
 		}); err != nil {
@@ -124,25 +124,27 @@ func (s *Service) undoContact(ctx context.Context, tenant uuid.UUID, c Party) {
 	}
 }
 
-// newDeal validates a new deal against the tenant's pipeline and rates.
-func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, f domain.Fields) (*domain.Deal, *domain.Pipeline, error) {
+// newDeal validates a new deal against the tenant's pipeline and rates,
+// which it returns for the deal's event.
+func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, f domain.Fields) (*domain.Deal, *domain.Pipeline, map[string]domain.Rate, error) {
 	pl, err := s.pipelineFor(ctx, r, f.PipelineID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	base := s.settingsOf(p.TenantID).BaseCurrency
 	defs, err := r.DealFields(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	d, err := domain.NewDeal(p.TenantID, f, pl, base, s.settingsOf(p.TenantID).Locale, defs, s.now())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if _, err := s.ratesFor(ctx, r, base, d.Currency); err != nil {
-		return nil, nil, err
+	rates, err := s.ratesFor(ctx, r, base, d.Currency)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return d, pl, nil
+	return d, pl, rates, nil
 }
 
 // insertDeal stores a new deal with its first move and its event, once
@@ -156,11 +158,7 @@ func (s *Service) insertDeal(ctx context.Context, p auth.Principal, f domain.Fie
 			if err := s.checkRefs(ctx, r, p, refs); err != nil {
 				return err
 			}
-			d, pl, err := s.newDeal(ctx, r, p, f)
-			if err != nil {
-				return err
-			}
-			rates, err := rateMap(ctx, r)
+			d, pl, rates, err := s.newDeal(ctx, r, p, f)
 			if err != nil {
 				return err
 			}
