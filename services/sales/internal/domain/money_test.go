@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/currency"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/services/sales/api"
 )
 
 func TestToBaseConvertsMinorUnitsExactly(t *testing.T) {
@@ -191,6 +192,23 @@ func TestFormatMoneyShowsTheDigitsAmountsAreStoredWith(t *testing.T) {
 		}
 	}
 	t.Logf("%d currencies whose digits differ: %v", len(disagree), disagree)
+
+	// The API document names the current ones (those CLDR still lists), so
+	// that a client reads their amounts with sales' digits, not ISO 4217's.
+	var current []string
+	for _, c := range disagree {
+		if cldr.IsValid(c) {
+			current = append(current, c)
+		}
+	}
+	listed := regexp.MustCompile(`as ISO 4217 says, except that ([A-Z, ]+) and ([A-Z]{3}) have none here`).FindSubmatch(api.OpenAPI)
+	if listed == nil {
+		t.Fatal("the API document does not list the currencies whose digits differ from ISO 4217")
+	}
+	have := append(strings.Split(string(listed[1]), ", "), string(listed[2]))
+	if !slices.Equal(have, current) {
+		t.Errorf("the API document lists %v, want %v", have, current)
+	}
 
 	const nbsp = "\u00a0"
 	for _, tc := range []struct {
