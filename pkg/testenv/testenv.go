@@ -34,9 +34,11 @@ var (
 	dbSeq     atomic.Int64
 )
 
-// Main runs the package's tests and stops the shared PostgreSQL cluster.
+// Main runs the package's tests, stops the shared PostgreSQL cluster and
+// removes the programs BuildProgram built.
 func Main(m *testing.M) {
 	code := m.Run()
+	removePrograms()
 	if pgCluster != nil {
 		_ = pgCluster.Stop()
 		_ = os.RemoveAll(pgDir)

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,10 +62,10 @@ func TestImportSurvivesSIGKILL(t *testing.T) {
 	if done >= importRows {
 		t.Fatalf("the import finished before it could be killed (%v rows done)", done)
 	}
-	contacts.kill()
+	contacts.Kill()
 	t.Logf("killed contacts with %v of %d rows done", done, importRows)
 
-	contacts.restart()
+	contacts.Restart()
 	var final testenv.Reply
 	deadline = time.Now().Add(3 * time.Minute)
 	for {
@@ -180,11 +179,11 @@ func TestDealWritesSurviveSIGKILL(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	sales.kill()
+	sales.Kill()
 	killed := time.Now()
 	close(stop)
 	wg.Wait()
-	sales.restart()
+	sales.Restart()
 
 	acked, moved := 0, 0
 	var tally retryTally
@@ -400,6 +399,3 @@ func countImported(t *testing.T, got []events.Event) int {
 	}
 	return n
 }
-
-// signalKill is SIGKILL: no drain, no deferred cleanup, as a machine dies.
-var signalKill = syscall.SIGKILL

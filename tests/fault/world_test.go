@@ -1,16 +1,11 @@
 package fault
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,20 +66,19 @@ func (w *world) start(service string) *proc {
 	t := w.t
 	t.Helper()
 	port := testenv.FreePorts(t, 1)
-	p := &proc{t: t, name: service, bin: build(t, service), url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	p := &proc{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	db := w.contactsDB
 	if service == "sales" {
 		db = w.salesDB
 	}
-	p.env = append(os.Environ(),
-		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port), fmt.Sprintf("OPS_ADDR=127.0.0.1:%d", testenv.FreePorts(t, 1)),
-		"DATABASE_URL="+db.AppURL, "MIGRATE_DATABASE_URL="+db.OwnerURL, "DATABASE_APP_ROLE="+db.AppRole,
-		"KAFKA_BROKERS="+w.brokers[0], "AUTH_PUBLIC_KEY_FILE="+w.keyFile)
+	env := []string{fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port), fmt.Sprintf("OPS_ADDR=127.0.0.1:%d", testenv.FreePorts(t, 1)),
+		"DATABASE_URL=" + db.AppURL, "MIGRATE_DATABASE_URL=" + db.OwnerURL, "DATABASE_APP_ROLE=" + db.AppRole,
+		"KAFKA_BROKERS=" + w.brokers[0], "AUTH_PUBLIC_KEY_FILE=" + w.keyFile}
 	if c := w.procs["contacts"]; c != nil {
-		p.env = append(p.env, "CONTACTS_URL="+c.url)
+		env = append(env, "CONTACTS_URL="+c.url)
 	}
+	p.Program = testenv.StartProgram(t, testenv.BuildProgram(t, service), env, p.url+"/readyz")
 	w.procs[service] = p
-	p.restart()
 	w.provision(service)
 	return p
 }
@@ -106,85 +100,10 @@ func (w *world) provision(service string) {
 	}
 }
 
-// proc is one service process.
+// proc is one service process (Kill, Restart, Output) and its API's URL.
 type proc struct {
-	t        *testing.T
-	name     string
-	bin, url string
-	env      []string
-	cmd      *exec.Cmd
-	out      *lockedWriter
-	exited   chan struct{}
-}
-
-// restart starts the binary and waits until it is ready.
-func (p *proc) restart() {
-	t := p.t
-	t.Helper()
-	p.out = &lockedWriter{}
-	p.cmd = exec.Command(p.bin)
-	p.cmd.Env = p.env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p.exited = make(chan struct{})
-	cmd, exited := p.cmd, p.exited
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if resp, err := http.Get(p.url + "/readyz"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%s exited while starting:\n%s", p.name, p.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after 2 minutes:\n%s", p.name, p.out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// kill ends the process with SIGKILL and waits until it is gone.
-func (p *proc) kill() {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(signalKill); err != nil {
-		p.t.Fatal(err)
-	}
-	<-p.exited
-}
-
-// build compiles services/<name>/cmd/<name> for the test (the Go build
-// cache makes a second build of the same code a link).
-func build(t *testing.T, name string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-o", bin, "./services/"+name+"/cmd/"+name)
-	cmd.Dir = repoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, out)
-	}
-	return bin
-}
-
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	*testenv.Program
+	url string
 }
 
 // idOf is the "id" of a JSON object ("" when none).
@@ -194,22 +113,4 @@ func idOf(raw []byte) string {
 	}
 	_ = json.Unmarshal(raw, &v)
 	return v.ID
-}
-
-// lockedWriter collects a process's output, written from two pipes.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  bytes.Buffer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
 }

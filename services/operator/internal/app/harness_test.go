@@ -1,20 +1,15 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -100,14 +95,14 @@ func newRig(t testing.TB, services ...string) *rig {
 		t.Fatal(err)
 	}
 	port := testenv.FreePorts(t, 4)
-	r.contacts = &process{t: t, bin: binary(t, "contacts"), ready: "/readyz", url: fmt.Sprintf("http://127.0.0.1:%d", port), env: []string{
+	r.contacts = &process{t: t, bin: testenv.BuildProgram(t, "contacts"), ready: "/readyz", url: fmt.Sprintf("http://127.0.0.1:%d", port), env: []string{
 		"DATABASE_URL=" + r.db.AppURL, "MIGRATE_DATABASE_URL=" + r.db.OwnerURL, "DATABASE_APP_ROLE=" + r.db.AppRole,
 		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port), "KAFKA_BROKERS=" + strings.Join(r.brokers, ","),
 		"AUTH_PUBLIC_KEY_FILE=" + pub, "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none",
 	}}
 	// The gateway in front of contacts (sales is not run: the gateway's
 	// readiness would wait for it, so the tests wait for /healthz).
-	r.gateway = &process{t: t, bin: binary(t, "gateway"), ready: "/healthz", url: fmt.Sprintf("http://127.0.0.1:%d", port+3), env: []string{
+	r.gateway = &process{t: t, bin: testenv.BuildProgram(t, "gateway"), ready: "/healthz", url: fmt.Sprintf("http://127.0.0.1:%d", port+3), env: []string{
 		fmt.Sprintf("GATEWAY_ADDR=127.0.0.1:%d", port+3), "CONTACTS_URL=" + r.contacts.url, "SALES_URL=http://127.0.0.1:9",
 		"KAFKA_BROKERS=" + strings.Join(r.brokers, ","), "AUTH_PUBLIC_KEY_FILE=" + pub,
 		"OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none",
@@ -130,87 +125,31 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-var (
-	buildMu  sync.Mutex
-	binaries = map[string]string{}
-)
-
-// binary builds a real service's command (e.g. "contacts") once per test
-// binary.
-func binary(t testing.TB, name string) string {
-	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if bin, ok := binaries[name]; ok {
-		return bin
-	}
-	dir, err := os.MkdirTemp("", "rapport-"+name+"-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, name)
-	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.Command("go", "build", "-o", bin, "./services/"+name+"/cmd/"+name)
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, out)
-	}
-	binaries[name] = bin
-	return bin
-}
-
-// process is a service running as its own program, stoppable and restartable.
+// process is a service running as its own program, started when a test
+// wants it, stoppable and restartable.
 type process struct {
 	t     testing.TB
 	bin   string
 	url   string
 	ready string // the path that answers 200 once it serves
 	env   []string
-	cmd   *exec.Cmd
-	logs  bytes.Buffer
-	done  chan error
+	prog  *testenv.Program
 }
 
 // Start runs the service and waits until it answers its ready path.
 func (p *process) Start() {
-	t := p.t
-	t.Helper()
-	p.cmd = exec.Command(p.bin)
-	p.cmd.Env = append(os.Environ(), p.env...)
-	p.logs.Reset()
-	p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
+	p.t.Helper()
+	if p.prog == nil {
+		p.prog = testenv.StartProgram(p.t, p.bin, p.env, p.url+p.ready)
+		return
 	}
-	p.done = make(chan error, 1)
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(p.Stop)
-	eventually(t, 60*time.Second, func() (bool, string) {
-		select {
-		case err := <-p.done:
-			t.Fatalf("%s exited: %v\n%s", filepath.Base(p.bin), err, p.logs.String())
-		default:
-		}
-		resp, err := http.Get(p.url + p.ready)
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
+	p.prog.Restart()
 }
 
 // Stop ends the service as SIGTERM does; a stopped one stays stopped.
 func (p *process) Stop() {
-	if p.cmd == nil || p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+	if p.prog != nil {
+		p.prog.Stop()
 	}
 }
 
