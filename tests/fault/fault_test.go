@@ -21,6 +21,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
+	"github.com/rapportcrm/rapport/pkg/pgcluster"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
@@ -98,8 +99,10 @@ func TestImportSurvivesSIGKILL(t *testing.T) {
 	// (a relay killed before deleting what it sent re-sends the same event
 	// id, which consumers drop; a second event id would be a second import).
 	announced := map[string]string{}
-	for _, e := range w.events(t, "crm.contacts.events.v1", func(e events.Event) bool { return e.Type == "crm.contacts.imported" },
-		func(got []events.Event) bool { return countImported(t, got) >= importRows }) {
+	for _, e := range w.settledEvents(t, w.contactsDB, "crm.contacts.events.v1") {
+		if e.Type != "crm.contacts.imported" {
+			continue
+		}
 		msg := &contactsv1.ContactsImported{}
 		if err := e.Unmarshal(msg); err != nil {
 			t.Fatal(err)
@@ -117,7 +120,8 @@ func TestImportSurvivesSIGKILL(t *testing.T) {
 }
 
 // Deal writes cut off by SIGKILL: every write the service acknowledged is
-// there after the restart, exactly once, with its event; a client that
+// there after the restart, exactly once, with its event (every event is read
+// once the outbox is empty, to the end of every partition); a client that
 // retries what got no answer with the same Idempotency-Key ends with each
 // deal once. The client waits out a key still claimed by the dead process
 // (409 idempotency-key-in-flight, until the claim's lease lapses), and takes
@@ -136,13 +140,15 @@ func TestDealWritesSurviveSIGKILL(t *testing.T) {
 	type outcome struct {
 		key, title string
 		id         string // "" when the create got no answer
-		moved      bool   // the move to the second stage was acknowledged
+		tried      bool   // the move to the second stage was sent
+		moved      bool   // and acknowledged
 	}
 	var (
-		mu       sync.Mutex
-		outcomes []outcome
-		stop     = make(chan struct{})
-		wg       sync.WaitGroup
+		mu         sync.Mutex
+		outcomes   []outcome
+		unexpected []string // answers before the kill other than success or none
+		stop       = make(chan struct{})
+		wg         sync.WaitGroup
 	)
 	client := &http.Client{Timeout: 10 * time.Second}
 	for worker := range 16 {
@@ -154,35 +160,53 @@ func TestDealWritesSurviveSIGKILL(t *testing.T) {
 				default:
 				}
 				o := outcome{key: fmt.Sprintf("fault-%d-%d", worker, i), title: fmt.Sprintf("Сделка %d-%d", worker, i)}
+				// A live service answers success; the kill leaves no answer
+				// (0). Anything else is a failure, never a retry.
 				status, body := post(client, sales.url+"/v1/deals", tok, o.key, `{"title":"`+o.title+`"}`, "")
+				ms := http.StatusOK
 				if status == http.StatusCreated {
-					o.id = body
-					ms, _ := post(client, sales.url+"/v1/deals/"+o.id+"/move", tok, "", `{"stage_id":"`+second+`"}`, `"1"`)
+					o.id, o.tried = body, true
+					var moveBody string
+					ms, moveBody = post(client, sales.url+"/v1/deals/"+o.id+"/move", tok, "", `{"stage_id":"`+second+`"}`, `"1"`)
 					o.moved = ms == http.StatusOK
+					if ms != http.StatusOK && ms != 0 {
+						mu.Lock()
+						unexpected = append(unexpected, fmt.Sprintf("move of %s: %d %s", o.id, ms, moveBody))
+						mu.Unlock()
+					}
+				} else if status != 0 {
+					mu.Lock()
+					unexpected = append(unexpected, fmt.Sprintf("create %s: %d %s", o.key, status, body))
+					mu.Unlock()
 				}
 				mu.Lock()
 				outcomes = append(outcomes, o)
 				mu.Unlock()
-				if status == 0 {
-					return // the service is gone
+				if status != http.StatusCreated || ms != http.StatusOK {
+					return // the service is gone, or the test failed
 				}
 			}
 		})
 	}
 	// Kill it while the writers are busy.
-	for {
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		mu.Lock()
-		n := len(outcomes)
+		n, failed := len(outcomes), len(unexpected)
 		mu.Unlock()
-		if n >= 300 {
+		if n >= 300 || failed > 0 {
 			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d writes in two minutes", n)
+		}
 	}
 	sales.Kill()
 	killed := time.Now()
 	close(stop)
 	wg.Wait()
+	if len(unexpected) > 0 {
+		t.Fatalf("%d answers before the kill were neither a success nor no answer, e.g. %s", len(unexpected), unexpected[0])
+	}
 	sales.Restart()
 
 	acked, moved := 0, 0
@@ -217,36 +241,65 @@ func TestDealWritesSurviveSIGKILL(t *testing.T) {
 	if acked == 0 || acked == len(outcomes) {
 		t.Fatalf("the kill did not land in the middle of the writes (%d of %d acknowledged)", acked, len(outcomes))
 	}
+	movesStored, movedDeals := map[string]int{}, 0
 	for _, o := range outcomes {
 		if n := testenv.CountInTenant(t, w.salesDB.AppURL, w.tenant, "select count(*) from deals where title = $1", o.title); n != 1 {
 			t.Errorf("deal %q stored %d times", o.title, n)
 		}
-		if o.moved {
-			if n := testenv.CountInTenant(t, w.salesDB.AppURL, w.tenant,
-				"select count(*) from deal_moves where deal_id = $1 and to_stage_id = $2", uuid.MustParse(o.id), uuid.MustParse(second)); n != 1 {
-				t.Errorf("deal %s: the move is recorded %d times", o.id, n)
-			}
+		if o.tried {
+			movesStored[o.id] = testenv.CountInTenant(t, w.salesDB.AppURL, w.tenant,
+				"select count(*) from deal_moves where deal_id = $1 and to_stage_id = $2", uuid.MustParse(o.id), uuid.MustParse(second))
+		}
+		if movesStored[o.id] > 0 {
+			movedDeals++
+		}
+		if movesStored[o.id] > 1 || o.moved && movesStored[o.id] != 1 {
+			t.Errorf("deal %s: the move is recorded %d times", o.id, movesStored[o.id])
 		}
 	}
 
-	// Every deal has exactly one creation event (by event id).
-	created := map[string]map[uuid.UUID]bool{}
-	w.events(t, "crm.sales.events.v1", func(e events.Event) bool { return e.Type == "crm.deal.created" },
-		func(got []events.Event) bool {
-			clear(created)
-			for _, e := range got {
-				if created[e.Subject] == nil {
-					created[e.Subject] = map[uuid.UUID]bool{}
-				}
-				created[e.Subject][e.ID] = true
-			}
-			return len(created) >= len(outcomes)
-		})
+	// Every deal has exactly one creation event and, when it moved, one
+	// stage change (by event id: a relay killed between publishing and
+	// deleting sends an event again with its id, which consumers drop), and
+	// no deal but these has any.
+	created, changed := map[string]map[uuid.UUID]bool{}, map[string]map[uuid.UUID]bool{}
+	for _, e := range w.settledEvents(t, w.salesDB, "crm.sales.events.v1") {
+		var byDeal map[string]map[uuid.UUID]bool
+		switch e.Type {
+		case "crm.deal.created":
+			byDeal = created
+		case "crm.deal.stage_changed":
+			byDeal = changed
+		default:
+			continue
+		}
+		if byDeal[e.Subject] == nil {
+			byDeal[e.Subject] = map[uuid.UUID]bool{}
+		}
+		byDeal[e.Subject][e.ID] = true
+	}
 	for _, o := range outcomes {
 		if n := len(created[o.id]); n != 1 {
 			t.Errorf("deal %s: %d crm.deal.created events, want 1", o.id, n)
 		}
+		// A move that got no answer may have been stored or not: it has an
+		// event exactly when it was.
+		if n := len(changed[o.id]); n != movesStored[o.id] {
+			t.Errorf("deal %s: %d crm.deal.stage_changed events, %d moves stored (acknowledged: %v)", o.id, n, movesStored[o.id], o.moved)
+		}
 	}
+	if len(created) != len(outcomes) || len(changed) != movedDeals {
+		t.Errorf("events of %d created and %d moved deals, want %d and %d", len(created), len(changed), len(outcomes), movedDeals)
+	}
+	t.Logf("events: %d crm.deal.created, %d crm.deal.stage_changed (distinct ids)", countIDs(created), countIDs(changed))
+}
+
+func countIDs(m map[string]map[uuid.UUID]bool) int {
+	n := 0
+	for _, ids := range m {
+		n += len(ids)
+	}
+	return n
 }
 
 // retryTally counts what the client met while retrying.
@@ -330,13 +383,23 @@ func post(c *http.Client, url, tok, key, body, ifMatch string) (int, string) {
 	return resp.StatusCode, idOf(buf.Bytes())
 }
 
-// events reads topic from its start until enough(matching events) holds or
-// a minute passes, and returns the matching events.
-func (w *world) events(t *testing.T, topic string, match func(events.Event) bool, enough func([]events.Event) bool) []events.Event {
+// settledEvents waits until the world's tenant has nothing left in db's
+// outbox (every event written is published), then reads every partition of
+// topic from its start to its high-water mark: every event, repeats of an
+// event id included, not merely enough of them.
+func (w *world) settledEvents(t *testing.T, db pgcluster.Database, topic string) []events.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		n := testenv.CountInTenant(t, db.AppURL, w.tenant, "select count(*) from outbox")
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d events still in the outbox after two minutes", topic, n)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	var got []events.Event
 	conn, err := kafka.DialContext(ctx, "tcp", w.brokers[0])
 	if err != nil {
 		t.Fatal(err)
@@ -346,56 +409,41 @@ func (w *world) events(t *testing.T, topic string, match func(events.Event) bool
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var got []events.Event
 	for _, p := range parts {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: w.brokers, Topic: topic, Partition: p.ID, MaxWait: 100 * time.Millisecond})
-		wg.Go(func() {
-			defer r.Close()
-			for {
-				m, err := r.ReadMessage(ctx)
-				if err != nil {
-					return
-				}
-				e, err := events.FromMessage(m)
-				if err != nil || !match(e) {
-					continue
-				}
-				mu.Lock()
-				got = append(got, e)
-				if enough(got) {
-					cancel()
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if !enough(got) {
-		t.Fatalf("%s: not enough events after a minute (%d matching)", topic, len(got))
-	}
-	return got
-}
-
-// countImported is how many contacts the distinct events of got announce: a
-// relay killed between publishing and deleting sends an event again with its
-// id, and a repeat must not count towards the total.
-func countImported(t *testing.T, got []events.Event) int {
-	n := 0
-	seen := map[uuid.UUID]bool{}
-	for _, e := range got {
-		if seen[e.ID] {
+		leader, err := kafka.DialLeader(ctx, "tcp", w.brokers[0], topic, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, last, err := leader.ReadOffsets()
+		_ = leader.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last <= first {
 			continue
 		}
-		seen[e.ID] = true
-		msg := &contactsv1.ContactsImported{}
-		if err := e.Unmarshal(msg); err != nil {
-			t.Error(err)
-			return 0
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: w.brokers, Topic: topic, Partition: p.ID, MaxWait: 100 * time.Millisecond})
+		if err := r.SetOffset(first); err != nil {
+			t.Fatal(err)
 		}
-		n += len(msg.GetContacts())
+		for read := first; ; {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				_ = r.Close()
+				t.Fatalf("%s/%d: read to offset %d of %d: %v", topic, p.ID, read, last, err)
+			}
+			read = m.Offset + 1
+			if e, err := events.FromMessage(m); err == nil {
+				got = append(got, e)
+			} else {
+				t.Errorf("%s/%d@%d: %v", topic, p.ID, m.Offset, err)
+			}
+			if m.Offset >= last-1 {
+				break
+			}
+		}
+		_ = r.Close()
 	}
-	return n
+	return got
 }
