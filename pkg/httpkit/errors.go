@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
@@ -43,10 +44,15 @@ type statusSlug struct {
 
 const internalDetail = "an unexpected error occurred; it has been logged"
 
+// sqlstateClaimTakenOver fails the write of a request whose Idempotency-Key
+// another request took over while it ran (pkg/postgres migration 00003).
+const sqlstateClaimTakenOver = "RP412"
+
 // EncodeError is the go-kit ErrorEncoder of every service and the only place
 // error kinds become HTTP status codes. Errors of no known kind answer 500
 // with a generic detail; the real error goes to the log with ctx, never to
-// the client.
+// the client. The write of a request whose Idempotency-Key was taken over
+// (SQLSTATE RP412) answers 409 idempotency-key-taken-over.
 func EncodeError(ctx context.Context, err error, w http.ResponseWriter) {
 	writeProblem(w, problemFor(ctx, err, w.Header()))
 }
@@ -58,10 +64,17 @@ func problemFor(ctx context.Context, err error, h http.Header) Problem {
 	}
 	e, ok := apperr.As(err)
 	if !ok {
-		var tooLarge *http.MaxBytesError
+		var (
+			tooLarge *http.MaxBytesError
+			pgErr    *pgconn.PgError
+		)
 		switch {
 		case errors.As(err, &tooLarge):
 			e = tooLargeError(tooLarge)
+		case errors.As(err, &pgErr) && pgErr.Code == sqlstateClaimTakenOver:
+			e = &apperr.Error{Kind: apperr.KindConflict, Slug: "idempotency-key-taken-over",
+				Message: "this request ran so long that a retry with its Idempotency-Key took the key over; it was not carried out here, " +
+					"the retry carries it out: repeat with the same key for that answer", Cause: err}
 		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 			// The request ran out of time (or its client left): not a bug.
 			slog.WarnContext(ctx, "httpkit: request abandoned", "err", err)

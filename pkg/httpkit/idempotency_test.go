@@ -675,3 +675,53 @@ func TestIdempotencyReplaysKeysStoredBeforeHeadersCounted(t *testing.T) {
 		t.Fatalf("want the stored answer replayed, have %d %s", have.status, have.body)
 	}
 }
+
+// lostRenewals is a store whose renewals never get through, as when a
+// request's database connection hangs while its handler runs.
+type lostRenewals struct{ httpkit.IdempotencyStore }
+
+func (lostRenewals) Renew(context.Context, uuid.UUID, string, uuid.UUID) (bool, error) {
+	return false, errors.New("connection lost")
+}
+
+// heldEffectAPI is effectAPI whose first request waits for release before
+// it writes.
+type heldEffectAPI struct {
+	effectAPI
+	arrived         atomic.Int64
+	inside, release chan struct{}
+}
+
+func (a *heldEffectAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.arrived.Add(1) == 1 {
+		a.inside <- struct{}{}
+		<-a.release
+	}
+	a.effectAPI.ServeHTTP(w, r)
+}
+
+// The request whose key a retry took over while it ran is told so with a
+// 409, not an internal error: its write is refused (SQLSTATE RP412), and
+// the retry's is the one carried out.
+func TestIdempotencyTellsTheRequestTakenOverWhatHappened(t *testing.T) {
+	api := &heldEffectAPI{inside: make(chan struct{}, 1), release: make(chan struct{})}
+	env := newIdemEnvWith(t, api, testLease, func(s httpkit.IdempotencyStore) httpkit.IdempotencyStore { return lostRenewals{s} })
+	api.pool = env.app
+	tenant := uuid.New()
+	firstDone := make(chan answer, 1)
+	go func() { firstDone <- env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`) }()
+	<-api.inside
+	afterTheLease()
+	if retry := env.post(t, http.MethodPost, tenant, "k-1", `{"name":"Ada"}`); retry.status != http.StatusCreated {
+		t.Fatalf("the retry after the lease: want 201, have %d %s", retry.status, retry.body)
+	}
+	close(api.release)
+	first := <-firstDone
+	wantSlug(t, first, http.StatusConflict, "idempotency-key-taken-over")
+	if !strings.Contains(first.body, "same key") {
+		t.Errorf("the 409 should say what to do: %s", first.body)
+	}
+	if n := env.outboxRows(t, tenant); n != 1 {
+		t.Fatalf("outbox rows: want 1 (the retry's), have %d", n)
+	}
+}
