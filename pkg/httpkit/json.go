@@ -35,8 +35,11 @@ func DecodeJSON(r *http.Request, v any) error {
 	}
 	buf := bodyBuffers.Get().(*bytes.Buffer)
 	defer putBodyBuffer(buf)
+	// Content-Length is the client's word, not bytes received: sizing by it
+	// only up to what the pool keeps, a request announcing megabytes pins
+	// no more before they arrive (a larger body grows the buffer as read).
 	if r.ContentLength > 0 {
-		buf.Grow(int(min(r.ContentLength, bodyLimit(r.Context()))) + bytes.MinRead)
+		buf.Grow(int(min(r.ContentLength, bodyLimit(r.Context()), maxPooledBody)) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		return decodeError(err)
@@ -78,8 +81,11 @@ func decodeStrict(body []byte, v any) error {
 // encoding/json copies what it keeps, so a buffer is reused once decoded.
 var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// maxPooledBody is the largest buffer the pool keeps.
+const maxPooledBody = 64 << 10
+
 func putBodyBuffer(b *bytes.Buffer) {
-	if b.Cap() > 64<<10 {
+	if b.Cap() > maxPooledBody+bytes.MinRead {
 		return // a rare large body should not pin its memory
 	}
 	b.Reset()

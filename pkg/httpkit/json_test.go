@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -323,4 +324,29 @@ func BenchmarkDecodeJSON(b *testing.B) {
 func benchRequest(body string) *http.Request {
 	return &http.Request{Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}
+}
+
+// A declared Content-Length is the client's word, not bytes received: the
+// decoder sizes its buffer by it only up to 64 KiB, so a request announcing
+// megabytes and sending a few bytes (or none yet) pins no more than that.
+func TestDecodeJSONDoesNotTrustContentLengthForItsBuffer(t *testing.T) {
+	const declared = 8 << 20
+	var allocated uint64
+	h := httpkit.BodyLimit(declared)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var body contactBody
+		err := httpkit.DecodeJSON(r, &body)
+		runtime.ReadMemStats(&after)
+		if err != nil || body.Name != "Ada" {
+			t.Errorf("decode: %+v, %v", body, err)
+		}
+		allocated = after.TotalAlloc - before.TotalAlloc
+	}))
+	r := jsonRequest(http.MethodPost, "/v1/things", `{"name":"Ada"}`)
+	r.ContentLength = declared
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if allocated > 1<<20 {
+		t.Fatalf("decoding a 14-byte body that declared %d bytes allocated %d bytes", declared, allocated)
+	}
 }
