@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/ops"
 	"github.com/rapportcrm/rapport/pkg/pgcluster"
 )
@@ -102,7 +103,7 @@ func domainEnv(s service, db pgcluster.Database, sh shared, peers []service) []s
 	env := baseEnv(s.Name, sh)
 	for _, p := range peers {
 		if p.Name != s.Name {
-			env[urlVar(p.Name)] = p.URL()
+			env[httpkit.PeerVar(p.Name)] = p.URL()
 		}
 	}
 	env["HTTP_ADDR"] = s.Addr()
@@ -123,13 +124,10 @@ func gatewayEnv(gw service, domain []service, sh shared) []string {
 	env["GATEWAY_ADDR"] = gw.Addr()
 	env["OPS_ADDR"] = gw.OpsAddr()
 	for _, s := range domain {
-		env[urlVar(s.Name)] = s.URL()
+		env[httpkit.PeerVar(s.Name)] = s.URL()
 	}
 	return environ(env)
 }
-
-// urlVar names the variable holding a service's URL: CONTACTS_URL.
-func urlVar(name string) string { return strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_URL" }
 
 // inherited are the caller's variables every child keeps: the process basics,
 // the Go runtime's knobs and the log level.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"testing"
 
 	"github.com/rapportcrm/rapport/pkg/ops"
@@ -22,16 +23,37 @@ const (
 // FreePorts returns the first of n consecutive ports on 127.0.0.1 that are
 // free now, for programs under test that bind ports themselves; the n ports
 // ops.PortOffset above them are free too, for their operations listeners.
+// A port is handed out once per test binary, so that two picked before
+// either is bound differ.
 func FreePorts(t testing.TB, n int) int {
 	t.Helper()
+	handedMu.Lock()
+	defer handedMu.Unlock()
 	for range 200 {
 		base := portLow + rand.IntN(portHigh-portLow-n)
-		if free(base, n) && free(base+ops.PortOffset, n) {
+		if !handed(base, n) && free(base, n) && free(base+ops.PortOffset, n) {
+			for p := base; p < base+n; p++ {
+				handedOut[p] = true
+			}
 			return base
 		}
 	}
 	t.Fatalf("testenv: no %d consecutive free ports in %d-%d", n, portLow, portHigh)
 	return 0
+}
+
+var (
+	handedMu  sync.Mutex
+	handedOut = map[int]bool{}
+)
+
+func handed(base, n int) bool {
+	for p := base; p < base+n; p++ {
+		if handedOut[p] || handedOut[p+ops.PortOffset] || handedOut[p-ops.PortOffset] {
+			return true
+		}
+	}
+	return false
 }
 
 func free(base, n int) bool {

@@ -2,11 +2,13 @@ package testenv
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -177,4 +179,33 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// StartService runs the domain service name as its own process on a private
+// database, listening at addr, reading brokers and trusting the tokens
+// signed for publicKeyPEM (the dev issuer's), with env added (its peers'
+// URLs). Every reply a test receives from it is then checked against the
+// OpenAPI document it serves.
+func StartService(t testing.TB, name, addr string, brokers []string, publicKeyPEM []byte, env ...string) *Program {
+	t.Helper()
+	db := NewDatabase(t)
+	key := filepath.Join(t.TempDir(), name+"-issuer.pub.pem")
+	if err := os.WriteFile(key, publicKeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + addr
+	p := StartProgram(t, BuildProgram(t, name), append([]string{"DATABASE_URL=" + db.AppURL, "MIGRATE_DATABASE_URL=" + db.OwnerURL,
+		"DATABASE_APP_ROLE=" + db.AppRole, "KAFKA_BROKERS=" + strings.Join(brokers, ","), "AUTH_PUBLIC_KEY_FILE=" + key,
+		"AUTH_ISSUER=rapport-dev", "AUTH_AUDIENCE=rapport", "HTTP_ADDR=" + addr, "LOG_LEVEL=warn"}, env...), base+"/readyz")
+	resp, err := http.Get(base + "/v1/" + name + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("testenv: %s serves no OpenAPI document: %d %v", name, resp.StatusCode, err)
+	}
+	ValidateWith(doc)
+	return p
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,9 @@ type world struct {
 	contactsDB pgcluster.Database
 	salesDB    pgcluster.Database
 	procs      map[string]*proc
+	// ports are the services' API ports, chosen before any starts, so
+	// that each knows the others' URLs.
+	ports map[string]int
 }
 
 var topics = []string{"crm.contacts.events.v1", "crm.sales.events.v1", "crm.tasks.events.v1", "crm.documents.events.v1",
@@ -39,7 +43,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	dir := t.TempDir()
 	w := &world{t: t, brokers: testenv.Kafka(t, topics...), keyFile: filepath.Join(dir, "dev.pem"),
-		tenant: uuid.New(), procs: map[string]*proc{}}
+		tenant: uuid.New(), procs: map[string]*proc{}, ports: map[string]int{}}
 	var err error
 	if w.issuer, err = auth.LoadOrCreateDevIssuer(filepath.Join(dir, "issuer.pem")); err != nil {
 		t.Fatal(err)
@@ -65,22 +69,27 @@ func (w *world) token(role, team string) string {
 func (w *world) start(service string) *proc {
 	t := w.t
 	t.Helper()
-	port := testenv.FreePorts(t, 1)
-	p := &proc{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	p := &proc{url: w.url(service)}
 	db := w.contactsDB
 	if service == "sales" {
 		db = w.salesDB
 	}
-	env := []string{fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port), fmt.Sprintf("OPS_ADDR=127.0.0.1:%d", testenv.FreePorts(t, 1)),
+	env := []string{"HTTP_ADDR=" + strings.TrimPrefix(p.url, "http://"), fmt.Sprintf("OPS_ADDR=127.0.0.1:%d", testenv.FreePorts(t, 1)),
 		"DATABASE_URL=" + db.AppURL, "MIGRATE_DATABASE_URL=" + db.OwnerURL, "DATABASE_APP_ROLE=" + db.AppRole,
-		"KAFKA_BROKERS=" + w.brokers[0], "AUTH_PUBLIC_KEY_FILE=" + w.keyFile}
-	if c := w.procs["contacts"]; c != nil {
-		env = append(env, "CONTACTS_URL="+c.url)
-	}
+		"KAFKA_BROKERS=" + w.brokers[0], "AUTH_PUBLIC_KEY_FILE=" + w.keyFile,
+		"CONTACTS_URL=" + w.url("contacts"), "SALES_URL=" + w.url("sales")}
 	p.Program = testenv.StartProgram(t, testenv.BuildProgram(t, service), env, p.url+"/readyz")
 	w.procs[service] = p
 	w.provision(service)
 	return p
+}
+
+// url is service's base URL, the same before and after it starts.
+func (w *world) url(service string) string {
+	if w.ports[service] == 0 {
+		w.ports[service] = testenv.FreePorts(w.t, 1)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", w.ports[service])
 }
 
 // provision publishes the tenant's record and waits for service's ack.

@@ -16,6 +16,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/services/contacts/api"
 	contactsdb "github.com/rapportcrm/rapport/services/contacts/internal/adapters/postgres"
+	"github.com/rapportcrm/rapport/services/contacts/internal/adapters/salesapi"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/endpoint"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
@@ -36,7 +37,7 @@ type App struct {
 
 // New migrates the database (when configured) and assembles the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	base, err := servicekit.New(ctx, Name, cfg, log, contactsdb.Tenants{}, migrations.Set())
+	base, err := servicekit.New(ctx, Name, cfg.Config, log, contactsdb.Tenants{}, migrations.Set())
 	if err != nil {
 		return nil, err
 	}
@@ -47,11 +48,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	pool := base.Pool
-	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), contactsdb.NewActivities(pool), contactsdb.NewFields(pool), contactsdb.NewImports(pool), contactsdb.NewLeadSources(pool), a.settings)
+	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), contactsdb.NewActivities(pool), contactsdb.NewFields(pool), contactsdb.NewImports(pool), contactsdb.NewLeadSources(pool), a.settings,
+		salesapi.New(cfg.SalesURL))
 	mux := http.NewServeMux()
 	transport.Routes(mux, endpoint.Make(svc, kit.NewObserver(Name, log)))
 	transport.LeadSourceRoutes(mux, endpoint.MakeLeadSources(svc, kit.NewObserver(Name, log)))
-	v1 := base.Authenticated(base.Idempotent(httpkit.ProblemMux(mux)))
+	v1 := base.Authenticated(base.Idempotent(httpkit.KeepCaller(httpkit.ProblemMux(mux))))
 
 	// Imports take files, not JSON: they have their own body limit, and no
 	// Idempotency-Key replay (which would hold the whole file in memory; a

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/contacts/api"
@@ -55,8 +57,11 @@ func start(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := app.Config{DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, AppRole: db.AppRole, Brokers: brokers,
-		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}
+	// Sales is asked about the deals activities name; a test that names
+	// one starts it at this address (startSales).
+	sales, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePorts(t, 1)))
+	cfg := app.Config{Config: servicekit.Config{DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, AppRole: db.AppRole, Brokers: brokers,
+		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}, SalesURL: sales}
 	h := &harness{t: t, issuer: issuer, brokers: brokers, appURL: db.AppURL, tenantA: uuid.New(), tenantB: uuid.New(), cfg: cfg}
 	h.url, h.stop = runApp(t, ctx, cancel, cfg)
 	prov := tenancy.NewProvisioner(brokers, "/test")

@@ -4,10 +4,28 @@
 // it on real components.
 package app
 
-import "github.com/rapportcrm/rapport/pkg/servicekit"
+import (
+	"net/url"
+
+	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/pkg/servicekit"
+)
 
 // Config is everything the service needs from its environment.
-type Config = servicekit.Config
+type Config struct {
+	servicekit.Config
+	// SalesURL is the sales service's base URL, asked whether the user may
+	// see a deal an activity names.
+	SalesURL *url.URL
+}
 
 // ConfigFromEnv reads the configuration, naming the first missing variable.
-func ConfigFromEnv() (Config, error) { return servicekit.ConfigFromEnv("127.0.0.1:8081") }
+func ConfigFromEnv() (Config, error) {
+	base, err := servicekit.ConfigFromEnv("127.0.0.1:8081")
+	cfg := Config{Config: base}
+	if err != nil {
+		return cfg, err
+	}
+	cfg.SalesURL, err = httpkit.PeerURLFromEnv("sales")
+	return cfg, err
+}

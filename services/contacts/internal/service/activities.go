@@ -32,6 +32,12 @@ type ActivityRepository interface {
 	Held(ctx context.Context, tenantID, contactID uuid.UUID) ([]*domain.Activity, []domain.TimelineEntry, error)
 }
 
+// Deals answers whether the caller in ctx may read a deal, as the sales
+// service does: it is asked with the caller's own token.
+type Deals interface {
+	Deal(ctx context.Context, id uuid.UUID) (bool, error)
+}
+
 // ActivityQuery pages through a contact's or a company's activities, newest first.
 type ActivityQuery struct {
 	Limit     int
@@ -73,6 +79,16 @@ func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*do
 			return nil, domain.ErrContactErased
 		}
 	}
+	if f.DealID != uuid.Nil {
+		// A deal the author cannot see, in sales' own judgement, is for
+		// them no deal: the same words as a missing one.
+		switch ok, err := s.deals.Deal(ctx, f.DealID); {
+		case err != nil:
+			return nil, err
+		case !ok:
+			return nil, errNoSuchDeal
+		}
+	}
 	ev, err := event(TypeActivityLogged, p.TenantID, a.ID(), &contactsv1.ActivityLogged{Activity: activityMessage(a), ActorId: p.UserID})
 	if err != nil {
 		return nil, err
@@ -111,6 +127,12 @@ func (s *service) activityVisible(ctx context.Context, p auth.Principal, a *doma
 var errNoSuchContact = func() error {
 	var v apperr.Invalid
 	v.Add("contact_id", "no such contact")
+	return v.Err()
+}()
+
+var errNoSuchDeal = func() error {
+	var v apperr.Invalid
+	v.Add("deal_id", "no such deal")
 	return v.Err()
 }()
 

@@ -104,11 +104,12 @@ type service struct {
 	// leadSources is nil in services built without them.
 	leadSources LeadSourceRepository
 	importWake  chan struct{}
+	deals       Deals
 }
 
 // New returns the service over its repositories.
-func New(repo Repository, companies CompanyRepository, activities ActivityRepository, fields FieldRepository, imports ImportRepository, leadSources LeadSourceRepository, settings SettingsFunc) Service {
-	return &service{repo: repo, companies: companies, activities: activities, fields: fields, imports: imports, leadSources: leadSources,
+func New(repo Repository, companies CompanyRepository, activities ActivityRepository, fields FieldRepository, imports ImportRepository, leadSources LeadSourceRepository, settings SettingsFunc, deals Deals) Service {
+	return &service{repo: repo, companies: companies, activities: activities, fields: fields, imports: imports, leadSources: leadSources, deals: deals,
 		importWake: make(chan struct{}, 1), cache: fieldCache{entries: map[uuid.UUID]cachedFields{}}, settings: settings, now: time.Now}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/ops"
 	"github.com/rapportcrm/rapport/services/gateway/internal/ratelimit"
 	"github.com/rapportcrm/rapport/services/gateway/internal/routing"
@@ -45,7 +46,7 @@ type Config struct {
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{Addr: env("GATEWAY_ADDR", "127.0.0.1:8080"), Upstreams: map[string]*url.URL{}}
 	for _, name := range routing.Default.Upstreams() {
-		u, err := upstreamURL(name)
+		u, err := httpkit.PeerURLFromEnv(name)
 		if err != nil {
 			return cfg, err
 		}
@@ -96,26 +97,6 @@ func ConfigFromEnv() (Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
-}
-
-// UpstreamVar is the variable holding an upstream's base URL: its name in
-// upper case, dashes as underscores, then _URL ("lead-scoring" →
-// LEAD_SCORING_URL), as deploy/local sets it.
-func UpstreamVar(upstream string) string {
-	return strings.ToUpper(strings.ReplaceAll(upstream, "-", "_")) + "_URL"
-}
-
-func upstreamURL(upstream string) (*url.URL, error) {
-	name := UpstreamVar(upstream)
-	v := os.Getenv(name)
-	if v == "" {
-		return nil, fmt.Errorf("%s is required (the %s service's base URL, e.g. http://127.0.0.1:8081)", name, upstream)
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%s must be an http(s) base URL such as http://127.0.0.1:8081, got %q", name, v)
-	}
-	return u, nil
 }
 
 func brokers(name string) ([]string, error) {

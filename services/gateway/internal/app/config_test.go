@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/services/gateway/internal/app"
 	"github.com/rapportcrm/rapport/services/gateway/internal/routing"
 )
@@ -132,22 +133,14 @@ func TestConfigRequiresAURLForEveryRoutedUpstream(t *testing.T) {
 			t.Setenv("KAFKA_BROKERS", "127.0.0.1:9092")
 			t.Setenv("AUTH_JWKS_URL", "http://127.0.0.1:1/.well-known/jwks.json")
 			for _, name := range upstreams {
-				t.Setenv(app.UpstreamVar(name), "http://127.0.0.1:8081")
+				t.Setenv(httpkit.PeerVar(name), "http://127.0.0.1:8081")
 			}
-			t.Setenv(app.UpstreamVar(missing), "")
+			t.Setenv(httpkit.PeerVar(missing), "")
 			_, err := app.ConfigFromEnv()
-			want := app.UpstreamVar(missing) + " is required (the " + missing + " service's base URL, e.g. http://127.0.0.1:8081)"
+			want := httpkit.PeerVar(missing) + " is required (the " + missing + " service's base URL, e.g. http://127.0.0.1:8081)"
 			if err == nil || err.Error() != want {
 				t.Fatalf("want %q, have %v", want, err)
 			}
 		})
-	}
-}
-
-func TestUpstreamVar(t *testing.T) {
-	for upstream, want := range map[string]string{"contacts": "CONTACTS_URL", "sales": "SALES_URL", "lead-scoring": "LEAD_SCORING_URL"} {
-		if have := app.UpstreamVar(upstream); have != want {
-			t.Errorf("%s: want %s, have %s", upstream, want, have)
-		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/gateway/internal/app"
@@ -152,13 +153,13 @@ func start(t *testing.T, opts options) *harness {
 	ups := map[string]*upstream{}
 	for _, name := range routing.Default.Upstreams() {
 		ups[name] = newUpstream(t)
-		env[app.UpstreamVar(name)] = ups[name].srv.URL
+		env[httpkit.PeerVar(name)] = ups[name].srv.URL
 		if u, ok := opts.urls[name]; ok {
-			env[app.UpstreamVar(name)] = u
+			env[httpkit.PeerVar(name)] = u
 		}
 	}
 	if opts.contacts != nil {
-		env[app.UpstreamVar("contacts")] = opts.contacts(t, brokers, issuer.PublicKeyPEM())
+		env[httpkit.PeerVar("contacts")] = opts.contacts(t, brokers, issuer.PublicKeyPEM())
 	}
 	for k, v := range opts.env {
 		env[k] = v

@@ -99,6 +99,9 @@ func newRig(t testing.TB, services ...string) *rig {
 		"DATABASE_URL=" + r.db.AppURL, "MIGRATE_DATABASE_URL=" + r.db.OwnerURL, "DATABASE_APP_ROLE=" + r.db.AppRole,
 		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port), "KAFKA_BROKERS=" + strings.Join(r.brokers, ","),
 		"AUTH_PUBLIC_KEY_FILE=" + pub, "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none",
+		// Sales is not run: contacts would ask it only about a deal an
+		// activity names, which these tests never log.
+		"SALES_URL=http://127.0.0.1:9",
 	}}
 	// The gateway in front of contacts (sales is not run: the gateway's
 	// readiness would wait for it, so the tests wait for /healthz).

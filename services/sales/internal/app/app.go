@@ -56,17 +56,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	mux := http.NewServeMux()
 	transport.Routes(mux, endpoint.Make(svc, kit.NewObserver(Name, log)))
 	root := base.Root("/v1/sales/openapi.json", api.OpenAPI)
-	root.Handle("/v1/", base.Authenticated(base.Idempotent(withCaller(httpkit.ProblemMux(mux)))))
+	root.Handle("/v1/", base.Authenticated(base.Idempotent(httpkit.KeepCaller(httpkit.ProblemMux(mux)))))
 	a.handler = base.Outermost(httpkit.BodyLimit(httpkit.DefaultBodyLimit)(httpkit.ValidQuery(httpkit.ProblemMux(root))))
 	return a, nil
-}
-
-// withCaller keeps what calls to the contacts service pass on for the user.
-func withCaller(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(service.WithCaller(r.Context(), service.Caller{
-			Authorization: r.Header.Get("Authorization"), IdempotencyKey: r.Header.Get("Idempotency-Key")})))
-	})
 }
 
 // settings are the tenant's defaults from its record.

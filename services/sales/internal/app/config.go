@@ -5,10 +5,9 @@
 package app
 
 import (
-	"fmt"
 	"net/url"
-	"os"
 
+	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 )
 
@@ -27,11 +26,6 @@ func ConfigFromEnv() (Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	v := os.Getenv("CONTACTS_URL")
-	u, err := url.Parse(v)
-	if v == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, fmt.Errorf("CONTACTS_URL is required: the contacts service's base URL, such as http://127.0.0.1:8081 (got %q)", v)
-	}
-	cfg.ContactsURL = u
-	return cfg, nil
+	cfg.ContactsURL, err = httpkit.PeerURLFromEnv("contacts")
+	return cfg, err
 }

@@ -176,7 +176,7 @@ type DealQuery struct {
 
 // Contacts is the contacts service's API, asked synchronously when the
 // projection does not know a record yet (it was created a moment ago), and
-// by the quick deal. The caller's credentials travel in ctx (WithCaller).
+// by the quick deal. The caller's credentials travel in ctx (httpkit.KeepCaller).
 type Contacts interface {
 	// Contact and Company return the record, or ok false when the caller's
 	// tenant has no such record (MergedInto set when it was merged).
@@ -199,25 +199,4 @@ type Field struct {
 	ID      uuid.UUID
 	Def     customfield.Def
 	Version int64
-}
-
-type callerKey struct{}
-
-// Caller is what a request brings that calls to other services pass on.
-type Caller struct {
-	// Authorization is the request's Authorization header.
-	Authorization string
-	// IdempotencyKey is the request's Idempotency-Key, if any.
-	IdempotencyKey string
-}
-
-// WithCaller returns ctx carrying c.
-func WithCaller(ctx context.Context, c Caller) context.Context {
-	return context.WithValue(ctx, callerKey{}, c)
-}
-
-// CallerFrom is the caller in ctx.
-func CallerFrom(ctx context.Context) Caller {
-	c, _ := ctx.Value(callerKey{}).(Caller)
-	return c
 }

@@ -4,18 +4,14 @@
 package contactsapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
@@ -25,18 +21,10 @@ import (
 )
 
 // Client is service.Contacts over HTTP.
-type Client struct {
-	base *url.URL
-	http *http.Client
-}
+type Client struct{ peer *httpkit.Peer }
 
 // New returns a client of the contacts service at base.
-func New(base *url.URL) *Client {
-	return &Client{base: base, http: &http.Client{Timeout: 5 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport)}}
-}
-
-var errUnavailable = apperr.New(apperr.KindUnavailable, "contacts-unavailable",
-	"the contacts service could not be asked; try again in a moment")
+func New(base *url.URL) *Client { return &Client{peer: httpkit.NewPeer("contacts", base)} }
 
 type record struct {
 	ID         uuid.UUID  `json:"id"`
@@ -73,30 +61,7 @@ func (r record) party() service.Party {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, headers ...string) (*http.Response, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base.JoinPath(path).String(), rd)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Authorization", service.CallerFrom(ctx).Authorization)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] != "" {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, &apperr.Error{Kind: apperr.KindUnavailable, Slug: errUnavailable.Slug, Message: errUnavailable.Message, Cause: err}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp, raw, err
+	return c.peer.Do(ctx, method, path, body, headers...)
 }
 
 func (c *Client) get(ctx context.Context, path string) (service.Party, bool, error) {
@@ -116,8 +81,7 @@ func (c *Client) get(ctx context.Context, path string) (service.Party, bool, err
 		_ = json.Unmarshal(raw, &rec)
 		return rec.party(), false, nil
 	default:
-		return service.Party{}, false, &apperr.Error{Kind: apperr.KindUnavailable, Slug: errUnavailable.Slug, Message: errUnavailable.Message,
-			Cause: fmt.Errorf("GET %s: %s", path, resp.Status)}
+		return service.Party{}, false, c.peer.UnexpectedStatus(http.MethodGet, path, resp)
 	}
 }
 
@@ -134,7 +98,7 @@ func (c *Client) Company(ctx context.Context, id uuid.UUID) (service.Party, bool
 // CreateContact creates a contact; the request's Idempotency-Key, when it
 // has one, goes along (derived), so a retried quick deal makes one contact.
 func (c *Client) CreateContact(ctx context.Context, body []byte, keyed bool) (service.Party, error) {
-	key := service.CallerFrom(ctx).IdempotencyKey
+	key := httpkit.CallerFrom(ctx).IdempotencyKey
 	if key != "" && keyed {
 		key = "quick-deal-" + key
 	} else {
@@ -145,7 +109,7 @@ func (c *Client) CreateContact(ctx context.Context, body []byte, keyed bool) (se
 		return service.Party{}, err
 	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return service.Party{}, refusal(resp.StatusCode, raw)
+		return service.Party{}, c.refusal(resp, raw)
 	}
 	var rec record
 	if err := json.Unmarshal(raw, &rec); err != nil {
@@ -175,11 +139,10 @@ var kinds = map[int]apperr.Kind{
 // refusal turns the contacts service's problem about the inline contact
 // into this request's problem: same kind and type, its fields under
 // "contact/", its extensions (such as duplicates) kept.
-func refusal(status int, raw []byte) error {
-	kind, ok := kinds[status]
+func (c *Client) refusal(resp *http.Response, raw []byte) error {
+	kind, ok := kinds[resp.StatusCode]
 	if !ok {
-		return &apperr.Error{Kind: apperr.KindUnavailable, Slug: errUnavailable.Slug, Message: errUnavailable.Message,
-			Cause: fmt.Errorf("POST /v1/contacts: status %d", status)}
+		return c.peer.UnexpectedStatus(http.MethodPost, "v1/contacts", resp)
 	}
 	var p map[string]json.RawMessage
 	_ = json.Unmarshal(raw, &p)
@@ -214,8 +177,7 @@ func (c *Client) DealFields(ctx context.Context) ([]service.Field, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &apperr.Error{Kind: apperr.KindUnavailable, Slug: errUnavailable.Slug, Message: errUnavailable.Message,
-			Cause: fmt.Errorf("GET /v1/fields: %s", resp.Status)}
+		return nil, c.peer.UnexpectedStatus(http.MethodGet, "v1/fields", resp)
 	}
 	var page struct {
 		Items []struct {
@@ -249,8 +211,7 @@ func (c *Client) LeadSources(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &apperr.Error{Kind: apperr.KindUnavailable, Slug: errUnavailable.Slug, Message: errUnavailable.Message,
-			Cause: fmt.Errorf("GET /v1/lead-sources: %s", resp.Status)}
+		return nil, c.peer.UnexpectedStatus(http.MethodGet, "v1/lead-sources", resp)
 	}
 	var page struct {
 		Items []struct {
