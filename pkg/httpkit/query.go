@@ -1,6 +1,7 @@
 package httpkit
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,12 +19,7 @@ func KnownParams(r *http.Request, names ...string) error {
 	q := r.URL.Query()
 	var bad []string
 	for p, vs := range q {
-		if !slices.ContainsFunc(names, func(n string) bool {
-			if strings.HasSuffix(n, ".") {
-				return strings.HasPrefix(p, n) && len(p) > len(n)
-			}
-			return p == n
-		}) || len(vs) > 1 {
+		if !takes(names, p) || len(vs) > 1 {
 			bad = append(bad, p)
 		}
 	}
@@ -34,7 +30,7 @@ func KnownParams(r *http.Request, names ...string) error {
 	var v apperr.Invalid
 	for _, p := range bad {
 		switch {
-		case len(q[p]) > 1 && slices.ContainsFunc(names, func(n string) bool { return n == p || strings.HasSuffix(n, ".") && strings.HasPrefix(p, n) }):
+		case takes(names, p):
 			v.Add(p, "must be given once")
 		case len(names) == 0:
 			v.Add(p, "not a parameter of this operation; it takes none")
@@ -43,4 +39,46 @@ func KnownParams(r *http.Request, names ...string) error {
 		}
 	}
 	return v.Err()
+}
+
+// takes tells whether an operation taking names takes the parameter p.
+func takes(names []string, p string) bool {
+	return slices.ContainsFunc(names, func(n string) bool {
+		if strings.HasSuffix(n, ".") {
+			return strings.HasPrefix(p, n) && len(p) > len(n)
+		}
+		return p == n
+	})
+}
+
+// Decoder reads a request into an endpoint's request (go-kit's
+// DecodeRequestFunc has this shape).
+type Decoder = func(context.Context, *http.Request) (any, error)
+
+// WithParams refuses what a route's decoder would otherwise ignore: a query
+// parameter the route does not take, or one given twice (KnownParams). The
+// refusal joins the decoder's own 422 when it has one, so a client hears
+// every problem at once; another refusal of the decoder (a 404 for an id
+// that names nothing) stands.
+func WithParams(dec Decoder, params []string) Decoder {
+	return func(ctx context.Context, r *http.Request) (any, error) {
+		req, err := dec(ctx, r)
+		known, ok := apperr.As(KnownParams(r, params...))
+		if !ok {
+			return req, err
+		}
+		if err == nil {
+			return nil, known
+		}
+		if e, ok := apperr.As(err); ok && e.Kind == apperr.KindInvalid {
+			// What the decoder said of a parameter the route does not take
+			// (a cursor of an export) gives way to saying so.
+			fields := slices.DeleteFunc(slices.Clone(e.Fields), func(f apperr.FieldError) bool {
+				return slices.ContainsFunc(known.Fields, func(k apperr.FieldError) bool { return k.Field == f.Field })
+			})
+			return nil, &apperr.Error{Kind: e.Kind, Slug: e.Slug, Message: e.Message, Fields: append(fields, known.Fields...),
+				Extensions: e.Extensions, Cause: e.Cause}
+		}
+		return nil, err
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // Companies' search box follows the rule of contacts' (domain.CheckSearch):
@@ -69,4 +70,53 @@ func TestListsRefuseUnknownParameters(t *testing.T) {
 	if f := r.fields(); len(f) != 1 || f[0] != "cursor" {
 		t.Fatalf("a contacts cursor for companies: %s", r.raw)
 	}
+}
+
+// Every operation, not only lists, refuses a query parameter it does not
+// take (as sales' do): a read, a write and an import alike. A refused write
+// writes nothing, and an id that is no id still answers 404 before any
+// parameter.
+func TestEveryOperationRefusesParametersItDoesNotTake(t *testing.T) {
+	h := start(t)
+	tok := h.token(h.tenantA, auth.RoleAdmin)
+	contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна"}).want(t, http.StatusCreated).body["id"].(string)
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		fields       string
+	}{
+		{"GET", "/v1/contacts/" + contact + "?fields=first_name", nil, "fields"},
+		{"GET", "/v1/contacts/" + contact + "/data-export?format=zip", nil, "format"},
+		{"PATCH", "/v1/contacts/" + contact + "?force=1", map[string]any{"first_name": "Берта"}, "force"},
+		{"PATCH", "/v1/contacts/" + contact + "?allow_duplicate=true&allow_duplicate=true", map[string]any{"first_name": "Берта"}, "allow_duplicate"},
+		{"POST", "/v1/activities?notify=1", map[string]any{"kind": "sms", "contact_id": contact}, "notify"},
+		{"POST", "/v1/activities?notify=1", map[string]any{"kind": "call", "contact_id": "anna"}, "contact_id,notify"},
+		{"GET", "/v1/lead-sources?archived=true", nil, "archived"},
+		{"POST", "/v1/imports?entity=contacts&dryrun=true", "first_name\nВера\n", "dryrun"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			headers := []string{"If-Match", `"1"`}
+			if s, ok := tc.body.(string); ok {
+				r := testenv.Call(t, tc.method, h.url+tc.path, tok, []byte(s), "Content-Type", "text/csv").Want(t, http.StatusUnprocessableEntity)
+				if f := strings.Join(r.FieldPaths(), ","); f != tc.fields {
+					t.Errorf("fields %s, want %s: %s", f, tc.fields, r.Raw)
+				}
+				return
+			}
+			r := h.do(tc.method, tc.path, tok, tc.body, headers...).want(t, http.StatusUnprocessableEntity)
+			if f := strings.Join(r.fields(), ","); f != tc.fields {
+				t.Errorf("fields %s, want %s: %s", f, tc.fields, r.raw)
+			}
+		})
+	}
+	if g := h.do("GET", "/v1/contacts/"+contact, tok, nil).want(t, http.StatusOK); g.body["first_name"] != "Анна" || g.body["version"].(float64) != 1 {
+		t.Errorf("a refused write changed the contact: %s", g.raw)
+	}
+	if n := h.countRows(h.tenantA, "activities"); n != 0 {
+		t.Errorf("%d activities logged by refused writes", n)
+	}
+	if n := h.countRows(h.tenantA, "imports"); n != 0 {
+		t.Errorf("%d imports started by refused requests", n)
+	}
+	h.do("GET", "/v1/contacts/anna?fields=x", tok, nil).want(t, http.StatusNotFound)
 }

@@ -85,9 +85,6 @@ func decodeLogActivity(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeListActivities(_ context.Context, r *http.Request) (any, error) {
-	if err := httpkit.KnownParams(r, "contact_id", "company_id", "limit", "cursor"); err != nil {
-		return nil, err
-	}
 	limit, after, err := decodePage(r)
 	if err != nil {
 		return nil, err
@@ -102,9 +99,6 @@ func decodeListActivities(_ context.Context, r *http.Request) (any, error) {
 func decodeTimeline(_ context.Context, r *http.Request) (any, error) {
 	id, err := pathID(r, domain.ErrContactNotFound)
 	if err != nil {
-		return nil, err
-	}
-	if err := httpkit.KnownParams(r, "limit", "cursor"); err != nil {
 		return nil, err
 	}
 	limit, after, err := decodePage(r)

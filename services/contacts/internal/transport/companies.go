@@ -92,23 +92,9 @@ func decodeUpdateCompany(_ context.Context, r *http.Request) (any, error) {
 	return endpoint.UpdateCompanyRequest{ID: id, IfMatch: version, Patch: domain.CompanyPatch(b), Options: o}, nil
 }
 
-// decodeListCompanies reads the search box and the page of a company list.
-func decodeListCompanies(_ context.Context, r *http.Request) (any, error) {
-	if err := httpkit.KnownParams(r, "q", "limit", "cursor"); err != nil {
-		return nil, err
-	}
-	return companyQuery(r)
-}
-
-// decodeExportCompanies reads an export of the companies a search finds.
-func decodeExportCompanies(_ context.Context, r *http.Request) (any, error) {
-	if err := httpkit.KnownParams(r, "q", "format"); err != nil {
-		return nil, err
-	}
-	return companyQuery(r)
-}
-
-func companyQuery(r *http.Request) (any, error) {
+// decodeCompanyQuery reads the search box and the page of a company list,
+// or of an export of the companies a search finds.
+func decodeCompanyQuery(_ context.Context, r *http.Request) (any, error) {
 	limit, after, err := decodePage(r)
 	if err != nil {
 		return nil, err

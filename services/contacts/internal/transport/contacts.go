@@ -200,23 +200,9 @@ func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
 var contactFilters = []string{"q", "sort", "company_id", "owner_id", "tag", "lifecycle_stage", "source",
 	"created_from", "created_to", "updated_from", "updated_to", "custom."}
 
-// decodeList reads the search box, the filters and the order of a contact list.
-func decodeList(_ context.Context, r *http.Request) (any, error) {
-	if err := httpkit.KnownParams(r, append([]string{"limit", "cursor"}, contactFilters...)...); err != nil {
-		return nil, err
-	}
-	return contactQuery(r)
-}
-
-// decodeExportContacts reads an export of the contacts a list would show.
-func decodeExportContacts(_ context.Context, r *http.Request) (any, error) {
-	if err := httpkit.KnownParams(r, append([]string{"format"}, contactFilters...)...); err != nil {
-		return nil, err
-	}
-	return contactQuery(r)
-}
-
-func contactQuery(r *http.Request) (any, error) {
+// decodeContactQuery reads the search box, the filters and the order of a
+// contact list, or of an export of the contacts a list would show.
+func decodeContactQuery(_ context.Context, r *http.Request) (any, error) {
 	limit, after, err := decodePage(r)
 	if err != nil {
 		return nil, err
@@ -242,9 +228,6 @@ func contactQuery(r *http.Request) (any, error) {
 func decodeCompanyContacts(_ context.Context, r *http.Request) (any, error) {
 	id, err := pathID(r, domain.ErrCompanyNotFound)
 	if err != nil {
-		return nil, err
-	}
-	if err := httpkit.KnownParams(r, "limit", "cursor"); err != nil {
 		return nil, err
 	}
 	limit, after, err := decodePage(r)

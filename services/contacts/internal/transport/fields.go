@@ -66,9 +66,6 @@ func decodeDefineField(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeListFields(_ context.Context, r *http.Request) (any, error) {
-	if err := httpkit.KnownParams(r, "entity"); err != nil {
-		return nil, err
-	}
 	return endpoint.ListFieldsRequest{Entity: r.URL.Query().Get("entity")}, nil
 }
 

@@ -27,18 +27,18 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 			return context.WithValue(ctx, requestKey{}, r)
 		})}
 	handle := func(pattern string, ep kitendpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) {
-		mux.Handle(pattern, kithttp.NewServer(ep, dec, enc, opts...))
+		mux.Handle(pattern, kithttp.NewServer(ep, httpkit.WithParams(dec, QueryParams[pattern]), enc, opts...))
 	}
 	handle("POST /v1/contacts", e.Create, decodeCreate, encodeContact)
-	handle("GET /v1/contacts", e.List, decodeList, encodeList)
-	handle("GET /v1/contacts/export", e.ExportContacts, decodeExportContacts, encodeContactsCSV)
-	handle("GET /v1/companies/export", e.ExportCompanies, decodeExportCompanies, encodeCompaniesCSV)
+	handle("GET /v1/contacts", e.List, decodeContactQuery, encodeList)
+	handle("GET /v1/contacts/export", e.ExportContacts, decodeContactQuery, encodeContactsCSV)
+	handle("GET /v1/companies/export", e.ExportCompanies, decodeCompanyQuery, encodeCompaniesCSV)
 	handle("GET /v1/contacts/{id}", e.Get, decodeGet(domain.ErrContactNotFound), encodeContact)
 	handle("PATCH /v1/contacts/{id}", e.Update, decodeUpdate, encodeContact)
 	handle("DELETE /v1/contacts/{id}", e.Delete, decodeDelete(domain.ErrContactNotFound), encodeDelete)
 
 	handle("POST /v1/companies", e.CreateCompany, decodeCreateCompany, encodeCompany)
-	handle("GET /v1/companies", e.ListCompanies, decodeListCompanies, encodeCompanies)
+	handle("GET /v1/companies", e.ListCompanies, decodeCompanyQuery, encodeCompanies)
 	handle("GET /v1/companies/{id}", e.GetCompany, decodeGet(domain.ErrCompanyNotFound), encodeCompany)
 	handle("PATCH /v1/companies/{id}", e.UpdateCompany, decodeUpdateCompany, encodeCompany)
 	handle("DELETE /v1/companies/{id}", e.DeleteCompany, decodeDelete(domain.ErrCompanyNotFound), encodeDelete)
@@ -182,4 +182,24 @@ func timeJSON(t time.Time, ok bool) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// QueryParams are the query parameters each route takes (the OpenAPI
+// document lists the same, and custom.<key> in its prose); a route not
+// named takes none.
+var QueryParams = map[string][]string{
+	"GET /v1/contacts":                append([]string{"limit", "cursor"}, contactFilters...),
+	"GET /v1/contacts/export":         append([]string{"format"}, contactFilters...),
+	"POST /v1/contacts":               {"allow_duplicate"},
+	"PATCH /v1/contacts/{id}":         {"allow_duplicate"},
+	"GET /v1/contacts/duplicates":     {"limit", "cursor"},
+	"GET /v1/contacts/{id}/timeline":  {"limit", "cursor"},
+	"GET /v1/companies":               {"q", "limit", "cursor"},
+	"GET /v1/companies/export":        {"format", "q"},
+	"POST /v1/companies":              {"allow_duplicate"},
+	"PATCH /v1/companies/{id}":        {"allow_duplicate"},
+	"GET /v1/companies/{id}/contacts": {"limit", "cursor"},
+	"GET /v1/activities":              {"contact_id", "company_id", "limit", "cursor"},
+	"GET /v1/fields":                  {"entity"},
+	"POST /v1/imports":                {"entity", "on_duplicate", "encoding", "dry_run", "mapping"},
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	kitendpoint "github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
@@ -25,9 +26,12 @@ const MaxImportBytes = 512 << 20
 // ImportRoutes registers the import API on mux.
 func ImportRoutes(mux *http.ServeMux, e endpoint.ImportEndpoints) {
 	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError)}
-	mux.Handle("POST /v1/imports", kithttp.NewServer(e.Start, decodeStartImport, encodeImport, opts...))
-	mux.Handle("GET /v1/imports/{id}", kithttp.NewServer(e.Get, decodeGet(domain.ErrImportNotFound), encodeImport, opts...))
-	mux.Handle("GET /v1/imports/{id}/errors", kithttp.NewServer(e.Errors, decodeGet(domain.ErrImportNotFound), encodeImportErrors, opts...))
+	handle := func(pattern string, ep kitendpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) {
+		mux.Handle(pattern, kithttp.NewServer(ep, httpkit.WithParams(dec, QueryParams[pattern]), enc, opts...))
+	}
+	handle("POST /v1/imports", e.Start, decodeStartImport, encodeImport)
+	handle("GET /v1/imports/{id}", e.Get, decodeGet(domain.ErrImportNotFound), encodeImport)
+	handle("GET /v1/imports/{id}/errors", e.Errors, decodeGet(domain.ErrImportNotFound), encodeImportErrors)
 }
 
 // csvTypes are the media types a CSV upload may declare; none at all is

@@ -14,9 +14,9 @@ import (
 // LeadSourceRoutes registers /v1/lead-sources on mux.
 func LeadSourceRoutes(mux *http.ServeMux, e endpoint.LeadSourceEndpoints) {
 	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError)}
-	mux.Handle("GET /v1/lead-sources", kithttp.NewServer(e.List, func(context.Context, *http.Request) (any, error) { return nil, nil },
-		encodeLeadSources, opts...))
-	mux.Handle("PUT /v1/lead-sources", kithttp.NewServer(e.Set, decodeSetLeadSources, encodeLeadSources, opts...))
+	none := func(context.Context, *http.Request) (any, error) { return nil, nil }
+	mux.Handle("GET /v1/lead-sources", kithttp.NewServer(e.List, httpkit.WithParams(none, nil), encodeLeadSources, opts...))
+	mux.Handle("PUT /v1/lead-sources", kithttp.NewServer(e.Set, httpkit.WithParams(decodeSetLeadSources, nil), encodeLeadSources, opts...))
 }
 
 func decodeSetLeadSources(_ context.Context, r *http.Request) (any, error) {

@@ -45,9 +45,6 @@ type pairCursor struct {
 }
 
 func decodeDuplicates(_ context.Context, r *http.Request) (any, error) {
-	if err := httpkit.KnownParams(r, "limit", "cursor"); err != nil {
-		return nil, err
-	}
 	limit, err := httpkit.ParseLimit(r, service.DefaultLimit, service.MaxLimit)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ import (
 func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError)}
 	handle := func(pattern string, ep kitendpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) {
-		mux.Handle(pattern, kithttp.NewServer(ep, withParams(dec, queryParams[pattern]), enc, opts...))
+		mux.Handle(pattern, kithttp.NewServer(ep, httpkit.WithParams(dec, QueryParams[pattern]), enc, opts...))
 	}
 	handle("GET /v1/pipelines", e.ListPipelines, none, encode(http.StatusOK, func(v any) (any, int64) {
 		return items(v.([]*domain.Pipeline), pipelineView), 0
@@ -86,9 +86,9 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	}))
 }
 
-// queryParams are the query parameters each route takes (OpenAPI lists the
+// QueryParams are the query parameters each route takes (OpenAPI lists the
 // same); a route not named takes none.
-var queryParams = map[string][]string{
+var QueryParams = map[string][]string{
 	"GET /v1/pipelines/{id}/board":           {"deals_per_stage"},
 	"DELETE /v1/pipelines/{id}/stages/{sid}": {"move_to"},
 	"GET /v1/deals": {"limit", "cursor", "pipeline_id", "stage_id", "contact_id", "company_id", "owner_id", "tag", "status",
