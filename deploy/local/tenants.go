@@ -98,6 +98,7 @@ func provisionTenants(ctx context.Context, brokers []string, services []string, 
 			return fmt.Errorf("tenant %s: %w", rec.GetName(), err)
 		}
 		spans[i].End()
+		spans[i] = nil // ended: the deferred End is for those left open
 		say.Printf("tenant %s (%s) ready in %s", rec.GetName(), rec.GetId(), strings.Join(services, ", "))
 	}
 	return nil

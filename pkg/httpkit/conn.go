@@ -45,7 +45,7 @@ type problemConn struct {
 }
 
 func (c *problemConn) Write(b []byte) (int, error) {
-	if reply, ok := rewriteServerError(b, time.Now()); ok {
+	if reply, ok := rewriteServerError(b); ok {
 		if _, err := c.Conn.Write(reply); err != nil {
 			return 0, err
 		}
@@ -84,7 +84,7 @@ const expectationFailed = "HTTP/1.1 417 Expectation Failed\r\n"
 
 // rewriteServerError turns one of net/http's own error replies into a
 // problem; ok is false for every other write.
-func rewriteServerError(b []byte, now time.Time) (reply []byte, ok bool) {
+func rewriteServerError(b []byte) (reply []byte, ok bool) {
 	const proto = "HTTP/1.1 "
 	if len(b) < len(proto)+4 || !bytes.HasPrefix(b, []byte(proto)) || b[len(proto)] < '4' || b[len(proto)] > '5' {
 		return nil, false
@@ -117,7 +117,7 @@ func rewriteServerError(b []byte, now time.Time) (reply []byte, ok bool) {
 	out.WriteString("Content-Type: " + ContentTypeProblem + "\r\n")
 	out.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
 	out.WriteString("Connection: close\r\n")
-	out.WriteString("Date: " + now.UTC().Format(http.TimeFormat) + "\r\n")
+	out.WriteString("Date: " + time.Now().UTC().Format(http.TimeFormat) + "\r\n")
 	out.WriteString("X-Content-Type-Options: nosniff\r\n\r\n")
 	out.Write(body)
 	return out.Bytes(), true

@@ -7,11 +7,13 @@ package ops
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
@@ -61,4 +63,25 @@ func Handler(ready func(context.Context) error) http.Handler {
 			"the operations port serves /metrics, /healthz and /readyz only"), w)
 	})
 	return mux
+}
+
+// Listen binds the operations listener at addr (OPS_ADDR); an empty addr
+// binds none and returns nil, which Serve takes as nothing to serve.
+func Listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("OPS_ADDR %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+// Serve serves Handler(ready) on l until ctx ends; a nil l serves nothing.
+func Serve(ctx context.Context, l net.Listener, ready func(context.Context) error, log *slog.Logger) error {
+	if l == nil {
+		return nil
+	}
+	return httpkit.Serve(ctx, l, Handler(ready), log, time.Second)
 }

@@ -66,3 +66,22 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("another path: want a 404 problem, have %d %q", w.Code, w.Header().Get("Content-Type"))
 	}
 }
+
+// An empty OPS_ADDR binds and serves nothing; a taken one is an error that
+// names the variable.
+func TestListen(t *testing.T) {
+	if l, err := ops.Listen(""); l != nil || err != nil {
+		t.Fatalf("empty address: %v %v", l, err)
+	}
+	if err := ops.Serve(t.Context(), nil, nil, nil); err != nil {
+		t.Fatalf("serving nothing: %v", err)
+	}
+	l, err := ops.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := ops.Listen(l.Addr().String()); err == nil || !strings.Contains(err.Error(), "OPS_ADDR "+l.Addr().String()) {
+		t.Fatalf("a taken address: %v", err)
+	}
+}

@@ -202,13 +202,10 @@ func (b *Base) Run(ctx context.Context, l net.Listener, h http.Handler, more ...
 			return err
 		}
 	}
-	var opsL net.Listener
-	if b.cfg.OpsAddr != "" {
-		var err error
-		if opsL, err = net.Listen("tcp", b.cfg.OpsAddr); err != nil {
-			_ = l.Close()
-			return fmt.Errorf("OPS_ADDR %s: %w", b.cfg.OpsAddr, err)
-		}
+	opsL, err := ops.Listen(b.cfg.OpsAddr)
+	if err != nil {
+		_ = l.Close()
+		return err
 	}
 	if err := tenancy.LoadDirectory(ctx, b.Pool, b.Directory); err != nil {
 		if opsL != nil {
@@ -219,9 +216,7 @@ func (b *Base) Run(ctx context.Context, l net.Listener, h http.Handler, more ...
 	close(b.loaded)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return httpkit.Serve(ctx, l, h, b.Log, 10*time.Second) })
-	if opsL != nil {
-		g.Go(func() error { return httpkit.Serve(ctx, opsL, ops.Handler(b.ready), b.Log, time.Second) })
-	}
+	g.Go(func() error { return ops.Serve(ctx, opsL, b.ready, b.Log) })
 	g.Go(func() error { return b.relay.Run(ctx) })
 	g.Go(func() error { return b.applier.Run(ctx) })
 	for _, run := range more {

@@ -112,15 +112,13 @@ func (a *App) Run(ctx context.Context, l net.Listener) error {
 			return err
 		}
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	if a.cfg.OpsAddr != "" {
-		opsL, err := net.Listen("tcp", a.cfg.OpsAddr)
-		if err != nil {
-			_ = l.Close()
-			return fmt.Errorf("OPS_ADDR %s: %w", a.cfg.OpsAddr, err)
-		}
-		g.Go(func() error { return httpkit.Serve(ctx, opsL, ops.Handler(a.checker.Ready), a.log, time.Second) })
+	opsL, err := ops.Listen(a.cfg.OpsAddr)
+	if err != nil {
+		_ = l.Close()
+		return err
 	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ops.Serve(ctx, opsL, a.checker.Ready, a.log) })
 	g.Go(func() error { return httpkit.Serve(ctx, l, a.handler, a.log, ShutdownTimeout) })
 	g.Go(func() error { a.watchDirectory(ctx); return nil })
 	return g.Wait()

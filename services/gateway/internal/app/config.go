@@ -59,36 +59,17 @@ func ConfigFromEnv() (Config, error) {
 	if cfg.Auth, err = auth.ConfigFromEnv(); err != nil {
 		return cfg, err
 	}
-	cfg.DefaultRPS = 50
-	if v := os.Getenv("GATEWAY_DEFAULT_RPS"); v != "" {
-		rps, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(rps > 0) || rps > 1e9 {
-			return cfg, fmt.Errorf("GATEWAY_DEFAULT_RPS must be a positive number of requests per second, got %q", v)
-		}
-		cfg.DefaultRPS = rps
+	if cfg.DefaultRPS, err = rate("GATEWAY_DEFAULT_RPS", 50, "requests per second"); err != nil {
+		return cfg, err
 	}
-	cfg.Burst = max(1, int(2*cfg.DefaultRPS))
-	if v := os.Getenv("GATEWAY_BURST"); v != "" {
-		b, err := strconv.Atoi(v)
-		if err != nil || b < 1 {
-			return cfg, fmt.Errorf("GATEWAY_BURST must be a positive whole number of requests, got %q", v)
-		}
-		cfg.Burst = b
+	if cfg.Burst, err = burst("GATEWAY_BURST", max(1, int(2*cfg.DefaultRPS))); err != nil {
+		return cfg, err
 	}
-	cfg.UnauthRPS, cfg.UnauthBurst = 10, 50
-	if v := os.Getenv("GATEWAY_UNAUTH_RPS"); v != "" {
-		rps, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(rps > 0) || rps > 1e9 {
-			return cfg, fmt.Errorf("GATEWAY_UNAUTH_RPS must be a positive number of failed requests per second per client address, got %q", v)
-		}
-		cfg.UnauthRPS = rps
+	if cfg.UnauthRPS, err = rate("GATEWAY_UNAUTH_RPS", 10, "failed requests per second per client address"); err != nil {
+		return cfg, err
 	}
-	if v := os.Getenv("GATEWAY_UNAUTH_BURST"); v != "" {
-		b, err := strconv.Atoi(v)
-		if err != nil || b < 1 {
-			return cfg, fmt.Errorf("GATEWAY_UNAUTH_BURST must be a positive whole number of requests, got %q", v)
-		}
-		cfg.UnauthBurst = b
+	if cfg.UnauthBurst, err = burst("GATEWAY_UNAUTH_BURST", 50); err != nil {
+		return cfg, err
 	}
 	if cfg.TrustedProxies, err = ratelimit.ParsePrefixes(os.Getenv("GATEWAY_TRUSTED_PROXIES")); err != nil {
 		return cfg, fmt.Errorf("GATEWAY_TRUSTED_PROXIES must be comma-separated CIDRs or addresses such as 10.0.0.0/8,192.168.1.10: %w", err)
@@ -97,6 +78,33 @@ func ConfigFromEnv() (Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// rate reads a positive rate of unit from the variable name, def when unset.
+func rate(name string, def float64, unit string) (float64, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(r > 0) || r > 1e9 {
+		return 0, fmt.Errorf("%s must be a positive number of %s, got %q", name, unit, v)
+	}
+	return r, nil
+}
+
+// burst reads a positive whole number of requests from the variable name,
+// def when unset.
+func burst(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.Atoi(v)
+	if err != nil || b < 1 {
+		return 0, fmt.Errorf("%s must be a positive whole number of requests, got %q", name, v)
+	}
+	return b, nil
 }
 
 func brokers(name string) ([]string, error) {
