@@ -14,21 +14,25 @@ import (
 	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
-// roundTrips counts what a pool sends and waits for: a statement, or a
-// whole pipeline.
-type roundTrips struct{ n atomic.Int64 }
+// pgCounter counts what a pool sends: round trips (a statement, or a
+// whole pipeline, which the client waits for once) and statements (batched
+// or not).
+type pgCounter struct{ trips, statements atomic.Int64 }
 
-func (c *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
+func (c *pgCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.trips.Add(1)
+	c.statements.Add(1)
 	return ctx
 }
-func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (c *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	c.n.Add(1)
+func (c *pgCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *pgCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.trips.Add(1)
 	return ctx
 }
-func (c *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+func (c *pgCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
+	c.statements.Add(1)
+}
+func (c *pgCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // tracedPool is an app-role pool on a migrated database whose statements
 // tracer sees.
@@ -57,7 +61,7 @@ func tracedPool(t *testing.T, tracer pgx.QueryTracer) *pgxpool.Pool {
 // argument order.
 func TestLargeAppendIsOneRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	trips := &roundTrips{}
+	trips := &pgCounter{}
 	pool := tracedPool(t, trips)
 	tenant := uuid.New()
 	evs := make([]events.Event, 2500)
@@ -66,9 +70,9 @@ func TestLargeAppendIsOneRoundTrip(t *testing.T) {
 	}
 	var sent int64
 	err := postgres.InTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
-		before := trips.n.Load()
+		before := trips.trips.Load()
 		err := events.Append(ctx, tx, evs...)
-		sent = trips.n.Load() - before
+		sent = trips.trips.Load() - before
 		return err
 	})
 	if err != nil {

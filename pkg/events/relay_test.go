@@ -3,7 +3,6 @@ package events_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,22 +58,6 @@ func TestRelayKeepsRowsAndReportsBacklogWhileKafkaFails(t *testing.T) {
 	}
 }
 
-// statementCounter counts the statements a pool sends, batched or not.
-type statementCounter struct{ n atomic.Int64 }
-
-func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (c *statementCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	return ctx
-}
-func (c *statementCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
-	c.n.Add(1)
-}
-func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
-
 // An idle relay does not poll the outbox: with nothing written it sends at
 // most its safety-net read (one statement per IdleInterval), not a read
 // every few milliseconds.
@@ -88,7 +71,7 @@ func TestIdleRelayLeavesTheDatabaseAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counter := &statementCounter{}
+	counter := &pgCounter{}
 	cfg.ConnConfig.Tracer = counter
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -99,10 +82,10 @@ func TestIdleRelayLeavesTheDatabaseAlone(t *testing.T) {
 	run(t, r.Run)
 	waitFor(t, 10*time.Second, "the relay to lead", func() bool { return events.Leading(r) })
 	time.Sleep(200 * time.Millisecond)
-	before := counter.n.Load()
+	before := counter.statements.Load()
 	const idle = 3 * time.Second
 	time.Sleep(idle)
-	if n := counter.n.Load() - before; n > int64(idle/events.IdleInterval(r))+1 {
+	if n := counter.statements.Load() - before; n > int64(idle/events.IdleInterval(r))+1 {
 		t.Fatalf("an idle relay sent %d statements in %s; want at most one per %s", n, idle, events.IdleInterval(r))
 	}
 }

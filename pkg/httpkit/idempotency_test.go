@@ -122,11 +122,22 @@ func (e idemEnv) post(t *testing.T, method string, tenant uuid.UUID, key, body s
 
 func (e idemEnv) postAs(t *testing.T, method string, tenant uuid.UUID, user, key, body string) answer {
 	t.Helper()
+	return e.request(t, method, tenant, user, key, body, "Content-Type", "application/json")
+}
+
+// request sends body to /v1/things as user of tenant with key (none when
+// empty) and headers given as name, value pairs (an empty value is left out).
+func (e idemEnv) request(t *testing.T, method string, tenant uuid.UUID, user, key, body string, headers ...string) answer {
+	t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+"/v1/things", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] != "" {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
 	req.Header.Set(tenantHeader, tenant.String())
 	req.Header.Set(userHeader, user)
 	if key != "" {
@@ -590,29 +601,7 @@ func TestIdempotencyRefusesTheWriteOfAClaimTakenOver(t *testing.T) {
 // the given Content-Type and If-Match (none when empty).
 func (e idemEnv) send(t *testing.T, tenant uuid.UUID, key, contentType, ifMatch, body string) answer {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/things", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if ifMatch != "" {
-		req.Header.Set("If-Match", ifMatch)
-	}
-	req.Header.Set(tenantHeader, tenant.String())
-	req.Header.Set(userHeader, "user-1")
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: string(got)}
+	return e.request(t, http.MethodPost, tenant, "user-1", key, body, "Content-Type", contentType, "If-Match", ifMatch)
 }
 
 // versionedAPI acts on thing 1 at version 2: an If-Match naming another
