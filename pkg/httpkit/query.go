@@ -59,24 +59,31 @@ type Decoder = func(context.Context, *http.Request) (any, error)
 // parameter the route does not take, or one given twice (KnownParams). The
 // refusal joins the decoder's own 422 when it has one, so a client hears
 // every problem at once; another refusal of the decoder (a 404 for an id
-// that names nothing) stands.
+// that names nothing) stands. A parameter the route does not take never
+// reaches the decoder, which would judge its value (a cursor sent to an
+// export) where the only thing to say is that it does not belong.
 func WithParams(dec Decoder, params []string) Decoder {
 	return func(ctx context.Context, r *http.Request) (any, error) {
-		req, err := dec(ctx, r)
-		known, ok := apperr.As(KnownParams(r, params...))
-		if !ok {
-			return req, err
+		known, refused := apperr.As(KnownParams(r, params...))
+		if !refused {
+			return dec(ctx, r)
 		}
+		q := r.URL.Query()
+		for p := range q {
+			if !takes(params, p) {
+				q.Del(p)
+			}
+		}
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		taken := r.WithContext(ctx)
+		taken.URL = &u
+		_, err := dec(ctx, taken)
 		if err == nil {
 			return nil, known
 		}
 		if e, ok := apperr.As(err); ok && e.Kind == apperr.KindInvalid {
-			// What the decoder said of a parameter the route does not take
-			// (a cursor of an export) gives way to saying so.
-			fields := slices.DeleteFunc(slices.Clone(e.Fields), func(f apperr.FieldError) bool {
-				return slices.ContainsFunc(known.Fields, func(k apperr.FieldError) bool { return k.Field == f.Field })
-			})
-			return nil, &apperr.Error{Kind: e.Kind, Slug: e.Slug, Message: e.Message, Fields: append(fields, known.Fields...),
+			return nil, &apperr.Error{Kind: e.Kind, Slug: e.Slug, Message: e.Message, Fields: append(slices.Clip(e.Fields), known.Fields...),
 				Extensions: e.Extensions, Cause: e.Cause}
 		}
 		return nil, err
