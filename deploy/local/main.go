@@ -39,7 +39,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	pgPort := fs.Int("pg-port", 5433, "PostgreSQL port on 127.0.0.1")
 	kafkaPort := fs.Int("kafka-port", 9092, "embedded Kafka broker port on 127.0.0.1 (unused when KAFKA_BROKERS is set)")
 	gatewayPort := fs.Int("gateway-port", 8080, "gateway port on 127.0.0.1")
-	servicePort := fs.Int("service-port", 8081, "first domain service port: contacts, then sales, tasks, documents, analytics, then any other service (each program's metrics are 1000 ports above its own)")
+	servicePort := fs.Int("service-port", 8081, "first domain service port: the catalogued services in order (contacts, sales), then any other service (each program's metrics are 1000 ports above its own)")
 	tenantRPS := fs.Int64("tenant-rps", defaultTenantRPS, "requests per second the gateway allows each demo tenant (e.g. 5 to see 429 Too Many Requests)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage:

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/ops"
 	"github.com/rapportcrm/rapport/pkg/pgcluster"
@@ -24,10 +25,17 @@ const gatewayName = "gateway"
 // notLocal are services that cannot run on one machine as a plain process.
 var notLocal = map[string]string{"operator": "needs Kubernetes"}
 
-// portOffsets keep each known domain service on the same port as others are
-// added (contacts stays on the first service port, 8081); services not listed
-// take the ports after these, in name order.
-var portOffsets = map[string]int{"contacts": 0, "sales": 1, "tasks": 2, "documents": 3, "analytics": 4}
+// portOffsets keep each catalogued domain service on the same port as
+// others are added (contacts stays on the first service port, 8081, sales
+// on 8082, in the catalogue's order); services not catalogued take the
+// ports after these, in name order.
+var portOffsets = func() map[string]int {
+	offsets := map[string]int{}
+	for i, name := range catalog.Names() {
+		offsets[name] = i
+	}
+	return offsets
+}()
 
 // service is one program under services/ as `make run` starts it.
 type service struct {

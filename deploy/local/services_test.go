@@ -41,7 +41,7 @@ func TestPlanKeepsPortsStableAsServicesAreAdded(t *testing.T) {
 	}{
 		{[]string{"contacts", "gateway"}, map[string]int{"contacts": 8081, "gateway": 8080}},
 		{[]string{"analytics", "billing", "contacts", "gateway", "sales"},
-			map[string]int{"analytics": 8085, "billing": 8086, "contacts": 8081, "gateway": 8080, "sales": 8082}},
+			map[string]int{"analytics": 8083, "billing": 8084, "contacts": 8081, "gateway": 8080, "sales": 8082}},
 	} {
 		domain, gw := plan(tc.names, 8080, 8081)
 		have := map[string]int{}

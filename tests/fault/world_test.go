@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/pgcluster"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
@@ -36,8 +37,7 @@ type world struct {
 	ports map[string]int
 }
 
-var topics = []string{"crm.contacts.events.v1", "crm.sales.events.v1", "crm.tasks.events.v1", "crm.documents.events.v1",
-	tenancy.TopicTenants, tenancy.TopicAcks}
+var topics = append(catalog.Topics(), tenancy.TopicTenants, tenancy.TopicAcks)
 
 func newWorld(t *testing.T) *world {
 	t.Helper()

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
@@ -14,7 +15,7 @@ import (
 
 // Topic and event types this service publishes.
 const (
-	Topic              = "crm.contacts.events.v1"
+	Topic              = catalog.ContactsTopic
 	Source             = "/rapport/contacts"
 	TypeCreated        = "crm.contact.created"
 	TypeUpdated        = "crm.contact.updated"

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
@@ -13,7 +14,7 @@ import (
 // TimelineTopics are the topics of the services that publish about
 // contacts; the timeline consumer files their events. This service's own
 // events are filed by the writes that publish them.
-var TimelineTopics = []string{"crm.sales.events.v1", "crm.tasks.events.v1", "crm.documents.events.v1"}
+var TimelineTopics = catalog.TopicsAboutContacts("contacts")
 
 // AboutContacts picks, for the timeline consumer, the events that name
 // contacts; the rest of those topics costs no transaction.

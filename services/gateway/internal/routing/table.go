@@ -7,29 +7,26 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+
+	"github.com/rapportcrm/rapport/pkg/catalog"
 )
 
 // Table maps the first path segment after /v1 (a resource collection) to
 // the name of the upstream service that serves it.
 type Table map[string]string
 
-// Default is the public API's routing: every collection the contacts and
-// sales services own (design §8). Other services join as they are built; the
-// gateway then requires their <NAME>_URL (see app.ConfigFromEnv).
-var Default = Table{
-	"contacts":     "contacts",
-	"companies":    "contacts",
-	"fields":       "contacts",
-	"activities":   "contacts",
-	"imports":      "contacts",
-	"lead-sources": "contacts",
-	"sales":        "sales",
-
-	"pipelines":      "sales",
-	"deals":          "sales",
-	"loss-reasons":   "sales",
-	"currency-rates": "sales",
-}
+// Default is the public API's routing: every collection of every service
+// of the catalogue (design §8), which the gateway then requires the
+// <NAME>_URL of (see app.ConfigFromEnv).
+var Default = func() Table {
+	t := Table{}
+	for _, s := range catalog.Services {
+		for _, c := range s.Collections {
+			t[c] = s.Name
+		}
+	}
+	return t
+}()
 
 // Collections lists the table's collections in order.
 func (t Table) Collections() []string {

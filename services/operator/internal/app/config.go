@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/rapportcrm/rapport/pkg/catalog"
 )
 
 // Config is the operator's configuration, from the environment in production.
@@ -39,8 +41,10 @@ type Config struct {
 	SkipNameValidation bool
 }
 
-// DefaultServices are the platform's services.
-var DefaultServices = []string{"contacts", "sales", "tasks", "documents", "analytics"}
+// DefaultServices are the services a tenant waits for unless told
+// otherwise: the catalogue's. Naming services that do not exist would leave
+// every tenant short of Ready.
+var DefaultServices = catalog.Acknowledging()
 
 var (
 	regionRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)

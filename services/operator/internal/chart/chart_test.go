@@ -33,6 +33,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/services/operator/internal/envtestkit"
 )
 
@@ -56,9 +57,10 @@ var crdGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1
 // defaultEnv is the operator's environment the chart renders from the
 // required values alone.
 var defaultEnv = map[string]string{
-	"RAPPORT_REGION":           "ru-central-1",
-	"KAFKA_BROKERS":            "kafka:9092",
-	"TENANT_REQUIRED_SERVICES": "contacts,sales,tasks,documents,analytics",
+	"RAPPORT_REGION": "ru-central-1",
+	"KAFKA_BROKERS":  "kafka:9092",
+	// The catalogue's services, and only those: a Tenant waits for each.
+	"TENANT_REQUIRED_SERVICES": strings.Join(catalog.Acknowledging(), ","),
 	"TENANT_NAMESPACE_PREFIX":  "tenant-",
 	"METRICS_ADDR":             ":8080",
 	"HEALTH_ADDR":              ":8081",

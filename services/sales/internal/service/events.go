@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	salesv1 "github.com/rapportcrm/rapport/pkg/gen/crm/sales/v1"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
@@ -16,7 +17,7 @@ import (
 
 // Topic is the sales service's event topic; Source its CloudEvents source.
 const (
-	Topic  = "crm.sales.events.v1"
+	Topic  = catalog.SalesTopic
 	Source = "/rapport/sales"
 )
 

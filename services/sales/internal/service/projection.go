@@ -7,13 +7,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/access"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/customfield"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 )
 
 // ContactsTopic is the contacts service's topic, which the projection reads.
-const ContactsTopic = "crm.contacts.events.v1"
+const ContactsTopic = catalog.ContactsTopic
 
 // The contacts service's event types the projection applies.
 const (

@@ -1,0 +1,45 @@
+package catalog_test
+
+import (
+	"regexp"
+	"slices"
+	"testing"
+
+	"github.com/rapportcrm/rapport/pkg/catalog"
+)
+
+// Every name, topic and collection is well formed and given once: two
+// services never claim one collection or topic.
+func TestCatalogIsConsistent(t *testing.T) {
+	name := regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	topic := regexp.MustCompile(`^crm\.[a-z-]+\.events\.v[0-9]+$`)
+	seen := map[string]string{}
+	claim := func(kind, v, by string) {
+		if other, ok := seen[kind+" "+v]; ok {
+			t.Errorf("%s %q is claimed by %s and %s", kind, v, other, by)
+		}
+		seen[kind+" "+v] = by
+	}
+	for _, s := range catalog.Services {
+		if !name.MatchString(s.Name) || !topic.MatchString(s.Topic) || len(s.Collections) == 0 {
+			t.Errorf("malformed entry %+v", s)
+		}
+		claim("service", s.Name, s.Name)
+		claim("topic", s.Topic, s.Name)
+		for _, c := range s.Collections {
+			if !name.MatchString(c) {
+				t.Errorf("%s: collection %q", s.Name, c)
+			}
+			claim("collection", c, s.Name)
+		}
+		if got, ok := catalog.Lookup(s.Name); !ok || got.Topic != s.Topic {
+			t.Errorf("Lookup(%s) = %+v %v", s.Name, got, ok)
+		}
+	}
+	if have := catalog.Acknowledging(); !slices.Equal(have, []string{"contacts", "sales"}) {
+		t.Errorf("acknowledging: %v", have)
+	}
+	if have := catalog.TopicsAboutContacts("contacts"); !slices.Equal(have, []string{catalog.SalesTopic}) {
+		t.Errorf("topics about contacts for contacts' timeline: %v", have)
+	}
+}
