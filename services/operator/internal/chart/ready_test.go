@@ -16,6 +16,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/catalog"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
 	crmv1alpha1 "github.com/rapportcrm/rapport/services/operator/api/v1alpha1"
@@ -62,7 +63,7 @@ func TestDefaultValuesMakeATenantReady(t *testing.T) {
 	var peers []string
 	for _, name := range catalog.Names() {
 		addrs[name] = fmt.Sprintf("127.0.0.1:%d", testenv.FreePorts(t, 1))
-		peers = append(peers, strings.ToUpper(name)+"_URL=http://"+addrs[name])
+		peers = append(peers, httpkit.PeerVar(name)+"=http://"+addrs[name])
 	}
 	for _, name := range catalog.Names() {
 		testenv.StartService(t, name, addrs[name], brokers, issuer.PublicKeyPEM(), peers...)
