@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
-	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/pkg/testenv"
@@ -47,8 +45,8 @@ func TestMetricsAreServedOnTheOpsPortOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := b.Outermost(httpkit.ProblemMux(b.Root("/v1/widgets/openapi.json", []byte(`{}`))))
-	apiURL, _ := testenv.Serve(t, ctx, cancel, func(ctx context.Context, l net.Listener) error { return b.Run(ctx, l, h) }, b.Close)
+	b.Serve(servicekit.API{DocPath: "/v1/widgets/openapi.json", Doc: []byte(`{}`), Routes: func(*http.ServeMux) {}})
+	apiURL, _ := testenv.Serve(t, ctx, cancel, b.Run, b.Close)
 
 	// Readiness comes once the tenant directory is loaded, on both ports.
 	for _, base := range []string{apiURL, opsURL} {

@@ -25,6 +25,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/events"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/pkg/observe"
 	"github.com/rapportcrm/rapport/pkg/ops"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
@@ -89,11 +90,16 @@ type Base struct {
 	Pool      *pgxpool.Pool
 	Writer    *kafka.Writer
 	Directory *tenancy.Directory
-	cfg       Config
-	verifier  auth.Verifier
-	relay     *events.Relay
-	applier   *tenancy.Applier
-	loaded    chan struct{}
+	// Observer logs and measures the service's use-case calls (its go-kit
+	// endpoints' middleware).
+	Observer *observe.Observer
+	cfg      Config
+	verifier auth.Verifier
+	relay    *events.Relay
+	applier  *tenancy.Applier
+	loaded   chan struct{}
+	handler  http.Handler
+	more     []func(context.Context) error
 }
 
 // New migrates the database (when configured: the platform's tables, then
@@ -115,7 +121,7 @@ func New(ctx context.Context, name string, cfg Config, log *slog.Logger, hook te
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	dir := tenancy.NewDirectory()
-	b := &Base{Name: name, Log: log, Pool: pool, Writer: events.NewWriter(cfg.Brokers), Directory: dir,
+	b := &Base{Name: name, Log: log, Pool: pool, Writer: events.NewWriter(cfg.Brokers), Directory: dir, Observer: observe.New(name, log),
 		cfg: cfg, verifier: auth.WithAPIKeys(verifier, dir.APIKeyVerifier()), loaded: make(chan struct{})}
 	b.relay = events.NewRelay(pool, b.Writer, events.RelayOptions{Service: name})
 	b.applier, err = tenancy.NewApplier(tenancy.ApplierConfig{Service: name, Brokers: cfg.Brokers, Pool: pool,
@@ -143,40 +149,88 @@ func (b *Base) Record(tenant uuid.UUID) *tenancyv1.TenantRecord {
 	return t.Record
 }
 
-// Authenticated admits requests with a verified token (a JWT, or a tenant
+// API is a service's HTTP surface; the service adds only its routes, and
+// Base.Serve puts the same edge around them in every service.
+type API struct {
+	// DocPath serves Doc, the service's OpenAPI document, without a token:
+	// clients read it before they hold one.
+	DocPath string
+	Doc     []byte
+	// Routes registers the service's JSON routes (all under /v1/).
+	Routes func(*http.ServeMux)
+	// Uploads, when set, registers routes that take files rather than JSON.
+	Uploads *Uploads
+}
+
+// Uploads are routes that take files: a POST to one of Paths may send up
+// to Limit bytes, and no Idempotency-Key replay applies (it would hold the
+// whole file in memory). Every route under Paths (the path itself and
+// what lies below it) goes to Routes' mux.
+type Uploads struct {
+	Paths  []string
+	Limit  int64
+	Routes func(*http.ServeMux)
+}
+
+// Serve makes the service's handler from api; Run serves it. The edge,
+// outermost first: metrics, request id, panics as 500 problems and the
+// access log; the body limit; the query's syntax (httpkit.ValidQuery);
+// the API document and health, which need no token; then, under /v1/, a
+// verified token of an admitted tenant, the Idempotency-Key replay, the
+// caller kept for calls to peers, and the routes (an unknown route or
+// method answers a problem).
+func (b *Base) Serve(api API) http.Handler {
+	root := http.NewServeMux()
+	root.HandleFunc("GET "+api.DocPath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(api.Doc)
+	})
+	httpkit.Health(root, b.ready)
+	mux := http.NewServeMux()
+	api.Routes(mux)
+	root.Handle("/v1/", b.authenticated(b.idempotent(httpkit.KeepCaller(httpkit.ProblemMux(mux)))))
+	inner := httpkit.ValidQuery(httpkit.ProblemMux(root))
+	limited := httpkit.BodyLimit(httpkit.DefaultBodyLimit)(inner)
+	if u := api.Uploads; u != nil {
+		files := http.NewServeMux()
+		u.Routes(files)
+		h := b.authenticated(httpkit.KeepCaller(httpkit.ProblemMux(files)))
+		large := map[string]bool{}
+		for _, p := range u.Paths {
+			root.Handle(p, h)
+			root.Handle(p+"/", h)
+			large[p] = true
+		}
+		small, big := limited, httpkit.BodyLimit(u.Limit)(inner)
+		limited = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && large[r.URL.Path] {
+				big.ServeHTTP(w, r)
+				return
+			}
+			small.ServeHTTP(w, r)
+		})
+	}
+	b.handler = httpkit.Instrument(b.Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(b.Log)(limited))))
+	return b.handler
+}
+
+// Handler is the handler Serve made.
+func (b *Base) Handler() http.Handler { return b.handler }
+
+// authenticated admits requests with a verified token (a JWT, or a tenant
 // API key known to the directory) of a tenant the directory admits.
-func (b *Base) Authenticated(h http.Handler) http.Handler {
+func (b *Base) authenticated(h http.Handler) http.Handler {
 	return auth.Middleware(b.verifier)(b.Directory.Middleware(h))
 }
 
-// Idempotent replays the answer to a POST repeated with its Idempotency-Key
+// idempotent replays the answer to a POST repeated with its Idempotency-Key
 // (per tenant and caller).
-func (b *Base) Idempotent(h http.Handler) http.Handler {
+func (b *Base) idempotent(h http.Handler) http.Handler {
 	scopeOf := func(r *http.Request) (uuid.UUID, string, bool) {
 		p, ok := auth.PrincipalFrom(r.Context())
 		return p.TenantID, p.UserID, ok
 	}
 	return httpkit.Idempotency(httpkit.NewPostgresIdempotencyStore(b.Pool), scopeOf)(h)
-}
-
-// Root is the service's outer mux: the public API document at docPath and
-// health (probes use the API port); the service adds its /v1/ routes.
-// Metrics are on the ops listener only.
-func (b *Base) Root(docPath string, doc []byte) *http.ServeMux {
-	root := http.NewServeMux()
-	// The API description is public: clients read it before they hold a token.
-	root.HandleFunc("GET "+docPath, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(doc)
-	})
-	httpkit.Health(root, b.ready)
-	return root
-}
-
-// Outermost wraps the whole handler: metrics, request ids, panics turned
-// into 500 problems, and the access log.
-func (b *Base) Outermost(h http.Handler) http.Handler {
-	return httpkit.Instrument(b.Name, httpkit.RequestID(httpkit.Recover(httpkit.AccessLog(b.Log)(h))))
 }
 
 func (b *Base) ready(ctx context.Context) error {
@@ -191,11 +245,16 @@ func (b *Base) ready(ctx context.Context) error {
 	}
 }
 
-// Run loads the tenant directory, then serves h on the configured address
-// (or l when given), the ops endpoints on OpsAddr, and runs the outbox
-// relay, the tenancy applier and more until ctx ends, then shuts down
-// gracefully.
-func (b *Base) Run(ctx context.Context, l net.Listener, h http.Handler, more ...func(context.Context) error) error {
+// Also adds work Run runs beside the service's own: its consumers and
+// workers. Each runs until its context ends; an error stops the service.
+func (b *Base) Also(runs ...func(context.Context) error) { b.more = append(b.more, runs...) }
+
+// Run loads the tenant directory, then serves the handler Serve made on the
+// configured address (or l when given), the ops endpoints on OpsAddr, and
+// runs the outbox relay, the tenancy applier and what Also added until ctx
+// ends, then shuts down gracefully.
+func (b *Base) Run(ctx context.Context, l net.Listener) error {
+	h := b.handler
 	if l == nil {
 		var err error
 		if l, err = net.Listen("tcp", b.cfg.HTTPAddr); err != nil {
@@ -219,7 +278,7 @@ func (b *Base) Run(ctx context.Context, l net.Listener, h http.Handler, more ...
 	g.Go(func() error { return ops.Serve(ctx, opsL, b.ready, b.Log) })
 	g.Go(func() error { return b.relay.Run(ctx) })
 	g.Go(func() error { return b.applier.Run(ctx) })
-	for _, run := range more {
+	for _, run := range b.more {
 		g.Go(func() error { return run(ctx) })
 	}
 	return g.Wait()

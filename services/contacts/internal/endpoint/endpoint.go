@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/access"
-	"github.com/rapportcrm/rapport/pkg/kit"
+	"github.com/rapportcrm/rapport/pkg/observe"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
@@ -28,7 +28,7 @@ type Endpoints struct {
 }
 
 // Make builds the endpoints over s, each observed by o under its method name.
-func Make(s service.Service, o *kit.Observer) Endpoints {
+func Make(s service.Service, o *observe.Observer) Endpoints {
 	wrap := func(name string, e endpoint.Endpoint) endpoint.Endpoint { return o.Middleware(name)(e) }
 	return Endpoints{
 		Create: wrap("CreateContact", func(ctx context.Context, req any) (any, error) {

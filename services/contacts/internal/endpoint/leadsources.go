@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
-	"github.com/rapportcrm/rapport/pkg/kit"
+	"github.com/rapportcrm/rapport/pkg/observe"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
@@ -27,7 +27,7 @@ type LeadSourcesResponse struct {
 func (r LeadSourcesResponse) Failed() error { return r.Err }
 
 // MakeLeadSources builds the lead source endpoints over s, observed by o.
-func MakeLeadSources(s service.Service, o *kit.Observer) LeadSourceEndpoints {
+func MakeLeadSources(s service.Service, o *observe.Observer) LeadSourceEndpoints {
 	wrap := func(name string, e endpoint.Endpoint) endpoint.Endpoint { return o.Middleware(name)(e) }
 	return LeadSourceEndpoints{
 		List: wrap("ListLeadSources", func(ctx context.Context, _ any) (any, error) {

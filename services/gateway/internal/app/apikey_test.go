@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -57,17 +56,16 @@ func startStubService(t *testing.T, brokers []string, jwtKey []byte) *stubServic
 		t.Fatal(err)
 	}
 	s := &stubService{base: base}
-	root := base.Root("/v1/stub/openapi.json", []byte(`{}`))
-	root.Handle("/v1/", base.Authenticated(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.served.Add(1)
-		p, _ := auth.PrincipalFrom(r.Context())
-		tn, _ := tenancy.TenantFrom(r.Context())
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(whoami{TenantID: p.TenantID.String(), UserID: p.UserID, Roles: p.Roles, Admitted: tn.ID.String()})
-	})))
-	s.url, _ = testenv.Serve(t, ctx, cancel, func(ctx context.Context, l net.Listener) error {
-		return base.Run(ctx, l, base.Outermost(root))
-	}, base.Close)
+	base.Serve(servicekit.API{DocPath: "/v1/stub/openapi.json", Doc: []byte(`{}`), Routes: func(mux *http.ServeMux) {
+		mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+			s.served.Add(1)
+			p, _ := auth.PrincipalFrom(r.Context())
+			tn, _ := tenancy.TenantFrom(r.Context())
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(whoami{TenantID: p.TenantID.String(), UserID: p.UserID, Roles: p.Roles, Admitted: tn.ID.String()})
+		})
+	}})
+	s.url, _ = testenv.Serve(t, ctx, cancel, base.Run, base.Close)
 	return s
 }
 

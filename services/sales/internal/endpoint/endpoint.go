@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/access"
-	"github.com/rapportcrm/rapport/pkg/kit"
+	"github.com/rapportcrm/rapport/pkg/observe"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 )
@@ -126,7 +126,7 @@ type Endpoints struct {
 }
 
 // call makes an endpoint of a use case, observed under name.
-func call[Req any](o *kit.Observer, name string, fn func(context.Context, Req) (any, error)) endpoint.Endpoint {
+func call[Req any](o *observe.Observer, name string, fn func(context.Context, Req) (any, error)) endpoint.Endpoint {
 	return o.Middleware(name)(func(ctx context.Context, req any) (any, error) {
 		v, err := fn(ctx, req.(Req))
 		return Response{Value: v, Err: err}, nil
@@ -134,7 +134,7 @@ func call[Req any](o *kit.Observer, name string, fn func(context.Context, Req) (
 }
 
 // Make builds the endpoints over s.
-func Make(s *service.Service, o *kit.Observer) Endpoints {
+func Make(s *service.Service, o *observe.Observer) Endpoints {
 	return Endpoints{
 		ListPipelines: call(o, "ListPipelines", func(ctx context.Context, _ None) (any, error) { return s.ListPipelines(ctx) }),
 		GetPipeline:   call(o, "GetPipeline", func(ctx context.Context, r ID) (any, error) { return s.GetPipeline(ctx, r.ID) }),

@@ -1,4 +1,4 @@
-package kit_test
+package observe_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
-	"github.com/rapportcrm/rapport/pkg/kit"
+	"github.com/rapportcrm/rapport/pkg/observe"
 	"github.com/rapportcrm/rapport/pkg/telemetry/telemetrytest"
 )
 
@@ -22,7 +22,7 @@ func (r response) Failed() error { return r.err }
 
 func TestObserverLogsBusinessErrorsAndFailuresAtTheirLevels(t *testing.T) {
 	var buf bytes.Buffer
-	o := kit.NewObserver("widgets", slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	o := observe.New("widgets", slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	for _, err := range []error{nil, apperr.NotFound("widget"), errors.New("disk on fire")} {
 		e := o.Middleware("GetWidget")(func(context.Context, any) (any, error) { return response{err}, nil })
 		if resp, _ := e(context.Background(), nil); resp.(response).err != err {
@@ -49,7 +49,7 @@ func TestObserverLogsBusinessErrorsAndFailuresAtTheirLevels(t *testing.T) {
 // seconds: a 3 ms call lands between 2.5 and 5 ms, not in the first bucket.
 func TestObserverMetricsPassPromtoolWithSecondsBuckets(t *testing.T) {
 	telemetrytest.Setup(t, "widgets")
-	o := kit.NewObserver("widgets", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	o := observe.New("widgets", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e := o.Middleware("GetWidget")(func(context.Context, any) (any, error) {
 		time.Sleep(3 * time.Millisecond)
 		return response{}, nil

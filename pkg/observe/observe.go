@@ -1,7 +1,7 @@
-// Package kit holds the go-kit endpoint middlewares every service wraps its
+// Package observe holds the go-kit endpoint middlewares every service wraps its
 // use cases in: one log line and one metric sample per call, named by the
 // endpoint, with the business error a response carries (endpoint.Failer).
-package kit
+package observe
 
 import (
 	"context"
@@ -28,10 +28,10 @@ type Observer struct {
 // cached read (half a millisecond) to an export that hits the timeout.
 var durationBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-// NewObserver makes the observer of service's calls; its metrics are
+// New makes the observer of service's calls; its metrics are
 // <service>.calls and <service>.call.duration by method and outcome
 // (Prometheus: <service>_calls_total, <service>_call_duration_seconds).
-func NewObserver(service string, log *slog.Logger) *Observer {
+func New(service string, log *slog.Logger) *Observer {
 	m := otel.Meter("github.com/rapportcrm/rapport/services/" + service)
 	// The constructors return a usable no-op instrument with their error;
 	// a metric that cannot be registered must not stop the service.
