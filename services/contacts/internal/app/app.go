@@ -11,8 +11,8 @@ import (
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/services/contacts/api"
-	contactsdb "github.com/rapportcrm/rapport/services/contacts/internal/adapters/postgres"
 	"github.com/rapportcrm/rapport/services/contacts/internal/adapters/salesapi"
+	"github.com/rapportcrm/rapport/services/contacts/internal/adapters/store"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/endpoint"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
@@ -30,7 +30,7 @@ type App struct {
 
 // New migrates the database (when configured) and assembles the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	base, err := servicekit.New(ctx, Name, cfg.Config, log, contactsdb.Tenants{}, migrations.Set())
+	base, err := servicekit.New(ctx, Name, cfg.Config, log, store.Tenants{}, migrations.Set())
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	pool := base.Pool
-	svc := service.New(contactsdb.NewContacts(pool), contactsdb.NewCompanies(pool), contactsdb.NewActivities(pool), contactsdb.NewFields(pool), contactsdb.NewImports(pool), contactsdb.NewLeadSources(pool), a.settings,
+	svc := service.New(store.NewContacts(pool), store.NewCompanies(pool), store.NewActivities(pool), store.NewFields(pool), store.NewImports(pool), store.NewLeadSources(pool), a.settings,
 		salesapi.New(cfg.SalesURL))
 	base.Also(timeline.Run, func(ctx context.Context) error { return svc.RunImports(ctx, log) })
 	base.Serve(servicekit.API{DocPath: "/v1/contacts/openapi.json", Doc: api.OpenAPI,
@@ -77,9 +77,9 @@ func fileInTimeline(ctx context.Context, tx pgx.Tx, e events.Event) error {
 		return err
 	}
 	if ch.Remove != uuid.Nil {
-		if err := contactsdb.RemoveTimeline(ctx, tx, e.TenantID, ch.Remove); err != nil {
+		if err := store.RemoveTimeline(ctx, tx, e.TenantID, ch.Remove); err != nil {
 			return err
 		}
 	}
-	return contactsdb.AddTimeline(ctx, tx, e.TenantID, ch.Add...)
+	return store.AddTimeline(ctx, tx, e.TenantID, ch.Add...)
 }

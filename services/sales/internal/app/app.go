@@ -12,7 +12,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/services/sales/api"
 	"github.com/rapportcrm/rapport/services/sales/internal/adapters/contactsapi"
-	salesdb "github.com/rapportcrm/rapport/services/sales/internal/adapters/postgres"
+	"github.com/rapportcrm/rapport/services/sales/internal/adapters/store"
 	"github.com/rapportcrm/rapport/services/sales/internal/endpoint"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 	"github.com/rapportcrm/rapport/services/sales/internal/transport"
@@ -29,7 +29,7 @@ type App struct {
 
 // New migrates the database (when configured) and assembles the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	base, err := servicekit.New(ctx, Name, cfg.Config, log, salesdb.Tenants{}, migrations.Set())
+	base, err := servicekit.New(ctx, Name, cfg.Config, log, store.Tenants{}, migrations.Set())
 	if err != nil {
 		return nil, err
 	}
@@ -38,10 +38,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.ContactsURL != nil {
 		client = contactsapi.New(cfg.ContactsURL)
 	}
-	svc := service.New(salesdb.NewStore(base.Pool), client, a.settings, log)
+	svc := service.New(store.NewStore(base.Pool), client, a.settings, log)
 	contacts, err := base.Consumer("contacts", []string{service.ContactsTopic}, service.Projected,
 		func(ctx context.Context, tx pgx.Tx, e events.Event) error {
-			return svc.ApplyContactsEvent(ctx, salesdb.RepoOf(tx, e.TenantID), e)
+			return svc.ApplyContactsEvent(ctx, store.RepoOf(tx, e.TenantID), e)
 		})
 	if err != nil {
 		base.Close()

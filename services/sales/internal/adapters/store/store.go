@@ -1,6 +1,6 @@
-// Package postgres stores the sales model in PostgreSQL, every statement in
+// Package store stores the sales model in PostgreSQL, every statement in
 // a transaction scoped to one tenant (row-level security backs the filter).
-package postgres
+package store
 
 import (
 	"context"

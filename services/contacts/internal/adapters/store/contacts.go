@@ -1,7 +1,7 @@
-// Package postgres stores the client base in PostgreSQL. Every method owns
+// Package store stores the client base in PostgreSQL. Every method owns
 // its transaction, scoped to the tenant for row-level security, and writes the
 // events of a change to the outbox in that same transaction.
-package postgres
+package store
 
 import (
 	"context"
