@@ -13,7 +13,8 @@ CONTROLLER_GEN_VERSION := v0.22.0
 HELM_VERSION := v4.3.2
 
 # Every Go module of the workspace.
-MODULES := pkg services/contacts services/sales services/operator services/gateway deploy/local tests
+# Every module go.work names: a new service is tested, vetted and formatted once it is there.
+MODULES := $(shell awk '/^use \(/ {u = 1; next} u && /^\)/ {u = 0} u {sub(/^\.\//, "", $$1); print $$1}' go.work)
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 .PHONY: run test test-go test-fuzz fuzz lint vet fmt-check proto proto-check crd crd-check tools bench postgres envtest-assets

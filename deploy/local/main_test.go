@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

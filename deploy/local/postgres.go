@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/rapportcrm/rapport/pkg/pgcluster"
+	"github.com/rapportcrm/rapport/pkg/dev/pgcluster"
 )
 
 // postgres is the private cluster in the data folder.

@@ -15,8 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 func TestRunStopsCleanlyOnCancelAndTheNextRunKeepsTheData(t *testing.T) {

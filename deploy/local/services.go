@@ -15,9 +15,9 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/catalog"
+	"github.com/rapportcrm/rapport/pkg/dev/pgcluster"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/ops"
-	"github.com/rapportcrm/rapport/pkg/pgcluster"
 )
 
 const gatewayName = "gateway"

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rapportcrm/rapport/pkg/pgcluster"
+	"github.com/rapportcrm/rapport/pkg/dev/pgcluster"
 )
 
 func TestDiscoverServicesSkipsOperatorAndSorts(t *testing.T) {

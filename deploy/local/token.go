@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 )
 
@@ -88,11 +89,11 @@ func issueToken(l layout, r tokenRequest) (string, error) {
 	}, r.TTL)
 }
 
-func devIssuer(l layout) (*auth.DevIssuer, error) {
+func devIssuer(l layout) (*devauth.Issuer, error) {
 	if err := os.MkdirAll(filepath.Dir(l.issuerKey()), 0o700); err != nil {
 		return nil, err
 	}
-	iss, err := auth.LoadOrCreateDevIssuer(l.issuerKey())
+	iss, err := devauth.LoadOrCreate(l.issuerKey())
 	if err != nil {
 		return nil, fmt.Errorf("dev issuer %s: %w", l.issuerKey(), err)
 	}

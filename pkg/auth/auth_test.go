@@ -27,6 +27,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
 	"github.com/rapportcrm/rapport/pkg/telemetry"
 )
 
@@ -344,11 +345,11 @@ func TestMiddleware(t *testing.T) {
 
 func TestDevIssuer(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys", "dev.pem")
-	first, err := auth.LoadOrCreateDevIssuer(path)
+	first, err := devauth.LoadOrCreate(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := auth.LoadOrCreateDevIssuer(path)
+	again, err := devauth.LoadOrCreate(path)
 	if err != nil {
 		t.Fatal(err)
 	}

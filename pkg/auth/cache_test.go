@@ -3,20 +3,23 @@ package auth
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwt"
 )
 
 func TestVerifiedTokensAreRememberedUntilTheyExpire(t *testing.T) {
 	ctx := context.Background()
-	iss, err := LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "k.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := newTestSigner(t)
 	v, err := NewVerifier(ctx, Config{PublicKeyPEM: iss.PublicKeyPEM()})
 	if err != nil {
 		t.Fatal(err)
@@ -51,10 +54,7 @@ func TestVerifiedTokensAreRememberedUntilTheyExpire(t *testing.T) {
 
 func TestRememberedSaysWhatTheCacheVouchesFor(t *testing.T) {
 	ctx := context.Background()
-	iss, err := LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "k.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := newTestSigner(t)
 	jwt, err := NewVerifier(ctx, Config{PublicKeyPEM: iss.PublicKeyPEM()})
 	if err != nil {
 		t.Fatal(err)
@@ -101,4 +101,41 @@ func TestRememberedSaysWhatTheCacheVouchesFor(t *testing.T) {
 	if Remembered(v, tok) {
 		t.Fatal("an expired token is remembered")
 	}
+}
+
+// testSigner signs tokens as an identity provider would, for the tests
+// inside the package (devauth, which does so for the others, imports it).
+type testSigner struct {
+	key *ecdsa.PrivateKey
+	pem []byte
+}
+
+func newTestSigner(t *testing.T) *testSigner {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testSigner{key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})}
+}
+
+func (s *testSigner) PublicKeyPEM() []byte { return s.pem }
+
+func (s *testSigner) Token(p Principal, ttl time.Duration) (string, error) {
+	now := time.Now().Truncate(time.Second)
+	roles := p.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	tok, err := jwt.NewBuilder().Issuer(DevIssuerName).Audience([]string{DevAudience}).Subject(p.UserID).
+		IssuedAt(now).Expiration(now.Add(ttl)).Claim("tenant_id", p.TenantID.String()).Claim("roles", roles).Build()
+	if err != nil {
+		return "", err
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256(), s.key))
+	return string(signed), err
 }

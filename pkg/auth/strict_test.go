@@ -14,6 +14,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
 )
 
 // signRaw signs payload as it is, so a test controls every byte of the claims.
@@ -215,7 +216,7 @@ func TestVerifierRefusesLongLifetimes(t *testing.T) {
 
 // Dev tokens stay under the maximum; a longer one is refused like any other.
 func TestDevIssuerTokensAndTheMaximumLifetime(t *testing.T) {
-	iss, err := auth.LoadOrCreateDevIssuer(t.TempDir() + "/dev.pem")
+	iss, err := devauth.LoadOrCreate(t.TempDir() + "/dev.pem")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/postgres"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // The outbox, the relay and the consumer together deliver every event's

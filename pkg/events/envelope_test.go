@@ -12,8 +12,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 func TestEnvelopeRoundTrip(t *testing.T) {

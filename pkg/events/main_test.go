@@ -18,9 +18,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/postgres"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

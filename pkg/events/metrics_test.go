@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // A stalled consumer's lag keeps growing as events arrive, on every

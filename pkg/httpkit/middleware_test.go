@@ -13,9 +13,9 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/telemetry"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 func TestRequestID(t *testing.T) {

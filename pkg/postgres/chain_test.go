@@ -7,8 +7,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/postgres"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 func TestChainRenumbersParameters(t *testing.T) {

@@ -3,7 +3,7 @@ package postgres_test
 import (
 	"testing"
 
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 )
 
 // The platform's own tables, as every service's app role meets them.

@@ -15,10 +15,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // noDefaults is a service with nothing to seed for a tenant.
@@ -33,7 +34,7 @@ func TestMetricsAreServedOnTheOpsPortOnly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	db := testenv.NewDatabase(t)
 	brokers := testenv.Kafka(t, tenancy.TopicTenants, tenancy.TopicAcks)
-	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "dev.pem"))
+	issuer, err := devauth.LoadOrCreate(filepath.Join(t.TempDir(), "dev.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}

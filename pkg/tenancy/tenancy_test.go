@@ -15,11 +15,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

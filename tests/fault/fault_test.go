@@ -19,10 +19,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/rapportcrm/rapport/pkg/dev/pgcluster"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
-	"github.com/rapportcrm/rapport/pkg/pgcluster"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -14,10 +14,11 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/catalog"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
+	"github.com/rapportcrm/rapport/pkg/dev/pgcluster"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
-	"github.com/rapportcrm/rapport/pkg/pgcluster"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // world is one tenant's platform built from the services' real binaries,
@@ -26,7 +27,7 @@ import (
 type world struct {
 	t          *testing.T
 	brokers    []string
-	issuer     *auth.DevIssuer
+	issuer     *devauth.Issuer
 	keyFile    string
 	tenant     uuid.UUID
 	contactsDB pgcluster.Database
@@ -45,7 +46,7 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t, brokers: testenv.Kafka(t, topics...), keyFile: filepath.Join(dir, "dev.pem"),
 		tenant: uuid.New(), procs: map[string]*proc{}, ports: map[string]int{}}
 	var err error
-	if w.issuer, err = auth.LoadOrCreateDevIssuer(filepath.Join(dir, "issuer.pem")); err != nil {
+	if w.issuer, err = devauth.LoadOrCreate(filepath.Join(dir, "issuer.pem")); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(w.keyFile, w.issuer.PublicKeyPEM(), 0o600); err != nil {

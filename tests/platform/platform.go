@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 )
 
 // root is the repository root (this file lives in tests/platform).

@@ -3,7 +3,7 @@ package api
 import (
 	"testing"
 
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 )
 
 // The document is valid OpenAPI 3.1, its references resolve and its

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 )
 
 var methods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}

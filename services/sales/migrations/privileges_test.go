@@ -3,7 +3,7 @@ package migrations_test
 import (
 	"testing"
 
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/services/sales/migrations"
 )
 

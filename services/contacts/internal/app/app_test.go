@@ -16,12 +16,13 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/contacts/api"
 	"github.com/rapportcrm/rapport/services/contacts/internal/app"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 type harness struct {
 	t       testing.TB
 	url     string
-	issuer  *auth.DevIssuer
+	issuer  *devauth.Issuer
 	brokers []string
 	appURL  string
 	tenantA uuid.UUID
@@ -53,7 +54,7 @@ func start(t testing.TB) *harness {
 	db := testenv.NewDatabase(t)
 	brokers := testenv.Kafka(t, append([]string{service.Topic, tenancy.TopicTenants, tenancy.TopicAcks}, service.TimelineTopics...)...)
 	keyPath := filepath.Join(t.TempDir(), "dev.pem")
-	issuer, err := auth.LoadOrCreateDevIssuer(keyPath)
+	issuer, err := devauth.LoadOrCreate(keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func TestAuthentication(t *testing.T) {
 	h := start(t)
 	h.do("GET", "/v1/contacts", "", nil).want(t, http.StatusUnauthorized)
 	h.do("GET", "/v1/contacts", "garbage", nil).want(t, http.StatusUnauthorized)
-	other, _ := auth.LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "other.pem"))
+	other, _ := devauth.LoadOrCreate(filepath.Join(t.TempDir(), "other.pem"))
 	forged, _ := other.Token(auth.Principal{TenantID: h.tenantA, UserID: "x", Roles: []string{"admin"}}, time.Hour)
 	h.do("GET", "/v1/contacts", forged, nil).want(t, http.StatusUnauthorized)
 	// A verified token of a tenant this service was never told about.

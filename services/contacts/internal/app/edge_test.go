@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 )
 
 // The HTTP edge of issue 12: what a careless or hostile client sends.

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 )
 
 // Companies' search box follows the rule of contacts' (domain.CheckSearch):

@@ -3,7 +3,7 @@ package transport_test
 import (
 	"testing"
 
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/services/contacts/api"
 	"github.com/rapportcrm/rapport/services/contacts/internal/transport"
 )

@@ -23,10 +23,11 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/gateway/internal/app"
 	"github.com/rapportcrm/rapport/services/gateway/internal/routing"
 )
@@ -99,7 +100,7 @@ type harness struct {
 	url string
 	// opsURL is the ops listener's base URL (OPS_ADDR).
 	opsURL string
-	issuer *auth.DevIssuer
+	issuer *devauth.Issuer
 	// upstream is the contacts service; upstreams holds every service by name.
 	upstream  *upstream
 	upstreams map[string]*upstream
@@ -127,7 +128,7 @@ func start(t *testing.T, opts options) *harness {
 		brokers = []string{opts.brokers}
 	}
 	dir := t.TempDir()
-	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(dir, "dev.pem"))
+	issuer, err := devauth.LoadOrCreate(filepath.Join(dir, "dev.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}

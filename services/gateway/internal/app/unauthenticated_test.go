@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/services/gateway/internal/ratelimit"
 )
@@ -47,7 +48,7 @@ func unauthenticated(t *testing.T) map[string]int64 {
 // well formed, so only a signature check refuses it.
 func (h *harness) forged(tenant uuid.UUID) string {
 	h.t.Helper()
-	stranger, err := auth.LoadOrCreateDevIssuer(filepath.Join(h.t.TempDir(), "stranger.pem"))
+	stranger, err := devauth.LoadOrCreate(filepath.Join(h.t.TempDir(), "stranger.pem"))
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
 	"github.com/rapportcrm/rapport/services/gateway/internal/ratelimit"
 )
 
@@ -164,7 +165,7 @@ func BenchmarkRefuseLimited(b *testing.B) {
 }
 
 func BenchmarkVerifyForged(b *testing.B) {
-	trusted, err := auth.LoadOrCreateDevIssuer(filepath.Join(b.TempDir(), "trusted.pem"))
+	trusted, err := devauth.LoadOrCreate(filepath.Join(b.TempDir(), "trusted.pem"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -182,7 +183,7 @@ func BenchmarkVerifyForged(b *testing.B) {
 }
 
 func forged(b testing.TB) string {
-	stranger, err := auth.LoadOrCreateDevIssuer(filepath.Join(b.TempDir(), "stranger.pem"))
+	stranger, err := devauth.LoadOrCreate(filepath.Join(b.TempDir(), "stranger.pem"))
 	if err != nil {
 		b.Fatal(err)
 	}

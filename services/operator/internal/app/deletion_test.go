@@ -19,9 +19,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/telemetry/telemetrytest"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 	crmv1alpha1 "github.com/rapportcrm/rapport/services/operator/api/v1alpha1"
 	"github.com/rapportcrm/rapport/services/operator/internal/app"
 	"github.com/rapportcrm/rapport/services/operator/internal/controller"

@@ -22,11 +22,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
+	"github.com/rapportcrm/rapport/pkg/dev/pgcluster"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
-	"github.com/rapportcrm/rapport/pkg/pgcluster"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 	crmv1alpha1 "github.com/rapportcrm/rapport/services/operator/api/v1alpha1"
 	"github.com/rapportcrm/rapport/services/operator/internal/app"
 	"github.com/rapportcrm/rapport/services/operator/internal/envtestkit"
@@ -44,7 +45,7 @@ type rig struct {
 	rc       *rest.Config
 	brokers  []string
 	db       pgcluster.Database
-	issuer   *auth.DevIssuer
+	issuer   *devauth.Issuer
 	contacts *process
 	gateway  *process
 	metrics  string
@@ -85,7 +86,7 @@ func newRig(t testing.TB, services ...string) *rig {
 	r := &rig{t: t, k8s: k8s, rc: rc, db: testenv.NewDatabase(t),
 		brokers: testenv.Kafka(t, tenancy.TopicTenants, tenancy.TopicAcks, "crm.contacts.events.v1")}
 	keyPath := filepath.Join(t.TempDir(), "dev.pem")
-	issuer, err := auth.LoadOrCreateDevIssuer(keyPath)
+	issuer, err := devauth.LoadOrCreate(keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}

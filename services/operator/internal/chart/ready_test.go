@@ -14,11 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/catalog"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 	crmv1alpha1 "github.com/rapportcrm/rapport/services/operator/api/v1alpha1"
 	"github.com/rapportcrm/rapport/services/operator/internal/app"
 	"github.com/rapportcrm/rapport/services/operator/internal/envtestkit"
@@ -55,7 +55,7 @@ func TestDefaultValuesMakeATenantReady(t *testing.T) {
 	}
 
 	// Every catalogued service, each knowing the others' URLs.
-	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "dev.pem"))
+	issuer, err := devauth.LoadOrCreate(filepath.Join(t.TempDir(), "dev.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,12 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/devauth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 	"github.com/rapportcrm/rapport/services/sales/api"
 	"github.com/rapportcrm/rapport/services/sales/internal/app"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
@@ -39,7 +40,7 @@ func TestMain(m *testing.M) {
 type harness struct {
 	t       testing.TB
 	url     string
-	issuer  *auth.DevIssuer
+	issuer  *devauth.Issuer
 	brokers []string
 	appURL  string
 	tenantA uuid.UUID
@@ -76,7 +77,7 @@ func startWith(t testing.TB, withContacts bool) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	db := testenv.NewDatabase(t)
 	brokers := testenv.Kafka(t, service.Topic, service.ContactsTopic, tenancy.TopicTenants, tenancy.TopicAcks)
-	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "dev.pem"))
+	issuer, err := devauth.LoadOrCreate(filepath.Join(t.TempDir(), "dev.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}

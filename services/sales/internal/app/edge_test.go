@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // Sales' mux sits behind layers that copy the request; its server spans

@@ -6,7 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 )
 
 // A contact or company sales holds as deleted is asked of the contacts

@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // dbCalls is what the request that answered r sent to PostgreSQL, from its

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
-	"github.com/rapportcrm/rapport/pkg/testenv"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/services/sales/api"
 )
 

@@ -8,8 +8,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
-	"github.com/rapportcrm/rapport/pkg/testenv"
 )
 
 // sameRefusal fails unless two answers are the same problem: status, type,

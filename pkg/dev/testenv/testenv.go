@@ -23,7 +23,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/rapportcrm/rapport/pkg/pgcluster"
+	"github.com/rapportcrm/rapport/pkg/dev/pgcluster"
 )
 
 var (

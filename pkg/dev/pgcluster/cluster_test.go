@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/rapportcrm/rapport/pkg/pgcluster"
+	"github.com/rapportcrm/rapport/pkg/dev/pgcluster"
 )
 
 // A cluster started again on the same folder keeps its data, as `make run` needs.

@@ -1,4 +1,6 @@
-package auth
+// Package devauth signs tokens for local mode and tests; nothing in
+// production uses it.
+package devauth
 
 import (
 	"crypto/ecdsa"
@@ -18,21 +20,23 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/rapportcrm/rapport/pkg/auth"
 )
 
-// DevIssuer signs tokens for local mode (make run, tests) with an ES256 key
+// Issuer signs tokens for local mode (make run, tests) with an ES256 key
 // kept in a PEM file, so tokens stay valid across restarts. Verifiers trust
-// it through its PublicKeyPEM or JWKS with issuer DevIssuerName and
-// audience DevAudience.
-type DevIssuer struct {
+// it through its PublicKeyPEM or JWKS with issuer auth.DevIssuerName and
+// audience auth.DevAudience.
+type Issuer struct {
 	key    jwk.Key // private, with kid and alg
 	public jwk.Key
 	pem    []byte
 }
 
-// LoadOrCreateDevIssuer loads the P-256 private key at path, creating it
+// LoadOrCreate loads the P-256 private key at path, creating it
 // (mode 0600) the first time. Concurrent first calls agree on one key.
-func LoadOrCreateDevIssuer(path string) (*DevIssuer, error) {
+func LoadOrCreate(path string) (*Issuer, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		data, err = createKeyFile(path)
@@ -52,7 +56,7 @@ func LoadOrCreateDevIssuer(path string) (*DevIssuer, error) {
 	if !ok || priv.Curve != elliptic.P256() {
 		return nil, fmt.Errorf("auth: dev issuer key %s: not a P-256 key", path)
 	}
-	return newDevIssuer(priv)
+	return newIssuer(priv)
 }
 
 // createKeyFile writes a new key beside path and links it into place, so
@@ -96,7 +100,7 @@ func createKeyFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-func newDevIssuer(priv *ecdsa.PrivateKey) (*DevIssuer, error) {
+func newIssuer(priv *ecdsa.PrivateKey) (*Issuer, error) {
 	key, err := jwk.Import(priv)
 	if err != nil {
 		return nil, err
@@ -118,20 +122,20 @@ func newDevIssuer(priv *ecdsa.PrivateKey) (*DevIssuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DevIssuer{key: key, public: public, pem: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})}, nil
+	return &Issuer{key: key, public: public, pem: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})}, nil
 }
 
 // Token signs a token for p valid for ttl: sub, tenant_id, roles, team,
-// iss DevIssuerName, aud DevAudience, iat, nbf, exp, jti; kid in the header.
-func (d *DevIssuer) Token(p Principal, ttl time.Duration) (string, error) {
+// iss auth.DevIssuerName, aud auth.DevAudience, iat, nbf, exp, jti; kid in the header.
+func (d *Issuer) Token(p auth.Principal, ttl time.Duration) (string, error) {
 	now := time.Now().Truncate(time.Second)
 	roles := p.Roles
 	if roles == nil {
 		roles = []string{}
 	}
 	b := jwt.NewBuilder().
-		Issuer(DevIssuerName).
-		Audience([]string{DevAudience}).
+		Issuer(auth.DevIssuerName).
+		Audience([]string{auth.DevAudience}).
 		Subject(p.UserID).
 		IssuedAt(now).
 		NotBefore(now).
@@ -155,10 +159,10 @@ func (d *DevIssuer) Token(p Principal, ttl time.Duration) (string, error) {
 
 // PublicKeyPEM is the issuer's public key as a PKIX PEM block, for
 // AUTH_PUBLIC_KEY_FILE.
-func (d *DevIssuer) PublicKeyPEM() []byte { return append([]byte(nil), d.pem...) }
+func (d *Issuer) PublicKeyPEM() []byte { return append([]byte(nil), d.pem...) }
 
 // JWKS is the issuer's public key set as served at a JWKS URL.
-func (d *DevIssuer) JWKS() []byte {
+func (d *Issuer) JWKS() []byte {
 	b, err := json.Marshal(map[string]any{"keys": []jwk.Key{d.public}})
 	if err != nil {
 		// Marshalling a public EC key cannot fail.
