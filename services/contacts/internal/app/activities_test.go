@@ -17,37 +17,37 @@ import (
 func TestActivities(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleRep)
-	contact := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
-	company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Ромашка"}).want(t, http.StatusCreated).body["id"].(string)
+	contact := h.do("POST", "/v1/contacts", tok, anna).Want(t, http.StatusCreated).Body["id"].(string)
+	company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Ромашка"}).Want(t, http.StatusCreated).Body["id"].(string)
 	call := map[string]any{"kind": "call", "direction": "outbound", "outcome": "no answer", "duration_seconds": 35,
 		"occurred_at": "2026-11-20T10:00:00+03:00", "subject": "Первый звонок", "contact_id": contact, "company_id": company}
-	r := h.do("POST", "/v1/activities", tok, call).want(t, http.StatusCreated)
-	id := r.body["id"].(string)
-	if r.header.Get("Location") != "/v1/activities/"+id || r.body["occurred_at"] != "2026-11-20T07:00:00Z" ||
-		r.body["owner_id"] != "rep-user" || r.body["duration_seconds"].(float64) != 35 || r.body["deal_id"] != nil {
-		t.Fatalf("have %s", r.raw)
+	r := h.do("POST", "/v1/activities", tok, call).Want(t, http.StatusCreated)
+	id := r.Body["id"].(string)
+	if r.Header.Get("Location") != "/v1/activities/"+id || r.Body["occurred_at"] != "2026-11-20T07:00:00Z" ||
+		r.Body["owner_id"] != "rep-user" || r.Body["duration_seconds"].(float64) != 35 || r.Body["deal_id"] != nil {
+		t.Fatalf("have %s", r.Raw)
 	}
-	h.do("GET", "/v1/activities/"+id, tok, nil).want(t, http.StatusOK)
-	note := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "note", "body": "Просит счёт", "contact_id": contact}).want(t, http.StatusCreated)
-	if note.body["direction"] != nil {
-		t.Fatalf("have %s", note.raw)
+	h.do("GET", "/v1/activities/"+id, tok, nil).Want(t, http.StatusOK)
+	note := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "note", "body": "Просит счёт", "contact_id": contact}).Want(t, http.StatusCreated)
+	if note.Body["direction"] != nil {
+		t.Fatalf("have %s", note.Raw)
 	}
 	// Newest first; a company sees only its own.
-	l := h.do("GET", "/v1/activities?contact_id="+contact+"&limit=1", tok, nil).want(t, http.StatusOK)
-	if items := l.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["kind"] != "note" {
-		t.Fatalf("first page %s", l.raw)
+	l := h.do("GET", "/v1/activities?contact_id="+contact+"&limit=1", tok, nil).Want(t, http.StatusOK)
+	if items := l.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["kind"] != "note" {
+		t.Fatalf("first page %s", l.Raw)
 	}
-	l = h.do("GET", "/v1/activities?contact_id="+contact+"&cursor="+l.body["next_cursor"].(string), tok, nil).want(t, http.StatusOK)
-	if items := l.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != id || l.body["next_cursor"] != nil {
-		t.Fatalf("second page %s", l.raw)
+	l = h.do("GET", "/v1/activities?contact_id="+contact+"&cursor="+l.Body["next_cursor"].(string), tok, nil).Want(t, http.StatusOK)
+	if items := l.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != id || l.Body["next_cursor"] != nil {
+		t.Fatalf("second page %s", l.Raw)
 	}
-	if items := h.do("GET", "/v1/activities?company_id="+company, tok, nil).want(t, http.StatusOK).body["items"].([]any); len(items) != 1 {
+	if items := h.do("GET", "/v1/activities?company_id="+company, tok, nil).Want(t, http.StatusOK).Body["items"].([]any); len(items) != 1 {
 		t.Fatalf("company's activities: %v", items)
 	}
 
 	// Bad input.
 	for name, tc := range map[string]struct {
-		body   map[string]any
+		Body   map[string]any
 		fields string
 	}{
 		"kind and direction": {map[string]any{"kind": "telegram", "direction": "sideways", "contact_id": contact}, "kind,direction"},
@@ -58,36 +58,36 @@ func TestActivities(t *testing.T) {
 		"unknown contact":    {map[string]any{"kind": "call", "contact_id": uuid.NewString()}, "contact_id"},
 		"unknown company":    {map[string]any{"kind": "call", "company_id": uuid.NewString()}, "company_id"},
 	} {
-		r := h.do("POST", "/v1/activities", tok, tc.body).want(t, http.StatusUnprocessableEntity)
-		if f := strings.Join(r.fields(), ","); f != tc.fields {
+		r := h.do("POST", "/v1/activities", tok, tc.Body).Want(t, http.StatusUnprocessableEntity)
+		if f := strings.Join(r.FieldPaths(), ","); f != tc.fields {
 			t.Errorf("%s: fields %s, want %s", name, f, tc.fields)
 		}
 	}
 
 	// Another tenant sees none of it and cannot log against it.
 	b := h.token(h.tenantB, auth.RoleAdmin)
-	h.do("GET", "/v1/activities/"+id, b, nil).want(t, http.StatusNotFound)
-	h.do("DELETE", "/v1/activities/"+id, b, nil).want(t, http.StatusNotFound)
-	h.do("GET", "/v1/activities?contact_id="+contact, b, nil).want(t, http.StatusNotFound)
-	h.do("GET", "/v1/activities?company_id="+company, b, nil).want(t, http.StatusNotFound)
-	h.do("GET", "/v1/contacts/"+contact+"/timeline", b, nil).want(t, http.StatusNotFound)
-	r = h.do("POST", "/v1/activities", b, map[string]any{"kind": "call", "contact_id": contact}).want(t, http.StatusUnprocessableEntity)
-	if f := r.fields(); len(f) != 1 || f[0] != "contact_id" {
-		t.Fatalf("have %s", r.raw)
+	h.do("GET", "/v1/activities/"+id, b, nil).Want(t, http.StatusNotFound)
+	h.do("DELETE", "/v1/activities/"+id, b, nil).Want(t, http.StatusNotFound)
+	h.do("GET", "/v1/activities?contact_id="+contact, b, nil).Want(t, http.StatusNotFound)
+	h.do("GET", "/v1/activities?company_id="+company, b, nil).Want(t, http.StatusNotFound)
+	h.do("GET", "/v1/contacts/"+contact+"/timeline", b, nil).Want(t, http.StatusNotFound)
+	r = h.do("POST", "/v1/activities", b, map[string]any{"kind": "call", "contact_id": contact}).Want(t, http.StatusUnprocessableEntity)
+	if f := r.FieldPaths(); len(f) != 1 || f[0] != "contact_id" {
+		t.Fatalf("have %s", r.Raw)
 	}
-	h.do("POST", "/v1/activities", h.token(h.tenantA, auth.RoleViewer), call).want(t, http.StatusForbidden)
+	h.do("POST", "/v1/activities", h.token(h.tenantA, auth.RoleViewer), call).Want(t, http.StatusForbidden)
 
-	h.do("DELETE", "/v1/activities/"+id, tok, nil).want(t, http.StatusNoContent)
-	h.do("GET", "/v1/activities/"+id, tok, nil).want(t, http.StatusNotFound)
+	h.do("DELETE", "/v1/activities/"+id, tok, nil).Want(t, http.StatusNoContent)
+	h.do("GET", "/v1/activities/"+id, tok, nil).Want(t, http.StatusNotFound)
 
 	// Deleting a company drops its own activities and keeps those that
 	// concern a contact, without the company.
-	own := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "visit", "company_id": company}).want(t, http.StatusCreated).body["id"].(string)
-	both := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "email", "contact_id": contact, "company_id": company}).want(t, http.StatusCreated).body["id"].(string)
-	h.do("DELETE", "/v1/companies/"+company, tok, nil).want(t, http.StatusNoContent)
-	h.do("GET", "/v1/activities/"+own, tok, nil).want(t, http.StatusNotFound)
-	if g := h.do("GET", "/v1/activities/"+both, tok, nil).want(t, http.StatusOK); g.body["company_id"] != nil || g.body["contact_id"] != contact {
-		t.Fatalf("the contact's activity after the company's deletion: %s", g.raw)
+	own := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "visit", "company_id": company}).Want(t, http.StatusCreated).Body["id"].(string)
+	both := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "email", "contact_id": contact, "company_id": company}).Want(t, http.StatusCreated).Body["id"].(string)
+	h.do("DELETE", "/v1/companies/"+company, tok, nil).Want(t, http.StatusNoContent)
+	h.do("GET", "/v1/activities/"+own, tok, nil).Want(t, http.StatusNotFound)
+	if g := h.do("GET", "/v1/activities/"+both, tok, nil).Want(t, http.StatusOK); g.Body["company_id"] != nil || g.Body["contact_id"] != contact {
+		t.Fatalf("the contact's activity after the company's deletion: %s", g.Raw)
 	}
 }
 
@@ -96,11 +96,11 @@ func TestActivities(t *testing.T) {
 func TestTimeline(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleRep)
-	contact := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
-	other := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Олег"}).want(t, http.StatusCreated).body["id"].(string)
-	h.do("PATCH", "/v1/contacts/"+contact, tok, map[string]any{"position": "CFO"}).want(t, http.StatusOK)
+	contact := h.do("POST", "/v1/contacts", tok, anna).Want(t, http.StatusCreated).Body["id"].(string)
+	other := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Олег"}).Want(t, http.StatusCreated).Body["id"].(string)
+	h.do("PATCH", "/v1/contacts/"+contact, tok, map[string]any{"position": "CFO"}).Want(t, http.StatusOK)
 	past := h.do("POST", "/v1/activities", tok, map[string]any{"kind": "meeting", "subject": "Знакомство",
-		"occurred_at": "2026-01-15T12:00:00Z", "contact_id": contact}).want(t, http.StatusCreated).body["id"].(string)
+		"occurred_at": "2026-01-15T12:00:00Z", "contact_id": contact}).Want(t, http.StatusCreated).Body["id"].(string)
 
 	// A deal service publishes about the contact (and another tenant's id,
 	// which must not land anywhere).
@@ -116,9 +116,9 @@ func TestTimeline(t *testing.T) {
 	}
 
 	types := func() []string {
-		r := h.do("GET", "/v1/contacts/"+contact+"/timeline", tok, nil).want(t, http.StatusOK)
+		r := h.do("GET", "/v1/contacts/"+contact+"/timeline", tok, nil).Want(t, http.StatusOK)
 		var out []string
-		for _, it := range r.body["items"].([]any) {
+		for _, it := range r.Body["items"].([]any) {
 			out = append(out, it.(map[string]any)["type"].(string))
 		}
 		return out
@@ -131,25 +131,25 @@ func TestTimeline(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	r := h.do("GET", "/v1/contacts/"+contact+"/timeline?limit=2", tok, nil).want(t, http.StatusOK)
-	first := r.body["items"].([]any)
+	r := h.do("GET", "/v1/contacts/"+contact+"/timeline?limit=2", tok, nil).Want(t, http.StatusOK)
+	first := r.Body["items"].([]any)
 	if first[0].(map[string]any)["data"].(map[string]any)["subject"] != "deal-7" || first[0].(map[string]any)["source"] != "/rapport/sales" {
 		t.Fatalf("deal entry %v", first[0])
 	}
 	if changed := first[1].(map[string]any)["data"].(map[string]any)["changed_fields"].([]any); len(changed) != 1 || changed[0] != "position" {
 		t.Fatalf("update entry %v", first[1])
 	}
-	rest := h.do("GET", "/v1/contacts/"+contact+"/timeline?limit=2&cursor="+r.body["next_cursor"].(string), tok, nil).want(t, http.StatusOK)
-	last := rest.body["items"].([]any)
+	rest := h.do("GET", "/v1/contacts/"+contact+"/timeline?limit=2&cursor="+r.Body["next_cursor"].(string), tok, nil).Want(t, http.StatusOK)
+	last := rest.Body["items"].([]any)
 	if len(last) != 2 || last[1].(map[string]any)["at"] != "2026-01-15T12:00:00Z" || last[1].(map[string]any)["actor"] != "rep-user" {
-		t.Fatalf("second page %s", rest.raw)
+		t.Fatalf("second page %s", rest.Raw)
 	}
 	// Another contact's timeline holds only its own creation.
-	if o := h.do("GET", "/v1/contacts/"+other+"/timeline", tok, nil).want(t, http.StatusOK); len(o.body["items"].([]any)) > 1 {
-		t.Fatalf("other contact's timeline %s", o.raw)
+	if o := h.do("GET", "/v1/contacts/"+other+"/timeline", tok, nil).Want(t, http.StatusOK); len(o.Body["items"].([]any)) > 1 {
+		t.Fatalf("other contact's timeline %s", o.Raw)
 	}
 	// A deleted activity leaves the timeline.
-	h.do("DELETE", "/v1/activities/"+past, tok, nil).want(t, http.StatusNoContent)
+	h.do("DELETE", "/v1/activities/"+past, tok, nil).Want(t, http.StatusNoContent)
 	want = "crm.deal.won,crm.contact.updated,crm.contact.created"
 	deadline = time.Now().Add(20 * time.Second)
 	for strings.Join(types(), ",") != want {
@@ -158,7 +158,7 @@ func TestTimeline(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	h.do("GET", "/v1/contacts/"+uuid.NewString()+"/timeline", tok, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/contacts/"+uuid.NewString()+"/timeline", tok, nil).Want(t, http.StatusNotFound)
 }
 
 // Another service's event about a contact merged since lands in the
@@ -166,9 +166,9 @@ func TestTimeline(t *testing.T) {
 func TestTimelineFollowsMerges(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
-	merged := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "emails": []string{"a@x.ru"}}).want(t, http.StatusCreated).body["id"].(string)
-	target := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "emails": []string{"b@x.ru"}}).want(t, http.StatusCreated).body["id"].(string)
-	h.do("POST", "/v1/contacts/"+target+"/merge", tok, map[string]any{"from": []string{merged}}).want(t, http.StatusOK)
+	merged := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "emails": []string{"a@x.ru"}}).Want(t, http.StatusCreated).Body["id"].(string)
+	target := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "emails": []string{"b@x.ru"}}).Want(t, http.StatusCreated).Body["id"].(string)
+	h.do("POST", "/v1/contacts/"+target+"/merge", tok, map[string]any{"from": []string{merged}}).Want(t, http.StatusOK)
 	w := events.NewWriter(h.brokers)
 	defer w.Close()
 	deal, err := events.New("crm.sales.events.v1", "/rapport/sales", "crm.deal.created", h.tenantA, "deal-9", wrapperspb.String("new"))
@@ -181,12 +181,12 @@ func TestTimelineFollowsMerges(t *testing.T) {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		r := h.do("GET", "/v1/contacts/"+target+"/timeline", tok, nil).want(t, http.StatusOK)
-		if items := r.body["items"].([]any); len(items) > 0 && items[0].(map[string]any)["type"] == "crm.deal.created" {
+		r := h.do("GET", "/v1/contacts/"+target+"/timeline", tok, nil).Want(t, http.StatusOK)
+		if items := r.Body["items"].([]any); len(items) > 0 && items[0].(map[string]any)["type"] == "crm.deal.created" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the deal never reached the target's timeline: %s", r.raw)
+			t.Fatalf("the deal never reached the target's timeline: %s", r.Raw)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

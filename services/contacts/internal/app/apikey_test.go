@@ -27,30 +27,30 @@ func TestAPIKeyCallerNamesTheOwner(t *testing.T) {
 		"/v1/contacts":  {"first_name": "Anna", "last_name": "Key"},
 		"/v1/companies": {"name": "ООО Ключ"},
 	} {
-		r := h.do("POST", path, key, body).want(t, http.StatusUnprocessableEntity)
-		if !slices.Contains(r.fields(), "owner_id") {
-			t.Fatalf("%s: the refusal does not name owner_id: %s", path, r.raw)
+		r := h.do("POST", path, key, body).Want(t, http.StatusUnprocessableEntity)
+		if !slices.Contains(r.FieldPaths(), "owner_id") {
+			t.Fatalf("%s: the refusal does not name owner_id: %s", path, r.Raw)
 		}
 		body["owner_id"] = "olga"
-		if r := h.do("POST", path, key, body).want(t, http.StatusCreated); r.body["owner_id"] != "olga" {
-			t.Fatalf("%s: owner %v", path, r.body["owner_id"])
+		if r := h.do("POST", path, key, body).Want(t, http.StatusCreated); r.Body["owner_id"] != "olga" {
+			t.Fatalf("%s: owner %v", path, r.Body["owner_id"])
 		}
 	}
-	r := h.postCSV(key, "entity=contacts", []byte("first_name,last_name\nIvan,Petrov\n")).want(t, http.StatusUnprocessableEntity)
-	if !slices.Contains(r.fields(), "owner_id") {
-		t.Fatalf("an import without owners: %s", r.raw)
+	r := h.postCSV(key, "entity=contacts", []byte("first_name,last_name\nIvan,Petrov\n")).Want(t, http.StatusUnprocessableEntity)
+	if !slices.Contains(r.FieldPaths(), "owner_id") {
+		t.Fatalf("an import without owners: %s", r.Raw)
 	}
 	// A row that leaves its owner empty is refused, not owned by the key.
-	job := h.postCSV(key, "entity=contacts", []byte("first_name,last_name,owner_id\nIvan,Petrov,olga\nPetr,Ivanov,\n")).want(t, http.StatusAccepted)
-	done := h.waitImport(key, job.body["id"].(string))
-	if errs := h.importErrors(key, job.body["id"].(string)); len(errs) != 2 || !strings.Contains(strings.Join(errs[1], ","), "owner_id") {
-		t.Fatalf("import %s, errors %v", done.raw, errs)
+	job := h.postCSV(key, "entity=contacts", []byte("first_name,last_name,owner_id\nIvan,Petrov,olga\nPetr,Ivanov,\n")).Want(t, http.StatusAccepted)
+	done := h.waitImport(key, job.Body["id"].(string))
+	if errs := h.importErrors(key, job.Body["id"].(string)); len(errs) != 2 || !strings.Contains(strings.Join(errs[1], ","), "owner_id") {
+		t.Fatalf("import %s, errors %v", done.Raw, errs)
 	}
 	if n := h.countRows(id, "contacts where owner_id like 'apikey:%'"); n != 0 {
 		t.Fatalf("%d contacts are owned by the API key", n)
 	}
 
 	// The key is its tenant's only.
-	other := h.do("POST", "/v1/contacts", h.token(h.tenantA, "admin"), map[string]any{"first_name": "Only", "last_name": "A"}).want(t, http.StatusCreated)
-	h.do("GET", "/v1/contacts/"+other.body["id"].(string), key, nil).want(t, http.StatusNotFound)
+	other := h.do("POST", "/v1/contacts", h.token(h.tenantA, "admin"), map[string]any{"first_name": "Only", "last_name": "A"}).Want(t, http.StatusCreated)
+	h.do("GET", "/v1/contacts/"+other.Body["id"].(string), key, nil).Want(t, http.StatusNotFound)
 }

@@ -91,31 +91,10 @@ func (h *harness) token(tenant uuid.UUID, role string) string {
 	return tok
 }
 
-type reply struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    []byte
-}
-
-func (h *harness) do(method, path, token string, body any, headers ...string) reply {
+func (h *harness) do(method, path, token string, body any, headers ...string) testenv.Reply {
 	h.t.Helper()
-	r := testenv.Call(h.t, method, h.url+path, token, body, headers...)
-	return reply{status: r.Status, header: r.Header, body: r.Body, raw: r.Raw}
+	return testenv.Call(h.t, method, h.url+path, token, body, headers...)
 }
-
-func (r reply) shared() testenv.Reply {
-	return testenv.Reply{Status: r.status, Header: r.header, Body: r.body, Raw: r.raw}
-}
-
-func (r reply) want(t testing.TB, status int) reply {
-	t.Helper()
-	r.shared().Want(t, status)
-	return r
-}
-
-// fields are the field paths of a validation problem.
-func (r reply) fields() []string { return r.shared().FieldPaths() }
 
 // countRows counts a tenant's rows of a table through RLS, as the service sees them.
 func (h *harness) countRows(tenant uuid.UUID, table string) int {
@@ -148,23 +127,23 @@ var anna = map[string]any{"first_name": "Анна", "last_name": "Иванова
 func TestCreateGetAndEvent(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleRep)
-	r := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated)
-	id := r.body["id"].(string)
-	if r.header.Get("Location") != "/v1/contacts/"+id || r.header.Get("ETag") != `"1"` {
-		t.Fatalf("have Location %q ETag %q", r.header.Get("Location"), r.header.Get("ETag"))
+	r := h.do("POST", "/v1/contacts", tok, anna).Want(t, http.StatusCreated)
+	id := r.Body["id"].(string)
+	if r.Header.Get("Location") != "/v1/contacts/"+id || r.Header.Get("ETag") != `"1"` {
+		t.Fatalf("have Location %q ETag %q", r.Header.Get("Location"), r.Header.Get("ETag"))
 	}
 	if u := uuid.MustParse(id); u.Version() != 7 {
 		t.Fatalf("id %s is not a UUIDv7", id)
 	}
-	if r.body["owner_id"] != "rep-user" || r.body["version"].(float64) != 1 || r.body["created_at"] == nil {
-		t.Fatalf("owner defaults to the creator; have %s", r.raw)
+	if r.Body["owner_id"] != "rep-user" || r.Body["version"].(float64) != 1 || r.Body["created_at"] == nil {
+		t.Fatalf("owner defaults to the creator; have %s", r.Raw)
 	}
-	g := h.do("GET", "/v1/contacts/"+id, tok, nil).want(t, http.StatusOK)
-	if g.body["first_name"] != "Анна" || g.header.Get("ETag") != `"1"` {
-		t.Fatalf("have %s", g.raw)
+	g := h.do("GET", "/v1/contacts/"+id, tok, nil).Want(t, http.StatusOK)
+	if g.Body["first_name"] != "Анна" || g.Header.Get("ETag") != `"1"` {
+		t.Fatalf("have %s", g.Raw)
 	}
-	if g.body["created_at"] != r.body["created_at"] || g.body["updated_at"] != r.body["updated_at"] {
-		t.Fatalf("the write answered %v, the read %v", r.body["created_at"], g.body["created_at"])
+	if g.Body["created_at"] != r.Body["created_at"] || g.Body["updated_at"] != r.Body["updated_at"] {
+		t.Fatalf("the write answered %v, the read %v", r.Body["created_at"], g.Body["created_at"])
 	}
 	// The change reached Kafka through the outbox.
 	ev := readEvent(t, h.brokers, id)
@@ -208,8 +187,8 @@ func TestBadInputOnCreate(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
 	for name, tc := range map[string]struct {
-		body   any
-		status int
+		Body   any
+		Status int
 		fields []string
 	}{
 		"malformed json":  {`{"first_name": `, http.StatusBadRequest, nil},
@@ -220,9 +199,9 @@ func TestBadInputOnCreate(t *testing.T) {
 		"too large":       {`{"first_name": "` + strings.Repeat("a", 2<<20) + `"}`, http.StatusRequestEntityTooLarge, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := h.do("POST", "/v1/contacts", tok, tc.body).want(t, tc.status)
-			if fmt.Sprint(r.fields()) != fmt.Sprint(tc.fields) && tc.fields != nil {
-				t.Fatalf("have fields %v, want %v", r.fields(), tc.fields)
+			r := h.do("POST", "/v1/contacts", tok, tc.Body).Want(t, tc.Status)
+			if fmt.Sprint(r.FieldPaths()) != fmt.Sprint(tc.fields) && tc.fields != nil {
+				t.Fatalf("have fields %v, want %v", r.FieldPaths(), tc.fields)
 			}
 		})
 	}
@@ -237,66 +216,66 @@ func TestBadInputOnCreate(t *testing.T) {
 
 func TestAuthentication(t *testing.T) {
 	h := start(t)
-	h.do("GET", "/v1/contacts", "", nil).want(t, http.StatusUnauthorized)
-	h.do("GET", "/v1/contacts", "garbage", nil).want(t, http.StatusUnauthorized)
+	h.do("GET", "/v1/contacts", "", nil).Want(t, http.StatusUnauthorized)
+	h.do("GET", "/v1/contacts", "garbage", nil).Want(t, http.StatusUnauthorized)
 	other, _ := devauth.LoadOrCreate(filepath.Join(t.TempDir(), "other.pem"))
 	forged, _ := other.Token(auth.Principal{TenantID: h.tenantA, UserID: "x", Roles: []string{"admin"}}, time.Hour)
-	h.do("GET", "/v1/contacts", forged, nil).want(t, http.StatusUnauthorized)
+	h.do("GET", "/v1/contacts", forged, nil).Want(t, http.StatusUnauthorized)
 	// A verified token of a tenant this service was never told about.
-	r := h.do("GET", "/v1/contacts", h.token(uuid.New(), auth.RoleAdmin), nil).want(t, http.StatusForbidden)
-	if !strings.HasSuffix(r.body["type"].(string), "tenant-unknown") {
-		t.Fatalf("have %s", r.raw)
+	r := h.do("GET", "/v1/contacts", h.token(uuid.New(), auth.RoleAdmin), nil).Want(t, http.StatusForbidden)
+	if !strings.HasSuffix(r.Body["type"].(string), "tenant-unknown") {
+		t.Fatalf("have %s", r.Raw)
 	}
 	// Viewers read but do not write.
-	h.do("POST", "/v1/contacts", h.token(h.tenantA, auth.RoleViewer), anna).want(t, http.StatusForbidden)
-	h.do("GET", "/v1/contacts", h.token(h.tenantA, auth.RoleViewer), nil).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts", h.token(h.tenantA, auth.RoleViewer), anna).Want(t, http.StatusForbidden)
+	h.do("GET", "/v1/contacts", h.token(h.tenantA, auth.RoleViewer), nil).Want(t, http.StatusOK)
 }
 
 func TestUpdateWithIfMatch(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleManager)
-	id := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
+	id := h.do("POST", "/v1/contacts", tok, anna).Want(t, http.StatusCreated).Body["id"].(string)
 	path := "/v1/contacts/" + id
-	r := h.do("PATCH", path, tok, map[string]any{"last_name": "Петрова", "tags": []string{"vip", "moscow"}}, "If-Match", `"1"`).want(t, http.StatusOK)
-	if r.body["last_name"] != "Петрова" || r.body["first_name"] != "Анна" || r.body["version"].(float64) != 2 || r.header.Get("ETag") != `"2"` {
-		t.Fatalf("have %s", r.raw)
+	r := h.do("PATCH", path, tok, map[string]any{"last_name": "Петрова", "tags": []string{"vip", "moscow"}}, "If-Match", `"1"`).Want(t, http.StatusOK)
+	if r.Body["last_name"] != "Петрова" || r.Body["first_name"] != "Анна" || r.Body["version"].(float64) != 2 || r.Header.Get("ETag") != `"2"` {
+		t.Fatalf("have %s", r.Raw)
 	}
 	// Stale If-Match is refused and changes nothing.
-	h.do("PATCH", path, tok, map[string]any{"last_name": "X"}, "If-Match", `"1"`).want(t, http.StatusPreconditionFailed)
-	h.do("PATCH", path, tok, map[string]any{"emails": []string{"bad"}}).want(t, http.StatusUnprocessableEntity)
-	h.do("PATCH", path, tok, `{"nick": 1}`).want(t, http.StatusBadRequest)
-	h.do("PATCH", path, tok, `{`).want(t, http.StatusBadRequest)
-	g := h.do("GET", path, tok, nil).want(t, http.StatusOK)
-	if g.body["last_name"] != "Петрова" || g.body["version"].(float64) != 2 {
-		t.Fatalf("refused patches changed the contact: %s", g.raw)
+	h.do("PATCH", path, tok, map[string]any{"last_name": "X"}, "If-Match", `"1"`).Want(t, http.StatusPreconditionFailed)
+	h.do("PATCH", path, tok, map[string]any{"emails": []string{"bad"}}).Want(t, http.StatusUnprocessableEntity)
+	h.do("PATCH", path, tok, `{"nick": 1}`).Want(t, http.StatusBadRequest)
+	h.do("PATCH", path, tok, `{`).Want(t, http.StatusBadRequest)
+	g := h.do("GET", path, tok, nil).Want(t, http.StatusOK)
+	if g.Body["last_name"] != "Петрова" || g.Body["version"].(float64) != 2 {
+		t.Fatalf("refused patches changed the contact: %s", g.Raw)
 	}
 	// Cross-tenant: tenant B cannot see or change tenant A's contact.
 	tokB := h.token(h.tenantB, auth.RoleAdmin)
-	h.do("GET", path, tokB, nil).want(t, http.StatusNotFound)
-	h.do("PATCH", path, tokB, map[string]any{"last_name": "X"}).want(t, http.StatusNotFound)
-	h.do("DELETE", path, tokB, nil).want(t, http.StatusNotFound)
-	h.do("GET", "/v1/contacts/not-a-uuid", tok, nil).want(t, http.StatusNotFound)
-	h.do("GET", "/v1/contacts/"+uuid.NewString(), tok, nil).want(t, http.StatusNotFound)
+	h.do("GET", path, tokB, nil).Want(t, http.StatusNotFound)
+	h.do("PATCH", path, tokB, map[string]any{"last_name": "X"}).Want(t, http.StatusNotFound)
+	h.do("DELETE", path, tokB, nil).Want(t, http.StatusNotFound)
+	h.do("GET", "/v1/contacts/not-a-uuid", tok, nil).Want(t, http.StatusNotFound)
+	h.do("GET", "/v1/contacts/"+uuid.NewString(), tok, nil).Want(t, http.StatusNotFound)
 }
 
 func TestDelete(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
-	id := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
+	id := h.do("POST", "/v1/contacts", tok, anna).Want(t, http.StatusCreated).Body["id"].(string)
 	path := "/v1/contacts/" + id
 	if k, tl := h.countRows(h.tenantA, "contact_keys"), h.countRows(h.tenantA, "timeline"); k != 2 || tl != 1 {
 		t.Fatalf("before delete: %d channel keys, %d timeline entries", k, tl)
 	}
-	h.do("DELETE", path, tok, nil, "If-Match", `"7"`).want(t, http.StatusPreconditionFailed)
-	h.do("DELETE", path, tok, nil, "If-Match", `"1"`).want(t, http.StatusNoContent)
-	h.do("GET", path, tok, nil).want(t, http.StatusNotFound)
-	h.do("DELETE", path, tok, nil).want(t, http.StatusNotFound)
+	h.do("DELETE", path, tok, nil, "If-Match", `"7"`).Want(t, http.StatusPreconditionFailed)
+	h.do("DELETE", path, tok, nil, "If-Match", `"1"`).Want(t, http.StatusNoContent)
+	h.do("GET", path, tok, nil).Want(t, http.StatusNotFound)
+	h.do("DELETE", path, tok, nil).Want(t, http.StatusNotFound)
 	// The channel keys and the timeline go with the contact: the same
 	// person is no duplicate of a deleted one.
 	if k, tl := h.countRows(h.tenantA, "contact_keys"), h.countRows(h.tenantA, "timeline"); k != 0 || tl != 0 {
 		t.Fatalf("after delete: %d channel keys, %d timeline entries left", k, tl)
 	}
-	h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", tok, anna).Want(t, http.StatusCreated)
 	if ev := readEvent(t, h.brokers, id); ev.Type != "crm.contact.created" {
 		t.Fatalf("first event is %s", ev.Type)
 	}
@@ -307,21 +286,21 @@ func TestListPagesAndIsolation(t *testing.T) {
 	tokA, tokB := h.token(h.tenantA, auth.RoleAdmin), h.token(h.tenantB, auth.RoleAdmin)
 	var want []string
 	for i := range 5 {
-		r := h.do("POST", "/v1/contacts", tokA, map[string]any{"first_name": fmt.Sprintf("A%d", i)}).want(t, http.StatusCreated)
-		want = append(want, r.body["id"].(string))
+		r := h.do("POST", "/v1/contacts", tokA, map[string]any{"first_name": fmt.Sprintf("A%d", i)}).Want(t, http.StatusCreated)
+		want = append(want, r.Body["id"].(string))
 	}
-	h.do("POST", "/v1/contacts", tokB, map[string]any{"first_name": "B"}).want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", tokB, map[string]any{"first_name": "B"}).Want(t, http.StatusCreated)
 	var have []string
 	cursor := ""
 	for pages := 0; ; pages++ {
 		if pages > 5 {
 			t.Fatal("pagination does not end")
 		}
-		r := h.do("GET", "/v1/contacts?limit=2&cursor="+cursor, tokA, nil).want(t, http.StatusOK)
-		for _, it := range r.body["items"].([]any) {
+		r := h.do("GET", "/v1/contacts?limit=2&cursor="+cursor, tokA, nil).Want(t, http.StatusOK)
+		for _, it := range r.Body["items"].([]any) {
 			have = append(have, it.(map[string]any)["id"].(string))
 		}
-		next, _ := r.body["next_cursor"].(string)
+		next, _ := r.Body["next_cursor"].(string)
 		if next == "" {
 			break
 		}
@@ -330,26 +309,26 @@ func TestListPagesAndIsolation(t *testing.T) {
 	if fmt.Sprint(have) != fmt.Sprint(want) {
 		t.Fatalf("have %v, want %v", have, want)
 	}
-	r := h.do("GET", "/v1/contacts", tokB, nil).want(t, http.StatusOK)
-	if items := r.body["items"].([]any); len(items) != 1 {
+	r := h.do("GET", "/v1/contacts", tokB, nil).Want(t, http.StatusOK)
+	if items := r.Body["items"].([]any); len(items) != 1 {
 		t.Fatalf("tenant B sees %d contacts", len(items))
 	}
-	h.do("GET", "/v1/contacts?limit=abc", tokA, nil).want(t, http.StatusUnprocessableEntity)
-	h.do("GET", "/v1/contacts?cursor=!!!", tokA, nil).want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts?limit=abc", tokA, nil).Want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts?cursor=!!!", tokA, nil).Want(t, http.StatusUnprocessableEntity)
 }
 
 func TestIdempotencyKeyReplaysCreate(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleRep)
-	first := h.do("POST", "/v1/contacts", tok, anna, "Idempotency-Key", "k-1").want(t, http.StatusCreated)
-	again := h.do("POST", "/v1/contacts", tok, anna, "Idempotency-Key", "k-1").want(t, http.StatusCreated)
-	if first.body["id"] != again.body["id"] {
-		t.Fatalf("replay created another contact: %v vs %v", first.body["id"], again.body["id"])
+	first := h.do("POST", "/v1/contacts", tok, anna, "Idempotency-Key", "k-1").Want(t, http.StatusCreated)
+	again := h.do("POST", "/v1/contacts", tok, anna, "Idempotency-Key", "k-1").Want(t, http.StatusCreated)
+	if first.Body["id"] != again.Body["id"] {
+		t.Fatalf("replay created another contact: %v vs %v", first.Body["id"], again.Body["id"])
 	}
-	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Other"}, "Idempotency-Key", "k-1").want(t, http.StatusUnprocessableEntity)
+	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Other"}, "Idempotency-Key", "k-1").Want(t, http.StatusUnprocessableEntity)
 	// Tenant B's identical key is its own.
-	b := h.do("POST", "/v1/contacts", h.token(h.tenantB, auth.RoleRep), anna, "Idempotency-Key", "k-1").want(t, http.StatusCreated)
-	if b.body["id"] == first.body["id"] {
+	b := h.do("POST", "/v1/contacts", h.token(h.tenantB, auth.RoleRep), anna, "Idempotency-Key", "k-1").Want(t, http.StatusCreated)
+	if b.Body["id"] == first.Body["id"] {
 		t.Fatal("tenant B was replayed tenant A's response")
 	}
 	if n := h.countRows(h.tenantA, "contacts"); n != 1 {
@@ -359,10 +338,10 @@ func TestIdempotencyKeyReplaysCreate(t *testing.T) {
 
 func TestOpenAPIDocumentIsServed(t *testing.T) {
 	h := start(t)
-	r := h.do("GET", "/v1/contacts/openapi.json", "", nil).want(t, http.StatusOK)
-	paths, _ := r.body["paths"].(map[string]any)
-	if r.body["openapi"] != "3.1.0" || paths["/v1/contacts"] == nil || paths["/v1/contacts/{id}"] == nil {
-		t.Fatalf("have %s", r.raw)
+	r := h.do("GET", "/v1/contacts/openapi.json", "", nil).Want(t, http.StatusOK)
+	paths, _ := r.Body["paths"].(map[string]any)
+	if r.Body["openapi"] != "3.1.0" || paths["/v1/contacts"] == nil || paths["/v1/contacts/{id}"] == nil {
+		t.Fatalf("have %s", r.Raw)
 	}
 }
 
@@ -371,12 +350,12 @@ func TestOpenAPIDocumentIsServed(t *testing.T) {
 func TestUnknownRoutesAnswerProblems(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
-	h.do("GET", "/v1/contacts/"+uuid.NewString()+"/nothing", tok, nil).want(t, http.StatusNotFound)
-	r := h.do("PUT", "/v1/contacts/"+uuid.NewString(), tok, anna).want(t, http.StatusMethodNotAllowed)
-	if !strings.Contains(r.header.Get("Allow"), "PATCH") {
-		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	h.do("GET", "/v1/contacts/"+uuid.NewString()+"/nothing", tok, nil).Want(t, http.StatusNotFound)
+	r := h.do("PUT", "/v1/contacts/"+uuid.NewString(), tok, anna).Want(t, http.StatusMethodNotAllowed)
+	if !strings.Contains(r.Header.Get("Allow"), "PATCH") {
+		t.Fatalf("Allow %q", r.Header.Get("Allow"))
 	}
-	h.do("GET", "/nothing", "", nil).want(t, http.StatusNotFound)
+	h.do("GET", "/nothing", "", nil).Want(t, http.StatusNotFound)
 }
 
 // TestPurge deletes tenant B with deletionPolicy Delete: every row the
@@ -389,12 +368,12 @@ func TestPurge(t *testing.T) {
 		// With a quota, so that its contacts are counted.
 		h.setQuota(tenant, 2, 100)
 		tok := h.token(tenant, auth.RoleAdmin)
-		company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка"}).want(t, http.StatusCreated).body["id"]
+		company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка"}).Want(t, http.StatusCreated).Body["id"]
 		contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "emails": []string{"anna@example.ru"},
-			"company_id": company}).want(t, http.StatusCreated).body["id"]
-		h.do("POST", "/v1/activities", tok, map[string]any{"kind": "note", "body": "Позвонить", "contact_id": contact}).want(t, http.StatusCreated)
-		dup := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Аня"}).want(t, http.StatusCreated).body["id"]
-		h.do("POST", fmt.Sprintf("/v1/contacts/%s/merge", contact), tok, map[string]any{"from": []any{dup}}).want(t, http.StatusOK)
+			"company_id": company}).Want(t, http.StatusCreated).Body["id"]
+		h.do("POST", "/v1/activities", tok, map[string]any{"kind": "note", "body": "Позвонить", "contact_id": contact}).Want(t, http.StatusCreated)
+		dup := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Аня"}).Want(t, http.StatusCreated).Body["id"]
+		h.do("POST", fmt.Sprintf("/v1/contacts/%s/merge", contact), tok, map[string]any{"from": []any{dup}}).Want(t, http.StatusOK)
 		for _, table := range tables {
 			if n := h.countRows(tenant, table); n == 0 {
 				t.Fatalf("setup: no %s rows", table)

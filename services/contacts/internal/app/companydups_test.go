@@ -8,16 +8,17 @@ import (
 	"testing"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 )
 
 // wantDuplicateCompany checks a 409 duplicate-company naming one company
 // with the keys it holds.
-func wantDuplicateCompany(t *testing.T, r reply, id string, why ...string) {
+func wantDuplicateCompany(t *testing.T, r testenv.Reply, id string, why ...string) {
 	t.Helper()
-	r.want(t, http.StatusConflict)
-	dups, _ := r.body["duplicates"].([]any)
-	if !strings.HasSuffix(r.body["type"].(string), "/duplicate-company") || len(dups) != 1 {
-		t.Fatalf("have %s", r.raw)
+	r.Want(t, http.StatusConflict)
+	dups, _ := r.Body["duplicates"].([]any)
+	if !strings.HasSuffix(r.Body["type"].(string), "/duplicate-company") || len(dups) != 1 {
+		t.Fatalf("have %s", r.Raw)
 	}
 	d := dups[0].(map[string]any)
 	if d["id"] != id || fmt.Sprint(d["why"]) != fmt.Sprint(why) {
@@ -33,7 +34,7 @@ func TestCompanyDuplicatesAreRefusedUnlessAllowed(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleRep)
 	first := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка", "tax_id": "7701234567"}).
-		want(t, http.StatusCreated).body["id"].(string)
+		Want(t, http.StatusCreated).Body["id"].(string)
 	// The same tax id in another spelling, under another name.
 	same := map[string]any{"name": "Ромашка-Опт", "tax_id": "7701 234567"}
 	wantDuplicateCompany(t, h.do("POST", "/v1/companies", tok, same), first, "company-tax:7701234567")
@@ -41,31 +42,31 @@ func TestCompanyDuplicatesAreRefusedUnlessAllowed(t *testing.T) {
 	// with or without one.
 	wantDuplicateCompany(t, h.do("POST", "/v1/companies", tok, map[string]any{"name": "ооо ромашка"}), first, "company-name:ооо ромашка")
 	// A tax id of its own makes another company of the same name.
-	h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка", "tax_id": "5001112223"}).want(t, http.StatusCreated)
+	h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка", "tax_id": "5001112223"}).Want(t, http.StatusCreated)
 	// Another tenant's companies are no duplicates.
-	h.do("POST", "/v1/companies", h.token(h.tenantB, auth.RoleRep), same).want(t, http.StatusCreated)
+	h.do("POST", "/v1/companies", h.token(h.tenantB, auth.RoleRep), same).Want(t, http.StatusCreated)
 
 	// A change into another company's tax id (or name, without one) is
 	// refused too, and leaves the company as it was.
-	third := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Василёк"}).want(t, http.StatusCreated).body["id"].(string)
+	third := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Василёк"}).Want(t, http.StatusCreated).Body["id"].(string)
 	wantDuplicateCompany(t, h.do("PATCH", "/v1/companies/"+third, tok, map[string]any{"tax_id": "7701234567"}, "If-Match", `"1"`),
 		first, "company-tax:7701234567")
-	lutik := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Лютик"}).want(t, http.StatusCreated).body["id"].(string)
+	lutik := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Лютик"}).Want(t, http.StatusCreated).Body["id"].(string)
 	wantDuplicateCompany(t, h.do("PATCH", "/v1/companies/"+third, tok, map[string]any{"name": "ЛЮТИК"}), lutik, "company-name:лютик")
-	if g := h.do("GET", "/v1/companies/"+third, tok, nil).want(t, http.StatusOK); g.body["name"] != "Василёк" || g.body["version"].(float64) != 1 {
-		t.Fatalf("a refused change changed the company: %s", g.raw)
+	if g := h.do("GET", "/v1/companies/"+third, tok, nil).Want(t, http.StatusOK); g.Body["name"] != "Василёк" || g.Body["version"].(float64) != 1 {
+		t.Fatalf("a refused change changed the company: %s", g.Raw)
 	}
 	// Insisted on, a duplicate is stored.
-	h.do("POST", "/v1/companies?allow_duplicate=maybe", tok, same).want(t, http.StatusUnprocessableEntity)
-	second := h.do("POST", "/v1/companies?allow_duplicate=true", tok, same).want(t, http.StatusCreated).body["id"].(string)
-	h.do("PATCH", "/v1/companies/"+third+"?allow_duplicate=true", tok, map[string]any{"tax_id": "7701234567"}).want(t, http.StatusOK)
-	if n := len(h.do("GET", "/v1/companies?q=7701234567", tok, nil).want(t, http.StatusOK).body["items"].([]any)); n != 3 {
+	h.do("POST", "/v1/companies?allow_duplicate=maybe", tok, same).Want(t, http.StatusUnprocessableEntity)
+	second := h.do("POST", "/v1/companies?allow_duplicate=true", tok, same).Want(t, http.StatusCreated).Body["id"].(string)
+	h.do("PATCH", "/v1/companies/"+third+"?allow_duplicate=true", tok, map[string]any{"tax_id": "7701234567"}).Want(t, http.StatusOK)
+	if n := len(h.do("GET", "/v1/companies?q=7701234567", tok, nil).Want(t, http.StatusOK).Body["items"].([]any)); n != 3 {
 		t.Fatalf("%d companies with the tax id, want 3", n)
 	}
 	// A duplicate kept on purpose still changes what is not its key.
-	h.do("PATCH", "/v1/companies/"+second, tok, map[string]any{"industry": "Retail"}).want(t, http.StatusOK)
+	h.do("PATCH", "/v1/companies/"+second, tok, map[string]any{"industry": "Retail"}).Want(t, http.StatusOK)
 	// A name change of a company with a tax id is no duplicate.
-	h.do("PATCH", "/v1/companies/"+first, tok, map[string]any{"name": "Лютик"}).want(t, http.StatusOK)
+	h.do("PATCH", "/v1/companies/"+first, tok, map[string]any{"name": "Лютик"}).Want(t, http.StatusOK)
 }
 
 // Concurrent creates of one company make one, whatever the timing.
@@ -79,7 +80,7 @@ func TestConcurrentCompanyCreatesMakeOneCompany(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				statuses[i] = h.do("POST", "/v1/companies", tok, b).status
+				statuses[i] = h.do("POST", "/v1/companies", tok, b).Status
 			}()
 		}
 		wg.Wait()
@@ -120,13 +121,13 @@ func TestCompanyDuplicatesAgreeWithImports(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
 	api := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка", "tax_id": "7701234567"}).
-		want(t, http.StatusCreated).body["id"].(string)
+		Want(t, http.StatusCreated).Body["id"].(string)
 	r := h.postCSV(tok, "entity=companies&on_duplicate=skip", []byte("name,tax_id\nРомашка-2,7701234567\nООО Василёк,\n"))
-	r.want(t, http.StatusAccepted)
-	if done := h.waitImport(tok, r.body["id"].(string)); counts(done) != "total=2 done=2 created=1 updated=0 skipped=1 failed=0" {
-		t.Fatalf("import: %s", done.raw)
+	r.Want(t, http.StatusAccepted)
+	if done := h.waitImport(tok, r.Body["id"].(string)); counts(done) != "total=2 done=2 created=1 updated=0 skipped=1 failed=0" {
+		t.Fatalf("import: %s", done.Raw)
 	}
-	imported := h.do("GET", "/v1/companies?q=василёк", tok, nil).want(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)["id"].(string)
+	imported := h.do("GET", "/v1/companies?q=василёк", tok, nil).Want(t, http.StatusOK).Body["items"].([]any)[0].(map[string]any)["id"].(string)
 	wantDuplicateCompany(t, h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО ВАСИЛЁК"}), imported, "company-name:ооо василёк")
 	wantDuplicateCompany(t, h.do("POST", "/v1/companies", tok, map[string]any{"name": "Новое имя", "tax_id": "7701234567"}), api,
 		"company-tax:7701234567")

@@ -49,18 +49,18 @@ func TestActivityNamesOnlyDealsItsAuthorSees(t *testing.T) {
 	testenv.Call(t, "DELETE", sales+"/v1/deals/"+gone, owner, nil, "If-Match", `"1"`).Want(t, http.StatusNoContent)
 	foreign := deal(h.token(h.tenantB, auth.RoleAdmin), "Чужая")
 
-	log := func(tok, dealID string) reply {
+	log := func(tok, dealID string) testenv.Reply {
 		t.Helper()
 		contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Клиент " + uuid.NewString()[:8]}).
-			want(t, http.StatusCreated).body["id"].(string)
+			Want(t, http.StatusCreated).Body["id"].(string)
 		return h.do("POST", "/v1/activities", tok, map[string]any{"kind": "call", "contact_id": contact, "deal_id": dealID})
 	}
-	r := log(owner, mine).want(t, http.StatusCreated)
-	if r.body["deal_id"] != mine {
-		t.Fatalf("have %s", r.raw)
+	r := log(owner, mine).Want(t, http.StatusCreated)
+	if r.Body["deal_id"] != mine {
+		t.Fatalf("have %s", r.Raw)
 	}
 	// The owner's manager sees the team's deals.
-	log(h.tokenFor(h.tenantA, "boss", "north", auth.RoleManager), mine).want(t, http.StatusCreated)
+	log(h.tokenFor(h.tenantA, "boss", "north", auth.RoleManager), mine).Want(t, http.StatusCreated)
 
 	var refusals []string
 	for name, tc := range map[string]struct{ tok, deal string }{
@@ -71,11 +71,11 @@ func TestActivityNamesOnlyDealsItsAuthorSees(t *testing.T) {
 		"a deal that never existed":  {owner, uuid.NewString()},
 		"its own deal, other tenant": {h.token(h.tenantB, auth.RoleAdmin), mine},
 	} {
-		r := log(tc.tok, tc.deal).want(t, http.StatusUnprocessableEntity)
-		if f := strings.Join(r.fields(), ","); f != "deal_id" {
-			t.Errorf("%s: fields %s: %s", name, f, r.raw)
+		r := log(tc.tok, tc.deal).Want(t, http.StatusUnprocessableEntity)
+		if f := strings.Join(r.FieldPaths(), ","); f != "deal_id" {
+			t.Errorf("%s: fields %s: %s", name, f, r.Raw)
 		}
-		refusals = append(refusals, r.body["errors"].([]any)[0].(map[string]any)["message"].(string))
+		refusals = append(refusals, r.Body["errors"].([]any)[0].(map[string]any)["message"].(string))
 	}
 	for _, m := range refusals {
 		if m != "no such deal" {
@@ -89,9 +89,9 @@ func TestActivityNamesOnlyDealsItsAuthorSees(t *testing.T) {
 	// When sales cannot be asked, nothing is logged and the client is told
 	// to try again.
 	proc.Stop()
-	r = log(owner, mine).want(t, http.StatusServiceUnavailable)
-	if r.body["type"] != "https://rapport.dev/problems/sales-unavailable" {
-		t.Fatalf("have %s", r.raw)
+	r = log(owner, mine).Want(t, http.StatusServiceUnavailable)
+	if r.Body["type"] != "https://rapport.dev/problems/sales-unavailable" {
+		t.Fatalf("have %s", r.Raw)
 	}
 	if n := h.countRows(h.tenantA, "activities where deal_id is not null"); n != 2 {
 		t.Fatalf("%d activities name a deal after sales stopped, want 2", n)

@@ -82,8 +82,8 @@ func pairsOf(t *testing.T, h *harness, token string, limit int, name map[string]
 	var out []string
 	cursor, pages := "", 0
 	for ; pages < 100; pages++ {
-		r := h.do("GET", fmt.Sprintf("/v1/contacts/duplicates?limit=%d&cursor=%s", limit, url.QueryEscape(cursor)), token, nil).want(t, http.StatusOK)
-		for _, it := range r.body["items"].([]any) {
+		r := h.do("GET", fmt.Sprintf("/v1/contacts/duplicates?limit=%d&cursor=%s", limit, url.QueryEscape(cursor)), token, nil).Want(t, http.StatusOK)
+		for _, it := range r.Body["items"].([]any) {
 			p := it.(map[string]any)
 			ids := p["contact_ids"].([]any)
 			var reasons []string
@@ -95,7 +95,7 @@ func pairsOf(t *testing.T, h *harness, token string, limit int, name map[string]
 			slices.Sort(pair)
 			out = append(out, fmt.Sprintf("%s %v %s", strings.Join(pair, "+"), p["score"], strings.Join(reasons, ",")))
 		}
-		if cursor, _ = r.body["next_cursor"].(string); cursor == "" {
+		if cursor, _ = r.Body["next_cursor"].(string); cursor == "" {
 			return out, pages + 1
 		}
 	}
@@ -110,13 +110,13 @@ func TestDuplicatePairs(t *testing.T) {
 	h := start(t)
 	adm := h.token(h.tenantA, auth.RoleAdmin)
 	company := func(name string) string {
-		return h.do("POST", "/v1/companies", adm, map[string]any{"name": name}).want(t, http.StatusCreated).body["id"].(string)
+		return h.do("POST", "/v1/companies", adm, map[string]any{"name": name}).Want(t, http.StatusCreated).Body["id"].(string)
 	}
 	acme, other := company("Acme"), company("Другая")
 	name := map[string]string{}
 	add := func(label string, body map[string]any) {
 		t.Helper()
-		id := h.do("POST", "/v1/contacts?allow_duplicate=true", adm, body).want(t, http.StatusCreated).body["id"].(string)
+		id := h.do("POST", "/v1/contacts?allow_duplicate=true", adm, body).Want(t, http.StatusCreated).Body["id"].(string)
 		name[id] = label
 	}
 	add("x1", map[string]any{"first_name": "Анна", "emails": []string{"anna@example.ru"}})
@@ -161,29 +161,29 @@ func TestDuplicatePairs(t *testing.T) {
 	}
 
 	// Bad input.
-	h.do("GET", "/v1/contacts/duplicates?limit=0", adm, nil).want(t, http.StatusUnprocessableEntity)
-	h.do("GET", "/v1/contacts/duplicates?limit=x", adm, nil).want(t, http.StatusUnprocessableEntity)
-	h.do("GET", "/v1/contacts/duplicates?cursor=!!", adm, nil).want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts/duplicates?limit=0", adm, nil).Want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts/duplicates?limit=x", adm, nil).Want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts/duplicates?cursor=!!", adm, nil).Want(t, http.StatusUnprocessableEntity)
 	// A well-formed cursor naming no company in a name group.
 	forged := httpkit.EncodeCursor(map[string]any{"s": "name", "g": "acme ivanov", "a": uuid.NewString(), "b": uuid.NewString()})
-	h.do("GET", "/v1/contacts/duplicates?cursor="+forged, adm, nil).want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts/duplicates?cursor="+forged, adm, nil).Want(t, http.StatusUnprocessableEntity)
 	// A cursor of the contact list is not one of this list.
-	next := h.do("GET", "/v1/contacts?limit=1", adm, nil).want(t, http.StatusOK).body["next_cursor"].(string)
-	r := h.do("GET", "/v1/contacts/duplicates?cursor="+next, adm, nil).want(t, http.StatusUnprocessableEntity)
-	if f := r.fields(); len(f) != 1 || f[0] != "cursor" {
-		t.Fatalf("have %s", r.raw)
+	next := h.do("GET", "/v1/contacts?limit=1", adm, nil).Want(t, http.StatusOK).Body["next_cursor"].(string)
+	r := h.do("GET", "/v1/contacts/duplicates?cursor="+next, adm, nil).Want(t, http.StatusUnprocessableEntity)
+	if f := r.FieldPaths(); len(f) != 1 || f[0] != "cursor" {
+		t.Fatalf("have %s", r.Raw)
 	}
 
 	// Another tenant sees none of them, and its own duplicates only.
 	b := h.token(h.tenantB, auth.RoleAdmin)
-	if l := h.do("GET", "/v1/contacts/duplicates", b, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 0 {
-		t.Fatalf("tenant B sees tenant A's duplicates: %s", l.raw)
+	if l := h.do("GET", "/v1/contacts/duplicates", b, nil).Want(t, http.StatusOK); len(l.Body["items"].([]any)) != 0 {
+		t.Fatalf("tenant B sees tenant A's duplicates: %s", l.Raw)
 	}
 	for _, body := range []map[string]any{anna, {"first_name": "Ann", "emails": []string{"anna@example.ru"}}} {
-		h.do("POST", "/v1/contacts?allow_duplicate=true", b, body).want(t, http.StatusCreated)
+		h.do("POST", "/v1/contacts?allow_duplicate=true", b, body).Want(t, http.StatusCreated)
 	}
-	if l := h.do("GET", "/v1/contacts/duplicates", b, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 1 {
-		t.Fatalf("tenant B's own pair: %s", l.raw)
+	if l := h.do("GET", "/v1/contacts/duplicates", b, nil).Want(t, http.StatusOK); len(l.Body["items"].([]any)) != 1 {
+		t.Fatalf("tenant B's own pair: %s", l.Raw)
 	}
 	if have, _ := pairsOf(t, h, adm, 50, name); len(have) != len(want) {
 		t.Fatalf("tenant B's pair reached tenant A: %v", have)
@@ -197,7 +197,7 @@ func TestDuplicatePairsVisibility(t *testing.T) {
 	rep1, rep2 := tok("rep1", "north", auth.RoleRep), tok("rep2", "south", auth.RoleRep)
 	name := map[string]string{}
 	add := func(token, label string, body map[string]any) string {
-		id := h.do("POST", "/v1/contacts?allow_duplicate=true", token, body).want(t, http.StatusCreated).body["id"].(string)
+		id := h.do("POST", "/v1/contacts?allow_duplicate=true", token, body).Want(t, http.StatusCreated).Body["id"].(string)
 		name[id] = label
 		return id
 	}
@@ -220,7 +220,7 @@ func TestDuplicatePairsVisibility(t *testing.T) {
 		}
 	}
 	// Shared with rep1, b2 makes a pair rep1 sees.
-	h.do("PATCH", "/v1/contacts/"+b2, rep2, map[string]any{"shared_with": map[string]any{"users": []string{"rep1"}}}).want(t, http.StatusOK)
+	h.do("PATCH", "/v1/contacts/"+b2, rep2, map[string]any{"shared_with": map[string]any{"users": []string{"rep1"}}}).Want(t, http.StatusOK)
 	if have, _ := pairsOf(t, h, rep1, 1, name); strings.Join(have, "\n") != "a1+a2 0.9 email:a@x.ru\nb1+b2 0.8 phone:+79123456789" {
 		t.Fatalf("rep1 after the share: %q", have)
 	}
@@ -231,7 +231,7 @@ func TestDuplicatePairsVisibility(t *testing.T) {
 func TestDuplicatePairsBesideACommonChannel(t *testing.T) {
 	h := start(t)
 	adm := h.token(h.tenantA, auth.RoleAdmin)
-	acme := h.do("POST", "/v1/companies", adm, map[string]any{"name": "Acme"}).want(t, http.StatusCreated).body["id"].(string)
+	acme := h.do("POST", "/v1/companies", adm, map[string]any{"name": "Acme"}).Want(t, http.StatusCreated).Body["id"].(string)
 	name := map[string]string{}
 	for i := range domain.MaxDuplicateGroup + 1 {
 		body := map[string]any{"first_name": fmt.Sprintf("Сотрудник%d", i), "emails": []string{"info@acme.ru"}, "company_id": acme}
@@ -240,7 +240,7 @@ func TestDuplicatePairsBesideACommonChannel(t *testing.T) {
 			body["first_name"], body["last_name"] = []string{"Андрей", "Andrei"}[i], []string{"Иванов", "Ivanov"}[i]
 			label = fmt.Sprintf("z%d", i+1)
 		}
-		id := h.do("POST", "/v1/contacts?allow_duplicate=true", adm, body).want(t, http.StatusCreated).body["id"].(string)
+		id := h.do("POST", "/v1/contacts?allow_duplicate=true", adm, body).Want(t, http.StatusCreated).Body["id"].(string)
 		name[id] = label
 	}
 	have, _ := pairsOf(t, h, adm, 50, name)

@@ -19,23 +19,23 @@ import (
 func TestIfMatchFollowsRFC9110(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleManager)
-	id := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
+	id := h.do("POST", "/v1/contacts", tok, anna).Want(t, http.StatusCreated).Body["id"].(string)
 	path := "/v1/contacts/" + id
 	// A weak tag never matches under strong comparison.
-	h.do("PATCH", path, tok, map[string]any{"last_name": "Weak"}, "If-Match", `W/"1"`).want(t, http.StatusPreconditionFailed)
+	h.do("PATCH", path, tok, map[string]any{"last_name": "Weak"}, "If-Match", `W/"1"`).Want(t, http.StatusPreconditionFailed)
 	// A list matches when any member does.
-	r := h.do("PATCH", path, tok, map[string]any{"last_name": "Listed"}, "If-Match", `"1", "2"`).want(t, http.StatusOK)
-	if r.header.Get("ETag") != `"2"` {
-		t.Fatalf("have %s", r.raw)
+	r := h.do("PATCH", path, tok, map[string]any{"last_name": "Listed"}, "If-Match", `"1", "2"`).Want(t, http.StatusOK)
+	if r.Header.Get("ETag") != `"2"` {
+		t.Fatalf("have %s", r.Raw)
 	}
-	h.do("PATCH", path, tok, map[string]any{"last_name": "Stale"}, "If-Match", `"1", W/"2"`).want(t, http.StatusPreconditionFailed)
+	h.do("PATCH", path, tok, map[string]any{"last_name": "Stale"}, "If-Match", `"1", W/"2"`).Want(t, http.StatusPreconditionFailed)
 	// A tag this API never made is valid and matches nothing; only broken syntax is 400.
-	h.do("PATCH", path, tok, map[string]any{"last_name": "Foreign"}, "If-Match", `"abc"`).want(t, http.StatusPreconditionFailed)
-	h.do("PATCH", path, tok, map[string]any{"last_name": "Broken"}, "If-Match", `"2`).want(t, http.StatusBadRequest)
-	h.do("PATCH", path, tok, map[string]any{"last_name": "Any"}, "If-Match", `*`).want(t, http.StatusOK)
-	g := h.do("GET", path, tok, nil).want(t, http.StatusOK)
-	if g.body["last_name"] != "Any" || g.body["version"].(float64) != 3 {
-		t.Fatalf("refused patches changed the contact: %s", g.raw)
+	h.do("PATCH", path, tok, map[string]any{"last_name": "Foreign"}, "If-Match", `"abc"`).Want(t, http.StatusPreconditionFailed)
+	h.do("PATCH", path, tok, map[string]any{"last_name": "Broken"}, "If-Match", `"2`).Want(t, http.StatusBadRequest)
+	h.do("PATCH", path, tok, map[string]any{"last_name": "Any"}, "If-Match", `*`).Want(t, http.StatusOK)
+	g := h.do("GET", path, tok, nil).Want(t, http.StatusOK)
+	if g.Body["last_name"] != "Any" || g.Body["version"].(float64) != 3 {
+		t.Fatalf("refused patches changed the contact: %s", g.Raw)
 	}
 }
 
@@ -44,23 +44,23 @@ func TestIfMatchFollowsRFC9110(t *testing.T) {
 func TestJSONBodiesAreReadExactlyOrRefused(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleManager)
-	r := h.do("POST", "/v1/contacts", tok, "{\"first_name\":\"\xff\xfe\"}").want(t, http.StatusBadRequest)
-	if r.body["type"] != "https://rapport.dev/problems/invalid-utf8" || !strings.Contains(r.body["detail"].(string), "byte offset 15") {
-		t.Fatalf("have %s", r.raw)
+	r := h.do("POST", "/v1/contacts", tok, "{\"first_name\":\"\xff\xfe\"}").Want(t, http.StatusBadRequest)
+	if r.Body["type"] != "https://rapport.dev/problems/invalid-utf8" || !strings.Contains(r.Body["detail"].(string), "byte offset 15") {
+		t.Fatalf("have %s", r.Raw)
 	}
-	h.do("POST", "/v1/contacts", tok, `{"first_name":"\udc00"}`).want(t, http.StatusBadRequest)
-	r = h.do("POST", "/v1/contacts", tok, `{"first_name":"Anna","first_name":"Mallory"}`).want(t, http.StatusBadRequest)
-	if r.body["type"] != "https://rapport.dev/problems/duplicate-key" || len(r.fields()) != 1 || r.fields()[0] != "first_name" {
-		t.Fatalf("have %s", r.raw)
+	h.do("POST", "/v1/contacts", tok, `{"first_name":"\udc00"}`).Want(t, http.StatusBadRequest)
+	r = h.do("POST", "/v1/contacts", tok, `{"first_name":"Anna","first_name":"Mallory"}`).Want(t, http.StatusBadRequest)
+	if r.Body["type"] != "https://rapport.dev/problems/duplicate-key" || len(r.FieldPaths()) != 1 || r.FieldPaths()[0] != "first_name" {
+		t.Fatalf("have %s", r.Raw)
 	}
-	h.do("POST", "/v1/contacts", tok, `{"first_name":"Anna","emails":["a@example.com"],"FIRST_NAME":"Mallory"}`).want(t, http.StatusBadRequest)
+	h.do("POST", "/v1/contacts", tok, `{"first_name":"Anna","emails":["a@example.com"],"FIRST_NAME":"Mallory"}`).Want(t, http.StatusBadRequest)
 	if n := h.countRows(h.tenantA, "contacts"); n != 0 {
 		t.Fatalf("%d contacts stored from refused bodies", n)
 	}
 	// What the client quotes comes back as it was written, not \u003c.
-	r = h.do("POST", "/v1/contacts", tok, `{"first_name":"Anna","<script>":1}`).want(t, http.StatusBadRequest)
-	if !strings.Contains(string(r.raw), `"<script>"`) {
-		t.Fatalf("detail escaped: %s", r.raw)
+	r = h.do("POST", "/v1/contacts", tok, `{"first_name":"Anna","<script>":1}`).Want(t, http.StatusBadRequest)
+	if !strings.Contains(string(r.Raw), `"<script>"`) {
+		t.Fatalf("detail escaped: %s", r.Raw)
 	}
 }
 
@@ -70,9 +70,9 @@ func TestBodiesOfAnotherMediaTypeAre415(t *testing.T) {
 	tok := h.token(h.tenantA, auth.RoleManager)
 	body := `{"first_name":"Anna","emails":["anna@example.com"]}`
 	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "application/json; charset=windows-1251"} {
-		r := h.do("POST", "/v1/contacts", tok, body, "Content-Type", ct).want(t, http.StatusUnsupportedMediaType)
-		if r.body["type"] != "https://rapport.dev/problems/unsupported-media-type" || r.header.Get("Accept-Post") != "application/json" {
-			t.Fatalf("%s: %v %s", ct, r.header, r.raw)
+		r := h.do("POST", "/v1/contacts", tok, body, "Content-Type", ct).Want(t, http.StatusUnsupportedMediaType)
+		if r.Body["type"] != "https://rapport.dev/problems/unsupported-media-type" || r.Header.Get("Accept-Post") != "application/json" {
+			t.Fatalf("%s: %v %s", ct, r.Header, r.Raw)
 		}
 	}
 	req, err := http.NewRequest("POST", h.url+"/v1/contacts", strings.NewReader(body))
@@ -91,24 +91,24 @@ func TestBodiesOfAnotherMediaTypeAre415(t *testing.T) {
 	if n := h.countRows(h.tenantA, "contacts"); n != 0 {
 		t.Fatalf("%d contacts stored from refused bodies", n)
 	}
-	id := h.do("POST", "/v1/contacts", tok, body, "Content-Type", "application/json; charset=utf-8").want(t, http.StatusCreated).body["id"].(string)
-	r := h.do("PATCH", "/v1/contacts/"+id, tok, `{"last_name":"X"}`, "Content-Type", "text/plain").want(t, http.StatusUnsupportedMediaType)
-	if r.header.Get("Accept-Patch") != "application/json" {
-		t.Fatalf("PATCH 415 without Accept-Patch: %v", r.header)
+	id := h.do("POST", "/v1/contacts", tok, body, "Content-Type", "application/json; charset=utf-8").Want(t, http.StatusCreated).Body["id"].(string)
+	r := h.do("PATCH", "/v1/contacts/"+id, tok, `{"last_name":"X"}`, "Content-Type", "text/plain").Want(t, http.StatusUnsupportedMediaType)
+	if r.Header.Get("Accept-Patch") != "application/json" {
+		t.Fatalf("PATCH 415 without Accept-Patch: %v", r.Header)
 	}
-	h.do("POST", "/v1/imports?entity=contacts", tok, "first_name,emails\nBoris,boris@example.com\n", "Content-Type", "text/csv").want(t, http.StatusAccepted)
+	h.do("POST", "/v1/imports?entity=contacts", tok, "first_name,emails\nBoris,boris@example.com\n", "Content-Type", "text/csv").Want(t, http.StatusAccepted)
 }
 
 // A query string r.URL.Query() would read only in part is refused.
 func TestQueryStringsThatDoNotParseAre400(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleManager)
-	r := h.do("GET", "/v1/contacts?limit=1;q=x", tok, nil).want(t, http.StatusBadRequest)
-	if r.body["type"] != "https://rapport.dev/problems/bad-query" || !strings.Contains(r.body["detail"].(string), `"limit"`) {
-		t.Fatalf("have %s", r.raw)
+	r := h.do("GET", "/v1/contacts?limit=1;q=x", tok, nil).Want(t, http.StatusBadRequest)
+	if r.Body["type"] != "https://rapport.dev/problems/bad-query" || !strings.Contains(r.Body["detail"].(string), `"limit"`) {
+		t.Fatalf("have %s", r.Raw)
 	}
-	h.do("GET", "/v1/contacts?a=1;b=2", tok, nil).want(t, http.StatusBadRequest)
-	h.do("GET", "/v1/contacts?q=%zz", tok, nil).want(t, http.StatusBadRequest)
+	h.do("GET", "/v1/contacts?a=1;b=2", tok, nil).Want(t, http.StatusBadRequest)
+	h.do("GET", "/v1/contacts?q=%zz", tok, nil).Want(t, http.StatusBadRequest)
 }
 
 // What net/http itself answers, before the service's handler runs, is a
@@ -117,17 +117,17 @@ func TestUnreadableRequestsGetProblems(t *testing.T) {
 	h := start(t)
 	addr := strings.TrimPrefix(h.url, "http://")
 	for name, tc := range map[string]struct {
-		raw    string
-		status int
+		Raw    string
+		Status int
 	}{
 		"NUL in a header": {"GET /v1/contacts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\x00b\r\n\r\n", http.StatusBadRequest},
 		"2 MB header":     {"GET /v1/contacts HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 2<<20) + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resp, body := rawRequest(t, addr, tc.raw)
+			resp, body := rawRequest(t, addr, tc.Raw)
 			var p map[string]any
-			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "application/problem+json" ||
-				json.Unmarshal(body, &p) != nil || p["status"] != float64(tc.status) {
+			if resp.StatusCode != tc.Status || resp.Header.Get("Content-Type") != "application/problem+json" ||
+				json.Unmarshal(body, &p) != nil || p["status"] != float64(tc.Status) {
 				t.Fatalf("have %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 			}
 		})

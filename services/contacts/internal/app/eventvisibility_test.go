@@ -15,8 +15,8 @@ func TestContactEventsSayWhoSeesTheContact(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleRep)
 	r := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна",
-		"shared_with": map[string]any{"users": []string{"carl"}, "teams": []string{"team-2"}}}).want(t, http.StatusCreated)
-	id := r.body["id"].(string)
+		"shared_with": map[string]any{"users": []string{"carl"}, "teams": []string{"team-2"}}}).Want(t, http.StatusCreated)
+	id := r.Body["id"].(string)
 	var created contactsv1.ContactCreated
 	if err := readEvent(t, h.brokers, id).Unmarshal(&created); err != nil {
 		t.Fatal(err)
@@ -28,7 +28,7 @@ func TestContactEventsSayWhoSeesTheContact(t *testing.T) {
 	}
 	// A contact of no team says so: team is present and empty.
 	h.do("PATCH", "/v1/contacts/"+id, tok, map[string]any{"team": "", "shared_with": map[string]any{"users": []string{}, "teams": []string{}}}).
-		want(t, http.StatusOK)
+		Want(t, http.StatusOK)
 	var updated contactsv1.ContactUpdated
 	if err := readEventOfType(t, h.brokers, id, "crm.contact.updated").Unmarshal(&updated); err != nil {
 		t.Fatal(err)

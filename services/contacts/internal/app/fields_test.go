@@ -14,11 +14,11 @@ func TestCustomFields(t *testing.T) {
 	adm, rep := h.token(h.tenantA, auth.RoleAdmin), h.token(h.tenantA, auth.RoleRep)
 	segment := map[string]any{"entity": "contact", "key": "segment", "label": "Сегмент", "type": "enum",
 		"options": []map[string]any{{"value": "smb", "label": "Малый бизнес"}, {"value": "enterprise"}}}
-	h.do("POST", "/v1/fields", rep, segment).want(t, http.StatusForbidden)
-	f := h.do("POST", "/v1/fields", adm, segment).want(t, http.StatusCreated)
-	fieldID := f.body["id"].(string)
-	if f.header.Get("Location") != "/v1/fields/"+fieldID || f.body["options"].([]any)[1].(map[string]any)["label"] != "enterprise" {
-		t.Fatalf("have %s", f.raw)
+	h.do("POST", "/v1/fields", rep, segment).Want(t, http.StatusForbidden)
+	f := h.do("POST", "/v1/fields", adm, segment).Want(t, http.StatusCreated)
+	fieldID := f.Body["id"].(string)
+	if f.Header.Get("Location") != "/v1/fields/"+fieldID || f.Body["options"].([]any)[1].(map[string]any)["label"] != "enterprise" {
+		t.Fatalf("have %s", f.Raw)
 	}
 	for _, d := range []map[string]any{
 		{"entity": "contact", "key": "budget", "label": "Бюджет", "type": "money"},
@@ -26,64 +26,64 @@ func TestCustomFields(t *testing.T) {
 		{"entity": "contact", "key": "newsletter", "label": "Рассылка", "type": "boolean"},
 		{"entity": "company", "key": "verified", "label": "Проверена", "type": "boolean"},
 	} {
-		h.do("POST", "/v1/fields", adm, d).want(t, http.StatusCreated)
+		h.do("POST", "/v1/fields", adm, d).Want(t, http.StatusCreated)
 	}
-	r := h.do("POST", "/v1/fields", adm, segment).want(t, http.StatusUnprocessableEntity)
-	if f := r.fields(); len(f) != 1 || f[0] != "key" {
-		t.Fatalf("a repeated key: %s", r.raw)
+	r := h.do("POST", "/v1/fields", adm, segment).Want(t, http.StatusUnprocessableEntity)
+	if f := r.FieldPaths(); len(f) != 1 || f[0] != "key" {
+		t.Fatalf("a repeated key: %s", r.Raw)
 	}
-	r = h.do("POST", "/v1/fields", adm, map[string]any{"entity": "task", "key": "1x", "type": "color"}).want(t, http.StatusUnprocessableEntity)
-	if f := strings.Join(r.fields(), ","); f != "entity,key,type,label" {
+	r = h.do("POST", "/v1/fields", adm, map[string]any{"entity": "task", "key": "1x", "type": "color"}).Want(t, http.StatusUnprocessableEntity)
+	if f := strings.Join(r.FieldPaths(), ","); f != "entity,key,type,label" {
 		t.Fatalf("a bad definition: %s", f)
 	}
-	if l := h.do("GET", "/v1/fields?entity=contact", rep, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 4 {
-		t.Fatalf("contact fields %s", l.raw)
+	if l := h.do("GET", "/v1/fields?entity=contact", rep, nil).Want(t, http.StatusOK); len(l.Body["items"].([]any)) != 4 {
+		t.Fatalf("contact fields %s", l.Raw)
 	}
-	h.do("GET", "/v1/fields?entity=task", rep, nil).want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/fields?entity=task", rep, nil).Want(t, http.StatusUnprocessableEntity)
 	// Deal fields are defined here too; the sales service checks their values.
 	h.do("POST", "/v1/fields", adm, map[string]any{"entity": "deal", "key": "segment", "label": "Сегмент", "type": "enum",
-		"options": []map[string]any{{"value": "smb"}, {"value": "enterprise"}}}).want(t, http.StatusCreated)
-	if l := h.do("GET", "/v1/fields?entity=deal", rep, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 1 {
-		t.Fatalf("deal fields %s", l.raw)
+		"options": []map[string]any{{"value": "smb"}, {"value": "enterprise"}}}).Want(t, http.StatusCreated)
+	if l := h.do("GET", "/v1/fields?entity=deal", rep, nil).Want(t, http.StatusOK); len(l.Body["items"].([]any)) != 1 {
+		t.Fatalf("deal fields %s", l.Raw)
 	}
 
 	// Values are validated and normalised on every write.
 	c := h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Иван", "custom": map[string]any{
 		"segment": "smb", "budget": map[string]any{"amount": 1500000, "currency": "rub"}, "employees": 250, "newsletter": true}}).
-		want(t, http.StatusCreated)
-	custom := c.body["custom"].(map[string]any)
+		Want(t, http.StatusCreated)
+	custom := c.Body["custom"].(map[string]any)
 	if custom["segment"] != "smb" || custom["budget"].(map[string]any)["currency"] != "RUB" || custom["employees"].(float64) != 250 {
 		t.Fatalf("custom %v", custom)
 	}
-	id := c.body["id"].(string)
+	id := c.Body["id"].(string)
 	h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Пётр", "custom": map[string]any{"segment": "enterprise", "newsletter": false}}).
-		want(t, http.StatusCreated)
+		Want(t, http.StatusCreated)
 	r = h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "X", "custom": map[string]any{"segment": "huge", "color": "red", "employees": "many"}}).
-		want(t, http.StatusUnprocessableEntity)
-	if f := strings.Join(r.fields(), ","); f != "custom/color,custom/employees,custom/segment" {
+		Want(t, http.StatusUnprocessableEntity)
+	if f := strings.Join(r.FieldPaths(), ","); f != "custom/color,custom/employees,custom/segment" {
 		t.Fatalf("bad values: %s", f)
 	}
 	// A patch sets and clears (null) only what it names.
-	p := h.do("PATCH", "/v1/contacts/"+id, rep, map[string]any{"custom": map[string]any{"employees": 300, "newsletter": nil}}).want(t, http.StatusOK)
-	if pc := p.body["custom"].(map[string]any); pc["employees"].(float64) != 300 || pc["newsletter"] != nil || pc["segment"] != "smb" {
+	p := h.do("PATCH", "/v1/contacts/"+id, rep, map[string]any{"custom": map[string]any{"employees": 300, "newsletter": nil}}).Want(t, http.StatusOK)
+	if pc := p.Body["custom"].(map[string]any); pc["employees"].(float64) != 300 || pc["newsletter"] != nil || pc["segment"] != "smb" {
 		t.Fatalf("patched custom %v", pc)
 	}
 
 	// Filters by custom values, typed by the field.
 	for query, want := range map[string]int{"custom.segment=smb": 1, "custom.segment=enterprise": 1, "custom.employees=300": 1,
 		"custom.newsletter=false": 1, "custom.segment=smb&custom.employees=250": 0} {
-		if l := h.do("GET", "/v1/contacts?"+query, rep, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != want {
-			t.Errorf("%s: %d contacts, want %d", query, len(l.body["items"].([]any)), want)
+		if l := h.do("GET", "/v1/contacts?"+query, rep, nil).Want(t, http.StatusOK); len(l.Body["items"].([]any)) != want {
+			t.Errorf("%s: %d contacts, want %d", query, len(l.Body["items"].([]any)), want)
 		}
 	}
 	for query, field := range map[string]string{"custom.color=red": "custom.color", "custom.employees=many": "custom.employees", "custom.employees=NaN": "custom.employees"} {
-		r := h.do("GET", "/v1/contacts?"+query, rep, nil).want(t, http.StatusUnprocessableEntity)
-		if f := r.fields(); len(f) != 1 || f[0] != field {
-			t.Errorf("%s: %s", query, r.raw)
+		r := h.do("GET", "/v1/contacts?"+query, rep, nil).Want(t, http.StatusUnprocessableEntity)
+		if f := r.FieldPaths(); len(f) != 1 || f[0] != field {
+			t.Errorf("%s: %s", query, r.Raw)
 		}
 	}
 	// Export carries a column per custom field.
-	rows := exportRows(t, h.do("GET", "/v1/contacts/export?custom.segment=smb", adm, nil).want(t, http.StatusOK), ',')
+	rows := exportRows(t, h.do("GET", "/v1/contacts/export?custom.segment=smb", adm, nil).Want(t, http.StatusOK), ',')
 	header := strings.Join(rows[0], ",")
 	for _, c := range []string{"custom.segment", "custom.budget", "custom.employees", "custom.newsletter"} {
 		if !strings.Contains(header, ","+c) {
@@ -99,37 +99,37 @@ func TestCustomFields(t *testing.T) {
 	}
 
 	// A field made required is required from then on, and cannot be cleared.
-	h.do("PATCH", "/v1/fields/"+fieldID, adm, map[string]any{"required": true}, "If-Match", `"7"`).want(t, http.StatusPreconditionFailed)
-	h.do("PATCH", "/v1/fields/"+fieldID, adm, map[string]any{"required": true}, "If-Match", `"1"`).want(t, http.StatusOK)
-	r = h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Без сегмента"}).want(t, http.StatusUnprocessableEntity)
-	if f := r.fields(); len(f) != 1 || f[0] != "custom/segment" {
-		t.Fatalf("a required field: %s", r.raw)
+	h.do("PATCH", "/v1/fields/"+fieldID, adm, map[string]any{"required": true}, "If-Match", `"7"`).Want(t, http.StatusPreconditionFailed)
+	h.do("PATCH", "/v1/fields/"+fieldID, adm, map[string]any{"required": true}, "If-Match", `"1"`).Want(t, http.StatusOK)
+	r = h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Без сегмента"}).Want(t, http.StatusUnprocessableEntity)
+	if f := r.FieldPaths(); len(f) != 1 || f[0] != "custom/segment" {
+		t.Fatalf("a required field: %s", r.Raw)
 	}
-	h.do("PATCH", "/v1/contacts/"+id, rep, map[string]any{"custom": map[string]any{"segment": nil}}).want(t, http.StatusUnprocessableEntity)
+	h.do("PATCH", "/v1/contacts/"+id, rep, map[string]any{"custom": map[string]any{"segment": nil}}).Want(t, http.StatusUnprocessableEntity)
 
 	// Companies have their own fields.
-	co := h.do("POST", "/v1/companies", rep, map[string]any{"name": "Ромашка", "custom": map[string]any{"verified": true}}).want(t, http.StatusCreated)
-	if co.body["custom"].(map[string]any)["verified"] != true {
-		t.Fatalf("company custom %s", co.raw)
+	co := h.do("POST", "/v1/companies", rep, map[string]any{"name": "Ромашка", "custom": map[string]any{"verified": true}}).Want(t, http.StatusCreated)
+	if co.Body["custom"].(map[string]any)["verified"] != true {
+		t.Fatalf("company custom %s", co.Raw)
 	}
-	h.do("POST", "/v1/companies", rep, map[string]any{"name": "Beta", "custom": map[string]any{"segment": "smb"}}).want(t, http.StatusUnprocessableEntity)
+	h.do("POST", "/v1/companies", rep, map[string]any{"name": "Beta", "custom": map[string]any{"segment": "smb"}}).Want(t, http.StatusUnprocessableEntity)
 
 	// Another tenant sees none of it.
 	b := h.token(h.tenantB, auth.RoleAdmin)
-	h.do("GET", "/v1/fields/"+fieldID, b, nil).want(t, http.StatusNotFound)
-	h.do("PATCH", "/v1/fields/"+fieldID, b, map[string]any{"label": "x"}).want(t, http.StatusNotFound)
-	h.do("DELETE", "/v1/fields/"+fieldID, b, nil).want(t, http.StatusNotFound)
-	if l := h.do("GET", "/v1/fields", b, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 0 {
-		t.Fatalf("tenant B lists tenant A's fields: %s", l.raw)
+	h.do("GET", "/v1/fields/"+fieldID, b, nil).Want(t, http.StatusNotFound)
+	h.do("PATCH", "/v1/fields/"+fieldID, b, map[string]any{"label": "x"}).Want(t, http.StatusNotFound)
+	h.do("DELETE", "/v1/fields/"+fieldID, b, nil).Want(t, http.StatusNotFound)
+	if l := h.do("GET", "/v1/fields", b, nil).Want(t, http.StatusOK); len(l.Body["items"].([]any)) != 0 {
+		t.Fatalf("tenant B lists tenant A's fields: %s", l.Raw)
 	}
-	h.do("POST", "/v1/contacts", b, map[string]any{"first_name": "B", "custom": map[string]any{"segment": "smb"}}).want(t, http.StatusUnprocessableEntity)
+	h.do("POST", "/v1/contacts", b, map[string]any{"first_name": "B", "custom": map[string]any{"segment": "smb"}}).Want(t, http.StatusUnprocessableEntity)
 
 	// Deleting a field deletes its values everywhere.
-	h.do("DELETE", "/v1/fields/"+fieldID, adm, nil).want(t, http.StatusNoContent)
-	if g := h.do("GET", "/v1/contacts/"+id, rep, nil).want(t, http.StatusOK); g.body["custom"].(map[string]any)["segment"] != nil {
-		t.Fatalf("the deleted field's value stayed: %s", g.raw)
+	h.do("DELETE", "/v1/fields/"+fieldID, adm, nil).Want(t, http.StatusNoContent)
+	if g := h.do("GET", "/v1/contacts/"+id, rep, nil).Want(t, http.StatusOK); g.Body["custom"].(map[string]any)["segment"] != nil {
+		t.Fatalf("the deleted field's value stayed: %s", g.Raw)
 	}
-	h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Снова без сегмента"}).want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "Снова без сегмента"}).Want(t, http.StatusCreated)
 }
 
 // Contacts sort by a custom field, either way, pages joined by cursors;
@@ -138,9 +138,9 @@ func TestSortByCustomField(t *testing.T) {
 	h := start(t)
 	adm := h.token(h.tenantA, auth.RoleAdmin)
 	h.do("POST", "/v1/fields", adm, map[string]any{"entity": "contact", "key": "score", "label": "Score", "type": "number"}).
-		want(t, http.StatusCreated)
+		Want(t, http.StatusCreated)
 	h.do("POST", "/v1/fields", adm, map[string]any{"entity": "contact", "key": "budget", "label": "Budget", "type": "money"}).
-		want(t, http.StatusCreated)
+		Want(t, http.StatusCreated)
 	names := map[string]string{}
 	for _, c := range []struct {
 		name   string
@@ -155,18 +155,18 @@ func TestSortByCustomField(t *testing.T) {
 		if c.budget != nil {
 			custom["budget"] = c.budget
 		}
-		id := h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": c.name, "custom": custom}).want(t, http.StatusCreated).body["id"].(string)
+		id := h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": c.name, "custom": custom}).Want(t, http.StatusCreated).Body["id"].(string)
 		names[id] = c.name
 	}
 	walk := func(sort string, limit int) []string {
 		var out []string
 		cursor := ""
 		for range 10 {
-			r := h.do("GET", fmt.Sprintf("/v1/contacts?limit=%d&sort=%s&cursor=%s", limit, sort, cursor), adm, nil).want(t, http.StatusOK)
-			for _, it := range r.body["items"].([]any) {
+			r := h.do("GET", fmt.Sprintf("/v1/contacts?limit=%d&sort=%s&cursor=%s", limit, sort, cursor), adm, nil).Want(t, http.StatusOK)
+			for _, it := range r.Body["items"].([]any) {
 				out = append(out, names[it.(map[string]any)["id"].(string)])
 			}
-			next, _ := r.body["next_cursor"].(string)
+			next, _ := r.Body["next_cursor"].(string)
 			if next == "" {
 				return out
 			}
@@ -188,10 +188,10 @@ func TestSortByCustomField(t *testing.T) {
 			}
 		}
 	}
-	r := h.do("GET", "/v1/contacts?sort=custom.nope", adm, nil).want(t, http.StatusUnprocessableEntity)
-	if f := r.fields(); len(f) != 1 || f[0] != "sort" {
+	r := h.do("GET", "/v1/contacts?sort=custom.nope", adm, nil).Want(t, http.StatusUnprocessableEntity)
+	if f := r.FieldPaths(); len(f) != 1 || f[0] != "sort" {
 		t.Fatalf("fields: %v", f)
 	}
 	// Another tenant's fields are not this tenant's sorts.
-	h.do("GET", "/v1/contacts?sort=custom.score", h.token(h.tenantB, auth.RoleAdmin), nil).want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/contacts?sort=custom.score", h.token(h.tenantB, auth.RoleAdmin), nil).Want(t, http.StatusUnprocessableEntity)
 }

@@ -128,8 +128,8 @@ func generatedCSV(n int) []byte {
 func importCSV(b *testing.B, h *harness, tenant uuid.UUID, file []byte, n int) {
 	b.Helper()
 	tok := h.token(tenant, auth.RoleAdmin)
-	id := h.postCSV(tok, "entity=contacts", file).want(b, http.StatusAccepted).body["id"].(string)
-	if done := h.waitImport(tok, id); done.body["status"] != "done" || done.body["created"].(float64) != float64(n) {
-		b.Fatalf("import: %s", done.raw)
+	id := h.postCSV(tok, "entity=contacts", file).Want(b, http.StatusAccepted).Body["id"].(string)
+	if done := h.waitImport(tok, id); done.Body["status"] != "done" || done.Body["created"].(float64) != float64(n) {
+		b.Fatalf("import: %s", done.Raw)
 	}
 }

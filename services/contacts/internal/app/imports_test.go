@@ -28,22 +28,22 @@ import (
 )
 
 // postCSV starts an import of body with the query's options.
-func (h *harness) postCSV(tok, query string, body []byte) reply {
+func (h *harness) postCSV(tok, query string, body []byte) testenv.Reply {
 	h.t.Helper()
 	return h.do("POST", "/v1/imports?"+query, tok, body, "Content-Type", "text/csv")
 }
 
 // waitImport polls an import until it ends and returns its last state.
-func (h *harness) waitImport(tok, id string) reply {
+func (h *harness) waitImport(tok, id string) testenv.Reply {
 	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
-		r := h.do("GET", "/v1/imports/"+id, tok, nil).want(h.t, http.StatusOK)
-		if s := r.body["status"]; s == "done" || s == "failed" {
+		r := h.do("GET", "/v1/imports/"+id, tok, nil).Want(h.t, http.StatusOK)
+		if s := r.Body["status"]; s == "done" || s == "failed" {
 			return r
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("import %s did not end: %s", id, r.raw)
+			h.t.Fatalf("import %s did not end: %s", id, r.Raw)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -71,9 +71,9 @@ func (h *harness) importErrors(tok, id string) [][]string {
 	return recs
 }
 
-func counts(r reply) string {
-	return fmt.Sprintf("total=%v done=%v created=%v updated=%v skipped=%v failed=%v", r.body["rows_total"], r.body["rows_done"],
-		r.body["created"], r.body["updated"], r.body["skipped"], r.body["failed"])
+func counts(r testenv.Reply) string {
+	return fmt.Sprintf("total=%v done=%v created=%v updated=%v skipped=%v failed=%v", r.Body["rows_total"], r.Body["rows_done"],
+		r.Body["created"], r.Body["updated"], r.Body["skipped"], r.Body["failed"])
 }
 
 // An import creates the valid rows as searchable contacts with their
@@ -89,15 +89,15 @@ func TestImportContacts(t *testing.T) {
 		"Bad,Mail,not-an-email,,,\n" +
 		"Ragged,row\n" +
 		"Олег,Сидоров,OLEG@example.ru,,,\n")
-	r := h.postCSV(tok, "entity=contacts", file).want(t, http.StatusAccepted)
-	id := r.body["id"].(string)
-	if r.header.Get("Location") != "/v1/imports/"+id || r.body["rows_total"].(float64) != 6 || r.body["encoding"] != "utf-8" ||
-		r.body["delimiter"] != "," {
-		t.Fatalf("started: %s", r.raw)
+	r := h.postCSV(tok, "entity=contacts", file).Want(t, http.StatusAccepted)
+	id := r.Body["id"].(string)
+	if r.Header.Get("Location") != "/v1/imports/"+id || r.Body["rows_total"].(float64) != 6 || r.Body["encoding"] != "utf-8" ||
+		r.Body["delimiter"] != "," {
+		t.Fatalf("started: %s", r.Raw)
 	}
 	done := h.waitImport(tok, id)
-	if done.body["status"] != "done" || counts(done) != "total=6 done=6 created=4 updated=0 skipped=0 failed=2" {
-		t.Fatalf("import: %s", done.raw)
+	if done.Body["status"] != "done" || counts(done) != "total=6 done=6 created=4 updated=0 skipped=0 failed=2" {
+		t.Fatalf("import: %s", done.Raw)
 	}
 	errs := h.importErrors(tok, id)
 	want := [][]string{{"line", "column", "message"}, {"6", "emails"}, {"7", ""}}
@@ -111,23 +111,23 @@ func TestImportContacts(t *testing.T) {
 	}
 	// Imported contacts are stored normalised, searchable, and owned by
 	// the importer.
-	list := h.do("GET", "/v1/contacts?q=masha@example.ru", tok, nil).want(t, http.StatusOK)
-	items := list.body["items"].([]any)
+	list := h.do("GET", "/v1/contacts?q=masha@example.ru", tok, nil).Want(t, http.StatusOK)
+	items := list.Body["items"].([]any)
 	if len(items) != 1 {
-		t.Fatalf("search: %s", list.raw)
+		t.Fatalf("search: %s", list.Raw)
 	}
 	masha := items[0].(map[string]any)
 	if masha["first_name"] != "Мария Маша" || masha["phones"].([]any)[0] != "+79120000003" || masha["owner_id"] != "rep-user" ||
 		len(masha["emails"].([]any)) != 2 {
 		t.Fatalf("imported contact: %v", masha)
 	}
-	oleg := h.do("GET", "/v1/contacts?q=oleg", tok, nil).want(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)
+	oleg := h.do("GET", "/v1/contacts?q=oleg", tok, nil).Want(t, http.StatusOK).Body["items"].([]any)[0].(map[string]any)
 	if oleg["emails"].([]any)[0] != "oleg@example.ru" {
 		t.Fatalf("e-mail not normalised: %v", oleg)
 	}
-	tl := h.do("GET", fmt.Sprintf("/v1/contacts/%s/timeline", masha["id"]), tok, nil).want(t, http.StatusOK)
-	if entries := tl.body["items"].([]any); len(entries) != 1 || entries[0].(map[string]any)["type"] != service.TypeImported {
-		t.Fatalf("timeline: %s", tl.raw)
+	tl := h.do("GET", fmt.Sprintf("/v1/contacts/%s/timeline", masha["id"]), tok, nil).Want(t, http.StatusOK)
+	if entries := tl.Body["items"].([]any); len(entries) != 1 || entries[0].(map[string]any)["type"] != service.TypeImported {
+		t.Fatalf("timeline: %s", tl.Raw)
 	}
 	ev := readEventOfType(t, h.brokers, id, service.TypeImported)
 	var m contactsv1.ContactsImported
@@ -135,22 +135,22 @@ func TestImportContacts(t *testing.T) {
 		t.Fatalf("bulk event: %v %v", err, &m)
 	}
 	// The same file again: every valid row is a duplicate now.
-	again := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=skip", file).want(t, http.StatusAccepted).body["id"].(string))
+	again := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=skip", file).Want(t, http.StatusAccepted).Body["id"].(string))
 	if counts(again) != "total=6 done=6 created=0 updated=0 skipped=4 failed=2" {
-		t.Fatalf("second import: %s", again.raw)
+		t.Fatalf("second import: %s", again.Raw)
 	}
 	if n := h.countRows(h.tenantA, "contacts"); n != 4 {
 		t.Fatalf("%d contacts after two imports", n)
 	}
 	// Another tenant sees neither the import nor its errors.
 	tokB := h.token(h.tenantB, auth.RoleAdmin)
-	h.do("GET", "/v1/imports/"+id, tokB, nil).want(t, http.StatusNotFound)
-	h.do("GET", "/v1/imports/"+id+"/errors", tokB, nil).want(t, http.StatusNotFound)
-	h.do("GET", "/v1/imports/"+uuid.NewString(), tok, nil).want(t, http.StatusNotFound)
-	h.do("GET", "/v1/imports/not-an-id", tok, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/imports/"+id, tokB, nil).Want(t, http.StatusNotFound)
+	h.do("GET", "/v1/imports/"+id+"/errors", tokB, nil).Want(t, http.StatusNotFound)
+	h.do("GET", "/v1/imports/"+uuid.NewString(), tok, nil).Want(t, http.StatusNotFound)
+	h.do("GET", "/v1/imports/not-an-id", tok, nil).Want(t, http.StatusNotFound)
 	// Nor does another user of the tenant, but for admins.
-	h.do("GET", "/v1/imports/"+id, h.token(h.tenantA, auth.RoleManager), nil).want(t, http.StatusNotFound)
-	h.do("GET", "/v1/imports/"+id, h.token(h.tenantA, auth.RoleAdmin), nil).want(t, http.StatusOK)
+	h.do("GET", "/v1/imports/"+id, h.token(h.tenantA, auth.RoleManager), nil).Want(t, http.StatusNotFound)
+	h.do("GET", "/v1/imports/"+id, h.token(h.tenantA, auth.RoleAdmin), nil).Want(t, http.StatusOK)
 }
 
 // A Russian Excel export: Windows-1251, ";" between cells, Russian
@@ -165,28 +165,28 @@ func TestImportDetectsEncodingAndDelimiter(t *testing.T) {
 		t.Fatal(err)
 	}
 	mapping := url.QueryEscape(`{"Имя":"first_name","Фамилия":"last_name","Почта":"emails","Телефон":"phones","Заметка":""}`)
-	r := h.postCSV(tok, "entity=contacts&mapping="+mapping, ru).want(t, http.StatusAccepted)
-	if r.body["encoding"] != "windows-1251" || r.body["delimiter"] != ";" {
-		t.Fatalf("detected: %s", r.raw)
+	r := h.postCSV(tok, "entity=contacts&mapping="+mapping, ru).Want(t, http.StatusAccepted)
+	if r.Body["encoding"] != "windows-1251" || r.Body["delimiter"] != ";" {
+		t.Fatalf("detected: %s", r.Raw)
 	}
-	if done := h.waitImport(tok, r.body["id"].(string)); counts(done) != "total=2 done=2 created=2 updated=0 skipped=0 failed=0" {
-		t.Fatalf("import: %s", done.raw)
+	if done := h.waitImport(tok, r.Body["id"].(string)); counts(done) != "total=2 done=2 created=2 updated=0 skipped=0 failed=0" {
+		t.Fatalf("import: %s", done.Raw)
 	}
-	c := h.do("GET", "/v1/contacts?q=andrey@example.ru", tok, nil).want(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)
+	c := h.do("GET", "/v1/contacts?q=andrey@example.ru", tok, nil).Want(t, http.StatusOK).Body["items"].([]any)[0].(map[string]any)
 	if c["first_name"] != "Андрей" || c["last_name"] != "Иванов" || c["phones"].([]any)[0] != "+79120000010" {
 		t.Fatalf("cp1251 contact: %v", c)
 	}
-	h.do("GET", "/v1/contacts?q="+url.QueryEscape("Щукина"), tok, nil).want(t, http.StatusOK)
+	h.do("GET", "/v1/contacts?q="+url.QueryEscape("Щукина"), tok, nil).Want(t, http.StatusOK)
 
 	bom := append([]byte{0xEF, 0xBB, 0xBF}, []byte("first_name\tlast_name\temails\nJane\tDoe\tjane@example.com\n")...)
-	r = h.postCSV(tok, "entity=contacts", bom).want(t, http.StatusAccepted)
-	if r.body["encoding"] != "utf-8-bom" || r.body["delimiter"] != "\t" {
-		t.Fatalf("detected: %s", r.raw)
+	r = h.postCSV(tok, "entity=contacts", bom).Want(t, http.StatusAccepted)
+	if r.Body["encoding"] != "utf-8-bom" || r.Body["delimiter"] != "\t" {
+		t.Fatalf("detected: %s", r.Raw)
 	}
-	if done := h.waitImport(tok, r.body["id"].(string)); counts(done) != "total=1 done=1 created=1 updated=0 skipped=0 failed=0" {
-		t.Fatalf("import: %s", done.raw)
+	if done := h.waitImport(tok, r.Body["id"].(string)); counts(done) != "total=1 done=1 created=1 updated=0 skipped=0 failed=0" {
+		t.Fatalf("import: %s", done.Raw)
 	}
-	jane := h.do("GET", "/v1/contacts?q=jane@example.com", tok, nil).want(t, http.StatusOK).body["items"].([]any)[0].(map[string]any)
+	jane := h.do("GET", "/v1/contacts?q=jane@example.com", tok, nil).Want(t, http.StatusOK).Body["items"].([]any)[0].(map[string]any)
 	if jane["first_name"] != "Jane" {
 		t.Fatalf("BOM kept in the first header or value: %v", jane)
 	}
@@ -198,38 +198,38 @@ func TestImportDetectsEncodingAndDelimiter(t *testing.T) {
 func TestImportDuplicateModesAndDryRun(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
-	existing := h.do("POST", "/v1/contacts", tok, anna).want(t, http.StatusCreated).body["id"].(string)
+	existing := h.do("POST", "/v1/contacts", tok, anna).Want(t, http.StatusCreated).Body["id"].(string)
 	file := []byte("first_name,emails,phones,position,tags\n" +
 		"Анна,anna@example.ru,+7 495 111-22-33,Директор,partner\n" +
 		"Пётр,petr@example.ru,,,\n" +
 		"Пётр,petr@example.ru,,,\n")
 
-	dry := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=update&dry_run=true", file).want(t, http.StatusAccepted).body["id"].(string))
-	if dry.body["dry_run"] != true || counts(dry) != "total=3 done=3 created=1 updated=1 skipped=1 failed=0" {
-		t.Fatalf("dry run: %s", dry.raw)
+	dry := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=update&dry_run=true", file).Want(t, http.StatusAccepted).Body["id"].(string))
+	if dry.Body["dry_run"] != true || counts(dry) != "total=3 done=3 created=1 updated=1 skipped=1 failed=0" {
+		t.Fatalf("dry run: %s", dry.Raw)
 	}
 	if n := h.countRows(h.tenantA, "contacts"); n != 1 {
 		t.Fatalf("a dry run wrote %d contacts", n)
 	}
-	if g := h.do("GET", "/v1/contacts/"+existing, tok, nil).want(t, http.StatusOK); g.body["version"].(float64) != 1 {
-		t.Fatalf("a dry run changed the contact: %s", g.raw)
+	if g := h.do("GET", "/v1/contacts/"+existing, tok, nil).Want(t, http.StatusOK); g.Body["version"].(float64) != 1 {
+		t.Fatalf("a dry run changed the contact: %s", g.Raw)
 	}
 
-	upd := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=update", file).want(t, http.StatusAccepted).body["id"].(string))
+	upd := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=update", file).Want(t, http.StatusAccepted).Body["id"].(string))
 	if counts(upd) != "total=3 done=3 created=1 updated=1 skipped=1 failed=0" {
-		t.Fatalf("update: %s", upd.raw)
+		t.Fatalf("update: %s", upd.Raw)
 	}
-	g := h.do("GET", "/v1/contacts/"+existing, tok, nil).want(t, http.StatusOK)
-	if g.body["position"] != "Директор" || g.body["last_name"] != "Иванова" || len(g.body["phones"].([]any)) != 2 ||
-		fmt.Sprint(g.body["tags"]) != "[vip partner]" || g.body["version"].(float64) != 2 {
-		t.Fatalf("updated contact: %s", g.raw)
+	g := h.do("GET", "/v1/contacts/"+existing, tok, nil).Want(t, http.StatusOK)
+	if g.Body["position"] != "Директор" || g.Body["last_name"] != "Иванова" || len(g.Body["phones"].([]any)) != 2 ||
+		fmt.Sprint(g.Body["tags"]) != "[vip partner]" || g.Body["version"].(float64) != 2 {
+		t.Fatalf("updated contact: %s", g.Raw)
 	}
 	// The new channel is the contact's now: a create with it is a duplicate.
-	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "X", "phones": []string{"+74951112233"}}).want(t, http.StatusConflict)
+	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "X", "phones": []string{"+74951112233"}}).Want(t, http.StatusConflict)
 
-	created := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=create", file).want(t, http.StatusAccepted).body["id"].(string))
+	created := h.waitImport(tok, h.postCSV(tok, "entity=contacts&on_duplicate=create", file).Want(t, http.StatusAccepted).Body["id"].(string))
 	if counts(created) != "total=3 done=3 created=3 updated=0 skipped=0 failed=0" {
-		t.Fatalf("create: %s", created.raw)
+		t.Fatalf("create: %s", created.Raw)
 	}
 	if n := h.countRows(h.tenantA, "contacts"); n != 5 {
 		t.Fatalf("%d contacts after create", n)
@@ -243,8 +243,8 @@ func TestImportBadInput(t *testing.T) {
 	good := []byte("first_name,emails\nA,a@example.com\n")
 	for name, tc := range map[string]struct {
 		query, ctype string
-		body         []byte
-		status       int
+		Body         []byte
+		Status       int
 		field        string
 	}{
 		"unknown column":         {"entity=contacts", "text/csv", []byte("first_name,nickname\nA,B\n"), 422, "header/2"},
@@ -259,9 +259,9 @@ func TestImportBadInput(t *testing.T) {
 		"not CSV":                {"entity=contacts", "application/json", []byte(`{"a":1}`), 415, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := h.do("POST", "/v1/imports?"+tc.query, tok, tc.body, "Content-Type", tc.ctype).want(t, tc.status)
-			if tc.field != "" && fmt.Sprint(r.fields()) != "["+tc.field+"]" {
-				t.Fatalf("fields %v, want %s: %s", r.fields(), tc.field, r.raw)
+			r := h.do("POST", "/v1/imports?"+tc.query, tok, tc.Body, "Content-Type", tc.ctype).Want(t, tc.Status)
+			if tc.field != "" && fmt.Sprint(r.FieldPaths()) != "["+tc.field+"]" {
+				t.Fatalf("fields %v, want %s: %s", r.FieldPaths(), tc.field, r.Raw)
 			}
 		})
 	}
@@ -280,7 +280,7 @@ func TestImportBadInput(t *testing.T) {
 		t.Errorf("2 GiB file: %d", resp.StatusCode)
 	}
 	// Read-only roles may not import.
-	h.postCSV(h.token(h.tenantA, auth.RoleViewer), "entity=contacts", good).want(t, http.StatusForbidden)
+	h.postCSV(h.token(h.tenantA, auth.RoleViewer), "entity=contacts", good).Want(t, http.StatusForbidden)
 	if n := h.countRows(h.tenantA, "imports"); n != 0 {
 		t.Fatalf("%d imports stored by refused requests", n)
 	}
@@ -306,10 +306,10 @@ func TestImportResumesAfterRestart(t *testing.T) {
 			fmt.Fprintf(&file, "Имя%d,Фамилия%d,person%d@example.ru\n", i, i, i)
 		}
 	}
-	id := h.postCSV(tok, "entity=contacts", file.Bytes()).want(t, http.StatusAccepted).body["id"].(string)
+	id := h.postCSV(tok, "entity=contacts", file.Bytes()).Want(t, http.StatusAccepted).Body["id"].(string)
 	for {
-		r := h.do("GET", "/v1/imports/"+id, tok, nil).want(t, http.StatusOK)
-		if done := r.body["rows_done"].(float64); done > 0 {
+		r := h.do("GET", "/v1/imports/"+id, tok, nil).Want(t, http.StatusOK)
+		if done := r.Body["rows_done"].(float64); done > 0 {
 			if done == rows {
 				t.Fatal("the import ended before the service could be stopped")
 			}
@@ -338,8 +338,8 @@ func TestImportResumesAfterRestart(t *testing.T) {
 	}
 	h.restart()
 	done := h.waitImport(tok, id)
-	if done.body["status"] != "done" || counts(done) != fmt.Sprintf("total=%d done=%d created=%d updated=0 skipped=0 failed=1", rows, rows, rows-1) {
-		t.Fatalf("resumed import: %s", done.raw)
+	if done.Body["status"] != "done" || counts(done) != fmt.Sprintf("total=%d done=%d created=%d updated=0 skipped=0 failed=1", rows, rows, rows-1) {
+		t.Fatalf("resumed import: %s", done.Raw)
 	}
 	if n := h.countRows(h.tenantA, "contacts"); n != rows-1 {
 		t.Fatalf("%d contacts, want %d", n, rows-1)
@@ -366,22 +366,22 @@ func TestImportResumesAfterRestart(t *testing.T) {
 func TestImportCompanies(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleManager)
-	h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка", "tax_id": "7701234567"}).want(t, http.StatusCreated)
+	h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка", "tax_id": "7701234567"}).Want(t, http.StatusCreated)
 	file := []byte("name;tax_id;website;industry;tags\n" +
 		"Ромашка (новое имя);7701234567;https://romashka.ru;Retail;опт\n" +
 		"ООО Василёк;;https://vasilek.ru;;\n" +
 		"ооо василёк;;;Logistics;\n" +
 		"Плохой сайт;;ftp://x;;\n")
-	r := h.postCSV(tok, "entity=companies&on_duplicate=update", file).want(t, http.StatusAccepted)
-	done := h.waitImport(tok, r.body["id"].(string))
+	r := h.postCSV(tok, "entity=companies&on_duplicate=update", file).Want(t, http.StatusAccepted)
+	done := h.waitImport(tok, r.Body["id"].(string))
 	if counts(done) != "total=4 done=4 created=1 updated=1 skipped=1 failed=1" {
-		t.Fatalf("import: %s", done.raw)
+		t.Fatalf("import: %s", done.Raw)
 	}
-	errs := h.importErrors(tok, r.body["id"].(string))
+	errs := h.importErrors(tok, r.Body["id"].(string))
 	if len(errs) != 2 || errs[1][0] != "5" || errs[1][1] != "website" {
 		t.Fatalf("errors: %v", errs)
 	}
-	list := h.do("GET", "/v1/companies?q=7701234567", tok, nil).want(t, http.StatusOK).body["items"].([]any)
+	list := h.do("GET", "/v1/companies?q=7701234567", tok, nil).Want(t, http.StatusOK).Body["items"].([]any)
 	if len(list) != 1 {
 		t.Fatalf("companies with the tax id: %v", list)
 	}
@@ -391,21 +391,21 @@ func TestImportCompanies(t *testing.T) {
 	if n := h.countRows(h.tenantA, "companies"); n != 2 {
 		t.Fatalf("%d companies", n)
 	}
-	ev := readEventOfType(t, h.brokers, r.body["id"].(string), service.TypeCompaniesImported)
+	ev := readEventOfType(t, h.brokers, r.Body["id"].(string), service.TypeCompaniesImported)
 	var m contactsv1.CompaniesImported
 	if err := ev.Unmarshal(&m); err != nil || len(m.GetCompanies()) != 1 || m.GetCompanies()[0].GetName() != "ООО Василёк" {
 		t.Fatalf("bulk event: %v %v", err, &m)
 	}
 	// Contact columns are no company's.
-	bad := h.postCSV(tok, "entity=companies", []byte("name,first_name\nA,B\n")).want(t, http.StatusUnprocessableEntity)
-	if f := bad.fields(); len(f) != 1 || f[0] != "header/2" {
+	bad := h.postCSV(tok, "entity=companies", []byte("name,first_name\nA,B\n")).Want(t, http.StatusUnprocessableEntity)
+	if f := bad.FieldPaths(); len(f) != 1 || f[0] != "header/2" {
 		t.Fatalf("fields: %v", f)
 	}
 	// Another tenant has none of it.
 	if n := h.countRows(h.tenantB, "companies"); n != 0 {
 		t.Fatalf("tenant B has %d companies", n)
 	}
-	h.do("GET", "/v1/imports/"+r.body["id"].(string), h.token(h.tenantB, auth.RoleAdmin), nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/imports/"+r.Body["id"].(string), h.token(h.tenantB, auth.RoleAdmin), nil).Want(t, http.StatusNotFound)
 }
 
 // A row naming a company the tenant does not have is rejected on its own;
@@ -413,16 +413,16 @@ func TestImportCompanies(t *testing.T) {
 func TestImportRejectsAnUnknownCompany(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
-	company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка"}).want(t, http.StatusCreated).body["id"].(string)
-	other := h.do("POST", "/v1/companies", h.token(h.tenantB, auth.RoleAdmin), map[string]any{"name": "Чужая"}).want(t, http.StatusCreated).body["id"].(string)
+	company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка"}).Want(t, http.StatusCreated).Body["id"].(string)
+	other := h.do("POST", "/v1/companies", h.token(h.tenantB, auth.RoleAdmin), map[string]any{"name": "Чужая"}).Want(t, http.StatusCreated).Body["id"].(string)
 	file := []byte("first_name,company_id\nАнна," + company + "\nБорис," + uuid.NewString() + "\nВера," + other + "\nГлеб,\n")
 	for _, mode := range []string{"skip", "update"} {
-		r := h.postCSV(tok, "entity=contacts&on_duplicate="+mode, file).want(t, http.StatusAccepted)
-		done := h.waitImport(tok, r.body["id"].(string))
-		if done.body["status"] != "done" || done.body["failed"].(float64) != 2 {
-			t.Fatalf("%s: %s", mode, done.raw)
+		r := h.postCSV(tok, "entity=contacts&on_duplicate="+mode, file).Want(t, http.StatusAccepted)
+		done := h.waitImport(tok, r.Body["id"].(string))
+		if done.Body["status"] != "done" || done.Body["failed"].(float64) != 2 {
+			t.Fatalf("%s: %s", mode, done.Raw)
 		}
-		errs := h.importErrors(tok, r.body["id"].(string))
+		errs := h.importErrors(tok, r.Body["id"].(string))
 		if len(errs) != 3 || errs[1][0] != "3" || errs[1][1] != "company_id" || errs[2][0] != "4" {
 			t.Fatalf("%s: errors %v", mode, errs)
 		}
@@ -446,10 +446,10 @@ func TestImportRetriesAfterLostConnections(t *testing.T) {
 	for i := range rows {
 		fmt.Fprintf(&file, "Имя%d,retry%d@example.ru\n", i, i)
 	}
-	id := h.postCSV(tok, "entity=contacts", file.Bytes()).want(t, http.StatusAccepted).body["id"].(string)
+	id := h.postCSV(tok, "entity=contacts", file.Bytes()).Want(t, http.StatusAccepted).Body["id"].(string)
 	for {
-		r := h.do("GET", "/v1/imports/"+id, tok, nil).want(t, http.StatusOK)
-		if done := r.body["rows_done"].(float64); done > 0 {
+		r := h.do("GET", "/v1/imports/"+id, tok, nil).Want(t, http.StatusOK)
+		if done := r.Body["rows_done"].(float64); done > 0 {
 			if done == rows {
 				t.Fatal("the import ended before its connections could be cut")
 			}
@@ -469,20 +469,20 @@ func TestImportRetriesAfterLostConnections(t *testing.T) {
 	}
 	// Requests may meet a cut connection too; ask until the job ends.
 	deadline := time.Now().Add(60 * time.Second)
-	var last reply
+	var last testenv.Reply
 	for {
 		last = h.do("GET", "/v1/imports/"+id, tok, nil)
-		if s := last.body["status"]; last.status == http.StatusOK && (s == "done" || s == "failed") {
+		if s := last.Body["status"]; last.Status == http.StatusOK && (s == "done" || s == "failed") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the import did not end: %s", last.raw)
+			t.Fatalf("the import did not end: %s", last.Raw)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if counts(last) != fmt.Sprintf("total=%d done=%d created=%d updated=0 skipped=0 failed=0", rows, rows, rows) ||
-		last.body["status"] != "done" || last.body["error"] != nil {
-		t.Fatalf("import after lost connections: %s", last.raw)
+		last.Body["status"] != "done" || last.Body["error"] != nil {
+		t.Fatalf("import after lost connections: %s", last.Raw)
 	}
 	if n := h.countRows(h.tenantA, "contacts"); n != rows {
 		t.Fatalf("%d contacts, want %d", n, rows)
@@ -510,15 +510,15 @@ func TestImportRejectsBrokenRows(t *testing.T) {
 		fmt.Fprintf(&file, "Заполнитель%d,filler%d@x.ru\n", i, i)
 	}
 	file.WriteString("Борис,bor\xffis@x.ru\nВера,vera@x.ru\n")
-	r := h.postCSV(tok, "entity=contacts", file.Bytes()).want(t, http.StatusAccepted)
-	if r.body["encoding"] != "utf-8" {
-		t.Fatalf("sniffed: %s", r.raw)
+	r := h.postCSV(tok, "entity=contacts", file.Bytes()).Want(t, http.StatusAccepted)
+	if r.Body["encoding"] != "utf-8" {
+		t.Fatalf("sniffed: %s", r.Raw)
 	}
-	done := h.waitImport(tok, r.body["id"].(string))
-	if done.body["status"] != "done" || done.body["created"].(float64) != filler+3 || done.body["failed"].(float64) != 1 {
-		t.Fatalf("import: %s", done.raw)
+	done := h.waitImport(tok, r.Body["id"].(string))
+	if done.Body["status"] != "done" || done.Body["created"].(float64) != filler+3 || done.Body["failed"].(float64) != 1 {
+		t.Fatalf("import: %s", done.Raw)
 	}
-	errs := h.importErrors(tok, r.body["id"].(string))
+	errs := h.importErrors(tok, r.Body["id"].(string))
 	if len(errs) != 2 || errs[1][0] != fmt.Sprint(filler+4) || errs[1][1] != "emails" ||
 		!strings.Contains(errs[1][2], fmt.Sprintf("line %d, character 10: the bytes FF are not UTF-8", filler+4)) {
 		t.Fatalf("errors: %v", errs)
@@ -531,10 +531,10 @@ func TestImportRejectsBrokenRows(t *testing.T) {
 // contactByEmail reads the one contact of the caller's tenant with an e-mail.
 func (h *harness) contactByEmail(tok, email string) map[string]any {
 	h.t.Helper()
-	r := h.do("GET", "/v1/contacts?q="+url.QueryEscape(email), tok, nil).want(h.t, http.StatusOK)
-	items := r.body["items"].([]any)
+	r := h.do("GET", "/v1/contacts?q="+url.QueryEscape(email), tok, nil).Want(h.t, http.StatusOK)
+	items := r.Body["items"].([]any)
 	if len(items) != 1 {
-		h.t.Fatalf("contacts with %s: %s", email, r.raw)
+		h.t.Fatalf("contacts with %s: %s", email, r.Raw)
 	}
 	return items[0].(map[string]any)
 }
@@ -555,14 +555,14 @@ func TestImportMixedEncodings(t *testing.T) {
 		"Ёжик,Второй,u2@example.ru\n" +
 		"Oleg," + odd + ",u3@example.ru\n" +
 		"Мария,Третья,u4@example.ru\n"
-	r := h.postCSV(tok, "entity=contacts", []byte(file)).want(t, http.StatusAccepted)
-	id := r.body["id"].(string)
-	if r.body["encoding"] != "utf-8" {
-		t.Fatalf("detected: %s", r.raw)
+	r := h.postCSV(tok, "entity=contacts", []byte(file)).Want(t, http.StatusAccepted)
+	id := r.Body["id"].(string)
+	if r.Body["encoding"] != "utf-8" {
+		t.Fatalf("detected: %s", r.Raw)
 	}
 	done := h.waitImport(tok, id)
 	if counts(done) != "total=4 done=4 created=3 updated=0 skipped=0 failed=1" {
-		t.Fatalf("import: %s", done.raw)
+		t.Fatalf("import: %s", done.Raw)
 	}
 	errs := h.importErrors(tok, id)
 	if len(errs) != 2 || errs[1][0] != "4" || errs[1][1] != "last_name" || !strings.Contains(errs[1][2], "line 4, character 6") ||
@@ -584,13 +584,13 @@ func TestImportMixedEncodings(t *testing.T) {
 	}
 	row, _ := charmap.Windows1251.NewEncoder().String("Андрей,Поздний,andrey.late@example.ru\n")
 	late.WriteString(row)
-	r = h.postCSV(tok, "entity=contacts", late.Bytes()).want(t, http.StatusAccepted)
-	if r.body["encoding"] != "windows-1251" {
-		t.Fatalf("detected: %s", r.raw)
+	r = h.postCSV(tok, "entity=contacts", late.Bytes()).Want(t, http.StatusAccepted)
+	if r.Body["encoding"] != "windows-1251" {
+		t.Fatalf("detected: %s", r.Raw)
 	}
-	done = h.waitImport(tok, r.body["id"].(string))
+	done = h.waitImport(tok, r.Body["id"].(string))
 	if counts(done) != fmt.Sprintf("total=%d done=%d created=%d updated=0 skipped=0 failed=0", ascii+1, ascii+1, ascii+1) {
-		t.Fatalf("import: %s", done.raw)
+		t.Fatalf("import: %s", done.Raw)
 	}
 	if c := h.contactByEmail(tok, "andrey.late@example.ru"); c["first_name"] != "Андрей" || c["last_name"] != "Поздний" {
 		t.Fatalf("late row: %v", c)
@@ -603,12 +603,12 @@ func TestImportMixedEncodings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = h.postCSV(tok, "entity=contacts", u16).want(t, http.StatusAccepted)
-	if r.body["encoding"] != "utf-16le" || r.body["delimiter"] != "\t" {
-		t.Fatalf("detected: %s", r.raw)
+	r = h.postCSV(tok, "entity=contacts", u16).Want(t, http.StatusAccepted)
+	if r.Body["encoding"] != "utf-16le" || r.Body["delimiter"] != "\t" {
+		t.Fatalf("detected: %s", r.Raw)
 	}
-	if done := h.waitImport(tok, r.body["id"].(string)); counts(done) != "total=2 done=2 created=2 updated=0 skipped=0 failed=0" {
-		t.Fatalf("import: %s", done.raw)
+	if done := h.waitImport(tok, r.Body["id"].(string)); counts(done) != "total=2 done=2 created=2 updated=0 skipped=0 failed=0" {
+		t.Fatalf("import: %s", done.Raw)
 	}
 	if c := h.contactByEmail(tok, "julia@example.ru"); c["first_name"] != "Юлия" || c["last_name"] != "Петрова" {
 		t.Fatalf("utf-16 row: %v", c)
@@ -620,12 +620,12 @@ func TestImportMixedEncodings(t *testing.T) {
 	// The client may state the encoding; a byte-order mark that contradicts
 	// it, an unknown one and UTF-32 are refused, naming the encoding.
 	koi, _ := charmap.KOI8R.NewEncoder().String("first_name,emails\nБорис,boris.koi@example.ru\n")
-	r = h.postCSV(tok, "entity=contacts&encoding=koi8-r", []byte(koi)).want(t, http.StatusAccepted)
-	if r.body["encoding"] != "koi8-r" {
-		t.Fatalf("stated: %s", r.raw)
+	r = h.postCSV(tok, "entity=contacts&encoding=koi8-r", []byte(koi)).Want(t, http.StatusAccepted)
+	if r.Body["encoding"] != "koi8-r" {
+		t.Fatalf("stated: %s", r.Raw)
 	}
-	if done := h.waitImport(tok, r.body["id"].(string)); done.body["created"].(float64) != 1 {
-		t.Fatalf("import: %s", done.raw)
+	if done := h.waitImport(tok, r.Body["id"].(string)); done.Body["created"].(float64) != 1 {
+		t.Fatalf("import: %s", done.Raw)
 	}
 	if c := h.contactByEmail(tok, "boris.koi@example.ru"); c["first_name"] != "Борис" {
 		t.Fatalf("koi8-r row: %v", c)
@@ -638,13 +638,13 @@ func TestImportMixedEncodings(t *testing.T) {
 	oddRow, _ := charmap.Windows1251.NewEncoder().String("Ольга,Иванова,h2@example.ru\n")
 	ruHeader := "Имя,Фамилия,Почта\nЮникод,Первая,h1@example.ru\n" + oddRow + "Ёжик,Третий,h3@example.ru\n"
 	mapping := url.QueryEscape(`{"Имя":"first_name","Фамилия":"last_name","Почта":"emails"}`)
-	r = h.postCSV(tok, "entity=contacts&mapping="+mapping, []byte(ruHeader)).want(t, http.StatusAccepted)
-	if r.body["encoding"] != "utf-8" {
-		t.Fatalf("detected: %s", r.raw)
+	r = h.postCSV(tok, "entity=contacts&mapping="+mapping, []byte(ruHeader)).Want(t, http.StatusAccepted)
+	if r.Body["encoding"] != "utf-8" {
+		t.Fatalf("detected: %s", r.Raw)
 	}
-	id = r.body["id"].(string)
+	id = r.Body["id"].(string)
 	if done := h.waitImport(tok, id); counts(done) != "total=3 done=3 created=2 updated=0 skipped=0 failed=1" {
-		t.Fatalf("import: %s", done.raw)
+		t.Fatalf("import: %s", done.Raw)
 	}
 	errs = h.importErrors(tok, id)
 	if len(errs) != 3 || errs[1][0] != "3" || errs[1][1] != "first_name" || !strings.Contains(errs[1][2], "line 3, character 1") ||
@@ -659,7 +659,7 @@ func TestImportMixedEncodings(t *testing.T) {
 	}
 	for name, tc := range map[string]struct {
 		query string
-		body  []byte
+		Body  []byte
 		says  string
 	}{
 		"unknown encoding":      {"entity=contacts&encoding=ebcdic", []byte("first_name\nA\n"), "encoding"},
@@ -667,9 +667,9 @@ func TestImportMixedEncodings(t *testing.T) {
 		"utf-32":                {"entity=contacts", []byte("\xFF\xFE\x00\x00f\x00\x00\x00"), "UTF-32"},
 		"utf-16 without a mark": {"entity=contacts", u16[2:], "UTF-16"},
 	} {
-		r := h.postCSV(tok, tc.query, tc.body).want(t, http.StatusUnprocessableEntity)
-		if !strings.Contains(string(r.raw), tc.says) {
-			t.Errorf("%s: %s", name, r.raw)
+		r := h.postCSV(tok, tc.query, tc.Body).Want(t, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(r.Raw), tc.says) {
+			t.Errorf("%s: %s", name, r.Raw)
 		}
 	}
 }
@@ -679,20 +679,20 @@ func TestImportMixedEncodings(t *testing.T) {
 func TestImportUnclosedQuoteLosesNoRow(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
-	r := h.postCSV(tok, "entity=contacts", []byte("first_name\nGood1\nBad\"Quote\n\"Unclosed\nGood2\n")).want(t, http.StatusAccepted)
-	if r.body["rows_total"].(float64) != 4 {
-		t.Fatalf("started: %s", r.raw)
+	r := h.postCSV(tok, "entity=contacts", []byte("first_name\nGood1\nBad\"Quote\n\"Unclosed\nGood2\n")).Want(t, http.StatusAccepted)
+	if r.Body["rows_total"].(float64) != 4 {
+		t.Fatalf("started: %s", r.Raw)
 	}
-	id := r.body["id"].(string)
+	id := r.Body["id"].(string)
 	if done := h.waitImport(tok, id); counts(done) != "total=4 done=4 created=3 updated=0 skipped=0 failed=1" {
-		t.Fatalf("import: %s", done.raw)
+		t.Fatalf("import: %s", done.Raw)
 	}
 	errs := h.importErrors(tok, id)
 	if len(errs) != 2 || errs[1][0] != "4" || errs[1][1] != "" || !strings.Contains(errs[1][2], "quote") {
 		t.Fatalf("errors: %v", errs)
 	}
 	names := map[string]bool{}
-	for _, it := range h.do("GET", "/v1/contacts?limit=10", tok, nil).want(t, http.StatusOK).body["items"].([]any) {
+	for _, it := range h.do("GET", "/v1/contacts?limit=10", tok, nil).Want(t, http.StatusOK).Body["items"].([]any) {
 		names[it.(map[string]any)["first_name"].(string)] = true
 	}
 	if len(names) != 3 || !names["Good1"] || !names[`Bad"Quote`] || !names["Good2"] {
@@ -707,7 +707,7 @@ func TestImportReadsRussianDates(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
 	h.do("POST", "/v1/fields", tok, map[string]any{"entity": "contact", "key": "since", "label": "Клиент с", "type": "date"}).
-		want(t, http.StatusCreated)
+		Want(t, http.StatusCreated)
 	file := "first_name,emails,birthday,custom.since\n" +
 		"Анна,d1@example.ru,15.03.1985,01.02.2020\n" +
 		"Борис,d2@example.ru,5.3.1985,2020-02-01\n" +
@@ -717,10 +717,10 @@ func TestImportReadsRussianDates(t *testing.T) {
 		"Егор,d6@example.ru,31.02.1985,\n" +
 		"Жанна,d7@example.ru,15.03.85,\n" +
 		"Зоя,d8@example.ru,,32.01.2020\n"
-	r := h.postCSV(tok, "entity=contacts", []byte(file)).want(t, http.StatusAccepted)
-	id := r.body["id"].(string)
+	r := h.postCSV(tok, "entity=contacts", []byte(file)).Want(t, http.StatusAccepted)
+	id := r.Body["id"].(string)
 	if done := h.waitImport(tok, id); counts(done) != "total=8 done=8 created=4 updated=0 skipped=0 failed=4" {
-		t.Fatalf("import: %s", done.raw)
+		t.Fatalf("import: %s", done.Raw)
 	}
 	for email, want := range map[string][2]string{"d1@example.ru": {"1985-03-15", "2020-02-01"},
 		"d2@example.ru": {"1985-03-05", "2020-02-01"}, "d3@example.ru": {"1985-03-15", ""}, "d4@example.ru": {"1985-03-25", "2020-02-25"}} {
@@ -790,21 +790,21 @@ func TestImportAccountsForEveryLineOfBrokenFiles(t *testing.T) {
 			}
 		}
 		im.file = b.String()
-		im.id = h.postCSV(tok, "entity=contacts", []byte(im.file)).want(t, http.StatusAccepted).body["id"].(string)
+		im.id = h.postCSV(tok, "entity=contacts", []byte(im.file)).Want(t, http.StatusAccepted).Body["id"].(string)
 		files = append(files, im)
 	}
-	dones := make([]reply, len(files))
+	dones := make([]testenv.Reply, len(files))
 	for f, im := range files {
 		dones[f] = h.waitImport(tok, im.id)
 	}
 	var stored []string
 	for cursor := ""; ; {
-		r := h.do("GET", "/v1/contacts?limit=100&cursor="+url.QueryEscape(cursor), tok, nil).want(t, http.StatusOK)
-		for _, it := range r.body["items"].([]any) {
+		r := h.do("GET", "/v1/contacts?limit=100&cursor="+url.QueryEscape(cursor), tok, nil).Want(t, http.StatusOK)
+		for _, it := range r.Body["items"].([]any) {
 			c := it.(map[string]any)
 			stored = append(stored, fmt.Sprint(c["first_name"], " ", c["emails"]))
 		}
-		next, _ := r.body["next_cursor"].(string)
+		next, _ := r.Body["next_cursor"].(string)
 		if next == "" {
 			break
 		}
@@ -814,12 +814,12 @@ func TestImportAccountsForEveryLineOfBrokenFiles(t *testing.T) {
 	created := 0
 	for f, im := range files {
 		done := dones[f]
-		total := done.body["rows_total"].(float64)
-		sum := done.body["created"].(float64) + done.body["updated"].(float64) + done.body["skipped"].(float64) + done.body["failed"].(float64)
-		if done.body["status"] != "done" || total != sum || done.body["rows_done"].(float64) != total {
-			t.Fatalf("file %d: %s", f, done.raw)
+		total := done.Body["rows_total"].(float64)
+		sum := done.Body["created"].(float64) + done.Body["updated"].(float64) + done.Body["skipped"].(float64) + done.Body["failed"].(float64)
+		if done.Body["status"] != "done" || total != sum || done.Body["rows_done"].(float64) != total {
+			t.Fatalf("file %d: %s", f, done.Raw)
 		}
-		created += int(done.body["created"].(float64))
+		created += int(done.Body["created"].(float64))
 		reported := map[int]bool{}
 		failed := map[string]bool{}
 		errs := h.importErrors(tok, im.id)[1:]
@@ -835,8 +835,8 @@ func TestImportAccountsForEveryLineOfBrokenFiles(t *testing.T) {
 				}
 			}
 		}
-		if float64(len(failed)) != done.body["failed"].(float64) {
-			t.Errorf("file %d: %v failed, %d rows reported", f, done.body["failed"], len(failed))
+		if float64(len(failed)) != done.Body["failed"].(float64) {
+			t.Errorf("file %d: %v failed, %d rows reported", f, done.Body["failed"], len(failed))
 		}
 		for line, m := range im.lines {
 			if reported[line] {

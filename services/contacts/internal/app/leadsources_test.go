@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
@@ -16,9 +17,9 @@ import (
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
 
-func sourceValues(r reply) []string {
+func sourceValues(r testenv.Reply) []string {
 	var out []string
-	for _, it := range r.body["items"].([]any) {
+	for _, it := range r.Body["items"].([]any) {
 		out = append(out, it.(map[string]any)["value"].(string))
 	}
 	return out
@@ -29,10 +30,10 @@ func sourceValues(r reply) []string {
 func TestLeadSources(t *testing.T) {
 	h := start(t)
 	tok, rep := h.token(h.tenantA, auth.RoleAdmin), h.token(h.tenantA, auth.RoleRep)
-	list := h.do("GET", "/v1/lead-sources", rep, nil).want(t, http.StatusOK)
-	items := list.body["items"].([]any)
+	list := h.do("GET", "/v1/lead-sources", rep, nil).Want(t, http.StatusOK)
+	items := list.Body["items"].([]any)
 	if len(items) != 9 || items[0].(map[string]any)["value"] != "website" || items[0].(map[string]any)["label"] != "Website" {
-		t.Fatalf("defaults: %s", list.raw)
+		t.Fatalf("defaults: %s", list.Raw)
 	}
 	// A Russian tenant's are labelled in Russian.
 	ru := uuid.New()
@@ -47,26 +48,26 @@ func TestLeadSources(t *testing.T) {
 	if _, err := prov.WaitAcks(ctx, ru.String(), 1, []string{app.Name}); err != nil {
 		t.Fatal(err)
 	}
-	ruList := h.do("GET", "/v1/lead-sources", h.token(ru, auth.RoleRep), nil).want(t, http.StatusOK)
-	if ruList.body["items"].([]any)[0].(map[string]any)["label"] != "Сайт" {
-		t.Fatalf("Russian defaults: %s", ruList.raw)
+	ruList := h.do("GET", "/v1/lead-sources", h.token(ru, auth.RoleRep), nil).Want(t, http.StatusOK)
+	if ruList.Body["items"].([]any)[0].(map[string]any)["label"] != "Сайт" {
+		t.Fatalf("Russian defaults: %s", ruList.Raw)
 	}
 
 	// A source is one of the list, in any case.
-	c := h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "A", "source": "WebSite"}).want(t, http.StatusCreated)
-	if c.body["source"] != "website" {
-		t.Fatalf("source: %s", c.raw)
+	c := h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "A", "source": "WebSite"}).Want(t, http.StatusCreated)
+	if c.Body["source"] != "website" {
+		t.Fatalf("source: %s", c.Raw)
 	}
-	bad := h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "B", "source": "billboard"}).want(t, http.StatusUnprocessableEntity)
-	if f := bad.fields(); len(f) != 1 || f[0] != "source" {
+	bad := h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "B", "source": "billboard"}).Want(t, http.StatusUnprocessableEntity)
+	if f := bad.FieldPaths(); len(f) != 1 || f[0] != "source" {
 		t.Fatalf("fields: %v", f)
 	}
 
 	// Only admins replace the list, and only with a valid one.
 	newList := map[string]any{"items": []map[string]string{{"value": "billboard", "label": "Билборд"}, {"value": "cold-call", "label": "Холодный звонок"}}}
-	h.do("PUT", "/v1/lead-sources", rep, newList).want(t, http.StatusForbidden)
+	h.do("PUT", "/v1/lead-sources", rep, newList).Want(t, http.StatusForbidden)
 	for name, tc := range map[string]struct {
-		body  any
+		Body  any
 		field string
 	}{
 		"empty":       {map[string]any{"items": []any{}}, "items"},
@@ -77,20 +78,20 @@ func TestLeadSources(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			if tc.field == "" {
-				h.do("PUT", "/v1/lead-sources", tok, tc.body).want(t, http.StatusBadRequest)
+				h.do("PUT", "/v1/lead-sources", tok, tc.Body).Want(t, http.StatusBadRequest)
 				return
 			}
-			r := h.do("PUT", "/v1/lead-sources", tok, tc.body).want(t, http.StatusUnprocessableEntity)
-			if f := r.fields(); len(f) == 0 || f[0] != tc.field {
-				t.Fatalf("fields %v, want %s: %s", f, tc.field, r.raw)
+			r := h.do("PUT", "/v1/lead-sources", tok, tc.Body).Want(t, http.StatusUnprocessableEntity)
+			if f := r.FieldPaths(); len(f) == 0 || f[0] != tc.field {
+				t.Fatalf("fields %v, want %s: %s", f, tc.field, r.Raw)
 			}
 		})
 	}
-	set := h.do("PUT", "/v1/lead-sources", tok, newList).want(t, http.StatusOK)
+	set := h.do("PUT", "/v1/lead-sources", tok, newList).Want(t, http.StatusOK)
 	if got := sourceValues(set); len(got) != 2 || got[0] != "billboard" || got[1] != "cold-call" {
-		t.Fatalf("set: %s", set.raw)
+		t.Fatalf("set: %s", set.Raw)
 	}
-	if got := sourceValues(h.do("GET", "/v1/lead-sources", rep, nil).want(t, http.StatusOK)); len(got) != 2 {
+	if got := sourceValues(h.do("GET", "/v1/lead-sources", rep, nil).Want(t, http.StatusOK)); len(got) != 2 {
 		t.Fatalf("after set: %v", got)
 	}
 	ev := readEventOfType(t, h.brokers, h.tenantA.String(), service.TypeLeadSourcesChanged)
@@ -100,7 +101,7 @@ func TestLeadSources(t *testing.T) {
 	}
 	// Within the cache's life the old list may still apply; then the new one does.
 	deadline := time.Now().Add(10 * time.Second)
-	for h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "C", "source": "billboard"}).status != http.StatusCreated {
+	for h.do("POST", "/v1/contacts", rep, map[string]any{"first_name": "C", "source": "billboard"}).Status != http.StatusCreated {
 		if time.Now().After(deadline) {
 			t.Fatal("the new lead source is never accepted")
 		}
@@ -108,14 +109,14 @@ func TestLeadSources(t *testing.T) {
 	}
 	// The contact keeps its dropped source through other changes, but a
 	// change of source must name a listed one.
-	id := c.body["id"].(string)
-	if p := h.do("PATCH", "/v1/contacts/"+id, rep, map[string]any{"last_name": "Z"}).want(t, http.StatusOK); p.body["source"] != "website" {
-		t.Fatalf("kept source: %s", p.raw)
+	id := c.Body["id"].(string)
+	if p := h.do("PATCH", "/v1/contacts/"+id, rep, map[string]any{"last_name": "Z"}).Want(t, http.StatusOK); p.Body["source"] != "website" {
+		t.Fatalf("kept source: %s", p.Raw)
 	}
-	h.do("PATCH", "/v1/contacts/"+id, rep, map[string]any{"source": "email"}).want(t, http.StatusUnprocessableEntity)
+	h.do("PATCH", "/v1/contacts/"+id, rep, map[string]any{"source": "email"}).Want(t, http.StatusUnprocessableEntity)
 
 	// Another tenant's list is its own.
-	if got := sourceValues(h.do("GET", "/v1/lead-sources", h.token(h.tenantB, auth.RoleAdmin), nil).want(t, http.StatusOK)); len(got) != 9 {
+	if got := sourceValues(h.do("GET", "/v1/lead-sources", h.token(h.tenantB, auth.RoleAdmin), nil).Want(t, http.StatusOK)); len(got) != 9 {
 		t.Fatalf("tenant B's lead sources changed: %v", got)
 	}
 }
@@ -126,14 +127,14 @@ func TestMergeKeepsADroppedLeadSource(t *testing.T) {
 	h := start(t)
 	adm := h.token(h.tenantA, auth.RoleAdmin)
 	src := h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Анна", "emails": []string{"a@x.ru"}, "source": "website"}).
-		want(t, http.StatusCreated).body["id"].(string)
+		Want(t, http.StatusCreated).Body["id"].(string)
 	target := h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": "Анна", "emails": []string{"b@x.ru"}}).
-		want(t, http.StatusCreated).body["id"].(string)
+		Want(t, http.StatusCreated).Body["id"].(string)
 	h.do("PUT", "/v1/lead-sources", adm, map[string]any{"items": []map[string]string{{"value": "billboard", "label": "Билборд"}}}).
-		want(t, http.StatusOK)
-	r := h.do("POST", "/v1/contacts/"+target+"/merge", adm, map[string]any{"from": []string{src}}).want(t, http.StatusOK)
-	if r.body["source"] != "website" {
-		t.Fatalf("merged: %s", r.raw)
+		Want(t, http.StatusOK)
+	r := h.do("POST", "/v1/contacts/"+target+"/merge", adm, map[string]any{"from": []string{src}}).Want(t, http.StatusOK)
+	if r.Body["source"] != "website" {
+		t.Fatalf("merged: %s", r.Raw)
 	}
 }
 
@@ -148,15 +149,15 @@ func TestUnmergeKeepsADroppedLeadSource(t *testing.T) {
 		if source != "" {
 			body["source"] = source
 		}
-		return h.do("POST", "/v1/contacts", adm, body).want(t, http.StatusCreated).body["id"].(string)
+		return h.do("POST", "/v1/contacts", adm, body).Want(t, http.StatusCreated).Body["id"].(string)
 	}
 	s1, s2, target := mk("a1@x.ru", "website"), mk("a2@x.ru", "referral"), mk("a3@x.ru", "")
-	h.do("POST", "/v1/contacts/"+target+"/merge", adm, map[string]any{"from": []string{s1, s2}}).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+target+"/merge", adm, map[string]any{"from": []string{s1, s2}}).Want(t, http.StatusOK)
 	h.do("PUT", "/v1/lead-sources", adm, map[string]any{"items": []map[string]string{{"value": "billboard", "label": "Билборд"}}}).
-		want(t, http.StatusOK)
-	h.do("POST", "/v1/contacts/"+target+"/unmerge", adm, map[string]any{"contacts": []string{}}).want(t, http.StatusUnprocessableEntity)
-	r := h.do("POST", "/v1/contacts/"+target+"/unmerge", adm, map[string]any{"contacts": []string{s1}}).want(t, http.StatusOK)
-	if src := r.body["contact"].(map[string]any)["source"]; src != "referral" && src != "website" {
-		t.Fatalf("target after unmerge: %s", r.raw)
+		Want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+target+"/unmerge", adm, map[string]any{"contacts": []string{}}).Want(t, http.StatusUnprocessableEntity)
+	r := h.do("POST", "/v1/contacts/"+target+"/unmerge", adm, map[string]any{"contacts": []string{s1}}).Want(t, http.StatusOK)
+	if src := r.Body["contact"].(map[string]any)["source"]; src != "referral" && src != "website" {
+		t.Fatalf("target after unmerge: %s", r.Raw)
 	}
 }

@@ -16,20 +16,20 @@ import (
 func TestCompanySearchIsCheckedLikeContacts(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleRep)
-	h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка", "tax_id": "7701234567"}).want(t, http.StatusCreated)
-	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна"}).want(t, http.StatusCreated)
+	h.do("POST", "/v1/companies", tok, map[string]any{"name": "ООО Ромашка", "tax_id": "7701234567"}).Want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна"}).Want(t, http.StatusCreated)
 	for _, q := range []string{"'", `" ' «»`, "();", strings.Repeat("я", 201), strings.Repeat("a ", 11)} {
 		for _, path := range []string{"/v1/contacts", "/v1/companies", "/v1/contacts/export", "/v1/companies/export"} {
-			r := h.do("GET", path+"?q="+url.QueryEscape(q), tok, nil).want(t, http.StatusUnprocessableEntity)
-			if f := r.fields(); len(f) != 1 || f[0] != "q" {
-				t.Fatalf("%s?q=%q: %s", path, q, r.raw)
+			r := h.do("GET", path+"?q="+url.QueryEscape(q), tok, nil).Want(t, http.StatusUnprocessableEntity)
+			if f := r.FieldPaths(); len(f) != 1 || f[0] != "q" {
+				t.Fatalf("%s?q=%q: %s", path, q, r.Raw)
 			}
 		}
 	}
 	// What the rule admits still searches.
 	for _, q := range []string{"ромаш", "  ромашка  ", "7701234567", ""} {
-		if l := h.do("GET", "/v1/companies?q="+url.QueryEscape(q), tok, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 1 {
-			t.Fatalf("q=%q: %s", q, l.raw)
+		if l := h.do("GET", "/v1/companies?q="+url.QueryEscape(q), tok, nil).Want(t, http.StatusOK); len(l.Body["items"].([]any)) != 1 {
+			t.Fatalf("q=%q: %s", q, l.Raw)
 		}
 	}
 }
@@ -40,35 +40,35 @@ func TestCompanySearchIsCheckedLikeContacts(t *testing.T) {
 func TestListsRefuseUnknownParameters(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
-	company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Ромашка"}).want(t, http.StatusCreated).body["id"].(string)
-	contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "company_id": company}).want(t, http.StatusCreated).body["id"].(string)
-	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Борис"}).want(t, http.StatusCreated)
+	company := h.do("POST", "/v1/companies", tok, map[string]any{"name": "Ромашка"}).Want(t, http.StatusCreated).Body["id"].(string)
+	contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна", "company_id": company}).Want(t, http.StatusCreated).Body["id"].(string)
+	h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Борис"}).Want(t, http.StatusCreated)
 	for _, path := range []string{"/v1/contacts?sort_by=name", "/v1/contacts?format=csv", "/v1/companies?sort=name",
 		"/v1/companies?owner_id=x", "/v1/companies/" + company + "/contacts?sort=name", "/v1/companies/export?limit=1",
 		"/v1/contacts/export?cursor=x", "/v1/activities?contact=" + contact, "/v1/contacts/" + contact + "/timeline?sort=at",
 		"/v1/fields?entity=contact&type=text", "/v1/contacts/duplicates?q=anna"} {
-		r := h.do("GET", path, tok, nil).want(t, http.StatusUnprocessableEntity)
+		r := h.do("GET", path, tok, nil).Want(t, http.StatusUnprocessableEntity)
 		u, _ := url.Parse(path)
-		if f := r.fields(); len(f) != 1 || !u.Query().Has(f[0]) || f[0] == "entity" {
-			t.Errorf("%s: %s", path, r.raw)
+		if f := r.FieldPaths(); len(f) != 1 || !u.Query().Has(f[0]) || f[0] == "entity" {
+			t.Errorf("%s: %s", path, r.Raw)
 		}
 	}
 	// A parameter given twice would count once: refused, as sales does.
 	for _, path := range []string{"/v1/contacts?tag=vip&tag=new", "/v1/companies?q=a&q=b", "/v1/contacts/export?q=a&q=b",
 		"/v1/activities?contact_id=" + contact + "&contact_id=" + contact} {
-		r := h.do("GET", path, tok, nil).want(t, http.StatusUnprocessableEntity)
-		if f := r.fields(); len(f) != 1 || !strings.Contains(string(r.raw), "must be given once") {
-			t.Errorf("%s: %s", path, r.raw)
+		r := h.do("GET", path, tok, nil).Want(t, http.StatusUnprocessableEntity)
+		if f := r.FieldPaths(); len(f) != 1 || !strings.Contains(string(r.Raw), "must be given once") {
+			t.Errorf("%s: %s", path, r.Raw)
 		}
 	}
 	// A custom field's filter is a parameter of the contact list.
-	h.do("POST", "/v1/fields", tok, map[string]any{"entity": "contact", "key": "segment", "label": "S", "type": "text"}).want(t, http.StatusCreated)
-	h.do("GET", "/v1/contacts?custom.segment=b2b&sort=-name", tok, nil).want(t, http.StatusOK)
+	h.do("POST", "/v1/fields", tok, map[string]any{"entity": "contact", "key": "segment", "label": "S", "type": "text"}).Want(t, http.StatusCreated)
+	h.do("GET", "/v1/contacts?custom.segment=b2b&sort=-name", tok, nil).Want(t, http.StatusOK)
 	// A cursor of contacts sorted by name is no cursor of companies.
-	next := h.do("GET", "/v1/contacts?sort=name&limit=1", tok, nil).want(t, http.StatusOK).body["next_cursor"].(string)
-	r := h.do("GET", "/v1/companies?cursor="+next, tok, nil).want(t, http.StatusUnprocessableEntity)
-	if f := r.fields(); len(f) != 1 || f[0] != "cursor" {
-		t.Fatalf("a contacts cursor for companies: %s", r.raw)
+	next := h.do("GET", "/v1/contacts?sort=name&limit=1", tok, nil).Want(t, http.StatusOK).Body["next_cursor"].(string)
+	r := h.do("GET", "/v1/companies?cursor="+next, tok, nil).Want(t, http.StatusUnprocessableEntity)
+	if f := r.FieldPaths(); len(f) != 1 || f[0] != "cursor" {
+		t.Fatalf("a contacts cursor for companies: %s", r.Raw)
 	}
 }
 
@@ -79,10 +79,10 @@ func TestListsRefuseUnknownParameters(t *testing.T) {
 func TestEveryOperationRefusesParametersItDoesNotTake(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
-	contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна"}).want(t, http.StatusCreated).body["id"].(string)
+	contact := h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": "Анна"}).Want(t, http.StatusCreated).Body["id"].(string)
 	for _, tc := range []struct {
 		method, path string
-		body         any
+		Body         any
 		fields       string
 	}{
 		{"GET", "/v1/contacts/" + contact + "?fields=first_name", nil, "fields"},
@@ -96,21 +96,21 @@ func TestEveryOperationRefusesParametersItDoesNotTake(t *testing.T) {
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			headers := []string{"If-Match", `"1"`}
-			if s, ok := tc.body.(string); ok {
+			if s, ok := tc.Body.(string); ok {
 				r := testenv.Call(t, tc.method, h.url+tc.path, tok, []byte(s), "Content-Type", "text/csv").Want(t, http.StatusUnprocessableEntity)
 				if f := strings.Join(r.FieldPaths(), ","); f != tc.fields {
 					t.Errorf("fields %s, want %s: %s", f, tc.fields, r.Raw)
 				}
 				return
 			}
-			r := h.do(tc.method, tc.path, tok, tc.body, headers...).want(t, http.StatusUnprocessableEntity)
-			if f := strings.Join(r.fields(), ","); f != tc.fields {
-				t.Errorf("fields %s, want %s: %s", f, tc.fields, r.raw)
+			r := h.do(tc.method, tc.path, tok, tc.Body, headers...).Want(t, http.StatusUnprocessableEntity)
+			if f := strings.Join(r.FieldPaths(), ","); f != tc.fields {
+				t.Errorf("fields %s, want %s: %s", f, tc.fields, r.Raw)
 			}
 		})
 	}
-	if g := h.do("GET", "/v1/contacts/"+contact, tok, nil).want(t, http.StatusOK); g.body["first_name"] != "Анна" || g.body["version"].(float64) != 1 {
-		t.Errorf("a refused write changed the contact: %s", g.raw)
+	if g := h.do("GET", "/v1/contacts/"+contact, tok, nil).Want(t, http.StatusOK); g.Body["first_name"] != "Анна" || g.Body["version"].(float64) != 1 {
+		t.Errorf("a refused write changed the contact: %s", g.Raw)
 	}
 	if n := h.countRows(h.tenantA, "activities"); n != 0 {
 		t.Errorf("%d activities logged by refused writes", n)
@@ -118,5 +118,5 @@ func TestEveryOperationRefusesParametersItDoesNotTake(t *testing.T) {
 	if n := h.countRows(h.tenantA, "imports"); n != 0 {
 		t.Errorf("%d imports started by refused requests", n)
 	}
-	h.do("GET", "/v1/contacts/anna?fields=x", tok, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/contacts/anna?fields=x", tok, nil).Want(t, http.StatusNotFound)
 }

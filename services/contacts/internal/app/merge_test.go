@@ -24,11 +24,11 @@ type record struct {
 
 func (h *harness) record(t *testing.T, token, id string) record {
 	t.Helper()
-	c := h.do("GET", "/v1/contacts/"+id, token, nil).want(t, http.StatusOK).body
+	c := h.do("GET", "/v1/contacts/"+id, token, nil).Want(t, http.StatusOK).Body
 	delete(c, "local_time")
 	return record{Contact: c,
-		Activities: h.do("GET", "/v1/activities?contact_id="+id, token, nil).want(t, http.StatusOK).body["items"].([]any),
-		Timeline:   h.do("GET", "/v1/contacts/"+id+"/timeline", token, nil).want(t, http.StatusOK).body["items"].([]any)}
+		Activities: h.do("GET", "/v1/activities?contact_id="+id, token, nil).Want(t, http.StatusOK).Body["items"].([]any),
+		Timeline:   h.do("GET", "/v1/contacts/"+id+"/timeline", token, nil).Want(t, http.StatusOK).Body["items"].([]any)}
 }
 
 func (r record) String() string {
@@ -55,11 +55,11 @@ func newMergeFixture(t *testing.T, h *harness) mergeFixture {
 	t.Helper()
 	f := mergeFixture{adm: h.token(h.tenantA, auth.RoleAdmin)}
 	for _, key := range []string{"segment", "region"} {
-		h.do("POST", "/v1/fields", f.adm, map[string]any{"entity": "contact", "key": key, "label": key, "type": "text"}).want(t, http.StatusCreated)
+		h.do("POST", "/v1/fields", f.adm, map[string]any{"entity": "contact", "key": key, "label": key, "type": "text"}).Want(t, http.StatusCreated)
 	}
-	f.company = h.do("POST", "/v1/companies", f.adm, map[string]any{"name": "Ромашка"}).want(t, http.StatusCreated).body["id"].(string)
+	f.company = h.do("POST", "/v1/companies", f.adm, map[string]any{"name": "Ромашка"}).Want(t, http.StatusCreated).Body["id"].(string)
 	create := func(body map[string]any) string {
-		return h.do("POST", "/v1/contacts?allow_duplicate=true", f.adm, body).want(t, http.StatusCreated).body["id"].(string)
+		return h.do("POST", "/v1/contacts?allow_duplicate=true", f.adm, body).Want(t, http.StatusCreated).Body["id"].(string)
 	}
 	f.target = create(map[string]any{"first_name": "Анна", "emails": []string{"anna@example.ru"}, "phones": []string{"+7 912 000-00-00"},
 		"tags": []string{"vip"}, "custom": map[string]any{"segment": "b2b"}})
@@ -69,9 +69,9 @@ func newMergeFixture(t *testing.T, h *harness) mergeFixture {
 	f.s2 = create(map[string]any{"first_name": "Аня", "emails": []string{"anna@example.ru", "anya@mail.ru"},
 		"tags": []string{"vip", "partner"}, "timezone": "Asia/Vladivostok"})
 	f.s1Call = h.do("POST", "/v1/activities", f.adm, map[string]any{"kind": "call", "subject": "Звонок", "contact_id": f.s1}).
-		want(t, http.StatusCreated).body["id"].(string)
-	h.do("POST", "/v1/activities", f.adm, map[string]any{"kind": "note", "body": "Просит счёт", "contact_id": f.s2}).want(t, http.StatusCreated)
-	h.do("POST", "/v1/activities", f.adm, map[string]any{"kind": "meeting", "subject": "Встреча", "contact_id": f.target}).want(t, http.StatusCreated)
+		Want(t, http.StatusCreated).Body["id"].(string)
+	h.do("POST", "/v1/activities", f.adm, map[string]any{"kind": "note", "body": "Просит счёт", "contact_id": f.s2}).Want(t, http.StatusCreated)
+	h.do("POST", "/v1/activities", f.adm, map[string]any{"kind": "meeting", "subject": "Встреча", "contact_id": f.target}).Want(t, http.StatusCreated)
 	return f
 }
 
@@ -87,8 +87,8 @@ func TestMergeAndUnmerge(t *testing.T) {
 	targetBefore := h.record(t, f.adm, f.target)
 
 	r := h.do("POST", "/v1/contacts/"+f.target+"/merge", f.adm, map[string]any{"from": []string{f.s1, f.s2}}, "If-Match", `"1"`).
-		want(t, http.StatusOK)
-	b := r.body
+		Want(t, http.StatusOK)
+	b := r.Body
 	for field, want := range map[string]string{
 		"emails": "anna@example.ru,anna.ivanova@corp.ru,anya@mail.ru", "phones": "+79120000000,+74951234567",
 		"tags": "vip,moscow,partner",
@@ -101,17 +101,17 @@ func TestMergeAndUnmerge(t *testing.T) {
 	if b["first_name"] != "Анна" || b["last_name"] != "Ivanova" || b["position"] != "CFO" || b["company_id"] != f.company ||
 		b["source"] != "referral" || b["birthday"] != "1985-03-01" || b["timezone"] != "Asia/Vladivostok" ||
 		custom["segment"] != "b2b" || custom["region"] != "msk" || strs(b["shared_with"].(map[string]any)["users"]) != "rep-x" ||
-		b["version"].(float64) != 2 || r.header.Get("ETag") != `"2"` {
-		t.Fatalf("the target wins conflicts and fills its blanks: %s", r.raw)
+		b["version"].(float64) != 2 || r.Header.Get("ETag") != `"2"` {
+		t.Fatalf("the target wins conflicts and fills its blanks: %s", r.Raw)
 	}
 	// The merged contacts are gone, pointing at the target.
 	for _, req := range []struct {
 		method, id string
-		body       any
+		Body       any
 	}{{"GET", f.s1, nil}, {"PATCH", f.s2, map[string]any{"first_name": "X"}}, {"DELETE", f.s1, nil}} {
-		g := h.do(req.method, "/v1/contacts/"+req.id, f.adm, req.body).want(t, http.StatusNotFound)
-		if g.body["merged_into"] != f.target || !strings.HasSuffix(g.body["type"].(string), "/contact-merged") {
-			t.Errorf("%s a merged contact: %s", req.method, g.raw)
+		g := h.do(req.method, "/v1/contacts/"+req.id, f.adm, req.Body).Want(t, http.StatusNotFound)
+		if g.Body["merged_into"] != f.target || !strings.HasSuffix(g.Body["type"].(string), "/contact-merged") {
+			t.Errorf("%s a merged contact: %s", req.method, g.Raw)
 		}
 	}
 	merged := h.record(t, f.adm, f.target)
@@ -134,10 +134,10 @@ func TestMergeAndUnmerge(t *testing.T) {
 
 	// Later edits of the target survive the unmerge.
 	h.do("PATCH", "/v1/contacts/"+f.target, f.adm, map[string]any{"position": "CEO", "tags": []string{"vip", "moscow", "partner", "later"}}).
-		want(t, http.StatusOK)
-	u := h.do("POST", "/v1/contacts/"+f.target+"/unmerge", f.adm, nil, "If-Match", `"3"`).want(t, http.StatusOK)
-	if restored := u.body["restored"].([]any); len(restored) != 2 || restored[0].(map[string]any)["id"] != f.s1 || u.header.Get("ETag") != `"4"` {
-		t.Fatalf("unmerge answered %s", u.raw)
+		Want(t, http.StatusOK)
+	u := h.do("POST", "/v1/contacts/"+f.target+"/unmerge", f.adm, nil, "If-Match", `"3"`).Want(t, http.StatusOK)
+	if restored := u.Body["restored"].([]any); len(restored) != 2 || restored[0].(map[string]any)["id"] != f.s1 || u.Header.Get("ETag") != `"4"` {
+		t.Fatalf("unmerge answered %s", u.Raw)
 	}
 	for _, c := range []struct {
 		id     string
@@ -166,7 +166,7 @@ func TestMergeAndUnmerge(t *testing.T) {
 		t.Fatalf("unmerged event %v %v", &un, err)
 	}
 	// The restored contacts can change again, and their ETag still holds.
-	h.do("PATCH", "/v1/contacts/"+f.s1, f.adm, map[string]any{"position": "CTO"}, "If-Match", `"1"`).want(t, http.StatusOK)
+	h.do("PATCH", "/v1/contacts/"+f.s1, f.adm, map[string]any{"position": "CTO"}, "If-Match", `"1"`).Want(t, http.StatusOK)
 }
 
 // Unmerging some contacts leaves the others merged; what they hold stays.
@@ -174,34 +174,34 @@ func TestPartialUnmerge(t *testing.T) {
 	h := start(t)
 	f := newMergeFixture(t, h)
 	before1, before2, targetBefore := h.record(t, f.adm, f.s1), h.record(t, f.adm, f.s2), h.record(t, f.adm, f.target)
-	h.do("POST", "/v1/contacts/"+f.target+"/merge", f.adm, map[string]any{"from": []string{f.s1, f.s2}}).want(t, http.StatusOK)
-	u := h.do("POST", "/v1/contacts/"+f.target+"/unmerge", f.adm, map[string]any{"contacts": []string{f.s2}}).want(t, http.StatusOK)
-	if restored := u.body["restored"].([]any); len(restored) != 1 || restored[0].(map[string]any)["id"] != f.s2 {
-		t.Fatalf("unmerge answered %s", u.raw)
+	h.do("POST", "/v1/contacts/"+f.target+"/merge", f.adm, map[string]any{"from": []string{f.s1, f.s2}}).Want(t, http.StatusOK)
+	u := h.do("POST", "/v1/contacts/"+f.target+"/unmerge", f.adm, map[string]any{"contacts": []string{f.s2}}).Want(t, http.StatusOK)
+	if restored := u.Body["restored"].([]any); len(restored) != 1 || restored[0].(map[string]any)["id"] != f.s2 {
+		t.Fatalf("unmerge answered %s", u.Raw)
 	}
 	if after := h.record(t, f.adm, f.s2); !reflect.DeepEqual(after, before2) {
 		t.Errorf("s2 not restored exactly:\nbefore %s\nafter %s", before2, after)
 	}
-	tc := u.body["contact"].(map[string]any)
+	tc := u.Body["contact"].(map[string]any)
 	// anna@example.ru and vip were the target's own; anya@mail.ru, partner
 	// and the zone came from s2; the zone is derived again from s1's phone.
 	if strs(tc["emails"]) != "anna@example.ru,anna.ivanova@corp.ru" || strs(tc["tags"]) != "vip,moscow" ||
 		tc["position"] != "CFO" || tc["timezone"] != "Europe/Moscow" || tc["company_id"] != f.company {
 		t.Fatalf("the target keeps what s1 gave: %v", tc)
 	}
-	g := h.do("GET", "/v1/contacts/"+f.s1, f.adm, nil).want(t, http.StatusNotFound)
-	if g.body["merged_into"] != f.target {
-		t.Fatalf("s1 is still merged: %s", g.raw)
+	g := h.do("GET", "/v1/contacts/"+f.s1, f.adm, nil).Want(t, http.StatusNotFound)
+	if g.Body["merged_into"] != f.target {
+		t.Fatalf("s1 is still merged: %s", g.Raw)
 	}
-	if a := h.do("GET", "/v1/activities?contact_id="+f.target, f.adm, nil).want(t, http.StatusOK).body["items"].([]any); len(a) != 2 {
+	if a := h.do("GET", "/v1/activities?contact_id="+f.target, f.adm, nil).Want(t, http.StatusOK).Body["items"].([]any); len(a) != 2 {
 		t.Fatalf("the target keeps s1's call and its meeting: %v", a)
 	}
 	// Unmerging s2 again is no longer possible; s1 still is.
-	r := h.do("POST", "/v1/contacts/"+f.target+"/unmerge", f.adm, map[string]any{"contacts": []string{f.s2}}).want(t, http.StatusUnprocessableEntity)
-	if fs := r.fields(); len(fs) != 1 || fs[0] != "contacts/0" {
-		t.Fatalf("have %s", r.raw)
+	r := h.do("POST", "/v1/contacts/"+f.target+"/unmerge", f.adm, map[string]any{"contacts": []string{f.s2}}).Want(t, http.StatusUnprocessableEntity)
+	if fs := r.FieldPaths(); len(fs) != 1 || fs[0] != "contacts/0" {
+		t.Fatalf("have %s", r.Raw)
 	}
-	h.do("POST", "/v1/contacts/"+f.target+"/unmerge", f.adm, map[string]any{"contacts": []string{f.s1}}).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+f.target+"/unmerge", f.adm, map[string]any{"contacts": []string{f.s1}}).Want(t, http.StatusOK)
 	// One by one, the unmerges leave everything as it was before the merge
 	// (the target's version and history aside).
 	if after := h.record(t, f.adm, f.s1); !reflect.DeepEqual(after, before1) {
@@ -224,49 +224,49 @@ func TestMergeChainsAndForgetting(t *testing.T) {
 	h := start(t)
 	adm := h.token(h.tenantA, auth.RoleAdmin)
 	create := func(name string) string {
-		return h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": name}).want(t, http.StatusCreated).body["id"].(string)
+		return h.do("POST", "/v1/contacts", adm, map[string]any{"first_name": name}).Want(t, http.StatusCreated).Body["id"].(string)
 	}
 	a, b, c := create("A"), create("B"), create("C")
-	h.do("POST", "/v1/contacts/"+b+"/merge", adm, map[string]any{"from": []string{a}}).want(t, http.StatusOK)
-	h.do("POST", "/v1/contacts/"+c+"/merge", adm, map[string]any{"from": []string{b}}).want(t, http.StatusOK)
-	if g := h.do("GET", "/v1/contacts/"+a, adm, nil).want(t, http.StatusNotFound); g.body["merged_into"] != c {
-		t.Fatalf("a points at the last target: %s", g.raw)
+	h.do("POST", "/v1/contacts/"+b+"/merge", adm, map[string]any{"from": []string{a}}).Want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+c+"/merge", adm, map[string]any{"from": []string{b}}).Want(t, http.StatusOK)
+	if g := h.do("GET", "/v1/contacts/"+a, adm, nil).Want(t, http.StatusNotFound); g.Body["merged_into"] != c {
+		t.Fatalf("a points at the last target: %s", g.Raw)
 	}
 	// Merging into a merged contact, or a merged contact again, is refused
 	// with the contact to use instead.
-	if r := h.do("POST", "/v1/contacts/"+b+"/merge", adm, map[string]any{"from": []string{create("D")}}).want(t, http.StatusNotFound); r.body["merged_into"] != c {
-		t.Fatalf("merge into a merged contact: %s", r.raw)
+	if r := h.do("POST", "/v1/contacts/"+b+"/merge", adm, map[string]any{"from": []string{create("D")}}).Want(t, http.StatusNotFound); r.Body["merged_into"] != c {
+		t.Fatalf("merge into a merged contact: %s", r.Raw)
 	}
-	if r := h.do("POST", "/v1/contacts/"+c+"/merge", adm, map[string]any{"from": []string{a}}).want(t, http.StatusNotFound); r.body["merged_into"] != c || r.body["id"] != a {
-		t.Fatalf("merge a merged contact: %s", r.raw)
+	if r := h.do("POST", "/v1/contacts/"+c+"/merge", adm, map[string]any{"from": []string{a}}).Want(t, http.StatusNotFound); r.Body["merged_into"] != c || r.Body["id"] != a {
+		t.Fatalf("merge a merged contact: %s", r.Raw)
 	}
-	h.do("POST", "/v1/contacts/"+b+"/unmerge", adm, nil).want(t, http.StatusNotFound)
-	h.do("POST", "/v1/contacts/"+c+"/unmerge", adm, nil).want(t, http.StatusOK)
-	if g := h.do("GET", "/v1/contacts/"+a, adm, nil).want(t, http.StatusNotFound); g.body["merged_into"] != b {
-		t.Fatalf("a points at b again: %s", g.raw)
+	h.do("POST", "/v1/contacts/"+b+"/unmerge", adm, nil).Want(t, http.StatusNotFound)
+	h.do("POST", "/v1/contacts/"+c+"/unmerge", adm, nil).Want(t, http.StatusOK)
+	if g := h.do("GET", "/v1/contacts/"+a, adm, nil).Want(t, http.StatusNotFound); g.Body["merged_into"] != b {
+		t.Fatalf("a points at b again: %s", g.Raw)
 	}
 	// Deleting b forgets a for good: a plain 404, no record left.
-	h.do("DELETE", "/v1/contacts/"+b, adm, nil).want(t, http.StatusNoContent)
-	if g := h.do("GET", "/v1/contacts/"+a, adm, nil).want(t, http.StatusNotFound); g.body["merged_into"] != nil {
-		t.Fatalf("a deleted target still redirects: %s", g.raw)
+	h.do("DELETE", "/v1/contacts/"+b, adm, nil).Want(t, http.StatusNoContent)
+	if g := h.do("GET", "/v1/contacts/"+a, adm, nil).Want(t, http.StatusNotFound); g.Body["merged_into"] != nil {
+		t.Fatalf("a deleted target still redirects: %s", g.Raw)
 	}
 	if n := h.countRows(h.tenantA, "merges"); n != 0 {
 		t.Fatalf("%d merges of a deleted target left", n)
 	}
 	// Erasing a target erases what was merged into it, the whole tree.
 	e, f, g := create("E"), create("F"), create("G")
-	h.do("POST", "/v1/contacts/"+f+"/merge", adm, map[string]any{"from": []string{e}}).want(t, http.StatusOK)
-	h.do("POST", "/v1/contacts/"+g+"/merge", adm, map[string]any{"from": []string{f}}).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+f+"/merge", adm, map[string]any{"from": []string{e}}).Want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+g+"/merge", adm, map[string]any{"from": []string{f}}).Want(t, http.StatusOK)
 	if n := h.countRows(h.tenantA, "merges"); n != 2 {
 		t.Fatalf("%d merges, want 2", n)
 	}
-	h.do("POST", "/v1/contacts/"+g+"/erase", adm, nil).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+g+"/erase", adm, nil).Want(t, http.StatusOK)
 	if n := h.countRows(h.tenantA, "merges"); n != 0 {
 		t.Fatalf("%d merges of an erased target left", n)
 	}
 	// Erased, the target has nothing merged left (not merely "erased").
-	if r := h.do("POST", "/v1/contacts/"+g+"/unmerge", adm, nil).want(t, http.StatusConflict); !strings.HasSuffix(r.body["type"].(string), "/nothing-merged") {
-		t.Fatalf("unmerge of an erased target: %s", r.raw)
+	if r := h.do("POST", "/v1/contacts/"+g+"/unmerge", adm, nil).Want(t, http.StatusConflict); !strings.HasSuffix(r.Body["type"].(string), "/nothing-merged") {
+		t.Fatalf("unmerge of an erased target: %s", r.Raw)
 	}
 }
 
@@ -274,11 +274,11 @@ func TestMergeBadInput(t *testing.T) {
 	h := start(t)
 	adm := h.token(h.tenantA, auth.RoleAdmin)
 	create := func(token string, body map[string]any) string {
-		return h.do("POST", "/v1/contacts", token, body).want(t, http.StatusCreated).body["id"].(string)
+		return h.do("POST", "/v1/contacts", token, body).Want(t, http.StatusCreated).Body["id"].(string)
 	}
 	target, s := create(adm, map[string]any{"first_name": "T"}), create(adm, map[string]any{"first_name": "S"})
 	erased := create(adm, map[string]any{"first_name": "E"})
-	h.do("POST", "/v1/contacts/"+erased+"/erase", adm, nil).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+erased+"/erase", adm, nil).Want(t, http.StatusOK)
 	other := create(h.tokenFor(h.tenantA, "rep9", "south", auth.RoleRep), map[string]any{"first_name": "O"})
 	theirs := create(h.token(h.tenantB, auth.RoleAdmin), map[string]any{"first_name": "B"})
 	many := make([]string, 21)
@@ -289,9 +289,9 @@ func TestMergeBadInput(t *testing.T) {
 	mine := create(rep, map[string]any{"first_name": "Mine"})
 	for name, tc := range map[string]struct {
 		token, target string
-		body          any
+		Body          any
 		headers       []string
-		status        int
+		Status        int
 		fields        string
 	}{
 		"no from":              {adm, target, map[string]any{}, nil, http.StatusUnprocessableEntity, "from"},
@@ -316,39 +316,39 @@ func TestMergeBadInput(t *testing.T) {
 		"analyst may not":      {h.token(h.tenantA, auth.RoleAnalyst), target, map[string]any{"from": []string{s}}, nil, http.StatusForbidden, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := h.do("POST", "/v1/contacts/"+tc.target+"/merge", tc.token, tc.body, tc.headers...).want(t, tc.status)
-			if tc.fields != "" && strings.Join(r.fields(), ",") != tc.fields {
-				t.Fatalf("have fields %v, want %s: %s", r.fields(), tc.fields, r.raw)
+			r := h.do("POST", "/v1/contacts/"+tc.target+"/merge", tc.token, tc.Body, tc.headers...).Want(t, tc.Status)
+			if tc.fields != "" && strings.Join(r.FieldPaths(), ",") != tc.fields {
+				t.Fatalf("have fields %v, want %s: %s", r.FieldPaths(), tc.fields, r.Raw)
 			}
-			if r.body["merged_into"] != nil {
-				t.Fatalf("merged_into for a contact never merged: %s", r.raw)
+			if r.Body["merged_into"] != nil {
+				t.Fatalf("merged_into for a contact never merged: %s", r.Raw)
 			}
 		})
 	}
 	// Which source is missing is said.
 	missing := uuid.NewString()
-	if r := h.do("POST", "/v1/contacts/"+target+"/merge", adm, map[string]any{"from": []string{s, missing}}).want(t, http.StatusNotFound); r.body["id"] != missing {
-		t.Fatalf("have %s", r.raw)
+	if r := h.do("POST", "/v1/contacts/"+target+"/merge", adm, map[string]any{"from": []string{s, missing}}).Want(t, http.StatusNotFound); r.Body["id"] != missing {
+		t.Fatalf("have %s", r.Raw)
 	}
 	// Nothing changed.
 	if n := h.countRows(h.tenantA, "merges"); n != 0 {
 		t.Fatalf("%d merges after refused requests", n)
 	}
-	if g := h.do("GET", "/v1/contacts/"+target, adm, nil).want(t, http.StatusOK); g.body["version"].(float64) != 1 {
-		t.Fatalf("a refused merge changed the target: %s", g.raw)
+	if g := h.do("GET", "/v1/contacts/"+target, adm, nil).Want(t, http.StatusOK); g.Body["version"].(float64) != 1 {
+		t.Fatalf("a refused merge changed the target: %s", g.Raw)
 	}
-	h.do("GET", "/v1/contacts/"+s, adm, nil).want(t, http.StatusOK)
+	h.do("GET", "/v1/contacts/"+s, adm, nil).Want(t, http.StatusOK)
 
 	// A rep merges what it may change.
 	dup := create(rep, map[string]any{"first_name": "Mine too"})
-	h.do("POST", "/v1/contacts/"+mine+"/merge", rep, map[string]any{"from": []string{dup}}).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+mine+"/merge", rep, map[string]any{"from": []string{dup}}).Want(t, http.StatusOK)
 
 	// Unmerge.
 	for name, tc := range map[string]struct {
 		token, target string
-		body          any
+		Body          any
 		headers       []string
-		status        int
+		Status        int
 		fields        string
 	}{
 		"nothing merged":     {adm, target, nil, nil, http.StatusConflict, ""},
@@ -363,9 +363,9 @@ func TestMergeBadInput(t *testing.T) {
 		"unknown member":     {rep, mine, `{"ids": []}`, nil, http.StatusBadRequest, ""},
 	} {
 		t.Run("unmerge "+name, func(t *testing.T) {
-			r := h.do("POST", "/v1/contacts/"+tc.target+"/unmerge", tc.token, tc.body, tc.headers...).want(t, tc.status)
-			if tc.fields != "" && strings.Join(r.fields(), ",") != tc.fields {
-				t.Fatalf("have fields %v, want %s: %s", r.fields(), tc.fields, r.raw)
+			r := h.do("POST", "/v1/contacts/"+tc.target+"/unmerge", tc.token, tc.Body, tc.headers...).Want(t, tc.Status)
+			if tc.fields != "" && strings.Join(r.FieldPaths(), ",") != tc.fields {
+				t.Fatalf("have fields %v, want %s: %s", r.FieldPaths(), tc.fields, r.Raw)
 			}
 		})
 	}
@@ -380,14 +380,14 @@ func TestMergeCrossTenant(t *testing.T) {
 	h := start(t)
 	a, b := h.token(h.tenantA, auth.RoleAdmin), h.token(h.tenantB, auth.RoleAdmin)
 	create := func(token, name string) string {
-		return h.do("POST", "/v1/contacts", token, map[string]any{"first_name": name}).want(t, http.StatusCreated).body["id"].(string)
+		return h.do("POST", "/v1/contacts", token, map[string]any{"first_name": name}).Want(t, http.StatusCreated).Body["id"].(string)
 	}
 	target, source := create(a, "T"), create(a, "S")
-	h.do("POST", "/v1/contacts/"+target+"/merge", a, map[string]any{"from": []string{source}}).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+target+"/merge", a, map[string]any{"from": []string{source}}).Want(t, http.StatusOK)
 	mine, mine2 := create(b, "B"), create(b, "B2")
 	for _, req := range []struct {
 		method, path string
-		body         any
+		Body         any
 	}{
 		{"POST", "/v1/contacts/" + target + "/merge", map[string]any{"from": []string{mine}}},
 		{"POST", "/v1/contacts/" + mine + "/merge", map[string]any{"from": []string{target}}},
@@ -397,19 +397,19 @@ func TestMergeCrossTenant(t *testing.T) {
 		{"PATCH", "/v1/contacts/" + source, map[string]any{"first_name": "X"}},
 		{"DELETE", "/v1/contacts/" + source, nil},
 	} {
-		r := h.do(req.method, req.path, b, req.body).want(t, http.StatusNotFound)
-		if r.body["merged_into"] != nil || !strings.HasSuffix(r.body["type"].(string), "/not-found") {
-			t.Errorf("%s %s leaks tenant A's merge: %s", req.method, req.path, r.raw)
+		r := h.do(req.method, req.path, b, req.Body).Want(t, http.StatusNotFound)
+		if r.Body["merged_into"] != nil || !strings.HasSuffix(r.Body["type"].(string), "/not-found") {
+			t.Errorf("%s %s leaks tenant A's merge: %s", req.method, req.path, r.Raw)
 		}
 	}
-	if l := h.do("GET", "/v1/contacts/duplicates", b, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 0 {
-		t.Fatalf("tenant B lists duplicates: %s", l.raw)
+	if l := h.do("GET", "/v1/contacts/duplicates", b, nil).Want(t, http.StatusOK); len(l.Body["items"].([]any)) != 0 {
+		t.Fatalf("tenant B lists duplicates: %s", l.Raw)
 	}
 	// Tenant A's merge is intact, and B's contacts are untouched.
-	if g := h.do("GET", "/v1/contacts/"+source, a, nil).want(t, http.StatusNotFound); g.body["merged_into"] != target {
-		t.Fatalf("have %s", g.raw)
+	if g := h.do("GET", "/v1/contacts/"+source, a, nil).Want(t, http.StatusNotFound); g.Body["merged_into"] != target {
+		t.Fatalf("have %s", g.Raw)
 	}
-	h.do("POST", "/v1/contacts/"+mine+"/merge", b, map[string]any{"from": []string{mine2}}).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+mine+"/merge", b, map[string]any{"from": []string{mine2}}).Want(t, http.StatusOK)
 	if n := h.countRows(h.tenantB, "merges"); n != 1 {
 		t.Fatalf("tenant B has %d merges", n)
 	}

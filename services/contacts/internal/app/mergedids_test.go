@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/services/contacts/api"
 )
 
@@ -97,10 +98,10 @@ func TestEveryContactIDAnswersAMergedContactAlike(t *testing.T) {
 	h := start(t)
 	adm, rep := h.token(h.tenantA, auth.RoleAdmin), h.token(h.tenantA, auth.RoleRep)
 	create := func(tok string, body map[string]any) string {
-		return h.do("POST", "/v1/contacts?allow_duplicate=true", tok, body).want(t, http.StatusCreated).body["id"].(string)
+		return h.do("POST", "/v1/contacts?allow_duplicate=true", tok, body).Want(t, http.StatusCreated).Body["id"].(string)
 	}
 	merge := func(tok, target, source string) {
-		h.do("POST", "/v1/contacts/"+target+"/merge", tok, map[string]any{"from": []string{source}}).want(t, http.StatusOK)
+		h.do("POST", "/v1/contacts/"+target+"/merge", tok, map[string]any{"from": []string{source}}).Want(t, http.StatusOK)
 	}
 	// The rep's own: source merged into target, and another target with a
 	// contact merged into it, for the unmerge of a contact merged elsewhere.
@@ -115,7 +116,7 @@ func TestEveryContactIDAnswersAMergedContactAlike(t *testing.T) {
 
 	type request struct {
 		method, path string
-		body         any
+		Body         any
 	}
 	cases := map[string]struct {
 		adminOnly bool
@@ -175,24 +176,24 @@ func TestEveryContactIDAnswersAMergedContactAlike(t *testing.T) {
 			t.Errorf("%s takes a contact id: add it to this test", op)
 			continue
 		}
-		do := func(tok, id string) reply {
+		do := func(tok, id string) testenv.Reply {
 			r := tc.req(id)
 			if head {
-				r.method, r.body = "HEAD", nil
+				r.method, r.Body = "HEAD", nil
 			}
-			return h.do(r.method, r.path, tok, r.body)
+			return h.do(r.method, r.path, tok, r.Body)
 		}
 		t.Run(op, func(t *testing.T) {
 			tok := rep
 			if tc.adminOnly {
 				tok = adm
 			}
-			r := do(tok, source).want(t, http.StatusNotFound)
+			r := do(tok, source).Want(t, http.StatusNotFound)
 			if head {
 				return // no body to read
 			}
-			if !strings.HasSuffix(r.body["type"].(string), "/contact-merged") || r.body["merged_into"] != target || r.body["id"] != source {
-				t.Fatalf("a merged contact: %s", r.raw)
+			if !strings.HasSuffix(r.Body["type"].(string), "/contact-merged") || r.Body["merged_into"] != target || r.Body["id"] != source {
+				t.Fatalf("a merged contact: %s", r.Raw)
 			}
 		})
 		if tc.adminOnly {
@@ -204,16 +205,16 @@ func TestEveryContactIDAnswersAMergedContactAlike(t *testing.T) {
 		t.Run(op+" hidden", func(t *testing.T) {
 			missing := do(rep, uuid.NewString())
 			r := do(rep, hiddenSource)
-			if r.status != missing.status || r.body["type"] != missing.body["type"] || strings.Join(r.fields(), ",") != strings.Join(missing.fields(), ",") {
-				t.Fatalf("a merged contact the rep cannot see answers %d %s; a missing one %d %s", r.status, r.raw, missing.status, missing.raw)
+			if r.Status != missing.Status || r.Body["type"] != missing.Body["type"] || strings.Join(r.FieldPaths(), ",") != strings.Join(missing.FieldPaths(), ",") {
+				t.Fatalf("a merged contact the rep cannot see answers %d %s; a missing one %d %s", r.Status, r.Raw, missing.Status, missing.Raw)
 			}
-			if strings.Contains(string(r.raw), hiddenTarget) || r.body["merged_into"] != nil {
-				t.Fatalf("the answer names the contact it was merged into: %s", r.raw)
+			if strings.Contains(string(r.Raw), hiddenTarget) || r.Body["merged_into"] != nil {
+				t.Fatalf("the answer names the contact it was merged into: %s", r.Raw)
 			}
 		})
 	}
 	// Nothing was changed by the refused requests.
-	if g := h.do("GET", "/v1/contacts/"+target, adm, nil).want(t, http.StatusOK); g.body["erased_at"] != nil || g.body["first_name"] != "Анна" {
-		t.Fatalf("the target changed: %s", g.raw)
+	if g := h.do("GET", "/v1/contacts/"+target, adm, nil).Want(t, http.StatusOK); g.Body["erased_at"] != nil || g.Body["first_name"] != "Анна" {
+		t.Fatalf("the target changed: %s", g.Raw)
 	}
 }

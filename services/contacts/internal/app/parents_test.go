@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
@@ -44,14 +45,14 @@ func TestParentAdminReadsChildContacts(t *testing.T) {
 		DefaultCountry: "US", ParentId: parent.String(), ParentChain: []string{parent.String()}})
 
 	dana := h.do("POST", "/v1/contacts", h.token(child, auth.RoleRep), map[string]any{"first_name": "Dana"}).
-		want(t, http.StatusCreated).body["id"].(string)
+		Want(t, http.StatusCreated).Body["id"].(string)
 	parentAdmin := h.token(parent, auth.RoleAdmin)
-	h.do("POST", "/v1/contacts", parentAdmin, map[string]any{"first_name": "Hal"}).want(t, http.StatusCreated)
+	h.do("POST", "/v1/contacts", parentAdmin, map[string]any{"first_name": "Hal"}).Want(t, http.StatusCreated)
 
-	names := func(r reply) string {
+	names := func(r testenv.Reply) string {
 		t.Helper()
 		var out []string
-		for _, it := range r.body["items"].([]any) {
+		for _, it := range r.Body["items"].([]any) {
 			out = append(out, it.(map[string]any)["first_name"].(string))
 		}
 		sort.Strings(out)
@@ -66,26 +67,26 @@ func TestParentAdminReadsChildContacts(t *testing.T) {
 		"listed in the record": h.tokenFor(parent, "hq-boss", "hq", auth.RoleRep),
 		"admin without a team": h.tokenFor(parent, "hq-admin", "", auth.RoleAdmin),
 	} {
-		if have := names(h.do("GET", "/v1/contacts", tok, nil, inChild...).want(t, http.StatusOK)); have != "Dana" {
+		if have := names(h.do("GET", "/v1/contacts", tok, nil, inChild...).Want(t, http.StatusOK)); have != "Dana" {
 			t.Errorf("%s: sees %q in the child, want Dana", name, have)
 		}
 	}
-	g := h.do("GET", "/v1/contacts/"+dana, parentAdmin, nil, inChild...).want(t, http.StatusOK)
-	if g.body["first_name"] != "Dana" {
-		t.Fatalf("have %s", g.raw)
+	g := h.do("GET", "/v1/contacts/"+dana, parentAdmin, nil, inChild...).Want(t, http.StatusOK)
+	if g.Body["first_name"] != "Dana" {
+		t.Fatalf("have %s", g.Raw)
 	}
 	// Without the header the parent sees its own contacts only.
-	if have := names(h.do("GET", "/v1/contacts", parentAdmin, nil).want(t, http.StatusOK)); have != "Hal" {
+	if have := names(h.do("GET", "/v1/contacts", parentAdmin, nil).Want(t, http.StatusOK)); have != "Hal" {
 		t.Fatalf("the parent sees %q without the header, want Hal", have)
 	}
-	h.do("GET", "/v1/contacts/"+dana, parentAdmin, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/contacts/"+dana, parentAdmin, nil).Want(t, http.StatusNotFound)
 
 	// Everyone else is answered as if the child did not exist.
-	notFound := func(name string, r reply) {
+	notFound := func(name string, r testenv.Reply) {
 		t.Helper()
-		r.want(t, http.StatusNotFound)
-		if r.body["type"] != httpkit.ProblemType("tenant-not-found") {
-			t.Errorf("%s: have %s", name, r.raw)
+		r.Want(t, http.StatusNotFound)
+		if r.Body["type"] != httpkit.ProblemType("tenant-not-found") {
+			t.Errorf("%s: have %s", name, r.Raw)
 		}
 	}
 	notFound("the parent's rep", h.do("GET", "/v1/contacts", h.token(parent, auth.RoleRep), nil, inChild...))
@@ -95,22 +96,22 @@ func TestParentAdminReadsChildContacts(t *testing.T) {
 		tenancy.HeaderTenant, parent.String()))
 
 	// The parent's admins only read: no writes, no admin-only reads.
-	w := h.do("POST", "/v1/contacts", parentAdmin, map[string]any{"first_name": "Intruder"}, inChild...).want(t, http.StatusForbidden)
-	if w.body["type"] != httpkit.ProblemType("descendant-read-only") {
-		t.Fatalf("have %s", w.raw)
+	w := h.do("POST", "/v1/contacts", parentAdmin, map[string]any{"first_name": "Intruder"}, inChild...).Want(t, http.StatusForbidden)
+	if w.Body["type"] != httpkit.ProblemType("descendant-read-only") {
+		t.Fatalf("have %s", w.Raw)
 	}
-	h.do("PATCH", "/v1/contacts/"+dana, parentAdmin, map[string]any{"first_name": "Renamed"}, inChild...).want(t, http.StatusForbidden)
+	h.do("PATCH", "/v1/contacts/"+dana, parentAdmin, map[string]any{"first_name": "Renamed"}, inChild...).Want(t, http.StatusForbidden)
 	// A person's data export stays with the child's own admins.
-	x := h.do("GET", "/v1/contacts/"+dana+"/data-export", parentAdmin, nil, inChild...).want(t, http.StatusForbidden)
-	if x.body["type"] != httpkit.ProblemType("admin-only") {
-		t.Fatalf("have %s", x.raw)
+	x := h.do("GET", "/v1/contacts/"+dana+"/data-export", parentAdmin, nil, inChild...).Want(t, http.StatusForbidden)
+	if x.Body["type"] != httpkit.ProblemType("admin-only") {
+		t.Fatalf("have %s", x.Raw)
 	}
 	if n := h.countRows(child, "contacts"); n != 1 {
 		t.Fatalf("the child has %d contacts, want 1", n)
 	}
-	if g := h.do("GET", "/v1/contacts/"+dana, h.token(child, auth.RoleAdmin), nil).want(t, http.StatusOK); g.body["first_name"] != "Dana" {
-		t.Fatalf("have %s", g.raw)
+	if g := h.do("GET", "/v1/contacts/"+dana, h.token(child, auth.RoleAdmin), nil).Want(t, http.StatusOK); g.Body["first_name"] != "Dana" {
+		t.Fatalf("have %s", g.Raw)
 	}
 
-	h.do("GET", "/v1/contacts", parentAdmin, nil, tenancy.HeaderTenant, "sales-dept").want(t, http.StatusBadRequest)
+	h.do("GET", "/v1/contacts", parentAdmin, nil, tenancy.HeaderTenant, "sales-dept").Want(t, http.StatusBadRequest)
 }

@@ -49,20 +49,20 @@ func (h *harness) createN(tok, prefix string, n int) []string {
 	ids := make([]string, n)
 	for i := range n {
 		ids[i] = h.do("POST", "/v1/contacts", tok, map[string]any{"first_name": fmt.Sprintf("%s%d", prefix, i)}).
-			want(h.t, http.StatusCreated).body["id"].(string)
+			Want(h.t, http.StatusCreated).Body["id"].(string)
 	}
 	return ids
 }
 
 // wantQuotaExceeded checks a refusal by the contacts quota: 403, a problem
 // of type quota-exceeded, the detail, and the quota and count as members.
-func wantQuotaExceeded(t *testing.T, r reply, quota, count int, detail string) {
+func wantQuotaExceeded(t *testing.T, r testenv.Reply, quota, count int, detail string) {
 	t.Helper()
-	r.want(t, http.StatusForbidden)
-	if r.body["type"] != "https://rapport.dev/problems/quota-exceeded" || r.body["title"] != "Forbidden" ||
-		r.body["status"] != float64(403) || r.body["detail"] != detail ||
-		r.body["quota"] != float64(quota) || r.body["count"] != float64(count) {
-		t.Fatalf("want quota-exceeded (quota %d, count %d, detail %q); have %s", quota, count, detail, r.raw)
+	r.Want(t, http.StatusForbidden)
+	if r.Body["type"] != "https://rapport.dev/problems/quota-exceeded" || r.Body["title"] != "Forbidden" ||
+		r.Body["status"] != float64(403) || r.Body["detail"] != detail ||
+		r.Body["quota"] != float64(quota) || r.Body["count"] != float64(count) {
+		t.Fatalf("want quota-exceeded (quota %d, count %d, detail %q); have %s", quota, count, detail, r.Raw)
 	}
 }
 
@@ -165,12 +165,12 @@ func TestContactsQuotaFreedByDeleteMergeAndErase(t *testing.T) {
 	}
 	full()
 
-	h.do("DELETE", "/v1/contacts/"+ids[0], adm, nil).want(t, http.StatusNoContent)
+	h.do("DELETE", "/v1/contacts/"+ids[0], adm, nil).Want(t, http.StatusNoContent)
 	h.wantCounted(t, h.tenantA, 2)
 	ids[0] = h.createN(adm, "D", 1)[0]
 	full()
 
-	h.do("POST", "/v1/contacts/"+ids[1]+"/merge", adm, map[string]any{"from": []string{ids[2]}}).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+ids[1]+"/merge", adm, map[string]any{"from": []string{ids[2]}}).Want(t, http.StatusOK)
 	h.wantCounted(t, h.tenantA, 2)
 	merged := ids[2]
 	ids[2] = h.createN(adm, "M", 1)[0]
@@ -179,15 +179,15 @@ func TestContactsQuotaFreedByDeleteMergeAndErase(t *testing.T) {
 	// Unmerging would bring the merged contact back as a fourth.
 	u := h.do("POST", "/v1/contacts/"+ids[1]+"/unmerge", adm, nil)
 	wantQuotaExceeded(t, u, 3, 3, "your tenant may hold at most 3 contacts; it holds 3")
-	h.do("GET", "/v1/contacts/"+merged, adm, nil).want(t, http.StatusNotFound)
+	h.do("GET", "/v1/contacts/"+merged, adm, nil).Want(t, http.StatusNotFound)
 	if m := h.countRows(h.tenantA, "merges"); m != 1 {
 		t.Fatalf("the refused unmerge left %d merges, want 1", m)
 	}
 
-	h.do("POST", "/v1/contacts/"+ids[2]+"/erase", adm, nil).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+ids[2]+"/erase", adm, nil).Want(t, http.StatusOK)
 	h.wantCounted(t, h.tenantA, 2)
-	h.do("POST", "/v1/contacts/"+ids[1]+"/unmerge", adm, nil).want(t, http.StatusOK)
-	h.do("GET", "/v1/contacts/"+merged, adm, nil).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+ids[1]+"/unmerge", adm, nil).Want(t, http.StatusOK)
+	h.do("GET", "/v1/contacts/"+merged, adm, nil).Want(t, http.StatusOK)
 	h.wantCounted(t, h.tenantA, 3)
 	full()
 }
@@ -214,15 +214,15 @@ func TestContactsOfTenantWithoutQuotaAreNotCounted(t *testing.T) {
 	h := start(t)
 	adm := h.token(h.tenantA, auth.RoleAdmin)
 	ids := h.createN(adm, "A", 4)
-	id := h.postCSV(adm, "entity=contacts", []byte("first_name\nI1\nI2\nI3\n")).want(t, http.StatusAccepted).body["id"].(string)
-	if done := h.waitImport(adm, id); done.body["status"] != "done" || done.body["created"] != float64(3) {
-		t.Fatalf("import: %s", done.raw)
+	id := h.postCSV(adm, "entity=contacts", []byte("first_name\nI1\nI2\nI3\n")).Want(t, http.StatusAccepted).Body["id"].(string)
+	if done := h.waitImport(adm, id); done.Body["status"] != "done" || done.Body["created"] != float64(3) {
+		t.Fatalf("import: %s", done.Raw)
 	}
-	h.do("DELETE", "/v1/contacts/"+ids[0], adm, nil).want(t, http.StatusNoContent)
-	h.do("POST", "/v1/contacts/"+ids[1]+"/merge", adm, map[string]any{"from": []string{ids[2]}}).want(t, http.StatusOK)
-	h.do("POST", "/v1/contacts/"+ids[3]+"/erase", adm, nil).want(t, http.StatusOK)
+	h.do("DELETE", "/v1/contacts/"+ids[0], adm, nil).Want(t, http.StatusNoContent)
+	h.do("POST", "/v1/contacts/"+ids[1]+"/merge", adm, map[string]any{"from": []string{ids[2]}}).Want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+ids[3]+"/erase", adm, nil).Want(t, http.StatusOK)
 	h.wantUncounted(t, h.tenantA, 4)
-	h.do("POST", "/v1/contacts/"+ids[1]+"/unmerge", adm, nil).want(t, http.StatusOK)
+	h.do("POST", "/v1/contacts/"+ids[1]+"/unmerge", adm, nil).Want(t, http.StatusOK)
 	h.wantUncounted(t, h.tenantA, 5)
 	// A new generation that still has no quota changes nothing.
 	h.setQuota(h.tenantA, 2, 0)
@@ -236,8 +236,8 @@ func TestContactsQuotaSetOnTenantWithContacts(t *testing.T) {
 	h := start(t)
 	adm := h.token(h.tenantA, auth.RoleAdmin)
 	ids := h.createN(adm, "A", 5)
-	h.do("POST", "/v1/contacts/"+ids[0]+"/erase", adm, nil).want(t, http.StatusOK)
-	h.do("DELETE", "/v1/contacts/"+ids[1], adm, nil).want(t, http.StatusNoContent)
+	h.do("POST", "/v1/contacts/"+ids[0]+"/erase", adm, nil).Want(t, http.StatusOK)
+	h.do("DELETE", "/v1/contacts/"+ids[1], adm, nil).Want(t, http.StatusNoContent)
 	h.wantUncounted(t, h.tenantA, 3)
 
 	h.setQuota(h.tenantA, 2, 5)
@@ -398,14 +398,14 @@ func TestImportStopsAtContactsQuota(t *testing.T) {
 	for i := range 1500 {
 		fmt.Fprintf(&file, "Row %d,row%d@example.com\n", i, i)
 	}
-	id := h.postCSV(rep, "entity=contacts", []byte(file.String())).want(t, http.StatusAccepted).body["id"].(string)
+	id := h.postCSV(rep, "entity=contacts", []byte(file.String())).Want(t, http.StatusAccepted).Body["id"].(string)
 	done := h.waitImport(rep, id)
-	msg, _ := done.body["error"].(string)
-	if done.body["status"] != "failed" || counts(done) != "total=1500 done=1000 created=1000 updated=0 skipped=0 failed=0" ||
+	msg, _ := done.Body["error"].(string)
+	if done.Body["status"] != "failed" || counts(done) != "total=1500 done=1000 created=1000 updated=0 skipped=0 failed=0" ||
 		!strings.Contains(msg, "contacts quota") || !strings.Contains(msg, "at most 1200 contacts; it holds 1000") ||
 		!strings.Contains(msg, "would have added 500") || !strings.Contains(msg, "from row 1001") ||
 		!strings.Contains(msg, "The first 1000 rows were imported before and stay (1000 contacts created") {
-		t.Fatalf("import over the quota: %s", done.raw)
+		t.Fatalf("import over the quota: %s", done.Raw)
 	}
 	h.wantCounted(t, h.tenantA, 1000)
 	if n := h.countSQL(h.tenantA, "select count(*)::int from contacts where first_name = 'Row 1000'"); n != 0 {
@@ -415,11 +415,11 @@ func TestImportStopsAtContactsQuota(t *testing.T) {
 	// A batch that does not fit stores none of its rows, even those that would.
 	h.setQuota(h.tenantA, 3, 1003)
 	small := []byte("first_name\nX1\nX2\nX3\nX4\nX5\n")
-	id = h.postCSV(rep, "entity=contacts", small).want(t, http.StatusAccepted).body["id"].(string)
+	id = h.postCSV(rep, "entity=contacts", small).Want(t, http.StatusAccepted).Body["id"].(string)
 	done = h.waitImport(rep, id)
-	if done.body["status"] != "failed" || counts(done) != "total=5 done=0 created=0 updated=0 skipped=0 failed=0" ||
-		!strings.Contains(done.body["error"].(string), "at most 1003 contacts; it holds 1000") {
-		t.Fatalf("import of a batch over the quota: %s", done.raw)
+	if done.Body["status"] != "failed" || counts(done) != "total=5 done=0 created=0 updated=0 skipped=0 failed=0" ||
+		!strings.Contains(done.Body["error"].(string), "at most 1003 contacts; it holds 1000") {
+		t.Fatalf("import of a batch over the quota: %s", done.Raw)
 	}
 	h.wantCounted(t, h.tenantA, 1000)
 
@@ -429,15 +429,15 @@ func TestImportStopsAtContactsQuota(t *testing.T) {
 	if n := h.countRows(h.tenantA, "imports"); n != 2 {
 		t.Fatalf("a refused import stored a job: %d jobs", n)
 	}
-	id = h.postCSV(rep, "entity=contacts&dry_run=true", small).want(t, http.StatusAccepted).body["id"].(string)
-	if done = h.waitImport(rep, id); done.body["status"] != "done" || done.body["created"] != float64(5) {
-		t.Fatalf("dry run into a full tenant: %s", done.raw)
+	id = h.postCSV(rep, "entity=contacts&dry_run=true", small).Want(t, http.StatusAccepted).Body["id"].(string)
+	if done = h.waitImport(rep, id); done.Body["status"] != "done" || done.Body["created"] != float64(5) {
+		t.Fatalf("dry run into a full tenant: %s", done.Raw)
 	}
 	// Tenant B has no quota: its import is whole.
 	tokB := h.token(h.tenantB, auth.RoleRep)
-	id = h.postCSV(tokB, "entity=contacts", small).want(t, http.StatusAccepted).body["id"].(string)
-	if done = h.waitImport(tokB, id); done.body["status"] != "done" || done.body["created"] != float64(5) {
-		t.Fatalf("tenant B's import: %s", done.raw)
+	id = h.postCSV(tokB, "entity=contacts", small).Want(t, http.StatusAccepted).Body["id"].(string)
+	if done = h.waitImport(tokB, id); done.Body["status"] != "done" || done.Body["created"] != float64(5) {
+		t.Fatalf("tenant B's import: %s", done.Raw)
 	}
 	h.wantUncounted(t, h.tenantB, 5)
 }

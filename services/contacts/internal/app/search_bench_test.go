@@ -163,11 +163,11 @@ func BenchmarkSearch(b *testing.B) {
 			for q := range queries + 20 {
 				i := r.IntN(n)
 				begin := time.Now()
-				resp := h.do("GET", "/v1/contacts?limit=20&q="+url.QueryEscape(kinds[kind](i)), tok, nil).want(b, http.StatusOK)
+				resp := h.do("GET", "/v1/contacts?limit=20&q="+url.QueryEscape(kinds[kind](i)), tok, nil).Want(b, http.StatusOK)
 				if q >= 20 { // the first queries warm the caches
 					lat = append(lat, time.Since(begin))
 				}
-				if len(resp.body["items"].([]any)) == 0 {
+				if len(resp.Body["items"].([]any)) == 0 {
 					b.Fatalf("%s %q found nothing", kind, kinds[kind](i))
 				}
 			}

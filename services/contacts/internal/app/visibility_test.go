@@ -28,21 +28,21 @@ func TestVisibility(t *testing.T) {
 	h := start(t)
 	tok := func(user, team, role string) string { return h.tokenFor(h.tenantA, user, team, role) }
 	rep1, rep2, rep3 := tok("rep1", "north", auth.RoleRep), tok("rep2", "north", auth.RoleRep), tok("rep3", "south", auth.RoleRep)
-	a := h.do("POST", "/v1/contacts", rep1, map[string]any{"first_name": "Alpha"}).want(t, http.StatusCreated)
-	if a.body["team"] != "north" || a.body["owner_id"] != "rep1" {
-		t.Fatalf("team and owner default to the creator's: %s", a.raw)
+	a := h.do("POST", "/v1/contacts", rep1, map[string]any{"first_name": "Alpha"}).Want(t, http.StatusCreated)
+	if a.Body["team"] != "north" || a.Body["owner_id"] != "rep1" {
+		t.Fatalf("team and owner default to the creator's: %s", a.Raw)
 	}
 	b := h.do("POST", "/v1/contacts", rep2, map[string]any{"first_name": "Bravo", "shared_with": map[string]any{"users": []string{"rep3"}}}).
-		want(t, http.StatusCreated).body["id"].(string)
+		Want(t, http.StatusCreated).Body["id"].(string)
 	h.do("POST", "/v1/contacts", rep3, map[string]any{"first_name": "Charlie", "shared_with": map[string]any{"teams": []string{"north"}}}).
-		want(t, http.StatusCreated)
+		Want(t, http.StatusCreated)
 	activity := h.do("POST", "/v1/activities", rep2, map[string]any{"kind": "call", "subject": "Bravo call", "contact_id": b}).
-		want(t, http.StatusCreated).body["id"].(string)
+		Want(t, http.StatusCreated).Body["id"].(string)
 
 	sees := func(token, query string) string {
 		t.Helper()
 		var out []string
-		for _, it := range h.do("GET", "/v1/contacts?"+query, token, nil).want(t, http.StatusOK).body["items"].([]any) {
+		for _, it := range h.do("GET", "/v1/contacts?"+query, token, nil).Want(t, http.StatusOK).Body["items"].([]any) {
 			out = append(out, it.(map[string]any)["first_name"].(string))
 		}
 		sort.Strings(out)
@@ -78,25 +78,25 @@ func TestVisibility(t *testing.T) {
 		if req.method == "PATCH" {
 			body = map[string]any{"first_name": "Hijacked"}
 		}
-		h.do(req.method, req.path, rep1, body).want(t, http.StatusNotFound)
+		h.do(req.method, req.path, rep1, body).Want(t, http.StatusNotFound)
 	}
-	r := h.do("POST", "/v1/activities", rep1, map[string]any{"kind": "note", "contact_id": b}).want(t, http.StatusUnprocessableEntity)
-	if f := r.fields(); len(f) != 1 || f[0] != "contact_id" {
-		t.Fatalf("have %s", r.raw)
+	r := h.do("POST", "/v1/activities", rep1, map[string]any{"kind": "note", "contact_id": b}).Want(t, http.StatusUnprocessableEntity)
+	if f := r.FieldPaths(); len(f) != 1 || f[0] != "contact_id" {
+		t.Fatalf("have %s", r.Raw)
 	}
-	if l := h.do("GET", "/v1/activities", rep1, nil).want(t, http.StatusOK); len(l.body["items"].([]any)) != 0 {
-		t.Fatalf("rep1 lists activities of a contact they cannot see: %s", l.raw)
+	if l := h.do("GET", "/v1/activities", rep1, nil).Want(t, http.StatusOK); len(l.Body["items"].([]any)) != 0 {
+		t.Fatalf("rep1 lists activities of a contact they cannot see: %s", l.Raw)
 	}
 	// rep3, with whom Bravo is shared, reads it and its activity.
-	h.do("GET", "/v1/contacts/"+b, rep3, nil).want(t, http.StatusOK)
-	h.do("GET", "/v1/activities/"+activity, rep3, nil).want(t, http.StatusOK)
+	h.do("GET", "/v1/contacts/"+b, rep3, nil).Want(t, http.StatusOK)
+	h.do("GET", "/v1/activities/"+activity, rep3, nil).Want(t, http.StatusOK)
 	// A duplicate one cannot see is reported without its id.
-	h.do("POST", "/v1/contacts", rep1, map[string]any{"first_name": "Secret", "emails": []string{"secret@x.ru"}}).want(t, http.StatusCreated)
-	dup := h.do("POST", "/v1/contacts", rep3, map[string]any{"first_name": "S", "emails": []string{"secret@x.ru"}}).want(t, http.StatusConflict)
-	if d := dup.body["duplicates"].([]any)[0].(map[string]any); d["id"] != nil || d["hidden"] != true {
-		t.Fatalf("a hidden duplicate: %s", dup.raw)
+	h.do("POST", "/v1/contacts", rep1, map[string]any{"first_name": "Secret", "emails": []string{"secret@x.ru"}}).Want(t, http.StatusCreated)
+	dup := h.do("POST", "/v1/contacts", rep3, map[string]any{"first_name": "S", "emails": []string{"secret@x.ru"}}).Want(t, http.StatusConflict)
+	if d := dup.Body["duplicates"].([]any)[0].(map[string]any); d["id"] != nil || d["hidden"] != true {
+		t.Fatalf("a hidden duplicate: %s", dup.Raw)
 	}
 	// Sharing is changed like any field: unshared, rep3 loses it.
-	h.do("PATCH", "/v1/contacts/"+b, rep2, map[string]any{"shared_with": map[string]any{"users": []string{}}}).want(t, http.StatusOK)
-	h.do("GET", "/v1/contacts/"+b, rep3, nil).want(t, http.StatusNotFound)
+	h.do("PATCH", "/v1/contacts/"+b, rep2, map[string]any{"shared_with": map[string]any{"users": []string{}}}).Want(t, http.StatusOK)
+	h.do("GET", "/v1/contacts/"+b, rep3, nil).Want(t, http.StatusNotFound)
 }
