@@ -40,7 +40,7 @@ func BuildProgram(t testing.TB, name string) string {
 	bin := filepath.Join(builtDir, name)
 	_, file, _, _ := runtime.Caller(0)
 	cmd := exec.Command("go", "build", "-o", bin, "./services/"+name+"/cmd/"+name)
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..", "..") // the repository
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("testenv: build %s: %v\n%s", name, err, out)
 	}
