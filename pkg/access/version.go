@@ -49,6 +49,19 @@ func (m IfMatch) Holds(current int64) bool {
 	return false
 }
 
+// ErrVersionMismatch answers a write whose If-Match names another version.
+var ErrVersionMismatch = apperr.New(apperr.KindPreconditionFailed, "version-mismatch",
+	"the record changed since you read it; fetch it again and retry")
+
+// Check is nil when a record at version current satisfies the condition,
+// else ErrVersionMismatch.
+func (m IfMatch) Check(current int64) error {
+	if !m.Holds(current) {
+		return ErrVersionMismatch
+	}
+	return nil
+}
+
 // ErrInvalidIfMatch is the answer to an If-Match that is not "*" or a list
 // of entity tags.
 var ErrInvalidIfMatch = apperr.New(apperr.KindBadRequest, "invalid-if-match",

@@ -12,11 +12,10 @@ type Viewer struct {
 
 // ViewerOf is the viewer a user of team holding roles is (DESIGN.md §5):
 // admins and analysts see all, managers and viewers their team, reps their
-// own, and everyone what is shared with them or their team. The role names
-// are the token's (auth.Role*); access cannot import auth, which needs it.
+// own, and everyone what is shared with them or their team.
 func ViewerOf(user, team string, roles []string) Viewer {
 	has := func(role string) bool { return slices.Contains(roles, role) }
-	return Viewer{UserID: user, Team: team, All: has("admin") || has("analyst"), TeamWide: has("manager") || has("viewer")}
+	return Viewer{UserID: user, Team: team, All: has(RoleAdmin) || has(RoleAnalyst), TeamWide: has(RoleManager) || has(RoleViewer)}
 }
 
 // Record is what visibility needs of a record: whose it is and with whom

@@ -11,15 +11,17 @@ import (
 	"slices"
 
 	"github.com/google/uuid"
+	"github.com/rapportcrm/rapport/pkg/access"
+	"github.com/rapportcrm/rapport/pkg/apperr"
 )
 
-// Roles a principal can hold.
+// Roles a principal can hold (package access defines them).
 const (
-	RoleAdmin   = "admin"
-	RoleManager = "manager"
-	RoleRep     = "rep"
-	RoleAnalyst = "analyst"
-	RoleViewer  = "viewer"
+	RoleAdmin   = access.RoleAdmin
+	RoleManager = access.RoleManager
+	RoleRep     = access.RoleRep
+	RoleAnalyst = access.RoleAnalyst
+	RoleViewer  = access.RoleViewer
 )
 
 // Principal is the verified caller.
@@ -32,6 +34,32 @@ type Principal struct {
 
 // HasRole reports whether p holds role.
 func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
+
+// Viewer is what visibility needs of p: admins and analysts see every
+// record, managers and viewers their team's, reps their own, and everyone
+// what is shared with them or their team.
+func (p Principal) Viewer() access.Viewer { return access.ViewerOf(p.UserID, p.Team, p.Roles) }
+
+// Writes reports whether p may change records (admins, managers, reps).
+func (p Principal) Writes() bool { return access.Writes(p.Roles) }
+
+// Configures reports whether p may change the tenant's setup (admins and
+// managers).
+func (p Principal) Configures() bool { return access.Configures(p.Roles) }
+
+// ErrUnauthenticated answers a request that reached a use case without a
+// verified principal of a tenant.
+var ErrUnauthenticated = apperr.New(apperr.KindUnauthorized, "unauthenticated", "a verified token is required")
+
+// Caller is the verified principal a use case runs for, or
+// ErrUnauthenticated.
+func Caller(ctx context.Context) (Principal, error) {
+	p, ok := PrincipalFrom(ctx)
+	if !ok || p.TenantID == uuid.Nil {
+		return Principal{}, ErrUnauthenticated
+	}
+	return p, nil
+}
 
 type principalKey struct{}
 

@@ -13,6 +13,7 @@ import (
 func TestCatalogIsConsistent(t *testing.T) {
 	name := regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 	topic := regexp.MustCompile(`^crm\.[a-z-]+\.events\.v[0-9]+$`)
+	eventType := regexp.MustCompile(`^crm\.[a-z_]+\.[a-z_]+$`)
 	seen := map[string]string{}
 	claim := func(kind, v, by string) {
 		if other, ok := seen[kind+" "+v]; ok {
@@ -32,14 +33,32 @@ func TestCatalogIsConsistent(t *testing.T) {
 			}
 			claim("collection", c, s.Name)
 		}
+		for _, e := range s.Events {
+			if !eventType.MatchString(e) {
+				t.Errorf("%s: event type %q", s.Name, e)
+			}
+			claim("event type", e, s.Name)
+			if p, ok := catalog.Publisher(e); !ok || p.Name != s.Name {
+				t.Errorf("Publisher(%s) = %s %v", e, p.Name, ok)
+			}
+		}
+		for _, e := range s.FieldEntities {
+			claim("entity", e, s.Name)
+		}
 		if got, ok := catalog.Lookup(s.Name); !ok || got.Topic != s.Topic {
 			t.Errorf("Lookup(%s) = %+v %v", s.Name, got, ok)
 		}
 	}
-	if have := catalog.Acknowledging(); !slices.Equal(have, []string{"contacts", "sales"}) {
+	if have := catalog.Acknowledging(); !slices.Contains(have, "contacts") || !slices.Contains(have, "sales") {
 		t.Errorf("acknowledging: %v", have)
 	}
-	if have := catalog.TopicsAboutContacts("contacts"); !slices.Equal(have, []string{catalog.SalesTopic}) {
+	if have := catalog.FieldEntities(); !slices.Equal(have, []string{"contact", "company", "deal"}) {
+		t.Errorf("entities with custom fields: %v", have)
+	}
+	if _, ok := catalog.Publisher("crm.nothing.happened"); ok {
+		t.Error("an unknown event type has a publisher")
+	}
+	if have := catalog.TopicsAboutContacts("contacts"); !slices.Contains(have, catalog.SalesTopic) || slices.Contains(have, catalog.ContactsTopic) {
 		t.Errorf("topics about contacts for contacts' timeline: %v", have)
 	}
 }

@@ -16,10 +16,6 @@ var ErrContactNotFound = apperr.NotFound("contact")
 // ErrCompanyNotFound answers both a missing company and another tenant's.
 var ErrCompanyNotFound = apperr.NotFound("company")
 
-// ErrVersionMismatch is a stale If-Match.
-var ErrVersionMismatch = apperr.New(apperr.KindPreconditionFailed, "version-mismatch",
-	"the record changed since you read it; fetch it again and retry")
-
 // ErrUnknownCompany is a company_id that names no company of the tenant.
 func ErrUnknownCompany() error {
 	var v apperr.Invalid

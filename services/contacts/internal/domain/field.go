@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/customfield"
 )
 
@@ -18,13 +19,13 @@ import (
 // the sales service (which learns their definitions from this service's
 // crm.field.* events and checks deal values itself).
 const (
-	EntityContact = "contact"
-	EntityCompany = "company"
-	EntityDeal    = "deal"
+	EntityContact = catalog.EntityContact
+	EntityCompany = catalog.EntityCompany
+	EntityDeal    = catalog.EntityDeal
 )
 
-// Entities lists them.
-var Entities = []string{EntityContact, EntityCompany, EntityDeal}
+// Entities lists every service's (the catalogue's).
+var Entities = catalog.FieldEntities()
 
 // FieldTypes are the kinds of value a custom field holds.
 var FieldTypes = customfield.Types

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
@@ -16,8 +17,8 @@ import (
 
 // Event types of activities.
 const (
-	TypeActivityLogged  = "crm.activity.logged"
-	TypeActivityDeleted = "crm.activity.deleted"
+	TypeActivityLogged  = catalog.ActivityLogged
+	TypeActivityDeleted = catalog.ActivityDeleted
 )
 
 // ActivityRepository stores activities and reads the contacts' timelines.
@@ -100,7 +101,7 @@ func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*do
 }
 
 func (s *service) GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func (s *service) GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activi
 // activityVisible answers an activity about a contact the principal may not
 // see like a missing one.
 func (s *service) activityVisible(ctx context.Context, p auth.Principal, a *domain.Activity) error {
-	if a.ContactID() == uuid.Nil || viewerOf(p).All {
+	if a.ContactID() == uuid.Nil || p.Viewer().All {
 		return nil
 	}
 	c, err := s.repo.Get(ctx, p.TenantID, a.ContactID())
@@ -153,7 +154,7 @@ func (s *service) DeleteActivity(ctx context.Context, id uuid.UUID) error {
 }
 
 func (s *service) ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return Page[*domain.Activity]{}, err
 	}
@@ -164,7 +165,7 @@ func (s *service) ListActivities(ctx context.Context, q ActivityQuery) (Page[*do
 			return Page[*domain.Activity]{}, err
 		}
 	}
-	q.Viewer = viewerOf(p)
+	q.Viewer = p.Viewer()
 	if q.CompanyID != uuid.Nil {
 		if _, err := s.companies.Get(ctx, p.TenantID, q.CompanyID); err != nil {
 			return Page[*domain.Activity]{}, err
@@ -181,7 +182,7 @@ func (s *service) ListActivities(ctx context.Context, q ActivityQuery) (Page[*do
 }
 
 func (s *service) Timeline(ctx context.Context, contactID uuid.UUID, limit int, after Cursor) (Page[domain.TimelineEntry], error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return Page[domain.TimelineEntry]{}, err
 	}

@@ -42,7 +42,7 @@ func (s *service) CreateCompany(ctx context.Context, f domain.CompanyFields, o W
 }
 
 func (s *service) GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +61,8 @@ func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch acces
 		return nil, err
 	}
 	return s.companies.Update(ctx, p.TenantID, id, o, func(c *domain.Company) ([]events.Event, error) {
-		if !ifMatch.Holds(c.Version()) {
-			return nil, domain.ErrVersionMismatch
+		if err := ifMatch.Check(c.Version()); err != nil {
+			return nil, err
 		}
 		changed, err := c.Apply(patch, settings, s.now())
 		if err != nil || len(changed) == 0 {
@@ -78,15 +78,15 @@ func (s *service) DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch acces
 		return err
 	}
 	return s.companies.Delete(ctx, p.TenantID, id, func(c *domain.Company) ([]events.Event, error) {
-		if !ifMatch.Holds(c.Version()) {
-			return nil, domain.ErrVersionMismatch
+		if err := ifMatch.Check(c.Version()); err != nil {
+			return nil, err
 		}
 		return companyDeleted(c, p.UserID)
 	})
 }
 
 func (s *service) ListCompanies(ctx context.Context, q CompanyQuery) (Page[*domain.Company], error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return Page[*domain.Company]{}, err
 	}

@@ -17,12 +17,12 @@ import (
 const (
 	Topic              = catalog.ContactsTopic
 	Source             = "/rapport/contacts"
-	TypeCreated        = "crm.contact.created"
-	TypeUpdated        = "crm.contact.updated"
-	TypeDeleted        = "crm.contact.deleted"
-	TypeCompanyCreated = "crm.company.created"
-	TypeCompanyUpdated = "crm.company.updated"
-	TypeCompanyDeleted = "crm.company.deleted"
+	TypeCreated        = catalog.ContactCreated
+	TypeUpdated        = catalog.ContactUpdated
+	TypeDeleted        = catalog.ContactDeleted
+	TypeCompanyCreated = catalog.CompanyCreated
+	TypeCompanyUpdated = catalog.CompanyUpdated
+	TypeCompanyDeleted = catalog.CompanyDeleted
 )
 
 func idOrEmpty(id uuid.UUID) string {

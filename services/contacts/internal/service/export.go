@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 
+	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
@@ -16,7 +17,7 @@ const exportPage = 1000
 // the contact custom fields that are its further columns. A bad query fails
 // before anything is streamed.
 func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], []domain.FieldDef, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -30,7 +31,7 @@ func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*d
 	if err := s.knownCompany(ctx, p, q.CompanyID); err != nil {
 		return nil, nil, err
 	}
-	q.Viewer = viewerOf(p)
+	q.Viewer = p.Viewer()
 	q.After = Cursor{} // an export is the whole list, never a page of it
 	return pages(func() ([]*domain.Contact, error) {
 		cs, err := s.repo.List(ctx, p.TenantID, q, exportPage)
@@ -44,7 +45,7 @@ func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*d
 // ExportCompanies streams every company matching q (q.Limit is ignored),
 // with the company custom fields that are its further columns.
 func (s *service) ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], []domain.FieldDef, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

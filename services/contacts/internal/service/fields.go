@@ -15,6 +15,8 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
@@ -22,9 +24,9 @@ import (
 
 // Event types of custom field definitions.
 const (
-	TypeFieldDefined = "crm.field.defined"
-	TypeFieldChanged = "crm.field.changed"
-	TypeFieldDeleted = "crm.field.deleted"
+	TypeFieldDefined = catalog.FieldDefined
+	TypeFieldChanged = catalog.FieldChanged
+	TypeFieldDeleted = catalog.FieldDeleted
 )
 
 // FieldRepository stores custom field definitions. Create fails with a
@@ -140,7 +142,7 @@ func (s *service) DefineField(ctx context.Context, d domain.FieldDef, position *
 }
 
 func (s *service) GetField(ctx context.Context, id uuid.UUID) (*domain.Field, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +150,7 @@ func (s *service) GetField(ctx context.Context, id uuid.UUID) (*domain.Field, er
 }
 
 func (s *service) ListFields(ctx context.Context, entity string) ([]*domain.Field, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -167,8 +169,8 @@ func (s *service) ChangeField(ctx context.Context, id uuid.UUID, ifMatch access.
 	}
 	defer s.cache.forget(p.TenantID)
 	return s.fields.Update(ctx, p.TenantID, id, func(f *domain.Field) ([]events.Event, error) {
-		if !ifMatch.Holds(f.Version()) {
-			return nil, domain.ErrVersionMismatch
+		if err := ifMatch.Check(f.Version()); err != nil {
+			return nil, err
 		}
 		changed, err := f.Apply(patch, s.now())
 		if err != nil || len(changed) == 0 {
@@ -185,8 +187,8 @@ func (s *service) DeleteField(ctx context.Context, id uuid.UUID, ifMatch access.
 	}
 	defer s.cache.forget(p.TenantID)
 	return s.fields.Delete(ctx, p.TenantID, id, func(f *domain.Field) ([]events.Event, error) {
-		if !ifMatch.Holds(f.Version()) {
-			return nil, domain.ErrVersionMismatch
+		if err := ifMatch.Check(f.Version()); err != nil {
+			return nil, err
 		}
 		msg := fieldMessage(f, p.UserID)
 		msg.DeletedAt = timestamppb.New(s.now())

@@ -15,15 +15,17 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
 // TypeImported is the bulk event of the contacts an import created.
-const TypeImported = "crm.contacts.imported"
+const TypeImported = catalog.ContactsImported
 
 // Import tuning.
 const (
@@ -174,7 +176,7 @@ func (s *service) StartImport(ctx context.Context, req ImportRequest) (*domain.I
 	now := s.now().UTC()
 	job := &domain.ImportJob{ID: id, TenantID: p.TenantID, Entity: req.Entity, OnDuplicate: req.OnDuplicate,
 		DryRun: req.DryRun, Encoding: head.Encoding, Delimiter: head.Delimiter, Columns: columns, CreatedBy: p.UserID,
-		Role: roleOf(p), Team: p.Team, CreatedAt: now, UpdatedAt: now}
+		Role: access.StrongestWriter(p.Roles), Team: p.Team, CreatedAt: now, UpdatedAt: now}
 	// The file is read as the worker will read it while it streams into the
 	// database: that counts its records and, without a byte-order mark or a
 	// stated encoding, decides the encoding from every line, not the first.
@@ -209,16 +211,6 @@ func (s *service) StartImport(ctx context.Context, req ImportRequest) (*domain.I
 	return job, nil
 }
 
-// roleOf is the principal's strongest role that may write.
-func roleOf(p auth.Principal) string {
-	for _, r := range []string{auth.RoleAdmin, auth.RoleManager, auth.RoleRep} {
-		if p.HasRole(r) {
-			return r
-		}
-	}
-	return ""
-}
-
 // roomForImport refuses, before the file is stored, an import of contacts
 // into a tenant that already holds as many as its quota allows: every row
 // it could store would be refused (a row that duplicates nothing creates a
@@ -238,7 +230,7 @@ func (s *service) roomForImport(ctx context.Context, tenant uuid.UUID, req Impor
 
 // GetImport reads an import; only its author and admins see it.
 func (s *service) GetImport(ctx context.Context, id uuid.UUID) (*domain.ImportJob, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -754,8 +746,7 @@ func (r *importRun) write(tx ImportTx, rows []preparedRow, locked chan struct{})
 			},
 		})
 	}
-	viewer := domain.Viewer{UserID: job.CreatedBy, Team: job.Team, All: job.Role == auth.RoleAdmin,
-		TeamWide: job.Role == auth.RoleManager}
+	viewer := access.ViewerOf(job.CreatedBy, job.Team, []string{job.Role})
 	rows, err := rejectUnknownCompanies(tx, rows)
 	if err != nil {
 		return domain.ImportCounts{}, err
@@ -933,7 +924,7 @@ func patchFromRow(columns []string, cur, row domain.Fields) domain.Patch {
 }
 
 // TypeCompaniesImported is the bulk event of the companies an import created.
-const TypeCompaniesImported = "crm.companies.imported"
+const TypeCompaniesImported = catalog.CompaniesImported
 
 // updateCompany applies a row to the company it duplicates: the row's
 // values replace the company's; its phones, e-mails and tags are added.

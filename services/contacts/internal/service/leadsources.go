@@ -5,13 +5,15 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
 // TypeLeadSourcesChanged is the event of a tenant's new lead sources.
-const TypeLeadSourcesChanged = "crm.lead_sources.changed"
+const TypeLeadSourcesChanged = catalog.LeadSourcesChanged
 
 // LeadSourceRepository stores each tenant's lead sources.
 type LeadSourceRepository interface {
@@ -21,7 +23,7 @@ type LeadSourceRepository interface {
 
 // LeadSources lists the tenant's lead sources; anyone in the tenant may read them.
 func (s *service) LeadSources(ctx context.Context) ([]domain.LeadSource, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
@@ -22,8 +23,8 @@ import (
 
 // Event types of merges.
 const (
-	TypeMerged   = "crm.contact.merged"
-	TypeUnmerged = "crm.contact.unmerged"
+	TypeMerged   = catalog.ContactMerged
+	TypeUnmerged = catalog.ContactUnmerged
 )
 
 // MergeRepository finds likely duplicates and folds contacts into others,
@@ -133,7 +134,7 @@ var errPairCursor = func() error {
 // any order) at the same company. Each pair shows once, with every reason
 // and a score (domain.Pair.Score), and only when the caller sees both.
 func (s *service) DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return PairPage{}, err
 	}
@@ -148,7 +149,7 @@ func (s *service) DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, er
 			return PairPage{}, errPairCursor
 		}
 	}
-	q.Viewer = viewerOf(p)
+	q.Viewer = p.Viewer()
 	found, err := s.repo.DuplicatePairs(ctx, p.TenantID, q, q.Limit+1)
 	if err != nil {
 		return PairPage{}, err
@@ -193,8 +194,8 @@ func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch a
 				return MergeChange{}, domain.ErrContactMissing(src.ID())
 			}
 		}
-		if !ifMatch.Holds(t.Version()) {
-			return MergeChange{}, domain.ErrVersionMismatch
+		if err := ifMatch.Check(t.Version()); err != nil {
+			return MergeChange{}, err
 		}
 		for _, c := range append([]*domain.Contact{t}, sources...) {
 			if c.Erased() {
@@ -247,8 +248,8 @@ func (s *service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch
 		if err := visible(p, t); err != nil {
 			return UnmergeChange{}, err
 		}
-		if !ifMatch.Holds(t.Version()) {
-			return UnmergeChange{}, domain.ErrVersionMismatch
+		if err := ifMatch.Check(t.Version()); err != nil {
+			return UnmergeChange{}, err
 		}
 		if len(merged) == 0 {
 			return UnmergeChange{}, domain.ErrNothingMerged

@@ -11,13 +11,14 @@ import (
 	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
 // TypeErased is the event of an erasure.
-const TypeErased = "crm.contact.erased"
+const TypeErased = catalog.ContactErased
 
 // DataExport is everything the service holds about a person.
 type DataExport struct {
@@ -34,7 +35,7 @@ var errAdminOnly = apperr.New(apperr.KindForbidden, "admin-only",
 	"only the tenant's admins may do this: erase or export a person's data, define custom fields or replace the lead sources")
 
 func admin(ctx context.Context) (auth.Principal, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return p, err
 	}
@@ -54,8 +55,8 @@ func (s *service) EraseContact(ctx context.Context, id uuid.UUID, ifMatch access
 		return nil, err
 	}
 	c, err := s.repo.Erase(ctx, p.TenantID, id, func(c *domain.Contact) ([]events.Event, error) {
-		if !ifMatch.Holds(c.Version()) {
-			return nil, domain.ErrVersionMismatch
+		if err := ifMatch.Check(c.Version()); err != nil {
+			return nil, err
 		}
 		if _, err := c.Erase(s.now()); err != nil {
 			return nil, err

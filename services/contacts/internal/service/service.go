@@ -115,36 +115,20 @@ func New(repo Repository, companies CompanyRepository, activities ActivityReposi
 
 var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read the client base but not change it")
 
-func principal(ctx context.Context) (auth.Principal, error) {
-	p, ok := auth.PrincipalFrom(ctx)
-	if !ok || p.TenantID == uuid.Nil {
-		return auth.Principal{}, apperr.New(apperr.KindUnauthorized, "unauthenticated", "a verified token is required")
-	}
-	return p, nil
-}
-
-// viewerOf is what visibility needs of a principal (DESIGN.md §5): admins
-// and analysts see every contact, managers and viewers their team's, reps
-// their own; everyone sees what is shared with them or their team.
-func viewerOf(p auth.Principal) domain.Viewer { return access.ViewerOf(p.UserID, p.Team, p.Roles) }
-
 // visible answers a contact the principal may not see like a missing one.
 func visible(p auth.Principal, c *domain.Contact) error {
-	if !c.VisibleTo(viewerOf(p)) {
+	if !c.VisibleTo(p.Viewer()) {
 		return domain.ErrContactNotFound
 	}
 	return nil
 }
 
 func writer(ctx context.Context) (auth.Principal, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return p, err
+	p, err := auth.Caller(ctx)
+	if err == nil && !p.Writes() {
+		err = errReadOnly
 	}
-	if !p.HasRole(auth.RoleAdmin) && !p.HasRole(auth.RoleManager) && !p.HasRole(auth.RoleRep) {
-		return p, errReadOnly
-	}
-	return p, nil
+	return p, err
 }
 
 func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOptions) (*domain.Contact, error) {
@@ -180,7 +164,7 @@ func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOpt
 // taken is still said, since storing it again is what the refusal prevents.
 func (s *service) hideInvisible(ctx context.Context, p auth.Principal, err error) error {
 	e, ok := apperr.As(err)
-	if !ok || viewerOf(p).All {
+	if !ok || p.Viewer().All {
 		return err
 	}
 	dups, ok := e.Extensions["duplicates"].([]domain.Duplicate)
@@ -201,7 +185,7 @@ func (s *service) hideInvisible(ctx context.Context, p auth.Principal, err error
 }
 
 func (s *service) GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -225,8 +209,8 @@ func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch acces
 		if err := visible(p, c); err != nil {
 			return nil, err
 		}
-		if !ifMatch.Holds(c.Version()) {
-			return nil, domain.ErrVersionMismatch
+		if err := ifMatch.Check(c.Version()); err != nil {
+			return nil, err
 		}
 		changed, err := c.Apply(patch, settings, s.now())
 		if err != nil || len(changed) == 0 {
@@ -249,15 +233,15 @@ func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch acces
 		if err := visible(p, c); err != nil {
 			return nil, err
 		}
-		if !ifMatch.Holds(c.Version()) {
-			return nil, domain.ErrVersionMismatch
+		if err := ifMatch.Check(c.Version()); err != nil {
+			return nil, err
 		}
 		return contactDeleted(c, p.UserID)
 	}))
 }
 
 func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.Contact], error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return Page[*domain.Contact]{}, err
 	}
@@ -271,7 +255,7 @@ func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.C
 	if err := s.knownCompany(ctx, p, q.CompanyID); err != nil {
 		return Page[*domain.Contact]{}, err
 	}
-	q.Viewer = viewerOf(p)
+	q.Viewer = p.Viewer()
 	// One extra row tells whether another page follows.
 	cs, err := s.repo.List(ctx, p.TenantID, q, q.Limit+1)
 	return pageOf(cs, q.Limit, q.cursorOf), err

@@ -13,10 +13,6 @@ var (
 	ErrLossReasonNotFound = apperr.NotFound("loss reason")
 )
 
-// ErrVersionMismatch is a stale If-Match.
-var ErrVersionMismatch = apperr.New(apperr.KindPreconditionFailed, "version-mismatch",
-	"the record changed since you read it; fetch it again and retry")
-
 // ErrStageHasDeals refuses to delete a stage that still holds deals.
 var ErrStageHasDeals = apperr.New(apperr.KindConflict, "stage-has-deals",
 	"the stage still holds deals; repeat with ?move_to=<stage id> to move them to another stage of the pipeline first")

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 )
 
@@ -31,7 +32,7 @@ type Board struct {
 
 // Board adds up a pipeline's stages and lists each one's newest arrivals.
 func (s *Service) Board(ctx context.Context, pipeline uuid.UUID, perStage int) (*Board, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +43,7 @@ func (s *Service) Board(ctx context.Context, pipeline uuid.UUID, perStage int) (
 	}
 	base := s.settingsOf(p.TenantID).BaseCurrency
 	b := &Board{BaseCurrency: base}
-	viewer := viewerOf(p)
+	viewer := p.Viewer()
 	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
 		pl, err := r.Pipeline(ctx, pipeline, NoLock)
 		if err != nil {

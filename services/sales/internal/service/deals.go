@@ -309,7 +309,7 @@ func readDeal(ctx context.Context, r Repo, p auth.Principal, id uuid.UUID, lock 
 	if err != nil {
 		return nil, err
 	}
-	if !seesDeal(viewerOf(p), d) {
+	if !seesDeal(p.Viewer(), d) {
 		return nil, domain.ErrDealNotFound
 	}
 	return d, nil
@@ -317,7 +317,7 @@ func readDeal(ctx context.Context, r Repo, p auth.Principal, id uuid.UUID, lock 
 
 // GetDeal returns a deal with the time it spent in each stage.
 func (s *Service) GetDeal(ctx context.Context, id uuid.UUID) (*DealView, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +352,7 @@ func (s *Service) viewOf(ctx context.Context, r Repo, d *domain.Deal, pl *domain
 
 // DealMoves lists a deal's moves, oldest first.
 func (s *Service) DealMoves(ctx context.Context, id uuid.UUID) ([]domain.Move, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -385,10 +385,10 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.I
 				return err
 			}
 			d, pl := st.Deal, st.Pipeline
-			if !seesDeal(viewerOf(p), d) {
+			if !seesDeal(p.Viewer(), d) {
 				return domain.ErrDealNotFound
 			}
-			if err := checkVersion(ifMatch, d.Version); err != nil {
+			if err := ifMatch.Check(d.Version); err != nil {
 				return err
 			}
 			if refs != nil {
@@ -551,7 +551,7 @@ func (s *Service) DeleteDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 		if err != nil {
 			return err
 		}
-		if err := checkVersion(ifMatch, d.Version); err != nil {
+		if err := ifMatch.Check(d.Version); err != nil {
 			return err
 		}
 		rates, err := rateMap(ctx, r)
@@ -571,11 +571,11 @@ func (s *Service) DeleteDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 
 // ListDeals pages through the deals the caller may see.
 func (s *Service) ListDeals(ctx context.Context, q DealQuery) ([]*domain.Deal, *uuid.UUID, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	q.Viewer = viewerOf(p)
+	q.Viewer = p.Viewer()
 	if q.Limit <= 0 {
 		q.Limit = DefaultLimit
 	}

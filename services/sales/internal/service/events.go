@@ -23,14 +23,14 @@ const (
 
 // Event types (ce_type).
 const (
-	TypeDealCreated      = "crm.deal.created"
-	TypeDealUpdated      = "crm.deal.updated"
-	TypeDealStageChanged = "crm.deal.stage_changed"
-	TypeDealWon          = "crm.deal.won"
-	TypeDealLost         = "crm.deal.lost"
-	TypeDealReopened     = "crm.deal.reopened"
-	TypeDealDeleted      = "crm.deal.deleted"
-	TypePipelineChanged  = "crm.pipeline.changed"
+	TypeDealCreated      = catalog.DealCreated
+	TypeDealUpdated      = catalog.DealUpdated
+	TypeDealStageChanged = catalog.DealStageChanged
+	TypeDealWon          = catalog.DealWon
+	TypeDealLost         = catalog.DealLost
+	TypeDealReopened     = catalog.DealReopened
+	TypeDealDeleted      = catalog.DealDeleted
+	TypePipelineChanged  = catalog.PipelineChanged
 )
 
 func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }

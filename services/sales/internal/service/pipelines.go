@@ -14,7 +14,7 @@ import (
 
 // ListPipelines returns the tenant's pipelines with their stages.
 func (s *Service) ListPipelines(ctx context.Context) ([]*domain.Pipeline, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +28,7 @@ func (s *Service) ListPipelines(ctx context.Context) ([]*domain.Pipeline, error)
 
 // GetPipeline returns one pipeline.
 func (s *Service) GetPipeline(ctx context.Context, id uuid.UUID) (*domain.Pipeline, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (s *Service) changePipeline(ctx context.Context, id uuid.UUID, ifMatch acce
 		if pl, err = r.Pipeline(ctx, id, ForUpdate); err != nil {
 			return err
 		}
-		if err := checkVersion(ifMatch, pl.Version); err != nil {
+		if err := ifMatch.Check(pl.Version); err != nil {
 			return err
 		}
 		now := s.now()
@@ -108,7 +108,7 @@ func (s *Service) DeletePipeline(ctx context.Context, id uuid.UUID, ifMatch acce
 		if err != nil {
 			return err
 		}
-		if err := checkVersion(ifMatch, pl.Version); err != nil {
+		if err := ifMatch.Check(pl.Version); err != nil {
 			return err
 		}
 		if has, err := r.PipelineHasDeals(ctx, id); err != nil || has {

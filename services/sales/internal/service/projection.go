@@ -18,17 +18,17 @@ const ContactsTopic = catalog.ContactsTopic
 
 // The contacts service's event types the projection applies.
 const (
-	typeContactUpdated  = "crm.contact.updated"
-	typeContactDeleted  = "crm.contact.deleted"
-	typeContactMerged   = "crm.contact.merged"
-	typeContactUnmerged = "crm.contact.unmerged"
-	typeContactErased   = "crm.contact.erased"
-	typeCompanyUpdated  = "crm.company.updated"
-	typeCompanyDeleted  = "crm.company.deleted"
-	typeFieldDefined    = "crm.field.defined"
-	typeFieldChanged    = "crm.field.changed"
-	typeFieldDeleted    = "crm.field.deleted"
-	typeLeadSources     = "crm.lead_sources.changed"
+	typeContactUpdated  = catalog.ContactUpdated
+	typeContactDeleted  = catalog.ContactDeleted
+	typeContactMerged   = catalog.ContactMerged
+	typeContactUnmerged = catalog.ContactUnmerged
+	typeContactErased   = catalog.ContactErased
+	typeCompanyUpdated  = catalog.CompanyUpdated
+	typeCompanyDeleted  = catalog.CompanyDeleted
+	typeFieldDefined    = catalog.FieldDefined
+	typeFieldChanged    = catalog.FieldChanged
+	typeFieldDeleted    = catalog.FieldDeleted
+	typeLeadSources     = catalog.LeadSourcesChanged
 )
 
 // projected are the events the projection applies. It holds only the
@@ -160,7 +160,7 @@ func (s *Service) ApplyContactsEvent(ctx context.Context, r Repo, e events.Event
 		if err := e.Unmarshal(&m); err != nil {
 			return err
 		}
-		if m.GetEntity() != "deal" {
+		if m.GetEntity() != catalog.EntityDeal {
 			return nil
 		}
 		f := FieldOf(&m)

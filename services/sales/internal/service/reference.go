@@ -7,12 +7,13 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 )
 
 // LossReasons lists the tenant's loss reasons; archived ones only when asked.
 func (s *Service) LossReasons(ctx context.Context, archived bool) ([]*domain.LossReason, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +32,7 @@ func (s *Service) LossReasons(ctx context.Context, archived bool) ([]*domain.Los
 
 // GetLossReason returns one loss reason.
 func (s *Service) GetLossReason(ctx context.Context, id uuid.UUID) (*domain.LossReason, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +76,7 @@ func (s *Service) ChangeLossReason(ctx context.Context, id uuid.UUID, ifMatch ac
 		if lr, err = r.LossReason(ctx, id, true); err != nil {
 			return err
 		}
-		if err := checkVersion(ifMatch, lr.Version); err != nil {
+		if err := ifMatch.Check(lr.Version); err != nil {
 			return err
 		}
 		if name != nil {
@@ -95,7 +96,7 @@ func (s *Service) ChangeLossReason(ctx context.Context, id uuid.UUID, ifMatch ac
 
 // Rates lists the tenant's currency rates.
 func (s *Service) Rates(ctx context.Context) (string, []CurrencyRate, error) {
-	p, err := principal(ctx)
+	p, err := auth.Caller(ctx)
 	if err != nil {
 		return "", nil, err
 	}

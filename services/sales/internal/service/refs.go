@@ -95,7 +95,7 @@ func (s *Service) checkRefs(ctx context.Context, r Repo, p auth.Principal, n *re
 			return err
 		}
 	}
-	viewer := viewerOf(p)
+	viewer := p.Viewer()
 	sees := func(ref ref, p Party) bool {
 		a := p.Access
 		if ref.company {

@@ -64,18 +64,10 @@ var (
 	errNotAdmin = apperr.New(apperr.KindForbidden, "admin-only", "only admins and managers may change pipelines, loss reasons and currency rates")
 )
 
-func principal(ctx context.Context) (auth.Principal, error) {
-	p, ok := auth.PrincipalFrom(ctx)
-	if !ok || p.TenantID == uuid.Nil {
-		return auth.Principal{}, apperr.New(apperr.KindUnauthorized, "unauthenticated", "a verified token is required")
-	}
-	return p, nil
-}
-
 // writer is a principal that may change deals.
 func writer(ctx context.Context) (auth.Principal, error) {
-	p, err := principal(ctx)
-	if err == nil && !p.HasRole(auth.RoleAdmin) && !p.HasRole(auth.RoleManager) && !p.HasRole(auth.RoleRep) {
+	p, err := auth.Caller(ctx)
+	if err == nil && !p.Writes() {
 		err = errReadOnly
 	}
 	return p, err
@@ -83,25 +75,15 @@ func writer(ctx context.Context) (auth.Principal, error) {
 
 // configurer is a principal that may change the tenant's sales setup.
 func configurer(ctx context.Context) (auth.Principal, error) {
-	p, err := principal(ctx)
-	if err == nil && !p.HasRole(auth.RoleAdmin) && !p.HasRole(auth.RoleManager) {
+	p, err := auth.Caller(ctx)
+	if err == nil && !p.Configures() {
 		err = errNotAdmin
 	}
 	return p, err
 }
 
-func viewerOf(p auth.Principal) Viewer { return access.ViewerOf(p.UserID, p.Team, p.Roles) }
-
 // seesDeal reports whether v may see d: a deal has an owner and a team, and
 // no shares.
 func seesDeal(v Viewer, d *domain.Deal) bool {
 	return v.Sees(access.Record{Owner: d.OwnerID, Team: d.Team})
-}
-
-// checkVersion refuses a current version the request's If-Match does not admit.
-func checkVersion(ifMatch access.IfMatch, current int64) error {
-	if !ifMatch.Holds(current) {
-		return domain.ErrVersionMismatch
-	}
-	return nil
 }

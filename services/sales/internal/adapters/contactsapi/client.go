@@ -15,6 +15,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/customfield"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
@@ -196,7 +197,7 @@ func (c *Client) DealFields(ctx context.Context) ([]service.Field, error) {
 	}
 	var out []service.Field
 	for _, f := range page.Items {
-		if f.Entity == "deal" {
+		if f.Entity == catalog.EntityDeal {
 			out = append(out, service.Field{ID: f.ID, Version: f.Version, Def: customfield.Def{Entity: f.Entity, Key: f.Key,
 				Label: f.Label, Type: f.Type, Required: f.Required, Options: f.Options}})
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rapportcrm/rapport/pkg/access"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/customfield"
 
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
@@ -219,7 +220,7 @@ func (r *repo) DealFields(ctx context.Context) ([]customfield.Def, error) {
 		return nil, err
 	}
 	defs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (customfield.Def, error) {
-		d := customfield.Def{Entity: "deal"}
+		d := customfield.Def{Entity: catalog.EntityDeal}
 		var opts []string
 		err := row.Scan(&d.Key, &d.Label, &d.Type, &d.Required, &opts)
 		for _, o := range opts {
