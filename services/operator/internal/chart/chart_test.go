@@ -33,7 +33,6 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/services/operator/internal/envtestkit"
 )
 
@@ -59,13 +58,13 @@ var crdGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1
 var defaultEnv = map[string]string{
 	"RAPPORT_REGION": "ru-central-1",
 	"KAFKA_BROKERS":  "kafka:9092",
-	// The catalogue's services, and only those: a Tenant waits for each.
-	"TENANT_REQUIRED_SERVICES": strings.Join(catalog.Acknowledging(), ","),
-	"TENANT_NAMESPACE_PREFIX":  "tenant-",
-	"METRICS_ADDR":             ":8080",
-	"HEALTH_ADDR":              ":8081",
-	"LEADER_ELECT":             "true",
-	"OTEL_SERVICE_NAME":        "rapport-operator",
+	// No TENANT_REQUIRED_SERVICES: the operator waits for its catalogue's
+	// services (TestDefaultValuesMakeATenantReady).
+	"TENANT_NAMESPACE_PREFIX": "tenant-",
+	"METRICS_ADDR":            ":8080",
+	"HEALTH_ADDR":             ":8081",
+	"LEADER_ELECT":            "true",
+	"OTEL_SERVICE_NAME":       "rapport-operator",
 }
 
 // withEnv is env with name set to value, as a copy.
@@ -558,6 +557,9 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment, serviceAccount string) 
 	}
 	if _, ok := have["OTEL_EXPORTER_OTLP_ENDPOINT"]; ok {
 		t.Error("OTEL_EXPORTER_OTLP_ENDPOINT set without otel.endpoint")
+	}
+	if v, ok := have["TENANT_REQUIRED_SERVICES"]; ok {
+		t.Errorf("TENANT_REQUIRED_SERVICES=%q set without requiredServices: the operator would not wait for its catalogue", v)
 	}
 	ctr := pod.Containers[0]
 	podNamespace := false
