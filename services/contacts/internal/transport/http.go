@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	kitendpoint "github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
 	"github.com/google/uuid"
 
@@ -22,13 +21,9 @@ import (
 
 // Routes registers the contacts API on mux.
 func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
-	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError),
-		kithttp.ServerBefore(func(ctx context.Context, r *http.Request) context.Context {
-			return context.WithValue(ctx, requestKey{}, r)
-		})}
-	handle := func(pattern string, ep kitendpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) {
-		mux.Handle(pattern, kithttp.NewServer(ep, httpkit.WithParams(dec, QueryParams[pattern]), enc, opts...))
-	}
+	handle := httpkit.NewEndpoints(mux, QueryParams, kithttp.ServerBefore(func(ctx context.Context, r *http.Request) context.Context {
+		return context.WithValue(ctx, requestKey{}, r)
+	})).Handle
 	handle("POST /v1/contacts", e.Create, decodeCreate, encodeContact)
 	handle("GET /v1/contacts", e.List, decodeContactQuery, encodeList)
 	handle("GET /v1/contacts/export", e.ExportContacts, decodeContactQuery, encodeContactsCSV)

@@ -9,9 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	kitendpoint "github.com/go-kit/kit/endpoint"
-	kithttp "github.com/go-kit/kit/transport/http"
-
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
@@ -25,10 +22,7 @@ const MaxImportBytes = 512 << 20
 
 // ImportRoutes registers the import API on mux.
 func ImportRoutes(mux *http.ServeMux, e endpoint.ImportEndpoints) {
-	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError)}
-	handle := func(pattern string, ep kitendpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) {
-		mux.Handle(pattern, kithttp.NewServer(ep, httpkit.WithParams(dec, QueryParams[pattern]), enc, opts...))
-	}
+	handle := httpkit.NewEndpoints(mux, QueryParams).Handle
 	handle("POST /v1/imports", e.Start, decodeStartImport, encodeImport)
 	handle("GET /v1/imports/{id}", e.Get, decodeGet(domain.ErrImportNotFound), encodeImport)
 	handle("GET /v1/imports/{id}/errors", e.Errors, decodeGet(domain.ErrImportNotFound), encodeImportErrors)

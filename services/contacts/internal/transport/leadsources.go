@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	kithttp "github.com/go-kit/kit/transport/http"
-
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/endpoint"
@@ -13,10 +11,10 @@ import (
 
 // LeadSourceRoutes registers /v1/lead-sources on mux.
 func LeadSourceRoutes(mux *http.ServeMux, e endpoint.LeadSourceEndpoints) {
-	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError)}
+	handle := httpkit.NewEndpoints(mux, QueryParams).Handle
 	none := func(context.Context, *http.Request) (any, error) { return nil, nil }
-	mux.Handle("GET /v1/lead-sources", kithttp.NewServer(e.List, httpkit.WithParams(none, nil), encodeLeadSources, opts...))
-	mux.Handle("PUT /v1/lead-sources", kithttp.NewServer(e.Set, httpkit.WithParams(decodeSetLeadSources, nil), encodeLeadSources, opts...))
+	handle("GET /v1/lead-sources", e.List, none, encodeLeadSources)
+	handle("PUT /v1/lead-sources", e.Set, decodeSetLeadSources, encodeLeadSources)
 }
 
 func decodeSetLeadSources(_ context.Context, r *http.Request) (any, error) {

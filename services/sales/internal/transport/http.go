@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	kitendpoint "github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
 	"github.com/google/uuid"
 
@@ -24,10 +23,7 @@ import (
 
 // Routes registers the sales API on mux.
 func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
-	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(httpkit.EncodeError)}
-	handle := func(pattern string, ep kitendpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc) {
-		mux.Handle(pattern, kithttp.NewServer(ep, httpkit.WithParams(dec, QueryParams[pattern]), enc, opts...))
-	}
+	handle := httpkit.NewEndpoints(mux, QueryParams).Handle
 	handle("GET /v1/pipelines", e.ListPipelines, none, encode(http.StatusOK, func(v any) (any, int64) {
 		return items(v.([]*domain.Pipeline), pipelineView), 0
 	}))
