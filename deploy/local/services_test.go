@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/dev/pgcluster"
 )
 
@@ -35,13 +36,15 @@ func TestDiscoverServicesSkipsOperatorAndSorts(t *testing.T) {
 }
 
 func TestPlanKeepsPortsStableAsServicesAreAdded(t *testing.T) {
+	// Services the catalogue does not know (yet) come after those it does.
+	next := 8081 + len(catalog.Services)
 	for _, tc := range []struct {
 		names []string
 		want  map[string]int
 	}{
 		{[]string{"contacts", "gateway"}, map[string]int{"contacts": 8081, "gateway": 8080}},
-		{[]string{"analytics", "billing", "contacts", "gateway", "sales"},
-			map[string]int{"analytics": 8083, "billing": 8084, "contacts": 8081, "gateway": 8080, "sales": 8082}},
+		{[]string{"billing", "contacts", "gateway", "sales", "zebra"},
+			map[string]int{"billing": next, "zebra": next + 1, "contacts": 8081, "gateway": 8080, "sales": 8082}},
 	} {
 		domain, gw := plan(tc.names, 8080, 8081)
 		have := map[string]int{}

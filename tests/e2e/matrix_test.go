@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/tests/platform"
 )
@@ -38,7 +39,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 	p.Start()
 	defer p.Stop()
 	gw := p.Gateway
-	docs, documented := readDocuments(t, gw, "contacts", "sales")
+	docs, documented := readDocuments(t, gw, catalog.Names()...)
 	if documented == 0 {
 		t.Fatal("the documents the gateway serves hold no operations")
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/tests/platform"
 )
@@ -47,7 +48,7 @@ func TestVisibilityMatrix(t *testing.T) {
 	p := platform.New(t, platform.Build(t), filepath.Join(t.TempDir(), "data"))
 	p.Start()
 	defer p.Stop()
-	readDocuments(t, p.Gateway, "contacts", "sales")
+	readDocuments(t, p.Gateway, catalog.Names()...)
 	gw := p.Gateway
 	const team1, team2 = "vis-team-1", "vis-team-2"
 	owner := actor{name: "owner rep", role: "rep", user: "vis-rep-1", team: team1}

@@ -21,7 +21,6 @@ import (
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
-	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/services/contacts/api"
 	"github.com/rapportcrm/rapport/services/contacts/internal/app"
@@ -51,34 +50,16 @@ type harness struct {
 func start(t testing.TB) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	db := testenv.NewDatabase(t)
-	brokers := testenv.Kafka(t, append([]string{service.Topic, tenancy.TopicTenants, tenancy.TopicAcks}, service.TimelineTopics...)...)
-	keyPath := filepath.Join(t.TempDir(), "dev.pem")
-	issuer, err := devauth.LoadOrCreate(keyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := testenv.NewWorld(t, append([]string{service.Topic}, service.TimelineTopics...)...)
 	// Sales is asked about the deals activities name; a test that names
 	// one starts it at this address (startSales).
 	sales, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePorts(t, 1)))
-	cfg := app.Config{Config: servicekit.Config{DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, AppRole: db.AppRole, Brokers: brokers,
-		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}, SalesURL: sales}
-	h := &harness{t: t, issuer: issuer, brokers: brokers, appURL: db.AppURL, tenantA: uuid.New(), tenantB: uuid.New(), cfg: cfg}
+	cfg := app.Config{Config: w.Config(), SalesURL: sales}
+	h := &harness{t: t, issuer: w.Issuer, brokers: w.Brokers, appURL: w.DB.AppURL, tenantA: uuid.New(), tenantB: uuid.New(), cfg: cfg}
 	h.url, h.stop = runApp(t, ctx, cancel, cfg)
-	prov := tenancy.NewProvisioner(brokers, "/test")
-	defer prov.Close()
 	for i, id := range []uuid.UUID{h.tenantA, h.tenantB} {
-		rec := &tenancyv1.TenantRecord{Id: id.String(), Name: fmt.Sprintf("t%d", i), Generation: 1, Region: "local",
-			DefaultCountry: []string{"RU", "US"}[i]}
-		if err := prov.Publish(ctx, rec); err != nil {
-			t.Fatal(err)
-		}
-		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := prov.WaitAcks(wctx, id.String(), 1, []string{app.Name})
-		wcancel()
-		if err != nil {
-			t.Fatal(err)
-		}
+		w.Provision(&tenancyv1.TenantRecord{Id: id.String(), Name: fmt.Sprintf("t%d", i), Generation: 1, Region: "local",
+			DefaultCountry: []string{"RU", "US"}[i]}, app.Name)
 	}
 	return h
 }

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,10 +12,9 @@ import (
 )
 
 func TestConfigFromEnv(t *testing.T) {
-	valid := map[string]string{
+	valid := upstreamURLs()
+	for k, v := range map[string]string{
 		"GATEWAY_ADDR":            "",
-		"CONTACTS_URL":            "http://127.0.0.1:8081",
-		"SALES_URL":               "http://127.0.0.1:8082",
 		"KAFKA_BROKERS":           "127.0.0.1:9092, 127.0.0.1:9093",
 		"AUTH_JWKS_URL":           "http://127.0.0.1:1/.well-known/jwks.json",
 		"AUTH_PUBLIC_KEY_FILE":    "",
@@ -26,6 +26,8 @@ func TestConfigFromEnv(t *testing.T) {
 		"GATEWAY_UNAUTH_BURST":    "",
 		"GATEWAY_TRUSTED_PROXIES": "",
 		"OPS_ADDR":                "",
+	} {
+		valid[k] = v
 	}
 	tests := []struct {
 		name    string
@@ -91,8 +93,11 @@ func TestConfigFromEnv(t *testing.T) {
 // Every upstream the routing table names needs its <NAME>_URL; a missing one
 // stops start-up with a message naming it and showing what a value looks like.
 func TestConfigReadsTheLimitsBeforeAuthenticationAndTheOpsAddress(t *testing.T) {
+	for k, v := range upstreamURLs() {
+		t.Setenv(k, v)
+	}
 	for k, v := range map[string]string{
-		"CONTACTS_URL": "http://127.0.0.1:8081", "SALES_URL": "http://127.0.0.1:8082", "KAFKA_BROKERS": "127.0.0.1:9092",
+		"KAFKA_BROKERS": "127.0.0.1:9092",
 		"AUTH_JWKS_URL": "http://127.0.0.1:1/.well-known/jwks.json", "GATEWAY_ADDR": "0.0.0.0:8443",
 		"GATEWAY_UNAUTH_RPS": "2.5", "GATEWAY_UNAUTH_BURST": "7", "GATEWAY_TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.10 ,2001:db8::/32",
 		"OPS_ADDR": "",
@@ -143,4 +148,14 @@ func TestConfigRequiresAURLForEveryRoutedUpstream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// upstreamURLs give every upstream of the routing table its <NAME>_URL,
+// contacts on 8081, sales on 8082 and so on.
+func upstreamURLs() map[string]string {
+	env := map[string]string{}
+	for i, name := range routing.Default.Upstreams() {
+		env[httpkit.PeerVar(name)] = fmt.Sprintf("http://127.0.0.1:%d", 8081+i)
+	}
+	return env
 }

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,8 +21,6 @@ import (
 	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
-	"github.com/rapportcrm/rapport/pkg/servicekit"
-	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/services/sales/api"
 	"github.com/rapportcrm/rapport/services/sales/internal/app"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
@@ -39,6 +36,7 @@ func TestMain(m *testing.M) {
 // tenants: A works in Russian with RUB, B in English with USD.
 type harness struct {
 	t       testing.TB
+	world   *testenv.World
 	url     string
 	issuer  *devauth.Issuer
 	brokers []string
@@ -75,15 +73,10 @@ func startWithContacts(t testing.TB) *harness { return startWith(t, true) }
 func startWith(t testing.TB, withContacts bool) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	db := testenv.NewDatabase(t)
-	brokers := testenv.Kafka(t, service.Topic, service.ContactsTopic, tenancy.TopicTenants, tenancy.TopicAcks)
-	issuer, err := devauth.LoadOrCreate(filepath.Join(t.TempDir(), "dev.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := app.Config{Config: servicekit.Config{DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, AppRole: db.AppRole, Brokers: brokers,
-		Auth: auth.Config{PublicKeyPEM: issuer.PublicKeyPEM(), Issuer: "rapport-dev", Audience: "rapport"}}}
-	h := &harness{t: t, issuer: issuer, brokers: brokers, appURL: db.AppURL, tenantA: uuid.New(), tenantB: uuid.New(), services: []string{app.Name}}
+	w := testenv.NewWorld(t, service.Topic, service.ContactsTopic)
+	brokers, issuer := w.Brokers, w.Issuer
+	cfg := app.Config{Config: w.Config()}
+	h := &harness{t: t, world: w, issuer: issuer, brokers: brokers, appURL: w.DB.AppURL, tenantA: uuid.New(), tenantB: uuid.New(), services: []string{app.Name}}
 	if withContacts {
 		h.contactsURL = runContacts(t, brokers, issuer)
 		target, _ := url.Parse(h.contactsURL)
@@ -110,19 +103,8 @@ func startWith(t testing.TB, withContacts bool) *harness {
 // until the service has acknowledged it.
 func (h *harness) publishTenant(id uuid.UUID, generation int64, locale, currency string) {
 	h.t.Helper()
-	ctx := context.Background()
-	prov := tenancy.NewProvisioner(h.brokers, "/test")
-	defer prov.Close()
-	rec := &tenancyv1.TenantRecord{Id: id.String(), Name: "t-" + id.String()[:8], Generation: generation, Region: "local",
-		Locale: locale, BaseCurrency: currency}
-	if err := prov.Publish(ctx, rec); err != nil {
-		h.t.Fatal(err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if _, err := prov.WaitAcks(wctx, id.String(), generation, h.services); err != nil {
-		h.t.Fatal(err)
-	}
+	h.world.Provision(&tenancyv1.TenantRecord{Id: id.String(), Name: "t-" + id.String()[:8], Generation: generation, Region: "local",
+		Locale: locale, BaseCurrency: currency}, h.services...)
 }
 
 func runApp(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg app.Config) string {
