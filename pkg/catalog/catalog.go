@@ -36,6 +36,7 @@ type Service struct {
 const (
 	ContactsTopic = "crm.contacts.events.v1"
 	SalesTopic    = "crm.sales.events.v1"
+	TasksTopic    = "crm.tasks.events.v1"
 )
 
 // Event types contacts publishes.
@@ -92,6 +93,7 @@ var Services = []Service{
 		Events: []string{DealCreated, DealUpdated, DealStageChanged, DealWon, DealLost, DealReopened, DealDeleted,
 			PipelineChanged},
 		FieldEntities: []string{EntityDeal}},
+	{Name: "tasks", Topic: TasksTopic, Acknowledges: true, Collections: []string{"tasks"}},
 }
 
 // Names are the services' names, in order.

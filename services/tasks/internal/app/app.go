@@ -1,0 +1,36 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/rapportcrm/rapport/pkg/servicekit"
+	"github.com/rapportcrm/rapport/services/tasks/api"
+	"github.com/rapportcrm/rapport/services/tasks/internal/adapters/store"
+	"github.com/rapportcrm/rapport/services/tasks/internal/endpoint"
+	"github.com/rapportcrm/rapport/services/tasks/internal/service"
+	"github.com/rapportcrm/rapport/services/tasks/internal/transport"
+	"github.com/rapportcrm/rapport/services/tasks/migrations"
+)
+
+// Name is the service's name in the catalogue, acknowledgements, telemetry
+// and consumer groups.
+const Name = "tasks"
+
+// App is the assembled tasks service.
+type App struct {
+	*servicekit.Base
+}
+
+// New migrates the database (when configured) and assembles the service.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	base, err := servicekit.New(ctx, Name, cfg.Config, log, store.Tenants{}, migrations.Set())
+	if err != nil {
+		return nil, err
+	}
+	svc := service.New(store.NewTasks(base.Pool))
+	base.Serve(servicekit.API{DocPath: "/v1/tasks/openapi.json", Doc: api.OpenAPI,
+		Routes: func(mux *http.ServeMux) { transport.Routes(mux, endpoint.Make(svc, base.Observer)) }})
+	return &App{Base: base}, nil
+}

@@ -1,0 +1,44 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
+	"github.com/rapportcrm/rapport/services/tasks/api"
+	"github.com/rapportcrm/rapport/services/tasks/internal/app"
+)
+
+// Every reply a test receives is checked against the service's OpenAPI document.
+func TestMain(m *testing.M) {
+	testenv.ValidateWith(api.OpenAPI)
+	testenv.Main(m)
+}
+
+// harness runs the real service on a real database and broker, with two
+// tenants it has acknowledged.
+type harness struct {
+	*testenv.World
+	url              string
+	tenantA, tenantB uuid.UUID
+}
+
+func start(t testing.TB) *harness {
+	t.Helper()
+	w := testenv.NewWorld(t)
+	h := &harness{World: w}
+	h.url = testenv.Run(w, func(ctx context.Context) (*app.App, error) {
+		return app.New(ctx, app.Config{Config: w.Config()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	})
+	h.tenantA, h.tenantB = w.Tenant(app.Name), w.Tenant(app.Name)
+	return h
+}
+
+func (h *harness) do(method, path, token string) testenv.Reply {
+	h.T.Helper()
+	return testenv.Call(h.T, method, h.url+path, token, nil)
+}
