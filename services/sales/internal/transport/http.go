@@ -24,25 +24,21 @@ import (
 // Routes registers the sales API on mux.
 func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle := httpkit.NewEndpoints(mux, QueryParams).Handle
-	handle("GET /v1/pipelines", e.ListPipelines, none, encode(http.StatusOK, func(v any) (any, int64) {
-		return items(v.([]*domain.Pipeline), pipelineView), 0
+	handle("GET /v1/pipelines", e.ListPipelines, none, encode(http.StatusOK, func(ps []*domain.Pipeline) (any, int64) {
+		return items(ps, pipelineView), 0
 	}))
-	handle("POST /v1/pipelines", e.CreatePipeline, decodeCreatePipeline, created("/v1/pipelines", encodePipeline))
+	handle("POST /v1/pipelines", e.CreatePipeline, decodeCreatePipeline, created("/v1/pipelines", encodePipeline, func(p *domain.Pipeline) uuid.UUID { return p.ID }))
 	handle("GET /v1/pipelines/{id}", e.GetPipeline, decodeID(domain.ErrPipelineNotFound), encode(http.StatusOK, encodePipeline))
 	handle("PATCH /v1/pipelines/{id}", e.RenamePipeline, decodeRenamePipeline, encode(http.StatusOK, encodePipeline))
 	handle("DELETE /v1/pipelines/{id}", e.DeletePipeline, decodeID(domain.ErrPipelineNotFound), noContent)
-	handle("GET /v1/pipelines/{id}/board", e.Board, decodeBoard, encode(http.StatusOK, func(v any) (any, int64) {
-		b := v.(*service.Board)
-		return boardView(b), 0
-	}))
+	handle("GET /v1/pipelines/{id}/board", e.Board, decodeBoard, encode(http.StatusOK, func(b *service.Board) (any, int64) { return boardView(b), 0 }))
 	handle("POST /v1/pipelines/{id}/stages", e.AddStage, decodeAddStage, encodeStageResult(http.StatusCreated))
 	handle("PATCH /v1/pipelines/{id}/stages/{sid}", e.ChangeStage, decodeChangeStage, encodeStageResult(http.StatusOK))
 	handle("PUT /v1/pipelines/{id}/stages/order", e.ReorderStages, decodeReorder, encode(http.StatusOK, encodePipeline))
 	handle("DELETE /v1/pipelines/{id}/stages/{sid}", e.DeleteStage, decodeDeleteStage, encode(http.StatusOK, encodePipeline))
 
-	handle("POST /v1/deals", e.CreateDeal, decodeCreateDeal, created("/v1/deals", encodeDeal))
-	handle("GET /v1/deals", e.ListDeals, decodeListDeals, encode(http.StatusOK, func(v any) (any, int64) {
-		p := v.(endpoint.Page)
+	handle("POST /v1/deals", e.CreateDeal, decodeCreateDeal, created("/v1/deals", encodeDeal, func(d *service.DealView) uuid.UUID { return d.ID }))
+	handle("GET /v1/deals", e.ListDeals, decodeListDeals, encode(http.StatusOK, func(p endpoint.Page) (any, int64) {
 		page := httpkit.Page[dealJSON]{Items: make([]dealJSON, 0, len(p.Deals))}
 		for _, d := range p.Deals {
 			page.Items = append(page.Items, dealView(d))
@@ -55,29 +51,23 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("GET /v1/deals/{id}", e.GetDeal, decodeID(domain.ErrDealNotFound), encode(http.StatusOK, encodeDeal))
 	handle("PATCH /v1/deals/{id}", e.UpdateDeal, decodeUpdateDeal, encode(http.StatusOK, encodeDeal))
 	handle("DELETE /v1/deals/{id}", e.DeleteDeal, decodeID(domain.ErrDealNotFound), noContent)
-	handle("GET /v1/deals/{id}/moves", e.DealMoves, decodeID(domain.ErrDealNotFound), encode(http.StatusOK, func(v any) (any, int64) {
-		return items(v.([]domain.Move), moveView), 0
-	}))
+	handle("GET /v1/deals/{id}/moves", e.DealMoves, decodeID(domain.ErrDealNotFound), encode(http.StatusOK, func(ms []domain.Move) (any, int64) { return items(ms, moveView), 0 }))
 	handle("POST /v1/deals/{id}/move", e.MoveDeal, decodeToStage(true), encode(http.StatusOK, encodeDeal))
 	handle("POST /v1/deals/{id}/win", e.WinDeal, decodeToStage(false), encode(http.StatusOK, encodeDeal))
 	handle("POST /v1/deals/{id}/lose", e.LoseDeal, decodeLose, encode(http.StatusOK, encodeDeal))
 	handle("POST /v1/deals/{id}/reopen", e.ReopenDeal, decodeToStage(false), encode(http.StatusOK, encodeDeal))
 
-	handle("GET /v1/loss-reasons", e.LossReasons, decodeLossReasons, encode(http.StatusOK, func(v any) (any, int64) {
-		return items(v.([]*domain.LossReason), reasonView), 0
-	}))
-	handle("POST /v1/loss-reasons", e.AddLossReason, decodeAddReason, created("/v1/loss-reasons", encodeReason))
+	handle("GET /v1/loss-reasons", e.LossReasons, decodeLossReasons, encode(http.StatusOK, func(rs []*domain.LossReason) (any, int64) { return items(rs, reasonView), 0 }))
+	handle("POST /v1/loss-reasons", e.AddLossReason, decodeAddReason, created("/v1/loss-reasons", encodeReason, func(r *domain.LossReason) uuid.UUID { return r.ID }))
 	handle("GET /v1/loss-reasons/{id}", e.GetLossReason, decodeID(domain.ErrLossReasonNotFound), encode(http.StatusOK, encodeReason))
 	handle("PATCH /v1/loss-reasons/{id}", e.ChangeLossReason, decodeChangeReason, encode(http.StatusOK, encodeReason))
 
-	handle("GET /v1/currency-rates", e.Rates, none, encode(http.StatusOK, func(v any) (any, int64) {
-		rs := v.(endpoint.Rates)
+	handle("GET /v1/currency-rates", e.Rates, none, encode(http.StatusOK, func(rs endpoint.Rates) (any, int64) {
 		body := items(rs.Rates, func(r service.CurrencyRate) rateJSON { return rateView(rs.Base, r) })
 		body["base_currency"] = rs.Base
 		return body, 0
 	}))
-	handle("POST /v1/currency-rates", e.SetRate, decodeSetRate, encode(http.StatusOK, func(v any) (any, int64) {
-		r := v.(endpoint.Rate)
+	handle("POST /v1/currency-rates", e.SetRate, decodeSetRate, encode(http.StatusOK, func(r endpoint.Rate) (any, int64) {
 		return rateView(r.Base, r.Rate), 0
 	}))
 }
@@ -104,34 +94,24 @@ func items[T, J any](xs []T, view func(T) J) map[string]any {
 }
 
 // view renders a result as a body and the version its ETag carries (0: none).
-type view func(v any) (body any, version int64)
+type view[T any] func(v T) (body any, version int64)
 
-func encodePipeline(v any) (any, int64) {
-	p := v.(*domain.Pipeline)
-	return pipelineView(p), p.Version
-}
+func encodePipeline(p *domain.Pipeline) (any, int64) { return pipelineView(p), p.Version }
 
-func encodeDeal(v any) (any, int64) {
-	d := v.(*service.DealView)
-	return dealDetail(d), d.Version
-}
+func encodeDeal(d *service.DealView) (any, int64) { return dealDetail(d), d.Version }
 
-func encodeReason(v any) (any, int64) {
-	r := v.(*domain.LossReason)
-	return reasonView(r), r.Version
-}
+func encodeReason(r *domain.LossReason) (any, int64) { return reasonView(r), r.Version }
 
 func encodeStageResult(status int) kithttp.EncodeResponseFunc {
-	return encode(status, func(v any) (any, int64) {
-		r := v.(endpoint.StageResult)
+	return encode(status, func(r endpoint.StageResult) (any, int64) {
 		return map[string]any{"stage": stageView(r.Stage), "pipeline": pipelineView(r.Pipeline)}, r.Pipeline.Version
 	})
 }
 
 // encode writes a response's error as a problem, or its view with status.
-func encode(status int, render view) kithttp.EncodeResponseFunc {
+func encode[T any](status int, render view[T]) kithttp.EncodeResponseFunc {
 	return func(ctx context.Context, w http.ResponseWriter, resp any) error {
-		r := resp.(endpoint.Response)
+		r := resp.(endpoint.Response[T])
 		if r.Err != nil {
 			httpkit.EncodeError(ctx, r.Err, w)
 			return nil
@@ -144,28 +124,20 @@ func encode(status int, render view) kithttp.EncodeResponseFunc {
 	}
 }
 
-// created is encode for a new record: 201 with its Location.
-func created(collection string, render view) kithttp.EncodeResponseFunc {
+// created is encode for a new record, whose id idOf reads: 201 with its
+// Location.
+func created[T any](collection string, render view[T], idOf func(T) uuid.UUID) kithttp.EncodeResponseFunc {
 	enc := encode(http.StatusCreated, render)
 	return func(ctx context.Context, w http.ResponseWriter, resp any) error {
-		if r := resp.(endpoint.Response); r.Err == nil {
-			var id uuid.UUID
-			switch v := r.Value.(type) {
-			case *domain.Pipeline:
-				id = v.ID
-			case *service.DealView:
-				id = v.ID
-			case *domain.LossReason:
-				id = v.ID
-			}
-			w.Header().Set("Location", collection+"/"+id.String())
+		if r := resp.(endpoint.Response[T]); r.Err == nil {
+			w.Header().Set("Location", collection+"/"+idOf(r.Value).String())
 		}
 		return enc(ctx, w, resp)
 	}
 }
 
 func noContent(ctx context.Context, w http.ResponseWriter, resp any) error {
-	if err := resp.(endpoint.Response).Err; err != nil {
+	if err := resp.(endpoint.Done).Err; err != nil {
 		httpkit.EncodeError(ctx, err, w)
 		return nil
 	}
