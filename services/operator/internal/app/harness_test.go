@@ -22,11 +22,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/dev/devauth"
 	"github.com/rapportcrm/rapport/pkg/dev/pgcluster"
 	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 	crmv1alpha1 "github.com/rapportcrm/rapport/services/operator/api/v1alpha1"
 	"github.com/rapportcrm/rapport/services/operator/internal/app"
@@ -106,11 +108,20 @@ func newRig(t testing.TB, services ...string) *rig {
 	}}
 	// The gateway in front of contacts (sales is not run: the gateway's
 	// readiness would wait for it, so the tests wait for /healthz).
-	r.gateway = &process{t: t, bin: testenv.BuildProgram(t, "gateway"), ready: "/healthz", url: fmt.Sprintf("http://127.0.0.1:%d", port+3), env: []string{
-		fmt.Sprintf("GATEWAY_ADDR=127.0.0.1:%d", port+3), "CONTACTS_URL=" + r.contacts.url, "SALES_URL=http://127.0.0.1:9",
+	// Every other service the catalogue names points at a closed port.
+	gatewayEnv := []string{
+		fmt.Sprintf("GATEWAY_ADDR=127.0.0.1:%d", port+3),
 		"KAFKA_BROKERS=" + strings.Join(r.brokers, ","), "AUTH_PUBLIC_KEY_FILE=" + pub,
 		"OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none",
-	}}
+	}
+	for _, name := range catalog.Names() {
+		peer := "http://127.0.0.1:9"
+		if name == "contacts" {
+			peer = r.contacts.url
+		}
+		gatewayEnv = append(gatewayEnv, httpkit.PeerVar(name)+"="+peer)
+	}
+	r.gateway = &process{t: t, bin: testenv.BuildProgram(t, "gateway"), ready: "/healthz", url: fmt.Sprintf("http://127.0.0.1:%d", port+3), env: gatewayEnv}
 	r.metrics = fmt.Sprintf("127.0.0.1:%d", port+1)
 	r.health = fmt.Sprintf("127.0.0.1:%d", port+2)
 	if len(services) == 0 {
