@@ -15,6 +15,7 @@ import (
 	"github.com/rapportcrm/rapport/services/contacts/internal/adapters/store"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/endpoint"
+	"github.com/rapportcrm/rapport/services/contacts/internal/imports"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 	"github.com/rapportcrm/rapport/services/contacts/internal/transport"
 	"github.com/rapportcrm/rapport/services/contacts/migrations"
@@ -41,9 +42,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	pool := base.Pool
-	svc := service.New(store.NewContacts(pool), store.NewCompanies(pool), store.NewActivities(pool), store.NewFields(pool), store.NewImports(pool), store.NewLeadSources(pool), a.settings,
-		salesapi.New(cfg.SalesURL))
-	base.Also(timeline.Run, func(ctx context.Context) error { return svc.RunImports(ctx, log) })
+	worker := imports.NewWorker(store.NewImports(pool), a.settings, log)
+	svc := service.New(service.Stores{Contacts: store.NewContacts(pool), Companies: store.NewCompanies(pool),
+		Activities: store.NewActivities(pool), Fields: store.NewFields(pool), Imports: store.NewImports(pool),
+		LeadSources: store.NewLeadSources(pool)}, a.settings, salesapi.New(cfg.SalesURL), worker.Wake)
+	worker.SetSettings(svc.ImportSettings)
+	base.Also(timeline.Run, worker.Run)
 	base.Serve(servicekit.API{DocPath: "/v1/contacts/openapi.json", Doc: api.OpenAPI,
 		Routes: func(mux *http.ServeMux) {
 			transport.Routes(mux, endpoint.Make(svc, base.Observer))

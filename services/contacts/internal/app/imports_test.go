@@ -21,9 +21,11 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/pkg/postgres"
+	"github.com/rapportcrm/rapport/services/contacts/internal/imports"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
 
@@ -293,7 +295,7 @@ func TestImportBadInput(t *testing.T) {
 func TestImportResumesAfterRestart(t *testing.T) {
 	h := start(t)
 	tok := h.token(h.tenantA, auth.RoleAdmin)
-	const rows = 12 * service.ImportBatch
+	const rows = 12 * imports.Batch
 	var file bytes.Buffer
 	file.WriteString("first_name,last_name,emails\n")
 	for i := range rows {
@@ -391,7 +393,7 @@ func TestImportCompanies(t *testing.T) {
 	if n := h.countRows(h.tenantA, "companies"); n != 2 {
 		t.Fatalf("%d companies", n)
 	}
-	ev := readEventOfType(t, h.brokers, r.Body["id"].(string), service.TypeCompaniesImported)
+	ev := readEventOfType(t, h.brokers, r.Body["id"].(string), catalog.CompaniesImported)
 	var m contactsv1.CompaniesImported
 	if err := ev.Unmarshal(&m); err != nil || len(m.GetCompanies()) != 1 || m.GetCompanies()[0].GetName() != "ООО Василёк" {
 		t.Fatalf("bulk event: %v %v", err, &m)
@@ -437,10 +439,10 @@ func TestImportRejectsAnUnknownCompany(t *testing.T) {
 // again and resumes, and every row is imported once.
 func TestImportRetriesAfterLostConnections(t *testing.T) {
 	h := start(t)
-	defer func(d time.Duration) { service.ImportRetryDelay = d }(service.ImportRetryDelay)
-	service.ImportRetryDelay = 200 * time.Millisecond
+	defer func(d time.Duration) { imports.RetryDelay = d }(imports.RetryDelay)
+	imports.RetryDelay = 200 * time.Millisecond
 	tok := h.token(h.tenantA, auth.RoleAdmin)
-	const rows = 12 * service.ImportBatch
+	const rows = 12 * imports.Batch
 	var file bytes.Buffer
 	file.WriteString("first_name,emails\n")
 	for i := range rows {

@@ -13,6 +13,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/messages"
 )
 
 // Event types of activities.
@@ -90,7 +91,7 @@ func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*do
 			return nil, errNoSuchDeal
 		}
 	}
-	ev, err := event(TypeActivityLogged, p.TenantID, a.ID(), &contactsv1.ActivityLogged{Activity: activityMessage(a), ActorId: p.UserID})
+	ev, err := messages.Event(TypeActivityLogged, p.TenantID, a.ID(), &contactsv1.ActivityLogged{Activity: activityMessage(a), ActorId: p.UserID})
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +148,8 @@ func (s *service) DeleteActivity(ctx context.Context, id uuid.UUID) error {
 			return nil, err
 		}
 		f := a.Fields()
-		return event(TypeActivityDeleted, p.TenantID, a.ID(), &contactsv1.ActivityDeleted{Id: a.ID().String(),
-			TenantId: p.TenantID.String(), ContactId: idOrEmpty(f.ContactID), CompanyId: idOrEmpty(f.CompanyID),
+		return messages.Event(TypeActivityDeleted, p.TenantID, a.ID(), &contactsv1.ActivityDeleted{Id: a.ID().String(),
+			TenantId: p.TenantID.String(), ContactId: messages.IDOrEmpty(f.ContactID), CompanyId: messages.IDOrEmpty(f.CompanyID),
 			ActorId: p.UserID, DeletedAt: timestamppb.New(time.Now())})
 	})
 }
@@ -203,8 +204,8 @@ func activityMessage(a *domain.Activity) *contactsv1.Activity {
 	f := a.Fields()
 	return &contactsv1.Activity{Id: a.ID().String(), TenantId: a.TenantID().String(), Kind: f.Kind, Direction: f.Direction,
 		Outcome: f.Outcome, DurationSeconds: int64(f.Duration / time.Second), OccurredAt: timestamppb.New(f.OccurredAt),
-		Subject: f.Subject, Body: f.Body, ContactId: idOrEmpty(f.ContactID), CompanyId: idOrEmpty(f.CompanyID),
-		DealId: idOrEmpty(f.DealID), OwnerId: f.OwnerID, CreatedAt: timestamppb.New(a.CreatedAt())}
+		Subject: f.Subject, Body: f.Body, ContactId: messages.IDOrEmpty(f.ContactID), CompanyId: messages.IDOrEmpty(f.CompanyID),
+		DealId: messages.IDOrEmpty(f.DealID), OwnerId: f.OwnerID, CreatedAt: timestamppb.New(a.CreatedAt())}
 }
 
 // timeCursor checks a cursor of a newest-first list: its value is a time.

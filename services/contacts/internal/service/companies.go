@@ -11,6 +11,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/messages"
 )
 
 // CreateCompany stores a new company; unless o allows duplicates, one
@@ -35,7 +36,7 @@ func (s *service) CreateCompany(ctx context.Context, f domain.CompanyFields, o W
 	if err != nil {
 		return nil, err
 	}
-	if err := s.companies.Create(ctx, c, o, func(c *domain.Company) ([]events.Event, error) { return companyCreated(c, p.UserID) }); err != nil {
+	if err := s.companies.Create(ctx, c, o, func(c *domain.Company) ([]events.Event, error) { return messages.CompanyCreated(c, p.UserID) }); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -68,7 +69,7 @@ func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch acces
 		if err != nil || len(changed) == 0 {
 			return nil, err
 		}
-		return companyUpdated(c, p.UserID, changed)
+		return messages.CompanyUpdated(c, p.UserID, changed)
 	})
 }
 
@@ -81,7 +82,7 @@ func (s *service) DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch acces
 		if err := ifMatch.Check(c.Version()); err != nil {
 			return nil, err
 		}
-		return companyDeleted(c, p.UserID)
+		return messages.CompanyDeleted(c, p.UserID)
 	})
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/messages"
 )
 
 // Event types of custom field definitions.
@@ -133,7 +134,7 @@ func (s *service) DefineField(ctx context.Context, d domain.FieldDef, position *
 	if err != nil {
 		return nil, err
 	}
-	ev, err := event(TypeFieldDefined, p.TenantID, f.ID(), fieldMessage(f, p.UserID))
+	ev, err := messages.Event(TypeFieldDefined, p.TenantID, f.ID(), fieldMessage(f, p.UserID))
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +177,7 @@ func (s *service) ChangeField(ctx context.Context, id uuid.UUID, ifMatch access.
 		if err != nil || len(changed) == 0 {
 			return nil, err
 		}
-		return event(TypeFieldChanged, p.TenantID, f.ID(), fieldMessage(f, p.UserID))
+		return messages.Event(TypeFieldChanged, p.TenantID, f.ID(), fieldMessage(f, p.UserID))
 	})
 }
 
@@ -192,7 +193,7 @@ func (s *service) DeleteField(ctx context.Context, id uuid.UUID, ifMatch access.
 		}
 		msg := fieldMessage(f, p.UserID)
 		msg.DeletedAt = timestamppb.New(s.now())
-		return event(TypeFieldDeleted, p.TenantID, f.ID(), msg)
+		return messages.Event(TypeFieldDeleted, p.TenantID, f.ID(), msg)
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/messages"
 )
 
 // Event types of merges.
@@ -209,7 +210,7 @@ func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch a
 		}
 		var evs []events.Event
 		if len(changed) > 0 {
-			if evs, err = contactUpdated(t, p.UserID, changed); err != nil {
+			if evs, err = messages.ContactUpdated(t, p.UserID, changed); err != nil {
 				return MergeChange{}, err
 			}
 		}
@@ -285,7 +286,7 @@ func (s *service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch
 		}
 		var evs []events.Event
 		if len(changed) > 0 {
-			if evs, err = contactUpdated(t, p.UserID, changed); err != nil {
+			if evs, err = messages.ContactUpdated(t, p.UserID, changed); err != nil {
 				return UnmergeChange{}, err
 			}
 		}
@@ -418,17 +419,17 @@ func contactMerged(t *domain.Contact, sources []*domain.Contact, actor string, a
 	for i, s := range sources {
 		ids[i] = s.ID().String()
 	}
-	return event(TypeMerged, t.TenantID(), t.ID(), &contactsv1.ContactMerged{TenantId: t.TenantID().String(),
-		TargetId: t.ID().String(), MergedIds: ids, Target: contactMessage(t), ActorId: actor, MergedAt: timestamppb.New(at)})
+	return messages.Event(TypeMerged, t.TenantID(), t.ID(), &contactsv1.ContactMerged{TenantId: t.TenantID().String(),
+		TargetId: t.ID().String(), MergedIds: ids, Target: messages.Contact(t), ActorId: actor, MergedAt: timestamppb.New(at)})
 }
 
 func contactUnmerged(t *domain.Contact, restored []*domain.Contact, actor string, at time.Time) ([]events.Event, error) {
 	msgs := make([]*contactsv1.Contact, len(restored))
 	for i, c := range restored {
-		msgs[i] = contactMessage(c)
+		msgs[i] = messages.Contact(c)
 	}
-	return event(TypeUnmerged, t.TenantID(), t.ID(), &contactsv1.ContactUnmerged{TenantId: t.TenantID().String(),
-		TargetId: t.ID().String(), Restored: msgs, Target: contactMessage(t), ActorId: actor, UnmergedAt: timestamppb.New(at)})
+	return messages.Event(TypeUnmerged, t.TenantID(), t.ID(), &contactsv1.ContactUnmerged{TenantId: t.TenantID().String(),
+		TargetId: t.ID().String(), Restored: msgs, Target: messages.Contact(t), ActorId: actor, UnmergedAt: timestamppb.New(at)})
 }
 
 // mergeTimeline files a merge, or its undoing, in the target's timeline,

@@ -15,6 +15,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/messages"
 )
 
 // TypeErased is the event of an erasure.
@@ -61,7 +62,7 @@ func (s *service) EraseContact(ctx context.Context, id uuid.UUID, ifMatch access
 		if _, err := c.Erase(s.now()); err != nil {
 			return nil, err
 		}
-		return event(TypeErased, p.TenantID, c.ID(), &contactsv1.ContactErased{Id: c.ID().String(),
+		return messages.Event(TypeErased, p.TenantID, c.ID(), &contactsv1.ContactErased{Id: c.ID().String(),
 			TenantId: p.TenantID.String(), ActorId: p.UserID, ErasedAt: timestamppb.New(c.ErasedAt())})
 	})
 	// A merged contact's id answers as on every other route: its data is

@@ -6,7 +6,6 @@ package service
 import (
 	"context"
 	"iter"
-	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +15,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
+	"github.com/rapportcrm/rapport/services/contacts/internal/messages"
 )
 
 // Service is what the contacts API offers.
@@ -66,11 +66,12 @@ type Service interface {
 	LeadSources(ctx context.Context) ([]domain.LeadSource, error)
 	SetLeadSources(ctx context.Context, sources []domain.LeadSource) ([]domain.LeadSource, error)
 	// StartImport stores a CSV file and queues its import; GetImport and
-	// ImportErrors report on it; RunImports is the worker that runs them.
+	// ImportErrors report on it. The import engine (package imports) runs
+	// the jobs, with the tenant's ImportSettings.
 	StartImport(ctx context.Context, req ImportRequest) (*domain.ImportJob, error)
 	GetImport(ctx context.Context, id uuid.UUID) (*domain.ImportJob, error)
 	ImportErrors(ctx context.Context, id uuid.UUID, fn func(domain.ImportError) error) error
-	RunImports(ctx context.Context, log *slog.Logger) error
+	ImportSettings(ctx context.Context, tenant uuid.UUID) (domain.Settings, error)
 }
 
 // CompanyQuery pages through companies in creation order.
@@ -103,14 +104,28 @@ type service struct {
 	imports    ImportRepository
 	// leadSources is nil in services built without them.
 	leadSources LeadSourceRepository
-	importWake  chan struct{}
-	deals       Deals
+	// importQueued tells the import engine a job was queued.
+	importQueued func()
+	deals        Deals
 }
 
-// New returns the service over its repositories.
-func New(repo Repository, companies CompanyRepository, activities ActivityRepository, fields FieldRepository, imports ImportRepository, leadSources LeadSourceRepository, settings SettingsFunc, deals Deals) Service {
-	return &service{repo: repo, companies: companies, activities: activities, fields: fields, imports: imports, leadSources: leadSources, deals: deals,
-		importWake: make(chan struct{}, 1), cache: fieldCache{entries: map[uuid.UUID]cachedFields{}}, settings: settings, now: time.Now}
+// Stores are the repositories the use cases run on, one per subdomain.
+type Stores struct {
+	Contacts    Repository
+	Companies   CompanyRepository
+	Activities  ActivityRepository
+	Fields      FieldRepository
+	Imports     ImportRepository
+	LeadSources LeadSourceRepository
+}
+
+// New returns the service over its stores: settings reads a tenant's
+// record, deals asks the sales service about deals, and importQueued is
+// called when an import is queued.
+func New(st Stores, settings SettingsFunc, deals Deals, importQueued func()) Service {
+	return &service{repo: st.Contacts, companies: st.Companies, activities: st.Activities, fields: st.Fields, imports: st.Imports,
+		leadSources: st.LeadSources, deals: deals, importQueued: importQueued,
+		cache: fieldCache{entries: map[uuid.UUID]cachedFields{}}, settings: settings, now: time.Now}
 }
 
 var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read the client base but not change it")
@@ -153,7 +168,7 @@ func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOpt
 		return nil, err
 	}
 	o.ContactsQuota = settings.ContactsQuota
-	if err := s.repo.Create(ctx, c, o, func(c *domain.Contact) ([]events.Event, error) { return contactCreated(c, p.UserID) }); err != nil {
+	if err := s.repo.Create(ctx, c, o, func(c *domain.Contact) ([]events.Event, error) { return messages.ContactCreated(c, p.UserID) }); err != nil {
 		return nil, s.hideInvisible(ctx, p, err)
 	}
 	return c, nil
@@ -216,7 +231,7 @@ func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch acces
 		if err != nil || len(changed) == 0 {
 			return nil, err
 		}
-		return contactUpdated(c, p.UserID, changed)
+		return messages.ContactUpdated(c, p.UserID, changed)
 	})
 	if err != nil {
 		return nil, s.hideInvisible(ctx, p, s.mergedInto(ctx, p, id, err))
@@ -236,7 +251,7 @@ func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch acces
 		if err := ifMatch.Check(c.Version()); err != nil {
 			return nil, err
 		}
-		return contactDeleted(c, p.UserID)
+		return messages.ContactDeleted(c, p.UserID)
 	}))
 }
 

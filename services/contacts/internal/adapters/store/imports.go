@@ -15,7 +15,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
-	"github.com/rapportcrm/rapport/services/contacts/internal/service"
+	"github.com/rapportcrm/rapport/services/contacts/internal/imports"
 )
 
 // ChunkSize is how much of an uploaded file one stored chunk holds.
@@ -191,7 +191,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 // are checked against it after ready, so the count includes the batch
 // before (see checkQuota); over it, the whole batch rolls back.
 func (r *Imports) Batch(ctx context.Context, job *domain.ImportJob, done int64, lease time.Duration, contactsQuota int64,
-	fn func(service.ImportTx) (domain.ImportCounts, error), ready func() error) error {
+	fn func(imports.Tx) (domain.ImportCounts, error), ready func() error) error {
 	return postgres.InTenant(ctx, r.pool, job.TenantID, func(tx pgx.Tx) error {
 		b := &importTx{ctx: ctx, tx: tx, job: job}
 		n, err := fn(b)
@@ -221,7 +221,7 @@ func (r *Imports) Batch(ctx context.Context, job *domain.ImportJob, done int64, 
 			return err
 		}
 		if tag.RowsAffected() != 1 {
-			return service.ErrLeaseLost
+			return imports.ErrLeaseLost
 		}
 		return nil
 	})
@@ -248,7 +248,7 @@ func (r *Imports) Finish(ctx context.Context, job *domain.ImportJob) error {
 			return err
 		}
 		if tag.RowsAffected() != 1 {
-			return service.ErrLeaseLost
+			return imports.ErrLeaseLost
 		}
 		// The file served its purpose; the job and its errors stay.
 		_, err = tx.Exec(ctx, `delete from import_chunks where tenant_id = $1 and import_id = $2`, job.TenantID, job.ID)
@@ -256,7 +256,7 @@ func (r *Imports) Finish(ctx context.Context, job *domain.ImportJob) error {
 	})
 }
 
-// importTx is service.ImportTx on a transaction: contacts created are
+// importTx is imports.Tx on a transaction: contacts created are
 // written with COPY when the batch ends, the rest as it comes.
 type importTx struct {
 	ctx       context.Context
