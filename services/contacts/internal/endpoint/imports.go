@@ -39,7 +39,7 @@ type ImportErrorsResponse struct {
 func (r ImportErrorsResponse) Failed() error { return r.Err }
 
 // MakeImports builds the import endpoints over s, observed by o.
-func MakeImports(s service.Service, o *observe.Observer) ImportEndpoints {
+func MakeImports(s service.Imports, o *observe.Observer) ImportEndpoints {
 	wrap := func(name string, e endpoint.Endpoint) endpoint.Endpoint { return o.Middleware(name)(e) }
 	return ImportEndpoints{
 		Start: wrap("StartImport", func(ctx context.Context, req any) (any, error) {

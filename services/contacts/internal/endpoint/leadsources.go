@@ -27,7 +27,7 @@ type LeadSourcesResponse struct {
 func (r LeadSourcesResponse) Failed() error { return r.Err }
 
 // MakeLeadSources builds the lead source endpoints over s, observed by o.
-func MakeLeadSources(s service.Service, o *observe.Observer) LeadSourceEndpoints {
+func MakeLeadSources(s service.LeadSourceList, o *observe.Observer) LeadSourceEndpoints {
 	wrap := func(name string, e endpoint.Endpoint) endpoint.Endpoint { return o.Middleware(name)(e) }
 	return LeadSourceEndpoints{
 		List: wrap("ListLeadSources", func(ctx context.Context, _ any) (any, error) {

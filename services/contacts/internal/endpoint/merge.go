@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/access"
+	"github.com/rapportcrm/rapport/pkg/observe"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
 )
@@ -45,25 +46,28 @@ type UnmergeResponse struct {
 
 func (r UnmergeResponse) Failed() error { return r.Err }
 
-func makeDuplicates(s service.Service) endpoint.Endpoint {
-	return func(ctx context.Context, req any) (any, error) {
-		p, err := s.DuplicatePairs(ctx, req.(DuplicatesRequest).Query)
-		return DuplicatesResponse{Page: p, Err: err}, nil
-	}
+// MergeEndpoints list likely duplicates, merge contacts and undo merges.
+type MergeEndpoints struct {
+	Duplicates, Merge, Unmerge endpoint.Endpoint
 }
 
-func makeMerge(s service.Service) endpoint.Endpoint {
-	return func(ctx context.Context, req any) (any, error) {
-		r := req.(MergeRequest)
-		c, err := s.MergeContacts(ctx, r.ID, r.IfMatch, r.From)
-		return ContactResponse{Contact: c, Err: err}, nil
-	}
-}
-
-func makeUnmerge(s service.Service) endpoint.Endpoint {
-	return func(ctx context.Context, req any) (any, error) {
-		r := req.(UnmergeRequest)
-		c, restored, err := s.UnmergeContacts(ctx, r.ID, r.IfMatch, r.Contacts)
-		return UnmergeResponse{Contact: c, Restored: restored, Err: err}, nil
+// MakeMerges builds the duplicate and merge endpoints over s, observed by o.
+func MakeMerges(s service.Merges, o *observe.Observer) MergeEndpoints {
+	wrap := func(name string, e endpoint.Endpoint) endpoint.Endpoint { return o.Middleware(name)(e) }
+	return MergeEndpoints{
+		Duplicates: wrap("DuplicatePairs", func(ctx context.Context, req any) (any, error) {
+			p, err := s.DuplicatePairs(ctx, req.(DuplicatesRequest).Query)
+			return DuplicatesResponse{Page: p, Err: err}, nil
+		}),
+		Merge: wrap("MergeContacts", func(ctx context.Context, req any) (any, error) {
+			r := req.(MergeRequest)
+			c, err := s.MergeContacts(ctx, r.ID, r.IfMatch, r.From)
+			return ContactResponse{Contact: c, Err: err}, nil
+		}),
+		Unmerge: wrap("UnmergeContacts", func(ctx context.Context, req any) (any, error) {
+			r := req.(UnmergeRequest)
+			c, restored, err := s.UnmergeContacts(ctx, r.ID, r.IfMatch, r.Contacts)
+			return UnmergeResponse{Contact: c, Restored: restored, Err: err}, nil
+		}),
 	}
 }

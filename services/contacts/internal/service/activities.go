@@ -49,7 +49,16 @@ type ActivityQuery struct {
 	Viewer    domain.Viewer // filled by the service
 }
 
-func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*domain.Activity, error) {
+// Activities are the use cases of activities: calls, meetings, notes and
+// the like logged on a contact or a company.
+type Activities interface {
+	LogActivity(ctx context.Context, f domain.ActivityFields) (*domain.Activity, error)
+	GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error)
+	DeleteActivity(ctx context.Context, id uuid.UUID) error
+	ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error)
+}
+
+func (s *Service) LogActivity(ctx context.Context, f domain.ActivityFields) (*domain.Activity, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -101,7 +110,7 @@ func (s *service) LogActivity(ctx context.Context, f domain.ActivityFields) (*do
 	return a, nil
 }
 
-func (s *service) GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error) {
+func (s *Service) GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
@@ -115,7 +124,7 @@ func (s *service) GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activi
 
 // activityVisible answers an activity about a contact the principal may not
 // see like a missing one.
-func (s *service) activityVisible(ctx context.Context, p auth.Principal, a *domain.Activity) error {
+func (s *Service) activityVisible(ctx context.Context, p auth.Principal, a *domain.Activity) error {
 	if a.ContactID() == uuid.Nil || p.Viewer().All {
 		return nil
 	}
@@ -138,7 +147,7 @@ var errNoSuchDeal = func() error {
 	return v.Err()
 }()
 
-func (s *service) DeleteActivity(ctx context.Context, id uuid.UUID) error {
+func (s *Service) DeleteActivity(ctx context.Context, id uuid.UUID) error {
 	p, err := writer(ctx)
 	if err != nil {
 		return err
@@ -154,7 +163,7 @@ func (s *service) DeleteActivity(ctx context.Context, id uuid.UUID) error {
 	})
 }
 
-func (s *service) ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error) {
+func (s *Service) ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return Page[*domain.Activity]{}, err
@@ -182,7 +191,7 @@ func (s *service) ListActivities(ctx context.Context, q ActivityQuery) (Page[*do
 	}), err
 }
 
-func (s *service) Timeline(ctx context.Context, contactID uuid.UUID, limit int, after Cursor) (Page[domain.TimelineEntry], error) {
+func (s *Service) Timeline(ctx context.Context, contactID uuid.UUID, limit int, after Cursor) (Page[domain.TimelineEntry], error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return Page[domain.TimelineEntry]{}, err

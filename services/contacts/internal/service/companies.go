@@ -14,11 +14,24 @@ import (
 	"github.com/rapportcrm/rapport/services/contacts/internal/messages"
 )
 
+// Companies are the use cases of companies, and the contacts of one.
+type Companies interface {
+	// CreateCompany and UpdateCompany refuse a company whose key another
+	// company holds (domain.ErrDuplicateCompanies) unless o allows it.
+	CreateCompany(ctx context.Context, f domain.CompanyFields, o WriteOptions) (*domain.Company, error)
+	GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company, error)
+	UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.CompanyPatch, o WriteOptions) (*domain.Company, error)
+	DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error
+	ListCompanies(ctx context.Context, q CompanyQuery) (Page[*domain.Company], error)
+	// CompanyContacts pages through the contacts of a company.
+	CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error)
+}
+
 // CreateCompany stores a new company; unless o allows duplicates, one
 // whose key (domain.Company.Key: its tax id, or its name without one)
 // another company of the tenant holds is refused with
 // domain.ErrDuplicateCompanies, as an import would count it a duplicate.
-func (s *service) CreateCompany(ctx context.Context, f domain.CompanyFields, o WriteOptions) (*domain.Company, error) {
+func (s *Service) CreateCompany(ctx context.Context, f domain.CompanyFields, o WriteOptions) (*domain.Company, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -42,7 +55,7 @@ func (s *service) CreateCompany(ctx context.Context, f domain.CompanyFields, o W
 	return c, nil
 }
 
-func (s *service) GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company, error) {
+func (s *Service) GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
@@ -52,7 +65,7 @@ func (s *service) GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company
 
 // UpdateCompany applies patch; a change of the company's key is refused
 // like a create when another company holds the new key, unless o allows it.
-func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.CompanyPatch, o WriteOptions) (*domain.Company, error) {
+func (s *Service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.CompanyPatch, o WriteOptions) (*domain.Company, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -73,7 +86,7 @@ func (s *service) UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch acces
 	})
 }
 
-func (s *service) DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
+func (s *Service) DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
 	p, err := writer(ctx)
 	if err != nil {
 		return err
@@ -86,7 +99,7 @@ func (s *service) DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch acces
 	})
 }
 
-func (s *service) ListCompanies(ctx context.Context, q CompanyQuery) (Page[*domain.Company], error) {
+func (s *Service) ListCompanies(ctx context.Context, q CompanyQuery) (Page[*domain.Company], error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return Page[*domain.Company]{}, err

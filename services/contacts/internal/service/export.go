@@ -8,6 +8,13 @@ import (
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
+// Exports are the CSV exports of the client base.
+type Exports interface {
+	// ExportContacts streams the contacts matching q; ExportCompanies the companies.
+	ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], []domain.FieldDef, error)
+	ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], []domain.FieldDef, error)
+}
+
 // exportPage is how many rows an export reads per query: large enough that
 // a million rows take a thousand queries, small enough to stream.
 const exportPage = 1000
@@ -16,7 +23,7 @@ const exportPage = 1000
 // (filters, search and sort as in ListContacts; q.Limit is ignored), with
 // the contact custom fields that are its further columns. A bad query fails
 // before anything is streamed.
-func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], []domain.FieldDef, error) {
+func (s *Service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], []domain.FieldDef, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -44,7 +51,7 @@ func (s *service) ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*d
 
 // ExportCompanies streams every company matching q (q.Limit is ignored),
 // with the company custom fields that are its further columns.
-func (s *service) ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], []domain.FieldDef, error) {
+func (s *Service) ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], []domain.FieldDef, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, nil, err

@@ -44,6 +44,17 @@ type FieldRepository interface {
 	List(ctx context.Context, tenantID uuid.UUID, entity string) ([]*domain.Field, error)
 }
 
+// Fields are the use cases of custom field definitions.
+type Fields interface {
+	// DefineField defines a custom field at position, or after its
+	// entity's others when position is nil.
+	DefineField(ctx context.Context, d domain.FieldDef, position *int) (*domain.Field, error)
+	GetField(ctx context.Context, id uuid.UUID) (*domain.Field, error)
+	ListFields(ctx context.Context, entity string) ([]*domain.Field, error)
+	ChangeField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.FieldPatch) (*domain.Field, error)
+	DeleteField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error
+}
+
 // fieldCacheTTL bounds how long a write may validate against definitions
 // another instance has since changed. This instance forgets a tenant's
 // definitions as soon as it changes them itself.
@@ -67,14 +78,14 @@ func (c *fieldCache) forget(tenant uuid.UUID) {
 }
 
 // fieldsOf returns the tenant's definitions, from the cache when fresh.
-func (s *service) fieldsOf(ctx context.Context, tenant uuid.UUID) ([]*domain.Field, error) {
+func (s *Service) fieldsOf(ctx context.Context, tenant uuid.UUID) ([]*domain.Field, error) {
 	e, err := s.cached(ctx, tenant)
 	return e.defs, err
 }
 
 // cached returns what writes validate against, the tenant's custom field
 // definitions and lead sources, from the cache when fresh.
-func (s *service) cached(ctx context.Context, tenant uuid.UUID) (cachedFields, error) {
+func (s *Service) cached(ctx context.Context, tenant uuid.UUID) (cachedFields, error) {
 	s.cache.mu.Lock()
 	e, ok := s.cache.entries[tenant]
 	s.cache.mu.Unlock()
@@ -102,7 +113,7 @@ func (s *service) cached(ctx context.Context, tenant uuid.UUID) (cachedFields, e
 }
 
 // settingsFor is the tenant's defaults with its custom fields.
-func (s *service) settingsFor(ctx context.Context, tenant uuid.UUID) (domain.Settings, error) {
+func (s *Service) settingsFor(ctx context.Context, tenant uuid.UUID) (domain.Settings, error) {
 	st := s.settings(tenant)
 	e, err := s.cached(ctx, tenant)
 	if err != nil {
@@ -122,7 +133,7 @@ func (s *service) settingsFor(ctx context.Context, tenant uuid.UUID) (domain.Set
 
 // DefineField stores a new custom field at position, or, when position is
 // nil, after every other field of its entity.
-func (s *service) DefineField(ctx context.Context, d domain.FieldDef, position *int) (*domain.Field, error) {
+func (s *Service) DefineField(ctx context.Context, d domain.FieldDef, position *int) (*domain.Field, error) {
 	p, err := admin(ctx)
 	if err != nil {
 		return nil, err
@@ -142,7 +153,7 @@ func (s *service) DefineField(ctx context.Context, d domain.FieldDef, position *
 	return s.fields.Create(ctx, f, position == nil, ev)
 }
 
-func (s *service) GetField(ctx context.Context, id uuid.UUID) (*domain.Field, error) {
+func (s *Service) GetField(ctx context.Context, id uuid.UUID) (*domain.Field, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
@@ -150,7 +161,7 @@ func (s *service) GetField(ctx context.Context, id uuid.UUID) (*domain.Field, er
 	return s.fields.Get(ctx, p.TenantID, id)
 }
 
-func (s *service) ListFields(ctx context.Context, entity string) ([]*domain.Field, error) {
+func (s *Service) ListFields(ctx context.Context, entity string) ([]*domain.Field, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
@@ -163,7 +174,7 @@ func (s *service) ListFields(ctx context.Context, entity string) ([]*domain.Fiel
 	return s.fields.List(ctx, p.TenantID, entity)
 }
 
-func (s *service) ChangeField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.FieldPatch) (*domain.Field, error) {
+func (s *Service) ChangeField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.FieldPatch) (*domain.Field, error) {
 	p, err := admin(ctx)
 	if err != nil {
 		return nil, err
@@ -181,7 +192,7 @@ func (s *service) ChangeField(ctx context.Context, id uuid.UUID, ifMatch access.
 	})
 }
 
-func (s *service) DeleteField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
+func (s *Service) DeleteField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
 	p, err := admin(ctx)
 	if err != nil {
 		return err

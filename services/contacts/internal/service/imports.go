@@ -42,6 +42,17 @@ type ImportRepository interface {
 	Errors(ctx context.Context, tenantID, id uuid.UUID, fn func(domain.ImportError) error) error
 }
 
+// Imports are the CSV imports as clients start and read them.
+type Imports interface {
+	// StartImport stores a CSV file and queues its import; GetImport and
+	// ImportErrors report on it. The import engine (package imports) runs
+	// the jobs, with the tenant's ImportSettings (a method of Service, not
+	// of Imports: the engine, not an endpoint, calls it).
+	StartImport(ctx context.Context, req ImportRequest) (*domain.ImportJob, error)
+	GetImport(ctx context.Context, id uuid.UUID) (*domain.ImportJob, error)
+	ImportErrors(ctx context.Context, id uuid.UUID, fn func(domain.ImportError) error) error
+}
+
 // ErrImportEntity refuses an import of an entity that has none.
 func errImportOption(param, msg string) error {
 	var v apperr.Invalid
@@ -52,7 +63,7 @@ func errImportOption(param, msg string) error {
 // StartImport stores the file of an import and queues the job. The file's
 // encoding, delimiter and header are checked first, so a file that cannot
 // be read at all is refused at once and stores nothing.
-func (s *service) StartImport(ctx context.Context, req ImportRequest) (*domain.ImportJob, error) {
+func (s *Service) StartImport(ctx context.Context, req ImportRequest) (*domain.ImportJob, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -147,7 +158,7 @@ func (s *service) StartImport(ctx context.Context, req ImportRequest) (*domain.I
 // contact even with on_duplicate=update). An update may still touch only
 // existing contacts, and a dry run writes nothing: those go ahead. The
 // worker checks the quota again with every batch it writes.
-func (s *service) roomForImport(ctx context.Context, tenant uuid.UUID, req ImportRequest, quota int64) error {
+func (s *Service) roomForImport(ctx context.Context, tenant uuid.UUID, req ImportRequest, quota int64) error {
 	if quota <= 0 || req.Entity != domain.ImportContacts || req.DryRun || req.OnDuplicate == domain.OnDuplicateUpdate {
 		return nil
 	}
@@ -159,7 +170,7 @@ func (s *service) roomForImport(ctx context.Context, tenant uuid.UUID, req Impor
 }
 
 // GetImport reads an import; only its author and admins see it.
-func (s *service) GetImport(ctx context.Context, id uuid.UUID) (*domain.ImportJob, error) {
+func (s *Service) GetImport(ctx context.Context, id uuid.UUID) (*domain.ImportJob, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
@@ -175,7 +186,7 @@ func (s *service) GetImport(ctx context.Context, id uuid.UUID) (*domain.ImportJo
 }
 
 // ImportErrors calls fn with every rejected row of an import.
-func (s *service) ImportErrors(ctx context.Context, id uuid.UUID, fn func(domain.ImportError) error) error {
+func (s *Service) ImportErrors(ctx context.Context, id uuid.UUID, fn func(domain.ImportError) error) error {
 	j, err := s.GetImport(ctx, id)
 	if err != nil {
 		return err
@@ -185,6 +196,6 @@ func (s *service) ImportErrors(ctx context.Context, id uuid.UUID, fn func(domain
 
 // ImportSettings are the tenant's settings as the import worker reads them:
 // its record's defaults and quota, its custom fields and lead sources.
-func (s *service) ImportSettings(ctx context.Context, tenant uuid.UUID) (domain.Settings, error) {
+func (s *Service) ImportSettings(ctx context.Context, tenant uuid.UUID) (domain.Settings, error) {
 	return s.settingsFor(ctx, tenant)
 }

@@ -21,8 +21,17 @@ type LeadSourceRepository interface {
 	Replace(ctx context.Context, tenantID uuid.UUID, sources []domain.LeadSource, evs []events.Event) error
 }
 
+// LeadSourceList holds the use cases of a tenant's list of lead sources. (Not
+// named LeadSources: a struct embedding it would have a field of that name
+// hiding the method.)
+type LeadSourceList interface {
+	// LeadSources lists the tenant's lead sources; SetLeadSources replaces them.
+	LeadSources(ctx context.Context) ([]domain.LeadSource, error)
+	SetLeadSources(ctx context.Context, sources []domain.LeadSource) ([]domain.LeadSource, error)
+}
+
 // LeadSources lists the tenant's lead sources; anyone in the tenant may read them.
-func (s *service) LeadSources(ctx context.Context) ([]domain.LeadSource, error) {
+func (s *Service) LeadSources(ctx context.Context) ([]domain.LeadSource, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
@@ -33,7 +42,7 @@ func (s *service) LeadSources(ctx context.Context) ([]domain.LeadSource, error) 
 // SetLeadSources replaces the tenant's lead sources (admins only). Contacts
 // keep the source they have, listed or not; new and changed sources must
 // be listed.
-func (s *service) SetLeadSources(ctx context.Context, sources []domain.LeadSource) ([]domain.LeadSource, error) {
+func (s *Service) SetLeadSources(ctx context.Context, sources []domain.LeadSource) ([]domain.LeadSource, error) {
 	p, err := admin(ctx)
 	if err != nil {
 		return nil, err

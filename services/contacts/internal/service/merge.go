@@ -64,6 +64,15 @@ type MergeRepository interface {
 	MergedInto(ctx context.Context, tenantID, id uuid.UUID) (uuid.UUID, error)
 }
 
+// Merges are the use cases of duplicate contacts.
+type Merges interface {
+	// DuplicatePairs pages through likely duplicates; MergeContacts folds
+	// contacts into a target and UnmergeContacts undoes it.
+	DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, error)
+	MergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, from []uuid.UUID) (*domain.Contact, error)
+	UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error)
+}
+
 // MergeChange is what a merge does, as the service decided it.
 type MergeChange struct {
 	// Contributions[i] is what the i-th source (in the order asked) gave.
@@ -134,7 +143,7 @@ var errPairCursor = func() error {
 // normalised e-mail or phone, or have similar names (Cyrillic or Latin, in
 // any order) at the same company. Each pair shows once, with every reason
 // and a score (domain.Pair.Score), and only when the caller sees both.
-func (s *service) DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, error) {
+func (s *Service) DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return PairPage{}, err
@@ -173,7 +182,7 @@ func (s *service) DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, er
 // merged contacts are gone (their ids answer 404 with merged_into) until
 // UnmergeContacts restores them. The caller must be allowed to change
 // every contact involved; ifMatch must hold for the target's version.
-func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, from []uuid.UUID) (*domain.Contact, error) {
+func (s *Service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, from []uuid.UUID) (*domain.Contact, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -232,7 +241,7 @@ func (s *service) MergeContacts(ctx context.Context, target uuid.UUID, ifMatch a
 // target loses what came from them alone, keeping what changed since (see
 // domain.PlanUnmerge). It returns the target and the restored contacts.
 // The restored contacts count against the tenant's contacts quota again.
-func (s *service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error) {
+func (s *Service) UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -377,7 +386,7 @@ func checkIDList(field string, target uuid.UUID, ids []uuid.UUID, lo, hi int, se
 
 // explainMissing says which contact of a merge was missing: the target or
 // one of the sources, pointing at the contact it was merged into if it was.
-func (s *service) explainMissing(ctx context.Context, p auth.Principal, target uuid.UUID, err error) error {
+func (s *Service) explainMissing(ctx context.Context, p auth.Principal, target uuid.UUID, err error) error {
 	if e, ok := apperr.As(err); ok && e.Kind == apperr.KindNotFound {
 		if id, ok := e.Extensions["id"].(uuid.UUID); ok {
 			if into := s.mergedTarget(ctx, p, id); into != uuid.Nil {
@@ -392,7 +401,7 @@ func (s *service) explainMissing(ctx context.Context, p auth.Principal, target u
 // mergedInto turns the 404 of a contact that was merged into another into
 // one that names the contact holding its data now (merged_into), when the
 // caller sees that one.
-func (s *service) mergedInto(ctx context.Context, p auth.Principal, id uuid.UUID, err error) error {
+func (s *Service) mergedInto(ctx context.Context, p auth.Principal, id uuid.UUID, err error) error {
 	if !errors.Is(err, domain.ErrContactNotFound) {
 		return err
 	}
@@ -403,7 +412,7 @@ func (s *service) mergedInto(ctx context.Context, p auth.Principal, id uuid.UUID
 }
 
 // mergedTarget is the contact id was merged into, if p sees it; else uuid.Nil.
-func (s *service) mergedTarget(ctx context.Context, p auth.Principal, id uuid.UUID) uuid.UUID {
+func (s *Service) mergedTarget(ctx context.Context, p auth.Principal, id uuid.UUID) uuid.UUID {
 	into, err := s.repo.MergedInto(ctx, p.TenantID, id)
 	if err != nil || into == uuid.Nil {
 		return uuid.Nil

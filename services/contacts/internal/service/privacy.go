@@ -21,6 +21,14 @@ import (
 // TypeErased is the event of an erasure.
 const TypeErased = catalog.ContactErased
 
+// Privacy holds the use cases of a person's rights over their data.
+type Privacy interface {
+	// EraseContact removes the person's personal data for real.
+	EraseContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) (*domain.Contact, error)
+	// ExportContact returns everything held about the person.
+	ExportContact(ctx context.Context, id uuid.UUID) (DataExport, error)
+}
+
 // DataExport is everything the service holds about a person.
 type DataExport struct {
 	Contact    *domain.Contact
@@ -50,7 +58,7 @@ func admin(ctx context.Context) (auth.Principal, error) {
 // its channel keys, its activities and timeline) and publishes
 // crm.contact.erased so that every other service drops what it holds.
 // ifMatch must hold for the contact's version, as for any other change.
-func (s *service) EraseContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) (*domain.Contact, error) {
+func (s *Service) EraseContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) (*domain.Contact, error) {
 	p, err := admin(ctx)
 	if err != nil {
 		return nil, err
@@ -71,7 +79,7 @@ func (s *service) EraseContact(ctx context.Context, id uuid.UUID, ifMatch access
 }
 
 // ExportContact returns everything the service holds about the person.
-func (s *service) ExportContact(ctx context.Context, id uuid.UUID) (DataExport, error) {
+func (s *Service) ExportContact(ctx context.Context, id uuid.UUID) (DataExport, error) {
 	p, err := admin(ctx)
 	if err != nil {
 		return DataExport{}, err

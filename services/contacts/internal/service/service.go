@@ -5,7 +5,6 @@ package service
 
 import (
 	"context"
-	"iter"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,60 +17,14 @@ import (
 	"github.com/rapportcrm/rapport/services/contacts/internal/messages"
 )
 
-// Service is what the contacts API offers.
-type Service interface {
+// Contacts are the use cases of contacts themselves.
+type Contacts interface {
 	CreateContact(ctx context.Context, f domain.Fields, o WriteOptions) (*domain.Contact, error)
 	GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error)
 	// UpdateContact applies p if the current version satisfies ifMatch.
 	UpdateContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.Patch, o WriteOptions) (*domain.Contact, error)
 	DeleteContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error
 	ListContacts(ctx context.Context, q ListQuery) (Page[*domain.Contact], error)
-
-	// CreateCompany and UpdateCompany refuse a company whose key another
-	// company holds (domain.ErrDuplicateCompanies) unless o allows it.
-	CreateCompany(ctx context.Context, f domain.CompanyFields, o WriteOptions) (*domain.Company, error)
-	GetCompany(ctx context.Context, id uuid.UUID) (*domain.Company, error)
-	UpdateCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.CompanyPatch, o WriteOptions) (*domain.Company, error)
-	DeleteCompany(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error
-	ListCompanies(ctx context.Context, q CompanyQuery) (Page[*domain.Company], error)
-	// CompanyContacts pages through the contacts of a company.
-	CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error)
-
-	LogActivity(ctx context.Context, f domain.ActivityFields) (*domain.Activity, error)
-	GetActivity(ctx context.Context, id uuid.UUID) (*domain.Activity, error)
-	DeleteActivity(ctx context.Context, id uuid.UUID) error
-	ListActivities(ctx context.Context, q ActivityQuery) (Page[*domain.Activity], error)
-	// DefineField defines a custom field at position, or after its
-	// entity's others when position is nil.
-	DefineField(ctx context.Context, d domain.FieldDef, position *int) (*domain.Field, error)
-	GetField(ctx context.Context, id uuid.UUID) (*domain.Field, error)
-	ListFields(ctx context.Context, entity string) ([]*domain.Field, error)
-	ChangeField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, p domain.FieldPatch) (*domain.Field, error)
-	DeleteField(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error
-	// ExportContacts streams the contacts matching q; ExportCompanies the companies.
-	ExportContacts(ctx context.Context, q ListQuery) (iter.Seq2[*domain.Contact, error], []domain.FieldDef, error)
-	ExportCompanies(ctx context.Context, q CompanyQuery) (iter.Seq2[*domain.Company, error], []domain.FieldDef, error)
-	// EraseContact removes the person's personal data for real.
-	EraseContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) (*domain.Contact, error)
-	// ExportContact returns everything held about the person.
-	ExportContact(ctx context.Context, id uuid.UUID) (DataExport, error)
-	// Timeline pages through what happened to a contact, newest first.
-	Timeline(ctx context.Context, contactID uuid.UUID, limit int, after Cursor) (Page[domain.TimelineEntry], error)
-	// DuplicatePairs pages through likely duplicates; MergeContacts folds
-	// contacts into a target and UnmergeContacts undoes it (see merge.go).
-	DuplicatePairs(ctx context.Context, q PairQuery) (PairPage, error)
-	MergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, from []uuid.UUID) (*domain.Contact, error)
-	UnmergeContacts(ctx context.Context, target uuid.UUID, ifMatch access.IfMatch, only []uuid.UUID) (*domain.Contact, []*domain.Contact, error)
-	// LeadSources lists the tenant's lead sources; SetLeadSources replaces them.
-	LeadSources(ctx context.Context) ([]domain.LeadSource, error)
-	SetLeadSources(ctx context.Context, sources []domain.LeadSource) ([]domain.LeadSource, error)
-	// StartImport stores a CSV file and queues its import; GetImport and
-	// ImportErrors report on it. The import engine (package imports) runs
-	// the jobs, with the tenant's ImportSettings.
-	StartImport(ctx context.Context, req ImportRequest) (*domain.ImportJob, error)
-	GetImport(ctx context.Context, id uuid.UUID) (*domain.ImportJob, error)
-	ImportErrors(ctx context.Context, id uuid.UUID, fn func(domain.ImportError) error) error
-	ImportSettings(ctx context.Context, tenant uuid.UUID) (domain.Settings, error)
 }
 
 // CompanyQuery pages through companies in creation order.
@@ -93,7 +46,12 @@ const (
 // SettingsFunc returns a tenant's defaults.
 type SettingsFunc func(tenant uuid.UUID) domain.Settings
 
-type service struct {
+// Service runs the contacts use cases. What the API offers is split by use
+// case group, each an interface in its subdomain's file (Contacts,
+// Companies, Activities, Fields, Exports, Privacy, Timelines, Merges,
+// LeadSourceList, Imports), so that each group of endpoints depends on its
+// own few methods; Service implements them all.
+type Service struct {
 	repo       Repository
 	companies  CompanyRepository
 	activities ActivityRepository
@@ -122,11 +80,25 @@ type Stores struct {
 // New returns the service over its stores: settings reads a tenant's
 // record, deals asks the sales service about deals, and importQueued is
 // called when an import is queued.
-func New(st Stores, settings SettingsFunc, deals Deals, importQueued func()) Service {
-	return &service{repo: st.Contacts, companies: st.Companies, activities: st.Activities, fields: st.Fields, imports: st.Imports,
+func New(st Stores, settings SettingsFunc, deals Deals, importQueued func()) *Service {
+	return &Service{repo: st.Contacts, companies: st.Companies, activities: st.Activities, fields: st.Fields, imports: st.Imports,
 		leadSources: st.LeadSources, deals: deals, importQueued: importQueued,
 		cache: fieldCache{entries: map[uuid.UUID]cachedFields{}}, settings: settings, now: time.Now}
 }
+
+// Service implements every use case group.
+var (
+	_ Contacts       = (*Service)(nil)
+	_ Companies      = (*Service)(nil)
+	_ Activities     = (*Service)(nil)
+	_ Fields         = (*Service)(nil)
+	_ Exports        = (*Service)(nil)
+	_ Privacy        = (*Service)(nil)
+	_ Timelines      = (*Service)(nil)
+	_ Merges         = (*Service)(nil)
+	_ LeadSourceList = (*Service)(nil)
+	_ Imports        = (*Service)(nil)
+)
 
 var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read the client base but not change it")
 
@@ -146,7 +118,7 @@ func writer(ctx context.Context) (auth.Principal, error) {
 	return p, err
 }
 
-func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOptions) (*domain.Contact, error) {
+func (s *Service) CreateContact(ctx context.Context, f domain.Fields, o WriteOptions) (*domain.Contact, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -177,7 +149,7 @@ func (s *service) CreateContact(ctx context.Context, f domain.Fields, o WriteOpt
 // hideInvisible keeps a duplicate refusal from naming contacts the caller
 // may not see: those are reported without their id. That the channel is
 // taken is still said, since storing it again is what the refusal prevents.
-func (s *service) hideInvisible(ctx context.Context, p auth.Principal, err error) error {
+func (s *Service) hideInvisible(ctx context.Context, p auth.Principal, err error) error {
 	e, ok := apperr.As(err)
 	if !ok || p.Viewer().All {
 		return err
@@ -199,7 +171,7 @@ func (s *service) hideInvisible(ctx context.Context, p auth.Principal, err error
 	return domain.ErrDuplicates(shown)
 }
 
-func (s *service) GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error) {
+func (s *Service) GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
@@ -211,7 +183,7 @@ func (s *service) GetContact(ctx context.Context, id uuid.UUID) (*domain.Contact
 	return c, visible(p, c)
 }
 
-func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.Patch, o WriteOptions) (*domain.Contact, error) {
+func (s *Service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.Patch, o WriteOptions) (*domain.Contact, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -239,7 +211,7 @@ func (s *service) UpdateContact(ctx context.Context, id uuid.UUID, ifMatch acces
 	return c, nil
 }
 
-func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
+func (s *Service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
 	p, err := writer(ctx)
 	if err != nil {
 		return err
@@ -255,7 +227,7 @@ func (s *service) DeleteContact(ctx context.Context, id uuid.UUID, ifMatch acces
 	}))
 }
 
-func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.Contact], error) {
+func (s *Service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.Contact], error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return Page[*domain.Contact]{}, err
@@ -276,7 +248,7 @@ func (s *service) ListContacts(ctx context.Context, q ListQuery) (Page[*domain.C
 	return pageOf(cs, q.Limit, q.cursorOf), err
 }
 
-func (s *service) CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error) {
+func (s *Service) CompanyContacts(ctx context.Context, company uuid.UUID, q ListQuery) (Page[*domain.Contact], error) {
 	q.CompanyID = company
 	return s.ListContacts(ctx, q)
 }
@@ -285,7 +257,7 @@ func (s *service) CompanyContacts(ctx context.Context, company uuid.UUID, q List
 // when uuid.Nil): one the tenant does not have, another tenant's included,
 // is a 404, not an empty list, whether it is named in the path
 // (/v1/companies/{id}/contacts) or as a filter (?company_id=).
-func (s *service) knownCompany(ctx context.Context, p auth.Principal, id uuid.UUID) error {
+func (s *Service) knownCompany(ctx context.Context, p auth.Principal, id uuid.UUID) error {
 	if id == uuid.Nil {
 		return nil
 	}

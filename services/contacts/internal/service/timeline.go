@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"strings"
 
 	"github.com/google/uuid"
@@ -10,6 +11,12 @@ import (
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
+
+// Timelines reads the contacts' timelines.
+type Timelines interface {
+	// Timeline pages through what happened to a contact, newest first.
+	Timeline(ctx context.Context, contactID uuid.UUID, limit int, after Cursor) (Page[domain.TimelineEntry], error)
+}
 
 // TimelineTopics are the topics of the services that publish about
 // contacts; the timeline consumer files their events. This service's own
