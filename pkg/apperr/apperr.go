@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Kind classifies an error for the transports.
@@ -92,4 +93,19 @@ func As(err error) (*Error, bool) {
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+// Before reports fields ahead of what err reports: with err's own field
+// errors when it is a validation error (Invalid's), else fields alone, so
+// a request whose values could not even be read is refused for them
+// first. Without fields it returns err.
+func Before(fields []FieldError, err error) error {
+	if len(fields) == 0 {
+		return err
+	}
+	v := Invalid{fields: slices.Clone(fields)}
+	if e, ok := As(err); ok && e.Kind == KindInvalid && e.Slug == "validation" {
+		v.fields = append(v.fields, e.Fields...)
+	}
+	return v.Err()
 }

@@ -247,10 +247,8 @@ func TestMessagesWriteMoneyTheTenantsWay(t *testing.T) {
 		{"en", "USD", "(150000 is $1,500.00)", "must be at most $1,000,000.00 for one unit of the currency"},
 	} {
 		p := &Pipeline{ID: uuid.New(), Stages: []Stage{{ID: uuid.New(), Name: "New", Kind: KindOpen}}}
-		amount := int64(-1)
-		pa := &amount
 		title := "x"
-		_, err := NewDeal(uuid.New(), Fields{Title: &title, Amount: &pa}, p, tc.base, tc.locale, nil, time.Now())
+		_, err := NewDeal(uuid.New(), DealPatch{Title: &title, Amount: &AmountChange{Minor: -1}}, p, nil, tc.base, tc.locale, nil, time.Now())
 		if have := fieldMessage(err, "amount"); !strings.HasSuffix(have, tc.wantAmount) {
 			t.Errorf("%s amount: have %q, want it to end %q", tc.locale, have, tc.wantAmount)
 		}

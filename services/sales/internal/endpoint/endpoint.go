@@ -61,12 +61,12 @@ type (
 	}
 	// CreateDeal: Contact is an inline contact (the contacts API's JSON) for a quick deal.
 	CreateDeal struct {
-		Fields  domain.Fields
+		Deal    service.DealInput
 		Contact []byte
 	}
 	UpdateDeal struct {
 		ID
-		Fields domain.Fields
+		Deal service.DealInput
 	}
 	// ToStage is a move, win or reopen: StageID may be uuid.Nil except for a move.
 	ToStage struct {
@@ -170,11 +170,11 @@ func Make(s *service.Service, o *observe.Observer) Endpoints {
 			return s.Board(ctx, r.PipelineID, r.PerStage)
 		}),
 		CreateDeal: call(o, "CreateDeal", func(ctx context.Context, r CreateDeal) (*service.DealView, error) {
-			return s.CreateDeal(ctx, r.Fields, r.Contact)
+			return s.CreateDeal(ctx, r.Deal, r.Contact)
 		}),
 		GetDeal: call(o, "GetDeal", func(ctx context.Context, r ID) (*service.DealView, error) { return s.GetDeal(ctx, r.ID) }),
 		UpdateDeal: call(o, "UpdateDeal", func(ctx context.Context, r UpdateDeal) (*service.DealView, error) {
-			return s.UpdateDeal(ctx, r.ID.ID, r.IfMatch, r.Fields)
+			return s.UpdateDeal(ctx, r.ID.ID, r.IfMatch, r.Deal)
 		}),
 		DeleteDeal: call(o, "DeleteDeal", func(ctx context.Context, r ID) (struct{}, error) { return done(s.DeleteDeal(ctx, r.ID, r.IfMatch)) }),
 		ListDeals: call(o, "ListDeals", func(ctx context.Context, r ListDeals) (Page, error) {

@@ -18,6 +18,16 @@ import (
 var errKindWithDeals = apperr.New(apperr.KindConflict, "stage-has-deals",
 	"the stage holds deals and its kind is their status; move them to another stage before changing the kind")
 
+// DealInput is a deal as a request gives it: the values to set and, for a
+// new deal, its pipeline and stage. Invalid are what reading the request
+// found wrong (an id that is no id), reported with the deal's own checks.
+type DealInput struct {
+	Patch      domain.DealPatch
+	PipelineID *uuid.UUID
+	StageID    *uuid.UUID
+	Invalid    []apperr.FieldError
+}
+
 // DealView is a deal with what its readers need next to it.
 type DealView struct {
 	*domain.Deal
@@ -31,11 +41,12 @@ type DealView struct {
 // (a quick deal) it first creates the contact in the contacts service, and
 // deletes it again if the deal cannot be stored: either both exist or
 // neither does.
-func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byte) (*DealView, error) {
+func (s *Service) CreateDeal(ctx context.Context, in DealInput, contact []byte) (*DealView, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
 	}
+	f := &in.Patch
 	if f.OwnerID == nil {
 		owner, err := auth.DefaultOwner(p, "owner_id")
 		if err != nil {
@@ -49,7 +60,7 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 	if err := s.learnFields(ctx, p.TenantID, f.Custom); err != nil {
 		return nil, err
 	}
-	if err := s.checkSource(ctx, p.TenantID, &f); err != nil {
+	if err := s.checkSource(ctx, p.TenantID, f); err != nil {
 		return nil, err
 	}
 	if contact != nil {
@@ -64,13 +75,13 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 		// Everything about the deal is checked before the contact exists.
 		placeholder := uuid.Max
 		f.ContactID = &placeholder
-		refs := refsOf(domain.Fields{CompanyID: f.CompanyID})
+		refs := refsOf(domain.DealPatch{CompanyID: f.CompanyID})
 		if err := s.asking(ctx, refs, func() error {
 			return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
 				if err := s.checkRefs(ctx, r, p, refs); err != nil {
 					return err
 				}
-				_, _, _, err := s.newDeal(ctx, r, p, f)
+				_, _, _, err := s.newDeal(ctx, r, p, in)
 				return err
 			})
 		}); err != nil {
@@ -98,13 +109,13 @@ func (s *Service) CreateDeal(ctx context.Context, f domain.Fields, contact []byt
 		}
 		f.ContactID = &c.ID
 		refs.confirm(c)
-		view, err := s.insertDeal(ctx, p, f, refs)
+		view, err := s.insertDeal(ctx, p, in, refs)
 		if err != nil {
 			s.undoContact(ctx, p.TenantID, c)
 		}
 		return view, err
 	}
-	return s.insertDeal(ctx, p, f, refsOf(f))
+	return s.insertDeal(ctx, p, in, refsOf(*f))
 }
 
 var errNoContacts = apperr.New(apperr.KindUnavailable, "contacts-unavailable",
@@ -126,8 +137,8 @@ func (s *Service) undoContact(ctx context.Context, tenant uuid.UUID, c Party) {
 
 // newDeal validates a new deal against the tenant's pipeline and rates,
 // which it returns for the deal's event.
-func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, f domain.Fields) (*domain.Deal, *domain.Pipeline, map[string]domain.Rate, error) {
-	pl, err := s.pipelineFor(ctx, r, f.PipelineID)
+func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, in DealInput) (*domain.Deal, *domain.Pipeline, map[string]domain.Rate, error) {
+	pl, err := s.pipelineFor(ctx, r, in.PipelineID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -136,11 +147,11 @@ func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, f domai
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	d, err := domain.NewDeal(p.TenantID, f, pl, base, s.settingsOf(p.TenantID).Locale, defs, s.now())
-	if err != nil {
+	d, err := domain.NewDeal(p.TenantID, in.Patch, pl, in.StageID, base, s.settingsOf(p.TenantID).Locale, defs, s.now())
+	if err = apperr.Before(in.Invalid, err); err != nil {
 		return nil, nil, nil, err
 	}
-	rates, err := s.ratesFor(ctx, r, base, d.Currency)
+	rates, err := s.ratesFor(ctx, r, base, d.Currency())
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -150,7 +161,7 @@ func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, f domai
 // insertDeal stores a new deal with its first move and its event, once
 // the references it names pass in the same transaction (where a quick
 // deal's new contact joins the projection).
-func (s *Service) insertDeal(ctx context.Context, p auth.Principal, f domain.Fields, refs *refs) (*DealView, error) {
+func (s *Service) insertDeal(ctx context.Context, p auth.Principal, in DealInput, refs *refs) (*DealView, error) {
 	base := s.settingsOf(p.TenantID).BaseCurrency
 	var view *DealView
 	err := s.asking(ctx, refs, func() error {
@@ -158,21 +169,21 @@ func (s *Service) insertDeal(ctx context.Context, p auth.Principal, f domain.Fie
 			if err := s.checkRefs(ctx, r, p, refs); err != nil {
 				return err
 			}
-			d, pl, rates, err := s.newDeal(ctx, r, p, f)
+			d, pl, rates, err := s.newDeal(ctx, r, p, in)
 			if err != nil {
 				return err
 			}
 			mid, _ := uuid.NewV7()
-			first := domain.Move{ID: mid, DealID: d.ID, ToStageID: d.StageID, ActorID: p.UserID, At: d.CreatedAt}
+			first := domain.Move{ID: mid, DealID: d.ID(), ToStageID: d.StageID(), ActorID: p.UserID, At: d.CreatedAt()}
 			if err := r.InsertDeal(ctx, d, first); err != nil {
 				return err
 			}
-			st := pl.Stage(d.StageID)
+			st := pl.Stage(d.StageID())
 			ev, err := dealEvent(TypeDealCreated, d, st.Probability, base, rates, p.UserID, nil, "")
 			if err != nil {
 				return err
 			}
-			view = &DealView{Deal: d, Probability: st.Probability, StageTimes: domain.StageTimes([]domain.Move{first}, d.CreatedAt)}
+			view = &DealView{Deal: d, Probability: st.Probability, StageTimes: domain.StageTimes([]domain.Move{first}, d.CreatedAt())}
 			return r.Publish(ctx, ev)
 		})
 	})
@@ -183,7 +194,7 @@ func (s *Service) insertDeal(ctx context.Context, p auth.Principal, f domain.Fie
 // (case aside), into its canonical spelling. Sources sales has not heard of
 // are asked of the contacts service (a tenant's seeded sources, a list
 // changed a moment ago); a tenant without lead sources takes any source.
-func (s *Service) checkSource(ctx context.Context, tenant uuid.UUID, f *domain.Fields) error {
+func (s *Service) checkSource(ctx context.Context, tenant uuid.UUID, f *domain.DealPatch) error {
 	if f.Source == nil || strings.TrimSpace(*f.Source) == "" {
 		return nil
 	}
@@ -334,17 +345,17 @@ func (s *Service) GetDeal(ctx context.Context, id uuid.UUID) (*DealView, error) 
 }
 
 func (s *Service) viewOf(ctx context.Context, r Repo, d *domain.Deal, pl *domain.Pipeline) (*DealView, error) {
-	moves, err := r.Moves(ctx, d.ID)
+	moves, err := r.Moves(ctx, d.ID())
 	if err != nil {
 		return nil, err
 	}
 	if pl == nil {
-		if pl, err = r.Pipeline(ctx, d.PipelineID, NoLock); err != nil {
+		if pl, err = r.Pipeline(ctx, d.PipelineID(), NoLock); err != nil {
 			return nil, err
 		}
 	}
 	v := &DealView{Deal: d, StageTimes: stageTimes(d, moves, s.now())}
-	if st := pl.Stage(d.StageID); st != nil {
+	if st := pl.Stage(d.StageID()); st != nil {
 		v.Probability = st.Probability
 	}
 	return v, nil
@@ -388,7 +399,7 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.I
 			if !seesDeal(p.Viewer(), d) {
 				return domain.ErrDealNotFound
 			}
-			if err := ifMatch.Check(d.Version); err != nil {
+			if err := ifMatch.Check(d.Version()); err != nil {
 				return err
 			}
 			if refs != nil {
@@ -405,11 +416,10 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.I
 			for _, x := range st.Rates {
 				rates[x.Currency] = x.Rate
 			}
-			if _, ok := rates[d.Currency]; !ok && d.Currency != base {
-				return domain.ErrNoRate("currency", d.Currency, base)
+			if _, ok := rates[d.Currency()]; !ok && d.Currency() != base {
+				return domain.ErrNoRate("currency", d.Currency(), base)
 			}
-			d.Version++
-			d.UpdatedAt = now
+			d.Advance(now)
 			moves := st.Moves
 			var move *domain.Move
 			if t != nil {
@@ -417,7 +427,7 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.I
 				moves = append(moves, t.Move)
 			}
 			view = &DealView{Deal: d, StageTimes: stageTimes(d, moves, now)}
-			if stage := pl.Stage(d.StageID); stage != nil {
+			if stage := pl.Stage(d.StageID()); stage != nil {
 				view.Probability = stage.Probability
 			}
 			ev, err := dealEvent(typ, d, view.Probability, base, rates, p.UserID, t, reason, changed...)
@@ -431,8 +441,8 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.I
 }
 
 // UpdateDeal changes a deal's fields other than its stage.
-func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, f domain.Fields) (*DealView, error) {
-	if f.PipelineID != nil || f.StageID != nil {
+func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, in DealInput) (*DealView, error) {
+	if in.PipelineID != nil || in.StageID != nil {
 		var v apperr.Invalid
 		v.Add("stage_id", "a deal changes stage with POST /v1/deals/{id}/move, /win, /lose or /reopen")
 		return nil, v.Err()
@@ -441,6 +451,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 	if err != nil {
 		return nil, err
 	}
+	f := in.Patch
 	// Who may change the deal is settled before anything is asked of the
 	// contacts service about the values: dealChange checks the contact and
 	// company after the deal; a custom value or a source is asked about
@@ -466,16 +477,8 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 		if err != nil {
 			return "", nil, "", err
 		}
-		var v apperr.Invalid
-		d.Apply(&v, f, defs, locale)
-		if err := v.Err(); err != nil {
+		if err := apperr.Before(in.Invalid, d.Apply(pl, f, defs, locale)); err != nil {
 			return "", nil, "", err
-		}
-		// The deal's own stage keeps demanding what it demanded on entry.
-		if st := pl.Stage(d.StageID); st != nil {
-			if missing := d.Missing(st); len(missing) > 0 {
-				return "", nil, "", domain.ErrMissingRequired(st.Name, missing)
-			}
 		}
 		return TypeDealUpdated, nil, "", nil
 	})
@@ -501,8 +504,8 @@ func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMa
 func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage, reason uuid.UUID, comment string) (*DealView, error) {
 	return s.dealChange(ctx, id, ifMatch, nil, nil, func(r Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		d, pl := st.Deal, st.Pipeline
-		if d.Status != domain.KindOpen {
-			return "", nil, "", domain.ErrDealClosed(d.Status)
+		if d.Status() != domain.KindOpen {
+			return "", nil, "", domain.ErrDealClosed(d.Status())
 		}
 		var v apperr.Invalid
 		if reason == uuid.Nil {
@@ -522,11 +525,10 @@ func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfM
 		if err != nil {
 			return "", nil, "", err
 		}
-		t, err := d.Close(pl, domain.KindLost, stage, p.UserID, now)
+		t, err := d.Lose(pl, stage, reason, comment, p.UserID, now)
 		if err != nil {
 			return "", nil, "", err
 		}
-		d.LossReasonID, d.LossComment = reason, comment
 		return TypeDealLost, &t, lr.Name, nil
 	})
 }
@@ -551,7 +553,7 @@ func (s *Service) DeleteDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 		if err != nil {
 			return err
 		}
-		if err := ifMatch.Check(d.Version); err != nil {
+		if err := ifMatch.Check(d.Version()); err != nil {
 			return err
 		}
 		rates, err := rateMap(ctx, r)
@@ -589,15 +591,15 @@ func (s *Service) ListDeals(ctx context.Context, q DealQuery) ([]*domain.Deal, *
 	if err != nil || len(out) <= want {
 		return out, nil, err
 	}
-	next := out[want-1].ID
+	next := out[want-1].ID()
 	return out[:want], &next, nil
 }
 
 // stageTimes adds up a deal's time per stage; a won or lost deal's time
 // stopped when it closed.
 func stageTimes(d *domain.Deal, moves []domain.Move, now time.Time) []domain.StageTime {
-	if d.ClosedAt != nil {
-		now = *d.ClosedAt
+	if d.ClosedAt() != nil {
+		now = *d.ClosedAt()
 	}
 	return domain.StageTimes(moves, now)
 }

@@ -44,24 +44,24 @@ func idString(id uuid.UUID) string {
 
 // DealMessage is the event form of a deal.
 func DealMessage(d *domain.Deal, probability int, base string, rates map[string]domain.Rate) *salesv1.Deal {
-	m := &salesv1.Deal{Id: d.ID.String(), TenantId: d.TenantID.String(), Title: d.Title, PipelineId: d.PipelineID.String(),
-		StageId: d.StageID.String(), Status: string(d.Status), Currency: d.Currency, BaseCurrency: base,
-		ContactId: idString(d.ContactID), CompanyId: idString(d.CompanyID), OwnerId: d.OwnerID, Team: d.Team,
-		ExpectedCloseDate: d.ExpectedCloseDate, Source: d.Source, Tags: d.Tags, LossReasonId: idString(d.LossReasonID),
-		LossComment: d.LossComment, Probability: int32(probability), Version: d.Version, CreatedAt: ts(d.CreatedAt),
-		UpdatedAt: ts(d.UpdatedAt), StageEnteredAt: ts(d.StageEnteredAt)}
-	if d.Amount != nil {
-		m.Amount, m.HasAmount = *d.Amount, true
-		if rate, ok := rates[d.Currency]; ok || d.Currency == base {
-			m.AmountBase, _ = domain.ToBase(*d.Amount, d.Currency, base, rate)
+	m := &salesv1.Deal{Id: d.ID().String(), TenantId: d.TenantID().String(), Title: d.Title(), PipelineId: d.PipelineID().String(),
+		StageId: d.StageID().String(), Status: string(d.Status()), Currency: d.Currency(), BaseCurrency: base,
+		ContactId: idString(d.ContactID()), CompanyId: idString(d.CompanyID()), OwnerId: d.OwnerID(), Team: d.Team(),
+		ExpectedCloseDate: d.ExpectedCloseDate(), Source: d.Source(), Tags: d.Tags(), LossReasonId: idString(d.LossReasonID()),
+		LossComment: d.LossComment(), Probability: int32(probability), Version: d.Version(), CreatedAt: ts(d.CreatedAt()),
+		UpdatedAt: ts(d.UpdatedAt()), StageEnteredAt: ts(d.StageEnteredAt())}
+	if d.Amount() != nil {
+		m.Amount, m.HasAmount = *d.Amount(), true
+		if rate, ok := rates[d.Currency()]; ok || d.Currency() == base {
+			m.AmountBase, _ = domain.ToBase(*d.Amount(), d.Currency(), base, rate)
 		}
 	}
-	if d.ClosedAt != nil {
-		m.ClosedAt = ts(*d.ClosedAt)
+	if d.ClosedAt() != nil {
+		m.ClosedAt = ts(*d.ClosedAt())
 	}
-	if len(d.Custom) > 0 {
+	if len(d.Custom()) > 0 {
 		// Values are what customfield.Clean returns: JSON types only.
-		if st, err := structpb.NewStruct(d.Custom); err == nil {
+		if st, err := structpb.NewStruct(d.Custom()); err == nil {
 			m.Custom = st
 		}
 	}
@@ -93,13 +93,13 @@ func dealEvent(typ string, d *domain.Deal, probability int, base string, rates m
 	case TypeDealDeleted:
 		msg = &salesv1.DealDeleted{Deal: deal, ActorId: actor, DeletedAt: ts(time.Now())}
 	}
-	e, err := events.New(Topic, Source, typ, d.TenantID, d.ID.String(), msg)
+	e, err := events.New(Topic, Source, typ, d.TenantID(), d.ID().String(), msg)
 	if err != nil {
 		return e, err
 	}
 	// The contacts service files deal events in the contact's timeline.
-	if d.ContactID != uuid.Nil {
-		e.Extensions = map[string]string{events.ExtContactID: d.ContactID.String()}
+	if d.ContactID() != uuid.Nil {
+		e.Extensions = map[string]string{events.ExtContactID: d.ContactID().String()}
 	}
 	return e, nil
 }

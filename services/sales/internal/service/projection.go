@@ -216,14 +216,14 @@ func (s *Service) publishRelinked(ctx context.Context, r Repo, tenant uuid.UUID,
 		if err != nil {
 			return err
 		}
-		key := d.StageID
+		key := d.StageID()
 		prob, ok := pipelines[key]
 		if !ok {
-			pl, err := r.Pipeline(ctx, d.PipelineID, NoLock)
+			pl, err := r.Pipeline(ctx, d.PipelineID(), NoLock)
 			if err != nil {
 				return err
 			}
-			if st := pl.Stage(d.StageID); st != nil {
+			if st := pl.Stage(d.StageID()); st != nil {
 				prob = st.Probability
 			}
 			pipelines[key] = prob

@@ -104,7 +104,7 @@ func newQuick(t *testing.T) *quick {
 
 func (q *quick) deal() (*DealView, error) {
 	title := "Quick"
-	return q.s.CreateDeal(q.ctx, domain.Fields{Title: &title}, []byte(`{"first_name":"Ann"}`))
+	return q.s.CreateDeal(q.ctx, DealInput{Patch: domain.DealPatch{Title: &title}}, []byte(`{"first_name":"Ann"}`))
 }
 
 func quickDeal(t *testing.T, insert error) (*fakeContacts, error) {
@@ -128,8 +128,8 @@ func TestARetriedQuickDealDoesNotUseTheContactItUndid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.ContactID == q.contacts.deleted[0] || len(q.contacts.created) != 2 || v.ContactID != q.contacts.created[1] {
-		t.Fatalf("deal names %s; created %v, deleted %v", v.ContactID, q.contacts.created, q.contacts.deleted)
+	if v.ContactID() == q.contacts.deleted[0] || len(q.contacts.created) != 2 || v.ContactID() != q.contacts.created[1] {
+		t.Fatalf("deal names %s; created %v, deleted %v", v.ContactID(), q.contacts.created, q.contacts.deleted)
 	}
 }
 

@@ -47,7 +47,7 @@ type refs struct {
 }
 
 // refsOf are the references f names.
-func refsOf(f domain.Fields) *refs {
+func refsOf(f domain.DealPatch) *refs {
 	n := &refs{confirmed: map[string]Party{}}
 	if f.ContactID != nil && *f.ContactID != uuid.Nil {
 		n.list = append(n.list, ref{"contact_id", "contact", *f.ContactID, false})

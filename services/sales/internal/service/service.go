@@ -85,5 +85,5 @@ func configurer(ctx context.Context) (auth.Principal, error) {
 // seesDeal reports whether v may see d: a deal has an owner and a team, and
 // no shares.
 func seesDeal(v Viewer, d *domain.Deal) bool {
-	return v.Sees(access.Record{Owner: d.OwnerID, Team: d.Team})
+	return v.Sees(access.Record{Owner: d.OwnerID(), Team: d.Team()})
 }

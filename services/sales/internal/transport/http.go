@@ -37,7 +37,7 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("PUT /v1/pipelines/{id}/stages/order", e.ReorderStages, decodeReorder, encode(http.StatusOK, encodePipeline))
 	handle("DELETE /v1/pipelines/{id}/stages/{sid}", e.DeleteStage, decodeDeleteStage, encode(http.StatusOK, encodePipeline))
 
-	handle("POST /v1/deals", e.CreateDeal, decodeCreateDeal, created("/v1/deals", encodeDeal, func(d *service.DealView) uuid.UUID { return d.ID }))
+	handle("POST /v1/deals", e.CreateDeal, decodeCreateDeal, created("/v1/deals", encodeDeal, func(d *service.DealView) uuid.UUID { return d.ID() }))
 	handle("GET /v1/deals", e.ListDeals, decodeListDeals, encode(http.StatusOK, func(p endpoint.Page) (any, int64) {
 		page := httpkit.Page[dealJSON]{Items: make([]dealJSON, 0, len(p.Deals))}
 		for _, d := range p.Deals {
@@ -98,7 +98,7 @@ type view[T any] func(v T) (body any, version int64)
 
 func encodePipeline(p *domain.Pipeline) (any, int64) { return pipelineView(p), p.Version }
 
-func encodeDeal(d *service.DealView) (any, int64) { return dealDetail(d), d.Version }
+func encodeDeal(d *service.DealView) (any, int64) { return dealDetail(d), d.Version() }
 
 func encodeReason(r *domain.LossReason) (any, int64) { return reasonView(r), r.Version }
 
@@ -324,9 +324,10 @@ type dealBody struct {
 	Contact json.RawMessage `json:"contact"`
 }
 
-func (b dealBody) fields() domain.Fields {
+func (b dealBody) input() service.DealInput {
 	var v apperr.Invalid
-	var f domain.Fields
+	var in service.DealInput
+	f := &in.Patch
 	notNull := func(field string, n bool) {
 		if n {
 			v.Add(field, "must not be null")
@@ -347,12 +348,7 @@ func (b dealBody) fields() domain.Fields {
 	f.Title, f.Currency, f.OwnerID, f.Source, f.Team = b.Title.Ptr(), b.Currency.Ptr(), b.OwnerID.Ptr(), b.Source.Ptr(), b.Team.Ptr()
 	f.ExpectedCloseDate, f.Tags = b.ExpectedCloseDate.Ptr(), b.Tags.Ptr()
 	if b.Amount.Set {
-		var a *int64
-		if !b.Amount.Null {
-			x := b.Amount.Value
-			a = &x
-		}
-		f.Amount = &a
+		f.Amount = &domain.AmountChange{Minor: b.Amount.Value, Unknown: b.Amount.Null}
 	}
 	id := func(field string, n httpkit.Nullable[string]) *uuid.UUID {
 		if !n.Set {
@@ -361,13 +357,13 @@ func (b dealBody) fields() domain.Fields {
 		x := httpkit.OptionalID(&v, field, n.Value)
 		return &x
 	}
-	f.PipelineID, f.StageID = id("pipeline_id", b.PipelineID), id("stage_id", b.StageID)
+	in.PipelineID, in.StageID = id("pipeline_id", b.PipelineID), id("stage_id", b.StageID)
 	f.ContactID, f.CompanyID = id("contact_id", b.ContactID), id("company_id", b.CompanyID)
 	// Reported with the service's own checks, all in one problem.
 	if e, ok := apperr.As(v.Err()); ok {
-		f.Errs = e.Fields
+		in.Invalid = e.Fields
 	}
-	return f
+	return in
 }
 
 func decodeCreateDeal(_ context.Context, r *http.Request) (any, error) {
@@ -375,7 +371,7 @@ func decodeCreateDeal(_ context.Context, r *http.Request) (any, error) {
 	if err := httpkit.DecodeJSON(r, &body); err != nil {
 		return nil, err
 	}
-	req := endpoint.CreateDeal{Fields: body.fields()}
+	req := endpoint.CreateDeal{Deal: body.input()}
 	if c := bytes.TrimSpace(body.Contact); len(c) > 0 && !bytes.Equal(c, []byte("null")) {
 		if c[0] != '{' {
 			return nil, invalid("contact", "must be an object: the new contact, as POST /v1/contacts takes it")
@@ -397,7 +393,7 @@ func decodeUpdateDeal(_ context.Context, r *http.Request) (any, error) {
 	if body.Contact != nil {
 		return nil, invalid("contact", "a contact is created inline only with a new deal; link an existing one with contact_id")
 	}
-	return endpoint.UpdateDeal{ID: id, Fields: body.fields()}, nil
+	return endpoint.UpdateDeal{ID: id, Deal: body.input()}, nil
 }
 
 // decodeToStage reads a move (stage_id required), a win or a reopen

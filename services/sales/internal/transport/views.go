@@ -83,12 +83,12 @@ func optID(id uuid.UUID) *uuid.UUID {
 }
 
 func dealView(d *domain.Deal) dealJSON {
-	v := dealJSON{ID: d.ID, Title: d.Title, PipelineID: d.PipelineID, StageID: d.StageID, Status: string(d.Status), Amount: d.Amount,
-		Currency: d.Currency, ContactID: optID(d.ContactID), CompanyID: optID(d.CompanyID), OwnerID: d.OwnerID, Team: d.Team, Source: d.Source,
-		Tags: d.Tags, Custom: d.Custom, LossReasonID: optID(d.LossReasonID), LossComment: d.LossComment, StageEnteredAt: d.StageEnteredAt,
-		ClosedAt: d.ClosedAt, Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
-	if d.ExpectedCloseDate != "" {
-		s := d.ExpectedCloseDate
+	v := dealJSON{ID: d.ID(), Title: d.Title(), PipelineID: d.PipelineID(), StageID: d.StageID(), Status: string(d.Status()), Amount: d.Amount(),
+		Currency: d.Currency(), ContactID: optID(d.ContactID()), CompanyID: optID(d.CompanyID()), OwnerID: d.OwnerID(), Team: d.Team(), Source: d.Source(),
+		Tags: d.Tags(), Custom: d.Custom(), LossReasonID: optID(d.LossReasonID()), LossComment: d.LossComment(), StageEnteredAt: d.StageEnteredAt(),
+		ClosedAt: d.ClosedAt(), Version: d.Version(), CreatedAt: d.CreatedAt(), UpdatedAt: d.UpdatedAt()}
+	if d.ExpectedCloseDate() != "" {
+		s := d.ExpectedCloseDate()
 		v.ExpectedCloseDate = &s
 	}
 	if v.Tags == nil {

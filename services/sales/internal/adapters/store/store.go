@@ -243,7 +243,7 @@ func (r *repo) dealsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*d
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Deal, error) { return scanDeal(r.tenant, row) })
 	out := make(map[uuid.UUID]*domain.Deal, len(list))
 	for _, d := range list {
-		out[d.ID] = d
+		out[d.ID()] = d
 	}
 	return out, err
 }
@@ -255,17 +255,24 @@ const dealCols = `id, title, pipeline_id, stage_id, status, amount, currency, co
 	version, created_at, updated_at, custom`
 
 func scanDeal(tenant uuid.UUID, row pgx.Row) (*domain.Deal, error) {
-	d := &domain.Deal{TenantID: tenant}
-	var status string
-	var contact, company, reason *uuid.UUID
-	err := row.Scan(&d.ID, &d.Title, &d.PipelineID, &d.StageID, &status, &d.Amount, &d.Currency, &contact, &company, &d.OwnerID, &d.Team,
-		&d.ExpectedCloseDate, &d.Source, &d.Tags, &reason, &d.LossComment, &d.StageEnteredAt, &d.ClosedAt, &d.Version, &d.CreatedAt, &d.UpdatedAt, &d.Custom)
-	if d.Custom == nil {
-		d.Custom = map[string]any{}
+	var (
+		id               uuid.UUID
+		v                domain.DealValues
+		st               domain.DealStanding
+		status           string
+		contact, company *uuid.UUID
+		reason           *uuid.UUID
+		version          int64
+		created, updated time.Time
+	)
+	err := row.Scan(&id, &v.Title, &st.PipelineID, &st.StageID, &status, &v.Amount, &v.Currency, &contact, &company, &v.OwnerID, &v.Team,
+		&v.ExpectedCloseDate, &v.Source, &v.Tags, &reason, &st.LossComment, &st.StageEnteredAt, &st.ClosedAt, &version, &created, &updated, &v.Custom)
+	if err != nil {
+		return nil, err
 	}
-	d.Status = domain.Status(status)
-	d.ContactID, d.CompanyID, d.LossReasonID = deref(contact), deref(company), deref(reason)
-	return d, err
+	st.Status = domain.Status(status)
+	v.ContactID, v.CompanyID, st.LossReasonID = deref(contact), deref(company), deref(reason)
+	return domain.UnmarshalDealFromDatabase(id, tenant, v, st, version, created, updated), nil
 }
 
 func deref(id *uuid.UUID) uuid.UUID {
@@ -359,9 +366,9 @@ func (r *repo) SaveDeal(ctx context.Context, d *domain.Deal, move *domain.Move, 
 }
 
 func dealArgs(tenant uuid.UUID, d *domain.Deal) []any {
-	return []any{tenant, d.ID, d.Title, d.PipelineID, d.StageID, string(d.Status), d.Amount, d.Currency, nullID(d.ContactID), nullID(d.CompanyID),
-		d.OwnerID, d.Team, nullDate(d.ExpectedCloseDate), d.Source, d.Tags, nullID(d.LossReasonID), d.LossComment, d.StageEnteredAt, d.ClosedAt,
-		d.Version, d.CreatedAt, d.UpdatedAt, d.Custom}
+	return []any{tenant, d.ID(), d.Title(), d.PipelineID(), d.StageID(), string(d.Status()), d.Amount(), d.Currency(), nullID(d.ContactID()), nullID(d.CompanyID()),
+		d.OwnerID(), d.Team(), nullDate(d.ExpectedCloseDate()), d.Source(), d.Tags(), nullID(d.LossReasonID()), d.LossComment(), d.StageEnteredAt(), d.ClosedAt(),
+		d.Version(), d.CreatedAt(), d.UpdatedAt(), d.Custom()}
 }
 
 func (r *repo) InsertDeal(ctx context.Context, d *domain.Deal, first domain.Move) error {
@@ -528,7 +535,7 @@ func (r *repo) FirstDeals(ctx context.Context, stages []uuid.UUID, perStage int,
 	deals, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Deal, error) { return scanDeal(r.tenant, row) })
 	out := map[uuid.UUID][]*domain.Deal{}
 	for _, d := range deals {
-		out[d.StageID] = append(out[d.StageID], d)
+		out[d.StageID()] = append(out[d.StageID()], d)
 	}
 	return out, err
 }
