@@ -38,10 +38,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.ContactsURL != nil {
 		client = contactsapi.New(cfg.ContactsURL)
 	}
-	svc := service.New(store.NewStore(base.Pool), client, a.settings, log)
+	svc := service.New(store.NewStore(base.Pool).Stores(), client, a.settings, log)
 	contacts, err := base.Consumer("contacts", []string{service.ContactsTopic}, service.Projected,
 		func(ctx context.Context, tx pgx.Tx, e events.Event) error {
-			return svc.ApplyContactsEvent(ctx, store.RepoOf(tx, e.TenantID), e)
+			return svc.ApplyContactsEvent(ctx, store.ProjectionOf(tx, e.TenantID), e)
 		})
 	if err != nil {
 		base.Close()

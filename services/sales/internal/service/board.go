@@ -44,63 +44,46 @@ func (s *Service) Board(ctx context.Context, pipeline uuid.UUID, perStage int) (
 	base := s.settingsOf(p.TenantID).BaseCurrency
 	b := &Board{BaseCurrency: base}
 	viewer := p.Viewer()
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		pl, err := r.Pipeline(ctx, pipeline, NoLock)
-		if err != nil {
-			return err
+	data, err := s.db.Boards.Board(ctx, p.TenantID, pipeline, perStage, viewer)
+	if err != nil {
+		return nil, err
+	}
+	pl, totals, rates, first := data.Pipeline, data.Totals, rateMapOf(data.Rates), data.First
+	b.Pipeline = pl
+	at := map[uuid.UUID]int{}
+	for i, st := range pl.Stages {
+		at[st.ID] = i
+		deals := first[st.ID]
+		if deals == nil {
+			deals = []*domain.Deal{}
 		}
-		b.Pipeline = pl
-		stages := sortedStages(pl)
-		totals, err := r.StageTotals(ctx, pl.ID, stages, viewer)
-		if err != nil {
-			return err
+		b.Columns = append(b.Columns, BoardColumn{Stage: st, Deals: deals})
+	}
+	missing := map[string]bool{}
+	for _, t := range totals {
+		i, ok := at[t.StageID]
+		if !ok {
+			continue
 		}
-		rates, err := rateMap(ctx, r)
-		if err != nil {
-			return err
+		c := &b.Columns[i]
+		c.Count += t.Deals
+		rate, ok := rates[t.Currency]
+		var v int64
+		if ok || t.Currency == base {
+			v, ok = domain.ToBase(t.Amount, t.Currency, base, rate)
 		}
-		first := map[uuid.UUID][]*domain.Deal{}
-		if perStage > 0 {
-			if first, err = r.FirstDeals(ctx, stages, perStage, viewer); err != nil {
-				return err
+		if sum := c.TotalAmount + v; !ok || (v > 0 && sum < c.TotalAmount) {
+			// No rate, or a sum past 64 bits: left out, and said so.
+			if t.Amount != 0 && !missing[t.Currency] {
+				missing[t.Currency] = true
+				b.Unconverted = append(b.Unconverted, t.Currency)
 			}
+			continue
 		}
-		at := map[uuid.UUID]int{}
-		for i, st := range pl.Stages {
-			at[st.ID] = i
-			deals := first[st.ID]
-			if deals == nil {
-				deals = []*domain.Deal{}
-			}
-			b.Columns = append(b.Columns, BoardColumn{Stage: st, Deals: deals})
-		}
-		missing := map[string]bool{}
-		for _, t := range totals {
-			i, ok := at[t.StageID]
-			if !ok {
-				continue
-			}
-			c := &b.Columns[i]
-			c.Count += t.Deals
-			rate, ok := rates[t.Currency]
-			var v int64
-			if ok || t.Currency == base {
-				v, ok = domain.ToBase(t.Amount, t.Currency, base, rate)
-			}
-			if sum := c.TotalAmount + v; !ok || (v > 0 && sum < c.TotalAmount) {
-				// No rate, or a sum past 64 bits: left out, and said so.
-				if t.Amount != 0 && !missing[t.Currency] {
-					missing[t.Currency] = true
-					b.Unconverted = append(b.Unconverted, t.Currency)
-				}
-				continue
-			}
-			c.TotalAmount += v
-		}
-		for i := range b.Columns {
-			b.Columns[i].WeightedAmount = domain.Weighted(b.Columns[i].TotalAmount, b.Columns[i].Stage.Probability)
-		}
-		return nil
-	})
-	return b, err
+		c.TotalAmount += v
+	}
+	for i := range b.Columns {
+		b.Columns[i].WeightedAmount = domain.Weighted(b.Columns[i].TotalAmount, b.Columns[i].Stage.Probability)
+	}
+	return b, nil
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/customfield"
+	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 )
 
@@ -77,14 +79,16 @@ func (s *Service) CreateDeal(ctx context.Context, in DealInput, contact []byte) 
 		f.ContactID = &placeholder
 		refs := refsOf(domain.DealPatch{CompanyID: f.CompanyID})
 		if err := s.asking(ctx, refs, func() error {
-			return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+			return s.db.Deals.CreateDeal(ctx, p.TenantID, func(r DealTx) (NewDeal, error) {
 				if err := s.checkRefs(ctx, r, p, refs); err != nil {
-					return err
+					return NewDeal{}, err
 				}
-				_, _, _, err := s.newDeal(ctx, r, p, in)
-				return err
+				if _, _, _, err := s.newDeal(ctx, r, p, in); err != nil {
+					return NewDeal{}, err
+				}
+				return NewDeal{}, errChecked
 			})
-		}); err != nil {
+		}); !errors.Is(err, errChecked) {
 			return nil, err
 		}
 		c, err := s.contacts.CreateContact(ctx, contact, true)
@@ -94,15 +98,11 @@ func (s *Service) CreateDeal(ctx context.Context, in DealInput, contact []byte) 
 		// A retry of a quick deal whose deal failed gets the contact that
 		// attempt made and undid (contacts replays its answer to the key):
 		// this attempt makes its own.
-		var undone bool
-		if err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-			known, ok, err := r.Contact(ctx, c.ID)
-			undone = ok && known.Deleted
-			return err
-		}); err != nil {
+		known, ok, err := s.db.Parties.Contact(ctx, p.TenantID, c.ID)
+		if err != nil {
 			return nil, err
 		}
-		if undone {
+		if ok && known.Deleted {
 			if c, err = s.contacts.CreateContact(ctx, contact, false); err != nil {
 				return nil, err
 			}
@@ -118,6 +118,10 @@ func (s *Service) CreateDeal(ctx context.Context, in DealInput, contact []byte) 
 	return s.insertDeal(ctx, p, in, refsOf(*f))
 }
 
+// errChecked ends a deal's transaction that only checks it (before a quick
+// deal's contact is created): nothing is stored.
+var errChecked = errors.New("service: the deal was checked, not stored")
+
 var errNoContacts = apperr.New(apperr.KindUnavailable, "contacts-unavailable",
 	"this sales service is not connected to the contacts service, so it cannot create contacts")
 
@@ -128,7 +132,7 @@ func (s *Service) undoContact(ctx context.Context, tenant uuid.UUID, c Party) {
 	defer cancel()
 	err := s.contacts.DeleteContact(ctx, c.ID, c.Version)
 	if err == nil {
-		err = s.store.Tx(ctx, tenant, func(r Repo) error { return r.MarkContacts(ctx, []uuid.UUID{c.ID}, uuid.Nil) })
+		err = s.db.Parties.ForgetContact(ctx, tenant, c.ID)
 	}
 	if err != nil && s.log != nil {
 		s.log.ErrorContext(ctx, "quick deal: the deal failed and its new contact could not be deleted", "contact", c.ID, "err", err)
@@ -137,7 +141,7 @@ func (s *Service) undoContact(ctx context.Context, tenant uuid.UUID, c Party) {
 
 // newDeal validates a new deal against the tenant's pipeline and rates,
 // which it returns for the deal's event.
-func (s *Service) newDeal(ctx context.Context, r Repo, p auth.Principal, in DealInput) (*domain.Deal, *domain.Pipeline, map[string]domain.Rate, error) {
+func (s *Service) newDeal(ctx context.Context, r DealTx, p auth.Principal, in DealInput) (*domain.Deal, *domain.Pipeline, map[string]domain.Rate, error) {
 	pl, err := s.pipelineFor(ctx, r, in.PipelineID)
 	if err != nil {
 		return nil, nil, nil, err
@@ -165,26 +169,23 @@ func (s *Service) insertDeal(ctx context.Context, p auth.Principal, in DealInput
 	base := s.settingsOf(p.TenantID).BaseCurrency
 	var view *DealView
 	err := s.asking(ctx, refs, func() error {
-		return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
+		return s.db.Deals.CreateDeal(ctx, p.TenantID, func(r DealTx) (NewDeal, error) {
 			if err := s.checkRefs(ctx, r, p, refs); err != nil {
-				return err
+				return NewDeal{}, err
 			}
 			d, pl, rates, err := s.newDeal(ctx, r, p, in)
 			if err != nil {
-				return err
+				return NewDeal{}, err
 			}
 			mid, _ := uuid.NewV7()
 			first := domain.Move{ID: mid, DealID: d.ID(), ToStageID: d.StageID(), ActorID: p.UserID, At: d.CreatedAt()}
-			if err := r.InsertDeal(ctx, d, first); err != nil {
-				return err
-			}
 			st := pl.Stage(d.StageID())
 			ev, err := dealEvent(TypeDealCreated, d, st.Probability, base, rates, p.UserID, nil, "")
 			if err != nil {
-				return err
+				return NewDeal{}, err
 			}
 			view = &DealView{Deal: d, Probability: st.Probability, StageTimes: domain.StageTimes([]domain.Move{first}, d.CreatedAt())}
-			return r.Publish(ctx, ev)
+			return NewDeal{Deal: d, First: first, Events: []events.Event{ev}}, nil
 		})
 	})
 	return view, err
@@ -202,12 +203,8 @@ func (s *Service) checkSource(ctx context.Context, tenant uuid.UUID, f *domain.D
 	find := func(list []string) int {
 		return slices.IndexFunc(list, func(x string) bool { return strings.EqualFold(x, src) })
 	}
-	var list []string
-	var known bool
-	if err := s.store.Tx(ctx, tenant, func(r Repo) (err error) {
-		list, known, err = r.LeadSources(ctx)
-		return err
-	}); err != nil {
+	list, known, err := s.db.Setup.LeadSources(ctx, tenant)
+	if err != nil {
 		return err
 	}
 	if (!known || find(list) < 0) && s.contacts != nil {
@@ -215,7 +212,7 @@ func (s *Service) checkSource(ctx context.Context, tenant uuid.UUID, f *domain.D
 		if err != nil {
 			return err
 		}
-		if err := s.store.Tx(ctx, tenant, func(r Repo) error { return r.SetLeadSources(ctx, fresh) }); err != nil {
+		if err := s.db.Setup.SetLeadSources(ctx, tenant, fresh); err != nil {
 			return err
 		}
 		list = fresh
@@ -240,11 +237,8 @@ func (s *Service) learnFields(ctx context.Context, tenant uuid.UUID, values map[
 	if len(values) == 0 || s.contacts == nil {
 		return nil
 	}
-	var defs []customfield.Def
-	if err := s.store.Tx(ctx, tenant, func(r Repo) (err error) {
-		defs, err = r.DealFields(ctx)
-		return err
-	}); err != nil {
+	defs, err := s.db.Setup.DealFields(ctx, tenant)
+	if err != nil {
 		return err
 	}
 	for k := range values {
@@ -253,21 +247,14 @@ func (s *Service) learnFields(ctx context.Context, tenant uuid.UUID, values map[
 			if err != nil {
 				return err
 			}
-			return s.store.Tx(ctx, tenant, func(r Repo) error {
-				for _, f := range fields {
-					if err := r.UpsertField(ctx, f); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			return s.db.Setup.UpsertFields(ctx, tenant, fields...)
 		}
 	}
 	return nil
 }
 
 // pipelineFor is the pipeline named, or the tenant's first one.
-func (s *Service) pipelineFor(ctx context.Context, r Repo, id *uuid.UUID) (*domain.Pipeline, error) {
+func (s *Service) pipelineFor(ctx context.Context, r DealTx, id *uuid.UUID) (*domain.Pipeline, error) {
 	if id != nil {
 		pl, err := r.Pipeline(ctx, *id, ForShare)
 		if err == domain.ErrPipelineNotFound {
@@ -291,7 +278,7 @@ func (s *Service) pipelineFor(ctx context.Context, r Repo, id *uuid.UUID) (*doma
 }
 
 // ratesFor returns the tenant's rates, refusing a deal currency without one.
-func (s *Service) ratesFor(ctx context.Context, r Repo, base, cur string) (map[string]domain.Rate, error) {
+func (s *Service) ratesFor(ctx context.Context, r rateReader, base, cur string) (map[string]domain.Rate, error) {
 	rates, err := rateMap(ctx, r)
 	if err != nil {
 		return nil, err
@@ -302,28 +289,37 @@ func (s *Service) ratesFor(ctx context.Context, r Repo, base, cur string) (map[s
 	return rates, nil
 }
 
-func rateMap(ctx context.Context, r Repo) (map[string]domain.Rate, error) {
+// rateReader reads the tenant's rates in a write's transaction.
+type rateReader interface {
+	Rates(ctx context.Context) ([]CurrencyRate, error)
+}
+
+func rateMap(ctx context.Context, r rateReader) (map[string]domain.Rate, error) {
 	list, err := r.Rates(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return rateMapOf(list), nil
+}
+
+func rateMapOf(list []CurrencyRate) map[string]domain.Rate {
 	m := make(map[string]domain.Rate, len(list))
 	for _, x := range list {
 		m[x.Currency] = x.Rate
 	}
-	return m, nil
+	return m
 }
 
-// readDeal reads a deal the caller may see.
-func readDeal(ctx context.Context, r Repo, p auth.Principal, id uuid.UUID, lock bool) (*domain.Deal, error) {
-	d, err := r.Deal(ctx, id, lock)
+// readDeal reads a deal the caller may see, with its pipeline and moves.
+func (s *Service) readDeal(ctx context.Context, p auth.Principal, id uuid.UUID) (DealState, error) {
+	st, err := s.db.Deals.Deal(ctx, p.TenantID, id)
 	if err != nil {
-		return nil, err
+		return st, err
 	}
-	if !seesDeal(p.Viewer(), d) {
-		return nil, domain.ErrDealNotFound
+	if !seesDeal(p.Viewer(), st.Deal) {
+		return DealState{}, domain.ErrDealNotFound
 	}
-	return d, nil
+	return st, nil
 }
 
 // GetDeal returns a deal with the time it spent in each stage.
@@ -332,31 +328,14 @@ func (s *Service) GetDeal(ctx context.Context, id uuid.UUID) (*DealView, error) 
 	if err != nil {
 		return nil, err
 	}
-	var view *DealView
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		d, err := readDeal(ctx, r, p, id, false)
-		if err != nil {
-			return err
-		}
-		view, err = s.viewOf(ctx, r, d, nil)
-		return err
-	})
-	return view, err
-}
-
-func (s *Service) viewOf(ctx context.Context, r Repo, d *domain.Deal, pl *domain.Pipeline) (*DealView, error) {
-	moves, err := r.Moves(ctx, d.ID())
+	st, err := s.readDeal(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
-	if pl == nil {
-		if pl, err = r.Pipeline(ctx, d.PipelineID(), NoLock); err != nil {
-			return nil, err
-		}
-	}
-	v := &DealView{Deal: d, StageTimes: stageTimes(d, moves, s.now())}
-	if st := pl.Stage(d.StageID()); st != nil {
-		v.Probability = st.Probability
+	d := st.Deal
+	v := &DealView{Deal: d, StageTimes: stageTimes(d, st.Moves, s.now())}
+	if stage := st.Pipeline.Stage(d.StageID()); stage != nil {
+		v.Probability = stage.Probability
 	}
 	return v, nil
 }
@@ -367,22 +346,15 @@ func (s *Service) DealMoves(ctx context.Context, id uuid.UUID) ([]domain.Move, e
 	if err != nil {
 		return nil, err
 	}
-	var moves []domain.Move
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		if _, err := readDeal(ctx, r, p, id, false); err != nil {
-			return err
-		}
-		moves, err = r.Moves(ctx, id)
-		return err
-	})
-	return moves, err
+	st, err := s.readDeal(ctx, p, id)
+	return st.Moves, err
 }
 
 // dealChange locks a visible deal, checks If-Match and the references
 // the change names (refs, nil for none), lets change alter it (returning
 // the event to publish), then stores it with the next version.
 func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, changed []string, refs *refs,
-	change func(r Repo, p auth.Principal, st DealState, now time.Time) (eventType string, t *domain.Transition, reason string, err error)) (*DealView, error) {
+	change func(r DealTx, p auth.Principal, st DealState, now time.Time) (eventType string, t *domain.Transition, reason string, err error)) (*DealView, error) {
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -390,34 +362,30 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.I
 	base := s.settingsOf(p.TenantID).BaseCurrency
 	var view *DealView
 	err = s.asking(ctx, refs, func() error {
-		return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-			st, err := r.DealState(ctx, id)
-			if err != nil {
-				return err
-			}
+		return s.db.Deals.UpdateDeal(ctx, p.TenantID, id, func(r DealTx, st DealState) (DealChange, error) {
 			d, pl := st.Deal, st.Pipeline
 			if !seesDeal(p.Viewer(), d) {
-				return domain.ErrDealNotFound
+				return DealChange{}, domain.ErrDealNotFound
 			}
 			if err := ifMatch.Check(d.Version()); err != nil {
-				return err
+				return DealChange{}, err
 			}
 			if refs != nil {
 				if err := s.checkRefs(ctx, r, p, refs); err != nil {
-					return err
+					return DealChange{}, err
 				}
 			}
 			now := s.now()
 			typ, t, reason, err := change(r, p, st, now)
 			if err != nil {
-				return err
+				return DealChange{}, err
 			}
 			rates := make(map[string]domain.Rate, len(st.Rates))
 			for _, x := range st.Rates {
 				rates[x.Currency] = x.Rate
 			}
 			if _, ok := rates[d.Currency()]; !ok && d.Currency() != base {
-				return domain.ErrNoRate("currency", d.Currency(), base)
+				return DealChange{}, domain.ErrNoRate("currency", d.Currency(), base)
 			}
 			d.Advance(now)
 			moves := st.Moves
@@ -432,9 +400,9 @@ func (s *Service) dealChange(ctx context.Context, id uuid.UUID, ifMatch access.I
 			}
 			ev, err := dealEvent(typ, d, view.Probability, base, rates, p.UserID, t, reason, changed...)
 			if err != nil {
-				return err
+				return DealChange{}, err
 			}
-			return r.SaveDeal(ctx, d, move, ev)
+			return DealChange{Deal: d, Move: move, Events: []events.Event{ev}}, nil
 		})
 	})
 	return view, err
@@ -457,10 +425,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 	// company after the deal; a custom value or a source is asked about
 	// before, so the deal is read first.
 	if f.Custom != nil || f.Source != nil {
-		if err := s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-			_, err := readDeal(ctx, r, p, id, false)
-			return err
-		}); err != nil {
+		if _, err := s.readDeal(ctx, p, id); err != nil {
 			return nil, err
 		}
 	}
@@ -471,7 +436,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 		return nil, err
 	}
 	locale := s.settingsOf(p.TenantID).Locale
-	return s.dealChange(ctx, id, ifMatch, f.Changed(), refsOf(f), func(r Repo, _ auth.Principal, st DealState, _ time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, f.Changed(), refsOf(f), func(r DealTx, _ auth.Principal, st DealState, _ time.Time) (string, *domain.Transition, string, error) {
 		d, pl := st.Deal, st.Pipeline
 		defs, err := r.DealFields(ctx)
 		if err != nil {
@@ -486,7 +451,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 
 // MoveDeal moves an open deal to another open stage of its pipeline.
 func (s *Service) MoveDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, nil, func(_ DealTx, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := st.Deal.MoveTo(st.Pipeline, stage, p.UserID, now)
 		return TypeDealStageChanged, &t, "", err
 	})
@@ -494,7 +459,7 @@ func (s *Service) MoveDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfM
 
 // WinDeal closes an open deal as won.
 func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, nil, func(_ DealTx, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := st.Deal.Close(st.Pipeline, domain.KindWon, stage, p.UserID, now)
 		return TypeDealWon, &t, "", err
 	})
@@ -502,7 +467,7 @@ func (s *Service) WinDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMa
 
 // LoseDeal closes an open deal as lost, for a reason.
 func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage, reason uuid.UUID, comment string) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, nil, func(r Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, nil, func(r DealTx, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		d, pl := st.Deal, st.Pipeline
 		if d.Status() != domain.KindOpen {
 			return "", nil, "", domain.ErrDealClosed(d.Status())
@@ -535,7 +500,7 @@ func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfM
 
 // ReopenDeal takes a won or lost deal back to an open stage.
 func (s *Service) ReopenDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, stage uuid.UUID) (*DealView, error) {
-	return s.dealChange(ctx, id, ifMatch, nil, nil, func(_ Repo, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
+	return s.dealChange(ctx, id, ifMatch, nil, nil, func(_ DealTx, p auth.Principal, st DealState, now time.Time) (string, *domain.Transition, string, error) {
 		t, err := st.Deal.Reopen(st.Pipeline, stage, st.Moves, p.UserID, now)
 		return TypeDealReopened, &t, "", err
 	})
@@ -548,26 +513,19 @@ func (s *Service) DeleteDeal(ctx context.Context, id uuid.UUID, ifMatch access.I
 		return err
 	}
 	base := s.settingsOf(p.TenantID).BaseCurrency
-	return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		d, err := readDeal(ctx, r, p, id, true)
-		if err != nil {
-			return err
+	return s.db.Deals.DeleteDeal(ctx, p.TenantID, id, func(r DealTx, d *domain.Deal) ([]events.Event, error) {
+		if !seesDeal(p.Viewer(), d) {
+			return nil, domain.ErrDealNotFound
 		}
 		if err := ifMatch.Check(d.Version()); err != nil {
-			return err
+			return nil, err
 		}
 		rates, err := rateMap(ctx, r)
 		if err != nil {
-			return err
-		}
-		if err := r.DeleteDeal(ctx, id); err != nil {
-			return err
+			return nil, err
 		}
 		ev, err := dealEvent(TypeDealDeleted, d, 0, base, rates, p.UserID, nil, "")
-		if err != nil {
-			return err
-		}
-		return r.Publish(ctx, ev)
+		return []events.Event{ev}, err
 	})
 }
 
@@ -583,11 +541,7 @@ func (s *Service) ListDeals(ctx context.Context, q DealQuery) ([]*domain.Deal, *
 	}
 	want := q.Limit
 	q.Limit++
-	var out []*domain.Deal
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		out, err = r.ListDeals(ctx, q)
-		return err
-	})
+	out, err := s.db.Deals.ListDeals(ctx, p.TenantID, q)
 	if err != nil || len(out) <= want {
 		return out, nil, err
 	}
@@ -602,13 +556,4 @@ func stageTimes(d *domain.Deal, moves []domain.Move, now time.Time) []domain.Sta
 		now = *d.ClosedAt()
 	}
 	return domain.StageTimes(moves, now)
-}
-
-// sortedStages lists a pipeline's stage ids in order.
-func sortedStages(pl *domain.Pipeline) []uuid.UUID {
-	ids := make([]uuid.UUID, len(pl.Stages))
-	for i, st := range pl.Stages {
-		ids[i] = st.ID
-	}
-	return slices.Clip(ids)
 }

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"time"
 
 	"github.com/google/uuid"
@@ -115,11 +114,8 @@ func PipelineMessage(p *domain.Pipeline) *salesv1.Pipeline {
 	return m
 }
 
-func publishPipeline(ctx context.Context, r Repo, p *domain.Pipeline, actor string, deleted bool, moved map[string]string) error {
-	e, err := events.New(Topic, Source, TypePipelineChanged, p.TenantID, p.ID.String(),
+// pipelineEvent is crm.pipeline.changed for p.
+func pipelineEvent(p *domain.Pipeline, actor string, deleted bool, moved map[string]string) (events.Event, error) {
+	return events.New(Topic, Source, TypePipelineChanged, p.TenantID, p.ID.String(),
 		&salesv1.PipelineChanged{Pipeline: PipelineMessage(p), ActorId: actor, Deleted: deleted, MovedDeals: moved})
-	if err != nil {
-		return err
-	}
-	return r.Publish(ctx, e)
 }

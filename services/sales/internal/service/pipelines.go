@@ -18,12 +18,7 @@ func (s *Service) ListPipelines(ctx context.Context) ([]*domain.Pipeline, error)
 	if err != nil {
 		return nil, err
 	}
-	var out []*domain.Pipeline
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		out, err = r.Pipelines(ctx)
-		return err
-	})
-	return out, err
+	return s.db.Pipelines.Pipelines(ctx, p.TenantID)
 }
 
 // GetPipeline returns one pipeline.
@@ -32,12 +27,7 @@ func (s *Service) GetPipeline(ctx context.Context, id uuid.UUID) (*domain.Pipeli
 	if err != nil {
 		return nil, err
 	}
-	var out *domain.Pipeline
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		out, err = r.Pipeline(ctx, id, NoLock)
-		return err
-	})
-	return out, err
+	return s.db.Pipelines.Pipeline(ctx, p.TenantID, id)
 }
 
 // CreatePipeline creates a pipeline; without stages it gets the default ones.
@@ -50,50 +40,42 @@ func (s *Service) CreatePipeline(ctx context.Context, name string, stages []doma
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		if err := r.InsertPipeline(ctx, pl); err != nil {
-			return err
-		}
-		return publishPipeline(ctx, r, pl, p.UserID, false, nil)
+	err = s.db.Pipelines.CreatePipeline(ctx, pl, func(pl *domain.Pipeline) ([]events.Event, error) {
+		ev, err := pipelineEvent(pl, p.UserID, false, nil)
+		return []events.Event{ev}, err
 	})
 	return pl, err
 }
 
-// changePipeline locks a pipeline, checks If-Match, lets change alter it,
-// stores it with the next version and publishes crm.pipeline.changed.
+// changePipeline locks a pipeline, checks If-Match, lets change alter it
+// (and name the events of the deals it moved), stores it with the next
+// version and publishes crm.pipeline.changed after change's events.
 func (s *Service) changePipeline(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch,
-	change func(r Repo, p auth.Principal, pl *domain.Pipeline, now time.Time) (moved map[string]string, err error)) (*domain.Pipeline, error) {
+	change func(r StageDeals, p auth.Principal, pl *domain.Pipeline, now time.Time) (moved map[string]string, evs []events.Event, err error)) (*domain.Pipeline, error) {
 	p, err := configurer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var pl *domain.Pipeline
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		if pl, err = r.Pipeline(ctx, id, ForUpdate); err != nil {
-			return err
-		}
+	return s.db.Pipelines.UpdatePipeline(ctx, p.TenantID, id, func(r StageDeals, pl *domain.Pipeline) ([]events.Event, error) {
 		if err := ifMatch.Check(pl.Version); err != nil {
-			return err
+			return nil, err
 		}
 		now := s.now()
-		moved, err := change(r, p, pl, now)
+		moved, evs, err := change(r, p, pl, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		pl.Version++
 		pl.UpdatedAt = now
-		if err := r.SavePipeline(ctx, pl); err != nil {
-			return err
-		}
-		return publishPipeline(ctx, r, pl, p.UserID, false, moved)
+		ev, err := pipelineEvent(pl, p.UserID, false, moved)
+		return append(evs, ev), err
 	})
-	return pl, err
 }
 
 // RenamePipeline changes a pipeline's name.
 func (s *Service) RenamePipeline(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, name string) (*domain.Pipeline, error) {
-	return s.changePipeline(ctx, id, ifMatch, func(_ Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
-		return nil, pl.Rename(name)
+	return s.changePipeline(ctx, id, ifMatch, func(_ StageDeals, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, []events.Event, error) {
+		return nil, nil, pl.Rename(name)
 	})
 }
 
@@ -103,34 +85,28 @@ func (s *Service) DeletePipeline(ctx context.Context, id uuid.UUID, ifMatch acce
 	if err != nil {
 		return err
 	}
-	return s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		pl, err := r.Pipeline(ctx, id, ForUpdate)
-		if err != nil {
-			return err
-		}
+	return s.db.Pipelines.DeletePipeline(ctx, p.TenantID, id, func(r StageDeals, pl *domain.Pipeline) ([]events.Event, error) {
 		if err := ifMatch.Check(pl.Version); err != nil {
-			return err
+			return nil, err
 		}
 		if has, err := r.PipelineHasDeals(ctx, id); err != nil || has {
 			if err == nil {
 				err = domain.ErrPipelineHasDeals
 			}
-			return err
+			return nil, err
 		}
-		if err := r.DeletePipeline(ctx, id); err != nil {
-			return err
-		}
-		return publishPipeline(ctx, r, pl, p.UserID, true, nil)
+		ev, err := pipelineEvent(pl, p.UserID, true, nil)
+		return []events.Event{ev}, err
 	})
 }
 
 // AddStage adds a stage to a pipeline (at position, or last).
 func (s *Service) AddStage(ctx context.Context, pipeline uuid.UUID, ifMatch access.IfMatch, spec domain.StageSpec, position *int) (*domain.Pipeline, domain.Stage, error) {
 	var st domain.Stage
-	pl, err := s.changePipeline(ctx, pipeline, ifMatch, func(_ Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
+	pl, err := s.changePipeline(ctx, pipeline, ifMatch, func(_ StageDeals, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, []events.Event, error) {
 		var err error
 		st, err = pl.AddStage(spec, position)
-		return nil, err
+		return nil, nil, err
 	})
 	return pl, st, err
 }
@@ -139,33 +115,33 @@ func (s *Service) AddStage(ctx context.Context, pipeline uuid.UUID, ifMatch acce
 // that holds deals keeps its kind: the deals' status follows the kind.
 func (s *Service) ChangeStage(ctx context.Context, pipeline, stage uuid.UUID, ifMatch access.IfMatch, spec domain.StageSpec) (*domain.Pipeline, domain.Stage, error) {
 	var st domain.Stage
-	pl, err := s.changePipeline(ctx, pipeline, ifMatch, func(r Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
+	pl, err := s.changePipeline(ctx, pipeline, ifMatch, func(r StageDeals, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, []events.Event, error) {
 		before := pl.Stage(stage)
 		if before == nil {
-			return nil, domain.ErrStageNotFound
+			return nil, nil, domain.ErrStageNotFound
 		}
 		kind := before.Kind
 		var err error
 		if st, err = pl.ChangeStage(stage, spec); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if st.Kind != kind {
 			if has, err := r.StageHasDeals(ctx, stage); err != nil || has {
 				if err == nil {
 					err = errKindWithDeals
 				}
-				return nil, err
+				return nil, nil, err
 			}
 		}
-		return nil, nil
+		return nil, nil, nil
 	})
 	return pl, st, err
 }
 
 // ReorderStages puts a pipeline's stages in the given order.
 func (s *Service) ReorderStages(ctx context.Context, pipeline uuid.UUID, ifMatch access.IfMatch, ids []uuid.UUID) (*domain.Pipeline, error) {
-	return s.changePipeline(ctx, pipeline, ifMatch, func(_ Repo, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, error) {
-		return nil, pl.Reorder(ids)
+	return s.changePipeline(ctx, pipeline, ifMatch, func(_ StageDeals, _ auth.Principal, pl *domain.Pipeline, _ time.Time) (map[string]string, []events.Event, error) {
+		return nil, nil, pl.Reorder(ids)
 	})
 }
 
@@ -173,7 +149,7 @@ func (s *Service) ReorderStages(ctx context.Context, pipeline uuid.UUID, ifMatch
 // recorded and published as crm.deal.stage_changed), and a stage that holds
 // deals without moveTo stays.
 func (s *Service) DeleteStage(ctx context.Context, pipeline, stage uuid.UUID, ifMatch access.IfMatch, moveTo uuid.UUID) (*domain.Pipeline, error) {
-	return s.changePipeline(ctx, pipeline, ifMatch, func(r Repo, p auth.Principal, pl *domain.Pipeline, now time.Time) (map[string]string, error) {
+	return s.changePipeline(ctx, pipeline, ifMatch, func(r StageDeals, p auth.Principal, pl *domain.Pipeline, now time.Time) (map[string]string, []events.Event, error) {
 		var from, to domain.Stage
 		if st := pl.Stage(stage); st != nil {
 			from = *st
@@ -184,46 +160,43 @@ func (s *Service) DeleteStage(ctx context.Context, pipeline, stage uuid.UUID, if
 			}
 		}
 		if err := pl.RemoveStage(stage, moveTo); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if moveTo == uuid.Nil {
 			has, err := r.StageHasDeals(ctx, stage)
 			if err == nil && has {
 				err = domain.ErrStageHasDeals
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		// The deals handed over meet the requirements of the stage they enter.
 		if to.Kind != domain.KindLost && len(to.RequiredFields) > 0 {
 			missing, err := r.StageDealsMissing(ctx, stage, to.RequiredFields)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if len(missing) > 0 {
-				return nil, domain.ErrMissingRequired(to.Name, missing)
+				return nil, nil, domain.ErrMissingRequired(to.Name, missing)
 			}
 		}
 		moved, err := r.MoveStageDeals(ctx, stage, to, p.UserID, now)
 		if err != nil || len(moved) == 0 {
-			return nil, err
+			return nil, nil, err
 		}
 		base := s.settingsOf(p.TenantID).BaseCurrency
 		rates, err := rateMap(ctx, r)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		evs := make([]events.Event, 0, len(moved))
 		for _, m := range moved {
 			t := domain.Transition{Move: m.Move, From: from, SecondsInPrevious: int64(now.Sub(m.WasEnteredAt) / time.Second)}
 			ev, err := dealEvent(TypeDealStageChanged, m.Deal, to.Probability, base, rates, p.UserID, &t, "")
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			evs = append(evs, ev)
 		}
-		if err := r.Publish(ctx, evs...); err != nil {
-			return nil, err
-		}
-		return map[string]string{stage.String(): moveTo.String()}, nil
+		return map[string]string{stage.String(): moveTo.String()}, evs, nil
 	})
 }

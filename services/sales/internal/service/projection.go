@@ -87,7 +87,7 @@ func parseIDs(ss []string) []uuid.UUID {
 // sales references, in the consumer's transaction (r): they change and go, merged contacts' deals
 // move to the surviving contact (and back on an unmerge), and an erased
 // person's name is forgotten.
-func (s *Service) ApplyContactsEvent(ctx context.Context, r Repo, e events.Event) error {
+func (s *Service) ApplyContactsEvent(ctx context.Context, r Projection, e events.Event) error {
 	switch e.Type {
 	case typeContactUpdated:
 		var m contactsv1.ContactUpdated
@@ -201,7 +201,7 @@ func FieldOf(m *contactsv1.FieldDefinition) Field {
 
 // publishRelinked publishes crm.deal.updated for deals whose contact a
 // merge or an unmerge changed.
-func (s *Service) publishRelinked(ctx context.Context, r Repo, tenant uuid.UUID, deals []uuid.UUID, actor string) error {
+func (s *Service) publishRelinked(ctx context.Context, r Projection, tenant uuid.UUID, deals []uuid.UUID, actor string) error {
 	if len(deals) == 0 {
 		return nil
 	}

@@ -10,34 +10,52 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/customfield"
-	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 )
 
 // The quick deal's undo, which the platform tests cannot provoke: the
 // contact is created, then storing the deal fails, and the contact must go.
 
+// fakeRepo is the few repository methods a quick deal touches: the deal's
+// write (whose insert fails with insert) and its reads, and the contacts
+// the projection holds.
 type fakeRepo struct {
-	Repo     // unimplemented methods panic: the test touches only these
-	pipeline *domain.Pipeline
-	insert   error
-	upserted []Party
-	gone     []uuid.UUID
+	DealRepository // unimplemented methods panic: the test touches only these
+	pipeline       *domain.Pipeline
+	insert         error
+	upserted       []Party
+	gone           []uuid.UUID
 }
 
-func (r *fakeRepo) Pipelines(context.Context) ([]*domain.Pipeline, error) {
-	return []*domain.Pipeline{r.pipeline}, nil
+func (r *fakeRepo) CreateDeal(_ context.Context, _ uuid.UUID, fn func(DealTx) (NewDeal, error)) error {
+	if _, err := fn(dealTx{r}); err != nil {
+		return err
+	}
+	return r.insert
 }
-func (r *fakeRepo) Rates(context.Context) ([]CurrencyRate, error)         { return nil, nil }
-func (r *fakeRepo) DealFields(context.Context) ([]customfield.Def, error) { return nil, nil }
-func (r *fakeRepo) UpsertContacts(_ context.Context, ps ...Party) error {
-	r.upserted = append(r.upserted, ps...)
+
+// dealTx is what the deal's write reads.
+type dealTx struct{ r *fakeRepo }
+
+func (tx dealTx) Pipelines(context.Context) ([]*domain.Pipeline, error) {
+	return []*domain.Pipeline{tx.r.pipeline}, nil
+}
+func (tx dealTx) Pipeline(context.Context, uuid.UUID, Lock) (*domain.Pipeline, error) {
+	return tx.r.pipeline, nil
+}
+func (dealTx) Rates(context.Context) ([]CurrencyRate, error)         { return nil, nil }
+func (dealTx) DealFields(context.Context) ([]customfield.Def, error) { return nil, nil }
+func (dealTx) LossReason(context.Context, uuid.UUID, bool) (*domain.LossReason, error) {
+	return nil, domain.ErrLossReasonNotFound
+}
+func (dealTx) References(context.Context, []uuid.UUID, []uuid.UUID) (Held, error) { return Held{}, nil }
+func (tx dealTx) UpsertContacts(_ context.Context, ps ...Party) error {
+	tx.r.upserted = append(tx.r.upserted, ps...)
 	return nil
 }
-func (r *fakeRepo) Pipeline(context.Context, uuid.UUID, Lock) (*domain.Pipeline, error) {
-	return r.pipeline, nil
-}
-func (r *fakeRepo) Contact(_ context.Context, id uuid.UUID) (Party, bool, error) {
+func (dealTx) UpsertCompanies(context.Context, ...Party) error { return nil }
+
+func (r *fakeRepo) Contact(_ context.Context, _, id uuid.UUID) (Party, bool, error) {
 	for _, p := range r.gone {
 		if p == id {
 			return Party{ID: id, Deleted: true}, true, nil
@@ -45,16 +63,10 @@ func (r *fakeRepo) Contact(_ context.Context, id uuid.UUID) (Party, bool, error)
 	}
 	return Party{}, false, nil
 }
-func (r *fakeRepo) MarkContacts(_ context.Context, ids []uuid.UUID, _ uuid.UUID) error {
-	r.gone = append(r.gone, ids...)
+func (r *fakeRepo) ForgetContact(_ context.Context, _, id uuid.UUID) error {
+	r.gone = append(r.gone, id)
 	return nil
 }
-func (r *fakeRepo) InsertDeal(context.Context, *domain.Deal, domain.Move) error { return r.insert }
-func (r *fakeRepo) Publish(context.Context, ...events.Event) error              { return nil }
-
-type fakeStore struct{ repo *fakeRepo }
-
-func (s fakeStore) Tx(_ context.Context, _ uuid.UUID, fn func(Repo) error) error { return fn(s.repo) }
 
 type fakeContacts struct {
 	Contacts
@@ -97,7 +109,7 @@ func newQuick(t *testing.T) *quick {
 		t.Fatal(err)
 	}
 	q := &quick{repo: &fakeRepo{pipeline: pl}, contacts: &fakeContacts{}}
-	q.s = New(fakeStore{q.repo}, q.contacts, func(uuid.UUID) Settings { return Settings{Locale: "en"} }, nil)
+	q.s = New(Stores{Deals: q.repo, Parties: q.repo}, q.contacts, func(uuid.UUID) Settings { return Settings{Locale: "en"} }, nil)
 	q.ctx = auth.WithPrincipal(context.Background(), auth.Principal{TenantID: tenant, UserID: "u", Roles: []string{auth.RoleRep}})
 	return q
 }

@@ -17,16 +17,13 @@ func (s *Service) LossReasons(ctx context.Context, archived bool) ([]*domain.Los
 	if err != nil {
 		return nil, err
 	}
+	all, err := s.db.LossReasons.LossReasons(ctx, p.TenantID)
 	var out []*domain.LossReason
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		all, err := r.LossReasons(ctx)
-		for _, lr := range all {
-			if archived || !lr.Archived {
-				out = append(out, lr)
-			}
+	for _, lr := range all {
+		if archived || !lr.Archived {
+			out = append(out, lr)
 		}
-		return err
-	})
+	}
 	return out, err
 }
 
@@ -36,12 +33,7 @@ func (s *Service) GetLossReason(ctx context.Context, id uuid.UUID) (*domain.Loss
 	if err != nil {
 		return nil, err
 	}
-	var out *domain.LossReason
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		out, err = r.LossReason(ctx, id, false)
-		return err
-	})
-	return out, err
+	return s.db.LossReasons.LossReason(ctx, p.TenantID, id)
 }
 
 // AddLossReason adds a loss reason after the others.
@@ -50,18 +42,9 @@ func (s *Service) AddLossReason(ctx context.Context, name string) (*domain.LossR
 	if err != nil {
 		return nil, err
 	}
-	var lr *domain.LossReason
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		all, err := r.LossReasons(ctx)
-		if err != nil {
-			return err
-		}
-		if lr, err = domain.NewLossReason(name, len(all), s.now()); err != nil {
-			return err
-		}
-		return r.InsertLossReason(ctx, lr)
+	return s.db.LossReasons.AddLossReason(ctx, p.TenantID, func(count int) (*domain.LossReason, error) {
+		return domain.NewLossReason(name, count, s.now())
 	})
-	return lr, err
 }
 
 // ChangeLossReason renames a loss reason or (un)archives it. Deals lost for
@@ -71,11 +54,7 @@ func (s *Service) ChangeLossReason(ctx context.Context, id uuid.UUID, ifMatch ac
 	if err != nil {
 		return nil, err
 	}
-	var lr *domain.LossReason
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		if lr, err = r.LossReason(ctx, id, true); err != nil {
-			return err
-		}
+	return s.db.LossReasons.UpdateLossReason(ctx, p.TenantID, id, func(lr *domain.LossReason) error {
 		if err := ifMatch.Check(lr.Version); err != nil {
 			return err
 		}
@@ -89,9 +68,8 @@ func (s *Service) ChangeLossReason(ctx context.Context, id uuid.UUID, ifMatch ac
 		}
 		lr.Version++
 		lr.UpdatedAt = s.now()
-		return r.UpdateLossReason(ctx, lr)
+		return nil
 	})
-	return lr, err
 }
 
 // Rates lists the tenant's currency rates.
@@ -100,11 +78,7 @@ func (s *Service) Rates(ctx context.Context) (string, []CurrencyRate, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	var out []CurrencyRate
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error {
-		out, err = r.Rates(ctx)
-		return err
-	})
+	out, err := s.db.Rates.Rates(ctx, p.TenantID)
 	return s.settingsOf(p.TenantID).BaseCurrency, out, err
 }
 
@@ -128,6 +102,5 @@ func (s *Service) SetRate(ctx context.Context, currency, rate string) (string, C
 		return base, CurrencyRate{}, err
 	}
 	cr := CurrencyRate{Currency: cur, Rate: r, UpdatedAt: s.now(), UpdatedBy: p.UserID}
-	err = s.store.Tx(ctx, p.TenantID, func(r Repo) error { return r.SetRate(ctx, cr) })
-	return base, cr, err
+	return base, cr, s.db.Rates.SetRate(ctx, p.TenantID, cr)
 }

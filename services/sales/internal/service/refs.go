@@ -72,7 +72,7 @@ var errAsk = errors.New("service: a reference must be asked of the contacts serv
 // checkRefs checks n in the write's transaction r, and stores what the
 // contacts service confirmed into the projection there. It returns errAsk
 // when the contacts service must be asked first.
-func (s *Service) checkRefs(ctx context.Context, r Repo, p auth.Principal, n *refs) error {
+func (s *Service) checkRefs(ctx context.Context, r References, p auth.Principal, n *refs) error {
 	var contacts, companies []uuid.UUID
 	var keepContacts, keepCompanies []Party
 	for _, ref := range n.list {

@@ -1,6 +1,6 @@
 // Package service holds the sales use cases. It knows who asks (the
 // principal from the verified token), what they may do and see, and which
-// events a change publishes; storage is behind Store.
+// events a change publishes; storage is behind the repositories of Stores.
 package service
 
 import (
@@ -36,7 +36,7 @@ const (
 
 // Service is the sales use cases.
 type Service struct {
-	store Store
+	db Stores
 	// contacts is nil when the contacts service's URL is not configured:
 	// then only the projection vouches for contacts, and quick deals fail.
 	contacts Contacts
@@ -45,9 +45,9 @@ type Service struct {
 	log      *slog.Logger
 }
 
-// New returns the service over its store and the contacts service's API.
-func New(store Store, contacts Contacts, settings SettingsFunc, log *slog.Logger) *Service {
-	return &Service{store: store, contacts: contacts, settings: settings, log: log,
+// New returns the service over its repositories and the contacts service's API.
+func New(db Stores, contacts Contacts, settings SettingsFunc, log *slog.Logger) *Service {
+	return &Service{db: db, contacts: contacts, settings: settings, log: log,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 

@@ -17,9 +17,11 @@ import (
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 )
 
-// RepoOf is the repository over a transaction someone else scoped to
-// tenant (a consumer's, whose inbox row commits with the effect).
-func RepoOf(tx pgx.Tx, tenant uuid.UUID) service.Repo { return &repo{tx: tx, tenant: tenant} }
+// ProjectionOf is the projection over a transaction someone else scoped
+// to tenant (a consumer's, whose inbox row commits with the effect).
+func ProjectionOf(tx pgx.Tx, tenant uuid.UUID) service.Projection {
+	return &repo{tx: tx, tenant: tenant}
+}
 
 const contactCols = `id, company_id, name, deleted, erased, merged_into, version,
 	owner_id, team, shared_users, shared_teams, visibility_known`

@@ -12,27 +12,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rapportcrm/rapport/pkg/events"
-	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 )
 
-// Store is the service.Store over a pool.
-type Store struct{ pool *pgxpool.Pool }
-
-// NewStore returns the store.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
-
-// Tx runs fn in a transaction scoped to tenant.
-func (s *Store) Tx(ctx context.Context, tenant uuid.UUID, fn func(service.Repo) error) error {
-	return postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
-		return fn(&repo{tx: tx, tenant: tenant})
-	})
-}
-
+// repo is the store's statements in a transaction scoped to one tenant;
+// the repositories (stores.go) own the transactions it runs in.
 type repo struct {
 	tx     pgx.Tx
 	tenant uuid.UUID
@@ -304,14 +291,21 @@ func (r *repo) Deal(ctx context.Context, id uuid.UUID, lock bool) (*domain.Deal,
 	return d, err
 }
 
-func (r *repo) DealState(ctx context.Context, id uuid.UUID) (service.DealState, error) {
+// dealState reads, in one round trip, a deal, its pipeline and its moves,
+// and for a write (lock) the tenant's rates, with the deal locked for
+// update and its pipeline for share.
+func (r *repo) dealState(ctx context.Context, id uuid.UUID, lock bool) (service.DealState, error) {
+	share, update := "", ""
+	if lock {
+		share, update = " for share", " for update"
+	}
 	var st service.DealState
 	const pipelineOf = `(select pipeline_id from deals where tenant_id = $1 and id = $2)`
 	b := &pgx.Batch{}
 	// The pipeline first, shared: its changes wait for the deal's, and a
 	// deal's change waits for them (never the other way round, which could
 	// deadlock with a stage deletion moving this deal).
-	b.Queue(`select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 and id = `+pipelineOf+` for share`, r.tenant, id).
+	b.Queue(`select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 and id = `+pipelineOf+share, r.tenant, id).
 		QueryRow(func(row pgx.Row) error {
 			p := &domain.Pipeline{TenantID: r.tenant}
 			err := row.Scan(&p.ID, &p.Name, &p.Version, &p.CreatedAt, &p.UpdatedAt)
@@ -321,7 +315,7 @@ func (r *repo) DealState(ctx context.Context, id uuid.UUID) (service.DealState, 
 			st.Pipeline = p
 			return err
 		})
-	b.Queue(`select `+dealCols+` from deals where tenant_id = $1 and id = $2 for update`, r.tenant, id).QueryRow(func(row pgx.Row) error {
+	b.Queue(`select `+dealCols+` from deals where tenant_id = $1 and id = $2`+update, r.tenant, id).QueryRow(func(row pgx.Row) error {
 		d, err := scanDeal(r.tenant, row)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && st.Pipeline == nil) {
 			return domain.ErrDealNotFound
@@ -342,18 +336,20 @@ func (r *repo) DealState(ctx context.Context, id uuid.UUID) (service.DealState, 
 		st.Moves, err = pgx.CollectRows(rows, scanMove)
 		return err
 	})
-	b.Queue(`select currency, rate::text, updated_at, updated_by from currency_rates where tenant_id = $1 order by currency`, r.tenant).
-		Query(func(rows pgx.Rows) (err error) {
-			st.Rates, err = pgx.CollectRows(rows, scanRate)
-			return err
-		})
+	if lock {
+		b.Queue(`select currency, rate::text, updated_at, updated_by from currency_rates where tenant_id = $1 order by currency`, r.tenant).
+			Query(func(rows pgx.Rows) (err error) {
+				st.Rates, err = pgx.CollectRows(rows, scanRate)
+				return err
+			})
+	}
 	if err := r.tx.SendBatch(ctx, b).Close(); err != nil {
 		return st, err
 	}
 	return st, nil
 }
 
-func (r *repo) SaveDeal(ctx context.Context, d *domain.Deal, move *domain.Move, evs ...events.Event) error {
+func (r *repo) saveDeal(ctx context.Context, d *domain.Deal, move *domain.Move, evs ...events.Event) error {
 	b := &pgx.Batch{}
 	b.Queue(updateDeal, dealArgs(r.tenant, d)...)
 	if move != nil {
@@ -371,12 +367,15 @@ func dealArgs(tenant uuid.UUID, d *domain.Deal) []any {
 		d.Version(), d.CreatedAt(), d.UpdatedAt(), d.Custom()}
 }
 
-func (r *repo) InsertDeal(ctx context.Context, d *domain.Deal, first domain.Move) error {
+func (r *repo) insertDeal(ctx context.Context, d *domain.Deal, first domain.Move, evs ...events.Event) error {
 	b := &pgx.Batch{}
 	b.Queue(`insert into deals (tenant_id, id, title, pipeline_id, stage_id, status, amount, currency, contact_id, company_id, owner_id, team,
 		expected_close_date, source, tags, loss_reason_id, loss_comment, stage_entered_at, closed_at, version, created_at, updated_at, custom)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`, dealArgs(r.tenant, d)...)
 	queueMove(b, r.tenant, first)
+	if err := events.QueueAppend(ctx, b, evs...); err != nil {
+		return err
+	}
 	return r.tx.SendBatch(ctx, b).Close()
 }
 
@@ -385,36 +384,19 @@ const updateDeal = `update deals set title = $3, pipeline_id = $4, stage_id = $5
 		loss_reason_id = $16, loss_comment = $17, stage_entered_at = $18, closed_at = $19, version = $20, created_at = $21, updated_at = $22,
 		custom = $23 where tenant_id = $1 and id = $2`
 
-func (r *repo) UpdateDeal(ctx context.Context, d *domain.Deal) error {
-	_, err := r.tx.Exec(ctx, updateDeal, dealArgs(r.tenant, d)...)
-	return err
-}
-
-func (r *repo) DeleteDeal(ctx context.Context, id uuid.UUID) error {
+func (r *repo) deleteDeal(ctx context.Context, id uuid.UUID, evs ...events.Event) error {
 	b := &pgx.Batch{}
 	b.Queue(`delete from deal_moves where tenant_id = $1 and deal_id = $2`, r.tenant, id)
 	b.Queue(`delete from deals where tenant_id = $1 and id = $2`, r.tenant, id)
+	if err := events.QueueAppend(ctx, b, evs...); err != nil {
+		return err
+	}
 	return r.tx.SendBatch(ctx, b).Close()
 }
 
 func queueMove(b *pgx.Batch, tenant uuid.UUID, m domain.Move) {
 	b.Queue(`insert into deal_moves (tenant_id, deal_id, id, from_stage_id, to_stage_id, actor_id, moved_at) values ($1, $2, $3, $4, $5, $6, $7)`,
 		tenant, m.DealID, m.ID, nullID(m.FromStageID), m.ToStageID, m.ActorID, m.At)
-}
-
-func (r *repo) InsertMove(ctx context.Context, m domain.Move) error {
-	b := &pgx.Batch{}
-	queueMove(b, r.tenant, m)
-	return r.tx.SendBatch(ctx, b).Close()
-}
-
-func (r *repo) Moves(ctx context.Context, deal uuid.UUID) ([]domain.Move, error) {
-	rows, err := r.tx.Query(ctx, `select id, deal_id, from_stage_id, to_stage_id, actor_id, moved_at from deal_moves
-		where tenant_id = $1 and deal_id = $2 order by moved_at, id`, r.tenant, deal)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, scanMove)
 }
 
 func scanMove(row pgx.CollectableRow) (domain.Move, error) {
@@ -563,10 +545,6 @@ func (r *repo) LossReason(ctx context.Context, id uuid.UUID, lock bool) (*domain
 		return nil, domain.ErrLossReasonNotFound
 	}
 	return lr, err
-}
-
-func (r *repo) InsertLossReason(ctx context.Context, lr *domain.LossReason) error {
-	return insertLossReason(ctx, r.tx, r.tenant, lr)
 }
 
 func insertLossReason(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, lr *domain.LossReason) error {
