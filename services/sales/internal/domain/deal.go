@@ -264,7 +264,7 @@ func NewDeal(tenant uuid.UUID, f DealPatch, p *Pipeline, stage *uuid.UUID, baseC
 	var v apperr.Invalid
 	id, _ := uuid.NewV7()
 	d := &Deal{id: id, tenantID: tenant, values: DealValues{Currency: baseCurrency, Tags: []string{}, Custom: map[string]any{}},
-		standing: DealStanding{PipelineID: p.ID, StageEnteredAt: now}, version: 1, created: now, updated: now}
+		standing: DealStanding{PipelineID: p.ID(), StageEnteredAt: now}, version: 1, created: now, updated: now}
 	if f.Title == nil {
 		v.Add("title", "is required")
 	}

@@ -9,15 +9,17 @@ import (
 )
 
 // LossReason says why deals are lost ("too expensive"); an archived one
-// stays on the deals lost for it but is offered no more.
+// stays on the deals lost for it but is offered no more. Its fields are
+// private: a reason is made by NewLossReason and rebuilt from storage by
+// UnmarshalLossReasonFromDatabase.
 type LossReason struct {
-	ID        uuid.UUID
-	Name      string
-	Position  int
-	Archived  bool
-	Version   int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	id       uuid.UUID
+	name     string
+	position int
+	archived bool
+	version  int64
+	created  time.Time
+	updated  time.Time
 }
 
 // NewLossReason validates a new loss reason.
@@ -28,7 +30,30 @@ func NewLossReason(name string, position int, now time.Time) (*LossReason, error
 		return nil, err
 	}
 	id, _ := uuid.NewV7()
-	return &LossReason{ID: id, Name: n, Position: position, Version: 1, CreatedAt: now, UpdatedAt: now}, nil
+	return &LossReason{id: id, name: n, position: position, version: 1, created: now, updated: now}, nil
+}
+
+// UnmarshalLossReasonFromDatabase rebuilds a stored loss reason.
+func UnmarshalLossReasonFromDatabase(id uuid.UUID, name string, position int, archived bool, version int64, createdAt, updatedAt time.Time) *LossReason {
+	return &LossReason{id: id, name: name, position: position, archived: archived, version: version, created: createdAt, updated: updatedAt}
+}
+
+// The reason's fields.
+func (r *LossReason) ID() uuid.UUID        { return r.id }
+func (r *LossReason) Name() string         { return r.name }
+func (r *LossReason) Position() int        { return r.position }
+func (r *LossReason) Archived() bool       { return r.archived }
+func (r *LossReason) Version() int64       { return r.version }
+func (r *LossReason) CreatedAt() time.Time { return r.created }
+func (r *LossReason) UpdatedAt() time.Time { return r.updated }
+
+// Archive archives the reason (or, with false, offers it again).
+func (r *LossReason) Archive(archived bool) { r.archived = archived }
+
+// Advance records a change of the reason at now: its next version.
+func (r *LossReason) Advance(now time.Time) {
+	r.version++
+	r.updated = now
 }
 
 // Rename changes the reason's name.
@@ -38,7 +63,7 @@ func (r *LossReason) Rename(name string) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	r.Name = n
+	r.name = n
 	return nil
 }
 

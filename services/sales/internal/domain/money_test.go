@@ -117,15 +117,15 @@ func TestPipelineKeepsAnOpenStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range p.Stages[:3] {
+	for _, st := range p.stages[:3] {
 		if err := p.RemoveStage(st.ID, uuid.Nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := p.RemoveStage(p.Stages[0].ID, uuid.Nil); err != ErrLastOpenStage {
+	if err := p.RemoveStage(p.stages[0].ID, uuid.Nil); err != ErrLastOpenStage {
 		t.Errorf("removing the last open stage: %v", err)
 	}
-	if _, err := p.ChangeStage(p.Stages[0].ID, StageSpec{Kind: &won}); err != ErrLastOpenStage {
+	if _, err := p.ChangeStage(p.stages[0].ID, StageSpec{Kind: &won}); err != ErrLastOpenStage {
 		t.Errorf("re-kinding the last open stage: %v", err)
 	}
 }
@@ -246,7 +246,7 @@ func TestMessagesWriteMoneyTheTenantsWay(t *testing.T) {
 			"must be at most 1" + nbsp + "000" + nbsp + "000,00" + nbsp + "₽ for one unit of the currency"},
 		{"en", "USD", "(150000 is $1,500.00)", "must be at most $1,000,000.00 for one unit of the currency"},
 	} {
-		p := &Pipeline{ID: uuid.New(), Stages: []Stage{{ID: uuid.New(), Name: "New", Kind: KindOpen}}}
+		p := UnmarshalPipelineFromDatabase(uuid.New(), uuid.New(), "Sales", []Stage{{ID: uuid.New(), Name: "New", Kind: KindOpen}}, 1, time.Now(), time.Now())
 		title := "x"
 		_, err := NewDeal(uuid.New(), DealPatch{Title: &title, Amount: &AmountChange{Minor: -1}}, p, nil, tc.base, tc.locale, nil, time.Now())
 		if have := fieldMessage(err, "amount"); !strings.HasSuffix(have, tc.wantAmount) {

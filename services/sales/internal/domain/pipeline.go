@@ -42,15 +42,38 @@ type Stage struct {
 	RequiredFields []string
 }
 
-// Pipeline is a funnel with its stages in order.
+// Pipeline is a funnel with its stages in order. Its fields are private:
+// a pipeline is made by NewPipeline, changed by its methods and rebuilt
+// from storage by UnmarshalPipelineFromDatabase.
 type Pipeline struct {
-	ID        uuid.UUID
-	TenantID  uuid.UUID
-	Name      string
-	Stages    []Stage
-	Version   int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	id       uuid.UUID
+	tenantID uuid.UUID
+	name     string
+	stages   []Stage
+	version  int64
+	created  time.Time
+	updated  time.Time
+}
+
+// UnmarshalPipelineFromDatabase rebuilds a stored pipeline from its row and
+// its stages in order.
+func UnmarshalPipelineFromDatabase(id, tenantID uuid.UUID, name string, stages []Stage, version int64, createdAt, updatedAt time.Time) *Pipeline {
+	return &Pipeline{id: id, tenantID: tenantID, name: name, stages: stages, version: version, created: createdAt, updated: updatedAt}
+}
+
+// The pipeline's fields; Stages is a copy.
+func (p *Pipeline) ID() uuid.UUID        { return p.id }
+func (p *Pipeline) TenantID() uuid.UUID  { return p.tenantID }
+func (p *Pipeline) Name() string         { return p.name }
+func (p *Pipeline) Stages() []Stage      { return slices.Clone(p.stages) }
+func (p *Pipeline) Version() int64       { return p.version }
+func (p *Pipeline) CreatedAt() time.Time { return p.created }
+func (p *Pipeline) UpdatedAt() time.Time { return p.updated }
+
+// Advance records a change of the pipeline at now: its next version.
+func (p *Pipeline) Advance(now time.Time) {
+	p.version++
+	p.updated = now
 }
 
 // StageSpec is a stage as a client describes it; nil members are not given.
@@ -156,12 +179,12 @@ func (st *Stage) apply(v *apperr.Invalid, prefix string, s StageSpec) {
 func NewPipeline(tenant uuid.UUID, name string, stages []StageSpec, locale string, now time.Time) (*Pipeline, error) {
 	var v apperr.Invalid
 	id, _ := uuid.NewV7()
-	p := &Pipeline{ID: id, TenantID: tenant, Name: checkName(&v, "name", name), Version: 1, CreatedAt: now, UpdatedAt: now}
+	p := &Pipeline{id: id, tenantID: tenant, name: checkName(&v, "name", name), version: 1, created: now, updated: now}
 	if stages == nil {
 		stages = DefaultStages(locale)
 	}
 	for i, s := range stages {
-		p.Stages = append(p.Stages, NewStage(&v, "stages/"+itoa(i)+"/", s))
+		p.stages = append(p.stages, NewStage(&v, "stages/"+itoa(i)+"/", s))
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -174,27 +197,43 @@ func NewPipeline(tenant uuid.UUID, name string, stages []StageSpec, locale strin
 }
 
 func (p *Pipeline) renumber() {
-	for i := range p.Stages {
-		p.Stages[i].Position = i
-		p.Stages[i].PipelineID = p.ID
+	for i := range p.stages {
+		p.stages[i].Position = i
+		p.stages[i].PipelineID = p.id
 	}
 }
 
-// Stage finds a stage of the pipeline.
+// Stage is a copy of the pipeline's stage id, or nil.
 func (p *Pipeline) Stage(id uuid.UUID) *Stage {
-	for i := range p.Stages {
-		if p.Stages[i].ID == id {
-			return &p.Stages[i]
+	return clone(p.stage(id))
+}
+
+// FirstOf is a copy of the pipeline's first stage of kind k, or nil.
+func (p *Pipeline) FirstOf(k Kind) *Stage {
+	return clone(p.firstOf(k))
+}
+
+func clone(st *Stage) *Stage {
+	if st == nil {
+		return nil
+	}
+	c := *st
+	return &c
+}
+
+func (p *Pipeline) stage(id uuid.UUID) *Stage {
+	for i := range p.stages {
+		if p.stages[i].ID == id {
+			return &p.stages[i]
 		}
 	}
 	return nil
 }
 
-// FirstOf is the pipeline's first stage of kind k, or nil.
-func (p *Pipeline) FirstOf(k Kind) *Stage {
-	for i := range p.Stages {
-		if p.Stages[i].Kind == k {
-			return &p.Stages[i]
+func (p *Pipeline) firstOf(k Kind) *Stage {
+	for i := range p.stages {
+		if p.stages[i].Kind == k {
+			return &p.stages[i]
 		}
 	}
 	return nil
@@ -204,10 +243,10 @@ func (p *Pipeline) FirstOf(k Kind) *Stage {
 func (p *Pipeline) AddStage(s StageSpec, position *int) (Stage, error) {
 	var v apperr.Invalid
 	st := NewStage(&v, "", s)
-	at := len(p.Stages)
+	at := len(p.stages)
 	if position != nil {
-		if *position < 0 || *position > len(p.Stages) {
-			v.Add("position", "must be between 0 and "+itoa(len(p.Stages)))
+		if *position < 0 || *position > len(p.stages) {
+			v.Add("position", "must be between 0 and "+itoa(len(p.stages)))
 		} else {
 			at = *position
 		}
@@ -215,7 +254,7 @@ func (p *Pipeline) AddStage(s StageSpec, position *int) (Stage, error) {
 	if err := v.Err(); err != nil {
 		return Stage{}, err
 	}
-	p.Stages = slices.Insert(p.Stages, at, st)
+	p.stages = slices.Insert(p.stages, at, st)
 	p.renumber()
 	return *p.Stage(st.ID), nil
 }
@@ -223,7 +262,7 @@ func (p *Pipeline) AddStage(s StageSpec, position *int) (Stage, error) {
 // ChangeStage changes a stage's name, colour, probability, kind or
 // requirements.
 func (p *Pipeline) ChangeStage(id uuid.UUID, s StageSpec) (Stage, error) {
-	st := p.Stage(id)
+	st := p.stage(id)
 	if st == nil {
 		return Stage{}, ErrStageNotFound
 	}
@@ -235,7 +274,7 @@ func (p *Pipeline) ChangeStage(id uuid.UUID, s StageSpec) (Stage, error) {
 	}
 	before := *st
 	*st = changed
-	if p.FirstOf(KindOpen) == nil {
+	if p.firstOf(KindOpen) == nil {
 		*st = before
 		return Stage{}, ErrLastOpenStage
 	}
@@ -245,8 +284,8 @@ func (p *Pipeline) ChangeStage(id uuid.UUID, s StageSpec) (Stage, error) {
 // Reorder puts the stages in the order of ids, which must name each stage
 // exactly once.
 func (p *Pipeline) Reorder(ids []uuid.UUID) error {
-	if len(ids) != len(p.Stages) {
-		return invalid("stage_ids", "must list each of the pipeline's "+itoa(len(p.Stages))+" stages exactly once")
+	if len(ids) != len(p.stages) {
+		return invalid("stage_ids", "must list each of the pipeline's "+itoa(len(p.stages))+" stages exactly once")
 	}
 	ordered := make([]Stage, 0, len(ids))
 	seen := map[uuid.UUID]bool{}
@@ -258,7 +297,7 @@ func (p *Pipeline) Reorder(ids []uuid.UUID) error {
 		seen[id] = true
 		ordered = append(ordered, *st)
 	}
-	p.Stages = ordered
+	p.stages = ordered
 	p.renumber()
 	return nil
 }
@@ -266,7 +305,7 @@ func (p *Pipeline) Reorder(ids []uuid.UUID) error {
 // RemoveStage takes a stage out; moveTo, when not nil, is where its deals go
 // and must be another stage of the pipeline.
 func (p *Pipeline) RemoveStage(id uuid.UUID, moveTo uuid.UUID) error {
-	i := slices.IndexFunc(p.Stages, func(s Stage) bool { return s.ID == id })
+	i := slices.IndexFunc(p.stages, func(s Stage) bool { return s.ID == id })
 	if i < 0 {
 		return ErrStageNotFound
 	}
@@ -277,15 +316,15 @@ func (p *Pipeline) RemoveStage(id uuid.UUID, moveTo uuid.UUID) error {
 		}
 		// A deal's status is its stage's kind: handing deals to a stage of
 		// another kind would win, lose or reopen them behind their owners' backs.
-		if to.Kind != p.Stages[i].Kind {
-			return invalid("move_to", "must be a stage of the same kind ("+string(p.Stages[i].Kind)+"); win, lose or reopen deals one by one")
+		if to.Kind != p.stages[i].Kind {
+			return invalid("move_to", "must be a stage of the same kind ("+string(p.stages[i].Kind)+"); win, lose or reopen deals one by one")
 		}
 	}
-	rest := slices.Delete(slices.Clone(p.Stages), i, i+1)
+	rest := slices.Delete(slices.Clone(p.stages), i, i+1)
 	if !slices.ContainsFunc(rest, func(s Stage) bool { return s.Kind == KindOpen }) {
 		return ErrLastOpenStage
 	}
-	p.Stages = rest
+	p.stages = rest
 	p.renumber()
 	return nil
 }
@@ -297,7 +336,7 @@ func (p *Pipeline) Rename(name string) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	p.Name = n
+	p.name = n
 	return nil
 }
 

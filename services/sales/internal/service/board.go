@@ -51,7 +51,7 @@ func (s *Service) Board(ctx context.Context, pipeline uuid.UUID, perStage int) (
 	pl, totals, rates, first := data.Pipeline, data.Totals, rateMapOf(data.Rates), data.First
 	b.Pipeline = pl
 	at := map[uuid.UUID]int{}
-	for i, st := range pl.Stages {
+	for i, st := range pl.Stages() {
 		at[st.ID] = i
 		deals := first[st.ID]
 		if deals == nil {

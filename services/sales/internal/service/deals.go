@@ -273,7 +273,7 @@ func (s *Service) pipelineFor(ctx context.Context, r DealTx, id *uuid.UUID) (*do
 		v.Add("pipeline_id", "the tenant has no pipeline yet; create one first")
 		return nil, v.Err()
 	}
-	first := all[0].ID
+	first := all[0].ID()
 	return s.pipelineFor(ctx, r, &first)
 }
 
@@ -483,7 +483,7 @@ func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfM
 			return "", nil, "", err
 		}
 		lr, err := r.LossReason(ctx, reason, false)
-		if err == domain.ErrLossReasonNotFound || (err == nil && lr.Archived) {
+		if err == domain.ErrLossReasonNotFound || (err == nil && lr.Archived()) {
 			v.Add("reason_id", "no such loss reason (or it is archived)")
 			return "", nil, "", v.Err()
 		}
@@ -494,7 +494,7 @@ func (s *Service) LoseDeal(ctx context.Context, id uuid.UUID, ifMatch access.IfM
 		if err != nil {
 			return "", nil, "", err
 		}
-		return TypeDealLost, &t, lr.Name, nil
+		return TypeDealLost, &t, lr.Name(), nil
 	})
 }
 

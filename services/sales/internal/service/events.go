@@ -105,9 +105,9 @@ func dealEvent(typ string, d *domain.Deal, probability int, base string, rates m
 
 // PipelineMessage is the event form of a pipeline.
 func PipelineMessage(p *domain.Pipeline) *salesv1.Pipeline {
-	m := &salesv1.Pipeline{Id: p.ID.String(), TenantId: p.TenantID.String(), Name: p.Name, Version: p.Version,
-		CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt)}
-	for _, st := range p.Stages {
+	m := &salesv1.Pipeline{Id: p.ID().String(), TenantId: p.TenantID().String(), Name: p.Name(), Version: p.Version(),
+		CreatedAt: ts(p.CreatedAt()), UpdatedAt: ts(p.UpdatedAt())}
+	for _, st := range p.Stages() {
 		m.Stages = append(m.Stages, &salesv1.Stage{Id: st.ID.String(), Name: st.Name, Color: st.Color,
 			Probability: int32(st.Probability), Kind: string(st.Kind), Position: int32(st.Position), RequiredFields: st.RequiredFields})
 	}
@@ -116,6 +116,6 @@ func PipelineMessage(p *domain.Pipeline) *salesv1.Pipeline {
 
 // pipelineEvent is crm.pipeline.changed for p.
 func pipelineEvent(p *domain.Pipeline, actor string, deleted bool, moved map[string]string) (events.Event, error) {
-	return events.New(Topic, Source, TypePipelineChanged, p.TenantID, p.ID.String(),
+	return events.New(Topic, Source, TypePipelineChanged, p.TenantID(), p.ID().String(),
 		&salesv1.PipelineChanged{Pipeline: PipelineMessage(p), ActorId: actor, Deleted: deleted, MovedDeals: moved})
 }

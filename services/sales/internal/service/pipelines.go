@@ -57,7 +57,7 @@ func (s *Service) changePipeline(ctx context.Context, id uuid.UUID, ifMatch acce
 		return nil, err
 	}
 	return s.db.Pipelines.UpdatePipeline(ctx, p.TenantID, id, func(r StageDeals, pl *domain.Pipeline) ([]events.Event, error) {
-		if err := ifMatch.Check(pl.Version); err != nil {
+		if err := ifMatch.Check(pl.Version()); err != nil {
 			return nil, err
 		}
 		now := s.now()
@@ -65,8 +65,7 @@ func (s *Service) changePipeline(ctx context.Context, id uuid.UUID, ifMatch acce
 		if err != nil {
 			return nil, err
 		}
-		pl.Version++
-		pl.UpdatedAt = now
+		pl.Advance(now)
 		ev, err := pipelineEvent(pl, p.UserID, false, moved)
 		return append(evs, ev), err
 	})
@@ -86,7 +85,7 @@ func (s *Service) DeletePipeline(ctx context.Context, id uuid.UUID, ifMatch acce
 		return err
 	}
 	return s.db.Pipelines.DeletePipeline(ctx, p.TenantID, id, func(r StageDeals, pl *domain.Pipeline) ([]events.Event, error) {
-		if err := ifMatch.Check(pl.Version); err != nil {
+		if err := ifMatch.Check(pl.Version()); err != nil {
 			return nil, err
 		}
 		if has, err := r.PipelineHasDeals(ctx, id); err != nil || has {

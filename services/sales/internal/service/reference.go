@@ -20,7 +20,7 @@ func (s *Service) LossReasons(ctx context.Context, archived bool) ([]*domain.Los
 	all, err := s.db.LossReasons.LossReasons(ctx, p.TenantID)
 	var out []*domain.LossReason
 	for _, lr := range all {
-		if archived || !lr.Archived {
+		if archived || !lr.Archived() {
 			out = append(out, lr)
 		}
 	}
@@ -55,7 +55,7 @@ func (s *Service) ChangeLossReason(ctx context.Context, id uuid.UUID, ifMatch ac
 		return nil, err
 	}
 	return s.db.LossReasons.UpdateLossReason(ctx, p.TenantID, id, func(lr *domain.LossReason) error {
-		if err := ifMatch.Check(lr.Version); err != nil {
+		if err := ifMatch.Check(lr.Version()); err != nil {
 			return err
 		}
 		if name != nil {
@@ -64,10 +64,9 @@ func (s *Service) ChangeLossReason(ctx context.Context, id uuid.UUID, ifMatch ac
 			}
 		}
 		if archived != nil {
-			lr.Archived = *archived
+			lr.Archive(*archived)
 		}
-		lr.Version++
-		lr.UpdatedAt = s.now()
+		lr.Advance(s.now())
 		return nil
 	})
 }

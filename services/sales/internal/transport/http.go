@@ -27,7 +27,7 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("GET /v1/pipelines", e.ListPipelines, none, encode(http.StatusOK, func(ps []*domain.Pipeline) (any, int64) {
 		return items(ps, pipelineView), 0
 	}))
-	handle("POST /v1/pipelines", e.CreatePipeline, decodeCreatePipeline, created("/v1/pipelines", encodePipeline, func(p *domain.Pipeline) uuid.UUID { return p.ID }))
+	handle("POST /v1/pipelines", e.CreatePipeline, decodeCreatePipeline, created("/v1/pipelines", encodePipeline, func(p *domain.Pipeline) uuid.UUID { return p.ID() }))
 	handle("GET /v1/pipelines/{id}", e.GetPipeline, decodeID(domain.ErrPipelineNotFound), encode(http.StatusOK, encodePipeline))
 	handle("PATCH /v1/pipelines/{id}", e.RenamePipeline, decodeRenamePipeline, encode(http.StatusOK, encodePipeline))
 	handle("DELETE /v1/pipelines/{id}", e.DeletePipeline, decodeID(domain.ErrPipelineNotFound), noContent)
@@ -58,7 +58,7 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("POST /v1/deals/{id}/reopen", e.ReopenDeal, decodeToStage(false), encode(http.StatusOK, encodeDeal))
 
 	handle("GET /v1/loss-reasons", e.LossReasons, decodeLossReasons, encode(http.StatusOK, func(rs []*domain.LossReason) (any, int64) { return items(rs, reasonView), 0 }))
-	handle("POST /v1/loss-reasons", e.AddLossReason, decodeAddReason, created("/v1/loss-reasons", encodeReason, func(r *domain.LossReason) uuid.UUID { return r.ID }))
+	handle("POST /v1/loss-reasons", e.AddLossReason, decodeAddReason, created("/v1/loss-reasons", encodeReason, func(r *domain.LossReason) uuid.UUID { return r.ID() }))
 	handle("GET /v1/loss-reasons/{id}", e.GetLossReason, decodeID(domain.ErrLossReasonNotFound), encode(http.StatusOK, encodeReason))
 	handle("PATCH /v1/loss-reasons/{id}", e.ChangeLossReason, decodeChangeReason, encode(http.StatusOK, encodeReason))
 
@@ -96,15 +96,15 @@ func items[T, J any](xs []T, view func(T) J) map[string]any {
 // view renders a result as a body and the version its ETag carries (0: none).
 type view[T any] func(v T) (body any, version int64)
 
-func encodePipeline(p *domain.Pipeline) (any, int64) { return pipelineView(p), p.Version }
+func encodePipeline(p *domain.Pipeline) (any, int64) { return pipelineView(p), p.Version() }
 
 func encodeDeal(d *service.DealView) (any, int64) { return dealDetail(d), d.Version() }
 
-func encodeReason(r *domain.LossReason) (any, int64) { return reasonView(r), r.Version }
+func encodeReason(r *domain.LossReason) (any, int64) { return reasonView(r), r.Version() }
 
 func encodeStageResult(status int) kithttp.EncodeResponseFunc {
 	return encode(status, func(r endpoint.StageResult) (any, int64) {
-		return map[string]any{"stage": stageView(r.Stage), "pipeline": pipelineView(r.Pipeline)}, r.Pipeline.Version
+		return map[string]any{"stage": stageView(r.Stage), "pipeline": pipelineView(r.Pipeline)}, r.Pipeline.Version()
 	})
 }
 

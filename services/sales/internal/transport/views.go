@@ -35,9 +35,9 @@ func stageView(st domain.Stage) stageJSON {
 }
 
 func pipelineView(p *domain.Pipeline) pipelineJSON {
-	v := pipelineJSON{ID: p.ID, Name: p.Name, Stages: make([]stageJSON, 0, len(p.Stages)), Version: p.Version,
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
-	for _, st := range p.Stages {
+	v := pipelineJSON{ID: p.ID(), Name: p.Name(), Stages: make([]stageJSON, 0, len(p.Stages())), Version: p.Version(),
+		CreatedAt: p.CreatedAt(), UpdatedAt: p.UpdatedAt()}
+	for _, st := range p.Stages() {
 		v.Stages = append(v.Stages, stageView(st))
 	}
 	return v
@@ -144,7 +144,7 @@ type boardJSON struct {
 }
 
 func boardView(b *service.Board) boardJSON {
-	v := boardJSON{PipelineID: b.Pipeline.ID, Name: b.Pipeline.Name, Version: b.Pipeline.Version, BaseCurrency: b.BaseCurrency,
+	v := boardJSON{PipelineID: b.Pipeline.ID(), Name: b.Pipeline.Name(), Version: b.Pipeline.Version(), BaseCurrency: b.BaseCurrency,
 		Stages: make([]columnJSON, 0, len(b.Columns)), Unconverted: b.Unconverted}
 	if v.Unconverted == nil {
 		v.Unconverted = []string{}
@@ -171,7 +171,7 @@ type reasonJSON struct {
 }
 
 func reasonView(r *domain.LossReason) reasonJSON {
-	return reasonJSON{ID: r.ID, Name: r.Name, Position: r.Position, Archived: r.Archived, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	return reasonJSON{ID: r.ID(), Name: r.Name(), Position: r.Position(), Archived: r.Archived(), Version: r.Version(), CreatedAt: r.CreatedAt(), UpdatedAt: r.UpdatedAt()}
 }
 
 type rateJSON struct {

@@ -43,31 +43,48 @@ var lockClause = map[service.Lock]string{service.NoLock: "", service.ForShare: "
 const stageCols = `id, pipeline_id, name, color, probability, kind, position, required_fields`
 
 func (r *repo) Pipelines(ctx context.Context) ([]*domain.Pipeline, error) {
-	rows, err := r.tx.Query(ctx, `select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 order by created_at, id`, r.tenant)
+	rows, err := r.tx.Query(ctx, `select `+pipelineCols+` from pipelines where tenant_id = $1 order by created_at, id`, r.tenant)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Pipeline, error) {
-		p := &domain.Pipeline{TenantID: r.tenant}
-		return p, row.Scan(&p.ID, &p.Name, &p.Version, &p.CreatedAt, &p.UpdatedAt)
+	ps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pipelineRow, error) {
+		var p pipelineRow
+		return p, p.scan(row)
 	})
 	if err != nil || len(ps) == 0 {
-		return ps, err
+		return nil, err
 	}
 	stages, err := r.stages(ctx, `tenant_id = $1`, r.tenant)
 	if err != nil {
 		return nil, err
 	}
-	by := map[uuid.UUID]*domain.Pipeline{}
-	for _, p := range ps {
-		by[p.ID] = p
-	}
+	by := map[uuid.UUID][]domain.Stage{}
 	for _, st := range stages {
-		if p := by[st.PipelineID]; p != nil {
-			p.Stages = append(p.Stages, st)
-		}
+		by[st.PipelineID] = append(by[st.PipelineID], st)
 	}
-	return ps, nil
+	out := make([]*domain.Pipeline, len(ps))
+	for i, p := range ps {
+		out[i] = p.pipeline(r.tenant, by[p.id])
+	}
+	return out, nil
+}
+
+// pipelineRow is a pipeline's row, which its stages join.
+type pipelineRow struct {
+	id               uuid.UUID
+	name             string
+	version          int64
+	created, updated time.Time
+}
+
+const pipelineCols = `id, name, version, created_at, updated_at`
+
+func (p *pipelineRow) scan(row pgx.Row) error {
+	return row.Scan(&p.id, &p.name, &p.version, &p.created, &p.updated)
+}
+
+func (p pipelineRow) pipeline(tenant uuid.UUID, stages []domain.Stage) *domain.Pipeline {
+	return domain.UnmarshalPipelineFromDatabase(p.id, tenant, p.name, stages, p.version, p.created, p.updated)
 }
 
 func (r *repo) stages(ctx context.Context, where string, args ...any) ([]domain.Stage, error) {
@@ -87,22 +104,24 @@ func scanStage(row pgx.CollectableRow) (domain.Stage, error) {
 }
 
 func (r *repo) Pipeline(ctx context.Context, id uuid.UUID, lock service.Lock) (*domain.Pipeline, error) {
-	p := &domain.Pipeline{TenantID: r.tenant}
-	err := r.tx.QueryRow(ctx, `select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 and id = $2`+lockClause[lock],
-		r.tenant, id).Scan(&p.ID, &p.Name, &p.Version, &p.CreatedAt, &p.UpdatedAt)
+	var p pipelineRow
+	err := p.scan(r.tx.QueryRow(ctx, `select `+pipelineCols+` from pipelines where tenant_id = $1 and id = $2`+lockClause[lock], r.tenant, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, domain.ErrPipelineNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	p.Stages, err = r.stages(ctx, `tenant_id = $1 and pipeline_id = $2`, r.tenant, id)
-	return p, err
+	stages, err := r.stages(ctx, `tenant_id = $1 and pipeline_id = $2`, r.tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	return p.pipeline(r.tenant, stages), nil
 }
 
 func (r *repo) InsertPipeline(ctx context.Context, p *domain.Pipeline) error {
 	if _, err := r.tx.Exec(ctx, `insert into pipelines (tenant_id, id, name, version, created_at, updated_at) values ($1, $2, $3, $4, $5, $6)`,
-		r.tenant, p.ID, p.Name, p.Version, p.CreatedAt, p.UpdatedAt); err != nil {
+		r.tenant, p.ID(), p.Name(), p.Version(), p.CreatedAt(), p.UpdatedAt()); err != nil {
 		return err
 	}
 	return r.saveStages(ctx, p)
@@ -110,21 +129,21 @@ func (r *repo) InsertPipeline(ctx context.Context, p *domain.Pipeline) error {
 
 func (r *repo) saveStages(ctx context.Context, p *domain.Pipeline) error {
 	b := &pgx.Batch{}
-	ids := make([]uuid.UUID, len(p.Stages))
-	for i, st := range p.Stages {
+	ids := make([]uuid.UUID, len(p.Stages()))
+	for i, st := range p.Stages() {
 		ids[i] = st.ID
 		b.Queue(`insert into stages (tenant_id, `+stageCols+`) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			on conflict (tenant_id, id) do update set name = excluded.name, color = excluded.color, probability = excluded.probability,
 			kind = excluded.kind, position = excluded.position, required_fields = excluded.required_fields`,
-			r.tenant, st.ID, p.ID, st.Name, st.Color, st.Probability, string(st.Kind), st.Position, st.RequiredFields)
+			r.tenant, st.ID, p.ID(), st.Name, st.Color, st.Probability, string(st.Kind), st.Position, st.RequiredFields)
 	}
-	b.Queue(`delete from stages where tenant_id = $1 and pipeline_id = $2 and id <> all($3)`, r.tenant, p.ID, ids)
+	b.Queue(`delete from stages where tenant_id = $1 and pipeline_id = $2 and id <> all($3)`, r.tenant, p.ID(), ids)
 	return r.tx.SendBatch(ctx, b).Close()
 }
 
 func (r *repo) SavePipeline(ctx context.Context, p *domain.Pipeline) error {
 	if _, err := r.tx.Exec(ctx, `update pipelines set name = $3, version = $4, updated_at = $5 where tenant_id = $1 and id = $2`,
-		r.tenant, p.ID, p.Name, p.Version, p.UpdatedAt); err != nil {
+		r.tenant, p.ID(), p.Name(), p.Version(), p.UpdatedAt()); err != nil {
 		return err
 	}
 	return r.saveStages(ctx, p)
@@ -300,35 +319,34 @@ func (r *repo) dealState(ctx context.Context, id uuid.UUID, lock bool) (service.
 		share, update = " for share", " for update"
 	}
 	var st service.DealState
+	var pl *pipelineRow
+	var stages []domain.Stage
 	const pipelineOf = `(select pipeline_id from deals where tenant_id = $1 and id = $2)`
 	b := &pgx.Batch{}
 	// The pipeline first, shared: its changes wait for the deal's, and a
 	// deal's change waits for them (never the other way round, which could
 	// deadlock with a stage deletion moving this deal).
-	b.Queue(`select id, name, version, created_at, updated_at from pipelines where tenant_id = $1 and id = `+pipelineOf+share, r.tenant, id).
+	b.Queue(`select `+pipelineCols+` from pipelines where tenant_id = $1 and id = `+pipelineOf+share, r.tenant, id).
 		QueryRow(func(row pgx.Row) error {
-			p := &domain.Pipeline{TenantID: r.tenant}
-			err := row.Scan(&p.ID, &p.Name, &p.Version, &p.CreatedAt, &p.UpdatedAt)
+			var p pipelineRow
+			err := p.scan(row)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil // no deal, or its pipeline is gone: the next query says
 			}
-			st.Pipeline = p
+			pl = &p
 			return err
 		})
 	b.Queue(`select `+dealCols+` from deals where tenant_id = $1 and id = $2`+update, r.tenant, id).QueryRow(func(row pgx.Row) error {
 		d, err := scanDeal(r.tenant, row)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && st.Pipeline == nil) {
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && pl == nil) {
 			return domain.ErrDealNotFound
 		}
 		st.Deal = d
 		return err
 	})
 	b.Queue(`select `+stageCols+` from stages where tenant_id = $1 and pipeline_id = `+pipelineOf+` order by position`, r.tenant, id).
-		Query(func(rows pgx.Rows) error {
-			stages, err := pgx.CollectRows(rows, scanStage)
-			if st.Pipeline != nil {
-				st.Pipeline.Stages = stages
-			}
+		Query(func(rows pgx.Rows) (err error) {
+			stages, err = pgx.CollectRows(rows, scanStage)
 			return err
 		})
 	b.Queue(`select id, deal_id, from_stage_id, to_stage_id, actor_id, moved_at from deal_moves
@@ -346,6 +364,7 @@ func (r *repo) dealState(ctx context.Context, id uuid.UUID, lock bool) (service.
 	if err := r.tx.SendBatch(ctx, b).Close(); err != nil {
 		return st, err
 	}
+	st.Pipeline = pl.pipeline(r.tenant, stages)
 	return st, nil
 }
 
@@ -525,8 +544,18 @@ func (r *repo) FirstDeals(ctx context.Context, stages []uuid.UUID, perStage int,
 // --- loss reasons and rates ---
 
 func scanReason(row pgx.Row) (*domain.LossReason, error) {
-	lr := &domain.LossReason{}
-	return lr, row.Scan(&lr.ID, &lr.Name, &lr.Position, &lr.Archived, &lr.Version, &lr.CreatedAt, &lr.UpdatedAt)
+	var (
+		id               uuid.UUID
+		name             string
+		position         int
+		archived         bool
+		version          int64
+		created, updated time.Time
+	)
+	if err := row.Scan(&id, &name, &position, &archived, &version, &created, &updated); err != nil {
+		return nil, err
+	}
+	return domain.UnmarshalLossReasonFromDatabase(id, name, position, archived, version, created, updated), nil
 }
 
 const reasonCols = `id, name, position, archived, version, created_at, updated_at`
@@ -549,13 +578,13 @@ func (r *repo) LossReason(ctx context.Context, id uuid.UUID, lock bool) (*domain
 
 func insertLossReason(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, lr *domain.LossReason) error {
 	_, err := tx.Exec(ctx, `insert into loss_reasons (tenant_id, `+reasonCols+`) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		tenant, lr.ID, lr.Name, lr.Position, lr.Archived, lr.Version, lr.CreatedAt, lr.UpdatedAt)
+		tenant, lr.ID(), lr.Name(), lr.Position(), lr.Archived(), lr.Version(), lr.CreatedAt(), lr.UpdatedAt())
 	return err
 }
 
 func (r *repo) UpdateLossReason(ctx context.Context, lr *domain.LossReason) error {
 	_, err := r.tx.Exec(ctx, `update loss_reasons set name = $3, archived = $4, version = $5, updated_at = $6 where tenant_id = $1 and id = $2`,
-		r.tenant, lr.ID, lr.Name, lr.Archived, lr.Version, lr.UpdatedAt)
+		r.tenant, lr.ID(), lr.Name(), lr.Archived(), lr.Version(), lr.UpdatedAt())
 	return err
 }
 

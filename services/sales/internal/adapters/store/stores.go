@@ -124,7 +124,7 @@ func (s *Store) Pipeline(ctx context.Context, tenant, id uuid.UUID) (*domain.Pip
 }
 
 func (s *Store) CreatePipeline(ctx context.Context, p *domain.Pipeline, evs func(*domain.Pipeline) ([]events.Event, error)) error {
-	return s.in(ctx, p.TenantID, func(r *repo) error {
+	return s.in(ctx, p.TenantID(), func(r *repo) error {
 		list, err := evs(p)
 		if err != nil {
 			return err
@@ -180,8 +180,8 @@ func (s *Store) Board(ctx context.Context, tenant, pipeline uuid.UUID, perStage 
 		if b.Pipeline, err = r.Pipeline(ctx, pipeline, service.NoLock); err != nil {
 			return b, err
 		}
-		stages := make([]uuid.UUID, len(b.Pipeline.Stages))
-		for i, st := range b.Pipeline.Stages {
+		stages := make([]uuid.UUID, len(b.Pipeline.Stages()))
+		for i, st := range b.Pipeline.Stages() {
 			stages[i] = st.ID
 		}
 		if b.Totals, err = r.StageTotals(ctx, pipeline, stages, v); err != nil {

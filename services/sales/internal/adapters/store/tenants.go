@@ -51,7 +51,7 @@ func seed(ctx context.Context, r *repo, rec *tenancyv1.TenantRecord, now time.Ti
 	if err := r.InsertPipeline(ctx, pl); err != nil {
 		return err
 	}
-	e, err := events.New(service.Topic, service.Source, service.TypePipelineChanged, r.tenant, pl.ID.String(),
+	e, err := events.New(service.Topic, service.Source, service.TypePipelineChanged, r.tenant, pl.ID().String(),
 		&salesv1.PipelineChanged{Pipeline: service.PipelineMessage(pl), ActorId: "system"})
 	if err != nil {
 		return err
