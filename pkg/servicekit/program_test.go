@@ -12,8 +12,11 @@ import (
 
 type fakeApp struct{ ran, closed bool }
 
-func (a *fakeApp) Run(context.Context, net.Listener) error { a.ran = true; return errors.New("stopped") }
-func (a *fakeApp) Close()                                  { a.closed = true }
+func (a *fakeApp) Run(context.Context, net.Listener) error {
+	a.ran = true
+	return errors.New("stopped")
+}
+func (a *fakeApp) Close() { a.closed = true }
 
 func TestProgramRunsTheAppItBuiltAndClosesIt(t *testing.T) {
 	app := &fakeApp{}
