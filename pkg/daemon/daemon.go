@@ -8,19 +8,46 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rapportcrm/rapport/pkg/telemetry"
 )
 
-// Main runs run for the program called name and exits the process.
+// Main runs run for the program called name and exits the process. Called
+// as "<program> probe <url>" it checks url instead (Probe), so that every
+// image, which holds nothing but its program, can check a peer's health
+// (the chart's helm test does).
 func Main(name string, run func(ctx context.Context, log *slog.Logger) error) {
+	if len(os.Args) == 3 && os.Args[1] == "probe" {
+		os.Exit(Probe(os.Args[2], os.Stderr))
+	}
 	os.Exit(Run(name, os.Stdout, os.Stderr, run))
+}
+
+// Probe asks url (an http(s) health endpoint) once, within 5 seconds: 0
+// when it answers 200, else 1 with why on stderr.
+func Probe(url string, stderr io.Writer) int {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		fmt.Fprintf(stderr, "probe %s: %v\n", url, err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "probe %s: %s %s\n", url, resp.Status, strings.TrimSpace(string(body)))
+		return 1
+	}
+	return 0
 }
 
 // Run is Main without the exit: it returns the exit code.

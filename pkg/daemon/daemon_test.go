@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"runtime/debug"
 	"strings"
@@ -109,5 +110,30 @@ func TestRunDescribesTheProgramInItsTelemetry(t *testing.T) {
 		if !strings.Contains(info, want) {
 			t.Errorf("target_info lacks %s: %q", want, info)
 		}
+	}
+}
+
+func TestProbeSucceedsOnlyOn200(t *testing.T) {
+	ready := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !ready {
+			http.Error(w, "contacts not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	var stderr strings.Builder
+	if code := daemon.Probe(srv.URL+"/readyz", &stderr); code != 0 {
+		t.Fatalf("a ready endpoint: exit %d (%s)", code, stderr.String())
+	}
+	ready = false
+	if code := daemon.Probe(srv.URL+"/readyz", &stderr); code != 1 || !strings.Contains(stderr.String(), "503") || !strings.Contains(stderr.String(), "contacts not ready") {
+		t.Fatalf("an unready endpoint: exit %d, stderr %q", code, stderr.String())
+	}
+	stderr.Reset()
+	srv.Close()
+	if code := daemon.Probe(srv.URL+"/readyz", &stderr); code != 1 || stderr.Len() == 0 {
+		t.Fatalf("a closed port: exit %d, stderr %q", code, stderr.String())
 	}
 }

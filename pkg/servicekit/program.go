@@ -2,6 +2,7 @@ package servicekit
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 )
@@ -14,7 +15,8 @@ type App interface {
 }
 
 // Program is a service's whole main, for daemon.Main: read the
-// configuration, build the app, run it and close it.
+// configuration, build the app, run it and close it. A build that only
+// migrated (ErrMigrated: MIGRATE_ONLY) ends the program successfully.
 //
 //	daemon.Main(app.Name, servicekit.Program(app.ConfigFromEnv, app.New))
 func Program[C any, A App](config func() (C, error), build func(context.Context, C, *slog.Logger) (A, error)) func(context.Context, *slog.Logger) error {
@@ -24,6 +26,9 @@ func Program[C any, A App](config func() (C, error), build func(context.Context,
 			return err
 		}
 		a, err := build(ctx, cfg, log)
+		if errors.Is(err, ErrMigrated) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,9 +44,17 @@ type Config struct {
 	// applies its migrations at start and grants AppRole row access.
 	MigrateDatabaseURL string
 	AppRole            string
-	Brokers            []string
-	Auth               auth.Config
+	// MigrateOnly applies the migrations and stops (MIGRATE_ONLY=true):
+	// a release's migration Job, which runs once before the new replicas,
+	// so that they never migrate concurrently.
+	MigrateOnly bool
+	Brokers     []string
+	Auth        auth.Config
 }
+
+// ErrMigrated ends New in MigrateOnly mode once the migrations are applied;
+// Program reports it as success.
+var ErrMigrated = errors.New("servicekit: migrations applied, nothing else to run")
 
 // ConfigFromEnv reads the configuration, naming the first missing variable;
 // addr is the default listen address.
@@ -55,6 +64,22 @@ func ConfigFromEnv(addr string) (Config, error) {
 		DatabaseURL:        os.Getenv("DATABASE_URL"),
 		MigrateDatabaseURL: os.Getenv("MIGRATE_DATABASE_URL"),
 		AppRole:            os.Getenv("DATABASE_APP_ROLE"),
+	}
+	if v := strings.TrimSpace(os.Getenv("MIGRATE_ONLY")); v != "" {
+		only, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("MIGRATE_ONLY must be true or false, got %q", v)
+		}
+		cfg.MigrateOnly = only
+	}
+	if cfg.MigrateOnly {
+		switch {
+		case cfg.MigrateDatabaseURL == "":
+			return cfg, fmt.Errorf("MIGRATE_DATABASE_URL is required with MIGRATE_ONLY (the migration role's connection string)")
+		case cfg.AppRole == "":
+			return cfg, fmt.Errorf("DATABASE_APP_ROLE is required with MIGRATE_ONLY (the role the migrations grant row access to)")
+		}
+		return cfg, nil
 	}
 	if v := os.Getenv("HTTP_ADDR"); v != "" {
 		cfg.HTTPAddr = v
@@ -104,11 +129,16 @@ type Base struct {
 
 // New migrates the database (when configured: the platform's tables, then
 // sets) and connects the service called name; hook is its part of applying
-// a tenant record.
+// a tenant record. In MigrateOnly mode it stops after migrating, with
+// ErrMigrated.
 func New(ctx context.Context, name string, cfg Config, log *slog.Logger, hook tenancy.Hook, sets ...postgres.MigrationSet) (*Base, error) {
 	if cfg.MigrateDatabaseURL != "" {
 		if err := postgres.Migrate(ctx, cfg.MigrateDatabaseURL, cfg.AppRole, append([]postgres.MigrationSet{postgres.Platform()}, sets...)...); err != nil {
 			return nil, err
+		}
+		if cfg.MigrateOnly {
+			log.InfoContext(ctx, "migrations applied", "service", name)
+			return nil, ErrMigrated
 		}
 	}
 	pool, err := postgres.Open(ctx, cfg.DatabaseURL)

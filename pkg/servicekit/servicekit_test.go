@@ -59,3 +59,29 @@ func TestConfigFromEnvNamesWhatIsMissing(t *testing.T) {
 		t.Errorf("a bad OPS_ADDR: %v", err)
 	}
 }
+
+// A release's migration Job needs the migration role and nothing else:
+// no app URL, no brokers, no token verification.
+func TestConfigFromEnvInMigrateOnlyMode(t *testing.T) {
+	for _, k := range []string{"HTTP_ADDR", "DATABASE_URL", "MIGRATE_DATABASE_URL", "DATABASE_APP_ROLE", "KAFKA_BROKERS",
+		"AUTH_PUBLIC_KEY_FILE", "AUTH_JWKS_URL", "OPS_ADDR", "MIGRATE_ONLY"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("MIGRATE_ONLY", "true")
+	if _, err := ConfigFromEnv("127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "MIGRATE_DATABASE_URL is required with MIGRATE_ONLY") {
+		t.Errorf("without the migration URL: %v", err)
+	}
+	t.Setenv("MIGRATE_DATABASE_URL", "postgres://owner@h/db")
+	if _, err := ConfigFromEnv("127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "DATABASE_APP_ROLE is required with MIGRATE_ONLY") {
+		t.Errorf("without the app role: %v", err)
+	}
+	t.Setenv("DATABASE_APP_ROLE", "rapport_contacts")
+	cfg, err := ConfigFromEnv("127.0.0.1:1")
+	if err != nil || !cfg.MigrateOnly || cfg.AppRole != "rapport_contacts" {
+		t.Fatalf("migrate-only config: %+v, %v", cfg, err)
+	}
+	t.Setenv("MIGRATE_ONLY", "yes please")
+	if _, err := ConfigFromEnv("127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "MIGRATE_ONLY must be true or false") {
+		t.Errorf("a MIGRATE_ONLY that is no boolean: %v", err)
+	}
+}

@@ -76,18 +76,21 @@ The operator's image, tagged with the chart's appVersion unless told otherwise.
 {{- end }}
 
 {{/*
-The region this installation serves; rendering stops without it.
+The region this installation serves (or the parent chart's global.region);
+rendering stops without it.
 */}}
 {{- define "rapport-operator.region" -}}
-{{- required "region is required: the region this installation serves, e.g. ru-central-1 (--set region=ru-central-1)" .Values.region }}
+{{- required "region is required: the region this installation serves, e.g. ru-central-1 (--set region=ru-central-1)" (.Values.region | default (dig "region" "" (.Values.global | default dict))) }}
 {{- end }}
 
 {{/*
-The Kafka bootstrap brokers, comma-separated; rendering stops without any.
+The Kafka bootstrap brokers (or the parent chart's global.kafka.brokers),
+comma-separated; rendering stops without any.
 */}}
 {{- define "rapport-operator.kafkaBrokers" -}}
-{{- if empty .Values.kafka.brokers }}
+{{- $brokers := (.Values.kafka | default dict).brokers | default (dig "kafka" "brokers" list (.Values.global | default dict)) }}
+{{- if empty $brokers }}
 {{- fail "kafka.brokers is required: the Kafka bootstrap brokers as host:port, e.g. --set kafka.brokers={kafka-0.kafka:9092}" }}
 {{- end }}
-{{- join "," .Values.kafka.brokers }}
+{{- join "," $brokers }}
 {{- end }}

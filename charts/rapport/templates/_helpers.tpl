@@ -1,0 +1,150 @@
+{{/*
+The release's name prefix for every object: the release name when it
+already says rapport, release-rapport otherwise; DNS labels stop at 63.
+*/}}
+{{- define "rapport.fullname" -}}
+{{- if contains .Chart.Name .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The object name of a component (gateway, contacts, …).
+*/}}
+{{- define "rapport.componentName" -}}
+{{- printf "%s-%s" (include "rapport.fullname" .root) .name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels that select a component's Pods; immutable once installed.
+*/}}
+{{- define "rapport.selectorLabels" -}}
+app.kubernetes.io/name: rapport-{{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{/*
+Labels on every object of a component.
+*/}}
+{{- define "rapport.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "rapport.selectorLabels" . }}
+app.kubernetes.io/component: {{ .name }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: rapport
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end }}
+
+{{/*
+A component's image: <registry>/rapport-<name>:<tag>.
+*/}}
+{{- define "rapport.image" -}}
+{{- printf "%s/rapport-%s:%s" .root.Values.image.registry .name (default .root.Chart.AppVersion .root.Values.image.tag) }}
+{{- end }}
+
+{{/*
+The components to render, as a list of {name, root, spec, service}: the
+gateway, then every enabled service in name order. spec is the component's
+values over componentDefaults.
+*/}}
+{{- define "rapport.components" -}}
+{{- $root := . }}
+{{- $list := list }}
+{{- $gw := mergeOverwrite (deepCopy .Values.componentDefaults) (deepCopy .Values.gateway) }}
+{{- $list = append $list (dict "name" "gateway" "spec" $gw "service" false) }}
+{{- range $name := keys .Values.services | sortAlpha }}
+{{- $svc := index $root.Values.services $name }}
+{{- if $svc.enabled }}
+{{- $spec := mergeOverwrite (deepCopy $root.Values.componentDefaults) (deepCopy $svc) }}
+{{- $list = append $list (dict "name" $name "spec" $spec "service" true) }}
+{{- end }}
+{{- end }}
+{{- toJson $list }}
+{{- end }}
+
+{{/*
+The Kafka bootstrap brokers, comma-separated; rendering stops without any.
+*/}}
+{{- define "rapport.kafkaBrokers" -}}
+{{- if empty .Values.global.kafka.brokers }}
+{{- fail "global.kafka.brokers is required: the Kafka bootstrap brokers as host:port, e.g. --set global.kafka.brokers={kafka-0.kafka:9092}" }}
+{{- end }}
+{{- join "," .Values.global.kafka.brokers }}
+{{- end }}
+
+{{/*
+The OIDC provider's JWKS URL; rendering stops without it.
+*/}}
+{{- define "rapport.jwksURL" -}}
+{{- required "auth.jwksURL is required: the OIDC provider's JWKS URL, e.g. https://id.example.com/.well-known/jwks.json" .Values.auth.jwksURL }}
+{{- end }}
+
+{{/*
+The environment every component shares: Kafka, token verification,
+telemetry and logging.
+*/}}
+{{- define "rapport.commonEnv" -}}
+- name: KAFKA_BROKERS
+  value: {{ include "rapport.kafkaBrokers" .root | quote }}
+- name: AUTH_JWKS_URL
+  value: {{ include "rapport.jwksURL" .root | quote }}
+{{- with .root.Values.auth.issuer }}
+- name: AUTH_ISSUER
+  value: {{ . | quote }}
+{{- end }}
+{{- with .root.Values.auth.audience }}
+- name: AUTH_AUDIENCE
+  value: {{ . | quote }}
+{{- end }}
+- name: LOG_LEVEL
+  value: {{ .root.Values.logLevel | quote }}
+- name: OTEL_SERVICE_NAME
+  value: rapport-{{ .name }}
+{{- with .root.Values.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ $.root.Values.otel.protocol | quote }}
+{{- end }}
+# The Go runtime keeps the heap under the container's memory limit.
+- name: GOMEMLIMIT
+  valueFrom:
+    resourceFieldRef:
+      resource: limits.memory
+{{- end }}
+
+{{/*
+The Secret key reference of a service's database URL (key: appURLKey or
+migrateURLKey); rendering stops without the Secret's name.
+*/}}
+{{- define "rapport.databaseURL" -}}
+valueFrom:
+  secretKeyRef:
+    name: {{ required (printf "services.%s.database.existingSecret is required: the Secret with the %s service's PostgreSQL URLs" .name .name) .spec.database.existingSecret | quote }}
+    key: {{ index .spec.database .key | quote }}
+{{- end }}
+
+{{/*
+Pod and container security: non-root, read-only root, nothing extra.
+*/}}
+{{- define "rapport.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "rapport.securityContext" -}}
+runAsNonRoot: true
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}

@@ -1,0 +1,339 @@
+package chart_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/rapportcrm/rapport/pkg/catalog"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/services/operator/internal/envtestkit"
+)
+
+// The umbrella chart (charts/rapport): the gateway and every catalogued
+// service from one component template, the operator as a dependency.
+
+func umbrellaDir() string { return filepath.Join(root(), "charts", "rapport") }
+
+// umbrellaRequired are the values an installation must give.
+var umbrellaRequired = []string{
+	"--set", "global.region=ru-central-1",
+	"--set", "global.kafka.brokers={kafka-0.kafka:9092,kafka-1.kafka:9092}",
+	"--set", "auth.jwksURL=https://id.example.com/.well-known/jwks.json",
+}
+
+func umbrellaFlags(extra ...string) []string {
+	flags := slices.Clone(umbrellaRequired)
+	for _, name := range catalog.Names() {
+		flags = append(flags, "--set", "services."+name+".database.existingSecret=rapport-"+name+"-db")
+	}
+	return append(flags, extra...)
+}
+
+func renderUmbrella(t *testing.T, flags ...string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := helm(t, append([]string{"template", release, umbrellaDir(), "--namespace", namespace, "--include-crds"}, flags...)...)
+	if err != nil {
+		t.Fatalf("helm template: %v", err)
+	}
+	return decode(t, out)
+}
+
+func byKind(objs []*unstructured.Unstructured, kind string) map[string]*unstructured.Unstructured {
+	out := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		if o.GetKind() == kind {
+			out[o.GetName()] = o
+		}
+	}
+	return out
+}
+
+func to[T any](t *testing.T, u *unstructured.Unstructured) *T {
+	t.Helper()
+	var v T
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &v); err != nil {
+		t.Fatalf("%s %s: %v", u.GetKind(), u.GetName(), err)
+	}
+	return &v
+}
+
+// component is the object name of a component of the test release (whose
+// name, rapport, already says the chart's).
+func component(name string) string { return release + "-" + name }
+
+// containerEnv maps a container's variables: plain values as they are,
+// Secret references as secret:<name>/<key>.
+func containerEnv(c corev1.Container) map[string]string {
+	out := map[string]string{}
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
+			out[e.Name] = "secret:" + e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
+		case e.ValueFrom != nil:
+			out[e.Name] = "from-field"
+		default:
+			out[e.Name] = e.Value
+		}
+	}
+	return out
+}
+
+func TestUmbrellaChartLintsStrictly(t *testing.T) {
+	args := append([]string{"lint", "--strict", umbrellaDir()}, umbrellaFlags()...)
+	if out, err := helm(t, args...); err != nil {
+		t.Fatalf("helm lint --strict: %v\n%s", err, out)
+	}
+	// With the defaults alone, what an installation must say is named.
+	_, err := helm(t, "template", release, umbrellaDir())
+	if err == nil {
+		t.Fatal("the chart rendered without region, brokers, JWKS URL or databases")
+	}
+	_, err = helm(t, append([]string{"template", release, umbrellaDir()}, umbrellaRequired...)...)
+	if err == nil || !strings.Contains(err.Error(), "database.existingSecret is required") {
+		t.Fatalf("without a database Secret: %v", err)
+	}
+}
+
+func TestUmbrellaChartRefusesTyposAndBadValues(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		flag string
+		want string
+	}{
+		{"a misspelt service key", "services.contacts.databse.existingSecret=x", "additional properties 'databse' not allowed"},
+		{"a misspelt top-level key", "logLevl=debug", "additional properties 'logLevl' not allowed"},
+		{"a log level that is none", "logLevel=verbose", "/logLevel"},
+		{"a broker without a port", "global.kafka.brokers={kafka}", "/global/kafka/brokers/0"},
+		{"a JWKS URL that is no URL", "auth.jwksURL=id.example.com", "/auth/jwksURL"},
+		{"a misspelt component default", "componentDefaults.replicaz=3", "additional properties 'replicaz' not allowed"},
+		{"a peer that is no service", "services.tasks.peers={billing}", "names billing, which is not a service"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"template", release, umbrellaDir()}, umbrellaFlags("--set", tc.flag)...)
+			_, err := helm(t, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want a refusal naming %q, have %v", tc.want, err)
+			}
+		})
+	}
+}
+
+// The chart's services are the catalogue's, and the gateway is told where
+// each one is.
+func TestUmbrellaChartRendersEveryCatalogedService(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(umbrellaDir(), "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Services map[string]struct {
+			Port  int      `json:"port"`
+			Peers []string `json:"peers"`
+		} `json:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &values); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for name := range values.Services {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	want := slices.Sorted(slices.Values(catalog.Names()))
+	if !slices.Equal(names, want) {
+		t.Fatalf("values.yaml's services %v, the catalogue's %v", names, want)
+	}
+
+	objs := renderUmbrella(t, umbrellaFlags()...)
+	deps := byKind(objs, "Deployment")
+	gw, ok := deps[component("gateway")]
+	if !ok {
+		t.Fatalf("no gateway Deployment among %v", slices.Collect(func(yield func(string) bool) {
+			for n := range deps {
+				yield(n)
+			}
+		}))
+	}
+	gwEnv := containerEnv(to[appsv1.Deployment](t, gw).Spec.Template.Spec.Containers[0])
+	for _, name := range catalog.Names() {
+		d, ok := deps[component(name)]
+		if !ok {
+			t.Errorf("no Deployment for the catalogued service %s", name)
+			continue
+		}
+		svc := values.Services[name]
+		wantURL := "http://" + component(name) + ":" + strconv.Itoa(svc.Port)
+		if have := gwEnv[httpkit.PeerVar(name)]; have != wantURL {
+			t.Errorf("gateway %s = %q, want %q", httpkit.PeerVar(name), have, wantURL)
+		}
+		env := containerEnv(to[appsv1.Deployment](t, d).Spec.Template.Spec.Containers[0])
+		if have, want := env["DATABASE_URL"], "secret:rapport-"+name+"-db/app-url"; have != want {
+			t.Errorf("%s DATABASE_URL = %q, want %q", name, have, want)
+		}
+		if _, migrates := env["MIGRATE_DATABASE_URL"]; migrates {
+			t.Errorf("%s replicas migrate: only the release's Job may", name)
+		}
+		for _, peer := range svc.Peers {
+			if have, want := env[httpkit.PeerVar(peer)], "http://"+component(peer)+":"+strconv.Itoa(values.Services[peer].Port); have != want {
+				t.Errorf("%s %s = %q, want %q", name, httpkit.PeerVar(peer), have, want)
+			}
+		}
+		for k, want := range map[string]string{"KAFKA_BROKERS": "kafka-0.kafka:9092,kafka-1.kafka:9092",
+			"AUTH_JWKS_URL": "https://id.example.com/.well-known/jwks.json", "HTTP_ADDR": ":" + strconv.Itoa(svc.Port),
+			"OPS_ADDR": ":" + strconv.Itoa(svc.Port+1000), "OTEL_SERVICE_NAME": "rapport-" + name} {
+			if env[k] != want {
+				t.Errorf("%s %s = %q, want %q", name, k, env[k], want)
+			}
+		}
+	}
+	if len(deps) != len(catalog.Names())+2 { // the gateway and the operator
+		t.Errorf("%d Deployments, want the gateway, %d services and the operator", len(deps), len(catalog.Names()))
+	}
+	// A service turned off is neither run nor routed to.
+	objs = renderUmbrella(t, umbrellaFlags("--set", "services.tasks.enabled=false", "--set", "services.tasks.peers=null")...)
+	if _, ok := byKind(objs, "Deployment")[component("tasks")]; ok {
+		t.Error("a disabled service was rendered")
+	}
+	gwEnv = containerEnv(to[appsv1.Deployment](t, byKind(objs, "Deployment")[component("gateway")]).Spec.Template.Spec.Containers[0])
+	if _, ok := gwEnv["TASKS_URL"]; ok {
+		t.Error("the gateway routes to a disabled service")
+	}
+}
+
+// Every component's Pods are locked down and spread, probed on the ops
+// port, scaled, kept through disruptions and fenced by a NetworkPolicy.
+func TestUmbrellaChartComponentsAreHardened(t *testing.T) {
+	objs := renderUmbrella(t, umbrellaFlags()...)
+	deps := byKind(objs, "Deployment")
+	hpas, pdbs, nps := byKind(objs, "HorizontalPodAutoscaler"), byKind(objs, "PodDisruptionBudget"), byKind(objs, "NetworkPolicy")
+	for _, name := range append([]string{"gateway"}, catalog.Names()...) {
+		u, ok := deps[component(name)]
+		if !ok {
+			t.Errorf("no Deployment for %s", name)
+			continue
+		}
+		d := to[appsv1.Deployment](t, u)
+		pod := d.Spec.Template.Spec
+		if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot ||
+			pod.SecurityContext.SeccompProfile == nil || pod.SecurityContext.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("%s pod security context: %+v", name, pod.SecurityContext)
+		}
+		c := pod.Containers[0]
+		sc := c.SecurityContext
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil ||
+			*sc.AllowPrivilegeEscalation || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+			t.Errorf("%s container security context: %+v", name, sc)
+		}
+		if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" ||
+			c.ReadinessProbe.HTTPGet.Port.String() != "ops" {
+			t.Errorf("%s probes: liveness %+v readiness %+v", name, c.LivenessProbe, c.ReadinessProbe)
+		}
+		if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
+			t.Errorf("%s resources: %+v", name, c.Resources)
+		}
+		if !slices.ContainsFunc(pod.TopologySpreadConstraints, func(s corev1.TopologySpreadConstraint) bool {
+			return s.TopologyKey == "topology.kubernetes.io/zone"
+		}) {
+			t.Errorf("%s is not spread across zones", name)
+		}
+		if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+			t.Errorf("%s mounts a Kubernetes token it never uses", name)
+		}
+		for what, set := range map[string]map[string]*unstructured.Unstructured{"HorizontalPodAutoscaler": hpas, "PodDisruptionBudget": pdbs, "NetworkPolicy": nps} {
+			if _, ok := set[component(name)]; !ok {
+				t.Errorf("%s has no %s", name, what)
+			}
+		}
+	}
+	// A service admits the gateway and the services that call it, nothing else.
+	np := nps[component("contacts")]
+	ingress, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+	from, _, _ := unstructured.NestedSlice(ingress[0].(map[string]any), "from")
+	var admitted []string
+	for _, f := range from {
+		name, _, _ := unstructured.NestedString(f.(map[string]any), "podSelector", "matchLabels", "app.kubernetes.io/name")
+		admitted = append(admitted, name)
+	}
+	if want := []string{"rapport-gateway", "rapport-sales"}; !slices.Equal(admitted, want) {
+		t.Errorf("contacts admits %v, want %v", admitted, want)
+	}
+	// One replica, no autoscaling: no budget that would block every drain.
+	objs = renderUmbrella(t, umbrellaFlags("--set", "componentDefaults.autoscaling.enabled=false", "--set", "componentDefaults.replicas=1")...)
+	if pdbs := byKind(objs, "PodDisruptionBudget"); len(pdbs) != 1 { // the operator's own
+		t.Errorf("with one replica each: %d budgets", len(pdbs))
+	}
+}
+
+// Each service migrates once per release, before its new replicas, as the
+// migration role and with nothing else to do.
+func TestUmbrellaChartMigratesOncePerRelease(t *testing.T) {
+	objs := renderUmbrella(t, umbrellaFlags()...)
+	jobs := byKind(objs, "Job")
+	if len(jobs) != len(catalog.Names()) {
+		t.Fatalf("%d migration Jobs, want one per service (%d)", len(jobs), len(catalog.Names()))
+	}
+	for _, name := range catalog.Names() {
+		u, ok := jobs[component(name)+"-migrate"]
+		if !ok {
+			t.Errorf("no migration Job for %s", name)
+			continue
+		}
+		if hook := u.GetAnnotations()["helm.sh/hook"]; hook != "pre-install,pre-upgrade" {
+			t.Errorf("%s migration hook %q", name, hook)
+		}
+		env := containerEnv(to[corev1.PodTemplateSpec](t, &unstructured.Unstructured{Object: mustNested(t, u.Object, "spec", "template")}).Spec.Containers[0])
+		if env["MIGRATE_ONLY"] != "true" || env["MIGRATE_DATABASE_URL"] != "secret:rapport-"+name+"-db/migrate-url" || env["DATABASE_APP_ROLE"] != "rapport_"+name {
+			t.Errorf("%s migration env: %v", name, env)
+		}
+	}
+}
+
+func mustNested(t *testing.T, obj map[string]any, path ...string) map[string]any {
+	t.Helper()
+	m, ok, err := unstructured.NestedMap(obj, path...)
+	if !ok || err != nil {
+		t.Fatalf("no %v: %v", path, err)
+	}
+	return m
+}
+
+// Every object the chart renders is one the real API server takes (a
+// server-side dry run, after the operator's CRDs are in).
+func TestUmbrellaChartAppliesToARealAPIServer(t *testing.T) {
+	objs := renderUmbrella(t, umbrellaFlags()...)
+	_, c := envtestkit.Start(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, o := range objs {
+		if o.GetKind() == crdGVK.Kind {
+			continue // envtestkit installed the same CRDs
+		}
+		kinds[o.GetKind()]++
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()), owner, client.DryRunAll); err != nil {
+			t.Errorf("the API server refused %s %s: %v", o.GetKind(), o.GetName(), err)
+		}
+	}
+	for _, kind := range []string{"Deployment", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Job", "Pod"} {
+		if kinds[kind] == 0 {
+			t.Errorf("nothing of kind %s was rendered (rendered %v)", kind, kinds)
+		}
+	}
+}
