@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -320,4 +321,14 @@ func (b *Base) Close() {
 		_ = b.Writer.Close()
 	}
 	b.Pool.Close()
+}
+
+// Peer reads the base URL of the service name the service calls
+// (httpkit.PeerURLFromEnv); in MigrateOnly mode, which calls nobody, it is
+// neither read nor required.
+func (c Config) Peer(name string) (*url.URL, error) {
+	if c.MigrateOnly {
+		return nil, nil
+	}
+	return httpkit.PeerURLFromEnv(name)
 }

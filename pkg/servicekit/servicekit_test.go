@@ -85,3 +85,17 @@ func TestConfigFromEnvInMigrateOnlyMode(t *testing.T) {
 		t.Errorf("a MIGRATE_ONLY that is no boolean: %v", err)
 	}
 }
+
+func TestPeersAreNotRequiredToMigrate(t *testing.T) {
+	t.Setenv("SALES_URL", "")
+	if u, err := (Config{MigrateOnly: true}).Peer("sales"); u != nil || err != nil {
+		t.Errorf("migrate-only: %v, %v", u, err)
+	}
+	if _, err := (Config{}).Peer("sales"); err == nil || !strings.Contains(err.Error(), "SALES_URL is required") {
+		t.Errorf("a service without its peer's URL: %v", err)
+	}
+	t.Setenv("SALES_URL", "http://sales:8082")
+	if u, err := (Config{}).Peer("sales"); err != nil || u.Host != "sales:8082" {
+		t.Errorf("a peer: %v, %v", u, err)
+	}
+}

@@ -2,12 +2,14 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -81,6 +83,33 @@ func StartProgram(t testing.TB, bin string, env []string, readyURL string) *Prog
 	t.Cleanup(p.Stop)
 	p.Restart()
 	return p
+}
+
+// StartIsolated runs bin with exactly env, nothing of the test's own
+// environment, and waits until readyURL answers 200: a program started as
+// a Pod's container would be.
+func StartIsolated(t testing.TB, bin string, env []string, readyURL string) *Program {
+	t.Helper()
+	p := &Program{t: t, bin: bin, env: slices.Clone(env), readyURL: readyURL}
+	if p.env == nil {
+		p.env = []string{} // nil would mean the test's environment to exec
+	}
+	t.Cleanup(p.Stop)
+	p.Restart()
+	return p
+}
+
+// RunIsolated runs bin with args and exactly env to its end (within two
+// minutes), as a Job's or a test Pod's container would, and returns what
+// it printed; err says how it ended when that was not exit status 0.
+func RunIsolated(t testing.TB, bin string, args, env []string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append([]string{}, env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 // Restart starts the program again, after Kill or Stop, and waits until it

@@ -7,7 +7,6 @@ package app
 import (
 	"net/url"
 
-	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 )
 
@@ -26,6 +25,6 @@ func ConfigFromEnv() (Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.SalesURL, err = httpkit.PeerURLFromEnv("sales")
+	cfg.SalesURL, err = base.Peer("sales")
 	return cfg, err
 }

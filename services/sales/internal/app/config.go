@@ -7,7 +7,6 @@ package app
 import (
 	"net/url"
 
-	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 )
 
@@ -26,6 +25,6 @@ func ConfigFromEnv() (Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.ContactsURL, err = httpkit.PeerURLFromEnv("contacts")
+	cfg.ContactsURL, err = base.Peer("contacts")
 	return cfg, err
 }
