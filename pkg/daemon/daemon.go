@@ -1,6 +1,6 @@
 // Package daemon is what every Rapport program's main does: stop on SIGINT or
-// SIGTERM, set up telemetry, log JSON, run, flush telemetry and exit non-zero
-// with the error when running failed.
+// SIGTERM, set up Kafka's TLS and SASL and telemetry, log JSON, run, flush
+// telemetry and exit non-zero with the error when running failed.
 package daemon
 
 import (
@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rapportcrm/rapport/pkg/kafkaconn"
 	"github.com/rapportcrm/rapport/pkg/telemetry"
 )
 
@@ -55,6 +56,14 @@ func Run(name string, stdout, stderr io.Writer, run func(ctx context.Context, lo
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tuneGC()
+	// Every Kafka client of the process dials with the cluster's security
+	// (KAFKA_TLS*, KAFKA_SASL*; plaintext when none is set).
+	security, err := kafkaconn.FromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	defer kafkaconn.Install(security)()
 	shutdown, err := telemetry.Setup(ctx, name)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: telemetry: %v\n", name, err)

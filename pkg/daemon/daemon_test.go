@@ -28,6 +28,18 @@ func TestRunReportsFailureWithTheProgramName(t *testing.T) {
 	}
 }
 
+func TestRunRefusesKafkaSecurityItCannotUse(t *testing.T) {
+	t.Setenv("KAFKA_SASL_MECHANISM", "GSSAPI")
+	t.Setenv("KAFKA_SASL_USERNAME", "rapport")
+	t.Setenv("KAFKA_SASL_PASSWORD", "s3cret")
+	var out, errs bytes.Buffer
+	ran := false
+	code := daemon.Run("widgets", &out, &errs, func(context.Context, *slog.Logger) error { ran = true; return nil })
+	if code != 1 || ran || !strings.Contains(errs.String(), "widgets: KAFKA_SASL_MECHANISM must be") {
+		t.Fatalf("have code %d (ran %v), stderr %q", code, ran, errs.String())
+	}
+}
+
 func TestRunStopsOnSIGTERMAndLogsJSON(t *testing.T) {
 	var out, errs bytes.Buffer
 	go func() {
