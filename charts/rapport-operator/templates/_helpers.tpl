@@ -94,3 +94,86 @@ comma-separated; rendering stops without any.
 {{- end }}
 {{- join "," $brokers }}
 {{- end }}
+
+{{/*
+Kafka's TLS and SASL settings: this chart's kafka.tls and kafka.sasl, else
+the parent chart's global.kafka ones.
+*/}}
+{{- define "rapport-operator.kafkaSecurity" -}}
+{{- $global := dig "kafka" dict (.Values.global | default dict) }}
+{{- $own := .Values.kafka | default dict }}
+{{- toJson (dict "tls" ($own.tls | default $global.tls | default dict) "sasl" ($own.sasl | default $global.sasl | default dict)) }}
+{{- end }}
+
+{{/*
+Kafka's TLS and SASL settings as environment (pkg/kafkaconn reads them).
+*/}}
+{{- define "rapport-operator.kafkaSecurityEnv" -}}
+{{- $k := include "rapport-operator.kafkaSecurity" . | fromJson }}
+{{- if $k.tls.enabled }}
+- name: KAFKA_TLS
+  value: "true"
+{{- if $k.tls.caSecret }}
+- name: KAFKA_TLS_CA_FILE
+  value: /etc/rapport/kafka/ca/ca.crt
+{{- end }}
+{{- if $k.tls.clientSecret }}
+- name: KAFKA_TLS_CERT_FILE
+  value: /etc/rapport/kafka/client/tls.crt
+- name: KAFKA_TLS_KEY_FILE
+  value: /etc/rapport/kafka/client/tls.key
+{{- end }}
+{{- with $k.tls.serverName }}
+- name: KAFKA_TLS_SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if $k.sasl.mechanism }}
+- name: KAFKA_SASL_MECHANISM
+  value: {{ $k.sasl.mechanism | quote }}
+- name: KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "kafka.sasl.existingSecret is required with kafka.sasl.mechanism" $k.sasl.existingSecret | quote }}
+      key: username
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $k.sasl.existingSecret | quote }}
+      key: password
+{{- end }}
+{{- end }}
+
+{{/*
+The Secrets Kafka's TLS reads: volumes, and their mounts.
+*/}}
+{{- define "rapport-operator.kafkaVolumes" -}}
+{{- $tls := (include "rapport-operator.kafkaSecurity" . | fromJson).tls }}
+{{- if and $tls.enabled $tls.caSecret }}
+- name: kafka-ca
+  secret:
+    secretName: {{ $tls.caSecret | quote }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- if and $tls.enabled $tls.clientSecret }}
+- name: kafka-client
+  secret:
+    secretName: {{ $tls.clientSecret | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "rapport-operator.kafkaVolumeMounts" -}}
+{{- $tls := (include "rapport-operator.kafkaSecurity" . | fromJson).tls }}
+{{- if and $tls.enabled $tls.caSecret }}
+- name: kafka-ca
+  mountPath: /etc/rapport/kafka/ca
+  readOnly: true
+{{- end }}
+{{- if and $tls.enabled $tls.clientSecret }}
+- name: kafka-client
+  mountPath: /etc/rapport/kafka/client
+  readOnly: true
+{{- end }}
+{{- end }}

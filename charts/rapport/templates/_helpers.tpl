@@ -88,6 +88,7 @@ telemetry and logging.
 {{- define "rapport.commonEnv" -}}
 - name: KAFKA_BROKERS
   value: {{ include "rapport.kafkaBrokers" .root | quote }}
+{{- include "rapport.kafkaSecurityEnv" . }}
 - name: AUTH_JWKS_URL
   value: {{ include "rapport.jwksURL" .root | quote }}
 {{- with .root.Values.auth.issuer }}
@@ -147,4 +148,77 @@ capabilities:
     - ALL
 seccompProfile:
   type: RuntimeDefault
+{{- end }}
+
+{{/*
+Kafka's TLS and SASL settings as environment (pkg/kafkaconn reads them).
+*/}}
+{{- define "rapport.kafkaSecurityEnv" -}}
+{{- $k := .root.Values.global.kafka }}
+{{- if $k.tls.enabled }}
+- name: KAFKA_TLS
+  value: "true"
+{{- if $k.tls.caSecret }}
+- name: KAFKA_TLS_CA_FILE
+  value: /etc/rapport/kafka/ca/ca.crt
+{{- end }}
+{{- if $k.tls.clientSecret }}
+- name: KAFKA_TLS_CERT_FILE
+  value: /etc/rapport/kafka/client/tls.crt
+- name: KAFKA_TLS_KEY_FILE
+  value: /etc/rapport/kafka/client/tls.key
+{{- end }}
+{{- with $k.tls.serverName }}
+- name: KAFKA_TLS_SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if $k.sasl.mechanism }}
+- name: KAFKA_SASL_MECHANISM
+  value: {{ $k.sasl.mechanism | quote }}
+- name: KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ $k.sasl.existingSecret | quote }}
+      key: username
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $k.sasl.existingSecret | quote }}
+      key: password
+{{- end }}
+{{- end }}
+
+{{/*
+The Secrets Kafka's TLS reads, as volumes and as their mounts.
+*/}}
+{{- define "rapport.kafkaVolumes" -}}
+{{- $tls := .root.Values.global.kafka.tls }}
+{{- if and $tls.enabled $tls.caSecret }}
+- name: kafka-ca
+  secret:
+    secretName: {{ $tls.caSecret | quote }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- if and $tls.enabled $tls.clientSecret }}
+- name: kafka-client
+  secret:
+    secretName: {{ $tls.clientSecret | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "rapport.kafkaVolumeMounts" -}}
+{{- $tls := .root.Values.global.kafka.tls }}
+{{- if and $tls.enabled $tls.caSecret }}
+- name: kafka-ca
+  mountPath: /etc/rapport/kafka/ca
+  readOnly: true
+{{- end }}
+{{- if and $tls.enabled $tls.clientSecret }}
+- name: kafka-client
+  mountPath: /etc/rapport/kafka/client
+  readOnly: true
+{{- end }}
 {{- end }}

@@ -311,29 +311,81 @@ func mustNested(t *testing.T, obj map[string]any, path ...string) map[string]any
 	return m
 }
 
-// Every object the chart renders is one the real API server takes (a
+// productionValues is a production-like installation (ci/production-values.yaml).
+func productionValues() string { return filepath.Join(umbrellaDir(), "ci", "production-values.yaml") }
+
+// Every object the chart renders, with the required values alone and with
+// a production-like values file, is one the real API server takes (a
 // server-side dry run, after the operator's CRDs are in).
 func TestUmbrellaChartAppliesToARealAPIServer(t *testing.T) {
-	objs := renderUmbrella(t, umbrellaFlags()...)
 	_, c := envtestkit.Start(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[string]int{}
-	for _, o := range objs {
-		if o.GetKind() == crdGVK.Kind {
-			continue // envtestkit installed the same CRDs
+	for name, flags := range map[string][]string{"required values": umbrellaFlags(), "production values": {"-f", productionValues()}} {
+		objs := renderUmbrella(t, flags...)
+		kinds := map[string]int{}
+		for _, o := range objs {
+			if o.GetKind() == crdGVK.Kind {
+				continue // envtestkit installed the same CRDs
+			}
+			kinds[o.GetKind()]++
+			if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()), owner, client.DryRunAll); err != nil {
+				t.Errorf("%s: the API server refused %s %s: %v", name, o.GetKind(), o.GetName(), err)
+			}
 		}
-		kinds[o.GetKind()]++
-		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()), owner, client.DryRunAll); err != nil {
-			t.Errorf("the API server refused %s %s: %v", o.GetKind(), o.GetName(), err)
+		for _, kind := range []string{"Deployment", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Job", "Pod"} {
+			if kinds[kind] == 0 {
+				t.Errorf("%s: nothing of kind %s was rendered (rendered %v)", name, kind, kinds)
+			}
 		}
 	}
-	for _, kind := range []string{"Deployment", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Job", "Pod"} {
-		if kinds[kind] == 0 {
-			t.Errorf("nothing of kind %s was rendered (rendered %v)", kind, kinds)
+}
+
+// Kafka's TLS and SASL reach every program that talks to Kafka, the
+// operator included, as pkg/kafkaconn reads them.
+func TestUmbrellaChartGivesKafkaSecurityToEveryProgram(t *testing.T) {
+	if out, err := helm(t, "lint", "--strict", umbrellaDir(), "-f", productionValues()); err != nil {
+		t.Fatalf("helm lint --strict with production values: %v\n%s", err, out)
+	}
+	objs := renderUmbrella(t, "-f", productionValues())
+	deps := byKind(objs, "Deployment")
+	if len(deps) != len(catalog.Names())+2 {
+		t.Fatalf("%d Deployments", len(deps))
+	}
+	for name, u := range deps {
+		pod := to[appsv1.Deployment](t, u).Spec.Template.Spec
+		c := pod.Containers[0]
+		env := containerEnv(c)
+		want := map[string]string{"KAFKA_TLS": "true", "KAFKA_TLS_CA_FILE": "/etc/rapport/kafka/ca/ca.crt",
+			"KAFKA_TLS_CERT_FILE": "/etc/rapport/kafka/client/tls.crt", "KAFKA_TLS_KEY_FILE": "/etc/rapport/kafka/client/tls.key",
+			"KAFKA_TLS_SERVER_NAME": "kafka.kafka.svc", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+			"KAFKA_SASL_USERNAME": "secret:rapport-kafka-sasl/username", "KAFKA_SASL_PASSWORD": "secret:rapport-kafka-sasl/password"}
+		for k, v := range want {
+			if env[k] != v {
+				t.Errorf("%s %s = %q, want %q", name, k, env[k], v)
+			}
 		}
+		mounted := map[string]string{}
+		for _, m := range c.VolumeMounts {
+			mounted[m.Name] = m.MountPath
+		}
+		secrets := map[string]string{}
+		for _, v := range pod.Volumes {
+			if v.Secret != nil {
+				secrets[v.Name] = v.Secret.SecretName
+			}
+		}
+		if mounted["kafka-ca"] != "/etc/rapport/kafka/ca" || mounted["kafka-client"] != "/etc/rapport/kafka/client" ||
+			secrets["kafka-ca"] != "kafka-ca" || secrets["kafka-client"] != "rapport-kafka-client" {
+			t.Errorf("%s Kafka volumes: mounts %v, secrets %v", name, mounted, secrets)
+		}
+	}
+	// SASL without its Secret is refused before anything renders.
+	_, err := helm(t, append([]string{"template", release, umbrellaDir()}, umbrellaFlags("--set", "global.kafka.sasl.mechanism=PLAIN")...)...)
+	if err == nil || !strings.Contains(err.Error(), "existingSecret") {
+		t.Errorf("SASL without a Secret: %v", err)
 	}
 }
