@@ -2,7 +2,9 @@ package chart_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -314,11 +316,45 @@ func mustNested(t *testing.T, obj map[string]any, path ...string) map[string]any
 // productionValues is a production-like installation (ci/production-values.yaml).
 func productionValues() string { return filepath.Join(umbrellaDir(), "ci", "production-values.yaml") }
 
+// The CRDs of the optional objects the chart renders, from the Go modules
+// of the projects that define them (the proxy serves them; nothing else is
+// downloaded): KEDA's ScaledObject and TriggerAuthentication, the
+// Prometheus Operator's ServiceMonitor.
+var externalCRDs = []struct{ module, file string }{
+	{"github.com/kedacore/keda/v2@v2.20.2", "config/crd/bases/keda.sh_scaledobjects.yaml"},
+	{"github.com/kedacore/keda/v2@v2.20.2", "config/crd/bases/keda.sh_triggerauthentications.yaml"},
+	{"github.com/prometheus-operator/prometheus-operator@v0.85.0", "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"},
+}
+
+// moduleCRDs fetches those modules into the module cache and names the CRD files.
+func moduleCRDs(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	dirs := map[string]string{}
+	for _, crd := range externalCRDs {
+		dir, ok := dirs[crd.module]
+		if !ok {
+			cmd := exec.Command("go", "mod", "download", "-json", crd.module)
+			cmd.Dir = t.TempDir()
+			cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+			out, err := cmd.Output()
+			var info struct{ Dir, Error string }
+			if jerr := json.Unmarshal(out, &info); err != nil || jerr != nil || info.Dir == "" {
+				t.Fatalf("go mod download %s: %v %v %s", crd.module, err, jerr, info.Error)
+			}
+			dir, dirs[crd.module] = info.Dir, info.Dir
+		}
+		files = append(files, filepath.Join(dir, filepath.FromSlash(crd.file)))
+	}
+	return files
+}
+
 // Every object the chart renders, with the required values alone and with
-// a production-like values file, is one the real API server takes (a
-// server-side dry run, after the operator's CRDs are in).
+// a production-like values file (KEDA, ServiceMonitor, TLS and SASL to
+// Kafka), is one the real API server takes (a server-side dry run, after
+// the operator's, KEDA's and the Prometheus Operator's CRDs are in).
 func TestUmbrellaChartAppliesToARealAPIServer(t *testing.T) {
-	_, c := envtestkit.Start(t)
+	_, c := envtestkit.Start(t, moduleCRDs(t)...)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
@@ -336,11 +372,85 @@ func TestUmbrellaChartAppliesToARealAPIServer(t *testing.T) {
 				t.Errorf("%s: the API server refused %s %s: %v", name, o.GetKind(), o.GetName(), err)
 			}
 		}
-		for _, kind := range []string{"Deployment", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Job", "Pod"} {
+		want := []string{"Deployment", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Job", "Pod"}
+		if name == "production values" {
+			want = append(want, "ScaledObject", "TriggerAuthentication", "ServiceMonitor")
+		}
+		for _, kind := range want {
 			if kinds[kind] == 0 {
 				t.Errorf("%s: nothing of kind %s was rendered (rendered %v)", name, kind, kinds)
 			}
 		}
+	}
+}
+
+// KEDA scales a service on its consumer groups' lag (the groups it really
+// runs), never beyond the topics' partitions, and replaces its CPU
+// autoscaler; a service without consumer groups keeps the latter.
+func TestUmbrellaChartScalesConsumersOnTheirLag(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(umbrellaDir(), "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Services map[string]struct {
+			Consumers []struct {
+				Group  string   `json:"group"`
+				Topics []string `json:"topics"`
+			} `json:"consumers"`
+		} `json:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &values); err != nil {
+		t.Fatal(err)
+	}
+	// The groups the services run (servicekit names them <service>.<group>).
+	runs := map[string][]string{
+		"contacts.timeline": catalog.TopicsAboutContacts("contacts"),
+		"sales.contacts":    {catalog.ContactsTopic},
+	}
+	seen := 0
+	for name, svc := range values.Services {
+		for _, c := range svc.Consumers {
+			topics, ok := runs[c.Group]
+			if !ok || !strings.HasPrefix(c.Group, name+".") {
+				t.Errorf("services.%s.consumers names %s, a group the service does not run", name, c.Group)
+				continue
+			}
+			seen++
+			if !slices.Equal(slices.Sorted(slices.Values(c.Topics)), slices.Sorted(slices.Values(topics))) {
+				t.Errorf("%s reads %v, values.yaml says %v", c.Group, topics, c.Topics)
+			}
+		}
+	}
+	if seen != len(runs) {
+		t.Errorf("values.yaml names %d of the %d consumer groups", seen, len(runs))
+	}
+
+	objs := renderUmbrella(t, "-f", productionValues())
+	scaled, hpas := byKind(objs, "ScaledObject"), byKind(objs, "HorizontalPodAutoscaler")
+	for _, name := range []string{"contacts", "sales"} {
+		so, ok := scaled[component(name)]
+		if !ok {
+			t.Errorf("no ScaledObject for %s", name)
+			continue
+		}
+		if _, ok := hpas[component(name)]; ok {
+			t.Errorf("%s has a CPU autoscaler beside its ScaledObject", name)
+		}
+		triggers, _, _ := unstructured.NestedSlice(so.Object, "spec", "triggers")
+		for _, tr := range triggers {
+			meta, _, _ := unstructured.NestedStringMap(tr.(map[string]any), "metadata")
+			if !strings.HasPrefix(meta["consumerGroup"], name+".") || meta["tls"] != "enable" || meta["sasl"] != "scram_sha512" {
+				t.Errorf("%s trigger %v", name, meta)
+			}
+		}
+	}
+	if _, ok := hpas[component("tasks")]; !ok {
+		t.Error("tasks, which consumes nothing, lost its CPU autoscaler")
+	}
+	_, err = helm(t, "template", release, umbrellaDir(), "-f", productionValues(), "--set", "services.contacts.keda.maxReplicas=13")
+	if err == nil || !strings.Contains(err.Error(), "more than its topics' partitions") {
+		t.Errorf("more replicas than partitions: %v", err)
 	}
 }
 

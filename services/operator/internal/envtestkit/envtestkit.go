@@ -36,10 +36,11 @@ func assets(t testing.TB) string {
 }
 
 // Start runs a kube-apiserver and etcd with the chart's CRDs installed
-// until the test ends, and returns a client that knows the operator's types.
-func Start(t testing.TB) (*rest.Config, client.Client) {
+// (and the CRD files or folders of crds, e.g. KEDA's) until the test ends,
+// and returns a client that knows the operator's types.
+func Start(t testing.TB, crds ...string) (*rest.Config, client.Client) {
 	t.Helper()
-	env := &envtest.Environment{BinaryAssetsDirectory: assets(t), CRDDirectoryPaths: []string{CRDs()}, ErrorIfCRDPathMissing: true}
+	env := &envtest.Environment{BinaryAssetsDirectory: assets(t), CRDDirectoryPaths: append([]string{CRDs()}, crds...), ErrorIfCRDPathMissing: true}
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatal(err)
