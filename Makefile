@@ -9,8 +9,10 @@ export GOFLAGS ?= -buildvcs=false
 BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 CONTROLLER_GEN_VERSION := v0.22.0
-# The operator chart's test renders charts/rapport-operator with the real helm CLI.
+# The charts' tests render charts/ with the real helm CLI, and run their
+# unit tests (charts/*/tests) with helm-unittest.
 HELM_VERSION := v4.3.2
+HELM_UNITTEST_VERSION := v1.1.2
 
 # Every Go module of the workspace.
 # Every module go.work names: a new service is tested, vetted and formatted once it is there.
@@ -33,7 +35,7 @@ run:
 ## test: everything, against real PostgreSQL, the kfake broker and real processes.
 test: proto-check crd-check lint test-go test-fuzz
 
-test-go: postgres envtest-assets $(BIN)/helm-$(HELM_VERSION)
+test-go: postgres envtest-assets $(BIN)/helm-$(HELM_VERSION) $(BIN)/helm-unittest-$(HELM_UNITTEST_VERSION)
 	go test -p 2 -count=1 -timeout 30m $(PKGS)
 
 ## test-fuzz: every Go native fuzz target, briefly (the seeds and what a few seconds find).
@@ -67,7 +69,7 @@ proto-check: tools
 	  cd proto && buf generate -o "$$tmp" >/dev/null && \
 	  if ! diff -r "$$tmp/gen" ../pkg/gen; then echo "pkg/gen is stale: run make proto"; exit 1; fi
 
-tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION) $(BIN)/helm-$(HELM_VERSION)
+tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION) $(BIN)/helm-$(HELM_VERSION) $(BIN)/helm-unittest-$(HELM_UNITTEST_VERSION)
 
 ## crd: regenerate the operator's deep copies, the chart's CRDs (from services/operator/api) and its ClusterRole (from the controller's RBAC markers).
 crd: tools
@@ -90,6 +92,14 @@ $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION):
 
 $(BIN)/helm-$(HELM_VERSION):
 	GOBIN=$(BIN) GOWORK=off go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	touch $@
+
+# helm-unittest's go.mod has a replace directive, which go install refuses:
+# it is built inside its module, fetched from the Go module proxy.
+$(BIN)/helm-unittest-$(HELM_UNITTEST_VERSION):
+	@mkdir -p $(BIN)
+	dir=$$(cd $(BIN) && GOWORK=off GOFLAGS= go mod download -json github.com/helm-unittest/helm-unittest@$(HELM_UNITTEST_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && \
+	  cd "$$dir" && GOWORK=off GOFLAGS= go build -o $(BIN)/helm-unittest ./cmd/helm-unittest
 	touch $@
 
 $(BIN)/buf-$(BUF_VERSION):

@@ -499,3 +499,21 @@ func TestUmbrellaChartGivesKafkaSecurityToEveryProgram(t *testing.T) {
 		t.Errorf("SASL without a Secret: %v", err)
 	}
 }
+
+// The charts' unit tests (charts/*/tests/*_test.yaml) pass under the
+// pinned helm-unittest that make tools builds.
+func TestChartUnitTests(t *testing.T) {
+	bin := filepath.Join(root(), ".cache", "bin", "helm-unittest")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("no helm-unittest at %s: run make tools (it builds the pinned helm-unittest from the Go module proxy)", bin)
+	}
+	suites, _ := filepath.Glob(filepath.Join(root(), "charts", "*", "tests", "*_test.yaml"))
+	if len(suites) == 0 {
+		t.Fatal("no chart unit tests found under charts/*/tests")
+	}
+	cmd := exec.Command(bin, umbrellaDir())
+	cmd.Dir = root()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("helm-unittest: %v\n%s", err, out)
+	}
+}
