@@ -91,14 +91,10 @@ telemetry and logging.
 {{- include "rapport.kafkaSecurityEnv" . }}
 - name: AUTH_JWKS_URL
   value: {{ include "rapport.jwksURL" .root | quote }}
-{{- with .root.Values.auth.issuer }}
 - name: AUTH_ISSUER
-  value: {{ . | quote }}
-{{- end }}
-{{- with .root.Values.auth.audience }}
+  value: {{ required "auth.issuer is required: the iss your OIDC provider puts in tokens, e.g. https://id.example.com/realms/acme" .root.Values.auth.issuer | quote }}
 - name: AUTH_AUDIENCE
-  value: {{ . | quote }}
-{{- end }}
+  value: {{ required "auth.audience is required: the aud tokens for Rapport carry, e.g. rapport" .root.Values.auth.audience | quote }}
 - name: LOG_LEVEL
   value: {{ .root.Values.logLevel | quote }}
 - name: OTEL_SERVICE_NAME

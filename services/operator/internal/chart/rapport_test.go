@@ -35,6 +35,8 @@ var umbrellaRequired = []string{
 	"--set", "global.region=ru-central-1",
 	"--set", "global.kafka.brokers={kafka-0.kafka:9092,kafka-1.kafka:9092}",
 	"--set", "auth.jwksURL=https://id.example.com/.well-known/jwks.json",
+	"--set", "auth.issuer=https://id.example.com",
+	"--set", "auth.audience=rapport",
 }
 
 func umbrellaFlags(extra ...string) []string {
@@ -102,7 +104,7 @@ func TestUmbrellaChartLintsStrictly(t *testing.T) {
 	// With the defaults alone, what an installation must say is named.
 	_, err := helm(t, "template", release, umbrellaDir())
 	if err == nil {
-		t.Fatal("the chart rendered without region, brokers, JWKS URL or databases")
+		t.Fatal("the chart rendered without region, brokers, token settings or databases")
 	}
 	_, err = helm(t, append([]string{"template", release, umbrellaDir()}, umbrellaRequired...)...)
 	if err == nil || !strings.Contains(err.Error(), "database.existingSecret is required") {
