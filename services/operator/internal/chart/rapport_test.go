@@ -136,22 +136,28 @@ func TestUmbrellaChartRefusesTyposAndBadValues(t *testing.T) {
 	}
 }
 
-// The chart's services are the catalogue's, and the gateway is told where
-// each one is.
-func TestUmbrellaChartRendersEveryCatalogedService(t *testing.T) {
+// defaultValues reads the chart's values.yaml into v.
+func defaultValues(t *testing.T, v any) {
+	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(umbrellaDir(), "values.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := yaml.Unmarshal(raw, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The chart's services are the catalogue's, and the gateway is told where
+// each one is.
+func TestUmbrellaChartRendersEveryCatalogedService(t *testing.T) {
 	var values struct {
 		Services map[string]struct {
 			Port  int      `json:"port"`
 			Peers []string `json:"peers"`
 		} `json:"services"`
 	}
-	if err := yaml.Unmarshal(raw, &values); err != nil {
-		t.Fatal(err)
-	}
+	defaultValues(t, &values)
 	var names []string
 	for name := range values.Services {
 		names = append(names, name)
@@ -390,10 +396,6 @@ func TestUmbrellaChartAppliesToARealAPIServer(t *testing.T) {
 // runs), never beyond the topics' partitions, and replaces its CPU
 // autoscaler; a service without consumer groups keeps the latter.
 func TestUmbrellaChartScalesConsumersOnTheirLag(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(umbrellaDir(), "values.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var values struct {
 		Services map[string]struct {
 			Consumers []struct {
@@ -402,9 +404,7 @@ func TestUmbrellaChartScalesConsumersOnTheirLag(t *testing.T) {
 			} `json:"consumers"`
 		} `json:"services"`
 	}
-	if err := yaml.Unmarshal(raw, &values); err != nil {
-		t.Fatal(err)
-	}
+	defaultValues(t, &values)
 	// The groups the services run (servicekit names them <service>.<group>).
 	runs := map[string][]string{
 		"contacts.timeline": catalog.TopicsAboutContacts("contacts"),
@@ -450,7 +450,7 @@ func TestUmbrellaChartScalesConsumersOnTheirLag(t *testing.T) {
 	if _, ok := hpas[component("tasks")]; !ok {
 		t.Error("tasks, which consumes nothing, lost its CPU autoscaler")
 	}
-	_, err = helm(t, "template", release, umbrellaDir(), "-f", productionValues(), "--set", "services.contacts.keda.maxReplicas=13")
+	_, err := helm(t, "template", release, umbrellaDir(), "-f", productionValues(), "--set", "services.contacts.keda.maxReplicas=13")
 	if err == nil || !strings.Contains(err.Error(), "more than its topics' partitions") {
 		t.Errorf("more replicas than partitions: %v", err)
 	}
