@@ -19,7 +19,7 @@ HELM_UNITTEST_VERSION := v1.1.2
 MODULES := $(shell awk '/^use \(/ {u = 1; next} u && /^\)/ {u = 0} u {sub(/^\.\//, "", $$1); print $$1}' go.work)
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
-.PHONY: run test test-go test-fuzz fuzz lint vet fmt-check proto proto-check crd crd-check tools bench postgres envtest-assets
+.PHONY: run test test-go test-fuzz fuzz lint vet fmt-check proto proto-check crd crd-check tools bench postgres envtest-assets images
 
 # The operator's tests run against a real kube-apiserver and etcd, which
 # cannot be downloaded here: they are built from the Go module proxy
@@ -123,6 +123,10 @@ bench: postgres envtest-assets
 	set -o pipefail; cd services/sales && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
 	set -o pipefail; cd services/operator && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
 	go run ./tests/cmd/benchreport -out BENCHMARKS.md < .cache/bench.txt
+
+## images: an OCI image layout per program under build/images, without Docker (docs/images.md); TAG=... overrides the chart's appVersion.
+images:
+	cd tools/images && GOWORK=off go run . -out $(ROOT)/build/images $(if $(TAG),-tag $(TAG))
 
 ## envtest-assets: build kube-apiserver and etcd for the operator's tests into .cache.
 envtest-assets: $(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd
