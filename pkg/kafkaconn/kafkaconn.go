@@ -130,7 +130,7 @@ func Install(s Settings) (restore func()) {
 	}
 	kafka.DefaultDialer = &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: s.TLS, SASLMechanism: s.SASL}
 	kafka.DefaultTransport = &kafka.Transport{
-		Dial:        (&net.Dialer{Timeout: 3 * time.Second, DualStack: true}).DialContext,
+		Dial: (&net.Dialer{Timeout: 3 * time.Second, DualStack: true}).DialContext,
 		TLS:  s.TLS,
 		SASL: s.SASL,
 	}
