@@ -9,30 +9,23 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/google/uuid"
 
-	"github.com/rapportcrm/rapport/pkg/access"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/observe"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 )
 
-// Response is a use case's result of type T or its business error.
-type Response[T any] struct {
-	Value T
-	Err   error
-}
-
-// Failed implements endpoint.Failer.
-func (r Response[T]) Failed() error { return r.Err }
+// Response is a use case's result of type T or its business error
+// (httpkit.Response, which every service's endpoints answer).
+type Response[T any] = httpkit.Response[T]
 
 // Done is the answer of a use case that returns nothing (a deletion).
-type Done = Response[struct{}]
+type Done = httpkit.Done
 
 // Request types, decoded by the transport. IfMatch is absent when not given.
 type (
-	ID struct {
-		ID      uuid.UUID
-		IfMatch access.IfMatch
-	}
+	// ID names the record a request is about (httpkit.Ref).
+	ID             = httpkit.Ref
 	CreatePipeline struct {
 		Name   string
 		Stages []domain.StageSpec

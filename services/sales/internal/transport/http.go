@@ -24,21 +24,21 @@ import (
 // Routes registers the sales API on mux.
 func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle := httpkit.NewEndpoints(mux, QueryParams).Handle
-	handle("GET /v1/pipelines", e.ListPipelines, none, encode(http.StatusOK, func(ps []*domain.Pipeline) (any, int64) {
+	handle("GET /v1/pipelines", e.ListPipelines, none, httpkit.Encode(http.StatusOK, func(ps []*domain.Pipeline) (any, int64) {
 		return items(ps, pipelineView), 0
 	}))
-	handle("POST /v1/pipelines", e.CreatePipeline, decodeCreatePipeline, created("/v1/pipelines", encodePipeline, func(p *domain.Pipeline) uuid.UUID { return p.ID() }))
-	handle("GET /v1/pipelines/{id}", e.GetPipeline, decodeID(domain.ErrPipelineNotFound), encode(http.StatusOK, encodePipeline))
-	handle("PATCH /v1/pipelines/{id}", e.RenamePipeline, decodeRenamePipeline, encode(http.StatusOK, encodePipeline))
-	handle("DELETE /v1/pipelines/{id}", e.DeletePipeline, decodeID(domain.ErrPipelineNotFound), noContent)
-	handle("GET /v1/pipelines/{id}/board", e.Board, decodeBoard, encode(http.StatusOK, func(b *service.Board) (any, int64) { return boardView(b), 0 }))
+	handle("POST /v1/pipelines", e.CreatePipeline, decodeCreatePipeline, httpkit.EncodeCreated("/v1/pipelines", encodePipeline, func(p *domain.Pipeline) uuid.UUID { return p.ID() }))
+	handle("GET /v1/pipelines/{id}", e.GetPipeline, httpkit.DecodeRef(domain.ErrPipelineNotFound), httpkit.Encode(http.StatusOK, encodePipeline))
+	handle("PATCH /v1/pipelines/{id}", e.RenamePipeline, decodeRenamePipeline, httpkit.Encode(http.StatusOK, encodePipeline))
+	handle("DELETE /v1/pipelines/{id}", e.DeletePipeline, httpkit.DecodeRef(domain.ErrPipelineNotFound), httpkit.EncodeDone)
+	handle("GET /v1/pipelines/{id}/board", e.Board, decodeBoard, httpkit.Encode(http.StatusOK, func(b *service.Board) (any, int64) { return boardView(b), 0 }))
 	handle("POST /v1/pipelines/{id}/stages", e.AddStage, decodeAddStage, encodeStageResult(http.StatusCreated))
 	handle("PATCH /v1/pipelines/{id}/stages/{sid}", e.ChangeStage, decodeChangeStage, encodeStageResult(http.StatusOK))
-	handle("PUT /v1/pipelines/{id}/stages/order", e.ReorderStages, decodeReorder, encode(http.StatusOK, encodePipeline))
-	handle("DELETE /v1/pipelines/{id}/stages/{sid}", e.DeleteStage, decodeDeleteStage, encode(http.StatusOK, encodePipeline))
+	handle("PUT /v1/pipelines/{id}/stages/order", e.ReorderStages, decodeReorder, httpkit.Encode(http.StatusOK, encodePipeline))
+	handle("DELETE /v1/pipelines/{id}/stages/{sid}", e.DeleteStage, decodeDeleteStage, httpkit.Encode(http.StatusOK, encodePipeline))
 
-	handle("POST /v1/deals", e.CreateDeal, decodeCreateDeal, created("/v1/deals", encodeDeal, func(d *service.DealView) uuid.UUID { return d.ID() }))
-	handle("GET /v1/deals", e.ListDeals, decodeListDeals, encode(http.StatusOK, func(p endpoint.Page) (any, int64) {
+	handle("POST /v1/deals", e.CreateDeal, decodeCreateDeal, httpkit.EncodeCreated("/v1/deals", encodeDeal, func(d *service.DealView) uuid.UUID { return d.ID() }))
+	handle("GET /v1/deals", e.ListDeals, decodeListDeals, httpkit.Encode(http.StatusOK, func(p endpoint.Page) (any, int64) {
 		page := httpkit.Page[dealJSON]{Items: make([]dealJSON, 0, len(p.Deals))}
 		for _, d := range p.Deals {
 			page.Items = append(page.Items, dealView(d))
@@ -48,26 +48,26 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 		}
 		return page, 0
 	}))
-	handle("GET /v1/deals/{id}", e.GetDeal, decodeID(domain.ErrDealNotFound), encode(http.StatusOK, encodeDeal))
-	handle("PATCH /v1/deals/{id}", e.UpdateDeal, decodeUpdateDeal, encode(http.StatusOK, encodeDeal))
-	handle("DELETE /v1/deals/{id}", e.DeleteDeal, decodeID(domain.ErrDealNotFound), noContent)
-	handle("GET /v1/deals/{id}/moves", e.DealMoves, decodeID(domain.ErrDealNotFound), encode(http.StatusOK, func(ms []domain.Move) (any, int64) { return items(ms, moveView), 0 }))
-	handle("POST /v1/deals/{id}/move", e.MoveDeal, decodeToStage(true), encode(http.StatusOK, encodeDeal))
-	handle("POST /v1/deals/{id}/win", e.WinDeal, decodeToStage(false), encode(http.StatusOK, encodeDeal))
-	handle("POST /v1/deals/{id}/lose", e.LoseDeal, decodeLose, encode(http.StatusOK, encodeDeal))
-	handle("POST /v1/deals/{id}/reopen", e.ReopenDeal, decodeToStage(false), encode(http.StatusOK, encodeDeal))
+	handle("GET /v1/deals/{id}", e.GetDeal, httpkit.DecodeRef(domain.ErrDealNotFound), httpkit.Encode(http.StatusOK, encodeDeal))
+	handle("PATCH /v1/deals/{id}", e.UpdateDeal, decodeUpdateDeal, httpkit.Encode(http.StatusOK, encodeDeal))
+	handle("DELETE /v1/deals/{id}", e.DeleteDeal, httpkit.DecodeRef(domain.ErrDealNotFound), httpkit.EncodeDone)
+	handle("GET /v1/deals/{id}/moves", e.DealMoves, httpkit.DecodeRef(domain.ErrDealNotFound), httpkit.Encode(http.StatusOK, func(ms []domain.Move) (any, int64) { return items(ms, moveView), 0 }))
+	handle("POST /v1/deals/{id}/move", e.MoveDeal, decodeToStage(true), httpkit.Encode(http.StatusOK, encodeDeal))
+	handle("POST /v1/deals/{id}/win", e.WinDeal, decodeToStage(false), httpkit.Encode(http.StatusOK, encodeDeal))
+	handle("POST /v1/deals/{id}/lose", e.LoseDeal, decodeLose, httpkit.Encode(http.StatusOK, encodeDeal))
+	handle("POST /v1/deals/{id}/reopen", e.ReopenDeal, decodeToStage(false), httpkit.Encode(http.StatusOK, encodeDeal))
 
-	handle("GET /v1/loss-reasons", e.LossReasons, decodeLossReasons, encode(http.StatusOK, func(rs []*domain.LossReason) (any, int64) { return items(rs, reasonView), 0 }))
-	handle("POST /v1/loss-reasons", e.AddLossReason, decodeAddReason, created("/v1/loss-reasons", encodeReason, func(r *domain.LossReason) uuid.UUID { return r.ID() }))
-	handle("GET /v1/loss-reasons/{id}", e.GetLossReason, decodeID(domain.ErrLossReasonNotFound), encode(http.StatusOK, encodeReason))
-	handle("PATCH /v1/loss-reasons/{id}", e.ChangeLossReason, decodeChangeReason, encode(http.StatusOK, encodeReason))
+	handle("GET /v1/loss-reasons", e.LossReasons, decodeLossReasons, httpkit.Encode(http.StatusOK, func(rs []*domain.LossReason) (any, int64) { return items(rs, reasonView), 0 }))
+	handle("POST /v1/loss-reasons", e.AddLossReason, decodeAddReason, httpkit.EncodeCreated("/v1/loss-reasons", encodeReason, func(r *domain.LossReason) uuid.UUID { return r.ID() }))
+	handle("GET /v1/loss-reasons/{id}", e.GetLossReason, httpkit.DecodeRef(domain.ErrLossReasonNotFound), httpkit.Encode(http.StatusOK, encodeReason))
+	handle("PATCH /v1/loss-reasons/{id}", e.ChangeLossReason, decodeChangeReason, httpkit.Encode(http.StatusOK, encodeReason))
 
-	handle("GET /v1/currency-rates", e.Rates, none, encode(http.StatusOK, func(rs endpoint.Rates) (any, int64) {
+	handle("GET /v1/currency-rates", e.Rates, none, httpkit.Encode(http.StatusOK, func(rs endpoint.Rates) (any, int64) {
 		body := items(rs.Rates, func(r service.CurrencyRate) rateJSON { return rateView(rs.Base, r) })
 		body["base_currency"] = rs.Base
 		return body, 0
 	}))
-	handle("POST /v1/currency-rates", e.SetRate, decodeSetRate, encode(http.StatusOK, func(r endpoint.Rate) (any, int64) {
+	handle("POST /v1/currency-rates", e.SetRate, decodeSetRate, httpkit.Encode(http.StatusOK, func(r endpoint.Rate) (any, int64) {
 		return rateView(r.Base, r.Rate), 0
 	}))
 }
@@ -93,9 +93,6 @@ func items[T, J any](xs []T, view func(T) J) map[string]any {
 	return map[string]any{"items": out}
 }
 
-// view renders a result as a body and the version its ETag carries (0: none).
-type view[T any] func(v T) (body any, version int64)
-
 func encodePipeline(p *domain.Pipeline) (any, int64) { return pipelineView(p), p.Version() }
 
 func encodeDeal(d *service.DealView) (any, int64) { return dealDetail(d), d.Version() }
@@ -103,46 +100,9 @@ func encodeDeal(d *service.DealView) (any, int64) { return dealDetail(d), d.Vers
 func encodeReason(r *domain.LossReason) (any, int64) { return reasonView(r), r.Version() }
 
 func encodeStageResult(status int) kithttp.EncodeResponseFunc {
-	return encode(status, func(r endpoint.StageResult) (any, int64) {
+	return httpkit.Encode(status, func(r endpoint.StageResult) (any, int64) {
 		return map[string]any{"stage": stageView(r.Stage), "pipeline": pipelineView(r.Pipeline)}, r.Pipeline.Version()
 	})
-}
-
-// encode writes a response's error as a problem, or its view with status.
-func encode[T any](status int, render view[T]) kithttp.EncodeResponseFunc {
-	return func(ctx context.Context, w http.ResponseWriter, resp any) error {
-		r := resp.(endpoint.Response[T])
-		if r.Err != nil {
-			httpkit.EncodeError(ctx, r.Err, w)
-			return nil
-		}
-		body, version := render(r.Value)
-		if version > 0 {
-			w.Header().Set("ETag", httpkit.ETag(version))
-		}
-		return httpkit.WriteJSON(w, status, body)
-	}
-}
-
-// created is encode for a new record, whose id idOf reads: 201 with its
-// Location.
-func created[T any](collection string, render view[T], idOf func(T) uuid.UUID) kithttp.EncodeResponseFunc {
-	enc := encode(http.StatusCreated, render)
-	return func(ctx context.Context, w http.ResponseWriter, resp any) error {
-		if r := resp.(endpoint.Response[T]); r.Err == nil {
-			w.Header().Set("Location", collection+"/"+idOf(r.Value).String())
-		}
-		return enc(ctx, w, resp)
-	}
-}
-
-func noContent(ctx context.Context, w http.ResponseWriter, resp any) error {
-	if err := resp.(endpoint.Done).Err; err != nil {
-		httpkit.EncodeError(ctx, err, w)
-		return nil
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 // --- decoders ---
@@ -160,19 +120,6 @@ func pathID(r *http.Request, name string, notFound error) (uuid.UUID, error) {
 		return uuid.Nil, notFound
 	}
 	return id, nil
-}
-
-func idAndVersion(r *http.Request, notFound error) (endpoint.ID, error) {
-	id, err := pathID(r, "id", notFound)
-	if err != nil {
-		return endpoint.ID{}, err
-	}
-	v, err := httpkit.IfMatch(r)
-	return endpoint.ID{ID: id, IfMatch: v}, err
-}
-
-func decodeID(notFound error) kithttp.DecodeRequestFunc {
-	return func(_ context.Context, r *http.Request) (any, error) { return idAndVersion(r, notFound) }
 }
 
 type stageBody struct {
@@ -210,7 +157,7 @@ func decodeCreatePipeline(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeRenamePipeline(_ context.Context, r *http.Request) (any, error) {
-	id, err := idAndVersion(r, domain.ErrPipelineNotFound)
+	id, err := httpkit.PathRef(r, domain.ErrPipelineNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +188,7 @@ func decodeBoard(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeAddStage(_ context.Context, r *http.Request) (any, error) {
-	id, err := idAndVersion(r, domain.ErrPipelineNotFound)
+	id, err := httpkit.PathRef(r, domain.ErrPipelineNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +200,7 @@ func decodeAddStage(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeChangeStage(_ context.Context, r *http.Request) (any, error) {
-	id, err := idAndVersion(r, domain.ErrPipelineNotFound)
+	id, err := httpkit.PathRef(r, domain.ErrPipelineNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +219,7 @@ func decodeChangeStage(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeReorder(_ context.Context, r *http.Request) (any, error) {
-	id, err := idAndVersion(r, domain.ErrPipelineNotFound)
+	id, err := httpkit.PathRef(r, domain.ErrPipelineNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +238,7 @@ func decodeReorder(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeDeleteStage(_ context.Context, r *http.Request) (any, error) {
-	id, err := idAndVersion(r, domain.ErrPipelineNotFound)
+	id, err := httpkit.PathRef(r, domain.ErrPipelineNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +329,7 @@ func decodeCreateDeal(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeUpdateDeal(_ context.Context, r *http.Request) (any, error) {
-	id, err := idAndVersion(r, domain.ErrDealNotFound)
+	id, err := httpkit.PathRef(r, domain.ErrDealNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -400,7 +347,7 @@ func decodeUpdateDeal(_ context.Context, r *http.Request) (any, error) {
 // (stage_id optional, and so is the body).
 func decodeToStage(required bool) kithttp.DecodeRequestFunc {
 	return func(_ context.Context, r *http.Request) (any, error) {
-		id, err := idAndVersion(r, domain.ErrDealNotFound)
+		id, err := httpkit.PathRef(r, domain.ErrDealNotFound)
 		if err != nil {
 			return nil, err
 		}
@@ -419,7 +366,7 @@ func decodeToStage(required bool) kithttp.DecodeRequestFunc {
 }
 
 func decodeLose(_ context.Context, r *http.Request) (any, error) {
-	id, err := idAndVersion(r, domain.ErrDealNotFound)
+	id, err := httpkit.PathRef(r, domain.ErrDealNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +398,7 @@ func decodeAddReason(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeChangeReason(_ context.Context, r *http.Request) (any, error) {
-	id, err := idAndVersion(r, domain.ErrLossReasonNotFound)
+	id, err := httpkit.PathRef(r, domain.ErrLossReasonNotFound)
 	if err != nil {
 		return nil, err
 	}
