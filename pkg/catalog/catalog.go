@@ -72,6 +72,15 @@ const (
 	PipelineChanged  = "crm.pipeline.changed"
 )
 
+// Event types tasks publishes.
+const (
+	TaskCreated   = "crm.task.created"
+	TaskUpdated   = "crm.task.updated"
+	TaskCompleted = "crm.task.completed"
+	TaskCancelled = "crm.task.cancelled"
+	TaskDeleted   = "crm.task.deleted"
+)
+
 // Entities that carry custom fields.
 const (
 	EntityContact = "contact"
@@ -93,7 +102,8 @@ var Services = []Service{
 		Events: []string{DealCreated, DealUpdated, DealStageChanged, DealWon, DealLost, DealReopened, DealDeleted,
 			PipelineChanged},
 		FieldEntities: []string{EntityDeal}},
-	{Name: "tasks", Topic: TasksTopic, Acknowledges: true, Collections: []string{"tasks"}},
+	{Name: "tasks", Topic: TasksTopic, Acknowledges: true, Collections: []string{"tasks"},
+		Events: []string{TaskCreated, TaskUpdated, TaskCompleted, TaskCancelled, TaskDeleted}},
 }
 
 // Names are the services' names, in order.

@@ -36,7 +36,7 @@ func (a actor) sees(owner, team string, sharedUsers, sharedTeams []string) bool 
 func (a actor) writes() bool { return a.role == "admin" || a.role == "manager" || a.role == "rep" }
 
 // TestVisibilityMatrix runs make run's platform and checks every operation
-// that reads a contact or a deal, or names one, for each kind of user of
+// that reads a contact, a deal or a task, or names one, for each kind of user of
 // one tenant against the documented rules: the rep who owns the records,
 // a rep of the same team and one of another, a manager and a viewer of
 // each team, an analyst and an admin (both of the other team). A record a
@@ -107,6 +107,9 @@ func TestVisibilityMatrix(t *testing.T) {
 	moves := 0
 	nextStage := func() string { return stages[1+moves%2].(map[string]any)["id"].(string) }
 	freshDeal := func() string { return create("/v1/deals", map[string]any{"title": "Временная " + m}) }
+	// The owner's task, and fresh ones for the writes that close or delete one.
+	task := create("/v1/tasks", map[string]any{"kind": "call", "subject": "Видимость " + m})
+	freshTask := func() string { return create("/v1/tasks", map[string]any{"subject": "Временная " + m}) }
 	// Loss reasons are the admins' to keep.
 	reason := do(t, "POST", "/v1/loss-reasons", actors[len(actors)-1].tok, map[string]any{"name": "Видимость " + m}).
 		Want(t, http.StatusCreated).Str("id")
@@ -227,6 +230,20 @@ func TestVisibilityMatrix(t *testing.T) {
 			lost := freshDeal()
 			do(t, "POST", "/v1/deals/"+lost+"/lose", own, map[string]any{"reason_id": reason}).Want(t, http.StatusOK)
 			want("reopen a deal", do(t, "POST", "/v1/deals/"+lost+"/reopen", a.tok, map[string]any{}), write(seesDeal, http.StatusOK)...)
+			// Tasks: as deals, own/team/all.
+			seesTask := a.sees(owner.user, team1, nil, nil)
+			want("GET the task", do(t, "GET", "/v1/tasks/"+task, a.tok, nil), read(seesTask))
+			want("HEAD the task", do(t, "HEAD", "/v1/tasks/"+task, a.tok, nil), read(seesTask))
+			checks++
+			if have := listedAll(t, gw, "/v1/tasks?limit=200", a.tok, task); have != seesTask {
+				t.Errorf("the tasks list holds the task: %v, want %v", have, seesTask)
+			}
+			want("PATCH the task", do(t, "PATCH", "/v1/tasks/"+task, a.tok, map[string]any{"subject": "Видимость " + m + " " + a.user}),
+				write(seesTask, http.StatusOK)...)
+			want("complete a task", do(t, "POST", "/v1/tasks/"+freshTask()+"/complete", a.tok, map[string]any{"outcome": "reached"}),
+				write(seesTask, http.StatusOK)...)
+			want("cancel a task", do(t, "POST", "/v1/tasks/"+freshTask()+"/cancel", a.tok, nil), write(seesTask, http.StatusOK)...)
+			want("DELETE a task", do(t, "DELETE", "/v1/tasks/"+freshTask(), a.tok, nil), write(seesTask, http.StatusNoContent)...)
 			// A deal may only name a contact its writer sees, on create and on change.
 			want("create a deal naming the contact", do(t, "POST", "/v1/deals", a.tok, map[string]any{"title": "Чужая? " + m, "contact_id": c}),
 				names(seesC, http.StatusCreated)...)

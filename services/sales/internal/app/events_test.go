@@ -1,17 +1,15 @@
 package app_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/segmentio/kafka-go"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	"github.com/rapportcrm/rapport/pkg/events"
 	salesv1 "github.com/rapportcrm/rapport/pkg/gen/crm/sales/v1"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
@@ -23,40 +21,11 @@ import (
 // event count once.
 func (h *harness) eventsAbout(t *testing.T, subject string, n int) []events.Event {
 	t.Helper()
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: h.brokers, GroupID: "test-" + uuid.NewString(), Topic: service.Topic,
-		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var out []events.Event
-	seen := map[uuid.UUID]bool{}
-	for len(out) < n {
-		m, err := r.ReadMessage(ctx)
-		if err != nil {
-			t.Fatalf("have %d events about %s (%v), want %d: %v", len(out), subject, typesOf(out), n, err)
-		}
-		ev, err := events.FromMessage(m)
-		if err != nil {
-			t.Fatalf("malformed message on %s: %v", service.Topic, err)
-		}
-		if ev.Subject == subject && !seen[ev.ID] {
-			seen[ev.ID] = true
-			out = append(out, ev)
-		}
-	}
-	return out
+	return testenv.EventsAbout(t, h.brokers, service.Topic, subject, n)
 }
 
-func typesOf(evs []events.Event) []string {
-	out := make([]string, 0, len(evs))
-	for _, e := range evs {
-		out = append(out, e.Type)
-	}
-	return out
-}
+func typesOf(evs []events.Event) []string { return testenv.EventTypes(evs) }
 
-// sameTime reports whether a protobuf timestamp is the instant an API
-// response rendered as RFC 3339.
 func sameTime(t *testing.T, what string, have *timestamppb.Timestamp, want any) {
 	t.Helper()
 	s, _ := want.(string)

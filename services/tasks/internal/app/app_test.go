@@ -38,7 +38,11 @@ func start(t testing.TB) *harness {
 	return h
 }
 
-func (h *harness) do(method, path, token string) testenv.Reply {
+func (h *harness) do(method, path, token string, body ...any) testenv.Reply {
 	h.T.Helper()
-	return testenv.Call(h.T, method, h.url+path, token, nil)
+	var b any
+	if len(body) > 0 {
+		b = body[0]
+	}
+	return testenv.Call(h.T, method, h.url+path, token, b)
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -12,15 +11,11 @@ import (
 	"github.com/rapportcrm/rapport/services/tasks/api"
 )
 
-// task stores a task of owner in team, as the service will once tasks are
-// planned through the API.
+// task plans a task of owner in team, as an admin of tenant.
 func (h *harness) task(tenant uuid.UUID, subject, owner, team string) string {
 	h.T.Helper()
-	id, _ := uuid.NewV7()
-	now := time.Now().UTC()
-	testenv.ExecInTenant(h.T, h.DB.AppURL, tenant, `insert into tasks (tenant_id, id, subject, status, due_at, owner_id, team, version, created_at, updated_at)
-		values ($1, $2, $3, 'open', $4, $5, $6, 1, $4, $4)`, tenant, id, subject, now, owner, team)
-	return id.String()
+	return testenv.Call(h.T, "POST", h.url+"/v1/tasks", h.Token(tenant, "planner", "admin", "t0"),
+		map[string]any{"subject": subject, "owner_id": owner, "team": team}).Want(h.T, http.StatusCreated).Str("id")
 }
 
 // ids are the ids of the tasks a list answered, in order.

@@ -3,7 +3,10 @@
 package domain
 
 import (
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -18,52 +21,294 @@ const (
 	StatusCancelled = "cancelled"
 )
 
+// Kinds of task.
+var Kinds = []string{"call", "meeting", "email", "visit", "todo"}
+
+// Priorities of a task, lowest first.
+var Priorities = []string{"low", "normal", "high"}
+
 // ErrTaskNotFound answers a missing task, another tenant's and one the
 // caller may not see alike.
 var ErrTaskNotFound = apperr.NotFound("task")
 
-// Task is a planned next step of its owner.
+// ErrTaskClosed answers a change of a task already done or cancelled.
+func ErrTaskClosed(status string) error {
+	return apperr.New(apperr.KindConflict, "task-closed", "the task is already "+status+"; plan a new one instead")
+}
+
+// Task is a planned next step of its owner. Its fields are private: a task
+// is made by NewTask, changed by its methods and rebuilt from storage by
+// UnmarshalTaskFromDatabase.
 type Task struct {
-	id        uuid.UUID
-	subject   string
-	status    string
-	dueAt     *time.Time
-	ownerID   string
-	team      string
-	version   int64
-	createdAt time.Time
-	updatedAt time.Time
+	id       uuid.UUID
+	tenantID uuid.UUID
+	f        TaskFields
+	status   string
+	outcome  string
+	result   string
+	closedBy string
+	closedAt *time.Time
+	version  int64
+	created  time.Time
+	updated  time.Time
+}
+
+// TaskFields are what a client plans.
+type TaskFields struct {
+	Kind    string
+	Subject string
+	Note    string
+	// DueAt is when it is due; nil for no time. An all-day task has
+	// DueDate (YYYY-MM-DD) instead.
+	DueAt           *time.Time
+	DueDate         string
+	DurationMinutes int
+	Priority        string
+	OwnerID         string
+	// Team is whose managers see the task ("" none).
+	Team string
+}
+
+// TaskPatch changes a task's fields; nil members are not given. Giving
+// due_at clears due_date and the other way round.
+type TaskPatch struct {
+	Kind            *string
+	Subject         *string
+	Note            *string
+	DueAt           *DueAt
+	DueDate         *string
+	DurationMinutes *int
+	Priority        *string
+	OwnerID         *string
+	Team            *string
+}
+
+// DueAt sets a task's due time, or with None clears it.
+type DueAt struct {
+	At   time.Time
+	None bool
+}
+
+// Changed lists the JSON names of the members given.
+func (p TaskPatch) Changed() []string {
+	var out []string
+	add := func(given bool, name string) {
+		if given {
+			out = append(out, name)
+		}
+	}
+	add(p.Kind != nil, "kind")
+	add(p.Subject != nil, "subject")
+	add(p.Note != nil, "note")
+	add(p.DueAt != nil, "due_at")
+	add(p.DueDate != nil, "due_date")
+	add(p.DurationMinutes != nil, "duration_minutes")
+	add(p.Priority != nil, "priority")
+	add(p.OwnerID != nil, "owner_id")
+	add(p.Team != nil, "team")
+	return out
+}
+
+const (
+	maxSubject = 200
+	maxNote    = 5000
+	maxName    = 200
+)
+
+// NewTask validates a new open task; every broken rule is reported under
+// its JSON name.
+func NewTask(tenant uuid.UUID, f TaskFields, now time.Time) (*Task, error) {
+	var v apperr.Invalid
+	checkFields(&v, &f)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	id, _ := uuid.NewV7()
+	return &Task{id: id, tenantID: tenant, f: f, status: StatusOpen, version: 1, created: now, updated: now}, nil
+}
+
+// checkFields normalises f and reports what breaks the rules.
+func checkFields(v *apperr.Invalid, f *TaskFields) {
+	if f.Kind == "" {
+		f.Kind = "todo"
+	}
+	if !slices.Contains(Kinds, f.Kind) {
+		v.Add("kind", "must be one of "+strings.Join(Kinds, ", "))
+	}
+	f.Subject = strings.TrimSpace(f.Subject)
+	if f.Subject == "" || utf8.RuneCountInString(f.Subject) > maxSubject {
+		v.Add("subject", "must be 1 to 200 characters")
+	}
+	if utf8.RuneCountInString(f.Note) > maxNote {
+		v.Add("note", "must be at most 5000 characters")
+	}
+	if f.DueAt != nil && f.DueDate != "" {
+		v.Add("due_date", "give due_at (a time) or due_date (an all-day task), not both")
+	}
+	if f.DueAt != nil {
+		if y := f.DueAt.Year(); y < 1900 || y > 9999 {
+			v.Add("due_at", "must be a time between the years 1900 and 9999")
+		}
+		at := f.DueAt.UTC().Truncate(time.Microsecond)
+		f.DueAt = &at
+	}
+	if f.DueDate != "" {
+		if d, err := time.Parse(time.DateOnly, f.DueDate); err != nil || d.Year() < 1900 {
+			v.Add("due_date", "must be a date such as 2027-01-15")
+		}
+	}
+	if f.DurationMinutes < 0 || f.DurationMinutes > 24*60 {
+		v.Add("duration_minutes", "must be between 0 and 1440")
+	}
+	if f.Priority == "" {
+		f.Priority = "normal"
+	}
+	if !slices.Contains(Priorities, f.Priority) {
+		v.Add("priority", "must be one of "+strings.Join(Priorities, ", "))
+	}
+	f.OwnerID = strings.TrimSpace(f.OwnerID)
+	if f.OwnerID == "" || utf8.RuneCountInString(f.OwnerID) > maxName {
+		v.Add("owner_id", "must be 1 to 200 characters")
+	}
+	f.Team = strings.TrimSpace(f.Team)
+	if utf8.RuneCountInString(f.Team) > maxName {
+		v.Add("team", "must be at most 200 characters")
+	}
+}
+
+// Apply changes an open task as p says, validating the result. A new
+// owner without a team leaves the old owner's team behind.
+func (t *Task) Apply(p TaskPatch) error {
+	if t.status != StatusOpen {
+		return ErrTaskClosed(t.status)
+	}
+	f := t.f
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&f.Kind, p.Kind)
+	set(&f.Subject, p.Subject)
+	set(&f.Note, p.Note)
+	set(&f.Priority, p.Priority)
+	if p.DueAt != nil {
+		f.DueAt = nil
+		if !p.DueAt.None {
+			at := p.DueAt.At
+			f.DueAt = &at
+			if p.DueDate == nil {
+				f.DueDate = ""
+			}
+		}
+	}
+	if p.DueDate != nil {
+		f.DueDate = *p.DueDate
+		if *p.DueDate != "" && p.DueAt == nil {
+			f.DueAt = nil
+		}
+	}
+	if p.DurationMinutes != nil {
+		f.DurationMinutes = *p.DurationMinutes
+	}
+	if p.OwnerID != nil {
+		if strings.TrimSpace(*p.OwnerID) != f.OwnerID && p.Team == nil {
+			f.Team = ""
+		}
+		f.OwnerID = *p.OwnerID
+	}
+	set(&f.Team, p.Team)
+	var v apperr.Invalid
+	checkFields(&v, &f)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	t.f = f
+	return nil
+}
+
+// Complete closes an open task as done, with the outcome it came to and
+// the result in words.
+func (t *Task) Complete(outcome, result, by string, now time.Time) error {
+	return t.close(StatusDone, outcome, result, by, now)
+}
+
+// Cancel closes an open task that will not be done.
+func (t *Task) Cancel(result, by string, now time.Time) error {
+	return t.close(StatusCancelled, "", result, by, now)
+}
+
+func (t *Task) close(status, outcome, result, by string, now time.Time) error {
+	if t.status != StatusOpen {
+		return ErrTaskClosed(t.status)
+	}
+	var v apperr.Invalid
+	outcome = strings.TrimSpace(outcome)
+	if utf8.RuneCountInString(outcome) > maxName {
+		v.Add("outcome", "must be at most 200 characters")
+	}
+	if utf8.RuneCountInString(result) > maxNote {
+		v.Add("result", "must be at most 5000 characters")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	t.status, t.outcome, t.result, t.closedBy = status, outcome, result, by
+	at := now
+	t.closedAt = &at
+	return nil
+}
+
+// Advance records a change of the task at now: its next version.
+func (t *Task) Advance(now time.Time) {
+	t.version++
+	t.updated = now
 }
 
 // TaskRecord is a task as storage holds it.
 type TaskRecord struct {
-	ID                   uuid.UUID
-	Subject, Status      string
-	DueAt                *time.Time
-	OwnerID, Team        string
+	ID, TenantID         uuid.UUID
+	Fields               TaskFields
+	Status               string
+	Outcome, Result      string
+	ClosedBy             string
+	ClosedAt             *time.Time
 	Version              int64
 	CreatedAt, UpdatedAt time.Time
 }
 
 // UnmarshalTaskFromDatabase rebuilds a stored task; it trusts what storage
-// holds, as the constraints of the table already checked it.
+// holds, as the task's own rules and the table's constraints checked it.
 func UnmarshalTaskFromDatabase(r TaskRecord) *Task {
-	return &Task{id: r.ID, subject: r.Subject, status: r.Status, dueAt: r.DueAt, ownerID: r.OwnerID, team: r.Team,
-		version: r.Version, createdAt: r.CreatedAt, updatedAt: r.UpdatedAt}
+	return &Task{id: r.ID, tenantID: r.TenantID, f: r.Fields, status: r.Status, outcome: r.Outcome, result: r.Result,
+		closedBy: r.ClosedBy, closedAt: r.ClosedAt, version: r.Version, created: r.CreatedAt, updated: r.UpdatedAt}
 }
 
+// Record is the task as storage keeps it.
+func (t *Task) Record() TaskRecord {
+	return TaskRecord{ID: t.id, TenantID: t.tenantID, Fields: t.f, Status: t.status, Outcome: t.outcome, Result: t.result,
+		ClosedBy: t.closedBy, ClosedAt: t.closedAt, Version: t.version, CreatedAt: t.created, UpdatedAt: t.updated}
+}
+
+// The task's fields.
 func (t *Task) ID() uuid.UUID        { return t.id }
-func (t *Task) Subject() string      { return t.subject }
+func (t *Task) TenantID() uuid.UUID  { return t.tenantID }
+func (t *Task) Fields() TaskFields   { return t.f }
+func (t *Task) Subject() string      { return t.f.Subject }
 func (t *Task) Status() string       { return t.status }
-func (t *Task) DueAt() *time.Time    { return t.dueAt }
-func (t *Task) OwnerID() string      { return t.ownerID }
-func (t *Task) Team() string         { return t.team }
+func (t *Task) DueAt() *time.Time    { return t.f.DueAt }
+func (t *Task) OwnerID() string      { return t.f.OwnerID }
+func (t *Task) Team() string         { return t.f.Team }
+func (t *Task) Outcome() string      { return t.outcome }
+func (t *Task) Result() string       { return t.result }
+func (t *Task) ClosedBy() string     { return t.closedBy }
+func (t *Task) ClosedAt() *time.Time { return t.closedAt }
 func (t *Task) Version() int64       { return t.version }
-func (t *Task) CreatedAt() time.Time { return t.createdAt }
-func (t *Task) UpdatedAt() time.Time { return t.updatedAt }
+func (t *Task) CreatedAt() time.Time { return t.created }
+func (t *Task) UpdatedAt() time.Time { return t.updated }
 
 // VisibleTo reports whether v may see t: a task has an owner and a team,
 // as a deal does.
 func (t *Task) VisibleTo(v access.Viewer) bool {
-	return v.Sees(access.Record{Owner: t.ownerID, Team: t.team})
+	return v.Sees(access.Record{Owner: t.f.OwnerID, Team: t.f.Team})
 }

@@ -1,5 +1,6 @@
-// Package endpoint adapts the tasks service to go-kit endpoints. Responses
-// carry business errors (endpoint.Failer) so transports render them.
+// Package endpoint adapts the tasks service to go-kit endpoints. Every
+// endpoint answers an httpkit.Response of its use case's result, which
+// carries a business error (endpoint.Failer) for the transport to render.
 package endpoint
 
 import (
@@ -7,33 +8,71 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/rapportcrm/rapport/pkg/apperr"
+	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/observe"
+	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
 	"github.com/rapportcrm/rapport/services/tasks/internal/service"
 )
 
 // Endpoints collects the tasks endpoints.
 type Endpoints struct {
-	ListTasks endpoint.Endpoint
+	ListTasks, CreateTask, GetTask, UpdateTask, CompleteTask, CancelTask, DeleteTask endpoint.Endpoint
 }
 
-// ListTasksRequest asks for a page of tasks.
-type ListTasksRequest struct{ Query service.Query }
-
-// ListTasksResponse is a page of tasks or the error.
-type ListTasksResponse struct {
-	Page service.Page
-	Err  error
-}
-
-// Failed implements endpoint.Failer.
-func (r ListTasksResponse) Failed() error { return r.Err }
+// Requests, decoded by the transport. Invalid are what reading the request
+// found wrong (an unreadable time), reported with the task's own checks.
+type (
+	ListTasksRequest  struct{ Query service.Query }
+	CreateTaskRequest struct {
+		Fields  domain.TaskFields
+		Invalid []apperr.FieldError
+	}
+	UpdateTaskRequest struct {
+		httpkit.Ref
+		Patch   domain.TaskPatch
+		Invalid []apperr.FieldError
+	}
+	// CloseTaskRequest completes (with its outcome) or cancels a task.
+	CloseTaskRequest struct {
+		httpkit.Ref
+		Outcome, Result string
+	}
+)
 
 // Make builds the endpoints over s, each observed by o under its method name.
 func Make(s *service.Service, o *observe.Observer) Endpoints {
+	wrap := func(name string, e endpoint.Endpoint) endpoint.Endpoint { return o.Middleware(name)(e) }
+	task := func(t *domain.Task, err error) (any, error) {
+		return httpkit.Response[*domain.Task]{Value: t, Err: err}, nil
+	}
 	return Endpoints{
-		ListTasks: o.Middleware("ListTasks")(func(ctx context.Context, req any) (any, error) {
+		ListTasks: wrap("ListTasks", func(ctx context.Context, req any) (any, error) {
 			page, err := s.ListTasks(ctx, req.(ListTasksRequest).Query)
-			return ListTasksResponse{Page: page, Err: err}, nil
+			return httpkit.Response[service.Page]{Value: page, Err: err}, nil
+		}),
+		CreateTask: wrap("CreateTask", func(ctx context.Context, req any) (any, error) {
+			r := req.(CreateTaskRequest)
+			return task(s.CreateTask(ctx, r.Fields, r.Invalid))
+		}),
+		GetTask: wrap("GetTask", func(ctx context.Context, req any) (any, error) {
+			return task(s.GetTask(ctx, req.(httpkit.Ref).ID))
+		}),
+		UpdateTask: wrap("UpdateTask", func(ctx context.Context, req any) (any, error) {
+			r := req.(UpdateTaskRequest)
+			return task(s.UpdateTask(ctx, r.ID, r.IfMatch, r.Patch, r.Invalid))
+		}),
+		CompleteTask: wrap("CompleteTask", func(ctx context.Context, req any) (any, error) {
+			r := req.(CloseTaskRequest)
+			return task(s.CompleteTask(ctx, r.ID, r.IfMatch, r.Outcome, r.Result))
+		}),
+		CancelTask: wrap("CancelTask", func(ctx context.Context, req any) (any, error) {
+			r := req.(CloseTaskRequest)
+			return task(s.CancelTask(ctx, r.ID, r.IfMatch, r.Result))
+		}),
+		DeleteTask: wrap("DeleteTask", func(ctx context.Context, req any) (any, error) {
+			r := req.(httpkit.Ref)
+			return httpkit.Done{Err: s.DeleteTask(ctx, r.ID, r.IfMatch)}, nil
 		}),
 	}
 }

@@ -1,21 +1,36 @@
-// Package service holds the tasks service's use cases.
+// Package service holds the tasks service's use cases: it knows who asks
+// (the principal from the verified token), what they may do and see, and
+// which events a change publishes; storage is behind TaskRepository.
 package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/rapportcrm/rapport/pkg/access"
+	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
+	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
 )
 
-// Query is a page of the caller's visible tasks, oldest first.
+// Query is a page of the caller's visible tasks matching its filters, in
+// id (creation) order.
 type Query struct {
 	Limit int
 	// After is the last task of the previous page (uuid.Nil: the first).
-	After uuid.UUID
+	After   uuid.UUID
+	OwnerID string
+	Status  string
+	Kind    string
+	// DueFrom and DueTo bound the due time: from ≤ due_at < to.
+	DueFrom, DueTo *time.Time
+	// Overdue keeps the open tasks whose due time has passed; the service
+	// turns it into OverdueAt, the instant "now" of the request.
+	Overdue   bool
+	OverdueAt *time.Time
 }
 
 // Page is one page of tasks; More tells whether another follows.
@@ -24,18 +39,41 @@ type Page struct {
 	More  bool
 }
 
-// TaskLister reads the tasks a viewer may see.
-type TaskLister interface {
+// TaskRepository stores tasks. Each write owns its transaction and stores
+// the events its callback names in the outbox with the task.
+type TaskRepository interface {
+	// Create inserts t with the events evs names.
+	Create(ctx context.Context, t *domain.Task, evs func(*domain.Task) ([]events.Event, error)) error
+	Get(ctx context.Context, tenant, id uuid.UUID) (*domain.Task, error)
+	// Update locks the task, lets fn change it and name the events, and stores it.
+	Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) ([]events.Event, error)) (*domain.Task, error)
+	// Delete locks the task, lets fn approve it and name the events, and deletes it.
+	Delete(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) ([]events.Event, error)) error
+	// ListTasks reads the tasks v may see that match q, up to q.Limit.
 	ListTasks(ctx context.Context, tenant uuid.UUID, v access.Viewer, q Query) ([]*domain.Task, error)
 }
 
 // Service runs the use cases.
 type Service struct {
-	tasks TaskLister
+	tasks TaskRepository
+	now   func() time.Time
 }
 
-// New returns the service over its repositories.
-func New(tasks TaskLister) *Service { return &Service{tasks: tasks} }
+// New returns the service over its repository.
+func New(tasks TaskRepository) *Service {
+	return &Service{tasks: tasks, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read tasks but not change them")
+
+// writer is a principal that may change tasks.
+func writer(ctx context.Context) (auth.Principal, error) {
+	p, err := auth.Caller(ctx)
+	if err == nil && !p.Writes() {
+		err = errReadOnly
+	}
+	return p, err
+}
 
 // ListTasks is a page of the tasks the caller may see.
 func (s *Service) ListTasks(ctx context.Context, q Query) (Page, error) {
@@ -44,6 +82,10 @@ func (s *Service) ListTasks(ctx context.Context, q Query) (Page, error) {
 		return Page{}, err
 	}
 	q.Limit++
+	if q.Overdue {
+		now := s.now()
+		q.OverdueAt = &now
+	}
 	tasks, err := s.tasks.ListTasks(ctx, p.TenantID, p.Viewer(), q)
 	if err != nil {
 		return Page{}, err
@@ -52,4 +94,114 @@ func (s *Service) ListTasks(ctx context.Context, q Query) (Page, error) {
 		return Page{Tasks: tasks[:len(tasks)-1], More: true}, nil
 	}
 	return Page{Tasks: tasks}, nil
+}
+
+// CreateTask plans a task; it is the caller's, in the caller's team,
+// unless it names another owner (then in the team given, or none): a
+// caller who gives a task to someone they do not see loses sight of it,
+// as with deals.
+func (s *Service) CreateTask(ctx context.Context, f domain.TaskFields, invalid []apperr.FieldError) (*domain.Task, error) {
+	p, err := writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f.OwnerID == "" {
+		if f.OwnerID, err = auth.DefaultOwner(p, "owner_id"); err != nil {
+			return nil, err
+		}
+		if f.Team == "" {
+			f.Team = p.Team
+		}
+	}
+	t, err := domain.NewTask(p.TenantID, f, s.now())
+	if err = apperr.Before(invalid, err); err != nil {
+		return nil, err
+	}
+	return t, s.tasks.Create(ctx, t, func(t *domain.Task) ([]events.Event, error) {
+		return taskEvents(TypeTaskCreated, t, p.UserID)
+	})
+}
+
+// GetTask reads a task the caller may see.
+func (s *Service) GetTask(ctx context.Context, id uuid.UUID) (*domain.Task, error) {
+	p, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.tasks.Get(ctx, p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if !t.VisibleTo(p.Viewer()) {
+		return nil, domain.ErrTaskNotFound
+	}
+	return t, nil
+}
+
+// change locks a task the caller may see and write, checks If-Match, lets
+// fn change it and stores the next version with the event of typ.
+func (s *Service) change(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, typ string, changed []string,
+	fn func(t *domain.Task, p auth.Principal, now time.Time) error) (*domain.Task, error) {
+	p, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.tasks.Update(ctx, p.TenantID, id, func(t *domain.Task) ([]events.Event, error) {
+		if !t.VisibleTo(p.Viewer()) {
+			return nil, domain.ErrTaskNotFound
+		}
+		if !p.Writes() {
+			return nil, errReadOnly
+		}
+		if err := ifMatch.Check(t.Version()); err != nil {
+			return nil, err
+		}
+		now := s.now()
+		if err := fn(t, p, now); err != nil {
+			return nil, err
+		}
+		t.Advance(now)
+		return taskEvents(typ, t, p.UserID, changed...)
+	})
+}
+
+// UpdateTask changes an open task's fields.
+func (s *Service) UpdateTask(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.TaskPatch, invalid []apperr.FieldError) (*domain.Task, error) {
+	return s.change(ctx, id, ifMatch, TypeTaskUpdated, patch.Changed(), func(t *domain.Task, _ auth.Principal, _ time.Time) error {
+		return apperr.Before(invalid, t.Apply(patch))
+	})
+}
+
+// CompleteTask closes an open task as done, with its outcome and result.
+func (s *Service) CompleteTask(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, outcome, result string) (*domain.Task, error) {
+	return s.change(ctx, id, ifMatch, TypeTaskCompleted, nil, func(t *domain.Task, p auth.Principal, now time.Time) error {
+		return t.Complete(outcome, result, p.UserID, now)
+	})
+}
+
+// CancelTask closes an open task that will not be done.
+func (s *Service) CancelTask(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, result string) (*domain.Task, error) {
+	return s.change(ctx, id, ifMatch, TypeTaskCancelled, nil, func(t *domain.Task, p auth.Principal, now time.Time) error {
+		return t.Cancel(result, p.UserID, now)
+	})
+}
+
+// DeleteTask deletes a task.
+func (s *Service) DeleteTask(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch) error {
+	p, err := auth.Caller(ctx)
+	if err != nil {
+		return err
+	}
+	return s.tasks.Delete(ctx, p.TenantID, id, func(t *domain.Task) ([]events.Event, error) {
+		if !t.VisibleTo(p.Viewer()) {
+			return nil, domain.ErrTaskNotFound
+		}
+		if !p.Writes() {
+			return nil, errReadOnly
+		}
+		if err := ifMatch.Check(t.Version()); err != nil {
+			return nil, err
+		}
+		return taskEvents(TypeTaskDeleted, t, p.UserID)
+	})
 }

@@ -6,10 +6,13 @@ package transport
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
 	"github.com/rapportcrm/rapport/services/tasks/internal/endpoint"
@@ -19,13 +22,19 @@ import (
 // QueryParams are the query parameters each route takes (OpenAPI lists the
 // same); a route not named takes none.
 var QueryParams = map[string][]string{
-	"GET /v1/tasks": {"limit", "cursor"},
+	"GET /v1/tasks": {"limit", "cursor", "owner_id", "status", "kind", "due_from", "due_to", "overdue"},
 }
 
 // Routes registers the tasks API on mux.
 func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	r := httpkit.NewEndpoints(mux, QueryParams)
 	r.Handle("GET /v1/tasks", e.ListTasks, decodeListTasks, encodeTasks)
+	r.Handle("POST /v1/tasks", e.CreateTask, decodeCreateTask, httpkit.EncodeCreated("/v1/tasks", encodeTask, (*domain.Task).ID))
+	r.Handle("GET /v1/tasks/{id}", e.GetTask, httpkit.DecodeRef(domain.ErrTaskNotFound), httpkit.Encode(http.StatusOK, encodeTask))
+	r.Handle("PATCH /v1/tasks/{id}", e.UpdateTask, decodeUpdateTask, httpkit.Encode(http.StatusOK, encodeTask))
+	r.Handle("POST /v1/tasks/{id}/complete", e.CompleteTask, decodeCloseTask, httpkit.Encode(http.StatusOK, encodeTask))
+	r.Handle("POST /v1/tasks/{id}/cancel", e.CancelTask, decodeCloseTask, httpkit.Encode(http.StatusOK, encodeTask))
+	r.Handle("DELETE /v1/tasks/{id}", e.DeleteTask, httpkit.DecodeRef(domain.ErrTaskNotFound), httpkit.EncodeDone)
 }
 
 // cursor is where a page ends.
@@ -39,46 +48,210 @@ func decodeListTasks(_ context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	q := service.Query{Limit: limit}
-	if s := r.URL.Query().Get("cursor"); s != "" {
-		var c cursor
-		if err := httpkit.DecodeCursor(s, &c); err != nil {
+	values := r.URL.Query()
+	if c := values.Get("cursor"); c != "" {
+		var cur cursor
+		if err := httpkit.DecodeCursor(c, &cur); err != nil {
 			return nil, err
 		}
-		q.After = c.After
+		q.After = cur.After
 	}
-	return endpoint.ListTasksRequest{Query: q}, nil
+	var v apperr.Invalid
+	oneOf := func(name string, allowed []string) string {
+		x := values.Get(name)
+		if x != "" && !slices.Contains(allowed, x) {
+			v.Add(name, "must be one of "+strings.Join(allowed, ", "))
+		}
+		return x
+	}
+	q.OwnerID = strings.TrimSpace(values.Get("owner_id"))
+	q.Status = oneOf("status", []string{domain.StatusOpen, domain.StatusDone, domain.StatusCancelled})
+	q.Kind = oneOf("kind", domain.Kinds)
+	q.DueFrom = timeParam(&v, "due_from", values.Get("due_from"))
+	q.DueTo = timeParam(&v, "due_to", values.Get("due_to"))
+	switch values.Get("overdue") {
+	case "", "false":
+	case "true":
+		q.Overdue = true
+	default:
+		v.Add("overdue", "must be true or false")
+	}
+	return endpoint.ListTasksRequest{Query: q}, v.Err()
+}
+
+// timeParam reads an RFC 3339 time such as 2027-01-15T09:00:00+03:00.
+func timeParam(v *apperr.Invalid, name, s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		v.Add(name, "must be a time such as 2027-01-15T09:00:00+03:00")
+		return nil
+	}
+	return &t
+}
+
+// taskBody is a task's JSON members; absent ones are left alone, and null
+// clears what may be cleared.
+type taskBody struct {
+	Kind            httpkit.Nullable[string] `json:"kind"`
+	Subject         httpkit.Nullable[string] `json:"subject"`
+	Note            httpkit.Nullable[string] `json:"note"`
+	DueAt           httpkit.Nullable[string] `json:"due_at"`
+	DueDate         httpkit.Nullable[string] `json:"due_date"`
+	DurationMinutes httpkit.Nullable[int]    `json:"duration_minutes"`
+	Priority        httpkit.Nullable[string] `json:"priority"`
+	OwnerID         httpkit.Nullable[string] `json:"owner_id"`
+	Team            httpkit.Nullable[string] `json:"team"`
+}
+
+// patch reads the body as a change, collecting what cannot be read.
+func (b taskBody) patch() (domain.TaskPatch, []apperr.FieldError) {
+	var v apperr.Invalid
+	notNull := func(name string, n bool) {
+		if n {
+			v.Add(name, "must not be null")
+		}
+	}
+	notNull("kind", b.Kind.Null)
+	notNull("subject", b.Subject.Null)
+	notNull("priority", b.Priority.Null)
+	notNull("owner_id", b.OwnerID.Null)
+	notNull("duration_minutes", b.DurationMinutes.Null)
+	p := domain.TaskPatch{Kind: b.Kind.Ptr(), Subject: b.Subject.Ptr(), Note: b.Note.Ptr(), Priority: b.Priority.Ptr(),
+		OwnerID: b.OwnerID.Ptr(), Team: b.Team.Ptr(), DurationMinutes: b.DurationMinutes.Ptr()}
+	if b.Note.Null {
+		empty := ""
+		p.Note = &empty
+	}
+	if b.Team.Null {
+		empty := ""
+		p.Team = &empty
+	}
+	if b.DueAt.Set {
+		p.DueAt = &domain.DueAt{None: true}
+		if !b.DueAt.Null {
+			if at := timeParam(&v, "due_at", b.DueAt.Value); at != nil {
+				p.DueAt = &domain.DueAt{At: *at}
+			}
+		}
+	}
+	if b.DueDate.Set {
+		d := b.DueDate.Value // null: no date
+		p.DueDate = &d
+	}
+	var fields []apperr.FieldError
+	if e, ok := apperr.As(v.Err()); ok {
+		fields = e.Fields
+	}
+	return p, fields
+}
+
+func decodeCreateTask(_ context.Context, r *http.Request) (any, error) {
+	var b taskBody
+	if err := httpkit.DecodeJSON(r, &b); err != nil {
+		return nil, err
+	}
+	p, invalid := b.patch()
+	f := domain.TaskFields{}
+	deref := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	f.Kind, f.Subject, f.Note, f.Priority = deref(p.Kind), deref(p.Subject), deref(p.Note), deref(p.Priority)
+	f.OwnerID, f.Team, f.DueDate = deref(p.OwnerID), deref(p.Team), deref(p.DueDate)
+	if p.DueAt != nil && !p.DueAt.None {
+		at := p.DueAt.At
+		f.DueAt = &at
+	}
+	if p.DurationMinutes != nil {
+		f.DurationMinutes = *p.DurationMinutes
+	}
+	return endpoint.CreateTaskRequest{Fields: f, Invalid: invalid}, nil
+}
+
+func decodeUpdateTask(_ context.Context, r *http.Request) (any, error) {
+	ref, err := httpkit.PathRef(r, domain.ErrTaskNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var b taskBody
+	if err := httpkit.DecodeJSON(r, &b); err != nil {
+		return nil, err
+	}
+	p, invalid := b.patch()
+	return endpoint.UpdateTaskRequest{Ref: ref, Patch: p, Invalid: invalid}, nil
+}
+
+// decodeCloseTask reads a completion or a cancellation; the body is optional.
+func decodeCloseTask(_ context.Context, r *http.Request) (any, error) {
+	ref, err := httpkit.PathRef(r, domain.ErrTaskNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var b struct {
+		Outcome string `json:"outcome"`
+		Result  string `json:"result"`
+	}
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		if err := httpkit.DecodeJSON(r, &b); err != nil {
+			return nil, err
+		}
+	}
+	return endpoint.CloseTaskRequest{Ref: ref, Outcome: b.Outcome, Result: b.Result}, nil
 }
 
 // taskView is a task's JSON.
 type taskView struct {
-	ID        uuid.UUID  `json:"id"`
-	Subject   string     `json:"subject"`
-	Status    string     `json:"status"`
-	DueAt     *time.Time `json:"due_at"`
-	OwnerID   string     `json:"owner_id"`
-	Team      string     `json:"team"`
-	Version   int64      `json:"version"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	ID              uuid.UUID  `json:"id"`
+	Kind            string     `json:"kind"`
+	Subject         string     `json:"subject"`
+	Note            string     `json:"note"`
+	DueAt           *time.Time `json:"due_at"`
+	DueDate         *string    `json:"due_date"`
+	DurationMinutes int        `json:"duration_minutes"`
+	Priority        string     `json:"priority"`
+	OwnerID         string     `json:"owner_id"`
+	Team            string     `json:"team"`
+	Status          string     `json:"status"`
+	Outcome         string     `json:"outcome"`
+	Result          string     `json:"result"`
+	ClosedBy        string     `json:"closed_by"`
+	ClosedAt        *time.Time `json:"closed_at"`
+	Version         int64      `json:"version"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 func viewOf(t *domain.Task) taskView {
-	return taskView{ID: t.ID(), Subject: t.Subject(), Status: t.Status(), DueAt: t.DueAt(), OwnerID: t.OwnerID(), Team: t.Team(),
-		Version: t.Version(), CreatedAt: t.CreatedAt(), UpdatedAt: t.UpdatedAt()}
+	f := t.Fields()
+	v := taskView{ID: t.ID(), Kind: f.Kind, Subject: f.Subject, Note: f.Note, DueAt: f.DueAt, DurationMinutes: f.DurationMinutes,
+		Priority: f.Priority, OwnerID: f.OwnerID, Team: f.Team, Status: t.Status(), Outcome: t.Outcome(), Result: t.Result(),
+		ClosedBy: t.ClosedBy(), ClosedAt: t.ClosedAt(), Version: t.Version(), CreatedAt: t.CreatedAt(), UpdatedAt: t.UpdatedAt()}
+	if f.DueDate != "" {
+		d := f.DueDate
+		v.DueDate = &d
+	}
+	return v
 }
 
+func encodeTask(t *domain.Task) (any, int64) { return viewOf(t), t.Version() }
+
 func encodeTasks(ctx context.Context, w http.ResponseWriter, resp any) error {
-	r := resp.(endpoint.ListTasksResponse)
+	r := resp.(httpkit.Response[service.Page])
 	if r.Err != nil {
 		httpkit.EncodeError(ctx, r.Err, w)
 		return nil
 	}
-	page := httpkit.Page[taskView]{Items: make([]taskView, 0, len(r.Page.Tasks))}
-	for _, t := range r.Page.Tasks {
+	page := httpkit.Page[taskView]{Items: make([]taskView, 0, len(r.Value.Tasks))}
+	for _, t := range r.Value.Tasks {
 		page.Items = append(page.Items, viewOf(t))
 	}
-	if r.Page.More {
-		page.NextCursor = httpkit.EncodeCursor(cursor{After: r.Page.Tasks[len(r.Page.Tasks)-1].ID()})
+	if r.Value.More {
+		page.NextCursor = httpkit.EncodeCursor(cursor{After: r.Value.Tasks[len(r.Value.Tasks)-1].ID()})
 	}
 	return httpkit.EncodeJSON(ctx, w, page)
 }

@@ -5,41 +5,176 @@ package store
 
 import (
 	"context"
+	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rapportcrm/rapport/pkg/access"
+	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
 	"github.com/rapportcrm/rapport/services/tasks/internal/service"
 )
 
-// Tasks stores tasks.
+// Tasks stores tasks. Each write owns its transaction: it scopes it to the
+// tenant, runs the use case's callback and stores the task with the
+// callback's events in the outbox.
 type Tasks struct{ pool *pgxpool.Pool }
 
 // NewTasks stores tasks in pool's database.
 func NewTasks(pool *pgxpool.Pool) *Tasks { return &Tasks{pool: pool} }
 
-// ListTasks reads the tasks v may see after q.After, oldest first: all of
-// them for v.All, else v's own and, for v.TeamWide, v's team's.
-func (s *Tasks) ListTasks(ctx context.Context, tenant uuid.UUID, v access.Viewer, q service.Query) ([]*domain.Task, error) {
-	var out []*domain.Task
+var _ service.TaskRepository = (*Tasks)(nil)
+
+const taskCols = `id, tenant_id, kind, subject, note, due_at, coalesce(to_char(due_date, 'YYYY-MM-DD'), ''), duration_minutes,
+	priority, owner_id, team, status, outcome, result, closed_by, closed_at, version, created_at, updated_at`
+
+func scanTask(row pgx.Row) (*domain.Task, error) {
+	var r domain.TaskRecord
+	f := &r.Fields
+	err := row.Scan(&r.ID, &r.TenantID, &f.Kind, &f.Subject, &f.Note, &f.DueAt, &f.DueDate, &f.DurationMinutes,
+		&f.Priority, &f.OwnerID, &f.Team, &r.Status, &r.Outcome, &r.Result, &r.ClosedBy, &r.ClosedAt, &r.Version, &r.CreatedAt, &r.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return domain.UnmarshalTaskFromDatabase(r), nil
+}
+
+func taskArgs(t *domain.Task) []any {
+	r := t.Record()
+	f := r.Fields
+	var due any
+	if f.DueDate != "" {
+		due = f.DueDate
+	}
+	return []any{r.TenantID, r.ID, f.Kind, f.Subject, f.Note, f.DueAt, due, f.DurationMinutes, f.Priority, f.OwnerID, f.Team,
+		r.Status, r.Outcome, r.Result, r.ClosedBy, r.ClosedAt, r.Version, r.CreatedAt, r.UpdatedAt}
+}
+
+// Create inserts t with the events evs names for it, in one round trip.
+func (s *Tasks) Create(ctx context.Context, t *domain.Task, evs func(*domain.Task) ([]events.Event, error)) error {
+	list, err := evs(t)
+	if err != nil {
+		return err
+	}
+	return postgres.InTenant(ctx, s.pool, t.TenantID(), func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`insert into tasks (tenant_id, id, kind, subject, note, due_at, due_date, duration_minutes, priority, owner_id, team,
+			status, outcome, result, closed_by, closed_at, version, created_at, updated_at)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, taskArgs(t)...)
+		if err := events.QueueAppend(ctx, b, list...); err != nil {
+			return err
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// Get reads one task.
+func (s *Tasks) Get(ctx context.Context, tenant, id uuid.UUID) (*domain.Task, error) {
+	var t *domain.Task
+	err := postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) (err error) {
+		t, err = get(ctx, tx, tenant, id, "")
+		return err
+	})
+	return t, err
+}
+
+func get(ctx context.Context, tx pgx.Tx, tenant, id uuid.UUID, lock string) (*domain.Task, error) {
+	t, err := scanTask(tx.QueryRow(ctx, `select `+taskCols+` from tasks where tenant_id = $1 and id = $2`+lock, tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, domain.ErrTaskNotFound
+	}
+	return t, err
+}
+
+// Update locks the task, lets fn change it and name the events, and
+// stores it with them in one round trip.
+func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) ([]events.Event, error)) (*domain.Task, error) {
+	var t *domain.Task
 	err := postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `select id, subject, status, due_at, owner_id, team, version, created_at, updated_at
-			from tasks
-			where tenant_id = $1 and id > $2
-			  and ($3 or (owner_id = $4 and $4 <> '') or ($5 and team = $6 and $6 <> ''))
-			order by id limit $7`, tenant, q.After, v.All, v.UserID, v.TeamWide, v.Team, q.Limit)
+		var err error
+		if t, err = get(ctx, tx, tenant, id, " for update"); err != nil {
+			return err
+		}
+		list, err := fn(t)
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Task, error) {
-			var r domain.TaskRecord
-			err := row.Scan(&r.ID, &r.Subject, &r.Status, &r.DueAt, &r.OwnerID, &r.Team, &r.Version, &r.CreatedAt, &r.UpdatedAt)
-			return domain.UnmarshalTaskFromDatabase(r), err
-		})
+		b := &pgx.Batch{}
+		b.Queue(`update tasks set kind = $3, subject = $4, note = $5, due_at = $6, due_date = $7, duration_minutes = $8,
+			priority = $9, owner_id = $10, team = $11, status = $12, outcome = $13, result = $14, closed_by = $15, closed_at = $16,
+			version = $17, created_at = $18, updated_at = $19
+			where tenant_id = $1 and id = $2`, taskArgs(t)...)
+		if err := events.QueueAppend(ctx, b, list...); err != nil {
+			return err
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return t, err
+}
+
+// Delete locks the task, lets fn approve it and name the events, and
+// deletes it.
+func (s *Tasks) Delete(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) ([]events.Event, error)) error {
+	return postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
+		t, err := get(ctx, tx, tenant, id, " for update")
+		if err != nil {
+			return err
+		}
+		list, err := fn(t)
+		if err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`delete from tasks where tenant_id = $1 and id = $2`, tenant, id)
+		if err := events.QueueAppend(ctx, b, list...); err != nil {
+			return err
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// ListTasks reads the tasks v may see that match q, after q.After, in id
+// order: all of them for v.All, else v's own and, for v.TeamWide, v's
+// team's.
+func (s *Tasks) ListTasks(ctx context.Context, tenant uuid.UUID, v access.Viewer, q service.Query) ([]*domain.Task, error) {
+	where := []string{"tenant_id = $1", "id > $2", "($3 or (owner_id = $4 and $4 <> '') or ($5 and team = $6 and $6 <> ''))"}
+	args := []any{tenant, q.After, v.All, v.UserID, v.TeamWide, v.Team}
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if q.OwnerID != "" {
+		add("owner_id = ?", q.OwnerID)
+	}
+	if q.Status != "" {
+		add("status = ?", q.Status)
+	}
+	if q.Kind != "" {
+		add("kind = ?", q.Kind)
+	}
+	if q.DueFrom != nil {
+		add("due_at >= ?", *q.DueFrom)
+	}
+	if q.DueTo != nil {
+		add("due_at < ?", *q.DueTo)
+	}
+	if q.OverdueAt != nil {
+		add("status = 'open' and due_at < ?", *q.OverdueAt)
+	}
+	args = append(args, q.Limit)
+	var out []*domain.Task
+	err := postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `select `+taskCols+` from tasks where `+strings.Join(where, " and ")+
+			` order by id limit $`+strconv.Itoa(len(args)), args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Task, error) { return scanTask(row) })
 		return err
 	})
 	return out, err

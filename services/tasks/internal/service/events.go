@@ -1,0 +1,47 @@
+package service
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/rapportcrm/rapport/pkg/catalog"
+	"github.com/rapportcrm/rapport/pkg/events"
+	tasksv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tasks/v1"
+	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
+)
+
+// The tasks service's topic, source and event types (pkg/catalog names them).
+const (
+	Topic             = catalog.TasksTopic
+	Source            = "/rapport/tasks"
+	TypeTaskCreated   = catalog.TaskCreated
+	TypeTaskUpdated   = catalog.TaskUpdated
+	TypeTaskCompleted = catalog.TaskCompleted
+	TypeTaskCancelled = catalog.TaskCancelled
+	TypeTaskDeleted   = catalog.TaskDeleted
+)
+
+func ts(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return timestamppb.New(*t)
+}
+
+// TaskMessage is t as events carry it.
+func TaskMessage(t *domain.Task) *tasksv1.Task {
+	f := t.Fields()
+	created, updated := t.CreatedAt(), t.UpdatedAt()
+	return &tasksv1.Task{Id: t.ID().String(), TenantId: t.TenantID().String(), Kind: f.Kind, Subject: f.Subject, Note: f.Note,
+		DueAt: ts(f.DueAt), DueDate: f.DueDate, DurationMinutes: int32(f.DurationMinutes), Priority: f.Priority,
+		OwnerId: f.OwnerID, Team: f.Team, Status: t.Status(), Outcome: t.Outcome(), Result: t.Result(),
+		ClosedBy: t.ClosedBy(), ClosedAt: ts(t.ClosedAt()), Version: t.Version(), CreatedAt: ts(&created), UpdatedAt: ts(&updated)}
+}
+
+// taskEvents is the event of typ for t, by actor.
+func taskEvents(typ string, t *domain.Task, actor string, changed ...string) ([]events.Event, error) {
+	e, err := events.New(Topic, Source, typ, t.TenantID(), t.ID().String(),
+		&tasksv1.TaskChanged{Task: TaskMessage(t), ActorId: actor, ChangedFields: changed})
+	return []events.Event{e}, err
+}
