@@ -61,6 +61,17 @@ func Caller(ctx context.Context) (Principal, error) {
 	return p, nil
 }
 
+// Writer is the verified principal of a use case that changes records,
+// or readOnly (the service's 403 for a role that only reads) when its
+// roles may not write.
+func Writer(ctx context.Context, readOnly error) (Principal, error) {
+	p, err := Caller(ctx)
+	if err == nil && !p.Writes() {
+		err = readOnly
+	}
+	return p, err
+}
+
 type principalKey struct{}
 
 // WithPrincipal returns ctx carrying p.

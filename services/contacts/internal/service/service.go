@@ -110,13 +110,8 @@ func visible(p auth.Principal, c *domain.Contact) error {
 	return nil
 }
 
-func writer(ctx context.Context) (auth.Principal, error) {
-	p, err := auth.Caller(ctx)
-	if err == nil && !p.Writes() {
-		err = errReadOnly
-	}
-	return p, err
-}
+// writer is a principal that may change records (auth.Writer).
+func writer(ctx context.Context) (auth.Principal, error) { return auth.Writer(ctx, errReadOnly) }
 
 func (s *Service) CreateContact(ctx context.Context, f domain.Fields, o WriteOptions) (*domain.Contact, error) {
 	p, err := writer(ctx)

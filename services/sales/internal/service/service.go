@@ -64,14 +64,8 @@ var (
 	errNotAdmin = apperr.New(apperr.KindForbidden, "admin-only", "only admins and managers may change pipelines, loss reasons and currency rates")
 )
 
-// writer is a principal that may change deals.
-func writer(ctx context.Context) (auth.Principal, error) {
-	p, err := auth.Caller(ctx)
-	if err == nil && !p.Writes() {
-		err = errReadOnly
-	}
-	return p, err
-}
+// writer is a principal that may change records (auth.Writer).
+func writer(ctx context.Context) (auth.Principal, error) { return auth.Writer(ctx, errReadOnly) }
 
 // configurer is a principal that may change the tenant's sales setup.
 func configurer(ctx context.Context) (auth.Principal, error) {

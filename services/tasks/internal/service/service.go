@@ -66,14 +66,8 @@ func New(tasks TaskRepository) *Service {
 
 var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read tasks but not change them")
 
-// writer is a principal that may change tasks.
-func writer(ctx context.Context) (auth.Principal, error) {
-	p, err := auth.Caller(ctx)
-	if err == nil && !p.Writes() {
-		err = errReadOnly
-	}
-	return p, err
-}
+// writer is a principal that may change records (auth.Writer).
+func writer(ctx context.Context) (auth.Principal, error) { return auth.Writer(ctx, errReadOnly) }
 
 // ListTasks is a page of the tasks the caller may see.
 func (s *Service) ListTasks(ctx context.Context, q Query) (Page, error) {
