@@ -238,6 +238,11 @@ func TestVisibilityMatrix(t *testing.T) {
 			if have := listedAll(t, gw, "/v1/tasks?limit=200", a.tok, task); have != seesTask {
 				t.Errorf("the tasks list holds the task: %v, want %v", have, seesTask)
 			}
+			checks++
+			agenda := do(t, "GET", "/v1/tasks/agenda?owner_id="+owner.user, a.tok, nil).Want(t, http.StatusOK)
+			if counted := agenda.Body["undated"].(float64) > 0; counted != seesTask {
+				t.Errorf("the owner's agenda counts the task: %v, want %v: %s", counted, seesTask, agenda.Raw)
+			}
 			want("PATCH the task", do(t, "PATCH", "/v1/tasks/"+task, a.tok, map[string]any{"subject": "Видимость " + m + " " + a.user}),
 				write(seesTask, http.StatusOK)...)
 			want("complete a task", do(t, "POST", "/v1/tasks/"+freshTask()+"/complete", a.tok, map[string]any{"outcome": "reached"}),

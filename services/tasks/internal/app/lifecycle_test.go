@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -140,4 +142,65 @@ func TestTasksKeepToTheirTenantAndTheirReaders(t *testing.T) {
 func (h *harness) call(method, path, token string, body any, headers ...string) testenv.Reply {
 	h.T.Helper()
 	return testenv.Call(h.T, method, h.url+path, token, body, headers...)
+}
+
+// The day plan counts the owner's open tasks by when they are due, days
+// reckoned in the zone asked for; closed tasks, other owners' and what the
+// caller may not see are not counted.
+func TestTheAgendaCountsTheDay(t *testing.T) {
+	h := start(t)
+	// A zone where it is about noon now, so that no count straddles midnight.
+	offset := 12 - time.Now().UTC().Hour()
+	zone := "Etc/GMT" + map[bool]string{true: "+", false: "-"}[offset <= 0] + strconv.Itoa(abs(offset))
+	if offset == 0 {
+		zone = "UTC"
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := time.Now().In(loc)
+	day := func(n int) string { return local.AddDate(0, 0, n).Format(time.DateOnly) }
+	rep := h.Token(h.tenantA, "rep", "rep", "t1")
+	plan := func(body map[string]any) string {
+		t.Helper()
+		body["subject"] = "x"
+		return h.do("POST", "/v1/tasks", rep, body).Want(t, http.StatusCreated).Str("id")
+	}
+	plan(map[string]any{"due_at": time.Now().Add(-2 * time.Hour).Format(time.RFC3339)})      // overdue
+	plan(map[string]any{"due_date": day(-1)})                                                // overdue, all day
+	plan(map[string]any{"due_at": time.Now().Add(time.Hour).Format(time.RFC3339)})           // today
+	plan(map[string]any{"due_date": day(0)})                                                 // today, all day
+	plan(map[string]any{"due_date": day(1)})                                                 // tomorrow
+	plan(map[string]any{"due_at": time.Now().Add(40 * 24 * time.Hour).Format(time.RFC3339)}) // later
+	plan(map[string]any{})                                                                   // undated
+	done := plan(map[string]any{"due_date": day(0)})
+	h.do("POST", "/v1/tasks/"+done+"/complete", rep, nil).Want(t, http.StatusOK)
+	h.task(h.tenantA, "someone else's", "mate", "t1")
+
+	a := h.do("GET", "/v1/tasks/agenda?time_zone="+url.QueryEscape(zone), rep).Want(t, http.StatusOK)
+	for k, want := range map[string]float64{"overdue": 2, "today": 2, "tomorrow": 1, "later": 1, "undated": 1} {
+		if have := a.Body[k].(float64); have != want {
+			t.Errorf("%s: have %v, want %v (%s)", k, have, want, a.Raw)
+		}
+	}
+	if a.Str("time_zone") != zone {
+		t.Errorf("zone %q", a.Str("time_zone"))
+	}
+	// The team's manager sees the rep's day; another rep does not.
+	if m := h.do("GET", "/v1/tasks/agenda?owner_id=rep&time_zone="+url.QueryEscape(zone), h.Token(h.tenantA, "boss", "manager", "t1")).Want(t, http.StatusOK); m.Body["today"].(float64) != 2 {
+		t.Errorf("the manager's view of the rep's day: %s", m.Raw)
+	}
+	if o := h.do("GET", "/v1/tasks/agenda?owner_id=rep", h.Token(h.tenantA, "other", "rep", "t2")).Want(t, http.StatusOK); o.Body["overdue"].(float64) != 0 || o.Body["undated"].(float64) != 0 {
+		t.Errorf("another rep counts the rep's tasks: %s", o.Raw)
+	}
+	h.do("GET", "/v1/tasks/agenda?time_zone=Mars/Base", rep).Want(t, http.StatusUnprocessableEntity)
+	h.do("GET", "/v1/tasks/agenda?sort=due", rep).Want(t, http.StatusUnprocessableEntity)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

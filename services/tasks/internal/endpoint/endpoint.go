@@ -17,7 +17,7 @@ import (
 
 // Endpoints collects the tasks endpoints.
 type Endpoints struct {
-	ListTasks, CreateTask, GetTask, UpdateTask, CompleteTask, CancelTask, DeleteTask endpoint.Endpoint
+	ListTasks, CreateTask, GetTask, UpdateTask, CompleteTask, CancelTask, DeleteTask, Agenda endpoint.Endpoint
 }
 
 // Requests, decoded by the transport. Invalid are what reading the request
@@ -33,6 +33,8 @@ type (
 		Patch   domain.TaskPatch
 		Invalid []apperr.FieldError
 	}
+	// AgendaRequest asks for owner's day plan, days reckoned in TimeZone.
+	AgendaRequest struct{ OwnerID, TimeZone string }
 	// CloseTaskRequest completes (with its outcome) or cancels a task.
 	CloseTaskRequest struct {
 		httpkit.Ref
@@ -69,6 +71,11 @@ func Make(s *service.Service, o *observe.Observer) Endpoints {
 		CancelTask: wrap("CancelTask", func(ctx context.Context, req any) (any, error) {
 			r := req.(CloseTaskRequest)
 			return task(s.CancelTask(ctx, r.ID, r.IfMatch, r.Result))
+		}),
+		Agenda: wrap("Agenda", func(ctx context.Context, req any) (any, error) {
+			r := req.(AgendaRequest)
+			a, err := s.Agenda(ctx, r.OwnerID, r.TimeZone)
+			return httpkit.Response[service.Agenda]{Value: a, Err: err}, nil
 		}),
 		DeleteTask: wrap("DeleteTask", func(ctx context.Context, req any) (any, error) {
 			r := req.(httpkit.Ref)

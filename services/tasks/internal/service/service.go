@@ -51,6 +51,25 @@ type TaskRepository interface {
 	Delete(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) ([]events.Event, error)) error
 	// ListTasks reads the tasks v may see that match q, up to q.Limit.
 	ListTasks(ctx context.Context, tenant uuid.UUID, v access.Viewer, q Query) ([]*domain.Task, error)
+	// Agenda counts owner's open tasks v may see by when they are due.
+	Agenda(ctx context.Context, tenant uuid.UUID, v access.Viewer, owner string, d AgendaDays) (Agenda, error)
+}
+
+// AgendaDays are the bounds of a day plan in someone's time zone: due
+// times are compared with the instants, all-day dates with the dates.
+type AgendaDays struct {
+	Now                                  time.Time
+	Tomorrow, DayAfter, WeekEnd, LaterAt time.Time
+	TodayDate, TomorrowDate, WeekEndDate string
+	LaterDate                            string
+}
+
+// Agenda is how many open tasks are overdue, due today, tomorrow, later
+// this week (up to Sunday), later still, or at no time.
+type Agenda struct {
+	TimeZone                                           string
+	Now                                                time.Time
+	Overdue, Today, Tomorrow, ThisWeek, Later, Undated int64
 }
 
 // Service runs the use cases.
@@ -88,6 +107,52 @@ func (s *Service) ListTasks(ctx context.Context, q Query) (Page, error) {
 		return Page{Tasks: tasks[:len(tasks)-1], More: true}, nil
 	}
 	return Page{Tasks: tasks}, nil
+}
+
+// Agenda counts owner's (by default the caller's) open tasks by when they
+// are due, days reckoned in zone (an IANA time zone; UTC when empty).
+func (s *Service) Agenda(ctx context.Context, owner, zone string) (Agenda, error) {
+	p, err := auth.Caller(ctx)
+	if err != nil {
+		return Agenda{}, err
+	}
+	if zone == "" {
+		zone = "UTC"
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		var v apperr.Invalid
+		v.Add("time_zone", "must be an IANA time zone such as Europe/Moscow")
+		return Agenda{}, v.Err()
+	}
+	if owner == "" {
+		owner = p.UserID
+	}
+	d := agendaDays(s.now(), loc)
+	a, err := s.tasks.Agenda(ctx, p.TenantID, p.Viewer(), owner, d)
+	a.TimeZone, a.Now = zone, d.Now
+	return a, err
+}
+
+// agendaDays are the bounds of now's day, the next, and the week (Monday
+// to Sunday) in loc.
+func agendaDays(now time.Time, loc *time.Location) AgendaDays {
+	local := now.In(loc)
+	y, m, dd := local.Date()
+	day := func(n int) time.Time { return time.Date(y, m, dd+n, 0, 0, 0, 0, loc) }
+	// Days to the next Monday: 7 on a Monday, 1 on a Sunday.
+	toMonday := (8 - int(local.Weekday())) % 7
+	if toMonday == 0 {
+		toMonday = 7
+	}
+	d := AgendaDays{Now: now, Tomorrow: day(1), DayAfter: day(2), WeekEnd: day(toMonday)}
+	d.LaterAt = d.WeekEnd
+	if d.LaterAt.Before(d.DayAfter) {
+		d.LaterAt = d.DayAfter // on a Sunday the week ends tomorrow
+	}
+	date := func(t time.Time) string { return t.Format(time.DateOnly) }
+	d.TodayDate, d.TomorrowDate, d.WeekEndDate, d.LaterDate = date(day(0)), date(d.Tomorrow), date(d.WeekEnd), date(d.LaterAt)
+	return d
 }
 
 // CreateTask plans a task; it is the caller's, in the caller's team,

@@ -22,7 +22,8 @@ import (
 // QueryParams are the query parameters each route takes (OpenAPI lists the
 // same); a route not named takes none.
 var QueryParams = map[string][]string{
-	"GET /v1/tasks": {"limit", "cursor", "owner_id", "status", "kind", "due_from", "due_to", "overdue"},
+	"GET /v1/tasks":        {"limit", "cursor", "owner_id", "status", "kind", "due_from", "due_to", "overdue"},
+	"GET /v1/tasks/agenda": {"owner_id", "time_zone"},
 }
 
 // Routes registers the tasks API on mux.
@@ -30,6 +31,7 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	r := httpkit.NewEndpoints(mux, QueryParams)
 	r.Handle("GET /v1/tasks", e.ListTasks, decodeListTasks, encodeTasks)
 	r.Handle("POST /v1/tasks", e.CreateTask, decodeCreateTask, httpkit.EncodeCreated("/v1/tasks", encodeTask, (*domain.Task).ID))
+	r.Handle("GET /v1/tasks/agenda", e.Agenda, decodeAgenda, httpkit.Encode(http.StatusOK, encodeAgenda))
 	r.Handle("GET /v1/tasks/{id}", e.GetTask, httpkit.DecodeRef(domain.ErrTaskNotFound), httpkit.Encode(http.StatusOK, encodeTask))
 	r.Handle("PATCH /v1/tasks/{id}", e.UpdateTask, decodeUpdateTask, httpkit.Encode(http.StatusOK, encodeTask))
 	r.Handle("POST /v1/tasks/{id}/complete", e.CompleteTask, decodeCloseTask, httpkit.Encode(http.StatusOK, encodeTask))
@@ -77,6 +79,28 @@ func decodeListTasks(_ context.Context, r *http.Request) (any, error) {
 		v.Add("overdue", "must be true or false")
 	}
 	return endpoint.ListTasksRequest{Query: q}, v.Err()
+}
+
+func decodeAgenda(_ context.Context, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	return endpoint.AgendaRequest{OwnerID: strings.TrimSpace(q.Get("owner_id")), TimeZone: q.Get("time_zone")}, nil
+}
+
+// agendaView is a day plan's JSON.
+type agendaView struct {
+	TimeZone string    `json:"time_zone"`
+	Now      time.Time `json:"now"`
+	Overdue  int64     `json:"overdue"`
+	Today    int64     `json:"today"`
+	Tomorrow int64     `json:"tomorrow"`
+	ThisWeek int64     `json:"this_week"`
+	Later    int64     `json:"later"`
+	Undated  int64     `json:"undated"`
+}
+
+func encodeAgenda(a service.Agenda) (any, int64) {
+	return agendaView{TimeZone: a.TimeZone, Now: a.Now, Overdue: a.Overdue, Today: a.Today, Tomorrow: a.Tomorrow,
+		ThisWeek: a.ThisWeek, Later: a.Later, Undated: a.Undated}, 0
 }
 
 // timeParam reads an RFC 3339 time such as 2027-01-15T09:00:00+03:00.

@@ -179,3 +179,25 @@ func (s *Tasks) ListTasks(ctx context.Context, tenant uuid.UUID, v access.Viewer
 	})
 	return out, err
 }
+
+// Agenda counts owner's open tasks v may see by when they are due, in one
+// statement.
+func (s *Tasks) Agenda(ctx context.Context, tenant uuid.UUID, v access.Viewer, owner string, d service.AgendaDays) (service.Agenda, error) {
+	var a service.Agenda
+	err := postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `select
+				count(*) filter (where due_at < $7 or due_date < $8::date),
+				count(*) filter (where (due_at >= $7 and due_at < $9) or due_date = $8::date),
+				count(*) filter (where (due_at >= $9 and due_at < $10) or due_date = $11::date),
+				count(*) filter (where (due_at >= $10 and due_at < $12) or (due_date > $11::date and due_date < $13::date)),
+				count(*) filter (where due_at >= $14 or due_date >= $15::date),
+				count(*) filter (where due_at is null and due_date is null)
+			from tasks
+			where tenant_id = $1 and status = 'open' and owner_id = $2
+			  and ($3 or (owner_id = $4 and $4 <> '') or ($5 and team = $6 and $6 <> ''))`,
+			tenant, owner, v.All, v.UserID, v.TeamWide, v.Team,
+			d.Now, d.TodayDate, d.Tomorrow, d.DayAfter, d.TomorrowDate, d.WeekEnd, d.WeekEndDate, d.LaterAt, d.LaterDate).
+			Scan(&a.Overdue, &a.Today, &a.Tomorrow, &a.ThisWeek, &a.Later, &a.Undated)
+	})
+	return a, err
+}
