@@ -31,15 +31,34 @@ type Ref struct {
 	IfMatch access.IfMatch
 }
 
-// PathRef reads the record the path's {id} names and the request's
-// If-Match; an id that is no UUID is notFound, as a missing record is.
-func PathRef(r *http.Request, notFound error) (Ref, error) {
-	id, err := uuid.Parse(r.PathValue("id"))
+// PathID reads the path parameter name as a record's id; an id that is no
+// UUID names nothing, so it is notFound, as a missing record is.
+func PathID(r *http.Request, name string, notFound error) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue(name))
 	if err != nil {
-		return Ref{}, notFound
+		return uuid.Nil, notFound
+	}
+	return id, nil
+}
+
+// PathRef reads the record the path's {id} names and the request's
+// If-Match.
+func PathRef(r *http.Request, notFound error) (Ref, error) {
+	id, err := PathID(r, "id", notFound)
+	if err != nil {
+		return Ref{}, err
 	}
 	v, err := IfMatch(r)
 	return Ref{ID: id, IfMatch: v}, err
+}
+
+// DecodeOptionalJSON is DecodeJSON for a body a request may leave out
+// (none, or empty): then v stays as it is.
+func DecodeOptionalJSON(r *http.Request, v any) error {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil
+	}
+	return DecodeJSON(r, v)
 }
 
 // DecodeRef is a decoder of requests that name one record and nothing more.

@@ -97,7 +97,7 @@ func decodeListActivities(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeTimeline(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r, domain.ErrContactNotFound)
+	id, err := httpkit.PathID(r, "id", domain.ErrContactNotFound)
 	if err != nil {
 		return nil, err
 	}

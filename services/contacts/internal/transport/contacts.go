@@ -226,7 +226,7 @@ func decodeContactQuery(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeCompanyContacts(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r, domain.ErrCompanyNotFound)
+	id, err := httpkit.PathID(r, "id", domain.ErrCompanyNotFound)
 	if err != nil {
 		return nil, err
 	}

@@ -58,19 +58,9 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	handle("POST /v1/contacts/{id}/unmerge", e.Unmerge, decodeUnmerge, encodeUnmerge)
 }
 
-// pathID reads {id}; a malformed id names nothing, so it is a 404 like a
-// missing one.
-func pathID(r *http.Request, notFound error) (uuid.UUID, error) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		return uuid.Nil, notFound
-	}
-	return id, nil
-}
-
 func decodeGet(notFound error) kithttp.DecodeRequestFunc {
 	return func(_ context.Context, r *http.Request) (any, error) {
-		id, err := pathID(r, notFound)
+		id, err := httpkit.PathID(r, "id", notFound)
 		return endpoint.GetRequest{ID: id}, err
 	}
 }
@@ -86,7 +76,7 @@ func decodeDelete(notFound error) kithttp.DecodeRequestFunc {
 // activity is logged once and never edited), so If-Match does not apply.
 func decodeDeleteFact(notFound error) kithttp.DecodeRequestFunc {
 	return func(_ context.Context, r *http.Request) (any, error) {
-		id, err := pathID(r, notFound)
+		id, err := httpkit.PathID(r, "id", notFound)
 		return endpoint.DeleteRequest{ID: id}, err
 	}
 }
@@ -94,7 +84,7 @@ func decodeDeleteFact(notFound error) kithttp.DecodeRequestFunc {
 // pathIDAndVersion reads {id} and the If-Match condition of a request that
 // changes one record.
 func pathIDAndVersion(r *http.Request, notFound error) (uuid.UUID, access.IfMatch, error) {
-	id, err := pathID(r, notFound)
+	id, err := httpkit.PathID(r, "id", notFound)
 	if err != nil {
 		return uuid.Nil, access.IfMatch{}, err
 	}

@@ -114,14 +114,6 @@ type cursor struct {
 func none(context.Context, *http.Request) (any, error) { return endpoint.None{}, nil }
 
 // pathID reads a path id; a malformed one names nothing, so it is a 404.
-func pathID(r *http.Request, name string, notFound error) (uuid.UUID, error) {
-	id, err := uuid.Parse(r.PathValue(name))
-	if err != nil {
-		return uuid.Nil, notFound
-	}
-	return id, nil
-}
-
 type stageBody struct {
 	Name           *string   `json:"name"`
 	Color          *string   `json:"color"`
@@ -174,7 +166,7 @@ func decodeRenamePipeline(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeBoard(_ context.Context, r *http.Request) (any, error) {
-	id, err := pathID(r, "id", domain.ErrPipelineNotFound)
+	id, err := httpkit.PathID(r, "id", domain.ErrPipelineNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +196,7 @@ func decodeChangeStage(_ context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sid, err := pathID(r, "sid", domain.ErrStageNotFound)
+	sid, err := httpkit.PathID(r, "sid", domain.ErrStageNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +234,7 @@ func decodeDeleteStage(_ context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sid, err := pathID(r, "sid", domain.ErrStageNotFound)
+	sid, err := httpkit.PathID(r, "sid", domain.ErrStageNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +346,7 @@ func decodeToStage(required bool) kithttp.DecodeRequestFunc {
 		var body struct {
 			StageID string `json:"stage_id"`
 		}
-		if err := decodeOptional(r, &body); err != nil {
+		if err := httpkit.DecodeOptionalJSON(r, &body); err != nil {
 			return nil, err
 		}
 		var v apperr.Invalid
@@ -474,13 +466,6 @@ func decodeListDeals(_ context.Context, r *http.Request) (any, error) {
 }
 
 // decodeOptional decodes a JSON body when there is one.
-func decodeOptional(r *http.Request, v any) error {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return nil
-	}
-	return httpkit.DecodeJSON(r, v)
-}
-
 func invalid(field, message string) error {
 	var v apperr.Invalid
 	v.Add(field, message)

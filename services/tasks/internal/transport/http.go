@@ -220,10 +220,8 @@ func decodeCloseTask(_ context.Context, r *http.Request) (any, error) {
 		Outcome string `json:"outcome"`
 		Result  string `json:"result"`
 	}
-	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		if err := httpkit.DecodeJSON(r, &b); err != nil {
-			return nil, err
-		}
+	if err := httpkit.DecodeOptionalJSON(r, &b); err != nil {
+		return nil, err
 	}
 	return endpoint.CloseTaskRequest{Ref: ref, Outcome: b.Outcome, Result: b.Result}, nil
 }
