@@ -116,22 +116,7 @@ func TestImages(t *testing.T) {
 // promises and returns the digest of its base layer.
 func checkImage(t *testing.T, out, name, ref string) v1.Hash {
 	binary := "rapport-" + name
-	lp, err := layout.FromPath(filepath.Join(out, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	index, err := lp.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := index.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(im.Manifests) != 1 {
-		t.Fatalf("index.json lists %d manifests; want the one image", len(im.Manifests))
-	}
-	desc := im.Manifests[0]
+	lp, desc := onlyImage(t, filepath.Join(out, name))
 	if got := desc.Annotations["org.opencontainers.image.ref.name"]; got != ref {
 		t.Errorf("index.json's ref.name is %q; want the chart's default image %q", got, ref)
 	}
@@ -141,7 +126,7 @@ func checkImage(t *testing.T, out, name, ref string) v1.Hash {
 	if desc.MediaType != types.OCIManifestSchema1 {
 		t.Errorf("manifest media type %s; want %s", desc.MediaType, types.OCIManifestSchema1)
 	}
-	img, err := index.Image(desc.Digest)
+	img, err := lp.Image(desc.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,11 +406,8 @@ func buildImages(t *testing.T, root, out string, args ...string) {
 
 // imageLabels is the config labels of the one image in the layout at dir.
 func imageLabels(t *testing.T, dir string) map[string]string {
-	lp, err := layout.FromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := lp.Image(manifestDigest(t, dir))
+	lp, desc := onlyImage(t, dir)
+	img, err := lp.Image(desc.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,6 +420,14 @@ func imageLabels(t *testing.T, dir string) map[string]string {
 
 // manifestDigest is the digest of the one image in the layout at dir.
 func manifestDigest(t *testing.T, dir string) v1.Hash {
+	_, desc := onlyImage(t, dir)
+	return desc.Digest
+}
+
+// onlyImage opens the layout at dir and the descriptor of the one image
+// its index.json lists.
+func onlyImage(t *testing.T, dir string) (layout.Path, v1.Descriptor) {
+	t.Helper()
 	lp, err := layout.FromPath(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -451,9 +441,9 @@ func manifestDigest(t *testing.T, dir string) v1.Hash {
 		t.Fatal(err)
 	}
 	if len(im.Manifests) != 1 {
-		t.Fatalf("%s lists %d manifests; want 1", dir, len(im.Manifests))
+		t.Fatalf("%s/index.json lists %d manifests; want the one image", dir, len(im.Manifests))
 	}
-	return im.Manifests[0].Digest
+	return lp, im.Manifests[0]
 }
 
 // findPrograms names every program: services/*/cmd/<name>/main.go.
