@@ -79,6 +79,13 @@ func (v *Invalid) Err() error {
 	return &Error{Kind: KindInvalid, Slug: "validation", Message: "the request has invalid values", Fields: v.fields}
 }
 
+// Field is the KindInvalid error of one field.
+func Field(field, message string) error {
+	var v Invalid
+	v.Add(field, message)
+	return v.Err()
+}
+
 // KindOf reports the kind of err (KindInternal for foreign errors).
 func KindOf(err error) Kind {
 	var e *Error

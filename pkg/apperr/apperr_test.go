@@ -56,3 +56,10 @@ func TestBeforeReportsUnreadableValuesFirst(t *testing.T) {
 		t.Errorf("Before changed its argument: %v", e.Fields)
 	}
 }
+
+func TestFieldIsOneInvalidField(t *testing.T) {
+	e, ok := apperr.As(apperr.Field("due_local", "needs a time zone"))
+	if !ok || e.Kind != apperr.KindInvalid || len(e.Fields) != 1 || e.Fields[0] != (apperr.FieldError{Field: "due_local", Message: "needs a time zone"}) {
+		t.Fatalf("have %+v", e)
+	}
+}

@@ -91,3 +91,14 @@ func OptionalID(v *apperr.Invalid, field, s string) uuid.UUID {
 	}
 	return id
 }
+
+// PatchID reads an id a change gives: absent is nil (left alone), null or
+// "" is uuid.Nil (cleared), anything else must be a UUID, or v gets an
+// error on field.
+func PatchID(v *apperr.Invalid, field string, n Nullable[string]) *uuid.UUID {
+	if !n.Set {
+		return nil
+	}
+	id := OptionalID(v, field, n.Value)
+	return &id
+}

@@ -165,3 +165,21 @@ func TestOptionalID(t *testing.T) {
 		t.Errorf("errors %v", v.Err())
 	}
 }
+
+func TestPatchIDTellsAbsentClearedAndGivenApart(t *testing.T) {
+	var v apperr.Invalid
+	id := uuid.New()
+	if got := httpkit.PatchID(&v, "a", httpkit.Nullable[string]{}); got != nil {
+		t.Errorf("absent: %v, want nil", got)
+	}
+	if got := httpkit.PatchID(&v, "b", httpkit.Nullable[string]{Set: true, Null: true}); got == nil || *got != uuid.Nil {
+		t.Errorf("null: %v, want uuid.Nil", got)
+	}
+	if got := httpkit.PatchID(&v, "c", httpkit.Nullable[string]{Set: true, Value: id.String()}); got == nil || *got != id {
+		t.Errorf("given: %v, want %v", got, id)
+	}
+	httpkit.PatchID(&v, "d", httpkit.Nullable[string]{Set: true, Value: "nope"})
+	if e, _ := apperr.As(v.Err()); e == nil || len(e.Fields) != 1 || e.Fields[0].Field != "d" {
+		t.Errorf("errors %v, want one on d", v.Err())
+	}
+}

@@ -3,6 +3,7 @@ package httpkit
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -94,6 +95,26 @@ func (p *Peer) Do(ctx context.Context, method, path string, body []byte, headers
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp, raw, err
+}
+
+// Read GETs path from the peer on the caller's behalf and decodes a 200
+// answer into into. found is false for a 404: a record that does not
+// exist, or that the caller may not see; any other answer is
+// p.Unavailable.
+func (p *Peer) Read(ctx context.Context, path string, into any) (found bool, err error) {
+	resp, raw, err := p.Do(ctx, http.MethodGet, path, nil)
+	switch {
+	case err != nil:
+		return false, err
+	case resp.StatusCode == http.StatusNotFound:
+		return false, nil
+	case resp.StatusCode != http.StatusOK:
+		return false, p.UnexpectedStatus(http.MethodGet, path, resp)
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		return false, p.Unexpected(fmt.Errorf("GET %s: %w", path, err))
+	}
+	return true, nil
 }
 
 // Unexpected is p.Unavailable caused by cause: the peer could not be asked,

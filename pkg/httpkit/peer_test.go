@@ -69,3 +69,36 @@ func TestPeerCarriesTheCaller(t *testing.T) {
 		t.Fatalf("an unreachable peer: %v", err)
 	}
 }
+
+// Read tells a record, a missing (or hidden) one and a peer in trouble apart.
+func TestPeerReadTellsFoundMissingAndTroubleApart(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/deals/a":
+			_, _ = w.Write([]byte(`{"owner_id":"u1"}`))
+		case "/v1/deals/b":
+			http.NotFound(w, r)
+		case "/v1/deals/c":
+			_, _ = w.Write([]byte(`not json`))
+		default:
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	base, _ := url.Parse(srv.URL)
+	peer := httpkit.NewPeer("sales", base)
+	var deal struct {
+		OwnerID string `json:"owner_id"`
+	}
+	if found, err := peer.Read(context.Background(), "v1/deals/a", &deal); !found || err != nil || deal.OwnerID != "u1" {
+		t.Errorf("a record: %v %v %+v", found, err, deal)
+	}
+	if found, err := peer.Read(context.Background(), "v1/deals/b", &deal); found || err != nil {
+		t.Errorf("a missing record: %v %v, want not found and no error", found, err)
+	}
+	for _, path := range []string{"v1/deals/c", "v1/deals/d"} {
+		if found, err := peer.Read(context.Background(), path, &deal); found || apperr.KindOf(err) != apperr.KindUnavailable {
+			t.Errorf("%s: %v %v, want the peer unavailable", path, found, err)
+		}
+	}
+}

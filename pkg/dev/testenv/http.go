@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Reply is an HTTP answer as the services' tests read it.
@@ -120,4 +121,31 @@ func Serve(t testing.TB, ctx context.Context, cancel context.CancelFunc, run fun
 	}
 	t.Cleanup(stop)
 	return "http://" + l.Addr().String(), stop
+}
+
+// WantField fails t unless r is a validation problem (422) that names
+// field with message; it returns r.
+func (r Reply) WantField(t testing.TB, field, message string) Reply {
+	t.Helper()
+	r.Want(t, http.StatusUnprocessableEntity)
+	errs, _ := r.Body["errors"].([]any)
+	for _, e := range errs {
+		if m, _ := e.(map[string]any); m["field"] == field && m["message"] == message {
+			return r
+		}
+	}
+	t.Fatalf("the problem does not say %s: %q: %s", field, message, r.Raw)
+	return r
+}
+
+// Eventually polls cond every 20 ms until it holds, and fails t when it
+// has not held after 20 seconds: for what another process does in time.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("never: %s", what)
 }

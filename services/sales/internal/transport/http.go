@@ -289,13 +289,7 @@ func (b dealBody) input() service.DealInput {
 	if b.Amount.Set {
 		f.Amount = &domain.AmountChange{Minor: b.Amount.Value, Unknown: b.Amount.Null}
 	}
-	id := func(field string, n httpkit.Nullable[string]) *uuid.UUID {
-		if !n.Set {
-			return nil
-		}
-		x := httpkit.OptionalID(&v, field, n.Value)
-		return &x
-	}
+	id := func(field string, n httpkit.Nullable[string]) *uuid.UUID { return httpkit.PatchID(&v, field, n) }
 	in.PipelineID, in.StageID = id("pipeline_id", b.PipelineID), id("stage_id", b.StageID)
 	f.ContactID, f.CompanyID = id("contact_id", b.ContactID), id("company_id", b.CompanyID)
 	// Reported with the service's own checks, all in one problem.
