@@ -102,7 +102,7 @@ var Services = []Service{
 		Events: []string{DealCreated, DealUpdated, DealStageChanged, DealWon, DealLost, DealReopened, DealDeleted,
 			PipelineChanged},
 		FieldEntities: []string{EntityDeal}},
-	{Name: "tasks", Topic: TasksTopic, Acknowledges: true, Collections: []string{"tasks"},
+	{Name: "tasks", Topic: TasksTopic, Acknowledges: true, AboutContacts: true, Collections: []string{"tasks"},
 		Events: []string{TaskCreated, TaskUpdated, TaskCompleted, TaskCancelled, TaskDeleted}},
 }
 

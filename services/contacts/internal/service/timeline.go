@@ -9,6 +9,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	contactsv1 "github.com/rapportcrm/rapport/pkg/gen/crm/contacts/v1"
+	tasksv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tasks/v1"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 )
 
@@ -89,6 +90,19 @@ func TimelineOf(e events.Event) (TimelineChange, error) {
 		return TimelineChange{Add: es}, nil
 	case TypeMerged, TypeUnmerged:
 		return mergeTimeline(e)
+	case catalog.TaskCreated, catalog.TaskUpdated, catalog.TaskCompleted, catalog.TaskCancelled, catalog.TaskDeleted:
+		// A task about the contact: what was planned, and how it ended.
+		var m tasksv1.TaskChanged
+		if err := e.Unmarshal(&m); err != nil {
+			return TimelineChange{}, err
+		}
+		t := m.GetTask()
+		data := map[string]any{"task_id": t.GetId(), "kind": t.GetKind(), "subject": t.GetSubject(), "status": t.GetStatus(),
+			"outcome": t.GetOutcome(), "result": t.GetResult(), "attempt": t.GetAttempt(), "deal_id": t.GetDealId()}
+		if t.GetDueAt() != nil {
+			data["due_at"] = t.GetDueAt().AsTime()
+		}
+		return TimelineChange{Add: entry(t.GetContactId(), data, m.GetActorId())}, nil
 	case TypeActivityDeleted:
 		var m contactsv1.ActivityDeleted
 		if err := e.Unmarshal(&m); err != nil {

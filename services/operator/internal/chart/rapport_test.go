@@ -278,7 +278,7 @@ func TestUmbrellaChartComponentsAreHardened(t *testing.T) {
 		name, _, _ := unstructured.NestedString(f.(map[string]any), "podSelector", "matchLabels", "app.kubernetes.io/name")
 		admitted = append(admitted, name)
 	}
-	if want := []string{"rapport-gateway", "rapport-sales"}; !slices.Equal(admitted, want) {
+	if want := []string{"rapport-gateway", "rapport-sales", "rapport-tasks"}; !slices.Equal(admitted, want) {
 		t.Errorf("contacts admits %v, want %v", admitted, want)
 	}
 	// One replica, no autoscaling: no budget that would block every drain.
@@ -409,6 +409,8 @@ func TestUmbrellaChartScalesConsumersOnTheirLag(t *testing.T) {
 	runs := map[string][]string{
 		"contacts.timeline": catalog.TopicsAboutContacts("contacts"),
 		"sales.contacts":    {catalog.ContactsTopic},
+		"tasks.contacts":    {catalog.ContactsTopic},
+		"tasks.sales":       {catalog.SalesTopic},
 	}
 	seen := 0
 	for name, svc := range values.Services {

@@ -5,8 +5,12 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rapportcrm/rapport/pkg/events"
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 	"github.com/rapportcrm/rapport/services/tasks/api"
+	"github.com/rapportcrm/rapport/services/tasks/internal/adapters/peers"
 	"github.com/rapportcrm/rapport/services/tasks/internal/adapters/store"
 	"github.com/rapportcrm/rapport/services/tasks/internal/endpoint"
 	"github.com/rapportcrm/rapport/services/tasks/internal/service"
@@ -29,7 +33,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := service.New(store.NewTasks(base.Pool))
+	var asks service.Peers
+	if cfg.ContactsURL != nil && cfg.SalesURL != nil {
+		asks = peers.New(cfg.ContactsURL, cfg.SalesURL)
+	}
+	svc := service.New(store.NewTasks(base.Pool), store.NewDirectory(base.Pool), asks)
+	project := func(ctx context.Context, tx pgx.Tx, e events.Event) error {
+		return svc.ApplyEvent(ctx, store.ProjectionOf(tx, e.TenantID), e)
+	}
+	for group, topic := range map[string]string{"contacts": service.ContactsTopic, "sales": service.SalesTopic} {
+		c, err := base.Consumer(group, []string{topic}, service.Projected, project)
+		if err != nil {
+			base.Close()
+			return nil, err
+		}
+		base.Also(c.Run)
+	}
 	base.Serve(servicekit.API{DocPath: "/v1/tasks/openapi.json", Doc: api.OpenAPI,
 		Routes: func(mux *http.ServeMux) { transport.Routes(mux, endpoint.Make(svc, base.Observer)) }})
 	return &App{Base: base}, nil

@@ -1,18 +1,34 @@
 // Package app wires the tasks service: its storage, the platform's Kafka
-// actors (outbox relay, tenancy applier) and its routes on the shared HTTP
-// edge. main only reads the environment and runs it; tests build it on
-// real components.
+// actors (outbox relay, tenancy applier), the projection of contacts and
+// deals, and its routes on the shared HTTP edge. main only reads the
+// environment and runs it; tests build it on real components.
 package app
 
-import "github.com/rapportcrm/rapport/pkg/servicekit"
+import (
+	"net/url"
+
+	"github.com/rapportcrm/rapport/pkg/servicekit"
+)
 
 // Config is everything the service needs from its environment.
 type Config struct {
 	servicekit.Config
+	// ContactsURL and SalesURL are the services asked about the contacts,
+	// companies and deals a task names that the projection does not hold
+	// yet; nil (both) asks nobody.
+	ContactsURL, SalesURL *url.URL
 }
 
 // ConfigFromEnv reads the configuration, naming the first missing variable.
 func ConfigFromEnv() (Config, error) {
 	base, err := servicekit.ConfigFromEnv("127.0.0.1:8083")
-	return Config{Config: base}, err
+	cfg := Config{Config: base}
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.ContactsURL, err = base.Peer("contacts"); err != nil {
+		return cfg, err
+	}
+	cfg.SalesURL, err = base.Peer("sales")
+	return cfg, err
 }

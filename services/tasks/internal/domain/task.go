@@ -48,9 +48,14 @@ type Task struct {
 	result   string
 	closedBy string
 	closedAt *time.Time
-	version  int64
-	created  time.Time
-	updated  time.Time
+	// chain is the attempt this task is: the one it follows and its number.
+	chain Chain
+	// clientZone is the client's time zone (the contact's or the deal's
+	// contact's), "" when unknown.
+	clientZone string
+	version    int64
+	created    time.Time
+	updated    time.Time
 }
 
 // TaskFields are what a client plans.
@@ -67,6 +72,15 @@ type TaskFields struct {
 	OwnerID         string
 	// Team is whose managers see the task ("" none).
 	Team string
+	// What the task is about: a deal, a contact, a company (uuid.Nil none).
+	DealID, ContactID, CompanyID uuid.UUID
+}
+
+// Chain places a task among the attempts at one step: the task it follows
+// (uuid.Nil for the first) and its attempt number, from 1.
+type Chain struct {
+	PreviousID uuid.UUID
+	Attempt    int
 }
 
 // TaskPatch changes a task's fields; nil members are not given. Giving
@@ -81,6 +95,8 @@ type TaskPatch struct {
 	Priority        *string
 	OwnerID         *string
 	Team            *string
+	// DealID, ContactID and CompanyID link a record, or with uuid.Nil unlink it.
+	DealID, ContactID, CompanyID *uuid.UUID
 }
 
 // DueAt sets a task's due time, or with None clears it.
@@ -106,6 +122,9 @@ func (p TaskPatch) Changed() []string {
 	add(p.Priority != nil, "priority")
 	add(p.OwnerID != nil, "owner_id")
 	add(p.Team != nil, "team")
+	add(p.DealID != nil, "deal_id")
+	add(p.ContactID != nil, "contact_id")
+	add(p.CompanyID != nil, "company_id")
 	return out
 }
 
@@ -124,8 +143,31 @@ func NewTask(tenant uuid.UUID, f TaskFields, now time.Time) (*Task, error) {
 		return nil, err
 	}
 	id, _ := uuid.NewV7()
-	return &Task{id: id, tenantID: tenant, f: f, status: StatusOpen, version: 1, created: now, updated: now}, nil
+	return &Task{id: id, tenantID: tenant, f: f, status: StatusOpen, chain: Chain{Attempt: 1}, version: 1, created: now, updated: now}, nil
 }
+
+// Links are the records a task (or a patch of it) names.
+func (f TaskFields) Links() Links {
+	return Links{Deal: f.DealID, Contact: f.ContactID, Company: f.CompanyID}
+}
+
+// Links are the ids of the records a task is about (uuid.Nil none).
+type Links struct{ Deal, Contact, Company uuid.UUID }
+
+// Links are the records the patch names anew (uuid.Nil for those it does
+// not name or unlinks).
+func (p TaskPatch) Links() Links {
+	id := func(p *uuid.UUID) uuid.UUID {
+		if p == nil {
+			return uuid.Nil
+		}
+		return *p
+	}
+	return Links{Deal: id(p.DealID), Contact: id(p.ContactID), Company: id(p.CompanyID)}
+}
+
+// SetClientZone records the client's time zone ("" unknown).
+func (t *Task) SetClientZone(zone string) { t.clientZone = zone }
 
 // checkFields normalises f and reports what breaks the rules.
 func checkFields(v *apperr.Invalid, f *TaskFields) {
@@ -218,6 +260,14 @@ func (t *Task) Apply(p TaskPatch) error {
 		f.OwnerID = *p.OwnerID
 	}
 	set(&f.Team, p.Team)
+	link := func(dst *uuid.UUID, src *uuid.UUID) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	link(&f.DealID, p.DealID)
+	link(&f.ContactID, p.ContactID)
+	link(&f.CompanyID, p.CompanyID)
 	var v apperr.Invalid
 	checkFields(&v, &f)
 	if err := v.Err(); err != nil {
@@ -273,6 +323,8 @@ type TaskRecord struct {
 	Outcome, Result      string
 	ClosedBy             string
 	ClosedAt             *time.Time
+	Chain                Chain
+	ClientTimeZone       string
 	Version              int64
 	CreatedAt, UpdatedAt time.Time
 }
@@ -281,13 +333,15 @@ type TaskRecord struct {
 // holds, as the task's own rules and the table's constraints checked it.
 func UnmarshalTaskFromDatabase(r TaskRecord) *Task {
 	return &Task{id: r.ID, tenantID: r.TenantID, f: r.Fields, status: r.Status, outcome: r.Outcome, result: r.Result,
-		closedBy: r.ClosedBy, closedAt: r.ClosedAt, version: r.Version, created: r.CreatedAt, updated: r.UpdatedAt}
+		closedBy: r.ClosedBy, closedAt: r.ClosedAt, chain: r.Chain, clientZone: r.ClientTimeZone, version: r.Version,
+		created: r.CreatedAt, updated: r.UpdatedAt}
 }
 
 // Record is the task as storage keeps it.
 func (t *Task) Record() TaskRecord {
 	return TaskRecord{ID: t.id, TenantID: t.tenantID, Fields: t.f, Status: t.status, Outcome: t.outcome, Result: t.result,
-		ClosedBy: t.closedBy, ClosedAt: t.closedAt, Version: t.version, CreatedAt: t.created, UpdatedAt: t.updated}
+		ClosedBy: t.closedBy, ClosedAt: t.closedAt, Chain: t.chain, ClientTimeZone: t.clientZone, Version: t.version,
+		CreatedAt: t.created, UpdatedAt: t.updated}
 }
 
 // The task's fields.
@@ -304,6 +358,8 @@ func (t *Task) Result() string       { return t.result }
 func (t *Task) ClosedBy() string     { return t.closedBy }
 func (t *Task) ClosedAt() *time.Time { return t.closedAt }
 func (t *Task) Version() int64       { return t.version }
+func (t *Task) Chain() Chain         { return t.chain }
+func (t *Task) ClientZone() string   { return t.clientZone }
 func (t *Task) CreatedAt() time.Time { return t.created }
 func (t *Task) UpdatedAt() time.Time { return t.updated }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
-	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/observe"
 	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
@@ -24,14 +23,10 @@ type Endpoints struct {
 // found wrong (an unreadable time), reported with the task's own checks.
 type (
 	ListTasksRequest  struct{ Query service.Query }
-	CreateTaskRequest struct {
-		Fields  domain.TaskFields
-		Invalid []apperr.FieldError
-	}
+	CreateTaskRequest struct{ In service.TaskInput }
 	UpdateTaskRequest struct {
 		httpkit.Ref
-		Patch   domain.TaskPatch
-		Invalid []apperr.FieldError
+		In service.PatchInput
 	}
 	// AgendaRequest asks for owner's day plan, days reckoned in TimeZone.
 	AgendaRequest struct{ OwnerID, TimeZone string }
@@ -55,14 +50,14 @@ func Make(s *service.Service, o *observe.Observer) Endpoints {
 		}),
 		CreateTask: wrap("CreateTask", func(ctx context.Context, req any) (any, error) {
 			r := req.(CreateTaskRequest)
-			return task(s.CreateTask(ctx, r.Fields, r.Invalid))
+			return task(s.CreateTask(ctx, r.In))
 		}),
 		GetTask: wrap("GetTask", func(ctx context.Context, req any) (any, error) {
 			return task(s.GetTask(ctx, req.(httpkit.Ref).ID))
 		}),
 		UpdateTask: wrap("UpdateTask", func(ctx context.Context, req any) (any, error) {
 			r := req.(UpdateTaskRequest)
-			return task(s.UpdateTask(ctx, r.ID, r.IfMatch, r.Patch, r.Invalid))
+			return task(s.UpdateTask(ctx, r.ID, r.IfMatch, r.In))
 		}),
 		CompleteTask: wrap("CompleteTask", func(ctx context.Context, req any) (any, error) {
 			r := req.(CloseTaskRequest)

@@ -3,6 +3,7 @@ package service
 import (
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/rapportcrm/rapport/pkg/catalog"
@@ -36,12 +37,25 @@ func TaskMessage(t *domain.Task) *tasksv1.Task {
 	return &tasksv1.Task{Id: t.ID().String(), TenantId: t.TenantID().String(), Kind: f.Kind, Subject: f.Subject, Note: f.Note,
 		DueAt: ts(f.DueAt), DueDate: f.DueDate, DurationMinutes: int32(f.DurationMinutes), Priority: f.Priority,
 		OwnerId: f.OwnerID, Team: f.Team, Status: t.Status(), Outcome: t.Outcome(), Result: t.Result(),
-		ClosedBy: t.ClosedBy(), ClosedAt: ts(t.ClosedAt()), Version: t.Version(), CreatedAt: ts(&created), UpdatedAt: ts(&updated)}
+		ClosedBy: t.ClosedBy(), ClosedAt: ts(t.ClosedAt()), Version: t.Version(), CreatedAt: ts(&created), UpdatedAt: ts(&updated),
+		DealId: idString(f.DealID), ContactId: idString(f.ContactID), CompanyId: idString(f.CompanyID),
+		PreviousTaskId: idString(t.Chain().PreviousID), Attempt: int32(t.Chain().Attempt), ClientTimeZone: t.ClientZone()}
+}
+
+func idString(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
 }
 
 // taskEvents is the event of typ for t, by actor.
 func taskEvents(typ string, t *domain.Task, actor string, changed ...string) ([]events.Event, error) {
 	e, err := events.New(Topic, Source, typ, t.TenantID(), t.ID().String(),
 		&tasksv1.TaskChanged{Task: TaskMessage(t), ActorId: actor, ChangedFields: changed})
+	// The contact's timeline files it.
+	if c := t.Fields().ContactID; c != uuid.Nil {
+		e.Extensions = map[string]string{events.ExtContactID: c.String()}
+	}
 	return []events.Event{e}, err
 }

@@ -25,6 +25,8 @@ type Query struct {
 	OwnerID string
 	Status  string
 	Kind    string
+	// DealID and ContactID keep the tasks about a deal or a contact.
+	DealID, ContactID uuid.UUID
 	// DueFrom and DueTo bound the due time: from ≤ due_at < to.
 	DueFrom, DueTo *time.Time
 	// Overdue keeps the open tasks whose due time has passed; the service
@@ -74,13 +76,57 @@ type Agenda struct {
 
 // Service runs the use cases.
 type Service struct {
-	tasks TaskRepository
+	tasks     TaskRepository
+	directory Directory
+	// peers asks the services that own what tasks name; nil asks nobody
+	// (only what the projection holds may be named).
+	peers Peers
 	now   func() time.Time
 }
 
-// New returns the service over its repository.
-func New(tasks TaskRepository) *Service {
-	return &Service{tasks: tasks, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+// New returns the service over its repository, the projection and the
+// peers (nil: none).
+func New(tasks TaskRepository, directory Directory, peers Peers) *Service {
+	return &Service{tasks: tasks, directory: directory, peers: peers,
+		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// TaskInput is a new task as the request gives it: its fields, a due time
+// in the client's local time instead of due_at, and what reading the
+// request found wrong.
+type TaskInput struct {
+	Fields   domain.TaskFields
+	DueLocal string
+	Invalid  []apperr.FieldError
+}
+
+// PatchInput is a change of a task as the request gives it.
+type PatchInput struct {
+	Patch    domain.TaskPatch
+	DueLocal string
+	Invalid  []apperr.FieldError
+}
+
+// twoDueTimes answers a request giving due_at and due_local.
+var twoDueTimes = apperr.FieldError{Field: "due_local", Message: "give due_at or due_local (the client's local time), not both"}
+
+// settle gives t the client's time zone, from what checking its links
+// learnt (zs) or the projection, and the due time given in it (local,
+// when not empty).
+func (s *Service) settle(ctx context.Context, tenant uuid.UUID, t *domain.Task, zs zones, local string) error {
+	zone, err := s.zoneOf(ctx, tenant, t.Fields().Links(), zs)
+	if err != nil {
+		return err
+	}
+	t.SetClientZone(zone)
+	if local == "" {
+		return nil
+	}
+	at, err := inZone(local, zone)
+	if err != nil {
+		return err
+	}
+	return t.Apply(domain.TaskPatch{DueAt: &domain.DueAt{At: at}})
 }
 
 var errReadOnly = apperr.New(apperr.KindForbidden, "read-only-role", "your role may read tasks but not change them")
@@ -159,7 +205,8 @@ func agendaDays(now time.Time, loc *time.Location) AgendaDays {
 // unless it names another owner (then in the team given, or none): a
 // caller who gives a task to someone they do not see loses sight of it,
 // as with deals.
-func (s *Service) CreateTask(ctx context.Context, f domain.TaskFields, invalid []apperr.FieldError) (*domain.Task, error) {
+func (s *Service) CreateTask(ctx context.Context, in TaskInput) (*domain.Task, error) {
+	f := in.Fields
 	p, err := writer(ctx)
 	if err != nil {
 		return nil, err
@@ -172,8 +219,19 @@ func (s *Service) CreateTask(ctx context.Context, f domain.TaskFields, invalid [
 			f.Team = p.Team
 		}
 	}
+	invalid := in.Invalid
+	if in.DueLocal != "" && f.DueAt != nil {
+		invalid = append(invalid, twoDueTimes)
+	}
 	t, err := domain.NewTask(p.TenantID, f, s.now())
 	if err = apperr.Before(invalid, err); err != nil {
+		return nil, err
+	}
+	zs, err := s.checkLinks(ctx, p, f.Links())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.settle(ctx, p.TenantID, t, zs, in.DueLocal); err != nil {
 		return nil, err
 	}
 	return t, s.tasks.Create(ctx, t, func(t *domain.Task) ([]events.Event, error) {
@@ -225,9 +283,35 @@ func (s *Service) change(ctx context.Context, id uuid.UUID, ifMatch access.IfMat
 }
 
 // UpdateTask changes an open task's fields.
-func (s *Service) UpdateTask(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, patch domain.TaskPatch, invalid []apperr.FieldError) (*domain.Task, error) {
-	return s.change(ctx, id, ifMatch, TypeTaskUpdated, patch.Changed(), func(t *domain.Task, _ auth.Principal, _ time.Time) error {
-		return apperr.Before(invalid, t.Apply(patch))
+func (s *Service) UpdateTask(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, in PatchInput) (*domain.Task, error) {
+	patch, invalid := in.Patch, in.Invalid
+	changed := patch.Changed()
+	if in.DueLocal != "" {
+		if patch.DueAt != nil {
+			invalid = append(invalid, twoDueTimes)
+		}
+		changed = append(changed, "due_at")
+	}
+	relinks := patch.DealID != nil || patch.ContactID != nil || patch.CompanyID != nil
+	// The records named anew are checked before the task is locked (their
+	// services may be asked); a refusal is told only to a caller who may
+	// change the task.
+	var zs zones
+	var refused error
+	if p, err := auth.Caller(ctx); err == nil && relinks {
+		zs, refused = s.checkLinks(ctx, p, patch.Links())
+	}
+	return s.change(ctx, id, ifMatch, TypeTaskUpdated, changed, func(t *domain.Task, p auth.Principal, _ time.Time) error {
+		if err := apperr.Before(invalid, t.Apply(patch)); err != nil {
+			return err
+		}
+		if refused != nil {
+			return refused
+		}
+		if !relinks && in.DueLocal == "" {
+			return nil
+		}
+		return s.settle(ctx, p.TenantID, t, zs, in.DueLocal)
 	})
 }
 

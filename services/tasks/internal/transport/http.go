@@ -22,7 +22,7 @@ import (
 // QueryParams are the query parameters each route takes (OpenAPI lists the
 // same); a route not named takes none.
 var QueryParams = map[string][]string{
-	"GET /v1/tasks":        {"limit", "cursor", "owner_id", "status", "kind", "due_from", "due_to", "overdue"},
+	"GET /v1/tasks":        {"limit", "cursor", "owner_id", "deal_id", "contact_id", "status", "kind", "due_from", "due_to", "overdue"},
 	"GET /v1/tasks/agenda": {"owner_id", "time_zone"},
 }
 
@@ -67,6 +67,8 @@ func decodeListTasks(_ context.Context, r *http.Request) (any, error) {
 		return x
 	}
 	q.OwnerID = strings.TrimSpace(values.Get("owner_id"))
+	q.DealID = httpkit.OptionalID(&v, "deal_id", values.Get("deal_id"))
+	q.ContactID = httpkit.OptionalID(&v, "contact_id", values.Get("contact_id"))
 	q.Status = oneOf("status", []string{domain.StatusOpen, domain.StatusDone, domain.StatusCancelled})
 	q.Kind = oneOf("kind", domain.Kinds)
 	q.DueFrom = timeParam(&v, "due_from", values.Get("due_from"))
@@ -128,6 +130,11 @@ type taskBody struct {
 	Priority        httpkit.Nullable[string] `json:"priority"`
 	OwnerID         httpkit.Nullable[string] `json:"owner_id"`
 	Team            httpkit.Nullable[string] `json:"team"`
+	DealID          httpkit.Nullable[string] `json:"deal_id"`
+	ContactID       httpkit.Nullable[string] `json:"contact_id"`
+	CompanyID       httpkit.Nullable[string] `json:"company_id"`
+	// DueLocal is the due time in the client's local time (2027-01-15T10:00).
+	DueLocal httpkit.Nullable[string] `json:"due_local"`
 }
 
 // patch reads the body as a change, collecting what cannot be read.
@@ -165,6 +172,9 @@ func (b taskBody) patch() (domain.TaskPatch, []apperr.FieldError) {
 		d := b.DueDate.Value // null: no date
 		p.DueDate = &d
 	}
+	p.DealID = httpkit.PatchID(&v, "deal_id", b.DealID)
+	p.ContactID = httpkit.PatchID(&v, "contact_id", b.ContactID)
+	p.CompanyID = httpkit.PatchID(&v, "company_id", b.CompanyID)
 	var fields []apperr.FieldError
 	if e, ok := apperr.As(v.Err()); ok {
 		fields = e.Fields
@@ -194,7 +204,14 @@ func decodeCreateTask(_ context.Context, r *http.Request) (any, error) {
 	if p.DurationMinutes != nil {
 		f.DurationMinutes = *p.DurationMinutes
 	}
-	return endpoint.CreateTaskRequest{Fields: f, Invalid: invalid}, nil
+	id := func(p *uuid.UUID) uuid.UUID {
+		if p == nil {
+			return uuid.Nil
+		}
+		return *p
+	}
+	f.DealID, f.ContactID, f.CompanyID = id(p.DealID), id(p.ContactID), id(p.CompanyID)
+	return endpoint.CreateTaskRequest{In: service.TaskInput{Fields: f, DueLocal: b.DueLocal.Value, Invalid: invalid}}, nil
 }
 
 func decodeUpdateTask(_ context.Context, r *http.Request) (any, error) {
@@ -207,7 +224,7 @@ func decodeUpdateTask(_ context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	p, invalid := b.patch()
-	return endpoint.UpdateTaskRequest{Ref: ref, Patch: p, Invalid: invalid}, nil
+	return endpoint.UpdateTaskRequest{Ref: ref, In: service.PatchInput{Patch: p, DueLocal: b.DueLocal.Value, Invalid: invalid}}, nil
 }
 
 // decodeCloseTask reads a completion or a cancellation; the body is optional.
@@ -243,9 +260,28 @@ type taskView struct {
 	Result          string     `json:"result"`
 	ClosedBy        string     `json:"closed_by"`
 	ClosedAt        *time.Time `json:"closed_at"`
+	DealID          *uuid.UUID `json:"deal_id"`
+	ContactID       *uuid.UUID `json:"contact_id"`
+	CompanyID       *uuid.UUID `json:"company_id"`
+	PreviousTaskID  *uuid.UUID `json:"previous_task_id"`
+	Attempt         int        `json:"attempt"`
+	Client          *client    `json:"client"`
 	Version         int64      `json:"version"`
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
+}
+
+// client is the client's time: its zone, and the due time there.
+type client struct {
+	TimeZone string  `json:"time_zone"`
+	DueLocal *string `json:"due_local"`
+}
+
+func optID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }
 
 func viewOf(t *domain.Task) taskView {
@@ -256,6 +292,16 @@ func viewOf(t *domain.Task) taskView {
 	if f.DueDate != "" {
 		d := f.DueDate
 		v.DueDate = &d
+	}
+	v.DealID, v.ContactID, v.CompanyID = optID(f.DealID), optID(f.ContactID), optID(f.CompanyID)
+	chain := t.Chain()
+	v.PreviousTaskID, v.Attempt = optID(chain.PreviousID), chain.Attempt
+	if zone := t.ClientZone(); zone != "" {
+		v.Client = &client{TimeZone: zone}
+		if loc, err := time.LoadLocation(zone); err == nil && f.DueAt != nil {
+			local := f.DueAt.In(loc).Format("2006-01-02T15:04")
+			v.Client.DueLocal = &local
+		}
 	}
 	return v
 }

@@ -46,15 +46,26 @@ type Task struct {
 	// open, done or cancelled.
 	Status string `protobuf:"bytes,12,opt,name=status,proto3" json:"status,omitempty"`
 	// What completing it came to (the outcome's key) and the result text.
-	Outcome       string                 `protobuf:"bytes,13,opt,name=outcome,proto3" json:"outcome,omitempty"`
-	Result        string                 `protobuf:"bytes,14,opt,name=result,proto3" json:"result,omitempty"`
-	ClosedBy      string                 `protobuf:"bytes,15,opt,name=closed_by,json=closedBy,proto3" json:"closed_by,omitempty"`
-	ClosedAt      *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
-	Version       int64                  `protobuf:"varint,17,opt,name=version,proto3" json:"version,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Outcome   string                 `protobuf:"bytes,13,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	Result    string                 `protobuf:"bytes,14,opt,name=result,proto3" json:"result,omitempty"`
+	ClosedBy  string                 `protobuf:"bytes,15,opt,name=closed_by,json=closedBy,proto3" json:"closed_by,omitempty"`
+	ClosedAt  *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	Version   int64                  `protobuf:"varint,17,opt,name=version,proto3" json:"version,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// What the task is about; empty when none.
+	DealId    string `protobuf:"bytes,20,opt,name=deal_id,json=dealId,proto3" json:"deal_id,omitempty"`
+	ContactId string `protobuf:"bytes,21,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
+	CompanyId string `protobuf:"bytes,22,opt,name=company_id,json=companyId,proto3" json:"company_id,omitempty"`
+	// The chain of attempts: the task this one follows (empty for the
+	// first) and its attempt number, from 1.
+	PreviousTaskId string `protobuf:"bytes,23,opt,name=previous_task_id,json=previousTaskId,proto3" json:"previous_task_id,omitempty"`
+	Attempt        int32  `protobuf:"varint,24,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// The client's IANA time zone (the contact's, or the deal's contact's);
+	// empty when unknown.
+	ClientTimeZone string `protobuf:"bytes,25,opt,name=client_time_zone,json=clientTimeZone,proto3" json:"client_time_zone,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
@@ -220,6 +231,48 @@ func (x *Task) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Task) GetDealId() string {
+	if x != nil {
+		return x.DealId
+	}
+	return ""
+}
+
+func (x *Task) GetContactId() string {
+	if x != nil {
+		return x.ContactId
+	}
+	return ""
+}
+
+func (x *Task) GetCompanyId() string {
+	if x != nil {
+		return x.CompanyId
+	}
+	return ""
+}
+
+func (x *Task) GetPreviousTaskId() string {
+	if x != nil {
+		return x.PreviousTaskId
+	}
+	return ""
+}
+
+func (x *Task) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *Task) GetClientTimeZone() string {
+	if x != nil {
+		return x.ClientTimeZone
+	}
+	return ""
+}
+
 // TaskChanged: ce_type crm.task.created, crm.task.updated,
 // crm.task.completed, crm.task.cancelled or crm.task.deleted.
 type TaskChanged struct {
@@ -287,7 +340,7 @@ var File_crm_tasks_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_tasks_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x19crm/tasks/v1/events.proto\x12\fcrm.tasks.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x04\n" +
+	"\x19crm/tasks/v1/events.proto\x12\fcrm.tasks.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x06\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x12\n" +
@@ -310,7 +363,15 @@ const file_crm_tasks_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"w\n" +
+	"updated_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x17\n" +
+	"\adeal_id\x18\x14 \x01(\tR\x06dealId\x12\x1d\n" +
+	"\n" +
+	"contact_id\x18\x15 \x01(\tR\tcontactId\x12\x1d\n" +
+	"\n" +
+	"company_id\x18\x16 \x01(\tR\tcompanyId\x12(\n" +
+	"\x10previous_task_id\x18\x17 \x01(\tR\x0epreviousTaskId\x12\x18\n" +
+	"\aattempt\x18\x18 \x01(\x05R\aattempt\x12(\n" +
+	"\x10client_time_zone\x18\x19 \x01(\tR\x0eclientTimeZone\"w\n" +
 	"\vTaskChanged\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.crm.tasks.v1.TaskR\x04task\x12\x19\n" +
 	"\bactor_id\x18\x02 \x01(\tR\aactorId\x12%\n" +

@@ -31,16 +31,20 @@ func NewTasks(pool *pgxpool.Pool) *Tasks { return &Tasks{pool: pool} }
 var _ service.TaskRepository = (*Tasks)(nil)
 
 const taskCols = `id, tenant_id, kind, subject, note, due_at, coalesce(to_char(due_date, 'YYYY-MM-DD'), ''), duration_minutes,
-	priority, owner_id, team, status, outcome, result, closed_by, closed_at, version, created_at, updated_at`
+	priority, owner_id, team, status, outcome, result, closed_by, closed_at, deal_id, contact_id, company_id, previous_id, attempt,
+	client_time_zone, version, created_at, updated_at`
 
 func scanTask(row pgx.Row) (*domain.Task, error) {
 	var r domain.TaskRecord
 	f := &r.Fields
+	var deal, contact, company, previous *uuid.UUID
 	err := row.Scan(&r.ID, &r.TenantID, &f.Kind, &f.Subject, &f.Note, &f.DueAt, &f.DueDate, &f.DurationMinutes,
-		&f.Priority, &f.OwnerID, &f.Team, &r.Status, &r.Outcome, &r.Result, &r.ClosedBy, &r.ClosedAt, &r.Version, &r.CreatedAt, &r.UpdatedAt)
+		&f.Priority, &f.OwnerID, &f.Team, &r.Status, &r.Outcome, &r.Result, &r.ClosedBy, &r.ClosedAt,
+		&deal, &contact, &company, &previous, &r.Chain.Attempt, &r.ClientTimeZone, &r.Version, &r.CreatedAt, &r.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
+	f.DealID, f.ContactID, f.CompanyID, r.Chain.PreviousID = idOf(deal), idOf(contact), idOf(company), idOf(previous)
 	return domain.UnmarshalTaskFromDatabase(r), nil
 }
 
@@ -52,7 +56,23 @@ func taskArgs(t *domain.Task) []any {
 		due = f.DueDate
 	}
 	return []any{r.TenantID, r.ID, f.Kind, f.Subject, f.Note, f.DueAt, due, f.DurationMinutes, f.Priority, f.OwnerID, f.Team,
-		r.Status, r.Outcome, r.Result, r.ClosedBy, r.ClosedAt, r.Version, r.CreatedAt, r.UpdatedAt}
+		r.Status, r.Outcome, r.Result, r.ClosedBy, r.ClosedAt, r.Version, r.CreatedAt, r.UpdatedAt,
+		nullID(f.DealID), nullID(f.ContactID), nullID(f.CompanyID), nullID(r.Chain.PreviousID), r.Chain.Attempt, r.ClientTimeZone}
+}
+
+// nullID is id as a nullable column: uuid.Nil is NULL.
+func nullID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func idOf(id *uuid.UUID) uuid.UUID {
+	if id == nil {
+		return uuid.Nil
+	}
+	return *id
 }
 
 // Create inserts t with the events evs names for it, in one round trip.
@@ -64,8 +84,10 @@ func (s *Tasks) Create(ctx context.Context, t *domain.Task, evs func(*domain.Tas
 	return postgres.InTenant(ctx, s.pool, t.TenantID(), func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(`insert into tasks (tenant_id, id, kind, subject, note, due_at, due_date, duration_minutes, priority, owner_id, team,
-			status, outcome, result, closed_by, closed_at, version, created_at, updated_at)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, taskArgs(t)...)
+			status, outcome, result, closed_by, closed_at, version, created_at, updated_at,
+			deal_id, contact_id, company_id, previous_id, attempt, client_time_zone)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+			$20, $21, $22, $23, $24, $25)`, taskArgs(t)...)
 		if err := events.QueueAppend(ctx, b, list...); err != nil {
 			return err
 		}
@@ -107,7 +129,8 @@ func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domai
 		b := &pgx.Batch{}
 		b.Queue(`update tasks set kind = $3, subject = $4, note = $5, due_at = $6, due_date = $7, duration_minutes = $8,
 			priority = $9, owner_id = $10, team = $11, status = $12, outcome = $13, result = $14, closed_by = $15, closed_at = $16,
-			version = $17, created_at = $18, updated_at = $19
+			version = $17, created_at = $18, updated_at = $19,
+			deal_id = $20, contact_id = $21, company_id = $22, previous_id = $23, attempt = $24, client_time_zone = $25
 			where tenant_id = $1 and id = $2`, taskArgs(t)...)
 		if err := events.QueueAppend(ctx, b, list...); err != nil {
 			return err
@@ -156,6 +179,12 @@ func (s *Tasks) ListTasks(ctx context.Context, tenant uuid.UUID, v access.Viewer
 	}
 	if q.Kind != "" {
 		add("kind = ?", q.Kind)
+	}
+	if q.DealID != uuid.Nil {
+		add("deal_id = ?", q.DealID)
+	}
+	if q.ContactID != uuid.Nil {
+		add("contact_id = ?", q.ContactID)
 	}
 	if q.DueFrom != nil {
 		add("due_at >= ?", *q.DueFrom)
