@@ -72,6 +72,17 @@ func Writer(ctx context.Context, readOnly error) (Principal, error) {
 	return p, err
 }
 
+// Configurer is the verified principal of a use case that changes a
+// tenant's configuration (pipelines, outcomes, calendars), or notAllowed
+// (the service's 403) when its roles may not (Principal.Configures).
+func Configurer(ctx context.Context, notAllowed error) (Principal, error) {
+	p, err := Caller(ctx)
+	if err == nil && !p.Configures() {
+		err = notAllowed
+	}
+	return p, err
+}
+
 type principalKey struct{}
 
 // WithPrincipal returns ctx carrying p.

@@ -21,3 +21,17 @@ func TestWriterRefusesRolesThatOnlyRead(t *testing.T) {
 		t.Errorf("no principal: %v", err)
 	}
 }
+
+func TestConfigurerAdmitsAdminsAndManagersOnly(t *testing.T) {
+	notAllowed := errors.New("only admins and managers may change outcomes")
+	tenant := uuid.New()
+	for role, want := range map[string]error{RoleAdmin: nil, RoleManager: nil, RoleRep: notAllowed, RoleViewer: notAllowed, RoleAnalyst: notAllowed} {
+		p, err := Configurer(WithPrincipal(context.Background(), Principal{TenantID: tenant, UserID: "u", Roles: []string{role}}), notAllowed)
+		if err != want || p.UserID != "u" {
+			t.Errorf("%s: %v, %v", role, p.UserID, err)
+		}
+	}
+	if _, err := Configurer(context.Background(), notAllowed); err != ErrUnauthenticated {
+		t.Errorf("no principal: %v", err)
+	}
+}

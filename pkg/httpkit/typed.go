@@ -52,6 +52,17 @@ func PathRef(r *http.Request, notFound error) (Ref, error) {
 	return Ref{ID: id, IfMatch: v}, err
 }
 
+// PathRefBody reads the record the path's {id} names, the If-Match and
+// the JSON body: a change of one record.
+func PathRefBody[T any](r *http.Request, notFound error) (Ref, T, error) {
+	var body T
+	ref, err := PathRef(r, notFound)
+	if err != nil {
+		return ref, body, err
+	}
+	return ref, body, DecodeJSON(r, &body)
+}
+
 // DecodeOptionalJSON is DecodeJSON for a body a request may leave out
 // (none, or empty): then v stays as it is.
 func DecodeOptionalJSON(r *http.Request, v any) error {

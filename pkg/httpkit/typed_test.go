@@ -66,3 +66,35 @@ func TestPathRefReadsTheIDAndIfMatch(t *testing.T) {
 		t.Fatalf("an id that is no UUID: %v", gotErr)
 	}
 }
+
+func TestPathRefBodyReadsTheRecordAndTheChange(t *testing.T) {
+	missing := errors.New("no such widget")
+	id := uuid.New()
+	type change struct {
+		Name string `json:"name"`
+	}
+	mux := http.NewServeMux()
+	var ref httpkit.Ref
+	var body change
+	var gotErr error
+	mux.HandleFunc("PATCH /v1/widgets/{id}", func(_ http.ResponseWriter, r *http.Request) {
+		ref, body, gotErr = httpkit.PathRefBody[change](r, missing)
+	})
+	send := func(path, payload string) {
+		req := httptest.NewRequest("PATCH", path, strings.NewReader(payload))
+		req.Header.Set("Content-Type", "application/json")
+		mux.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	send("/v1/widgets/"+id.String(), `{"name":"gear"}`)
+	if gotErr != nil || ref.ID != id || body.Name != "gear" {
+		t.Fatalf("ref %+v body %+v: %v", ref, body, gotErr)
+	}
+	send("/v1/widgets/not-an-id", `{"name":"gear"}`)
+	if gotErr != missing {
+		t.Fatalf("an id that is no UUID: %v", gotErr)
+	}
+	send("/v1/widgets/"+id.String(), `{"name":`)
+	if apperr.KindOf(gotErr) != apperr.KindBadRequest {
+		t.Fatalf("a body that is no JSON: %v", gotErr)
+	}
+}

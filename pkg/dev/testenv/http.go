@@ -149,3 +149,11 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 	}
 	t.Fatalf("never: %s", what)
 }
+
+// Member is the object member key of the JSON answered, as a Reply of its
+// own (the same status and headers; an empty body when it is no object).
+func (r Reply) Member(key string) Reply {
+	m, _ := r.Body[key].(map[string]any)
+	raw, _ := json.Marshal(m)
+	return Reply{Status: r.Status, Header: r.Header, Raw: raw, Body: m}
+}

@@ -69,11 +69,7 @@ func writer(ctx context.Context) (auth.Principal, error) { return auth.Writer(ct
 
 // configurer is a principal that may change the tenant's sales setup.
 func configurer(ctx context.Context) (auth.Principal, error) {
-	p, err := auth.Caller(ctx)
-	if err == nil && !p.Configures() {
-		err = errNotAdmin
-	}
-	return p, err
+	return auth.Configurer(ctx, errNotAdmin)
 }
 
 // seesDeal reports whether v may see d: a deal has an owner and a team, and

@@ -180,12 +180,8 @@ func decodeBoard(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeAddStage(_ context.Context, r *http.Request) (any, error) {
-	id, err := httpkit.PathRef(r, domain.ErrPipelineNotFound)
+	id, body, err := httpkit.PathRefBody[stageBody](r, domain.ErrPipelineNotFound)
 	if err != nil {
-		return nil, err
-	}
-	var body stageBody
-	if err := httpkit.DecodeJSON(r, &body); err != nil {
 		return nil, err
 	}
 	return endpoint.AddStage{ID: id, Spec: body.spec(), Position: body.Position}, nil
@@ -315,12 +311,8 @@ func decodeCreateDeal(_ context.Context, r *http.Request) (any, error) {
 }
 
 func decodeUpdateDeal(_ context.Context, r *http.Request) (any, error) {
-	id, err := httpkit.PathRef(r, domain.ErrDealNotFound)
+	id, body, err := httpkit.PathRefBody[dealBody](r, domain.ErrDealNotFound)
 	if err != nil {
-		return nil, err
-	}
-	var body dealBody
-	if err := httpkit.DecodeJSON(r, &body); err != nil {
 		return nil, err
 	}
 	if body.Contact != nil {
