@@ -79,6 +79,10 @@ const (
 	TaskCompleted = "crm.task.completed"
 	TaskCancelled = "crm.task.cancelled"
 	TaskDeleted   = "crm.task.deleted"
+	// TaskRescheduled is the next attempt an outcome planned.
+	TaskRescheduled = "crm.task.rescheduled"
+	// TaskAttemptsExhausted ends a chain of attempts that never reached the client.
+	TaskAttemptsExhausted = "crm.task.attempts_exhausted"
 )
 
 // Entities that carry custom fields.
@@ -102,8 +106,8 @@ var Services = []Service{
 		Events: []string{DealCreated, DealUpdated, DealStageChanged, DealWon, DealLost, DealReopened, DealDeleted,
 			PipelineChanged},
 		FieldEntities: []string{EntityDeal}},
-	{Name: "tasks", Topic: TasksTopic, Acknowledges: true, AboutContacts: true, Collections: []string{"tasks"},
-		Events: []string{TaskCreated, TaskUpdated, TaskCompleted, TaskCancelled, TaskDeleted}},
+	{Name: "tasks", Topic: TasksTopic, Acknowledges: true, AboutContacts: true, Collections: []string{"tasks", "outcomes", "calendars"},
+		Events: []string{TaskCreated, TaskUpdated, TaskCompleted, TaskCancelled, TaskDeleted, TaskRescheduled, TaskAttemptsExhausted}},
 }
 
 // Names are the services' names, in order.

@@ -243,7 +243,11 @@ func makeFixtures(t *testing.T, gw, tok string) *fixtures {
 	f.ids["deals"] = post("/v1/deals", map[string]any{"title": "Matrix " + m, "contact_id": f.ids["contacts"],
 		"pipeline_id": f.ids["pipelines"], "stage_id": f.ids["stages"]}).Str("id")
 	f.ids["loss-reasons"] = post("/v1/loss-reasons", map[string]any{"name": "Matrix " + m}).Str("id")
-	f.ids["tasks"] = post("/v1/tasks", map[string]any{"kind": "call", "subject": "Matrix " + m, "due_at": "2027-01-15T10:00:00+03:00"}).Str("id")
+	f.ids["tasks"] = post("/v1/tasks", map[string]any{"kind": "call", "subject": "Matrix " + m, "due_at": "2027-01-15T10:00:00+03:00",
+		"contact_id": f.ids["contacts"], "deal_id": f.ids["deals"], "company_id": f.ids["companies"]}).Str("id")
+	f.ids["outcomes"] = post("/v1/outcomes", map[string]any{"key": "matrix_" + strings.ToLower(m), "label": "Matrix " + m, "action": "complete"}).Str("id")
+	f.ids["calendars"] = post("/v1/calendars", map[string]any{"user_id": "matrix-" + m, "time_zone": "Europe/Moscow",
+		"week": map[string]any{"monday": []any{map[string]any{"from": "09:00", "to": "18:00"}}}}).Str("id")
 	f.closed = post("/v1/deals", map[string]any{"title": "Matrix lost " + m}).Str("id")
 	post("/v1/deals/"+f.closed+"/lose", map[string]any{"reason_id": f.ids["loss-reasons"]})
 	f.target = post("/v1/contacts", map[string]any{"first_name": "Цель", "last_name": m,

@@ -249,6 +249,38 @@ func TestVisibilityMatrix(t *testing.T) {
 				write(seesTask, http.StatusOK)...)
 			want("cancel a task", do(t, "POST", "/v1/tasks/"+freshTask()+"/cancel", a.tok, nil), write(seesTask, http.StatusOK)...)
 			want("DELETE a task", do(t, "DELETE", "/v1/tasks/"+freshTask(), a.tok, nil), write(seesTask, http.StatusNoContent)...)
+			// A task may only name a contact, a deal its writer sees: on
+			// create, on change, and in the next step of a completion.
+			want("plan a task about the contact", do(t, "POST", "/v1/tasks", a.tok, map[string]any{"subject": "Чужой? " + m, "contact_id": c}),
+				names(seesC, http.StatusCreated)...)
+			want("plan a task about the shared contact", do(t, "POST", "/v1/tasks", a.tok,
+				map[string]any{"subject": "Общий " + m, "contact_id": shared}), names(seesShared, http.StatusCreated)...)
+			want("plan a task about the deal", do(t, "POST", "/v1/tasks", a.tok, map[string]any{"subject": "Сделка? " + m, "deal_id": deal}),
+				names(seesDeal, http.StatusCreated)...)
+			if a.writes() {
+				mine := do(t, "POST", "/v1/tasks", a.tok, map[string]any{"subject": "Своя " + m}).Want(t, http.StatusCreated).Str("id")
+				want("name the contact in one's own task", do(t, "PATCH", "/v1/tasks/"+mine, a.tok, map[string]any{"contact_id": c}),
+					names(seesC, http.StatusOK)...)
+				want("name the deal in one's next step", do(t, "POST", "/v1/tasks/"+mine+"/complete", a.tok,
+					map[string]any{"outcome": "reached", "next": map[string]any{"subject": "Дальше " + m, "deal_id": deal}}), names(seesDeal, http.StatusOK)...)
+			}
+			// Outcomes, calendars and the rules of tasks: every role reads
+			// them; admins and managers change them.
+			configures, adds := http.StatusForbidden, http.StatusForbidden
+			if a.role == "admin" || a.role == "manager" {
+				configures, adds = http.StatusOK, http.StatusCreated
+			}
+			want("GET the outcomes", do(t, "GET", "/v1/outcomes", a.tok, nil), http.StatusOK)
+			want("GET the calendars", do(t, "GET", "/v1/calendars", a.tok, nil), http.StatusOK)
+			want("GET the rules of tasks", do(t, "GET", "/v1/tasks/settings", a.tok, nil), http.StatusOK)
+			want("change the rules of tasks", do(t, "PATCH", "/v1/tasks/settings", a.tok, map[string]any{"reminder_minutes": 15}), configures)
+			want("add an outcome", do(t, "POST", "/v1/outcomes", a.tok, map[string]any{"key": "vis_" + strings.ReplaceAll(a.user, "-", "_"),
+				"label": "Видимость", "action": "complete"}), adds)
+			own := http.StatusForbidden
+			if a.writes() {
+				own = http.StatusCreated
+			}
+			want("give oneself a calendar", do(t, "POST", "/v1/calendars", a.tok, map[string]any{"user_id": a.user, "time_zone": "Europe/Moscow"}), own)
 			// A deal may only name a contact its writer sees, on create and on change.
 			want("create a deal naming the contact", do(t, "POST", "/v1/deals", a.tok, map[string]any{"title": "Чужая? " + m, "contact_id": c}),
 				names(seesC, http.StatusCreated)...)

@@ -50,19 +50,9 @@ create table known_deals (
 );
 create index known_deals_contact on known_deals (tenant_id, contact_id) where contact_id is not null;
 
--- +goose StatementBegin
-do $$
-declare t text;
-begin
-    foreach t in array array['known_contacts', 'known_companies', 'known_deals'] loop
-        execute format('alter table %I enable row level security', t);
-        execute format('alter table %I force row level security', t);
-        execute format($p$create policy %I on %I
-            using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-            with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)$p$, t || '_tenant', t);
-    end loop;
-end $$;
--- +goose StatementEnd
+select tenant_rls('known_contacts');
+select tenant_rls('known_companies');
+select tenant_rls('known_deals');
 
 -- +goose Down
 drop table known_deals;

@@ -37,7 +37,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.ContactsURL != nil && cfg.SalesURL != nil {
 		asks = peers.New(cfg.ContactsURL, cfg.SalesURL)
 	}
-	svc := service.New(store.NewTasks(base.Pool), store.NewDirectory(base.Pool), asks)
+	svc := service.New(store.NewTasks(base.Pool), store.NewConfig(base.Pool), store.NewDirectory(base.Pool), asks)
+	if cfg.Clock != nil {
+		svc.SetClock(cfg.Clock)
+	}
 	project := func(ctx context.Context, tx pgx.Tx, e events.Event) error {
 		return svc.ApplyEvent(ctx, store.ProjectionOf(tx, e.TenantID), e)
 	}

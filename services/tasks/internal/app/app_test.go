@@ -38,11 +38,17 @@ func start(t testing.TB) *harness {
 	return h
 }
 
-func (h *harness) do(method, path, token string, body ...any) testenv.Reply {
+// do calls the service; rest is the body, then header names and values.
+func (h *harness) do(method, path, token string, rest ...any) testenv.Reply {
 	h.T.Helper()
 	var b any
-	if len(body) > 0 {
-		b = body[0]
+	var headers []string
+	for i, r := range rest {
+		if i == 0 {
+			b = r
+			continue
+		}
+		headers = append(headers, r.(string))
 	}
-	return testenv.Call(h.T, method, h.url+path, token, b)
+	return testenv.Call(h.T, method, h.url+path, token, b, headers...)
 }

@@ -6,6 +6,7 @@ package app
 
 import (
 	"net/url"
+	"time"
 
 	"github.com/rapportcrm/rapport/pkg/servicekit"
 )
@@ -17,6 +18,9 @@ type Config struct {
 	// companies and deals a task names that the projection does not hold
 	// yet; nil (both) asks nobody.
 	ContactsURL, SalesURL *url.URL
+	// Clock is the service's "now"; nil is the real clock (tests give
+	// one they move).
+	Clock func() time.Time
 }
 
 // ConfigFromEnv reads the configuration, naming the first missing variable.

@@ -37,12 +37,12 @@ func TestATaskIsPlannedChangedAndCompleted(t *testing.T) {
 		t.Fatalf("patched: %s", p.Raw)
 	}
 
-	done := h.do("POST", "/v1/tasks/"+id+"/complete", rep, map[string]any{"outcome": "reached", "result": "Meets us Friday"}).Want(t, http.StatusOK)
+	done := h.do("POST", "/v1/tasks/"+id+"/complete", rep, map[string]any{"outcome": "reached", "result": "Meets us Friday"}).Want(t, http.StatusOK).Member("task")
 	if done.Str("status") != "done" || done.Str("outcome") != "reached" || done.Str("closed_by") != "rep" || done.Body["closed_at"] == nil {
 		t.Fatalf("completed: %s", done.Raw)
 	}
 	// Completing twice, or changing a closed task, changes nothing.
-	again := h.do("POST", "/v1/tasks/"+id+"/complete", rep, map[string]any{"outcome": "other"}).Want(t, http.StatusConflict)
+	again := h.do("POST", "/v1/tasks/"+id+"/complete", rep, map[string]any{"outcome": "wrong_number"}).Want(t, http.StatusConflict)
 	if again.Str("type") == "" || h.do("GET", "/v1/tasks/"+id, rep).Str("outcome") != "reached" {
 		t.Fatalf("completed twice: %s", again.Raw)
 	}
@@ -59,7 +59,7 @@ func TestATaskIsPlannedChangedAndCompleted(t *testing.T) {
 	}
 
 	c := h.do("POST", "/v1/tasks", rep, map[string]any{"subject": "Visit"}).Want(t, http.StatusCreated).Str("id")
-	if h.do("POST", "/v1/tasks/"+c+"/cancel", rep, map[string]any{"result": "moved online"}).Want(t, http.StatusOK).Str("status") != "cancelled" {
+	if h.do("POST", "/v1/tasks/"+c+"/cancel", rep, map[string]any{"result": "moved online"}).Want(t, http.StatusOK).Member("task").Str("status") != "cancelled" {
 		t.Fatal("not cancelled")
 	}
 	h.call("DELETE", "/v1/tasks/"+c, rep, nil, "If-Match", `"1"`).Want(t, http.StatusPreconditionFailed)
@@ -133,7 +133,7 @@ func TestTasksKeepToTheirTenantAndTheirReaders(t *testing.T) {
 	h.do("GET", "/v1/tasks/"+id, viewer).Want(t, http.StatusOK)
 	h.do("POST", "/v1/tasks/"+id+"/complete", viewer, nil).Want(t, http.StatusForbidden)
 	manager := h.Token(h.tenantA, "boss", "manager", "t1")
-	if h.do("POST", "/v1/tasks/"+id+"/complete", manager, nil).Want(t, http.StatusOK).Str("closed_by") != "boss" {
+	if h.do("POST", "/v1/tasks/"+id+"/complete", manager, nil).Want(t, http.StatusOK).Member("task").Str("closed_by") != "boss" {
 		t.Fatal("the team's manager could not complete the rep's task")
 	}
 	h.do("GET", "/v1/tasks/not-a-uuid", manager).Want(t, http.StatusNotFound)

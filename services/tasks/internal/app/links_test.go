@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -23,7 +24,11 @@ type peered struct {
 	contacts, sales string
 }
 
-func startWithPeers(t *testing.T) *peered {
+func startWithPeers(t *testing.T) *peered { return startPeered(t, nil) }
+
+// startPeered is startWithPeers with the tasks service on clock (nil: the
+// real one).
+func startPeered(t *testing.T, clock func() time.Time) *peered {
 	t.Helper()
 	w := testenv.NewWorld(t, catalog.ContactsTopic, catalog.SalesTopic, catalog.TasksTopic)
 	ports := testenv.FreePorts(t, 3)
@@ -31,7 +36,7 @@ func startWithPeers(t *testing.T) *peered {
 	p := &peered{harness: &harness{World: w}, contacts: "http://" + addr(0), sales: "http://" + addr(1)}
 	testenv.StartService(t, "contacts", addr(0), w.Brokers, w.Issuer.PublicKeyPEM(), "SALES_URL="+p.sales)
 	testenv.StartService(t, "sales", addr(1), w.Brokers, w.Issuer.PublicKeyPEM(), "CONTACTS_URL="+p.contacts)
-	cfg := app.Config{Config: w.Config()}
+	cfg := app.Config{Config: w.Config(), Clock: clock}
 	cfg.ContactsURL, _ = url.Parse(p.contacts)
 	cfg.SalesURL, _ = url.Parse(p.sales)
 	p.url = testenv.Run(w, func(ctx context.Context) (*app.App, error) {

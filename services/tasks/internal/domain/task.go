@@ -309,6 +309,22 @@ func (t *Task) close(status, outcome, result, by string, now time.Time) error {
 	return nil
 }
 
+// FollowUp is the next attempt at t's step, due at at: a new open task
+// with t's kind, subject, note, duration, priority, owner, team, links and
+// client, following t in its chain.
+func (t *Task) FollowUp(at, now time.Time) *Task {
+	f := t.f
+	due := at.UTC().Truncate(time.Microsecond)
+	f.DueAt, f.DueDate = &due, ""
+	id, _ := uuid.NewV7()
+	return &Task{id: id, tenantID: t.tenantID, f: f, status: StatusOpen, chain: Chain{PreviousID: t.id, Attempt: t.chain.Attempt + 1},
+		clientZone: t.clientZone, version: 1, created: now, updated: now}
+}
+
+// Follow places t as the next step after prev in its chain: a new step,
+// whose attempts count from 1 again.
+func (t *Task) Follow(prev *Task) { t.chain = Chain{PreviousID: prev.id, Attempt: 1} }
+
 // Advance records a change of the task at now: its next version.
 func (t *Task) Advance(now time.Time) {
 	t.version++

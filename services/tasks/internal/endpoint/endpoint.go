@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/rapportcrm/rapport/pkg/access"
+	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/observe"
 	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
@@ -17,6 +19,9 @@ import (
 // Endpoints collects the tasks endpoints.
 type Endpoints struct {
 	ListTasks, CreateTask, GetTask, UpdateTask, CompleteTask, CancelTask, DeleteTask, Agenda endpoint.Endpoint
+	ListOutcomes, CreateOutcome, GetOutcome, UpdateOutcome                                   endpoint.Endpoint
+	ListCalendars, CreateCalendar, GetCalendar, ReplaceCalendar, DeleteCalendar              endpoint.Endpoint
+	GetSettings, UpdateSettings                                                              endpoint.Endpoint
 }
 
 // Requests, decoded by the transport. Invalid are what reading the request
@@ -33,9 +38,35 @@ type (
 	// CloseTaskRequest completes (with its outcome) or cancels a task.
 	CloseTaskRequest struct {
 		httpkit.Ref
-		Outcome, Result string
+		In service.CloseInput
+	}
+	// ListOutcomesRequest asks for the outcomes, archived ones too when Archived.
+	ListOutcomesRequest  struct{ Archived bool }
+	CreateOutcomeRequest struct {
+		Spec    domain.OutcomeSpec
+		Invalid []apperr.FieldError
+	}
+	UpdateOutcomeRequest struct {
+		httpkit.Ref
+		Patch   domain.OutcomePatch
+		Invalid []apperr.FieldError
+	}
+	CreateCalendarRequest struct {
+		UserID string
+		Doc    domain.CalendarDoc
+	}
+	ReplaceCalendarRequest struct {
+		httpkit.Ref
+		Doc domain.CalendarDoc
+	}
+	UpdateSettingsRequest struct {
+		IfMatch access.IfMatch
+		Patch   domain.SettingsPatch
 	}
 )
+
+// respond is a use case's result as an endpoint's response.
+func respond[T any](v T, err error) (any, error) { return httpkit.Response[T]{Value: v, Err: err}, nil }
 
 // Make builds the endpoints over s, each observed by o under its method name.
 func Make(s *service.Service, o *observe.Observer) Endpoints {
@@ -61,11 +92,50 @@ func Make(s *service.Service, o *observe.Observer) Endpoints {
 		}),
 		CompleteTask: wrap("CompleteTask", func(ctx context.Context, req any) (any, error) {
 			r := req.(CloseTaskRequest)
-			return task(s.CompleteTask(ctx, r.ID, r.IfMatch, r.Outcome, r.Result))
+			return respond(s.CompleteTask(ctx, r.ID, r.IfMatch, r.In))
 		}),
 		CancelTask: wrap("CancelTask", func(ctx context.Context, req any) (any, error) {
 			r := req.(CloseTaskRequest)
-			return task(s.CancelTask(ctx, r.ID, r.IfMatch, r.Result))
+			return respond(s.CancelTask(ctx, r.ID, r.IfMatch, r.In))
+		}),
+		ListOutcomes: wrap("ListOutcomes", func(ctx context.Context, req any) (any, error) {
+			return respond(s.Outcomes(ctx, req.(ListOutcomesRequest).Archived))
+		}),
+		CreateOutcome: wrap("CreateOutcome", func(ctx context.Context, req any) (any, error) {
+			r := req.(CreateOutcomeRequest)
+			return respond(s.AddOutcome(ctx, r.Spec, r.Invalid))
+		}),
+		GetOutcome: wrap("GetOutcome", func(ctx context.Context, req any) (any, error) {
+			return respond(s.GetOutcome(ctx, req.(httpkit.Ref).ID))
+		}),
+		UpdateOutcome: wrap("UpdateOutcome", func(ctx context.Context, req any) (any, error) {
+			r := req.(UpdateOutcomeRequest)
+			return respond(s.ChangeOutcome(ctx, r.ID, r.IfMatch, r.Patch, r.Invalid))
+		}),
+		ListCalendars: wrap("ListCalendars", func(ctx context.Context, _ any) (any, error) {
+			return respond(s.Calendars(ctx))
+		}),
+		CreateCalendar: wrap("CreateCalendar", func(ctx context.Context, req any) (any, error) {
+			r := req.(CreateCalendarRequest)
+			return respond(s.AddCalendar(ctx, r.UserID, r.Doc))
+		}),
+		GetCalendar: wrap("GetCalendar", func(ctx context.Context, req any) (any, error) {
+			return respond(s.GetCalendar(ctx, req.(httpkit.Ref).ID))
+		}),
+		ReplaceCalendar: wrap("ReplaceCalendar", func(ctx context.Context, req any) (any, error) {
+			r := req.(ReplaceCalendarRequest)
+			return respond(s.ReplaceCalendar(ctx, r.ID, r.IfMatch, r.Doc))
+		}),
+		DeleteCalendar: wrap("DeleteCalendar", func(ctx context.Context, req any) (any, error) {
+			r := req.(httpkit.Ref)
+			return httpkit.Done{Err: s.DeleteCalendar(ctx, r.ID, r.IfMatch)}, nil
+		}),
+		GetSettings: wrap("GetSettings", func(ctx context.Context, _ any) (any, error) {
+			return respond(s.Settings(ctx))
+		}),
+		UpdateSettings: wrap("UpdateSettings", func(ctx context.Context, req any) (any, error) {
+			r := req.(UpdateSettingsRequest)
+			return respond(s.ChangeSettings(ctx, r.IfMatch, r.Patch))
 		}),
 		Agenda: wrap("Agenda", func(ctx context.Context, req any) (any, error) {
 			r := req.(AgendaRequest)

@@ -21,6 +21,10 @@ const (
 	TypeTaskCompleted = catalog.TaskCompleted
 	TypeTaskCancelled = catalog.TaskCancelled
 	TypeTaskDeleted   = catalog.TaskDeleted
+	// TypeTaskRescheduled is a task an outcome planned: the next attempt.
+	TypeTaskRescheduled = catalog.TaskRescheduled
+	// TypeAttemptsExhausted ends a chain whose ladder is climbed.
+	TypeAttemptsExhausted = catalog.TaskAttemptsExhausted
 )
 
 func ts(t *time.Time) *timestamppb.Timestamp {
@@ -58,4 +62,16 @@ func taskEvents(typ string, t *domain.Task, actor string, changed ...string) ([]
 		e.Extensions = map[string]string{events.ExtContactID: c.String()}
 	}
 	return []events.Event{e}, err
+}
+
+// exhaustedEvent says t's chain of attempts ended without reaching the
+// client; loseDeal tells sales to lose t's deal (the tenant's setting).
+func exhaustedEvent(t *domain.Task, actor string, loseDeal bool) (events.Event, error) {
+	e, err := events.New(Topic, Source, TypeAttemptsExhausted, t.TenantID(), t.ID().String(),
+		&tasksv1.AttemptsExhausted{Task: TaskMessage(t), ActorId: actor, Attempts: int32(t.Chain().Attempt),
+			LoseDeal: loseDeal && t.Fields().DealID != uuid.Nil})
+	if c := t.Fields().ContactID; c != uuid.Nil {
+		e.Extensions = map[string]string{events.ExtContactID: c.String()}
+	}
+	return e, err
 }

@@ -47,8 +47,9 @@ type TaskRepository interface {
 	// Create inserts t with the events evs names.
 	Create(ctx context.Context, t *domain.Task, evs func(*domain.Task) ([]events.Event, error)) error
 	Get(ctx context.Context, tenant, id uuid.UUID) (*domain.Task, error)
-	// Update locks the task, lets fn change it and name the events, and stores it.
-	Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) ([]events.Event, error)) (*domain.Task, error)
+	// Update locks the task, lets fn change it and say what else it does
+	// (the tasks it plans, the events), and stores them all.
+	Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) (Effects, error)) (*domain.Task, error)
 	// Delete locks the task, lets fn approve it and name the events, and deletes it.
 	Delete(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) ([]events.Event, error)) error
 	// ListTasks reads the tasks v may see that match q, up to q.Limit.
@@ -74,9 +75,19 @@ type Agenda struct {
 	Overdue, Today, Tomorrow, ThisWeek, Later, Undated int64
 }
 
+// ConfigRepository stores the tenant's outcomes, calendars and rules of
+// tasks, and reads what planning needs of them at once.
+type ConfigRepository interface {
+	OutcomeRepository
+	CalendarRepository
+	SettingsRepository
+	Planning
+}
+
 // Service runs the use cases.
 type Service struct {
 	tasks     TaskRepository
+	config    ConfigRepository
 	directory Directory
 	// peers asks the services that own what tasks name; nil asks nobody
 	// (only what the projection holds may be named).
@@ -84,11 +95,16 @@ type Service struct {
 	now   func() time.Time
 }
 
-// New returns the service over its repository, the projection and the
+// New returns the service over its repositories, the projection and the
 // peers (nil: none).
-func New(tasks TaskRepository, directory Directory, peers Peers) *Service {
-	return &Service{tasks: tasks, directory: directory, peers: peers,
+func New(tasks TaskRepository, config ConfigRepository, directory Directory, peers Peers) *Service {
+	return &Service{tasks: tasks, config: config, directory: directory, peers: peers,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// SetClock makes now the service's clock (tests move one by hand).
+func (s *Service) SetClock(now func() time.Time) {
+	s.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
 }
 
 // TaskInput is a new task as the request gives it: its fields, a due time
@@ -258,28 +274,38 @@ func (s *Service) GetTask(ctx context.Context, id uuid.UUID) (*domain.Task, erro
 // change locks a task the caller may see and write, checks If-Match, lets
 // fn change it and stores the next version with the event of typ.
 func (s *Service) change(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, typ string, changed []string,
-	fn func(t *domain.Task, p auth.Principal, now time.Time) error) (*domain.Task, error) {
+	fn func(t *domain.Task, p auth.Principal, now time.Time) (Effects, error)) (*domain.Task, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.tasks.Update(ctx, p.TenantID, id, func(t *domain.Task) ([]events.Event, error) {
+	return s.tasks.Update(ctx, p.TenantID, id, func(t *domain.Task) (Effects, error) {
 		if !t.VisibleTo(p.Viewer()) {
-			return nil, domain.ErrTaskNotFound
+			return Effects{}, domain.ErrTaskNotFound
 		}
 		if !p.Writes() {
-			return nil, errReadOnly
+			return Effects{}, errReadOnly
 		}
 		if err := ifMatch.Check(t.Version()); err != nil {
-			return nil, err
+			return Effects{}, err
 		}
 		now := s.now()
-		if err := fn(t, p, now); err != nil {
-			return nil, err
+		fx, err := fn(t, p, now)
+		if err != nil {
+			return Effects{}, err
 		}
 		t.Advance(now)
-		return taskEvents(typ, t, p.UserID, changed...)
+		evs, err := taskEvents(typ, t, p.UserID, changed...)
+		fx.Events = append(evs, fx.Events...)
+		return fx, err
 	})
+}
+
+// only is a change of the task alone.
+func only(fn func(t *domain.Task, p auth.Principal, now time.Time) error) func(*domain.Task, auth.Principal, time.Time) (Effects, error) {
+	return func(t *domain.Task, p auth.Principal, now time.Time) (Effects, error) {
+		return Effects{}, fn(t, p, now)
+	}
 }
 
 // UpdateTask changes an open task's fields.
@@ -301,7 +327,7 @@ func (s *Service) UpdateTask(ctx context.Context, id uuid.UUID, ifMatch access.I
 	if p, err := auth.Caller(ctx); err == nil && relinks {
 		zs, refused = s.checkLinks(ctx, p, patch.Links())
 	}
-	return s.change(ctx, id, ifMatch, TypeTaskUpdated, changed, func(t *domain.Task, p auth.Principal, _ time.Time) error {
+	return s.change(ctx, id, ifMatch, TypeTaskUpdated, changed, only(func(t *domain.Task, p auth.Principal, _ time.Time) error {
 		if err := apperr.Before(invalid, t.Apply(patch)); err != nil {
 			return err
 		}
@@ -312,21 +338,7 @@ func (s *Service) UpdateTask(ctx context.Context, id uuid.UUID, ifMatch access.I
 			return nil
 		}
 		return s.settle(ctx, p.TenantID, t, zs, in.DueLocal)
-	})
-}
-
-// CompleteTask closes an open task as done, with its outcome and result.
-func (s *Service) CompleteTask(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, outcome, result string) (*domain.Task, error) {
-	return s.change(ctx, id, ifMatch, TypeTaskCompleted, nil, func(t *domain.Task, p auth.Principal, now time.Time) error {
-		return t.Complete(outcome, result, p.UserID, now)
-	})
-}
-
-// CancelTask closes an open task that will not be done.
-func (s *Service) CancelTask(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, result string) (*domain.Task, error) {
-	return s.change(ctx, id, ifMatch, TypeTaskCancelled, nil, func(t *domain.Task, p auth.Principal, now time.Time) error {
-		return t.Cancel(result, p.UserID, now)
-	})
+	}))
 }
 
 // DeleteTask deletes a task.

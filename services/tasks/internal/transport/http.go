@@ -24,6 +24,7 @@ import (
 var QueryParams = map[string][]string{
 	"GET /v1/tasks":        {"limit", "cursor", "owner_id", "deal_id", "contact_id", "status", "kind", "due_from", "due_to", "overdue"},
 	"GET /v1/tasks/agenda": {"owner_id", "time_zone"},
+	"GET /v1/outcomes":     {"archived"},
 }
 
 // Routes registers the tasks API on mux.
@@ -34,9 +35,10 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	r.Handle("GET /v1/tasks/agenda", e.Agenda, decodeAgenda, httpkit.Encode(http.StatusOK, encodeAgenda))
 	r.Handle("GET /v1/tasks/{id}", e.GetTask, httpkit.DecodeRef(domain.ErrTaskNotFound), httpkit.Encode(http.StatusOK, encodeTask))
 	r.Handle("PATCH /v1/tasks/{id}", e.UpdateTask, decodeUpdateTask, httpkit.Encode(http.StatusOK, encodeTask))
-	r.Handle("POST /v1/tasks/{id}/complete", e.CompleteTask, decodeCloseTask, httpkit.Encode(http.StatusOK, encodeTask))
-	r.Handle("POST /v1/tasks/{id}/cancel", e.CancelTask, decodeCloseTask, httpkit.Encode(http.StatusOK, encodeTask))
+	r.Handle("POST /v1/tasks/{id}/complete", e.CompleteTask, decodeCloseTask, httpkit.Encode(http.StatusOK, encodeClosed))
+	r.Handle("POST /v1/tasks/{id}/cancel", e.CancelTask, decodeCloseTask, httpkit.Encode(http.StatusOK, encodeClosed))
 	r.Handle("DELETE /v1/tasks/{id}", e.DeleteTask, httpkit.DecodeRef(domain.ErrTaskNotFound), httpkit.EncodeDone)
+	configRoutes(r, e)
 }
 
 // cursor is where a page ends.
@@ -187,6 +189,11 @@ func decodeCreateTask(_ context.Context, r *http.Request) (any, error) {
 	if err := httpkit.DecodeJSON(r, &b); err != nil {
 		return nil, err
 	}
+	return endpoint.CreateTaskRequest{In: b.input()}, nil
+}
+
+// input reads the body as a new task.
+func (b taskBody) input() service.TaskInput {
 	p, invalid := b.patch()
 	f := domain.TaskFields{}
 	deref := func(s *string) string {
@@ -211,20 +218,24 @@ func decodeCreateTask(_ context.Context, r *http.Request) (any, error) {
 		return *p
 	}
 	f.DealID, f.ContactID, f.CompanyID = id(p.DealID), id(p.ContactID), id(p.CompanyID)
-	return endpoint.CreateTaskRequest{In: service.TaskInput{Fields: f, DueLocal: b.DueLocal.Value, Invalid: invalid}}, nil
+	return service.TaskInput{Fields: f, DueLocal: b.DueLocal.Value, Invalid: invalid}
 }
 
 func decodeUpdateTask(_ context.Context, r *http.Request) (any, error) {
-	ref, err := httpkit.PathRef(r, domain.ErrTaskNotFound)
+	ref, b, err := httpkit.PathRefBody[taskBody](r, domain.ErrTaskNotFound)
 	if err != nil {
-		return nil, err
-	}
-	var b taskBody
-	if err := httpkit.DecodeJSON(r, &b); err != nil {
 		return nil, err
 	}
 	p, invalid := b.patch()
 	return endpoint.UpdateTaskRequest{Ref: ref, In: service.PatchInput{Patch: p, DueLocal: b.DueLocal.Value, Invalid: invalid}}, nil
+}
+
+// closeBody is a completion's or a cancellation's JSON members.
+type closeBody struct {
+	Outcome    string                   `json:"outcome"`
+	Result     string                   `json:"result"`
+	CallbackAt httpkit.Nullable[string] `json:"callback_at"`
+	Next       *taskBody                `json:"next"`
 }
 
 // decodeCloseTask reads a completion or a cancellation; the body is optional.
@@ -233,14 +244,41 @@ func decodeCloseTask(_ context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b struct {
-		Outcome string `json:"outcome"`
-		Result  string `json:"result"`
-	}
+	var b closeBody
 	if err := httpkit.DecodeOptionalJSON(r, &b); err != nil {
 		return nil, err
 	}
-	return endpoint.CloseTaskRequest{Ref: ref, Outcome: b.Outcome, Result: b.Result}, nil
+	var v apperr.Invalid
+	in := service.CloseInput{Outcome: b.Outcome, Result: b.Result}
+	if b.CallbackAt.Set && !b.CallbackAt.Null {
+		in.CallbackAt = timeParam(&v, "callback_at", b.CallbackAt.Value)
+	}
+	if b.Next != nil {
+		in.Next = &service.TaskInput{}
+		*in.Next = b.Next.input()
+		for _, f := range in.Next.Invalid {
+			v.Add("next/"+f.Field, f.Message)
+		}
+		in.Next.Invalid = nil
+	}
+	in.Invalid = fieldsOf(&v)
+	return endpoint.CloseTaskRequest{Ref: ref, In: in}, nil
+}
+
+// closedView is a closed task and what its outcome planned.
+type closedView struct {
+	Task              taskView  `json:"task"`
+	Next              *taskView `json:"next"`
+	AttemptsExhausted bool      `json:"attempts_exhausted"`
+}
+
+func encodeClosed(c service.Closed) (any, int64) {
+	v := closedView{Task: viewOf(c.Task), AttemptsExhausted: c.AttemptsExhausted}
+	if c.Next != nil {
+		n := viewOf(c.Next)
+		v.Next = &n
+	}
+	return v, c.Task.Version()
 }
 
 // taskView is a task's JSON.

@@ -274,7 +274,9 @@ func (x *Task) GetClientTimeZone() string {
 }
 
 // TaskChanged: ce_type crm.task.created, crm.task.updated,
-// crm.task.completed, crm.task.cancelled or crm.task.deleted.
+// crm.task.completed, crm.task.cancelled, crm.task.deleted or
+// crm.task.rescheduled (the next attempt an outcome planned: a new task
+// whose previous_task_id is the attempt before).
 type TaskChanged struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Task    *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
@@ -336,6 +338,79 @@ func (x *TaskChanged) GetChangedFields() []string {
 	return nil
 }
 
+// AttemptsExhausted: ce_type crm.task.attempts_exhausted. The outcome's
+// ladder is climbed and the client was never reached: the chain ends.
+type AttemptsExhausted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The last attempt, completed with the outcome.
+	Task    *Task  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	ActorId string `protobuf:"bytes,2,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	// How many attempts the chain made.
+	Attempts int32 `protobuf:"varint,3,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// The tenant loses the task's deal on it (reason "no answer").
+	LoseDeal      bool `protobuf:"varint,4,opt,name=lose_deal,json=loseDeal,proto3" json:"lose_deal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttemptsExhausted) Reset() {
+	*x = AttemptsExhausted{}
+	mi := &file_crm_tasks_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttemptsExhausted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttemptsExhausted) ProtoMessage() {}
+
+func (x *AttemptsExhausted) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_tasks_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttemptsExhausted.ProtoReflect.Descriptor instead.
+func (*AttemptsExhausted) Descriptor() ([]byte, []int) {
+	return file_crm_tasks_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AttemptsExhausted) GetTask() *Task {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+func (x *AttemptsExhausted) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *AttemptsExhausted) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *AttemptsExhausted) GetLoseDeal() bool {
+	if x != nil {
+		return x.LoseDeal
+	}
+	return false
+}
+
 var File_crm_tasks_v1_events_proto protoreflect.FileDescriptor
 
 const file_crm_tasks_v1_events_proto_rawDesc = "" +
@@ -375,7 +450,12 @@ const file_crm_tasks_v1_events_proto_rawDesc = "" +
 	"\vTaskChanged\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.crm.tasks.v1.TaskR\x04task\x12\x19\n" +
 	"\bactor_id\x18\x02 \x01(\tR\aactorId\x12%\n" +
-	"\x0echanged_fields\x18\x03 \x03(\tR\rchangedFieldsB\xad\x01\n" +
+	"\x0echanged_fields\x18\x03 \x03(\tR\rchangedFields\"\x8f\x01\n" +
+	"\x11AttemptsExhausted\x12&\n" +
+	"\x04task\x18\x01 \x01(\v2\x12.crm.tasks.v1.TaskR\x04task\x12\x19\n" +
+	"\bactor_id\x18\x02 \x01(\tR\aactorId\x12\x1a\n" +
+	"\battempts\x18\x03 \x01(\x05R\battempts\x12\x1b\n" +
+	"\tlose_deal\x18\x04 \x01(\bR\bloseDealB\xad\x01\n" +
 	"\x10com.crm.tasks.v1B\vEventsProtoP\x01Z:github.com/rapportcrm/rapport/pkg/gen/crm/tasks/v1;tasksv1\xa2\x02\x03CTX\xaa\x02\fCrm.Tasks.V1\xca\x02\fCrm\\Tasks\\V1\xe2\x02\x18Crm\\Tasks\\V1\\GPBMetadata\xea\x02\x0eCrm::Tasks::V1b\x06proto3"
 
 var (
@@ -390,23 +470,25 @@ func file_crm_tasks_v1_events_proto_rawDescGZIP() []byte {
 	return file_crm_tasks_v1_events_proto_rawDescData
 }
 
-var file_crm_tasks_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_crm_tasks_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_crm_tasks_v1_events_proto_goTypes = []any{
 	(*Task)(nil),                  // 0: crm.tasks.v1.Task
 	(*TaskChanged)(nil),           // 1: crm.tasks.v1.TaskChanged
-	(*timestamppb.Timestamp)(nil), // 2: google.protobuf.Timestamp
+	(*AttemptsExhausted)(nil),     // 2: crm.tasks.v1.AttemptsExhausted
+	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
 }
 var file_crm_tasks_v1_events_proto_depIdxs = []int32{
-	2, // 0: crm.tasks.v1.Task.due_at:type_name -> google.protobuf.Timestamp
-	2, // 1: crm.tasks.v1.Task.closed_at:type_name -> google.protobuf.Timestamp
-	2, // 2: crm.tasks.v1.Task.created_at:type_name -> google.protobuf.Timestamp
-	2, // 3: crm.tasks.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
+	3, // 0: crm.tasks.v1.Task.due_at:type_name -> google.protobuf.Timestamp
+	3, // 1: crm.tasks.v1.Task.closed_at:type_name -> google.protobuf.Timestamp
+	3, // 2: crm.tasks.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	3, // 3: crm.tasks.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
 	0, // 4: crm.tasks.v1.TaskChanged.task:type_name -> crm.tasks.v1.Task
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0, // 5: crm.tasks.v1.AttemptsExhausted.task:type_name -> crm.tasks.v1.Task
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_crm_tasks_v1_events_proto_init() }
@@ -420,7 +502,7 @@ func file_crm_tasks_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_tasks_v1_events_proto_rawDesc), len(file_crm_tasks_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -83,16 +83,21 @@ func (s *Tasks) Create(ctx context.Context, t *domain.Task, evs func(*domain.Tas
 	}
 	return postgres.InTenant(ctx, s.pool, t.TenantID(), func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue(`insert into tasks (tenant_id, id, kind, subject, note, due_at, due_date, duration_minutes, priority, owner_id, team,
-			status, outcome, result, closed_by, closed_at, version, created_at, updated_at,
-			deal_id, contact_id, company_id, previous_id, attempt, client_time_zone)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-			$20, $21, $22, $23, $24, $25)`, taskArgs(t)...)
+		queueInsert(b, t)
 		if err := events.QueueAppend(ctx, b, list...); err != nil {
 			return err
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
+}
+
+// queueInsert queues t's insert.
+func queueInsert(b *pgx.Batch, t *domain.Task) {
+	b.Queue(`insert into tasks (tenant_id, id, kind, subject, note, due_at, due_date, duration_minutes, priority, owner_id, team,
+		status, outcome, result, closed_by, closed_at, version, created_at, updated_at,
+		deal_id, contact_id, company_id, previous_id, attempt, client_time_zone)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+		$20, $21, $22, $23, $24, $25)`, taskArgs(t)...)
 }
 
 // Get reads one task.
@@ -113,20 +118,24 @@ func get(ctx context.Context, tx pgx.Tx, tenant, id uuid.UUID, lock string) (*do
 	return t, err
 }
 
-// Update locks the task, lets fn change it and name the events, and
-// stores it with them in one round trip.
-func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) ([]events.Event, error)) (*domain.Task, error) {
+// Update locks the task, lets fn change it and say what else it does,
+// and stores the task, the tasks it plans and the events in one round trip.
+func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) (service.Effects, error)) (*domain.Task, error) {
 	var t *domain.Task
 	err := postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
 		var err error
 		if t, err = get(ctx, tx, tenant, id, " for update"); err != nil {
 			return err
 		}
-		list, err := fn(t)
+		fx, err := fn(t)
 		if err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
+		for _, p := range fx.Plan {
+			queueInsert(b, p)
+		}
+		list := fx.Events
 		b.Queue(`update tasks set kind = $3, subject = $4, note = $5, due_at = $6, due_date = $7, duration_minutes = $8,
 			priority = $9, owner_id = $10, team = $11, status = $12, outcome = $13, result = $14, closed_by = $15, closed_at = $16,
 			version = $17, created_at = $18, updated_at = $19,
