@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
@@ -90,10 +91,18 @@ func TimelineOf(e events.Event) (TimelineChange, error) {
 		return TimelineChange{Add: es}, nil
 	case TypeMerged, TypeUnmerged:
 		return mergeTimeline(e)
-	case catalog.TaskCreated, catalog.TaskUpdated, catalog.TaskCompleted, catalog.TaskCancelled, catalog.TaskDeleted:
+	case catalog.TaskCreated, catalog.TaskUpdated, catalog.TaskCompleted, catalog.TaskCancelled, catalog.TaskDeleted,
+		catalog.TaskRescheduled, catalog.TaskAttemptsExhausted:
 		// A task about the contact: what was planned, and how it ended.
-		var m tasksv1.TaskChanged
-		if err := e.Unmarshal(&m); err != nil {
+		var m interface {
+			proto.Message
+			GetTask() *tasksv1.Task
+			GetActorId() string
+		} = &tasksv1.TaskChanged{}
+		if e.Type == catalog.TaskAttemptsExhausted {
+			m = &tasksv1.AttemptsExhausted{}
+		}
+		if err := e.Unmarshal(m); err != nil {
 			return TimelineChange{}, err
 		}
 		t := m.GetTask()

@@ -165,15 +165,27 @@ func TestTheContactsTimelineShowsItsTasks(t *testing.T) {
 	task := h.do("POST", "/v1/tasks", rep, map[string]any{"subject": "Call Pavel", "kind": "call", "contact_id": contact}).
 		Want(t, http.StatusCreated).Str("id")
 	h.do("POST", "/v1/tasks/"+task+"/complete", rep, map[string]any{"outcome": "reached", "result": "Agreed on a demo"}).Want(t, http.StatusOK)
-	testenv.Eventually(t, "the completed task in the contact's timeline", func() bool {
-		r := testenv.Call(t, "GET", h.contacts+"/v1/contacts/"+contact+"/timeline", rep, nil).Want(t, http.StatusOK)
-		for _, it := range r.Body["items"].([]any) {
-			e := it.(map[string]any)
-			if d, _ := e["data"].(map[string]any); e["type"] == catalog.TaskCompleted && d["task_id"] == task &&
-				d["outcome"] == "reached" && d["result"] == "Agreed on a demo" && d["subject"] == "Call Pavel" {
-				return true
+	again := h.do("POST", "/v1/tasks", rep, map[string]any{"subject": "Call Pavel again", "kind": "call", "contact_id": contact}).
+		Want(t, http.StatusCreated).Str("id")
+	next := h.do("POST", "/v1/tasks/"+again+"/complete", rep, map[string]any{"outcome": "no_answer"}).Want(t, http.StatusOK).Member("next").Str("id")
+	// In the timeline: the completed task with its outcome and result, and
+	// the next attempt the ladder planned.
+	has := func(typ string, match func(d map[string]any) bool) func() bool {
+		return func() bool {
+			r := testenv.Call(t, "GET", h.contacts+"/v1/contacts/"+contact+"/timeline", rep, nil).Want(t, http.StatusOK)
+			for _, it := range r.Body["items"].([]any) {
+				e := it.(map[string]any)
+				if d, _ := e["data"].(map[string]any); e["type"] == typ && match(d) {
+					return true
+				}
 			}
+			return false
 		}
-		return false
-	})
+	}
+	testenv.Eventually(t, "the completed task in the contact's timeline", has(catalog.TaskCompleted, func(d map[string]any) bool {
+		return d["task_id"] == task && d["outcome"] == "reached" && d["result"] == "Agreed on a demo" && d["subject"] == "Call Pavel"
+	}))
+	testenv.Eventually(t, "the next attempt in the contact's timeline", has(catalog.TaskRescheduled, func(d map[string]any) bool {
+		return d["task_id"] == next && d["attempt"] == float64(2) && d["status"] == "open"
+	}))
 }
