@@ -9,7 +9,7 @@ alter table tasks
     add column previous_id      uuid,
     add column attempt          integer not null default 1 check (attempt >= 1),
     add column client_time_zone text not null default '';
-create index tasks_deal on tasks (tenant_id, deal_id) where deal_id is not null;
+create index tasks_deal on tasks (tenant_id, deal_id, status) where deal_id is not null;
 create index tasks_contact on tasks (tenant_id, contact_id) where contact_id is not null;
 
 -- The projection of the records tasks name, from the contacts and sales

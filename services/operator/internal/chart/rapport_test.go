@@ -409,6 +409,7 @@ func TestUmbrellaChartScalesConsumersOnTheirLag(t *testing.T) {
 	runs := map[string][]string{
 		"contacts.timeline": catalog.TopicsAboutContacts("contacts"),
 		"sales.contacts":    {catalog.ContactsTopic},
+		"sales.tasks":       {catalog.TasksTopic},
 		"tasks.contacts":    {catalog.ContactsTopic},
 		"tasks.sales":       {catalog.SalesTopic},
 	}

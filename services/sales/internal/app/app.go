@@ -47,7 +47,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		base.Close()
 		return nil, err
 	}
-	base.Also(contacts.Run)
+	tasks, err := base.Consumer("tasks", []string{service.TasksTopic}, service.TaskEvent,
+		func(ctx context.Context, tx pgx.Tx, e events.Event) error {
+			return svc.ApplyTasksEvent(ctx, store.TaskStepsOf(tx, e.TenantID), e)
+		})
+	if err != nil {
+		base.Close()
+		return nil, err
+	}
+	base.Also(contacts.Run, tasks.Run)
 	base.Serve(servicekit.API{DocPath: "/v1/sales/openapi.json", Doc: api.OpenAPI,
 		Routes: func(mux *http.ServeMux) { transport.Routes(mux, endpoint.Make(svc, base.Observer)) }})
 	return a, nil

@@ -23,6 +23,7 @@ type Deal struct {
 	version  int64
 	created  time.Time
 	updated  time.Time
+	next     *NextStep
 }
 
 // DealValues are what a client sets on a deal.
@@ -64,6 +65,26 @@ func UnmarshalDealFromDatabase(id, tenantID uuid.UUID, v DealValues, s DealStand
 	}
 	return &Deal{id: id, tenantID: tenantID, values: v, standing: s, version: version, created: createdAt, updated: updatedAt}
 }
+
+// NextStep is a deal's next step: its open task due first, as the tasks
+// service tells it. It is read with the deal, never written by it.
+type NextStep struct {
+	TaskID uuid.UUID
+	Kind   string
+	DueAt  *time.Time
+	// DueDate is an all-day task's day (YYYY-MM-DD), "" otherwise.
+	DueDate string
+	Overdue bool
+}
+
+// WithNextStep gives a deal read from storage its next step (nil: none).
+func (d *Deal) WithNextStep(n *NextStep) *Deal {
+	d.next = n
+	return d
+}
+
+// NextStep is the deal's next step as last read (nil: none, or not read).
+func (d *Deal) NextStep() *NextStep { return d.next }
 
 // The deal's fields.
 func (d *Deal) ID() uuid.UUID             { return d.id }

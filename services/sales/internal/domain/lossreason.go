@@ -75,6 +75,13 @@ func DefaultLossReasons(locale string) []string {
 	return []string{"Too expensive", "Chose a competitor", "No budget", "No need", "Could not reach"}
 }
 
+// UnreachedReason is the loss reason of a deal whose client was never
+// reached (its call attempts exhausted): one of the defaults.
+func UnreachedReason(locale string) string {
+	reasons := DefaultLossReasons(locale)
+	return reasons[len(reasons)-1]
+}
+
 // DefaultBaseCurrency is the base currency of a tenant whose record names none.
 func DefaultBaseCurrency(locale string) string {
 	if isRussian(locale) {

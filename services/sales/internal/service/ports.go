@@ -268,8 +268,17 @@ type DealQuery struct {
 	AmountMax  *int64
 	CloseFrom  string
 	CloseTo    string
-	Viewer     Viewer
+	// NextStep keeps the open deals without an open task (NextStepNone)
+	// or whose next step is late (NextStepOverdue).
+	NextStep string
+	Viewer   Viewer
 }
+
+// The next_step filters of the deals list.
+const (
+	NextStepNone    = "none"
+	NextStepOverdue = "overdue"
+)
 
 // Contacts is the contacts service's API, asked synchronously when the
 // projection does not know a record yet (it was created a moment ago), and

@@ -78,7 +78,7 @@ var QueryParams = map[string][]string{
 	"GET /v1/pipelines/{id}/board":           {"deals_per_stage"},
 	"DELETE /v1/pipelines/{id}/stages/{sid}": {"move_to"},
 	"GET /v1/deals": {"limit", "cursor", "pipeline_id", "stage_id", "contact_id", "company_id", "owner_id", "tag", "status",
-		"amount_min", "amount_max", "close_from", "close_to"},
+		"amount_min", "amount_max", "close_from", "close_to", "next_step"},
 	"GET /v1/loss-reasons": {"include_archived"},
 }
 
@@ -448,6 +448,12 @@ func decodeListDeals(_ context.Context, r *http.Request) (any, error) {
 		return s
 	}
 	q.CloseFrom, q.CloseTo = date("close_from"), date("close_to")
+	switch s := get("next_step"); s {
+	case "", service.NextStepNone, service.NextStepOverdue:
+		q.NextStep = s
+	default:
+		v.Add("next_step", "must be none (open deals without an open task) or overdue (open deals whose next step is late)")
+	}
 	return endpoint.ListDeals{Query: q}, v.Err()
 }
 

@@ -70,9 +70,31 @@ type dealJSON struct {
 	StageEnteredAt    time.Time       `json:"stage_entered_at"`
 	ClosedAt          *time.Time      `json:"closed_at"`
 	StageTimes        []stageTimeJSON `json:"stage_times,omitempty"`
+	NextTask          *nextTaskJSON   `json:"next_task"`
 	Version           int64           `json:"version"`
 	CreatedAt         time.Time       `json:"created_at"`
 	UpdatedAt         time.Time       `json:"updated_at"`
+}
+
+// nextTaskJSON is a deal's next step: its open task due first.
+type nextTaskJSON struct {
+	ID      uuid.UUID  `json:"id"`
+	Kind    string     `json:"kind"`
+	DueAt   *time.Time `json:"due_at"`
+	DueDate *string    `json:"due_date"`
+	Overdue bool       `json:"overdue"`
+}
+
+func nextTaskView(n *domain.NextStep) *nextTaskJSON {
+	if n == nil {
+		return nil
+	}
+	v := &nextTaskJSON{ID: n.TaskID, Kind: n.Kind, DueAt: n.DueAt, Overdue: n.Overdue}
+	if n.DueDate != "" {
+		d := n.DueDate
+		v.DueDate = &d
+	}
+	return v
 }
 
 func optID(id uuid.UUID) *uuid.UUID {
@@ -86,7 +108,7 @@ func dealView(d *domain.Deal) dealJSON {
 	v := dealJSON{ID: d.ID(), Title: d.Title(), PipelineID: d.PipelineID(), StageID: d.StageID(), Status: string(d.Status()), Amount: d.Amount(),
 		Currency: d.Currency(), ContactID: optID(d.ContactID()), CompanyID: optID(d.CompanyID()), OwnerID: d.OwnerID(), Team: d.Team(), Source: d.Source(),
 		Tags: d.Tags(), Custom: d.Custom(), LossReasonID: optID(d.LossReasonID()), LossComment: d.LossComment(), StageEnteredAt: d.StageEnteredAt(),
-		ClosedAt: d.ClosedAt(), Version: d.Version(), CreatedAt: d.CreatedAt(), UpdatedAt: d.UpdatedAt()}
+		ClosedAt: d.ClosedAt(), Version: d.Version(), CreatedAt: d.CreatedAt(), UpdatedAt: d.UpdatedAt(), NextTask: nextTaskView(d.NextStep())}
 	if d.ExpectedCloseDate() != "" {
 		s := d.ExpectedCloseDate()
 		v.ExpectedCloseDate = &s

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rapportcrm/rapport/pkg/events"
@@ -41,6 +42,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.Clock != nil {
 		svc.SetClock(cfg.Clock)
 	}
+	svc.SetLocales(func(tenant uuid.UUID) string { return base.Record(tenant).GetLocale() })
 	project := func(ctx context.Context, tx pgx.Tx, e events.Event) error {
 		return svc.ApplyEvent(ctx, store.ProjectionOf(tx, e.TenantID), e)
 	}

@@ -56,6 +56,8 @@ type Closed struct {
 	Task              *domain.Task
 	Next              *domain.Task
 	AttemptsExhausted bool
+	// Warnings are what the tenant's discipline (warn) says of the closing.
+	Warnings []string
 }
 
 // Effects are what a change of a task does besides storing it: the tasks
@@ -63,6 +65,9 @@ type Closed struct {
 type Effects struct {
 	Plan   []*domain.Task
 	Events []events.Event
+	// EndsDeal says the change ends the task's deal (its attempts are
+	// exhausted and the tenant loses such deals): no next step is due.
+	EndsDeal bool
 }
 
 // errNoOutcome answers an outcome the tenant does not have (or archived).
@@ -104,7 +109,8 @@ func (s *Service) close(ctx context.Context, id uuid.UUID, ifMatch access.IfMatc
 		next, nextZones, refused = s.prepareNext(ctx, p, *in.Next)
 	}
 	var out Closed
-	out.Task, err = s.change(ctx, id, ifMatch, typ, nil, func(t *domain.Task, p auth.Principal, now time.Time) (Effects, error) {
+	var warning string
+	out.Task, warning, err = s.change(ctx, id, ifMatch, typ, nil, func(t *domain.Task, p auth.Principal, now time.Time) (Effects, error) {
 		if err := apperr.Before(in.Invalid, nil); err != nil {
 			return Effects{}, err
 		}
@@ -129,6 +135,7 @@ func (s *Service) close(ctx context.Context, id uuid.UUID, ifMatch access.IfMatc
 				return Effects{}, err
 			}
 			fx.Events = append(fx.Events, e)
+			fx.EndsDeal = pc.Settings.ExhaustedLosesDeal
 		}
 		if in.Next != nil {
 			if refused != nil {
@@ -149,8 +156,15 @@ func (s *Service) close(ctx context.Context, id uuid.UUID, ifMatch access.IfMatc
 		}
 		return fx, nil
 	})
+	if warning != "" {
+		out.Warnings = []string{warning}
+	}
 	return out, err
 }
+
+// errTwoNexts answers a next step given with an outcome that plans the
+// next attempt itself.
+var errTwoNexts = apperr.Field("next", "this outcome plans the next attempt itself; give next with an outcome that completes the step")
 
 // completeWith completes t with in's outcome and plans what it says.
 func (s *Service) completeWith(t *domain.Task, p auth.Principal, pc PlanContext, in CloseInput, now time.Time, out *Closed) error {
@@ -169,8 +183,6 @@ func (s *Service) completeWith(t *domain.Task, p auth.Principal, pc PlanContext,
 		return apperr.Field("callback_at", "must be in the future")
 	case action != domain.ActionCallback && in.CallbackAt != nil:
 		return apperr.Field("callback_at", "only an outcome that plans a call back takes callback_at")
-	case action != domain.ActionComplete && in.Next != nil:
-		return apperr.Field("next", "this outcome plans the next attempt itself; give next with an outcome that completes the step")
 	}
 	if err := t.Complete(in.Outcome, in.Result, p.UserID, now); err != nil {
 		return err
@@ -182,12 +194,18 @@ func (s *Service) completeWith(t *domain.Task, p auth.Principal, pc PlanContext,
 			out.AttemptsExhausted = true
 			return nil
 		}
+		if in.Next != nil {
+			return errTwoNexts
+		}
 		at, err := s.automatic(t, pc, now.Add(delay))
 		if err != nil {
 			return err
 		}
 		out.Next = t.FollowUp(at, now)
 	case domain.ActionCallback:
+		if in.Next != nil {
+			return errTwoNexts
+		}
 		out.Next = t.FollowUp(*in.CallbackAt, now)
 	}
 	return nil

@@ -39,6 +39,17 @@ type Projection interface {
 	RelinkTasks(ctx context.Context, from []uuid.UUID, to uuid.UUID, now time.Time) ([]*domain.Task, error)
 	// Publish stores events in the outbox in the same transaction.
 	Publish(ctx context.Context, evs ...events.Event) error
+	// Deal locks the deal's tasks until the transaction ends and reads its
+	// status and how many open tasks it has besides except.
+	Deal(ctx context.Context, deal, except uuid.UUID) (status string, others int, err error)
+	// OpenTasksOfDeal locks and reads the deal's open tasks.
+	OpenTasksOfDeal(ctx context.Context, deal uuid.UUID) ([]*domain.Task, error)
+	// Planning reads the settings and the calendars of users and the default.
+	Planning(ctx context.Context, users ...string) (PlanContext, error)
+	// ContactZone is a contact's time zone ("" unknown).
+	ContactZone(ctx context.Context, contact uuid.UUID) (string, error)
+	// Save inserts the created tasks and stores the changed ones.
+	Save(ctx context.Context, created, changed []*domain.Task) error
 }
 
 var projected = map[string]bool{
@@ -217,7 +228,10 @@ func (s *Service) ApplyEvent(ctx context.Context, r Projection, e events.Event) 
 		}
 		k := dealKnown(m.GetDeal())
 		k.Deleted = e.Type == catalog.DealDeleted
-		return r.UpsertDeal(ctx, k)
+		if err := r.UpsertDeal(ctx, k); err != nil {
+			return err
+		}
+		return s.followDeal(ctx, r, e, m)
 	}
 	return nil
 }

@@ -49,9 +49,10 @@ type TaskRepository interface {
 	Get(ctx context.Context, tenant, id uuid.UUID) (*domain.Task, error)
 	// Update locks the task, lets fn change it and say what else it does
 	// (the tasks it plans, the events), and stores them all.
-	Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) (Effects, error)) (*domain.Task, error)
+	// fn reads the task's deal's next steps in the same transaction (w).
+	Update(ctx context.Context, tenant, id uuid.UUID, fn func(w DealSteps, t *domain.Task) (Effects, error)) (*domain.Task, error)
 	// Delete locks the task, lets fn approve it and name the events, and deletes it.
-	Delete(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) ([]events.Event, error)) error
+	Delete(ctx context.Context, tenant, id uuid.UUID, fn func(w DealSteps, t *domain.Task) ([]events.Event, error)) error
 	// ListTasks reads the tasks v may see that match q, up to q.Limit.
 	ListTasks(ctx context.Context, tenant uuid.UUID, v access.Viewer, q Query) ([]*domain.Task, error)
 	// Agenda counts owner's open tasks v may see by when they are due.
@@ -93,6 +94,8 @@ type Service struct {
 	// (only what the projection holds may be named).
 	peers Peers
 	now   func() time.Time
+	// localeOf is a tenant's locale (nil: English).
+	localeOf func(uuid.UUID) string
 }
 
 // New returns the service over its repositories, the projection and the
@@ -272,14 +275,17 @@ func (s *Service) GetTask(ctx context.Context, id uuid.UUID) (*domain.Task, erro
 }
 
 // change locks a task the caller may see and write, checks If-Match, lets
-// fn change it and stores the next version with the event of typ.
+// fn change it, keeps its deal's next step (keepNextStep), and stores the
+// next version with the event of typ, the tasks fn planned and their
+// events. It returns the task and the discipline's warning ("" none).
 func (s *Service) change(ctx context.Context, id uuid.UUID, ifMatch access.IfMatch, typ string, changed []string,
-	fn func(t *domain.Task, p auth.Principal, now time.Time) (Effects, error)) (*domain.Task, error) {
+	fn func(t *domain.Task, p auth.Principal, now time.Time) (Effects, error)) (*domain.Task, string, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.tasks.Update(ctx, p.TenantID, id, func(t *domain.Task) (Effects, error) {
+	var warning string
+	t, err := s.tasks.Update(ctx, p.TenantID, id, func(w DealSteps, t *domain.Task) (Effects, error) {
 		if !t.VisibleTo(p.Viewer()) {
 			return Effects{}, domain.ErrTaskNotFound
 		}
@@ -289,16 +295,23 @@ func (s *Service) change(ctx context.Context, id uuid.UUID, ifMatch access.IfMat
 		if err := ifMatch.Check(t.Version()); err != nil {
 			return Effects{}, err
 		}
+		deal := t.Fields().DealID
 		now := s.now()
 		fx, err := fn(t, p, now)
 		if err != nil {
 			return Effects{}, err
+		}
+		if !fx.EndsDeal {
+			if warning, err = s.keepNextStep(ctx, w, p.TenantID, deal, t, false, fx.Plan); err != nil {
+				return Effects{}, err
+			}
 		}
 		t.Advance(now)
 		evs, err := taskEvents(typ, t, p.UserID, changed...)
 		fx.Events = append(evs, fx.Events...)
 		return fx, err
 	})
+	return t, warning, err
 }
 
 // only is a change of the task alone.
@@ -327,7 +340,7 @@ func (s *Service) UpdateTask(ctx context.Context, id uuid.UUID, ifMatch access.I
 	if p, err := auth.Caller(ctx); err == nil && relinks {
 		zs, refused = s.checkLinks(ctx, p, patch.Links())
 	}
-	return s.change(ctx, id, ifMatch, TypeTaskUpdated, changed, only(func(t *domain.Task, p auth.Principal, _ time.Time) error {
+	t, _, err := s.change(ctx, id, ifMatch, TypeTaskUpdated, changed, only(func(t *domain.Task, p auth.Principal, _ time.Time) error {
 		if err := apperr.Before(invalid, t.Apply(patch)); err != nil {
 			return err
 		}
@@ -339,6 +352,7 @@ func (s *Service) UpdateTask(ctx context.Context, id uuid.UUID, ifMatch access.I
 		}
 		return s.settle(ctx, p.TenantID, t, zs, in.DueLocal)
 	}))
+	return t, err
 }
 
 // DeleteTask deletes a task.
@@ -347,7 +361,7 @@ func (s *Service) DeleteTask(ctx context.Context, id uuid.UUID, ifMatch access.I
 	if err != nil {
 		return err
 	}
-	return s.tasks.Delete(ctx, p.TenantID, id, func(t *domain.Task) ([]events.Event, error) {
+	return s.tasks.Delete(ctx, p.TenantID, id, func(w DealSteps, t *domain.Task) ([]events.Event, error) {
 		if !t.VisibleTo(p.Viewer()) {
 			return nil, domain.ErrTaskNotFound
 		}
@@ -355,6 +369,9 @@ func (s *Service) DeleteTask(ctx context.Context, id uuid.UUID, ifMatch access.I
 			return nil, errReadOnly
 		}
 		if err := ifMatch.Check(t.Version()); err != nil {
+			return nil, err
+		}
+		if _, err := s.keepNextStep(ctx, w, p.TenantID, t.Fields().DealID, t, true, nil); err != nil {
 			return nil, err
 		}
 		return taskEvents(TypeTaskDeleted, t, p.UserID)

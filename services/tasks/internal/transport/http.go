@@ -270,10 +270,14 @@ type closedView struct {
 	Task              taskView  `json:"task"`
 	Next              *taskView `json:"next"`
 	AttemptsExhausted bool      `json:"attempts_exhausted"`
+	Warnings          []string  `json:"warnings"`
 }
 
 func encodeClosed(c service.Closed) (any, int64) {
-	v := closedView{Task: viewOf(c.Task), AttemptsExhausted: c.AttemptsExhausted}
+	v := closedView{Task: viewOf(c.Task), AttemptsExhausted: c.AttemptsExhausted, Warnings: c.Warnings}
+	if v.Warnings == nil {
+		v.Warnings = []string{}
+	}
 	if c.Next != nil {
 		n := viewOf(c.Next)
 		v.Next = &n

@@ -276,3 +276,26 @@ func (r *repo) SetLeadSources(ctx context.Context, sources []string) error {
 		on conflict (tenant_id) do update set sources = excluded.sources`, r.tenant, sources)
 	return err
 }
+
+// TaskStepsOf keeps the tasks about deals in tx (scoped to tenant).
+func TaskStepsOf(tx pgx.Tx, tenant uuid.UUID) service.TaskSteps { return &repo{tx: tx, tenant: tenant} }
+
+// KeepTaskStep stores a task's newer version; a deleted task goes (its row
+// stays, as deleted, so that an older event cannot bring it back).
+func (r *repo) KeepTaskStep(ctx context.Context, s service.TaskStep) error {
+	status := s.Status
+	if s.Deleted {
+		status = "deleted"
+	}
+	var due any
+	if s.DueDate != "" {
+		due = s.DueDate
+	}
+	_, err := r.tx.Exec(ctx, `insert into deal_tasks (tenant_id, task_id, deal_id, status, kind, due_at, due_date, version)
+		values ($1, $2, $3, $4, $5, $6, $7, $8)
+		on conflict (tenant_id, task_id) do update set deal_id = excluded.deal_id, status = excluded.status, kind = excluded.kind,
+			due_at = excluded.due_at, due_date = excluded.due_date, version = excluded.version
+		where deal_tasks.version < excluded.version or (excluded.status = 'deleted' and deal_tasks.status <> 'deleted')`,
+		r.tenant, s.TaskID, nullID(s.DealID), status, s.Kind, s.DueAt, due, s.Version)
+	return err
+}

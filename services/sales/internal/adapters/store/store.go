@@ -258,7 +258,11 @@ func (r *repo) dealsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*d
 
 const dealCols = `id, title, pipeline_id, stage_id, status, amount, currency, contact_id, company_id, owner_id, team,
 	coalesce(to_char(expected_close_date, 'YYYY-MM-DD'), ''), source, tags, loss_reason_id, loss_comment, stage_entered_at, closed_at,
-	version, created_at, updated_at, custom`
+	version, created_at, updated_at, custom,
+	(select array[t.task_id::text, t.kind, coalesce((extract(epoch from t.due_at) * 1000000)::bigint::text, ''), coalesce(t.due_date::text, ''),
+			(coalesce(t.due_at < now(), false) or coalesce(t.due_date < current_date, false))::text]
+		from deal_tasks t where t.tenant_id = deals.tenant_id and t.deal_id = deals.id and t.status = 'open'
+		order by t.due_at nulls last, t.due_date nulls last, t.task_id limit 1)`
 
 func scanDeal(tenant uuid.UUID, row pgx.Row) (*domain.Deal, error) {
 	var (
@@ -270,15 +274,35 @@ func scanDeal(tenant uuid.UUID, row pgx.Row) (*domain.Deal, error) {
 		reason           *uuid.UUID
 		version          int64
 		created, updated time.Time
+		next             []string
 	)
 	err := row.Scan(&id, &v.Title, &st.PipelineID, &st.StageID, &status, &v.Amount, &v.Currency, &contact, &company, &v.OwnerID, &v.Team,
-		&v.ExpectedCloseDate, &v.Source, &v.Tags, &reason, &st.LossComment, &st.StageEnteredAt, &st.ClosedAt, &version, &created, &updated, &v.Custom)
+		&v.ExpectedCloseDate, &v.Source, &v.Tags, &reason, &st.LossComment, &st.StageEnteredAt, &st.ClosedAt, &version, &created, &updated, &v.Custom,
+		&next)
 	if err != nil {
 		return nil, err
 	}
 	st.Status = domain.Status(status)
 	v.ContactID, v.CompanyID, st.LossReasonID = deref(contact), deref(company), deref(reason)
-	return domain.UnmarshalDealFromDatabase(id, tenant, v, st, version, created, updated), nil
+	return domain.UnmarshalDealFromDatabase(id, tenant, v, st, version, created, updated).WithNextStep(nextStep(next)), nil
+}
+
+// nextStep reads the next-step column: task id, kind, due time (Unix
+// microseconds), due date
+// and whether it is late, as text; nil for none.
+func nextStep(cols []string) *domain.NextStep {
+	if len(cols) != 5 {
+		return nil
+	}
+	n := &domain.NextStep{Kind: cols[1], DueDate: cols[3], Overdue: cols[4] == "true"}
+	n.TaskID, _ = uuid.Parse(cols[0])
+	if cols[2] != "" {
+		if micros, err := strconv.ParseInt(cols[2], 10, 64); err == nil {
+			at := time.UnixMicro(micros).UTC()
+			n.DueAt = &at
+		}
+	}
+	return n
 }
 
 func deref(id *uuid.UUID) uuid.UUID {
@@ -481,6 +505,13 @@ func (r *repo) ListDeals(ctx context.Context, q service.DealQuery) ([]*domain.De
 	}
 	if q.CloseTo != "" {
 		add("expected_close_date <= ?::date", q.CloseTo)
+	}
+	const openTask = `select 1 from deal_tasks t where t.tenant_id = deals.tenant_id and t.deal_id = deals.id and t.status = 'open'`
+	switch q.NextStep {
+	case service.NextStepNone:
+		where = append(where, "status = 'open'", "not exists ("+openTask+")")
+	case service.NextStepOverdue:
+		where = append(where, "status = 'open'", "exists ("+openTask+" and (t.due_at < now() or t.due_date < current_date))")
 	}
 	vis, vargs := visibility(q.Viewer, len(args)+1)
 	where = append(where, vis)

@@ -74,7 +74,7 @@ func seed(ctx context.Context, r *repo, rec *tenancyv1.TenantRecord, now time.Ti
 // Purge removes every row the service holds for the tenant (deletionPolicy
 // Delete); the transaction is scoped to that tenant, so RLS bounds it too.
 func (Tenants) Purge(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
-	for _, table := range []string{"tenant_setup", "relinks", "contacts", "companies", "lead_sources", "fields", "deal_moves", "deals", "stage_sums", "stages", "pipelines", "loss_reasons", "currency_rates", "idempotency_keys"} {
+	for _, table := range []string{"tenant_setup", "deal_tasks", "relinks", "contacts", "companies", "lead_sources", "fields", "deal_moves", "deals", "stage_sums", "stages", "pipelines", "loss_reasons", "currency_rates", "idempotency_keys"} {
 		if _, err := tx.Exec(ctx, `delete from `+table+` where tenant_id = $1`, tenantID); err != nil {
 			return err
 		}

@@ -292,41 +292,47 @@ func (c *Config) UpdateSettings(ctx context.Context, tenant uuid.UUID, fn func(*
 // Planning reads the outcome of key, the settings and the calendars of
 // users and the default, in one batch.
 func (c *Config) Planning(ctx context.Context, tenant uuid.UUID, key string, users ...string) (service.PlanContext, error) {
-	pc := service.PlanContext{Calendars: map[string]*domain.Calendar{}}
-	err := postgres.InTenant(ctx, c.pool, tenant, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		if key != "" {
-			b.Queue(`select `+outcomeCols+` from outcomes where tenant_id = $1 and key = $2`, tenant, key).QueryRow(func(row pgx.Row) error {
-				o, err := scanOutcome(row)
-				if errors.Is(err, pgx.ErrNoRows) {
-					return nil
-				}
-				pc.Outcome = o
-				return err
-			})
-		}
-		b.Queue(`select `+settingsCols+` from task_settings where tenant_id = $1`, tenant).QueryRow(func(row pgx.Row) error {
-			s, err := scanSettings(row)
-			if errors.Is(err, pgx.ErrNoRows) {
-				s, err = domain.DefaultSettings(), nil
-			}
-			pc.Settings = s
-			return err
-		})
-		b.Queue(`select `+calendarCols+` from calendars where tenant_id = $1 and user_id = any($2)`, tenant, append([]string{""}, users...)).
-			Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					w, err := scanCalendar(rows)
-					if err != nil {
-						return err
-					}
-					pc.Calendars[w.UserID()] = w.Calendar()
-				}
-				return rows.Err()
-			})
-		return tx.SendBatch(ctx, b).Close()
+	var pc service.PlanContext
+	err := postgres.InTenant(ctx, c.pool, tenant, func(tx pgx.Tx) (err error) {
+		pc, err = readPlanning(ctx, tx, tenant, key, users)
+		return err
 	})
 	return pc, err
+}
+
+func readPlanning(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, key string, users []string) (service.PlanContext, error) {
+	pc := service.PlanContext{Calendars: map[string]*domain.Calendar{}}
+	b := &pgx.Batch{}
+	if key != "" {
+		b.Queue(`select `+outcomeCols+` from outcomes where tenant_id = $1 and key = $2`, tenant, key).QueryRow(func(row pgx.Row) error {
+			o, err := scanOutcome(row)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			pc.Outcome = o
+			return err
+		})
+	}
+	b.Queue(`select `+settingsCols+` from task_settings where tenant_id = $1`, tenant).QueryRow(func(row pgx.Row) error {
+		s, err := scanSettings(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			s, err = domain.DefaultSettings(), nil
+		}
+		pc.Settings = s
+		return err
+	})
+	b.Queue(`select `+calendarCols+` from calendars where tenant_id = $1 and user_id = any($2)`, tenant, append([]string{""}, users...)).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				w, err := scanCalendar(rows)
+				if err != nil {
+					return err
+				}
+				pc.Calendars[w.UserID()] = w.Calendar()
+			}
+			return rows.Err()
+		})
+	return pc, tx.SendBatch(ctx, b).Close()
 }
 
 // Seed gives a tenant its defaults, once: the outcomes (when it has none),

@@ -184,3 +184,44 @@ func (p *Projection) RelinkTasks(ctx context.Context, from []uuid.UUID, to uuid.
 func (p *Projection) Publish(ctx context.Context, evs ...events.Event) error {
 	return events.Append(ctx, p.tx, evs...)
 }
+
+// Deal locks the deal's tasks until the transaction ends and reads its
+// status and how many open tasks it has besides except.
+func (p *Projection) Deal(ctx context.Context, deal, except uuid.UUID) (string, int, error) {
+	return lockDeal(ctx, p.tx, p.tenant, deal, except)
+}
+
+// OpenTasksOfDeal locks and reads the deal's open tasks.
+func (p *Projection) OpenTasksOfDeal(ctx context.Context, deal uuid.UUID) ([]*domain.Task, error) {
+	rows, err := p.tx.Query(ctx, `select `+taskCols+` from tasks where tenant_id = $1 and deal_id = $2 and status = 'open'
+		order by id for update`, p.tenant, deal)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Task, error) { return scanTask(row) })
+}
+
+// Planning reads the settings and the calendars of users and the default.
+func (p *Projection) Planning(ctx context.Context, users ...string) (service.PlanContext, error) {
+	return readPlanning(ctx, p.tx, p.tenant, "", users)
+}
+
+// ContactZone is a contact's time zone ("" unknown).
+func (p *Projection) ContactZone(ctx context.Context, contact uuid.UUID) (string, error) {
+	var zone string
+	err := p.tx.QueryRow(ctx, `select coalesce((select time_zone from known_contacts where tenant_id = $1 and id = $2), '')`,
+		p.tenant, contact).Scan(&zone)
+	return zone, err
+}
+
+// Save inserts the created tasks and stores the changed ones.
+func (p *Projection) Save(ctx context.Context, created, changed []*domain.Task) error {
+	b := &pgx.Batch{}
+	for _, t := range created {
+		queueInsert(b, t)
+	}
+	for _, t := range changed {
+		queueUpdate(b, t)
+	}
+	return p.tx.SendBatch(ctx, b).Close()
+}

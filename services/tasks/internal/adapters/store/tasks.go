@@ -100,6 +100,15 @@ func queueInsert(b *pgx.Batch, t *domain.Task) {
 		$20, $21, $22, $23, $24, $25)`, taskArgs(t)...)
 }
 
+// queueUpdate queues the update of t's row.
+func queueUpdate(b *pgx.Batch, t *domain.Task) {
+	b.Queue(`update tasks set kind = $3, subject = $4, note = $5, due_at = $6, due_date = $7, duration_minutes = $8,
+			priority = $9, owner_id = $10, team = $11, status = $12, outcome = $13, result = $14, closed_by = $15, closed_at = $16,
+			version = $17, created_at = $18, updated_at = $19,
+			deal_id = $20, contact_id = $21, company_id = $22, previous_id = $23, attempt = $24, client_time_zone = $25
+			where tenant_id = $1 and id = $2`, taskArgs(t)...)
+}
+
 // Get reads one task.
 func (s *Tasks) Get(ctx context.Context, tenant, id uuid.UUID) (*domain.Task, error) {
 	var t *domain.Task
@@ -120,14 +129,14 @@ func get(ctx context.Context, tx pgx.Tx, tenant, id uuid.UUID, lock string) (*do
 
 // Update locks the task, lets fn change it and say what else it does,
 // and stores the task, the tasks it plans and the events in one round trip.
-func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) (service.Effects, error)) (*domain.Task, error) {
+func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(service.DealSteps, *domain.Task) (service.Effects, error)) (*domain.Task, error) {
 	var t *domain.Task
 	err := postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
 		var err error
 		if t, err = get(ctx, tx, tenant, id, " for update"); err != nil {
 			return err
 		}
-		fx, err := fn(t)
+		fx, err := fn(dealSteps{tx: tx, tenant: tenant}, t)
 		if err != nil {
 			return err
 		}
@@ -136,11 +145,7 @@ func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domai
 			queueInsert(b, p)
 		}
 		list := fx.Events
-		b.Queue(`update tasks set kind = $3, subject = $4, note = $5, due_at = $6, due_date = $7, duration_minutes = $8,
-			priority = $9, owner_id = $10, team = $11, status = $12, outcome = $13, result = $14, closed_by = $15, closed_at = $16,
-			version = $17, created_at = $18, updated_at = $19,
-			deal_id = $20, contact_id = $21, company_id = $22, previous_id = $23, attempt = $24, client_time_zone = $25
-			where tenant_id = $1 and id = $2`, taskArgs(t)...)
+		queueUpdate(b, t)
 		if err := events.QueueAppend(ctx, b, list...); err != nil {
 			return err
 		}
@@ -151,13 +156,13 @@ func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(*domai
 
 // Delete locks the task, lets fn approve it and name the events, and
 // deletes it.
-func (s *Tasks) Delete(ctx context.Context, tenant, id uuid.UUID, fn func(*domain.Task) ([]events.Event, error)) error {
+func (s *Tasks) Delete(ctx context.Context, tenant, id uuid.UUID, fn func(service.DealSteps, *domain.Task) ([]events.Event, error)) error {
 	return postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
 		t, err := get(ctx, tx, tenant, id, " for update")
 		if err != nil {
 			return err
 		}
-		list, err := fn(t)
+		list, err := fn(dealSteps{tx: tx, tenant: tenant}, t)
 		if err != nil {
 			return err
 		}
@@ -238,4 +243,29 @@ func (s *Tasks) Agenda(ctx context.Context, tenant uuid.UUID, v access.Viewer, o
 			Scan(&a.Overdue, &a.Today, &a.Tomorrow, &a.ThisWeek, &a.Later, &a.Undated)
 	})
 	return a, err
+}
+
+// dealSteps reads a deal's next steps in a write's transaction.
+type dealSteps struct {
+	tx     pgx.Tx
+	tenant uuid.UUID
+}
+
+// Deal locks the deal's tasks until the transaction ends (a transaction
+// lock on the deal's id: two writes closing the deal's last two tasks
+// take turns, and the second sees the first's), then reads its status
+// ("" when the projection does not know it) and how many open tasks it
+// has besides except.
+func (d dealSteps) Deal(ctx context.Context, deal, except uuid.UUID) (string, int, error) {
+	return lockDeal(ctx, d.tx, d.tenant, deal, except)
+}
+
+func lockDeal(ctx context.Context, tx pgx.Tx, tenant, deal, except uuid.UUID) (status string, others int, err error) {
+	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, 0))`, tenant, deal); err != nil {
+		return "", 0, err
+	}
+	err = tx.QueryRow(ctx, `select coalesce((select status from known_deals where tenant_id = $1 and id = $2 and not deleted), ''),
+			(select count(*) from tasks where tenant_id = $1 and deal_id = $2 and status = 'open' and id <> $3)`,
+		tenant, deal, except).Scan(&status, &others)
+	return status, others, err
 }
