@@ -18,6 +18,11 @@ type MigrationSet struct {
 	// Table records the applied versions, e.g. "goose_contacts".
 	Table string
 	FS    fs.FS
+	// Schema, when set, is a schema of the set's own whose tables hold no
+	// tenant's rows under RLS (a job queue's): the app role gets row access
+	// to its tables, except Private ones (its own migration history).
+	Schema  string
+	Private []string
 }
 
 //go:embed migrations/*.sql
@@ -74,6 +79,15 @@ func grant(ctx context.Context, db *sql.DB, appRole string, sets []MigrationSet)
 	}
 	defer func() { _ = tx.Rollback() }()
 	for _, set := range sets {
+		if set.Schema != "" {
+			schema := pgx.Identifier{set.Schema}.Sanitize()
+			stmts = append(stmts, "grant usage on schema "+schema+" to "+role,
+				"grant select, insert, update, delete on all tables in schema "+schema+" to "+role,
+				"grant usage, select on all sequences in schema "+schema+" to "+role)
+			for _, private := range set.Private {
+				stmts = append(stmts, "revoke all on table "+pgx.Identifier{set.Schema, private}.Sanitize()+" from "+role)
+			}
+		}
 		// Whoever writes the history decides which migrations run next:
 		// deleting its rows would make the owner apply every migration again.
 		table := pgx.Identifier{set.Table}.Sanitize()

@@ -48,3 +48,31 @@ func EventTypes(evs []events.Event) []string {
 	}
 	return out
 }
+
+// ReadEvents reads topic from its start until no message has come for
+// idle, and returns its events once each (a message a relay sent twice
+// carries the same event id) in the order they came.
+func ReadEvents(t testing.TB, brokers []string, topic string, idle time.Duration) []events.Event {
+	t.Helper()
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, GroupID: "test-" + uuid.NewString(), Topic: topic,
+		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	var out []events.Event
+	seen := map[uuid.UUID]bool{}
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), idle)
+		m, err := r.ReadMessage(ctx)
+		cancel()
+		if err != nil {
+			return out
+		}
+		ev, err := events.FromMessage(m)
+		if err != nil {
+			t.Fatalf("malformed message on %s: %v", topic, err)
+		}
+		if !seen[ev.ID] {
+			seen[ev.ID] = true
+			out = append(out, ev)
+		}
+	}
+}

@@ -120,6 +120,37 @@ func CheckPrivileges(t *testing.T, sets ...postgres.MigrationSet) {
 		}
 	})
 
+	t.Run("tables outside public are a set's own schema, its history closed", func(t *testing.T) {
+		declared := map[string]bool{"public": true}
+		for _, s := range all {
+			if s.Schema != "" {
+				declared[s.Schema] = true
+			}
+			for _, private := range s.Private {
+				var may bool
+				if err := super.QueryRow(ctx, `select has_table_privilege($1, $2, 'insert') or has_table_privilege($1, $2, 'update')
+						or has_table_privilege($1, $2, 'delete') or has_table_privilege($1, $2, 'truncate')`,
+					db.AppRole, pgx.Identifier{s.Schema, private}.Sanitize()).Scan(&may); err != nil || may {
+					t.Errorf("as %s, %s.%s may be written (%v)", db.AppRole, s.Schema, private, err)
+				}
+			}
+		}
+		rows, _ := super.Query(ctx, `select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+			where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')`)
+		tbls, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+			var x [2]string
+			return x, r.Scan(&x[0], &x[1])
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range tbls {
+			if !declared[x[0]] {
+				t.Errorf("table %s.%s lies in a schema no migration set declares (MigrationSet.Schema)", x[0], x[1])
+			}
+		}
+	})
+
 	t.Run("the app role owns nothing", func(t *testing.T) {
 		var owned []string
 		rows, _ := super.Query(ctx, `
