@@ -83,6 +83,10 @@ const (
 	TaskRescheduled = "crm.task.rescheduled"
 	// TaskAttemptsExhausted ends a chain of attempts that never reached the client.
 	TaskAttemptsExhausted = "crm.task.attempts_exhausted"
+	// TaskDueSoon reminds of a task due within the tenant's lead time.
+	TaskDueSoon = "crm.task.due_soon"
+	// TaskOverdue tells that an open task's due time has passed.
+	TaskOverdue = "crm.task.overdue"
 )
 
 // Entities that carry custom fields.
@@ -107,7 +111,8 @@ var Services = []Service{
 			PipelineChanged},
 		FieldEntities: []string{EntityDeal}},
 	{Name: "tasks", Topic: TasksTopic, Acknowledges: true, AboutContacts: true, Collections: []string{"tasks", "outcomes", "calendars"},
-		Events: []string{TaskCreated, TaskUpdated, TaskCompleted, TaskCancelled, TaskDeleted, TaskRescheduled, TaskAttemptsExhausted}},
+		Events: []string{TaskCreated, TaskUpdated, TaskCompleted, TaskCancelled, TaskDeleted, TaskRescheduled, TaskAttemptsExhausted,
+			TaskDueSoon, TaskOverdue}},
 }
 
 // Names are the services' names, in order.

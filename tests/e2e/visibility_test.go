@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -110,6 +111,11 @@ func TestVisibilityMatrix(t *testing.T) {
 	// The owner's task, and fresh ones for the writes that close or delete one.
 	task := create("/v1/tasks", map[string]any{"kind": "call", "subject": "Видимость " + m})
 	freshTask := func() string { return create("/v1/tasks", map[string]any{"subject": "Временная " + m}) }
+	// A dated task of the owner, for the load per hour.
+	dueHour := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
+	create("/v1/tasks", map[string]any{"subject": "Час " + m, "due_at": dueHour.Add(10 * time.Minute).Format(time.RFC3339)})
+	// An overdue task of the owner: the owner's next task, nobody else's.
+	overdue := create("/v1/tasks", map[string]any{"subject": "Просрочено " + m, "due_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)})
 	// Loss reasons are the admins' to keep.
 	reason := do(t, "POST", "/v1/loss-reasons", actors[len(actors)-1].tok, map[string]any{"name": "Видимость " + m}).
 		Want(t, http.StatusCreated).Str("id")
@@ -242,6 +248,16 @@ func TestVisibilityMatrix(t *testing.T) {
 			agenda := do(t, "GET", "/v1/tasks/agenda?owner_id="+owner.user, a.tok, nil).Want(t, http.StatusOK)
 			if counted := agenda.Body["undated"].(float64) > 0; counted != seesTask {
 				t.Errorf("the owner's agenda counts the task: %v, want %v: %s", counted, seesTask, agenda.Raw)
+			}
+			checks++
+			load := do(t, "GET", "/v1/tasks/load?user="+owner.user+"&from="+url.QueryEscape(dueHour.Format(time.RFC3339))+
+				"&to="+url.QueryEscape(dueHour.Add(time.Hour).Format(time.RFC3339)), a.tok, nil).Want(t, http.StatusOK)
+			if counted := strings.Contains(string(load.Raw), `"tasks":1`); counted != seesTask {
+				t.Errorf("the owner's load counts the task: %v, want %v: %s", counted, seesTask, load.Raw)
+			}
+			checks++
+			if next := do(t, "GET", "/v1/tasks/next", a.tok, nil).Want(t, http.StatusOK); strings.Contains(string(next.Raw), overdue) != (a.user == owner.user) {
+				t.Errorf("%s's next task: %s (the owner's overdue task is %s)", a.user, next.Raw, overdue)
 			}
 			want("PATCH the task", do(t, "PATCH", "/v1/tasks/"+task, a.tok, map[string]any{"subject": "Видимость " + m + " " + a.user}),
 				write(seesTask, http.StatusOK)...)

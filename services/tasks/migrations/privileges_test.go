@@ -9,4 +9,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestDatabasePrivileges(t *testing.T) { testenv.CheckPrivileges(t, migrations.Set()) }
+func TestDatabasePrivileges(t *testing.T) {
+	testenv.CheckPrivileges(t, migrations.River(), migrations.Set())
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/rapportcrm/rapport/services/tasks/api"
 	"github.com/rapportcrm/rapport/services/tasks/internal/adapters/peers"
 	"github.com/rapportcrm/rapport/services/tasks/internal/adapters/store"
+	"github.com/rapportcrm/rapport/services/tasks/internal/adapters/timers"
 	"github.com/rapportcrm/rapport/services/tasks/internal/endpoint"
 	"github.com/rapportcrm/rapport/services/tasks/internal/service"
 	"github.com/rapportcrm/rapport/services/tasks/internal/transport"
@@ -30,7 +31,7 @@ type App struct {
 
 // New migrates the database (when configured) and assembles the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	base, err := servicekit.New(ctx, Name, cfg.Config, log, store.Tenants{}, migrations.Set())
+	base, err := servicekit.New(ctx, Name, cfg.Config, log, store.Tenants{}, migrations.River(), migrations.Set())
 	if err != nil {
 		return nil, err
 	}
@@ -38,13 +39,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.ContactsURL != nil && cfg.SalesURL != nil {
 		asks = peers.New(cfg.ContactsURL, cfg.SalesURL)
 	}
-	svc := service.New(store.NewTasks(base.Pool), store.NewConfig(base.Pool), store.NewDirectory(base.Pool), asks)
+	queue, err := timers.New(base.Pool, log, service.DueEvents, cfg.Timers)
+	if err != nil {
+		base.Close()
+		return nil, err
+	}
+	base.Also(queue.Run)
+	svc := service.New(store.NewTasks(base.Pool, queue), store.NewConfig(base.Pool), store.NewDirectory(base.Pool), asks)
 	if cfg.Clock != nil {
 		svc.SetClock(cfg.Clock)
 	}
 	svc.SetLocales(func(tenant uuid.UUID) string { return base.Record(tenant).GetLocale() })
 	project := func(ctx context.Context, tx pgx.Tx, e events.Event) error {
-		return svc.ApplyEvent(ctx, store.ProjectionOf(tx, e.TenantID), e)
+		return svc.ApplyEvent(ctx, store.ProjectionOf(tx, e.TenantID, queue), e)
 	}
 	for group, topic := range map[string]string{"contacts": service.ContactsTopic, "sales": service.SalesTopic} {
 		c, err := base.Consumer(group, []string{topic}, service.Projected, project)

@@ -5,10 +5,13 @@
 package app
 
 import (
+	"fmt"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/rapportcrm/rapport/pkg/servicekit"
+	"github.com/rapportcrm/rapport/services/tasks/internal/adapters/timers"
 )
 
 // Config is everything the service needs from its environment.
@@ -19,8 +22,10 @@ type Config struct {
 	// yet; nil (both) asks nobody.
 	ContactsURL, SalesURL *url.URL
 	// Clock is the service's "now"; nil is the real clock (tests give
-	// one they move).
+	// one they move). Due-time events keep to the real clock.
 	Clock func() time.Time
+	// Timers tune the due-time queue (zero: its defaults).
+	Timers timers.Options
 }
 
 // ConfigFromEnv reads the configuration, naming the first missing variable.
@@ -33,6 +38,15 @@ func ConfigFromEnv() (Config, error) {
 	if cfg.ContactsURL, err = base.Peer("contacts"); err != nil {
 		return cfg, err
 	}
-	cfg.SalesURL, err = base.Peer("sales")
-	return cfg, err
+	if cfg.SalesURL, err = base.Peer("sales"); err != nil {
+		return cfg, err
+	}
+	for name, d := range map[string]*time.Duration{"TIMERS_POLL": &cfg.Timers.Poll, "TIMERS_RESCUE": &cfg.Timers.Rescue} {
+		if v := os.Getenv(name); v != "" {
+			if *d, err = time.ParseDuration(v); err != nil || *d <= 0 {
+				return cfg, fmt.Errorf("%s must be a positive duration such as 200ms or 30s, got %q", name, v)
+			}
+		}
+	}
+	return cfg, nil
 }

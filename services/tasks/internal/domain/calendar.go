@@ -44,6 +44,16 @@ type Calendar struct {
 	week     [7][]Span
 	holidays map[civilDate]bool
 	workdays map[civilDate][]Span
+	capacity int
+}
+
+// Capacity is how many tasks an hour holds (0: no limit).
+func (c *Calendar) Capacity() int { return c.capacity }
+
+// Works reports whether t lies inside the calendar's hours.
+func (c *Calendar) Works(t time.Time) bool {
+	n, ok := c.Next(t)
+	return ok && n.Equal(t)
 }
 
 // CalendarSpec is a calendar as a tenant or a user describes it. Dates are
@@ -55,6 +65,9 @@ type CalendarSpec struct {
 	// Workdays are days worked with the hours given, even if the week
 	// gives none (a transferred working Saturday) or they are holidays.
 	Workdays map[string][]Span
+	// Capacity is how many tasks an hour holds (0: no limit): planning
+	// into a full hour is refused with the nearest free ones.
+	Capacity int
 }
 
 type civilDate struct {
@@ -109,6 +122,10 @@ func NewCalendar(spec CalendarSpec) (*Calendar, error) {
 		}
 		c.workdays[d] = checkSpans(&v, "workdays/"+s, spans)
 	}
+	if spec.Capacity < 0 || spec.Capacity > 60 {
+		v.Add("capacity_per_hour", "must be between 0 (no limit) and 60")
+	}
+	c.capacity = spec.Capacity
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

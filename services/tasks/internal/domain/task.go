@@ -53,9 +53,12 @@ type Task struct {
 	// clientZone is the client's time zone (the contact's or the deal's
 	// contact's), "" when unknown.
 	clientZone string
-	version    int64
-	created    time.Time
-	updated    time.Time
+	// remindAt is when the reminder of the current due time is due (nil:
+	// none).
+	remindAt *time.Time
+	version  int64
+	created  time.Time
+	updated  time.Time
 }
 
 // TaskFields are what a client plans.
@@ -325,6 +328,22 @@ func (t *Task) FollowUp(at, now time.Time) *Task {
 // whose attempts count from 1 again.
 func (t *Task) Follow(prev *Task) { t.chain = Chain{PreviousID: prev.id, Attempt: 1} }
 
+// PlanReminder sets when the reminder of t's due time is due: lead before
+// it, or none when t is not open, has no due time, the tenant reminds
+// nobody (lead 0) or that moment has passed.
+func (t *Task) PlanReminder(lead time.Duration, now time.Time) {
+	t.remindAt = nil
+	if t.status != StatusOpen || t.f.DueAt == nil || lead <= 0 {
+		return
+	}
+	if at := t.f.DueAt.Add(-lead); at.After(now) {
+		t.remindAt = &at
+	}
+}
+
+// RemindAt is when the reminder of t's due time is due (nil: none).
+func (t *Task) RemindAt() *time.Time { return t.remindAt }
+
 // Advance records a change of the task at now: its next version.
 func (t *Task) Advance(now time.Time) {
 	t.version++
@@ -341,6 +360,7 @@ type TaskRecord struct {
 	ClosedAt             *time.Time
 	Chain                Chain
 	ClientTimeZone       string
+	RemindAt             *time.Time
 	Version              int64
 	CreatedAt, UpdatedAt time.Time
 }
@@ -349,14 +369,14 @@ type TaskRecord struct {
 // holds, as the task's own rules and the table's constraints checked it.
 func UnmarshalTaskFromDatabase(r TaskRecord) *Task {
 	return &Task{id: r.ID, tenantID: r.TenantID, f: r.Fields, status: r.Status, outcome: r.Outcome, result: r.Result,
-		closedBy: r.ClosedBy, closedAt: r.ClosedAt, chain: r.Chain, clientZone: r.ClientTimeZone, version: r.Version,
+		closedBy: r.ClosedBy, closedAt: r.ClosedAt, chain: r.Chain, clientZone: r.ClientTimeZone, remindAt: r.RemindAt, version: r.Version,
 		created: r.CreatedAt, updated: r.UpdatedAt}
 }
 
 // Record is the task as storage keeps it.
 func (t *Task) Record() TaskRecord {
 	return TaskRecord{ID: t.id, TenantID: t.tenantID, Fields: t.f, Status: t.status, Outcome: t.outcome, Result: t.result,
-		ClosedBy: t.closedBy, ClosedAt: t.closedAt, Chain: t.chain, ClientTimeZone: t.clientZone, Version: t.version,
+		ClosedBy: t.closedBy, ClosedAt: t.closedAt, Chain: t.chain, ClientTimeZone: t.clientZone, RemindAt: t.remindAt, Version: t.version,
 		CreatedAt: t.created, UpdatedAt: t.updated}
 }
 

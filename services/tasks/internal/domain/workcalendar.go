@@ -32,6 +32,8 @@ type CalendarDoc struct {
 	Week     map[string][]SpanDoc `json:"week"`
 	Holidays []string             `json:"holidays"`
 	Workdays map[string][]SpanDoc `json:"workdays"`
+	// CapacityPerHour is how many tasks an hour holds (0: no limit).
+	CapacityPerHour int `json:"capacity_per_hour"`
 }
 
 // spansOf reads a day's spans, reporting an unreadable clock under
@@ -58,7 +60,8 @@ func spansOf(v *apperr.Invalid, path string, docs []SpanDoc) []Span {
 // Spec reads the document as a calendar spec.
 func (d CalendarDoc) Spec() (CalendarSpec, error) {
 	var v apperr.Invalid
-	spec := CalendarSpec{TimeZone: d.TimeZone, Week: map[time.Weekday][]Span{}, Holidays: d.Holidays, Workdays: map[string][]Span{}}
+	spec := CalendarSpec{TimeZone: d.TimeZone, Week: map[time.Weekday][]Span{}, Holidays: d.Holidays, Workdays: map[string][]Span{},
+		Capacity: d.CapacityPerHour}
 	for name, docs := range d.Week {
 		day := slices.Index(weekdayNames[:], name)
 		if day < 0 {
@@ -76,7 +79,7 @@ func (d CalendarDoc) Spec() (CalendarSpec, error) {
 // DocOf is spec as a document: every weekday named, sorted dates.
 func DocOf(spec CalendarSpec) CalendarDoc {
 	d := CalendarDoc{TimeZone: spec.TimeZone, Week: map[string][]SpanDoc{}, Holidays: slices.Sorted(slices.Values(spec.Holidays)),
-		Workdays: map[string][]SpanDoc{}}
+		Workdays: map[string][]SpanDoc{}, CapacityPerHour: spec.Capacity}
 	docs := func(spans []Span) []SpanDoc {
 		out := make([]SpanDoc, 0, len(spans))
 		for _, s := range spans {

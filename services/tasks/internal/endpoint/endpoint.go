@@ -5,6 +5,7 @@ package endpoint
 
 import (
 	"context"
+	"time"
 
 	"github.com/go-kit/kit/endpoint"
 
@@ -22,6 +23,7 @@ type Endpoints struct {
 	ListOutcomes, CreateOutcome, GetOutcome, UpdateOutcome                                   endpoint.Endpoint
 	ListCalendars, CreateCalendar, GetCalendar, ReplaceCalendar, DeleteCalendar              endpoint.Endpoint
 	GetSettings, UpdateSettings                                                              endpoint.Endpoint
+	Next, Load, Slots                                                                        endpoint.Endpoint
 }
 
 // Requests, decoded by the transport. Invalid are what reading the request
@@ -62,6 +64,20 @@ type (
 	UpdateSettingsRequest struct {
 		IfMatch access.IfMatch
 		Patch   domain.SettingsPatch
+	}
+	// NextRequest asks for the caller's next task on Device.
+	NextRequest struct{ Device string }
+	// LoadRequest asks for User's tasks per hour from From to To; Slots
+	// for Count free hours from From.
+	LoadRequest struct {
+		User     string
+		From, To time.Time
+		Count    int
+	}
+	// Served is the next task (nil: none) and how long it is the device's.
+	Served struct {
+		Task  *domain.Task
+		Until time.Time
 	}
 )
 
@@ -129,6 +145,18 @@ func Make(s *service.Service, o *observe.Observer) Endpoints {
 		DeleteCalendar: wrap("DeleteCalendar", func(ctx context.Context, req any) (any, error) {
 			r := req.(httpkit.Ref)
 			return httpkit.Done{Err: s.DeleteCalendar(ctx, r.ID, r.IfMatch)}, nil
+		}),
+		Next: wrap("Next", func(ctx context.Context, req any) (any, error) {
+			t, until, err := s.Next(ctx, req.(NextRequest).Device)
+			return respond(Served{Task: t, Until: until}, err)
+		}),
+		Load: wrap("Load", func(ctx context.Context, req any) (any, error) {
+			r := req.(LoadRequest)
+			return respond(s.Load(ctx, r.User, r.From, r.To))
+		}),
+		Slots: wrap("Slots", func(ctx context.Context, req any) (any, error) {
+			r := req.(LoadRequest)
+			return respond(s.Slots(ctx, r.User, r.From, r.Count))
 		}),
 		GetSettings: wrap("GetSettings", func(ctx context.Context, _ any) (any, error) {
 			return respond(s.Settings(ctx))

@@ -123,6 +123,7 @@ func (s *Service) close(ctx context.Context, id uuid.UUID, ifMatch access.IfMatc
 		}
 		var fx Effects
 		if out.Next != nil {
+			out.Next.PlanReminder(pc.Settings.ReminderLead, now)
 			evs, err := taskEvents(TypeTaskRescheduled, out.Next, p.UserID)
 			if err != nil {
 				return Effects{}, err
@@ -145,6 +146,7 @@ func (s *Service) close(ctx context.Context, id uuid.UUID, ifMatch access.IfMatc
 			if err != nil {
 				return Effects{}, err
 			}
+			n.PlanReminder(pc.Settings.ReminderLead, now)
 			evs, err := taskEvents(TypeTaskCreated, n, p.UserID)
 			if err != nil {
 				return Effects{}, err

@@ -136,6 +136,7 @@ func (s *Service) planForDeal(ctx context.Context, r Projection, tenant uuid.UUI
 	if err := t.Apply(domain.TaskPatch{DueAt: &domain.DueAt{At: at}}); err != nil {
 		return err
 	}
+	t.PlanReminder(pc.Settings.ReminderLead, now)
 	evs, err := taskEvents(TypeTaskCreated, t, actor)
 	if err != nil {
 		return err

@@ -25,7 +25,34 @@ const (
 	TypeTaskRescheduled = catalog.TaskRescheduled
 	// TypeAttemptsExhausted ends a chain whose ladder is climbed.
 	TypeAttemptsExhausted = catalog.TaskAttemptsExhausted
+	// TypeDueSoon and TypeOverdue are a task's due-time events.
+	TypeDueSoon = catalog.TaskDueSoon
+	TypeOverdue = catalog.TaskOverdue
 )
+
+// The due-time events, as timers name them.
+const (
+	DueSoon = "due_soon"
+	Overdue = "overdue"
+)
+
+// DueEvents are the events of tasks whose due-time event (due_soon or
+// overdue) fell due: one each, about the task as it is.
+func DueEvents(event string, tasks []*domain.Task) ([]events.Event, error) {
+	typ := TypeOverdue
+	if event == DueSoon {
+		typ = TypeDueSoon
+	}
+	out := make([]events.Event, 0, len(tasks))
+	for _, t := range tasks {
+		e, err := events.New(Topic, Source, typ, t.TenantID(), t.ID().String(), &tasksv1.TaskChanged{Task: TaskMessage(t)})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
 
 func ts(t *time.Time) *timestamppb.Timestamp {
 	if t == nil {

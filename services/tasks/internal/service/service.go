@@ -57,6 +57,12 @@ type TaskRepository interface {
 	ListTasks(ctx context.Context, tenant uuid.UUID, v access.Viewer, q Query) ([]*domain.Task, error)
 	// Agenda counts owner's open tasks v may see by when they are due.
 	Agenda(ctx context.Context, tenant uuid.UUID, v access.Viewer, owner string, d AgendaDays) (Agenda, error)
+	// HourLoad counts owner's open tasks v may see by the hour (in zone)
+	// they are due in, from to to, leaving except out.
+	HourLoad(ctx context.Context, tenant uuid.UUID, v access.Viewer, owner, zone string, from, to time.Time, except uuid.UUID) (map[time.Time]int, error)
+	// ClaimNext claims for claimer, until until, owner's most urgent open
+	// task due before horizon that pick accepts and nobody else holds.
+	ClaimNext(ctx context.Context, tenant uuid.UUID, owner, claimer string, now, horizon, until time.Time, pick func(*domain.Task) bool) (*domain.Task, error)
 }
 
 // AgendaDays are the bounds of a day plan in someone's time zone: due
@@ -253,6 +259,16 @@ func (s *Service) CreateTask(ctx context.Context, in TaskInput) (*domain.Task, e
 	if err := s.settle(ctx, p.TenantID, t, zs, in.DueLocal); err != nil {
 		return nil, err
 	}
+	if t.DueAt() != nil {
+		pc, err := s.config.Planning(ctx, p.TenantID, "", t.OwnerID())
+		if err != nil {
+			return nil, err
+		}
+		t.PlanReminder(pc.Settings.ReminderLead, s.now())
+		if err := s.checkCapacity(ctx, p.TenantID, t, pc.calendarOf(t.OwnerID())); err != nil {
+			return nil, err
+		}
+	}
 	return t, s.tasks.Create(ctx, t, func(t *domain.Task) ([]events.Event, error) {
 		return taskEvents(TypeTaskCreated, t, p.UserID)
 	})
@@ -337,20 +353,39 @@ func (s *Service) UpdateTask(ctx context.Context, id uuid.UUID, ifMatch access.I
 	// change the task.
 	var zs zones
 	var refused error
-	if p, err := auth.Caller(ctx); err == nil && relinks {
+	p, err := auth.Caller(ctx)
+	if err == nil && relinks {
 		zs, refused = s.checkLinks(ctx, p, patch.Links())
 	}
-	t, _, err := s.change(ctx, id, ifMatch, TypeTaskUpdated, changed, only(func(t *domain.Task, p auth.Principal, _ time.Time) error {
+	// A new due time has a new reminder, lead before it.
+	redue := patch.DueAt != nil || patch.DueDate != nil || in.DueLocal != ""
+	var pc PlanContext
+	if err == nil && redue {
+		owners := []string{p.UserID}
+		if patch.OwnerID != nil {
+			owners = append(owners, *patch.OwnerID)
+		}
+		if pc, err = s.config.Planning(ctx, p.TenantID, "", owners...); err != nil {
+			return nil, err
+		}
+	}
+	t, _, err := s.change(ctx, id, ifMatch, TypeTaskUpdated, changed, only(func(t *domain.Task, p auth.Principal, now time.Time) error {
 		if err := apperr.Before(invalid, t.Apply(patch)); err != nil {
 			return err
 		}
 		if refused != nil {
 			return refused
 		}
-		if !relinks && in.DueLocal == "" {
-			return nil
+		if relinks || in.DueLocal != "" {
+			if err := s.settle(ctx, p.TenantID, t, zs, in.DueLocal); err != nil {
+				return err
+			}
 		}
-		return s.settle(ctx, p.TenantID, t, zs, in.DueLocal)
+		if redue {
+			t.PlanReminder(pc.Settings.ReminderLead, now)
+			return s.checkCapacity(ctx, p.TenantID, t, pc.calendarOf(t.OwnerID()))
+		}
+		return nil
 	}))
 	return t, err
 }

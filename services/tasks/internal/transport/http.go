@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ var QueryParams = map[string][]string{
 	"GET /v1/tasks":        {"limit", "cursor", "owner_id", "deal_id", "contact_id", "status", "kind", "due_from", "due_to", "overdue"},
 	"GET /v1/tasks/agenda": {"owner_id", "time_zone"},
 	"GET /v1/outcomes":     {"archived"},
+	"GET /v1/tasks/next":   {"device"},
+	"GET /v1/tasks/load":   {"user", "from", "to"},
+	"GET /v1/tasks/slots":  {"user", "from", "count"},
 }
 
 // Routes registers the tasks API on mux.
@@ -39,6 +43,79 @@ func Routes(mux *http.ServeMux, e endpoint.Endpoints) {
 	r.Handle("POST /v1/tasks/{id}/cancel", e.CancelTask, decodeCloseTask, httpkit.Encode(http.StatusOK, encodeClosed))
 	r.Handle("DELETE /v1/tasks/{id}", e.DeleteTask, httpkit.DecodeRef(domain.ErrTaskNotFound), httpkit.EncodeDone)
 	configRoutes(r, e)
+	r.Handle("GET /v1/tasks/next", e.Next, decodeNext, httpkit.Encode(http.StatusOK, encodeServed))
+	r.Handle("GET /v1/tasks/load", e.Load, decodeLoad, httpkit.Encode(http.StatusOK, encodeLoad))
+	r.Handle("GET /v1/tasks/slots", e.Slots, decodeLoad, httpkit.Encode(http.StatusOK, encodeLoad))
+}
+
+func decodeNext(_ context.Context, r *http.Request) (any, error) {
+	return endpoint.NextRequest{Device: r.URL.Query().Get("device")}, nil
+}
+
+// decodeLoad reads a load's or the slots' query: the user (the caller by
+// default), from (now) and to (a day on), or how many free hours (3).
+func decodeLoad(_ context.Context, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	var v apperr.Invalid
+	req := endpoint.LoadRequest{User: strings.TrimSpace(q.Get("user")), From: time.Now().UTC(), Count: 3}
+	if from := timeParam(&v, "from", q.Get("from")); from != nil {
+		req.From = *from
+	}
+	req.To = req.From.Add(24 * time.Hour)
+	if to := timeParam(&v, "to", q.Get("to")); to != nil {
+		req.To = *to
+	}
+	if c := q.Get("count"); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			v.Add("count", "must be a whole number from 1 to 20")
+		}
+		req.Count = n
+	}
+	return req, v.Err()
+}
+
+// servedView is the next task and how long it is the device's.
+type servedView struct {
+	Task         *taskView  `json:"task"`
+	ClaimedUntil *time.Time `json:"claimed_until"`
+}
+
+func encodeServed(s endpoint.Served) (any, int64) {
+	if s.Task == nil {
+		return servedView{}, 0
+	}
+	t := viewOf(s.Task)
+	return servedView{Task: &t, ClaimedUntil: &s.Until}, 0
+}
+
+// loadView is a user's tasks per hour.
+type loadView struct {
+	UserID          string     `json:"user_id"`
+	TimeZone        string     `json:"time_zone"`
+	CapacityPerHour int        `json:"capacity_per_hour"`
+	Hours           []hourView `json:"hours"`
+}
+
+type hourView struct {
+	Start   time.Time `json:"start"`
+	Tasks   int       `json:"tasks"`
+	Working bool      `json:"working"`
+	// Free is how many more tasks the hour holds; null without a limit.
+	Free *int `json:"free"`
+}
+
+func encodeLoad(l service.Load) (any, int64) {
+	v := loadView{UserID: l.UserID, TimeZone: l.TimeZone, CapacityPerHour: l.Capacity, Hours: make([]hourView, 0, len(l.Hours))}
+	for _, h := range l.Hours {
+		hv := hourView{Start: h.Start, Tasks: h.Tasks, Working: h.Working}
+		if l.Capacity > 0 {
+			free := max(0, l.Capacity-h.Tasks)
+			hv.Free = &free
+		}
+		v.Hours = append(v.Hours, hv)
+	}
+	return v, 0
 }
 
 // cursor is where a page ends.

@@ -73,11 +73,13 @@ func (d *Directory) Known(ctx context.Context, tenant uuid.UUID, l domain.Links)
 type Projection struct {
 	tx     pgx.Tx
 	tenant uuid.UUID
+	timers TimerQueue
 }
 
-// ProjectionOf is the projection of tenant in tx (scoped to that tenant).
-func ProjectionOf(tx pgx.Tx, tenant uuid.UUID) *Projection {
-	return &Projection{tx: tx, tenant: tenant}
+// ProjectionOf is the projection of tenant in tx (scoped to that tenant);
+// the tasks it plans have their due-time events scheduled on timers.
+func ProjectionOf(tx pgx.Tx, tenant uuid.UUID, timers TimerQueue) *Projection {
+	return &Projection{tx: tx, tenant: tenant, timers: timers}
 }
 
 var _ service.Projection = (*Projection)(nil)
@@ -217,11 +219,16 @@ func (p *Projection) ContactZone(ctx context.Context, contact uuid.UUID) (string
 // Save inserts the created tasks and stores the changed ones.
 func (p *Projection) Save(ctx context.Context, created, changed []*domain.Task) error {
 	b := &pgx.Batch{}
+	var timers []Timer
 	for _, t := range created {
 		queueInsert(b, t)
+		timers = append(timers, timersOf(nil, t)...)
 	}
 	for _, t := range changed {
 		queueUpdate(b, t)
 	}
-	return p.tx.SendBatch(ctx, b).Close()
+	if err := p.tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	return schedule(ctx, p.timers, p.tx, p.tenant, timers)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -23,16 +24,22 @@ import (
 // Tasks stores tasks. Each write owns its transaction: it scopes it to the
 // tenant, runs the use case's callback and stores the task with the
 // callback's events in the outbox.
-type Tasks struct{ pool *pgxpool.Pool }
+type Tasks struct {
+	pool   *pgxpool.Pool
+	timers TimerQueue
+}
 
-// NewTasks stores tasks in pool's database.
-func NewTasks(pool *pgxpool.Pool) *Tasks { return &Tasks{pool: pool} }
+// NewTasks stores tasks in pool's database and schedules their due-time
+// events on timers (nil: none).
+func NewTasks(pool *pgxpool.Pool, timers TimerQueue) *Tasks {
+	return &Tasks{pool: pool, timers: timers}
+}
 
 var _ service.TaskRepository = (*Tasks)(nil)
 
 const taskCols = `id, tenant_id, kind, subject, note, due_at, coalesce(to_char(due_date, 'YYYY-MM-DD'), ''), duration_minutes,
 	priority, owner_id, team, status, outcome, result, closed_by, closed_at, deal_id, contact_id, company_id, previous_id, attempt,
-	client_time_zone, version, created_at, updated_at`
+	client_time_zone, remind_at, version, created_at, updated_at`
 
 func scanTask(row pgx.Row) (*domain.Task, error) {
 	var r domain.TaskRecord
@@ -40,7 +47,7 @@ func scanTask(row pgx.Row) (*domain.Task, error) {
 	var deal, contact, company, previous *uuid.UUID
 	err := row.Scan(&r.ID, &r.TenantID, &f.Kind, &f.Subject, &f.Note, &f.DueAt, &f.DueDate, &f.DurationMinutes,
 		&f.Priority, &f.OwnerID, &f.Team, &r.Status, &r.Outcome, &r.Result, &r.ClosedBy, &r.ClosedAt,
-		&deal, &contact, &company, &previous, &r.Chain.Attempt, &r.ClientTimeZone, &r.Version, &r.CreatedAt, &r.UpdatedAt)
+		&deal, &contact, &company, &previous, &r.Chain.Attempt, &r.ClientTimeZone, &r.RemindAt, &r.Version, &r.CreatedAt, &r.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +64,7 @@ func taskArgs(t *domain.Task) []any {
 	}
 	return []any{r.TenantID, r.ID, f.Kind, f.Subject, f.Note, f.DueAt, due, f.DurationMinutes, f.Priority, f.OwnerID, f.Team,
 		r.Status, r.Outcome, r.Result, r.ClosedBy, r.ClosedAt, r.Version, r.CreatedAt, r.UpdatedAt,
-		nullID(f.DealID), nullID(f.ContactID), nullID(f.CompanyID), nullID(r.Chain.PreviousID), r.Chain.Attempt, r.ClientTimeZone}
+		nullID(f.DealID), nullID(f.ContactID), nullID(f.CompanyID), nullID(r.Chain.PreviousID), r.Chain.Attempt, r.ClientTimeZone, r.RemindAt}
 }
 
 // nullID is id as a nullable column: uuid.Nil is NULL.
@@ -87,7 +94,10 @@ func (s *Tasks) Create(ctx context.Context, t *domain.Task, evs func(*domain.Tas
 		if err := events.QueueAppend(ctx, b, list...); err != nil {
 			return err
 		}
-		return tx.SendBatch(ctx, b).Close()
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return schedule(ctx, s.timers, tx, t.TenantID(), timersOf(nil, t))
 	})
 }
 
@@ -95,9 +105,9 @@ func (s *Tasks) Create(ctx context.Context, t *domain.Task, evs func(*domain.Tas
 func queueInsert(b *pgx.Batch, t *domain.Task) {
 	b.Queue(`insert into tasks (tenant_id, id, kind, subject, note, due_at, due_date, duration_minutes, priority, owner_id, team,
 		status, outcome, result, closed_by, closed_at, version, created_at, updated_at,
-		deal_id, contact_id, company_id, previous_id, attempt, client_time_zone)
+		deal_id, contact_id, company_id, previous_id, attempt, client_time_zone, remind_at)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-		$20, $21, $22, $23, $24, $25)`, taskArgs(t)...)
+		$20, $21, $22, $23, $24, $25, $26)`, taskArgs(t)...)
 }
 
 // queueUpdate queues the update of t's row.
@@ -105,7 +115,8 @@ func queueUpdate(b *pgx.Batch, t *domain.Task) {
 	b.Queue(`update tasks set kind = $3, subject = $4, note = $5, due_at = $6, due_date = $7, duration_minutes = $8,
 			priority = $9, owner_id = $10, team = $11, status = $12, outcome = $13, result = $14, closed_by = $15, closed_at = $16,
 			version = $17, created_at = $18, updated_at = $19,
-			deal_id = $20, contact_id = $21, company_id = $22, previous_id = $23, attempt = $24, client_time_zone = $25
+			deal_id = $20, contact_id = $21, company_id = $22, previous_id = $23, attempt = $24, client_time_zone = $25,
+			remind_at = $26
 			where tenant_id = $1 and id = $2`, taskArgs(t)...)
 }
 
@@ -136,20 +147,25 @@ func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(servic
 		if t, err = get(ctx, tx, tenant, id, " for update"); err != nil {
 			return err
 		}
+		before := dueOf(t)
 		fx, err := fn(dealSteps{tx: tx, tenant: tenant}, t)
 		if err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
+		timers := timersOf(&before, t)
 		for _, p := range fx.Plan {
 			queueInsert(b, p)
+			timers = append(timers, timersOf(nil, p)...)
 		}
-		list := fx.Events
 		queueUpdate(b, t)
-		if err := events.QueueAppend(ctx, b, list...); err != nil {
+		if err := events.QueueAppend(ctx, b, fx.Events...); err != nil {
 			return err
 		}
-		return tx.SendBatch(ctx, b).Close()
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return schedule(ctx, s.timers, tx, tenant, timers)
 	})
 	return t, err
 }
@@ -268,4 +284,92 @@ func lockDeal(ctx context.Context, tx pgx.Tx, tenant, deal, except uuid.UUID) (s
 			(select count(*) from tasks where tenant_id = $1 and deal_id = $2 and status = 'open' and id <> $3)`,
 		tenant, deal, except).Scan(&status, &others)
 	return status, others, err
+}
+
+// HourLoad counts owner's open tasks v may see by the hour they are due in, from
+// (inclusive) to to, hours reckoned in zone, leaving except out.
+func (s *Tasks) HourLoad(ctx context.Context, tenant uuid.UUID, v access.Viewer, owner, zone string, from, to time.Time, except uuid.UUID) (map[time.Time]int, error) {
+	out := map[time.Time]int{}
+	err := postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `select date_trunc('hour', due_at at time zone $5) at time zone $5, count(*) from tasks
+			where tenant_id = $1 and owner_id = $2 and status = 'open' and due_at >= $3 and due_at < $4 and id <> $6
+			  and ($7 or (owner_id = $8 and $8 <> '') or ($9 and team = $10 and $10 <> ''))
+			group by 1`, tenant, owner, from, to, zone, except, v.All, v.UserID, v.TeamWide, v.Team)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var hour time.Time
+			var n int
+			if err := rows.Scan(&hour, &n); err != nil {
+				return err
+			}
+			out[hour.UTC()] = n
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ClaimNext serves owner the first open task, in the order most urgent
+// first (overdue, then due before horizon, the end of the owner's day;
+// by priority, then due time), that no other claimer holds and that pick
+// accepts, and claims it for claimer until until. The claim locks only
+// the task it takes, skipping one another request is taking: two requests
+// at once are served two tasks.
+func (s *Tasks) ClaimNext(ctx context.Context, tenant uuid.UUID, owner, claimer string, now, horizon, until time.Time,
+	pick func(*domain.Task) bool) (*domain.Task, error) {
+	// The owner's day: all-day tasks of today and before.
+	today := horizon.Add(-time.Nanosecond).Format(time.DateOnly)
+	var out *domain.Task
+	err := postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
+		for offset := 0; offset < 1000 && out == nil; offset += 50 {
+			rows, err := tx.Query(ctx, `select `+taskCols+` from tasks
+				where tenant_id = $1 and owner_id = $2 and status = 'open'
+				  and (due_at < $4 or due_date <= $5::date)
+				  and (claimed_by = $3 or claimed_by = '' or claim_until < $6)
+				order by (coalesce(due_at < $6, false) or coalesce(due_date < $5::date, false)) desc,
+				         case priority when 'high' then 0 when 'normal' then 1 else 2 end,
+				         coalesce(due_at, due_date::timestamptz), id
+				limit 50 offset $7`,
+				tenant, owner, claimer, horizon, today, now, offset)
+			if err != nil {
+				return err
+			}
+			batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Task, error) { return scanTask(row) })
+			if err != nil {
+				return err
+			}
+			var eligible []uuid.UUID
+			byID := map[uuid.UUID]*domain.Task{}
+			for _, t := range batch {
+				if pick(t) {
+					eligible = append(eligible, t.ID())
+					byID[t.ID()] = t
+				}
+			}
+			if len(eligible) > 0 {
+				var id uuid.UUID
+				err := tx.QueryRow(ctx, `with first as (
+						select id from tasks where tenant_id = $1 and id = any($2) and status = 'open'
+						  and (claimed_by = $3 or claimed_by = '' or claim_until < $4)
+						order by array_position($2, id) limit 1 for update skip locked)
+					update tasks t set claimed_by = $3, claim_until = $5 from first
+					where t.tenant_id = $1 and t.id = first.id returning t.id`, tenant, eligible, claimer, now, until).Scan(&id)
+				switch {
+				case err == nil:
+					out = byID[id]
+					return nil
+				case !errors.Is(err, pgx.ErrNoRows):
+					return err
+				}
+			}
+			if len(batch) < 50 {
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
 }
