@@ -175,6 +175,21 @@ func TestSettingsAndTheClientsCallWindow(t *testing.T) {
 	}
 	h.do("PATCH", "/v1/tasks/settings", admin, map[string]any{"discipline": "off"}, "If-Match", `"1"`).Want(t, http.StatusPreconditionFailed)
 
+	// The tenant's own kinds of task.
+	h.do("POST", "/v1/tasks", rep, map[string]any{"subject": "Demo", "kind": "demo"}).
+		WantField(t, "kind", "must be one of call, meeting, email, visit, todo")
+	h.do("PATCH", "/v1/tasks/settings", admin, map[string]any{"kinds": []string{"demo", "call"}}).WantField(t, "kinds/1", "is already a kind")
+	h.do("PATCH", "/v1/tasks/settings", admin, map[string]any{"kinds": []string{"demo", "delivery"}}).Want(t, http.StatusOK)
+	demo := h.do("POST", "/v1/tasks", rep, map[string]any{"subject": "Demo", "kind": "demo"}).Want(t, http.StatusCreated).Str("id")
+	if ids := ids(h.do("GET", "/v1/tasks?kind=demo", rep).Want(t, http.StatusOK)); len(ids) != 1 || ids[0] != demo {
+		t.Fatalf("the demo tasks: %v", ids)
+	}
+	h.do("PATCH", "/v1/tasks/settings", admin, map[string]any{"kinds": []string{"delivery"}}).Want(t, http.StatusOK)
+	h.do("PATCH", "/v1/tasks/"+demo, rep, map[string]any{"subject": "Demo, moved"}).Want(t, http.StatusOK) // keeps its dropped kind
+	h.do("PATCH", "/v1/tasks/"+demo, rep, map[string]any{"kind": "demo"}).Want(t, http.StatusOK)
+	h.do("POST", "/v1/tasks", rep, map[string]any{"subject": "Demo", "kind": "demo"}).
+		WantField(t, "kind", "must be one of call, meeting, email, visit, todo, delivery")
+
 	client := testenv.Call(t, "POST", h.contacts+"/v1/contacts", rep, map[string]any{"first_name": "Иван", "timezone": "Asia/Vladivostok"}).
 		Want(t, http.StatusCreated).Str("id")
 	task := h.do("POST", "/v1/tasks", rep, map[string]any{"kind": "call", "subject": "Позвонить", "contact_id": client}).Want(t, http.StatusCreated).Str("id")

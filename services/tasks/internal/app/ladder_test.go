@@ -40,7 +40,7 @@ func (c *clock) set(at time.Time) {
 
 // gateway runs the gateway program in front of the three services and
 // returns its URL.
-func (h *peered) gateway(t *testing.T) string {
+func (h *peered) gateway(t testing.TB) string {
 	t.Helper()
 	key := filepath.Join(t.TempDir(), "issuer.pub.pem")
 	if err := os.WriteFile(key, h.Issuer.PublicKeyPEM(), 0o600); err != nil {
@@ -55,7 +55,7 @@ func (h *peered) gateway(t *testing.T) string {
 }
 
 // russian provisions a Russian-speaking tenant, acknowledged by all three.
-func (h *peered) russian(t *testing.T) uuid.UUID {
+func (h *peered) russian(t testing.TB) uuid.UUID {
 	t.Helper()
 	id := uuid.New()
 	h.Provision(&tenancyv1.TenantRecord{Id: id.String(), Name: fmt.Sprintf("ru-%.8s", id), Generation: 1, Region: "local", Locale: "ru-RU"},

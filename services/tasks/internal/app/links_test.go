@@ -24,11 +24,11 @@ type peered struct {
 	contacts, sales string
 }
 
-func startWithPeers(t *testing.T) *peered { return startPeered(t, nil) }
+func startWithPeers(t testing.TB) *peered { return startPeered(t, nil) }
 
 // startPeered is startWithPeers with the tasks service on clock (nil: the
 // real one).
-func startPeered(t *testing.T, clock func() time.Time) *peered {
+func startPeered(t testing.TB, clock func() time.Time) *peered {
 	t.Helper()
 	w := testenv.NewWorld(t, catalog.ContactsTopic, catalog.SalesTopic, catalog.TasksTopic)
 	ports := testenv.FreePorts(t, 3)

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -61,8 +62,16 @@ func TestSettingsRefuseAWindowThatEndsBeforeItStarts(t *testing.T) {
 	if err := s.Apply(SettingsPatch{CallWindowFrom: &from, CallWindowTo: &to, Discipline: &lax}); !slices.Equal(fieldsOf(err), []string{"discipline", "call_window"}) {
 		t.Fatalf("%v", err)
 	}
-	if s != DefaultSettings() {
+	if !reflect.DeepEqual(s, DefaultSettings()) {
 		t.Fatal("a refused change changed the settings")
+	}
+	bad := []string{"demo", "call", "Demo!", "demo"}
+	if err := s.Apply(SettingsPatch{Kinds: &bad}); !slices.Equal(fieldsOf(err), []string{"kinds/1", "kinds/2", "kinds/3"}) {
+		t.Fatalf("bad kinds: %v", err)
+	}
+	kinds := []string{"demo", "delivery"}
+	if err := s.Apply(SettingsPatch{Kinds: &kinds}); err != nil || !slices.Equal(s.Kinds, kinds) {
+		t.Fatalf("%+v %v", s, err)
 	}
 	warn, days := DisciplineWarn, 30
 	if err := s.Apply(SettingsPatch{Discipline: &warn, RepeatSaleDays: &days}); err != nil || s.Discipline != warn || s.RepeatSaleDays != 30 {

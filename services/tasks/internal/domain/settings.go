@@ -37,8 +37,10 @@ type Settings struct {
 	RepeatSaleDays int
 	// ExhaustedLosesDeal loses a deal whose call attempts are exhausted.
 	ExhaustedLosesDeal bool
-	Version            int64
-	UpdatedAt          time.Time
+	// Kinds are the tenant's own kinds of task, besides Kinds.
+	Kinds     []string
+	Version   int64
+	UpdatedAt time.Time
 }
 
 // DefaultSettings are a new tenant's: strict, clients called 09:00–21:00
@@ -58,6 +60,7 @@ type SettingsPatch struct {
 	ReminderMinutes      *int
 	RepeatSaleDays       *int
 	ExhaustedLosesDeal   *bool
+	Kinds                *[]string
 }
 
 // Apply changes s as p says, validating the result; every broken rule is
@@ -106,6 +109,21 @@ func (s *Settings) Apply(p SettingsPatch) error {
 	}
 	if p.ExhaustedLosesDeal != nil {
 		next.ExhaustedLosesDeal = *p.ExhaustedLosesDeal
+	}
+	if p.Kinds != nil {
+		next.Kinds = []string{}
+		for i, k := range *p.Kinds {
+			switch {
+			case !kindKey.MatchString(k):
+				v.Add("kinds/"+strconv.Itoa(i), "must be 1 to 40 lower-case letters, digits or _, starting with a letter")
+			case slices.Contains(Kinds, k) || slices.Contains(next.Kinds, k):
+				v.Add("kinds/"+strconv.Itoa(i), "is already a kind")
+			}
+			next.Kinds = append(next.Kinds, k)
+		}
+		if len(next.Kinds) > 50 {
+			v.Add("kinds", "must hold at most 50 kinds")
+		}
 	}
 	if err := v.Err(); err != nil {
 		return err

@@ -3,6 +3,7 @@
 package domain
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -21,8 +22,11 @@ const (
 	StatusCancelled = "cancelled"
 )
 
-// Kinds of task.
+// Kinds of task every tenant has; a tenant adds its own (Settings.Kinds).
 var Kinds = []string{"call", "meeting", "email", "visit", "todo"}
+
+// kindKey is what a tenant's own kind looks like.
+var kindKey = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 
 // Priorities of a task, lowest first.
 var Priorities = []string{"low", "normal", "high"}
@@ -137,11 +141,11 @@ const (
 	maxName    = 200
 )
 
-// NewTask validates a new open task; every broken rule is reported under
-// its JSON name.
-func NewTask(tenant uuid.UUID, f TaskFields, now time.Time) (*Task, error) {
+// NewTask validates a new open task, of one of Kinds or of the tenant's
+// own kinds; every broken rule is reported under its JSON name.
+func NewTask(tenant uuid.UUID, f TaskFields, now time.Time, kinds ...string) (*Task, error) {
 	var v apperr.Invalid
-	checkFields(&v, &f)
+	checkFields(&v, &f, kinds)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -172,13 +176,14 @@ func (p TaskPatch) Links() Links {
 // SetClientZone records the client's time zone ("" unknown).
 func (t *Task) SetClientZone(zone string) { t.clientZone = zone }
 
-// checkFields normalises f and reports what breaks the rules.
-func checkFields(v *apperr.Invalid, f *TaskFields) {
+// checkFields normalises f and reports what breaks the rules; kinds are
+// the tenant's own kinds.
+func checkFields(v *apperr.Invalid, f *TaskFields, kinds []string) {
 	if f.Kind == "" {
 		f.Kind = "todo"
 	}
-	if !slices.Contains(Kinds, f.Kind) {
-		v.Add("kind", "must be one of "+strings.Join(Kinds, ", "))
+	if !slices.Contains(Kinds, f.Kind) && !slices.Contains(kinds, f.Kind) {
+		v.Add("kind", "must be one of "+strings.Join(append(slices.Clone(Kinds), kinds...), ", "))
 	}
 	f.Subject = strings.TrimSpace(f.Subject)
 	if f.Subject == "" || utf8.RuneCountInString(f.Subject) > maxSubject {
@@ -221,9 +226,10 @@ func checkFields(v *apperr.Invalid, f *TaskFields) {
 	}
 }
 
-// Apply changes an open task as p says, validating the result. A new
-// owner without a team leaves the old owner's team behind.
-func (t *Task) Apply(p TaskPatch) error {
+// Apply changes an open task as p says, validating the result (kinds: the
+// tenant's own). A new owner without a team leaves the old owner's team
+// behind.
+func (t *Task) Apply(p TaskPatch, kinds ...string) error {
 	if t.status != StatusOpen {
 		return ErrTaskClosed(t.status)
 	}
@@ -271,8 +277,11 @@ func (t *Task) Apply(p TaskPatch) error {
 	link(&f.DealID, p.DealID)
 	link(&f.ContactID, p.ContactID)
 	link(&f.CompanyID, p.CompanyID)
+	if f.Kind == t.f.Kind {
+		kinds = append(kinds, f.Kind) // a kind the tenant dropped stays on its tasks
+	}
 	var v apperr.Invalid
-	checkFields(&v, &f)
+	checkFields(&v, &f, kinds)
 	if err := v.Err(); err != nil {
 		return err
 	}

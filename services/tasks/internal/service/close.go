@@ -106,7 +106,7 @@ func (s *Service) close(ctx context.Context, id uuid.UUID, ifMatch access.IfMatc
 	var nextZones zones
 	var refused error
 	if in.Next != nil {
-		next, nextZones, refused = s.prepareNext(ctx, p, *in.Next)
+		next, nextZones, refused = s.prepareNext(ctx, p, *in.Next, pc.Settings.Kinds)
 	}
 	var out Closed
 	var warning string
@@ -231,12 +231,12 @@ func (s *Service) automatic(t *domain.Task, pc PlanContext, at time.Time) (time.
 
 // prepareNext validates a next step given with a closing and checks what
 // it names, before the task is locked.
-func (s *Service) prepareNext(ctx context.Context, p auth.Principal, in TaskInput) (*domain.Task, zones, error) {
+func (s *Service) prepareNext(ctx context.Context, p auth.Principal, in TaskInput, kinds []string) (*domain.Task, zones, error) {
 	f := in.Fields
 	if f.OwnerID == "" {
 		f.OwnerID = "-" // the closed task's owner, set once it is read
 	}
-	t, err := domain.NewTask(p.TenantID, f, s.now())
+	t, err := domain.NewTask(p.TenantID, f, s.now(), kinds...)
 	if err = apperr.Before(in.Invalid, err); err != nil {
 		return nil, nil, nestUnder("next", err)
 	}
@@ -260,7 +260,7 @@ func (s *Service) followNext(ctx context.Context, closed, prepared *domain.Task,
 			zs = zones{c.DealID: closed.ClientZone()}
 		}
 	}
-	n, err := domain.NewTask(closed.TenantID(), f, now)
+	n, err := domain.NewTask(closed.TenantID(), f, now, f.Kind) // prepareNext checked its kind
 	if err != nil {
 		return nil, nestUnder("next", err)
 	}

@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -109,6 +110,16 @@ type Service struct {
 func New(tasks TaskRepository, config ConfigRepository, directory Directory, peers Peers) *Service {
 	return &Service{tasks: tasks, config: config, directory: directory, peers: peers,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// kindsFor are the tenant's own kinds when kind is not one of every
+// tenant's (nil otherwise: no need to read them).
+func (s *Service) kindsFor(ctx context.Context, tenant uuid.UUID, kind string) ([]string, error) {
+	if kind == "" || slices.Contains(domain.Kinds, kind) {
+		return nil, nil
+	}
+	settings, err := s.config.Settings(ctx, tenant)
+	return settings.Kinds, err
 }
 
 // SetClock makes now the service's clock (tests move one by hand).
@@ -248,7 +259,11 @@ func (s *Service) CreateTask(ctx context.Context, in TaskInput) (*domain.Task, e
 	if in.DueLocal != "" && f.DueAt != nil {
 		invalid = append(invalid, twoDueTimes)
 	}
-	t, err := domain.NewTask(p.TenantID, f, s.now())
+	kinds, err := s.kindsFor(ctx, p.TenantID, f.Kind)
+	if err != nil {
+		return nil, err
+	}
+	t, err := domain.NewTask(p.TenantID, f, s.now(), kinds...)
 	if err = apperr.Before(invalid, err); err != nil {
 		return nil, err
 	}
@@ -357,6 +372,12 @@ func (s *Service) UpdateTask(ctx context.Context, id uuid.UUID, ifMatch access.I
 	if err == nil && relinks {
 		zs, refused = s.checkLinks(ctx, p, patch.Links())
 	}
+	var kinds []string
+	if patch.Kind != nil && err == nil {
+		if kinds, err = s.kindsFor(ctx, p.TenantID, *patch.Kind); err != nil {
+			return nil, err
+		}
+	}
 	// A new due time has a new reminder, lead before it.
 	redue := patch.DueAt != nil || patch.DueDate != nil || in.DueLocal != ""
 	var pc PlanContext
@@ -370,7 +391,7 @@ func (s *Service) UpdateTask(ctx context.Context, id uuid.UUID, ifMatch access.I
 		}
 	}
 	t, _, err := s.change(ctx, id, ifMatch, TypeTaskUpdated, changed, only(func(t *domain.Task, p auth.Principal, now time.Time) error {
-		if err := apperr.Before(invalid, t.Apply(patch)); err != nil {
+		if err := apperr.Before(invalid, t.Apply(patch, kinds...)); err != nil {
 			return err
 		}
 		if refused != nil {

@@ -183,10 +183,11 @@ type settingsBody struct {
 		From *string `json:"from"`
 		To   *string `json:"to"`
 	} `json:"call_window"`
-	FirstResponseMinutes *int  `json:"first_response_minutes"`
-	ReminderMinutes      *int  `json:"reminder_minutes"`
-	RepeatSaleDays       *int  `json:"repeat_sale_days"`
-	ExhaustedLosesDeal   *bool `json:"exhausted_loses_deal"`
+	FirstResponseMinutes *int      `json:"first_response_minutes"`
+	ReminderMinutes      *int      `json:"reminder_minutes"`
+	RepeatSaleDays       *int      `json:"repeat_sale_days"`
+	ExhaustedLosesDeal   *bool     `json:"exhausted_loses_deal"`
+	Kinds                *[]string `json:"kinds"`
 }
 
 func decodeUpdateSettings(_ context.Context, r *http.Request) (any, error) {
@@ -199,7 +200,7 @@ func decodeUpdateSettings(_ context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	p := domain.SettingsPatch{Discipline: b.Discipline, FirstResponseMinutes: b.FirstResponseMinutes, ReminderMinutes: b.ReminderMinutes,
-		RepeatSaleDays: b.RepeatSaleDays, ExhaustedLosesDeal: b.ExhaustedLosesDeal}
+		RepeatSaleDays: b.RepeatSaleDays, ExhaustedLosesDeal: b.ExhaustedLosesDeal, Kinds: b.Kinds}
 	if b.CallWindow != nil {
 		p.CallWindowFrom, p.CallWindowTo = b.CallWindow.From, b.CallWindow.To
 	}
@@ -214,6 +215,7 @@ type settingsView struct {
 	ReminderMinutes      int            `json:"reminder_minutes"`
 	RepeatSaleDays       int            `json:"repeat_sale_days"`
 	ExhaustedLosesDeal   bool           `json:"exhausted_loses_deal"`
+	Kinds                []string       `json:"kinds"`
 	Version              int64          `json:"version"`
 	UpdatedAt            *time.Time     `json:"updated_at"`
 }
@@ -221,7 +223,10 @@ type settingsView struct {
 func encodeSettings(s domain.Settings) (any, int64) {
 	v := settingsView{Discipline: s.Discipline, CallWindow: domain.SpanDoc{From: s.CallWindow.From.String(), To: s.CallWindow.To.String()},
 		FirstResponseMinutes: int(s.FirstResponse / time.Minute), ReminderMinutes: int(s.ReminderLead / time.Minute),
-		RepeatSaleDays: s.RepeatSaleDays, ExhaustedLosesDeal: s.ExhaustedLosesDeal, Version: s.Version}
+		RepeatSaleDays: s.RepeatSaleDays, ExhaustedLosesDeal: s.ExhaustedLosesDeal, Kinds: s.Kinds, Version: s.Version}
+	if v.Kinds == nil {
+		v.Kinds = []string{}
+	}
 	if !s.UpdatedAt.IsZero() {
 		v.UpdatedAt = &s.UpdatedAt
 	}

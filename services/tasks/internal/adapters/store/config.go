@@ -231,12 +231,12 @@ func (c *Config) DeleteCalendar(ctx context.Context, tenant, id uuid.UUID, fn fu
 }
 
 const settingsCols = `discipline, call_window_from, call_window_to, first_response_minutes, reminder_minutes, repeat_sale_days,
-	exhausted_loses_deal, version, updated_at`
+	exhausted_loses_deal, kinds, version, updated_at`
 
 func scanSettings(row pgx.Row) (domain.Settings, error) {
 	var s domain.Settings
 	var from, to, first, reminder int
-	err := row.Scan(&s.Discipline, &from, &to, &first, &reminder, &s.RepeatSaleDays, &s.ExhaustedLosesDeal, &s.Version, &s.UpdatedAt)
+	err := row.Scan(&s.Discipline, &from, &to, &first, &reminder, &s.RepeatSaleDays, &s.ExhaustedLosesDeal, &s.Kinds, &s.Version, &s.UpdatedAt)
 	s.CallWindow = domain.Span{From: domain.Clock(from), To: domain.Clock(to)}
 	s.FirstResponse, s.ReminderLead = time.Duration(first)*time.Minute, time.Duration(reminder)*time.Minute
 	return s, err
@@ -252,9 +252,13 @@ func getSettings(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, lock string) 
 }
 
 func putSettings(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, s domain.Settings, onConflict string) error {
-	_, err := tx.Exec(ctx, `insert into task_settings (tenant_id, `+settingsCols+`) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) `+onConflict,
+	kinds := s.Kinds
+	if kinds == nil {
+		kinds = []string{}
+	}
+	_, err := tx.Exec(ctx, `insert into task_settings (tenant_id, `+settingsCols+`) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) `+onConflict,
 		tenant, s.Discipline, int(s.CallWindow.From), int(s.CallWindow.To), int(s.FirstResponse/time.Minute), int(s.ReminderLead/time.Minute),
-		s.RepeatSaleDays, s.ExhaustedLosesDeal, s.Version, s.UpdatedAt)
+		s.RepeatSaleDays, s.ExhaustedLosesDeal, kinds, s.Version, s.UpdatedAt)
 	return err
 }
 
@@ -284,7 +288,7 @@ func (c *Config) UpdateSettings(ctx context.Context, tenant uuid.UUID, fn func(*
 			call_window_from = excluded.call_window_from, call_window_to = excluded.call_window_to,
 			first_response_minutes = excluded.first_response_minutes, reminder_minutes = excluded.reminder_minutes,
 			repeat_sale_days = excluded.repeat_sale_days, exhausted_loses_deal = excluded.exhausted_loses_deal,
-			version = excluded.version, updated_at = excluded.updated_at`)
+			kinds = excluded.kinds, version = excluded.version, updated_at = excluded.updated_at`)
 	})
 	return s, err
 }
