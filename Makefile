@@ -121,6 +121,7 @@ bench: postgres envtest-assets
 	set -o pipefail; go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./tests/bench/ | tee .cache/bench.txt
 	set -o pipefail; cd services/contacts && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
 	set -o pipefail; cd services/sales && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
+	set -o pipefail; cd services/tasks && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
 	set -o pipefail; cd services/operator && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt
 	go run ./tests/cmd/benchreport -out BENCHMARKS.md < .cache/bench.txt
 

@@ -34,6 +34,11 @@ var budgets = map[string]budget{
 	"Board/p95-ms":                   {100, false, "p95 ≤ 100 ms over 1,000,000 deals"},
 	"TenantToReady/ready-ms":         {5000, false, "≤ 5 s"},
 	"Tenants500ToReady/all-ready-s":  {60, false, "≤ 60 s for 500 tenants"},
+	"NextTask/p95-ms":                {10, false, "p95 ≤ 10 ms over 1,000,000 open tasks of 1,000 users"},
+	"CompleteWithNext/req/s":         {1000, true, "≥ 1,000 req/s"},
+	"CompleteWithNext/p99-ms":        {50, false, "p99 ≤ 50 ms"},
+	"DueSoonBurst/told-p99-s":        {5, false, "p99 ≤ 5 s for 100,000 due in one minute"},
+	"DueSoonBurst/published-p99-s":   {5, false, "p99 ≤ 5 s for 100,000 due in one minute"},
 }
 
 type row struct {

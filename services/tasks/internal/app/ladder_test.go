@@ -38,19 +38,19 @@ func (c *clock) set(at time.Time) {
 	c.at = at
 }
 
-// gateway runs the gateway program in front of the three services and
-// returns its URL.
-func (h *peered) gateway(t testing.TB) string {
+// gateway runs the gateway program in front of the three services, with
+// env added, and returns its URL.
+func (h *peered) gateway(t testing.TB, env ...string) string {
 	t.Helper()
 	key := filepath.Join(t.TempDir(), "issuer.pub.pem")
 	if err := os.WriteFile(key, h.Issuer.PublicKeyPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePorts(t, 1))
-	env := []string{"GATEWAY_ADDR=" + addr, "KAFKA_BROKERS=" + strings.Join(h.Brokers, ","), "AUTH_PUBLIC_KEY_FILE=" + key,
+	vars := []string{"GATEWAY_ADDR=" + addr, "KAFKA_BROKERS=" + strings.Join(h.Brokers, ","), "AUTH_PUBLIC_KEY_FILE=" + key,
 		"LOG_LEVEL=warn", httpkit.PeerVar("contacts") + "=" + h.contacts, httpkit.PeerVar("sales") + "=" + h.sales,
 		httpkit.PeerVar("tasks") + "=" + h.url}
-	testenv.StartProgram(t, testenv.BuildProgram(t, "gateway"), env, "http://"+addr+"/readyz")
+	testenv.StartProgram(t, testenv.BuildProgram(t, "gateway"), append(vars, env...), "http://"+addr+"/readyz")
 	return "http://" + addr
 }
 

@@ -81,7 +81,7 @@ func TestBadTasksAreRefusedWholly(t *testing.T) {
 	}
 	h.do("POST", "/v1/tasks", rep, map[string]any{"subject": "x", "due_at": "2027-01-15T10:00:00Z", "due_date": "2027-01-15"}).
 		Want(t, http.StatusUnprocessableEntity)
-	for _, bad := range []string{"?status=late", "?kind=fax", "?due_from=yesterday", "?overdue=maybe"} {
+	for _, bad := range []string{"?status=late", "?kind=Fax!", "?due_from=yesterday", "?overdue=maybe"} {
 		h.do("GET", "/v1/tasks"+bad, rep).Want(t, http.StatusUnprocessableEntity)
 	}
 	if have := ids(h.do("GET", "/v1/tasks", rep).Want(t, http.StatusOK)); len(have) != 0 {

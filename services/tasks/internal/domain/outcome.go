@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -61,12 +60,10 @@ type OutcomePatch struct {
 	Archived *bool
 }
 
-var outcomeKey = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
-
 // NewOutcome validates a new outcome placed at position.
 func NewOutcome(spec OutcomeSpec, position int, now time.Time) (*Outcome, error) {
 	var v apperr.Invalid
-	if !outcomeKey.MatchString(spec.Key) {
+	if !IsKey(spec.Key) {
 		v.Add("key", "must be 1 to 40 lower-case letters, digits or _, starting with a letter")
 	}
 	if !slices.Contains(Actions, spec.Action) {

@@ -114,7 +114,7 @@ func (s *Settings) Apply(p SettingsPatch) error {
 		next.Kinds = []string{}
 		for i, k := range *p.Kinds {
 			switch {
-			case !kindKey.MatchString(k):
+			case !IsKey(k):
 				v.Add("kinds/"+strconv.Itoa(i), "must be 1 to 40 lower-case letters, digits or _, starting with a letter")
 			case slices.Contains(Kinds, k) || slices.Contains(next.Kinds, k):
 				v.Add("kinds/"+strconv.Itoa(i), "is already a kind")

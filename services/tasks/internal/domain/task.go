@@ -25,8 +25,12 @@ const (
 // Kinds of task every tenant has; a tenant adds its own (Settings.Kinds).
 var Kinds = []string{"call", "meeting", "email", "visit", "todo"}
 
-// kindKey is what a tenant's own kind looks like.
-var kindKey = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+// key is what a tenant's own kind and an outcome's key look like: 1 to 40
+// lower-case letters, digits or _, starting with a letter.
+var key = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// IsKey reports whether s looks like a kind or an outcome's key.
+func IsKey(s string) bool { return key.MatchString(s) }
 
 // Priorities of a task, lowest first.
 var Priorities = []string{"low", "normal", "high"}

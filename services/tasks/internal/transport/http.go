@@ -149,7 +149,10 @@ func decodeListTasks(_ context.Context, r *http.Request) (any, error) {
 	q.DealID = httpkit.OptionalID(&v, "deal_id", values.Get("deal_id"))
 	q.ContactID = httpkit.OptionalID(&v, "contact_id", values.Get("contact_id"))
 	q.Status = oneOf("status", []string{domain.StatusOpen, domain.StatusDone, domain.StatusCancelled})
-	q.Kind = values.Get("kind") // the tenant's own kinds too: an unknown one lists nothing
+	// The tenant's own kinds too: an unknown one lists nothing.
+	if q.Kind = values.Get("kind"); q.Kind != "" && !domain.IsKey(q.Kind) {
+		v.Add("kind", "must be a kind such as call, meeting, email, visit, todo or one of the tenant's own")
+	}
 	q.DueFrom = timeParam(&v, "due_from", values.Get("due_from"))
 	q.DueTo = timeParam(&v, "due_to", values.Get("due_to"))
 	switch values.Get("overdue") {

@@ -294,18 +294,23 @@ func (c *Config) UpdateSettings(ctx context.Context, tenant uuid.UUID, fn func(*
 }
 
 // Planning reads the outcome of key, the settings and the calendars of
-// users and the default, in one batch.
+// users and the default, in one pipeline: one round trip.
 func (c *Config) Planning(ctx context.Context, tenant uuid.UUID, key string, users ...string) (service.PlanContext, error) {
-	var pc service.PlanContext
-	err := postgres.InTenant(ctx, c.pool, tenant, func(tx pgx.Tx) (err error) {
-		pc, err = readPlanning(ctx, tx, tenant, key, users)
-		return err
-	})
-	return pc, err
+	b, pc := planningBatch(tenant, key, users)
+	err := postgres.InTenantBatch(ctx, c.pool, tenant, b)
+	return *pc, err
 }
 
 func readPlanning(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, key string, users []string) (service.PlanContext, error) {
-	pc := service.PlanContext{Calendars: map[string]*domain.Calendar{}}
+	b, pc := planningBatch(tenant, key, users)
+	err := tx.SendBatch(ctx, b).Close()
+	return *pc, err
+}
+
+// planningBatch queues the reads of Planning; their results land in pc
+// once the batch is sent.
+func planningBatch(tenant uuid.UUID, key string, users []string) (*pgx.Batch, *service.PlanContext) {
+	pc := &service.PlanContext{Calendars: map[string]*domain.Calendar{}}
 	b := &pgx.Batch{}
 	if key != "" {
 		b.Queue(`select `+outcomeCols+` from outcomes where tenant_id = $1 and key = $2`, tenant, key).QueryRow(func(row pgx.Row) error {
@@ -336,7 +341,7 @@ func readPlanning(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, key string, 
 			}
 			return rows.Err()
 		})
-	return pc, tx.SendBatch(ctx, b).Close()
+	return b, pc
 }
 
 // Seed gives a tenant its defaults, once: the outcomes (when it has none),
