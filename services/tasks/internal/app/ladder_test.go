@@ -202,8 +202,10 @@ func TestOutcomesCompleteOrPlanWhatFollows(t *testing.T) {
 	if have := testenv.EventTypes(evs); have[0] != catalog.TaskCreated {
 		t.Fatalf("the next step's event: %v", have)
 	}
-	// Cancelling takes a next step too.
+	// Cancelling takes a next step too, and no outcome.
 	other := plan("Ещё звонок")
+	h.do("POST", "/v1/tasks/"+other+"/cancel", rep, map[string]any{"outcome": "reached"}).
+		WantField(t, "outcome", "a task cancelled has no outcome; complete it with one instead")
 	r = h.do("POST", "/v1/tasks/"+other+"/cancel", rep, map[string]any{"result": "Перенесли", "next": map[string]any{"subject": "Встреча"}}).
 		Want(t, http.StatusOK)
 	if r.Member("task").Str("status") != "cancelled" || r.Member("next").Str("subject") != "Встреча" {

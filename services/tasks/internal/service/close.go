@@ -115,6 +115,9 @@ func (s *Service) close(ctx context.Context, id uuid.UUID, ifMatch access.IfMatc
 			return Effects{}, err
 		}
 		if typ == TypeTaskCancelled {
+			if in.Outcome != "" || in.CallbackAt != nil {
+				return Effects{}, apperr.Field("outcome", "a task cancelled has no outcome; complete it with one instead")
+			}
 			if err := t.Cancel(in.Result, p.UserID, now); err != nil {
 				return Effects{}, err
 			}
