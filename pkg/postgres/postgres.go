@@ -52,6 +52,15 @@ var ErrNoTenant = errors.New("postgres: tenant id is required")
 // InTenant runs fn in a transaction in which row-level security admits only
 // tenantID's rows. It commits when fn returns nil and rolls back otherwise.
 func InTenant(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, fn func(pgx.Tx) error) error {
+	return InTenantReading(ctx, pool, tenantID, nil, fn)
+}
+
+// InTenantReading is InTenant whose first reads travel with the begin and
+// the tenant's scope, in the same round trip: reads queues them (with
+// their result callbacks, which may fail the transaction), and fn runs
+// once they are read. A write's "lock the row, then change it" costs one
+// round trip fewer.
+func InTenantReading(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, reads func(*pgx.Batch), fn func(pgx.Tx) error) error {
 	if tenantID == uuid.Nil {
 		return ErrNoTenant
 	}
@@ -61,6 +70,9 @@ func InTenant(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, fn fu
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
 	b.Queue(`select set_config('app.tenant_id', $1, true)`, tenantID.String())
+	if reads != nil {
+		reads(b)
+	}
 	br := pool.SendBatch(ctx, b)
 	tx := br.Tx()
 	if err := br.Close(); err != nil {

@@ -83,11 +83,17 @@ func idOf(id *uuid.UUID) uuid.UUID {
 }
 
 // Create inserts t with the events evs names for it, in one round trip.
-func (s *Tasks) Create(ctx context.Context, t *domain.Task, evs func(*domain.Task) ([]events.Event, error)) error {
+func (s *Tasks) Create(ctx context.Context, t *domain.Task, evs func(*domain.Task) ([]events.Event, error)) (err error) {
 	list, err := evs(t)
 	if err != nil {
 		return err
 	}
+	timers := timersOf(nil, t)
+	defer func() {
+		if err == nil {
+			committed(s.timers, t.TenantID(), timers)
+		}
+	}()
 	return postgres.InTenant(ctx, s.pool, t.TenantID(), func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		queueInsert(b, t)
@@ -97,7 +103,7 @@ func (s *Tasks) Create(ctx context.Context, t *domain.Task, evs func(*domain.Tas
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		return schedule(ctx, s.timers, tx, t.TenantID(), timersOf(nil, t))
+		return schedule(ctx, s.timers, tx, t.TenantID(), timers)
 	})
 }
 
@@ -142,18 +148,25 @@ func get(ctx context.Context, tx pgx.Tx, tenant, id uuid.UUID, lock string) (*do
 // and stores the task, the tasks it plans and the events in one round trip.
 func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(service.DealSteps, *domain.Task) (service.Effects, error)) (*domain.Task, error) {
 	var t *domain.Task
-	err := postgres.InTenant(ctx, s.pool, tenant, func(tx pgx.Tx) error {
-		var err error
-		if t, err = get(ctx, tx, tenant, id, " for update"); err != nil {
+	// The row is locked in the round trip that begins the transaction.
+	lock := func(b *pgx.Batch) {
+		b.Queue(`select `+taskCols+` from tasks where tenant_id = $1 and id = $2 for update`, tenant, id).QueryRow(func(row pgx.Row) error {
+			var err error
+			if t, err = scanTask(row); errors.Is(err, pgx.ErrNoRows) {
+				return domain.ErrTaskNotFound
+			}
 			return err
-		}
+		})
+	}
+	var timers []Timer
+	err := postgres.InTenantReading(ctx, s.pool, tenant, lock, func(tx pgx.Tx) error {
 		before := dueOf(t)
 		fx, err := fn(dealSteps{tx: tx, tenant: tenant}, t)
 		if err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
-		timers := timersOf(&before, t)
+		timers = timersOf(&before, t)
 		for _, p := range fx.Plan {
 			queueInsert(b, p)
 			timers = append(timers, timersOf(nil, p)...)
@@ -167,6 +180,9 @@ func (s *Tasks) Update(ctx context.Context, tenant, id uuid.UUID, fn func(servic
 		}
 		return schedule(ctx, s.timers, tx, tenant, timers)
 	})
+	if err == nil {
+		committed(s.timers, tenant, timers)
+	}
 	return t, err
 }
 

@@ -27,9 +27,12 @@ type Timer struct {
 }
 
 // TimerQueue schedules timers in a write's transaction: they are planned
-// exactly when the write commits.
+// exactly when the write commits. Committed tells it that a write's
+// timers committed (it may then skip scheduling them again while they
+// wait).
 type TimerQueue interface {
 	ScheduleTx(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, timers []Timer) error
+	Committed(tenant uuid.UUID, timers []Timer)
 }
 
 func schedule(ctx context.Context, q TimerQueue, tx pgx.Tx, tenant uuid.UUID, timers []Timer) error {
@@ -37,6 +40,12 @@ func schedule(ctx context.Context, q TimerQueue, tx pgx.Tx, tenant uuid.UUID, ti
 		return nil
 	}
 	return q.ScheduleTx(ctx, tx, tenant, timers)
+}
+
+func committed(q TimerQueue, tenant uuid.UUID, timers []Timer) {
+	if q != nil && len(timers) > 0 {
+		q.Committed(tenant, timers)
+	}
 }
 
 // due is what a task's timers depend on.

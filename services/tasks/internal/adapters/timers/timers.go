@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,7 +59,22 @@ type EventsOf func(event string, tasks []*domain.Task) ([]events.Event, error)
 // transactions and works the jobs.
 type Queue struct {
 	client *river.Client[pgx.Tx]
+	// waiting are timers this replica saw commit and that have not come
+	// yet: their jobs wait in river's table (nothing removes a job before
+	// it runs), so scheduling one again would only be skipped as a
+	// duplicate. Many tasks are due at a round hour.
+	mu      sync.Mutex
+	waiting map[waitKey]time.Time
 }
+
+type waitKey struct {
+	tenant uuid.UUID
+	event  string
+	at     int64
+}
+
+// maxWaiting bounds the memory of waiting timers.
+const maxWaiting = 100_000
 
 var _ store.TimerQueue = (*Queue)(nil)
 
@@ -104,11 +120,52 @@ func New(pool *pgxpool.Pool, log *slog.Logger, eventsOf EventsOf, o Options) (*Q
 	if err != nil {
 		return nil, fmt.Errorf("timers: %w", err)
 	}
-	return &Queue{client: client}, nil
+	return &Queue{client: client, waiting: map[waitKey]time.Time{}}, nil
+}
+
+// Committed remembers timers whose jobs a committed write scheduled.
+func (q *Queue) Committed(tenant uuid.UUID, timers []store.Timer) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.waiting)+len(timers) > maxWaiting {
+		now := time.Now()
+		for k, at := range q.waiting {
+			if !at.After(now) {
+				delete(q.waiting, k)
+			}
+		}
+		if len(q.waiting)+len(timers) > maxWaiting {
+			clear(q.waiting)
+		}
+	}
+	for _, t := range timers {
+		at := t.At.UTC().Truncate(time.Second)
+		q.waiting[waitKey{tenant, t.Event, at.Unix()}] = at
+	}
+}
+
+// unseen are the timers not known to wait: those yet to come by more than
+// a second that a committed write scheduled are left out.
+func (q *Queue) unseen(tenant uuid.UUID, timers []store.Timer) []store.Timer {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	soon := time.Now().Add(time.Second)
+	out := timers[:0:0]
+	for _, t := range timers {
+		at := t.At.UTC().Truncate(time.Second)
+		if known, ok := q.waiting[waitKey{tenant, t.Event, at.Unix()}]; ok && known.After(soon) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // ScheduleTx inserts the timers' jobs in tx.
 func (q *Queue) ScheduleTx(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, timers []store.Timer) error {
+	if timers = q.unseen(tenant, timers); len(timers) == 0 {
+		return nil
+	}
 	params := make([]river.InsertManyParams, len(timers))
 	for i, t := range timers {
 		params[i] = river.InsertManyParams{Args: DueArgs{TenantID: tenant, Event: t.Event, At: t.At.UTC().Truncate(time.Second)},
