@@ -197,3 +197,52 @@ func TestInTenantRollsBackOnPanic(t *testing.T) {
 		t.Fatalf("after the panic: id %d, %v (want the row unchanged and unlocked)", id, err)
 	}
 }
+
+// The reads InTenantReading sends with the begin are scoped to the tenant
+// and hold their row locks for fn; a read that fails ends it before fn.
+func TestInTenantReadingReadsInScopeWithTheBegin(t *testing.T) {
+	ctx, p := setup(t)
+	a, b := uuid.New(), uuid.New()
+	for _, tenant := range []uuid.UUID{a, b} {
+		if err := postgres.InTenant(ctx, p.Pool, tenant, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `insert into notes values ($1, 1, 'mine')`, tenant)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	var locked bool
+	err := postgres.InTenantReading(ctx, p.Pool, a, func(batch *pgx.Batch) {
+		batch.Queue(`select count(*) from (select 1 from notes for update) x`).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+	}, func(tx pgx.Tx) error {
+		// The lock is this transaction's: another cannot take it now.
+		other, err := p.Pool.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = other.Rollback(ctx) }()
+		if _, err := other.Exec(ctx, `select set_config('app.tenant_id', $1, true)`, a.String()); err != nil {
+			return err
+		}
+		_, err = other.Exec(ctx, `select 1 from notes for update nowait`)
+		locked = err != nil
+		return nil
+	})
+	if err != nil || n != 1 || !locked {
+		t.Fatalf("read %d rows of tenant a (want 1), locked %v: %v", n, locked, err)
+	}
+	gone := errors.New("no such note")
+	ran := false
+	err = postgres.InTenantReading(ctx, p.Pool, a, func(batch *pgx.Batch) {
+		batch.Queue(`select 1 from notes where false`).QueryRow(func(row pgx.Row) error {
+			if err := row.Scan(new(int)); errors.Is(err, pgx.ErrNoRows) {
+				return gone
+			}
+			return nil
+		})
+	}, func(pgx.Tx) error { ran = true; return nil })
+	if !errors.Is(err, gone) || ran {
+		t.Fatalf("a failed read: %v, fn ran %v", err, ran)
+	}
+}
