@@ -157,6 +157,22 @@ func TestTheProjectionFollowsContactsAndDeals(t *testing.T) {
 	// The merged contact is gone: it can no longer be named.
 	r = h.do("POST", "/v1/tasks", rep, map[string]any{"subject": "Call the twin", "contact_id": twin}).Want(t, http.StatusUnprocessableEntity)
 	r.WantField(t, "contact_id", "no such contact")
+
+	// Unmerged, the twin is itself again, with its task back; the
+	// contact's own task stays.
+	testenv.Call(t, "POST", h.contacts+"/v1/contacts/"+contact+"/unmerge", admin, nil).Want(t, http.StatusOK)
+	testenv.Eventually(t, "the unmerged contact's task given back", func() bool {
+		return h.do("GET", "/v1/tasks/"+twinTask, rep).Want(t, http.StatusOK).Str("contact_id") == twin
+	})
+	if r := h.do("GET", "/v1/tasks/"+twinTask, rep).Want(t, http.StatusOK); r.Body["version"] != float64(3) || r.Body["client"] != nil {
+		t.Fatalf("the task given back: %s", r.Raw)
+	}
+	if c := h.do("GET", "/v1/tasks/"+task, rep).Want(t, http.StatusOK).Str("contact_id"); c != contact {
+		t.Fatalf("the contact's own task moved to %s", c)
+	}
+	testenv.Eventually(t, "the restored contact known again", func() bool {
+		return h.do("POST", "/v1/tasks", rep, map[string]any{"subject": "Call the twin", "contact_id": twin}).Status == http.StatusCreated
+	})
 }
 
 // The contact's timeline shows the tasks about the contact and how they ended.

@@ -35,8 +35,12 @@ type Projection interface {
 	// directly or through one of its deals.
 	RetimeTasks(ctx context.Context, contact uuid.UUID) error
 	// RelinkTasks moves the tasks of the from contacts to the to contact
-	// (their next version, at now) and returns them.
+	// (their next version, at now) and returns them; UnlinkTasks gives the
+	// restored contacts back the tasks a merge moved to target.
 	RelinkTasks(ctx context.Context, from []uuid.UUID, to uuid.UUID, now time.Time) ([]*domain.Task, error)
+	UnlinkTasks(ctx context.Context, target uuid.UUID, restored []uuid.UUID, now time.Time) ([]*domain.Task, error)
+	// RestoreContacts brings back contacts an unmerge restored.
+	RestoreContacts(ctx context.Context, ks ...Known) error
 	// Publish stores events in the outbox in the same transaction.
 	Publish(ctx context.Context, evs ...events.Event) error
 	// Deal locks the deal's tasks until the transaction ends and reads its
@@ -108,6 +112,21 @@ func dealMessage(typ string) aboutDeal {
 	return &salesv1.DealUpdated{}
 }
 
+// publishMoved publishes crm.task.updated for tasks a merge or an unmerge
+// moved to another contact.
+func (s *Service) publishMoved(ctx context.Context, r Projection, moved []*domain.Task, actor string) error {
+	for _, t := range moved {
+		evs, err := taskEvents(TypeTaskUpdated, t, actor, "contact_id")
+		if err != nil {
+			return err
+		}
+		if err := r.Publish(ctx, evs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ApplyEvent keeps the projection from one event of the contacts or the
 // sales service, in the consumer's transaction r.
 func (s *Service) ApplyEvent(ctx context.Context, r Projection, e events.Event) error {
@@ -170,28 +189,43 @@ func (s *Service) ApplyEvent(ctx context.Context, r Projection, e events.Event) 
 		if err != nil {
 			return err
 		}
-		for _, t := range moved {
-			evs, err := taskEvents(TypeTaskUpdated, t, m.GetActorId(), "contact_id")
-			if err != nil {
-				return err
-			}
-			if err := r.Publish(ctx, evs...); err != nil {
-				return err
-			}
+		if err := s.publishMoved(ctx, r, moved, m.GetActorId()); err != nil {
+			return err
 		}
 		return r.RetimeTasks(ctx, target.ID)
 	case catalog.ContactUnmerged:
-		// The restored contacts are themselves again; tasks moved to the
-		// survivor stay with it, where their history now is.
+		// The restored contacts are themselves again, with the tasks the
+		// merge had moved to the one that remained.
 		var m contactsv1.ContactUnmerged
 		if err := e.Unmarshal(&m); err != nil {
 			return err
 		}
-		ks := []Known{contactKnown(m.GetTarget())}
-		for _, c := range m.GetRestored() {
-			ks = append(ks, contactKnown(c))
+		target := contactKnown(m.GetTarget())
+		if err := r.UpsertContacts(ctx, target); err != nil {
+			return err
 		}
-		return r.UpsertContacts(ctx, ks...)
+		restored := make([]Known, 0, len(m.GetRestored()))
+		ids := make([]uuid.UUID, 0, len(m.GetRestored()))
+		for _, c := range m.GetRestored() {
+			k := contactKnown(c)
+			restored, ids = append(restored, k), append(ids, k.ID)
+		}
+		if err := r.RestoreContacts(ctx, restored...); err != nil {
+			return err
+		}
+		back, err := r.UnlinkTasks(ctx, target.ID, ids, s.now())
+		if err != nil {
+			return err
+		}
+		if err := s.publishMoved(ctx, r, back, m.GetActorId()); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := r.RetimeTasks(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	case catalog.CompanyCreated, catalog.CompanyUpdated:
 		var m interface {
 			proto.Message

@@ -172,14 +172,53 @@ func (p *Projection) RetimeTasks(ctx context.Context, contact uuid.UUID) error {
 	return err
 }
 
-// RelinkTasks moves the tasks of the from contacts to the to contact.
+// RelinkTasks moves the tasks of the from contacts to the to contact,
+// remembering where each came from.
 func (p *Projection) RelinkTasks(ctx context.Context, from []uuid.UUID, to uuid.UUID, now time.Time) ([]*domain.Task, error) {
+	if _, err := p.tx.Exec(ctx, `insert into task_relinks (tenant_id, task_id, from_contact, to_contact)
+		select tenant_id, id, contact_id, $3 from tasks where tenant_id = $1 and contact_id = any($2)
+		on conflict (tenant_id, task_id) do update set from_contact = excluded.from_contact, to_contact = excluded.to_contact`,
+		p.tenant, from, to); err != nil {
+		return nil, err
+	}
 	rows, err := p.tx.Query(ctx, `update tasks set contact_id = $3, version = version + 1, updated_at = $4
 		where tenant_id = $1 and contact_id = any($2) returning `+taskCols, p.tenant, from, to, now)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Task, error) { return scanTask(row) })
+}
+
+// UnlinkTasks gives the restored contacts back the tasks a merge moved to
+// target (those still about target), and forgets where they came from.
+func (p *Projection) UnlinkTasks(ctx context.Context, target uuid.UUID, restored []uuid.UUID, now time.Time) ([]*domain.Task, error) {
+	rows, err := p.tx.Query(ctx, `with back as (
+			delete from task_relinks where tenant_id = $1 and to_contact = $2 and from_contact = any($3)
+			returning task_id, from_contact)
+		update tasks set contact_id = back.from_contact, version = version + 1, updated_at = $4
+		from back where tenant_id = $1 and id = back.task_id and contact_id = $2
+		returning `+taskCols, p.tenant, target, restored, now) // back's columns are no task's: the names are the task's
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Task, error) { return scanTask(row) })
+}
+
+// RestoreContacts brings back contacts an unmerge restored, as they were:
+// their version is the one they had when merged.
+func (p *Projection) RestoreContacts(ctx context.Context, ks ...service.Known) error {
+	b := &pgx.Batch{}
+	for _, k := range ks {
+		a := k.Access
+		if a == nil {
+			a = &access.Record{}
+		}
+		b.Queue(`update known_contacts set time_zone = $3, owner_id = $4, team = $5, shared_users = $6, shared_teams = $7,
+				deleted = false, merged_into = null, version = greatest(version, $8)
+			where tenant_id = $1 and id = $2`,
+			p.tenant, k.ID, k.TimeZone, a.Owner, a.Team, nonNil(a.SharedUsers), nonNil(a.SharedTeams), k.Version)
+	}
+	return p.tx.SendBatch(ctx, b).Close()
 }
 
 // Publish stores events in the outbox.

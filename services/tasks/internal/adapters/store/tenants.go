@@ -28,7 +28,7 @@ func (Tenants) Apply(ctx context.Context, tx pgx.Tx, rec *tenancyv1.TenantRecord
 // Purge removes every row the service holds for the tenant (deletionPolicy
 // Delete); the transaction is scoped to that tenant, so RLS bounds it too.
 func (Tenants) Purge(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
-	for _, table := range []string{"tasks", "outcomes", "calendars", "task_settings", "known_contacts", "known_companies", "known_deals", "idempotency_keys"} {
+	for _, table := range []string{"tasks", "task_relinks", "outcomes", "calendars", "task_settings", "known_contacts", "known_companies", "known_deals", "idempotency_keys"} {
 		if _, err := tx.Exec(ctx, `delete from `+table+` where tenant_id = $1`, tenantID); err != nil {
 			return err
 		}

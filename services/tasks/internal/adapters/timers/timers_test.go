@@ -14,7 +14,7 @@ import (
 func TestCommittedTimersAreNotScheduledAgainWhileTheyWait(t *testing.T) {
 	q := &Queue{waiting: map[waitKey]time.Time{}}
 	tenant, other := uuid.New(), uuid.New()
-	later := time.Now().Add(time.Hour)
+	later := time.Now().Add(time.Hour).Truncate(time.Second) // timers fall on whole seconds
 	soon := time.Now().Add(500 * time.Millisecond)
 	q.Committed(tenant, []store.Timer{{Event: store.Overdue, At: later}, {Event: store.Overdue, At: soon}})
 	have := q.unseen(tenant, []store.Timer{
