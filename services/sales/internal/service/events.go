@@ -11,6 +11,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	salesv1 "github.com/rapportcrm/rapport/pkg/gen/crm/sales/v1"
+	"github.com/rapportcrm/rapport/pkg/ids"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 )
 
@@ -34,19 +35,12 @@ const (
 
 func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
 
-func idString(id uuid.UUID) string {
-	if id == uuid.Nil {
-		return ""
-	}
-	return id.String()
-}
-
 // DealMessage is the event form of a deal.
 func DealMessage(d *domain.Deal, probability int, base string, rates map[string]domain.Rate) *salesv1.Deal {
 	m := &salesv1.Deal{Id: d.ID().String(), TenantId: d.TenantID().String(), Title: d.Title(), PipelineId: d.PipelineID().String(),
 		StageId: d.StageID().String(), Status: string(d.Status()), Currency: d.Currency(), BaseCurrency: base,
-		ContactId: idString(d.ContactID()), CompanyId: idString(d.CompanyID()), OwnerId: d.OwnerID(), Team: d.Team(),
-		ExpectedCloseDate: d.ExpectedCloseDate(), Source: d.Source(), Tags: d.Tags(), LossReasonId: idString(d.LossReasonID()),
+		ContactId: ids.String(d.ContactID()), CompanyId: ids.String(d.CompanyID()), OwnerId: d.OwnerID(), Team: d.Team(),
+		ExpectedCloseDate: d.ExpectedCloseDate(), Source: d.Source(), Tags: d.Tags(), LossReasonId: ids.String(d.LossReasonID()),
 		LossComment: d.LossComment(), Probability: int32(probability), Version: d.Version(), CreatedAt: ts(d.CreatedAt()),
 		UpdatedAt: ts(d.UpdatedAt()), StageEnteredAt: ts(d.StageEnteredAt())}
 	if d.Amount() != nil {

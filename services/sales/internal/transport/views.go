@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/ids"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 )
@@ -97,17 +98,10 @@ func nextTaskView(n *domain.NextStep) *nextTaskJSON {
 	return v
 }
 
-func optID(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
-}
-
 func dealView(d *domain.Deal) dealJSON {
 	v := dealJSON{ID: d.ID(), Title: d.Title(), PipelineID: d.PipelineID(), StageID: d.StageID(), Status: string(d.Status()), Amount: d.Amount(),
-		Currency: d.Currency(), ContactID: optID(d.ContactID()), CompanyID: optID(d.CompanyID()), OwnerID: d.OwnerID(), Team: d.Team(), Source: d.Source(),
-		Tags: d.Tags(), Custom: d.Custom(), LossReasonID: optID(d.LossReasonID()), LossComment: d.LossComment(), StageEnteredAt: d.StageEnteredAt(),
+		Currency: d.Currency(), ContactID: ids.Ptr(d.ContactID()), CompanyID: ids.Ptr(d.CompanyID()), OwnerID: d.OwnerID(), Team: d.Team(), Source: d.Source(),
+		Tags: d.Tags(), Custom: d.Custom(), LossReasonID: ids.Ptr(d.LossReasonID()), LossComment: d.LossComment(), StageEnteredAt: d.StageEnteredAt(),
 		ClosedAt: d.ClosedAt(), Version: d.Version(), CreatedAt: d.CreatedAt(), UpdatedAt: d.UpdatedAt(), NextTask: nextTaskView(d.NextStep())}
 	if d.ExpectedCloseDate() != "" {
 		s := d.ExpectedCloseDate()
@@ -144,7 +138,7 @@ type moveJSON struct {
 }
 
 func moveView(m domain.Move) moveJSON {
-	return moveJSON{ID: m.ID, FromStageID: optID(m.FromStageID), ToStageID: m.ToStageID, ActorID: m.ActorID, MovedAt: m.At}
+	return moveJSON{ID: m.ID, FromStageID: ids.Ptr(m.FromStageID), ToStageID: m.ToStageID, ActorID: m.ActorID, MovedAt: m.At}
 }
 
 type columnJSON struct {

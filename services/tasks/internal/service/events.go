@@ -9,6 +9,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/events"
 	tasksv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tasks/v1"
+	"github.com/rapportcrm/rapport/pkg/ids"
 	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
 )
 
@@ -69,15 +70,8 @@ func TaskMessage(t *domain.Task) *tasksv1.Task {
 		DueAt: ts(f.DueAt), DueDate: f.DueDate, DurationMinutes: int32(f.DurationMinutes), Priority: f.Priority,
 		OwnerId: f.OwnerID, Team: f.Team, Status: t.Status(), Outcome: t.Outcome(), Result: t.Result(),
 		ClosedBy: t.ClosedBy(), ClosedAt: ts(t.ClosedAt()), Version: t.Version(), CreatedAt: ts(&created), UpdatedAt: ts(&updated),
-		DealId: idString(f.DealID), ContactId: idString(f.ContactID), CompanyId: idString(f.CompanyID),
-		PreviousTaskId: idString(t.Chain().PreviousID), Attempt: int32(t.Chain().Attempt), ClientTimeZone: t.ClientZone()}
-}
-
-func idString(id uuid.UUID) string {
-	if id == uuid.Nil {
-		return ""
-	}
-	return id.String()
+		DealId: ids.String(f.DealID), ContactId: ids.String(f.ContactID), CompanyId: ids.String(f.CompanyID),
+		PreviousTaskId: ids.String(t.Chain().PreviousID), Attempt: int32(t.Chain().Attempt), ClientTimeZone: t.ClientZone()}
 }
 
 // taskEvents is the event of typ for t, by actor.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
+	"github.com/rapportcrm/rapport/pkg/ids"
 	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
 	"github.com/rapportcrm/rapport/services/tasks/internal/endpoint"
 	"github.com/rapportcrm/rapport/services/tasks/internal/service"
@@ -399,13 +400,6 @@ type client struct {
 	DueLocal *string `json:"due_local"`
 }
 
-func optID(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
-}
-
 func viewOf(t *domain.Task) taskView {
 	f := t.Fields()
 	v := taskView{ID: t.ID(), Kind: f.Kind, Subject: f.Subject, Note: f.Note, DueAt: f.DueAt, DurationMinutes: f.DurationMinutes,
@@ -415,9 +409,9 @@ func viewOf(t *domain.Task) taskView {
 		d := f.DueDate
 		v.DueDate = &d
 	}
-	v.DealID, v.ContactID, v.CompanyID = optID(f.DealID), optID(f.ContactID), optID(f.CompanyID)
+	v.DealID, v.ContactID, v.CompanyID = ids.Ptr(f.DealID), ids.Ptr(f.ContactID), ids.Ptr(f.CompanyID)
 	chain := t.Chain()
-	v.PreviousTaskID, v.Attempt = optID(chain.PreviousID), chain.Attempt
+	v.PreviousTaskID, v.Attempt = ids.Ptr(chain.PreviousID), chain.Attempt
 	if zone := t.ClientZone(); zone != "" {
 		v.Client = &client{TimeZone: zone}
 		if loc, err := time.LoadLocation(zone); err == nil && f.DueAt != nil {

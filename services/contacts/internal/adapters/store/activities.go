@@ -13,6 +13,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/events"
+	"github.com/rapportcrm/rapport/pkg/ids"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
@@ -29,13 +30,6 @@ var _ service.ActivityRepository = (*Activities)(nil)
 
 const activityColumns = `id, tenant_id, kind, direction, outcome, duration_seconds, occurred_at, subject, body,
 	contact_id, company_id, deal_id, owner_id, created_at`
-
-func nullID(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
-}
 
 func scanActivity(row pgx.Row) (*domain.Activity, error) {
 	var (
@@ -74,7 +68,7 @@ func (r *Activities) Create(ctx context.Context, a *domain.Activity, evs []event
 	}
 	b.Queue(`insert into activities (`+activityColumns+`) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
 		a.ID(), a.TenantID(), f.Kind, f.Direction, f.Outcome, int64(f.Duration/time.Second), f.OccurredAt, f.Subject, f.Body,
-		nullID(f.ContactID), nullID(f.CompanyID), nullID(f.DealID), f.OwnerID, a.CreatedAt())
+		ids.Ptr(f.ContactID), ids.Ptr(f.CompanyID), ids.Ptr(f.DealID), f.OwnerID, a.CreatedAt())
 	if err := events.QueueAppend(ctx, b, evs...); err != nil {
 		return err
 	}

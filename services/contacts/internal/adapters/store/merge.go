@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rapportcrm/rapport/pkg/events"
+	"github.com/rapportcrm/rapport/pkg/ids"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/services/contacts/internal/domain"
 	"github.com/rapportcrm/rapport/services/contacts/internal/service"
@@ -48,7 +49,7 @@ func contributionOf(g domain.Contribution) contributionJSON {
 	out := contributionJSON{Emails: g.Emails, Phones: g.Phones, Tags: g.Tags, SharedWithUsers: g.SharedWithUsers,
 		SharedWithTeams: g.SharedWithTeams, Custom: g.Custom,
 		Filled: filledJSON{FirstName: f.FirstName, LastName: f.LastName, Position: f.Position, Source: f.Source,
-			Timezone: f.Timezone, Birthday: f.Birthday, Team: f.Team, CompanyID: nullID(f.CompanyID)}}
+			Timezone: f.Timezone, Birthday: f.Birthday, Team: f.Team, CompanyID: ids.Ptr(f.CompanyID)}}
 	if !f.Address.IsZero() {
 		a := addressJSON(f.Address)
 		out.Filled.Address = &a

@@ -13,6 +13,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/catalog"
 	"github.com/rapportcrm/rapport/pkg/customfield"
+	"github.com/rapportcrm/rapport/pkg/ids"
 
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 )
@@ -36,7 +37,7 @@ func scanParty(row pgx.Row) (service.Party, error) {
 	var known bool
 	err := row.Scan(&p.ID, &company, &p.Name, &p.Deleted, &p.Erased, &merged, &p.Version,
 		&rec.Owner, &rec.Team, &rec.SharedUsers, &rec.SharedTeams, &known)
-	p.CompanyID, p.MergedInto = deref(company), deref(merged)
+	p.CompanyID, p.MergedInto = ids.Of(company), ids.Of(merged)
 	if known {
 		p.Access = &rec
 	}
@@ -145,7 +146,7 @@ func (r *repo) UpdateKnownContacts(ctx context.Context, p service.Party) error {
 	owner, team, users, teams, known := accessColumns(p)
 	_, err := r.tx.Exec(ctx, `update contacts set company_id = $3, name = case when erased then '' else $4 end, version = $5,
 			owner_id = $6, team = $7, shared_users = $8, shared_teams = $9, visibility_known = $10
-		where tenant_id = $1 and id = $2 and version <= $5`, r.tenant, p.ID, nullID(p.CompanyID), p.Name, p.Version,
+		where tenant_id = $1 and id = $2 and version <= $5`, r.tenant, p.ID, ids.Ptr(p.CompanyID), p.Name, p.Version,
 		owner, team, users, teams, known)
 	return err
 }
@@ -164,10 +165,10 @@ func (r *repo) RestoreContacts(ctx context.Context, ids []uuid.UUID) error {
 
 // MarkContacts records contacts as gone; a contact never seen before is
 // recorded too, so a late deal cannot name it.
-func (r *repo) MarkContacts(ctx context.Context, ids []uuid.UUID, mergedInto uuid.UUID) error {
+func (r *repo) MarkContacts(ctx context.Context, contacts []uuid.UUID, mergedInto uuid.UUID) error {
 	_, err := r.tx.Exec(ctx, `insert into contacts as c (tenant_id, id, deleted, merged_into, version)
 		select $1, id, true, $3, 0 from unnest($2::uuid[]) id
-		on conflict (tenant_id, id) do update set deleted = true, merged_into = $3`, r.tenant, ids, nullID(mergedInto))
+		on conflict (tenant_id, id) do update set deleted = true, merged_into = $3`, r.tenant, contacts, ids.Ptr(mergedInto))
 	return err
 }
 
@@ -296,6 +297,6 @@ func (r *repo) KeepTaskStep(ctx context.Context, s service.TaskStep) error {
 		on conflict (tenant_id, task_id) do update set deal_id = excluded.deal_id, status = excluded.status, kind = excluded.kind,
 			due_at = excluded.due_at, due_date = excluded.due_date, version = excluded.version
 		where deal_tasks.version < excluded.version or (excluded.status = 'deleted' and deal_tasks.status <> 'deleted')`,
-		r.tenant, s.TaskID, nullID(s.DealID), status, s.Kind, s.DueAt, due, s.Version)
+		r.tenant, s.TaskID, ids.Ptr(s.DealID), status, s.Kind, s.DueAt, due, s.Version)
 	return err
 }

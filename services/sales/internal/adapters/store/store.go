@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rapportcrm/rapport/pkg/events"
+	"github.com/rapportcrm/rapport/pkg/ids"
 	"github.com/rapportcrm/rapport/services/sales/internal/domain"
 	"github.com/rapportcrm/rapport/services/sales/internal/service"
 )
@@ -283,7 +284,7 @@ func scanDeal(tenant uuid.UUID, row pgx.Row) (*domain.Deal, error) {
 		return nil, err
 	}
 	st.Status = domain.Status(status)
-	v.ContactID, v.CompanyID, st.LossReasonID = deref(contact), deref(company), deref(reason)
+	v.ContactID, v.CompanyID, st.LossReasonID = ids.Of(contact), ids.Of(company), ids.Of(reason)
 	return domain.UnmarshalDealFromDatabase(id, tenant, v, st, version, created, updated).WithNextStep(nextStep(next)), nil
 }
 
@@ -303,20 +304,6 @@ func nextStep(cols []string) *domain.NextStep {
 		}
 	}
 	return n
-}
-
-func deref(id *uuid.UUID) uuid.UUID {
-	if id == nil {
-		return uuid.Nil
-	}
-	return *id
-}
-
-func nullID(id uuid.UUID) any {
-	if id == uuid.Nil {
-		return nil
-	}
-	return id
 }
 
 func nullDate(s string) any {
@@ -405,8 +392,8 @@ func (r *repo) saveDeal(ctx context.Context, d *domain.Deal, move *domain.Move, 
 }
 
 func dealArgs(tenant uuid.UUID, d *domain.Deal) []any {
-	return []any{tenant, d.ID(), d.Title(), d.PipelineID(), d.StageID(), string(d.Status()), d.Amount(), d.Currency(), nullID(d.ContactID()), nullID(d.CompanyID()),
-		d.OwnerID(), d.Team(), nullDate(d.ExpectedCloseDate()), d.Source(), d.Tags(), nullID(d.LossReasonID()), d.LossComment(), d.StageEnteredAt(), d.ClosedAt(),
+	return []any{tenant, d.ID(), d.Title(), d.PipelineID(), d.StageID(), string(d.Status()), d.Amount(), d.Currency(), ids.Ptr(d.ContactID()), ids.Ptr(d.CompanyID()),
+		d.OwnerID(), d.Team(), nullDate(d.ExpectedCloseDate()), d.Source(), d.Tags(), ids.Ptr(d.LossReasonID()), d.LossComment(), d.StageEnteredAt(), d.ClosedAt(),
 		d.Version(), d.CreatedAt(), d.UpdatedAt(), d.Custom()}
 }
 
@@ -439,14 +426,14 @@ func (r *repo) deleteDeal(ctx context.Context, id uuid.UUID, evs ...events.Event
 
 func queueMove(b *pgx.Batch, tenant uuid.UUID, m domain.Move) {
 	b.Queue(`insert into deal_moves (tenant_id, deal_id, id, from_stage_id, to_stage_id, actor_id, moved_at) values ($1, $2, $3, $4, $5, $6, $7)`,
-		tenant, m.DealID, m.ID, nullID(m.FromStageID), m.ToStageID, m.ActorID, m.At)
+		tenant, m.DealID, m.ID, ids.Ptr(m.FromStageID), m.ToStageID, m.ActorID, m.At)
 }
 
 func scanMove(row pgx.CollectableRow) (domain.Move, error) {
 	var m domain.Move
 	var from *uuid.UUID
 	err := row.Scan(&m.ID, &m.DealID, &from, &m.ToStageID, &m.ActorID, &m.At)
-	m.FromStageID = deref(from)
+	m.FromStageID = ids.Of(from)
 	return m, err
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/events"
+	"github.com/rapportcrm/rapport/pkg/ids"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
 	"github.com/rapportcrm/rapport/services/tasks/internal/service"
@@ -51,7 +52,7 @@ func (d *Directory) Known(ctx context.Context, tenant uuid.UUID, l domain.Links)
 				&k.Status, &k.Version); err != nil {
 				return err
 			}
-			k.ContactID, k.CompanyID = idOf(contact), idOf(company)
+			k.ContactID, k.CompanyID = ids.Of(contact), ids.Of(company)
 			switch what {
 			case "contact":
 				k.Access = &access.Record{Owner: k.OwnerID, Team: k.Team, SharedUsers: users, SharedTeams: teams}
@@ -112,11 +113,11 @@ func nonNil(ss []string) []string {
 
 // MarkContacts marks contacts deleted, or merged into another; a newer
 // version (an unmerge restores one) brings one back.
-func (p *Projection) MarkContacts(ctx context.Context, ids []uuid.UUID, mergedInto uuid.UUID) error {
+func (p *Projection) MarkContacts(ctx context.Context, contacts []uuid.UUID, mergedInto uuid.UUID) error {
 	_, err := p.tx.Exec(ctx, `insert into known_contacts (tenant_id, id, time_zone, owner_id, team, shared_users, shared_teams, deleted, merged_into, version)
 		select $1, id, '', '', '', '{}', '{}', true, $3, 0 from unnest($2::uuid[]) as id
 		on conflict (tenant_id, id) do update set deleted = true, merged_into = excluded.merged_into`,
-		p.tenant, ids, nullID(mergedInto))
+		p.tenant, contacts, ids.Ptr(mergedInto))
 	return err
 }
 
@@ -148,7 +149,7 @@ func (p *Projection) UpsertDeal(ctx context.Context, k service.Known) error {
 			owner_id = excluded.owner_id, team = excluded.team, status = excluded.status, deleted = excluded.deleted,
 			version = excluded.version
 		where known_deals.version < excluded.version or (excluded.deleted and not known_deals.deleted)`,
-		p.tenant, k.ID, nullID(k.ContactID), nullID(k.CompanyID), k.OwnerID, k.Team, k.Status, k.Deleted, k.Version)
+		p.tenant, k.ID, ids.Ptr(k.ContactID), ids.Ptr(k.CompanyID), k.OwnerID, k.Team, k.Status, k.Deleted, k.Version)
 	if err != nil || k.Deleted {
 		return err
 	}

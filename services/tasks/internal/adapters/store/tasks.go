@@ -16,6 +16,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/access"
 	"github.com/rapportcrm/rapport/pkg/events"
+	"github.com/rapportcrm/rapport/pkg/ids"
 	"github.com/rapportcrm/rapport/pkg/postgres"
 	"github.com/rapportcrm/rapport/services/tasks/internal/domain"
 	"github.com/rapportcrm/rapport/services/tasks/internal/service"
@@ -51,7 +52,7 @@ func scanTask(row pgx.Row) (*domain.Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.DealID, f.ContactID, f.CompanyID, r.Chain.PreviousID = idOf(deal), idOf(contact), idOf(company), idOf(previous)
+	f.DealID, f.ContactID, f.CompanyID, r.Chain.PreviousID = ids.Of(deal), ids.Of(contact), ids.Of(company), ids.Of(previous)
 	return domain.UnmarshalTaskFromDatabase(r), nil
 }
 
@@ -64,22 +65,7 @@ func taskArgs(t *domain.Task) []any {
 	}
 	return []any{r.TenantID, r.ID, f.Kind, f.Subject, f.Note, f.DueAt, due, f.DurationMinutes, f.Priority, f.OwnerID, f.Team,
 		r.Status, r.Outcome, r.Result, r.ClosedBy, r.ClosedAt, r.Version, r.CreatedAt, r.UpdatedAt,
-		nullID(f.DealID), nullID(f.ContactID), nullID(f.CompanyID), nullID(r.Chain.PreviousID), r.Chain.Attempt, r.ClientTimeZone, r.RemindAt}
-}
-
-// nullID is id as a nullable column: uuid.Nil is NULL.
-func nullID(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
-}
-
-func idOf(id *uuid.UUID) uuid.UUID {
-	if id == nil {
-		return uuid.Nil
-	}
-	return *id
+		ids.Ptr(f.DealID), ids.Ptr(f.ContactID), ids.Ptr(f.CompanyID), ids.Ptr(r.Chain.PreviousID), r.Chain.Attempt, r.ClientTimeZone, r.RemindAt}
 }
 
 // Create inserts t with the events evs names for it, in one round trip.
