@@ -11,12 +11,13 @@ import (
 // a second run finds the same cluster, broker log and keys.
 type layout struct{ dir string }
 
-func (l layout) postgres() string  { return filepath.Join(l.dir, "postgres") }
-func (l layout) kafka() string     { return filepath.Join(l.dir, "kafka") }
-func (l layout) logs() string      { return filepath.Join(l.dir, "logs") }
-func (l layout) bin() string       { return filepath.Join(l.dir, "bin") }
-func (l layout) issuerKey() string { return filepath.Join(l.dir, "auth", "dev-issuer.pem") }
-func (l layout) issuerPub() string { return filepath.Join(l.dir, "auth", "dev-issuer.pub.pem") }
+func (l layout) postgres() string   { return filepath.Join(l.dir, "postgres") }
+func (l layout) kafka() string      { return filepath.Join(l.dir, "kafka") }
+func (l layout) logs() string       { return filepath.Join(l.dir, "logs") }
+func (l layout) bin() string        { return filepath.Join(l.dir, "bin") }
+func (l layout) issuerKey() string  { return filepath.Join(l.dir, "auth", "dev-issuer.pem") }
+func (l layout) issuerPub() string  { return filepath.Join(l.dir, "auth", "dev-issuer.pub.pem") }
+func (l layout) sessionKey() string { return filepath.Join(l.dir, "auth", "web-session.key") }
 
 // dataFolder is the -data flag made absolute, or .local at the repository root.
 func dataFolder(flagValue string) (string, error) {

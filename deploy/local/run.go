@@ -103,6 +103,10 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err := writeIssuerKeys(l); err != nil {
 		return err
 	}
+	sessionKeys, err := webSessionKey(l)
+	if err != nil {
+		return err
+	}
 
 	// Compile while the database and the broker start.
 	buildCtx, cancelBuild := context.WithCancel(ctx)
@@ -148,7 +152,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		return err
 	}
 
-	sh := shared{Brokers: brokers, PublicKeyFile: l.issuerPub(), Caller: cfg.Env}
+	sh := shared{Brokers: brokers, PublicKeyFile: l.issuerPub(), IssuerKeyFile: l.issuerKey(), SessionKeys: sessionKeys, Caller: cfg.Env}
 	sup := newSupervisor(ctx, con, l, cfg.ReadyTimeout, say)
 	defer sup.stop(cfg.StopGrace)
 	for _, s := range domain {
@@ -239,7 +243,8 @@ func banner(up running, l layout) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nRapport is running.\n\n")
 	if up.GatewayURL != "" {
-		fmt.Fprintf(&b, "  gateway   %s\n", up.GatewayURL)
+		fmt.Fprintf(&b, "  web       %s (open it in a browser: the development sign-in asks tenant, role and user)\n", up.GatewayURL)
+		fmt.Fprintf(&b, "  gateway   %s/v1/\n", up.GatewayURL)
 	} else {
 		fmt.Fprintf(&b, "  gateway   none yet (no services/gateway/cmd/gateway): talk to the services directly\n")
 	}

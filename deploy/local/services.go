@@ -99,6 +99,11 @@ func plan(names []string, gatewayPort, firstPort int) (domain []service, gateway
 type shared struct {
 	Brokers       []string
 	PublicKeyFile string
+	// IssuerKeyFile is the dev issuer's private key: the gateway's
+	// development sign-in page signs with it.
+	IssuerKeyFile string
+	// SessionKeys seal the web application's session cookies.
+	SessionKeys string
 	// Caller is the environment `make run` was started with.
 	Caller []string
 }
@@ -131,6 +136,11 @@ func gatewayEnv(gw service, domain []service, sh shared) []string {
 	}
 	env["GATEWAY_ADDR"] = gw.Addr()
 	env["OPS_ADDR"] = gw.OpsAddr()
+	// The web application signs people in through the development page:
+	// tenant, role and user, no password (local mode only).
+	env["WEB_PUBLIC_URL"] = gw.URL()
+	env["WEB_DEV_SIGNIN_KEY_FILE"] = sh.IssuerKeyFile
+	env["WEB_SESSION_KEYS"] = sh.SessionKeys
 	for _, s := range domain {
 		env[httpkit.PeerVar(s.Name)] = s.URL()
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -117,4 +119,21 @@ func writeIssuerKeys(l layout) error {
 		return err
 	}
 	return os.Rename(tmp, l.issuerPub())
+}
+
+// webSessionKey is the key sealing the web application's session cookies,
+// made once and kept in the data folder so that sessions outlive a restart.
+func webSessionKey(l layout) (string, error) {
+	if have, err := os.ReadFile(l.sessionKey()); err == nil {
+		return strings.TrimSpace(string(have)), nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return "", err
+	}
+	enc := base64.StdEncoding.EncodeToString(key)
+	if err := os.MkdirAll(filepath.Dir(l.sessionKey()), 0o700); err != nil {
+		return "", err
+	}
+	return enc, os.WriteFile(l.sessionKey(), []byte(enc+"\n"), 0o600)
 }

@@ -3,6 +3,8 @@ package tenancy
 import (
 	"bytes"
 	"crypto/sha256"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/google/uuid"
@@ -125,6 +127,18 @@ func (d *Directory) PutRecord(rec *tenancyv1.TenantRecord) error {
 	}
 	d.Put(t)
 	return nil
+}
+
+// Tenants are the known tenants, by name.
+func (d *Directory) Tenants() []Tenant {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	all := make([]Tenant, 0, len(d.tenants))
+	for _, t := range d.tenants {
+		all = append(all, t)
+	}
+	slices.SortFunc(all, func(a, b Tenant) int { return strings.Compare(a.Name, b.Name) })
+	return all
 }
 
 // Len is the number of known tenants.

@@ -17,10 +17,12 @@ import (
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/ops"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
+	"github.com/rapportcrm/rapport/services/gateway/internal/bff"
 	"github.com/rapportcrm/rapport/services/gateway/internal/metering"
 	"github.com/rapportcrm/rapport/services/gateway/internal/ratelimit"
 	"github.com/rapportcrm/rapport/services/gateway/internal/readiness"
 	"github.com/rapportcrm/rapport/services/gateway/internal/routing"
+	webapp "github.com/rapportcrm/rapport/services/gateway/web"
 )
 
 // Name is the gateway's name in telemetry.
@@ -69,16 +71,32 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// its tokens cost a signature check.
 	v1 := guard.Middleware(remembered)(auth.Middleware(guard.Charging(verify))(meter(a.directory.Middleware(ratelimit.Middleware(limiters)(api)))))
 
+	web, err := bff.New(cfg.Web, cfg.Auth, verify, a.directory, log)
+	if err != nil {
+		return nil, err
+	}
 	root := http.NewServeMux()
-	root.Handle("/v1/", v1)
+	// The web application's session cookie becomes the bearer token of its
+	// API calls before anything else looks at them.
+	root.Handle("/v1/", web.Bearer(v1))
+	web.Register(root)
 	// Services' API descriptions are public: clients read them before they
 	// hold a token. They are proxied untouched, without tenant or quota.
 	root.Handle("GET /v1/{service}/openapi.json", api)
 	// Probes use the API port's health; metrics, which name tenants, are on
 	// the ops listener only.
 	httpkit.Health(root, a.checker.Ready)
-	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpkit.EncodeError(r.Context(), apperr.New(apperr.KindNotFound, "not-found", "no API at "+r.URL.Path), w)
+	})
+	// Every other page is the web application's.
+	pages := bff.App(webapp.Dist(), notFound)
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		notFound.ServeHTTP(w, r)
 	})
 	// A query the services could not read is refused here: the reverse
 	// proxy would otherwise pass on only what it can parse and silently drop

@@ -15,6 +15,7 @@ import (
 	"github.com/rapportcrm/rapport/pkg/auth"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/ops"
+	"github.com/rapportcrm/rapport/services/gateway/internal/bff"
 	"github.com/rapportcrm/rapport/services/gateway/internal/ratelimit"
 	"github.com/rapportcrm/rapport/services/gateway/internal/routing"
 )
@@ -39,6 +40,8 @@ type Config struct {
 	UnauthBurst int
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// Web is how people sign in to the web application.
+	Web bff.Config
 }
 
 // ConfigFromEnv reads the configuration, naming the first missing or
@@ -73,6 +76,9 @@ func ConfigFromEnv() (Config, error) {
 	}
 	if cfg.TrustedProxies, err = ratelimit.ParsePrefixes(os.Getenv("GATEWAY_TRUSTED_PROXIES")); err != nil {
 		return cfg, fmt.Errorf("GATEWAY_TRUSTED_PROXIES must be comma-separated CIDRs or addresses such as 10.0.0.0/8,192.168.1.10: %w", err)
+	}
+	if cfg.Web, err = bff.ConfigFromEnv(cfg.Auth); err != nil {
+		return cfg, err
 	}
 	if cfg.OpsAddr, err = ops.AddrFromEnv(cfg.Addr); err != nil {
 		return cfg, err

@@ -101,6 +101,8 @@ type harness struct {
 	// opsURL is the ops listener's base URL (OPS_ADDR).
 	opsURL string
 	issuer *devauth.Issuer
+	// devKey is the dev issuer's private key file (WEB_DEV_SIGNIN_KEY_FILE).
+	devKey string
 	// upstream is the contacts service; upstreams holds every service by name.
 	upstream  *upstream
 	upstreams map[string]*upstream
@@ -118,6 +120,11 @@ type options struct {
 	// upstream, given the broker and the dev issuer's public key, and
 	// returns its base URL.
 	contacts func(t *testing.T, brokers []string, jwtKey []byte) string
+	// web, when set, adds variables that need the gateway's own URL (the
+	// web sign-in's WEB_PUBLIC_URL and its provider).
+	web func(t *testing.T, gatewayURL string) map[string]string
+	// devSignIn offers the dev sign-in page (WEB_DEV_SIGNIN_KEY_FILE), as make run does.
+	devSignIn bool
 }
 
 func start(t *testing.T, opts options) *harness {
@@ -146,6 +153,9 @@ func start(t *testing.T, opts options) *harness {
 		"GATEWAY_BURST":        "",
 		"GATEWAY_UNAUTH_RPS":   "",
 		"GATEWAY_UNAUTH_BURST": "",
+		// No web sign-in unless a test asks for one.
+		"WEB_OIDC_ISSUER": "", "WEB_OIDC_CLIENT_ID": "", "WEB_OIDC_CLIENT_SECRET": "", "WEB_OIDC_SCOPES": "",
+		"WEB_PUBLIC_URL": "", "WEB_SESSION_KEYS": "", "WEB_SESSION_TTL": "", "WEB_DEV_SIGNIN_KEY_FILE": "",
 		// Requests come from 127.0.0.1; tests that need other client
 		// addresses trust it as a proxy and send X-Forwarded-For.
 		"GATEWAY_TRUSTED_PROXIES": "",
@@ -165,6 +175,18 @@ func start(t *testing.T, opts options) *harness {
 	for k, v := range opts.env {
 		env[k] = v
 	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.devSignIn {
+		env["WEB_DEV_SIGNIN_KEY_FILE"] = filepath.Join(dir, "dev.pem")
+	}
+	if opts.web != nil {
+		for k, v := range opts.web(t, "http://"+l.Addr().String()) {
+			env[k] = v
+		}
+	}
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
@@ -173,10 +195,6 @@ func start(t *testing.T, opts options) *harness {
 		t.Fatal(err)
 	}
 	gw, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +213,7 @@ func start(t *testing.T, opts options) *harness {
 		}
 		_ = prov.Close()
 	})
-	return &harness{t: t, url: "http://" + l.Addr().String(), opsURL: "http://" + cfg.OpsAddr, issuer: issuer, upstream: ups["contacts"], upstreams: ups, gateway: gw, prov: prov, stop: stop}
+	return &harness{t: t, url: "http://" + l.Addr().String(), opsURL: "http://" + cfg.OpsAddr, issuer: issuer, devKey: filepath.Join(dir, "dev.pem"), upstream: ups["contacts"], upstreams: ups, gateway: gw, prov: prov, stop: stop}
 }
 
 // publish puts a tenant record on crm.tenants.v1 and waits until the
@@ -266,16 +284,22 @@ func (h *harness) do(method, path, bearer string, body string, header http.Heade
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	return roundTrip(h.t, http.DefaultClient, req)
+}
+
+// roundTrip sends req with c and reads the reply, its problem decoded.
+func roundTrip(t *testing.T, c *http.Client, req *http.Request) reply {
+	t.Helper()
+	resp, err := c.Do(req)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	r := reply{status: resp.StatusCode, header: resp.Header}
 	r.body, _ = io.ReadAll(resp.Body)
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
 		if err := json.NewDecoder(bytes.NewReader(r.body)).Decode(&r.problem); err != nil {
-			h.t.Fatalf("%s %s: bad problem body %q: %v", method, path, r.body, err)
+			t.Fatalf("%s %s: bad problem body %q: %v", req.Method, req.URL, r.body, err)
 		}
 	}
 	return r
