@@ -19,7 +19,7 @@ HELM_UNITTEST_VERSION := v1.1.2
 MODULES := $(shell awk '/^use \(/ {u = 1; next} u && /^\)/ {u = 0} u {sub(/^\.\//, "", $$1); print $$1}' go.work)
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
-.PHONY: run test test-go test-fuzz fuzz lint vet fmt-check proto proto-check crd crd-check tools bench postgres envtest-assets images
+.PHONY: run web web-if-missing web-check chromium test test-go test-fuzz fuzz lint vet fmt-check proto proto-check crd crd-check tools bench postgres envtest-assets images
 
 # The operator's tests run against a real kube-apiserver and etcd, which
 # cannot be downloaded here: they are built from the Go module proxy
@@ -29,13 +29,35 @@ ENVTEST_DIR := $(ROOT)/.cache/envtest/k8s-$(ENVTEST_K8S)
 export KUBEBUILDER_ASSETS := $(ENVTEST_DIR)
 
 ## run: the whole platform on this machine (PostgreSQL, Kafka, every service) — see deploy/local.
-run:
+run: web-if-missing
 	go run ./deploy/local
 
-## test: everything, against real PostgreSQL, the kfake broker and real processes.
-test: proto-check crd-check lint test-go test-fuzz
+# The web application (Svelte + Vite, npm) is built into
+# services/gateway/web/dist, which the gateway binary embeds.
+WEB := services/gateway/web
 
-test-go: postgres envtest-assets $(BIN)/helm-$(HELM_VERSION) $(BIN)/helm-unittest-$(HELM_UNITTEST_VERSION)
+## web: install the web application's npm packages (from the lock file) and build it.
+web: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npm run --silent build
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+
+# make run builds the web application only when it was never built.
+web-if-missing:
+	@[ -f $(WEB)/dist/index.html ] || $(MAKE) --no-print-directory web
+
+## web-check: type-check the web application (svelte-check) and its API types against the OpenAPI documents.
+web-check: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npm run --silent check
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd $(WEB) && \
+	  for s in contacts sales tasks; do npx openapi-typescript ../../$$s/api/openapi.json -o "$$tmp/$$s.d.ts" >/dev/null 2>&1 && \
+	    if ! diff -q "$$tmp/$$s.d.ts" src/api/$$s.d.ts >/dev/null; then echo "src/api/$$s.d.ts is stale: cd $(WEB) && npm run gen:api"; exit 1; fi; done
+
+## test: everything, against real PostgreSQL, the kfake broker and real processes.
+test: proto-check crd-check lint web-check test-go test-fuzz
+
+test-go: web chromium postgres envtest-assets $(BIN)/helm-$(HELM_VERSION) $(BIN)/helm-unittest-$(HELM_UNITTEST_VERSION)
 	go test -p 2 -count=1 -timeout 30m $(PKGS)
 
 ## test-fuzz: every Go native fuzz target, briefly (the seeds and what a few seconds find).
@@ -114,6 +136,11 @@ $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION):
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 	  { echo "installing PostgreSQL with apt"; apt-get update -qq && apt-get install -y -qq postgresql; }
+
+# The web application's tests drive Debian's Chromium (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null || \
+	  { echo "installing Chromium with apt"; apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core; }
 
 ## bench: the benchmarks of DESIGN.md §13; figures go to BENCHMARKS.md.
 bench: postgres envtest-assets

@@ -1,0 +1,151 @@
+// Package browsertest drives Debian's Chromium (/usr/bin/chromium, or
+// $CHROMIUM) headless through the DevTools protocol (chromedp) for the web
+// application's tests: a fresh profile per test, screenshots kept as
+// artefacts, and axe-core run over a page.
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// Path is the browser the tests run.
+func Path() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	return "/usr/bin/chromium"
+}
+
+// New starts a headless Chromium with an empty profile and returns a tab's
+// context; the browser ends with t. A machine without Chromium fails the
+// test: make test installs it (.ci/run).
+func New(t testing.TB) context.Context {
+	t.Helper()
+	if _, err := os.Stat(Path()); err != nil {
+		t.Fatalf("Chromium is needed for the web tests: apt-get install chromium (%v)", err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(Path()), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1366, 860),
+		// This machine's network is closed: Chromium must not try to reach Google.
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("disable-features", "Translate,MediaRouter"),
+		chromedp.Flag("lang", "en-US"),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	if err := chromedp.Run(ctx); err != nil {
+		cancelAlloc()
+		t.Fatalf("start Chromium: %v", err)
+	}
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	return ctx
+}
+
+// Run runs actions with a deadline, failing t with what was being done.
+func Run(t testing.TB, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// root is the repository root (this file is pkg/dev/browsertest/browser.go).
+func root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+}
+
+// ArtefactDir is where screenshots are kept: $RAPPORT_ARTEFACTS, or
+// .cache/artefacts/web at the repository root.
+func ArtefactDir() string {
+	if d := os.Getenv("RAPPORT_ARTEFACTS"); d != "" {
+		return d
+	}
+	return filepath.Join(root(), ".cache", "artefacts", "web")
+}
+
+// Screenshot saves the whole page as <name>.png among the artefacts.
+func Screenshot(t testing.TB, ctx context.Context, name string) string {
+	t.Helper()
+	var png []byte
+	Run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&png, 100))
+	if err := os.MkdirAll(ArtefactDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(ArtefactDir(), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+	return path
+}
+
+// Violation is one axe-core rule a page breaks.
+type Violation struct {
+	ID, Impact, Help string
+	Nodes            []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	}
+}
+
+// axeScript is axe-core from the web application's npm packages.
+func axeScript(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root(), "services", "gateway", "web", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatalf("axe-core is installed with the web application's packages (make web): %v", err)
+	}
+	return string(b)
+}
+
+// Axe runs axe-core (WCAG 2.1 A and AA rules) over the page and fails t on
+// any serious or critical violation; it returns all of them.
+func Axe(t testing.TB, ctx context.Context, page string) []Violation {
+	t.Helper()
+	all := violations(t, ctx)
+	var bad []string
+	for _, v := range all {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			var where []string
+			for _, n := range v.Nodes {
+				where = append(where, fmt.Sprint(n.Target)+" "+n.HTML)
+			}
+			bad = append(bad, fmt.Sprintf("%s (%s): %s\n    %s", v.ID, v.Impact, v.Help, strings.Join(where, "\n    ")))
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("axe on %s: %d serious or critical violations:\n  %s", page, len(bad), strings.Join(bad, "\n  "))
+	}
+	return all
+}
+
+// violations runs axe-core over the page.
+func violations(t testing.TB, ctx context.Context) []Violation {
+	t.Helper()
+	var raw string
+	script := axeScript(t) + `;axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa','best-practice']}})
+		.then(r => JSON.stringify(r.violations))`
+	Run(t, ctx, "axe", chromedp.Evaluate(script, &raw, func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams {
+		return p.WithAwaitPromise(true)
+	}))
+	var all []Violation
+	if err := json.Unmarshal([]byte(raw), &all); err != nil {
+		t.Fatalf("axe: %v", err)
+	}
+	return all
+}
