@@ -35,9 +35,15 @@ func New(t testing.TB) context.Context {
 	if _, err := os.Stat(Path()); err != nil {
 		t.Fatalf("Chromium is needed for the web tests: apt-get install chromium (%v)", err)
 	}
+	// The profile is removed after the browser: its helpers may still be
+	// writing to it for a moment after the main process ends.
+	profile, err := os.MkdirTemp("", "chromium-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(Path()), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1366, 860),
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile), chromedp.WindowSize(1366, 860),
 		// This machine's network is closed: Chromium must not try to reach Google.
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("disable-features", "Translate,MediaRouter"),
@@ -49,7 +55,16 @@ func New(t testing.TB) context.Context {
 		cancelAlloc()
 		t.Fatalf("start Chromium: %v", err)
 	}
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	return ctx
 }
 

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -12,9 +13,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
+	"github.com/rapportcrm/rapport/pkg/dev/browsertest"
 	"github.com/rapportcrm/rapport/pkg/dev/oidctest"
+	"github.com/rapportcrm/rapport/pkg/dev/testenv"
 	tenancyv1 "github.com/rapportcrm/rapport/pkg/gen/crm/tenancy/v1"
 )
 
@@ -308,4 +314,57 @@ func TestDevSignInInLocalMode(t *testing.T) {
 	if have := send(t, c, http.MethodGet, h.url+"/v1/contacts", ""); have.status/100 != 2 {
 		t.Fatalf("GET /v1/contacts with the dev session = %d %s", have.status, have.body)
 	}
+}
+
+// A person signs in in a real browser: Chromium follows the gateway to the
+// provider's login page, types the password, comes back signed in, and the
+// session cookie is one page scripts cannot read.
+func TestWebSignInInChromium(t *testing.T) {
+	w := startWeb(t)
+	ctx := browsertest.New(t)
+	browsertest.Run(t, ctx, "sign in at the provider",
+		chromedp.Navigate(w.url+"/auth/login?return=/day"),
+		chromedp.WaitVisible(`#username`, chromedp.ByQuery),
+		chromedp.SendKeys(`#username`, webUser, chromedp.ByQuery),
+		chromedp.SendKeys(`#password`, webPassword, chromedp.ByQuery),
+		chromedp.Submit(`#password`, chromedp.ByQuery),
+	)
+	var loc string
+	testenvEventually(t, func() bool {
+		browsertest.Run(t, ctx, "location", chromedp.Location(&loc))
+		return strings.HasPrefix(loc, w.url+"/day")
+	})
+	var got struct {
+		Session sessionView `json:"session"`
+		Cookies string      `json:"cookies"`
+	}
+	browsertest.Run(t, ctx, "the session as the page sees it", chromedp.Evaluate(
+		`fetch('/auth/session').then(r => r.json()).then(s => ({session: s, cookies: document.cookie}))`, &got,
+		func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if got.Session.User != webUser || got.Session.TenantID != w.tenant || got.Session.CSRF == "" {
+		t.Fatalf("the page's session: %+v", got.Session)
+	}
+	if strings.Contains(got.Cookies, "rapport-session") {
+		t.Fatalf("page scripts can read the session cookie: %q", got.Cookies)
+	}
+	var cookies []*network.Cookie
+	browsertest.Run(t, ctx, "cookies", chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		cookies, err = network.GetCookies().WithURLs([]string{w.url}).Do(ctx)
+		return err
+	}))
+	var session *network.Cookie
+	for _, c := range cookies {
+		if c.Name == "rapport-session" {
+			session = c
+		}
+	}
+	if session == nil || !session.HTTPOnly || session.SameSite != network.CookieSameSiteLax || session.Path != "/" {
+		t.Fatalf("the session cookie in Chromium: %+v", session)
+	}
+}
+
+func testenvEventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	testenv.Eventually(t, "the browser arrives", cond)
 }
