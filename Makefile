@@ -143,7 +143,7 @@ chromium:
 	  { echo "installing Chromium with apt"; apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core; }
 
 ## bench: the benchmarks of DESIGN.md §13; figures go to BENCHMARKS.md.
-bench: postgres envtest-assets
+bench: web chromium postgres envtest-assets
 	@mkdir -p .cache
 	set -o pipefail; go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./tests/bench/ | tee .cache/bench.txt
 	set -o pipefail; cd services/contacts && go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/app/ | tee -a ../../.cache/bench.txt

@@ -20,37 +20,8 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/dev/browsertest"
 	"github.com/rapportcrm/rapport/pkg/dev/testenv"
-	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/tests/platform"
 )
-
-// ready waits until the page has rendered its data (the application sets
-// body[data-ready=1]).
-func ready() chromedp.Action {
-	return chromedp.WaitVisible(`body[data-ready="1"]`, chromedp.ByQuery)
-}
-
-// signIn opens path in a fresh session and signs in on the development page
-// as role (and user of team) of tenant, ending on path.
-func signIn(t *testing.T, ctx context.Context, gateway, path, tenant, role, user, team string) {
-	t.Helper()
-	browsertest.Run(t, ctx, "sign in as "+role,
-		chromedp.Navigate(gateway+path),
-		chromedp.WaitVisible(`#tenant`, chromedp.ByQuery),
-		chromedp.Evaluate(fmt.Sprintf(`(() => {
-			const set = (id, v) => { document.getElementById(id).value = v; };
-			set('tenant', %q); set('role', %q); set('user', %q); set('team', %q);
-			return true;
-		})()`, tenancy.LocalID(tenant).String(), role, user, team), nil),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
-		ready(),
-	)
-	var loc string
-	browsertest.Run(t, ctx, "where", chromedp.Location(&loc))
-	if !strings.HasSuffix(loc, path) {
-		t.Fatalf("after sign-in the browser is at %s, want %s", loc, path)
-	}
-}
 
 // text is the text of the first element sel matches.
 func text(t *testing.T, ctx context.Context, sel string) string {
@@ -91,7 +62,7 @@ func TestWebApplicationInChromium(t *testing.T) {
 
 	t.Run("contacts: create, and meet the duplicate warning", func(t *testing.T) {
 		ctx := browsertest.New(t)
-		signIn(t, ctx, p.Gateway, "/contacts", "demo", "admin", "", "team-1")
+		p.SignIn(t, ctx, "/contacts", "demo", "admin", "", "team-1")
 		browsertest.Axe(t, ctx, "contacts")
 		browsertest.Screenshot(t, ctx, "contacts")
 		create := func() {
@@ -105,11 +76,11 @@ func TestWebApplicationInChromium(t *testing.T) {
 			)
 		}
 		create()
-		browsertest.Run(t, ctx, "the card opens", chromedp.WaitVisible(`[data-testid="contact-card"]`, chromedp.ByQuery), ready())
+		browsertest.Run(t, ctx, "the card opens", chromedp.WaitVisible(`[data-testid="contact-card"]`, chromedp.ByQuery), platform.Ready())
 		browsertest.Axe(t, ctx, "contact card")
 		browsertest.Screenshot(t, ctx, "contact-card")
 
-		browsertest.Run(t, ctx, "back to the list", chromedp.Click(`[data-testid="nav-contacts"]`, chromedp.ByQuery), ready())
+		browsertest.Run(t, ctx, "back to the list", chromedp.Click(`[data-testid="nav-contacts"]`, chromedp.ByQuery), platform.Ready())
 		create()
 		browsertest.Run(t, ctx, "the duplicate warning", chromedp.WaitVisible(`[data-testid="duplicate-warning"]`, chromedp.ByQuery))
 		if w := text(t, ctx, `[data-testid="duplicate-warning"]`); !strings.Contains(w, "Анна") {
@@ -120,7 +91,7 @@ func TestWebApplicationInChromium(t *testing.T) {
 
 		// Search as you type finds her by e-mail.
 		browsertest.Run(t, ctx, "search",
-			chromedp.Click(`[data-testid="nav-contacts"]`, chromedp.ByQuery), ready(),
+			chromedp.Click(`[data-testid="nav-contacts"]`, chromedp.ByQuery), platform.Ready(),
 			chromedp.SendKeys(`[data-testid="contact-search"]`, "anna.web", chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid="contact-row"]`, chromedp.ByQuery))
 		if row := text(t, ctx, `[data-testid="contact-row"]`); !strings.Contains(row, "Иванова") {
@@ -135,7 +106,7 @@ func TestWebApplicationInChromium(t *testing.T) {
 		api("POST", "/v1/contacts", mine, `{"first_name":"Visible","last_name":"First","emails":["first@example.com"]}`, http.StatusCreated)
 
 		ctx := browsertest.New(t)
-		signIn(t, ctx, p.Gateway, "/contacts", "demo", "rep", "rep1@demo", "team-1")
+		p.SignIn(t, ctx, "/contacts", "demo", "rep", "rep1@demo", "team-1")
 		browsertest.Run(t, ctx, "the rep's list", chromedp.WaitVisible(`[data-testid="contact-row"]`, chromedp.ByQuery))
 		var rows string
 		browsertest.Run(t, ctx, "rows", chromedp.Text(`main`, &rows, chromedp.ByQuery))
@@ -160,7 +131,7 @@ func TestWebApplicationInChromium(t *testing.T) {
 		id := deal.Body["id"].(string)
 
 		ctx := browsertest.New(t)
-		signIn(t, ctx, p.Gateway, "/board", "demo", "admin", "", "team-1")
+		p.SignIn(t, ctx, "/board", "demo", "admin", "", "team-1")
 		card := fmt.Sprintf(`[data-testid="deal-card"][data-id=%q]`, id)
 		browsertest.Run(t, ctx, "the deal is on the board", chromedp.WaitVisible(card, chromedp.ByQuery))
 		browsertest.Axe(t, ctx, "board")
@@ -229,7 +200,7 @@ func TestWebApplicationInChromium(t *testing.T) {
 		id := task.Body["id"].(string)
 
 		ctx := browsertest.New(t)
-		signIn(t, ctx, p.Gateway, "/day", "demo", "rep", user, "team-1")
+		p.SignIn(t, ctx, "/day", "demo", "rep", user, "team-1")
 		browsertest.Run(t, ctx, "the task is on the agenda", chromedp.WaitVisible(fmt.Sprintf(`[data-testid="task-row"][data-id=%q]`, id), chromedp.ByQuery))
 		browsertest.Axe(t, ctx, "day")
 		browsertest.Screenshot(t, ctx, "day")
@@ -264,7 +235,7 @@ func TestWebApplicationInChromium(t *testing.T) {
 
 	t.Run("admin: the setup pages", func(t *testing.T) {
 		ctx := browsertest.New(t)
-		signIn(t, ctx, p.Gateway, "/admin", "demo", "admin", "", "team-1")
+		p.SignIn(t, ctx, "/admin", "demo", "admin", "", "team-1")
 		browsertest.Axe(t, ctx, "admin")
 		browsertest.Screenshot(t, ctx, "admin")
 	})

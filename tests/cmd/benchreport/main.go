@@ -39,6 +39,10 @@ var budgets = map[string]budget{
 	"CompleteWithNext/p99-ms":        {50, false, "p99 ≤ 50 ms"},
 	"DueSoonBurst/told-p99-s":        {5, false, "p99 ≤ 5 s for 100,000 due in one minute"},
 	"DueSoonBurst/published-p99-s":   {5, false, "p99 ≤ 5 s for 100,000 due in one minute"},
+	"WebApp/initial-js-KB":           {150, false, "≤ 150 KB gzipped"},
+	"WebApp/ready-p95-ms":            {1500, false, "first page interactive ≤ 1.5 s"},
+	"WebApp/move-shown-p95-ms":       {100, false, "a drag shown ≤ 100 ms"},
+	"WebApp/move-reconciled-p95-ms":  {1000, false, "sums reconcile ≤ 1 s"},
 }
 
 type row struct {

@@ -72,6 +72,12 @@ export function fmtWall(local: string): string {
   if (isNaN(d.getTime())) return local;
   return new Intl.DateTimeFormat(locale(), { weekday: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }).format(d);
 }
+/** A span of minutes as people say it: 5 min, 3 h, 1 d (5 мин, 3 ч, 1 д). */
+export function fmtMinutes(m: number): string {
+  const [value, unit] = m % 1440 === 0 ? [m / 1440, 'day'] : m % 60 === 0 ? [m / 60, 'hour'] : [m, 'minute'];
+  return new Intl.NumberFormat(locale(), { style: 'unit', unit, unitDisplay: 'short' }).format(value);
+}
+
 export function fmtNumber(n: number): string {
   return new Intl.NumberFormat(locale()).format(n);
 }
