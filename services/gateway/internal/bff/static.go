@@ -16,7 +16,7 @@ import (
 // Routes are the web application's top-level paths: index.html answers
 // them and everything below them, so that /contacts/42 opened from a
 // bookmark is the application's page. Other paths stay 404.
-var Routes = []string{"day", "contacts", "companies", "board", "deals", "import", "admin"}
+var Routes = []string{"day", "contacts", "companies", "duplicates", "board", "deals", "import", "admin"}
 
 func isRoute(p string) bool {
 	if p == "/" || p == "/index.html" {

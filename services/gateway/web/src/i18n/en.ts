@@ -1,5 +1,15 @@
 // English UI strings. Every key here must exist in ru.ts (the type checker enforces it).
+// Pages with many strings keep them in their own files (i18n/<part>.en.ts), spread in here.
+import { adminEn } from './admin.en';
+import { dealEn } from './deal.en';
+import { importEn } from './import.en';
+import { mergeEn } from './merge.en';
+
 export const en = {
+  ...adminEn,
+  ...dealEn,
+  ...importEn,
+  ...mergeEn,
   'app.name': 'Rapport',
   'app.skip': 'Skip to content',
   'app.nav': 'Main',

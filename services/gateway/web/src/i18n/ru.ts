@@ -1,7 +1,15 @@
 // Русские строки интерфейса. Ключи те же, что в en.ts.
 import type { Dict } from './en';
+import { adminRu } from './admin.ru';
+import { dealRu } from './deal.ru';
+import { importRu } from './import.ru';
+import { mergeRu } from './merge.ru';
 
 export const ru: Dict = {
+  ...adminRu,
+  ...dealRu,
+  ...importRu,
+  ...mergeRu,
   'app.name': 'Rapport',
   'app.skip': 'Перейти к содержимому',
   'app.nav': 'Основная навигация',

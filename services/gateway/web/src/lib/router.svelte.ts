@@ -4,6 +4,9 @@ export type Route =
   | { name: 'contacts' }
   | { name: 'contact'; id: string }
   | { name: 'board'; pipelineId: string | null }
+  | { name: 'deal'; id: string }
+  | { name: 'duplicates' }
+  | { name: 'import' }
   | { name: 'admin' }
   | { name: 'notfound' };
 
@@ -19,6 +22,12 @@ export function match(path: string): Route {
       return b ? { name: 'contact', id: b } : { name: 'contacts' };
     case 'board':
       return { name: 'board', pipelineId: b ?? null };
+    case 'deals':
+      return b ? { name: 'deal', id: b } : { name: 'notfound' };
+    case 'duplicates':
+      return b ? { name: 'notfound' } : { name: 'duplicates' };
+    case 'import':
+      return b ? { name: 'notfound' } : { name: 'import' };
     case 'admin':
       return b ? { name: 'notfound' } : { name: 'admin' };
   }
