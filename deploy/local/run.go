@@ -152,7 +152,11 @@ func run(ctx context.Context, cfg config) (err error) {
 		return err
 	}
 
-	sh := shared{Brokers: brokers, PublicKeyFile: l.issuerPub(), IssuerKeyFile: l.issuerKey(), SessionKeys: sessionKeys, Caller: cfg.Env}
+	signinURL, err := startSignin(ctx, l, maxTTL)
+	if err != nil {
+		return err
+	}
+	sh := shared{Brokers: brokers, PublicKeyFile: l.issuerPub(), SigninURL: signinURL, SessionKeys: sessionKeys, Caller: cfg.Env}
 	sup := newSupervisor(ctx, con, l, cfg.ReadyTimeout, say)
 	defer sup.stop(cfg.StopGrace)
 	for _, s := range domain {

@@ -99,9 +99,9 @@ func plan(names []string, gatewayPort, firstPort int) (domain []service, gateway
 type shared struct {
 	Brokers       []string
 	PublicKeyFile string
-	// IssuerKeyFile is the dev issuer's private key: the gateway's
-	// development sign-in page signs with it.
-	IssuerKeyFile string
+	// SigninURL signs the tokens of the gateway's development sign-in page
+	// (startSignin).
+	SigninURL string
 	// SessionKeys seal the web application's session cookies.
 	SessionKeys string
 	// Caller is the environment `make run` was started with.
@@ -139,7 +139,7 @@ func gatewayEnv(gw service, domain []service, sh shared) []string {
 	// The web application signs people in through the development page:
 	// tenant, role and user, no password (local mode only).
 	env["WEB_PUBLIC_URL"] = gw.URL()
-	env["WEB_DEV_SIGNIN_KEY_FILE"] = sh.IssuerKeyFile
+	env["WEB_DEV_SIGNIN_URL"] = sh.SigninURL
 	env["WEB_SESSION_KEYS"] = sh.SessionKeys
 	for _, s := range domain {
 		env[httpkit.PeerVar(s.Name)] = s.URL()

@@ -104,26 +104,26 @@ func TestDomainEnvPassesOTELThroughAndNamesTheService(t *testing.T) {
 }
 
 func TestGatewayEnvNamesEveryDomainService(t *testing.T) {
-	sh := shared{Brokers: []string{"b1:9092", "b2:9092"}, PublicKeyFile: "/k.pem", IssuerKeyFile: "/k", SessionKeys: "c2Vzc2lvbg==",
+	sh := shared{Brokers: []string{"b1:9092", "b2:9092"}, PublicKeyFile: "/k.pem", SigninURL: "http://127.0.0.1:1/token", SessionKeys: "c2Vzc2lvbg==",
 		Caller: []string{"OTEL_TRACES_SAMPLER=always_on", "GATEWAY_BURST=50", "GATEWAY_ADDR=0.0.0.0:1"}}
 	domain := []service{{Name: "contacts", Port: 8081}, {Name: "sales", Port: 8082}}
 
 	have := envMap(gatewayEnv(service{Name: "gateway", Port: 8080}, domain, sh))
 	want := map[string]string{
-		"GATEWAY_ADDR":            "127.0.0.1:8080",
-		"OPS_ADDR":                "127.0.0.1:9080",
-		"GATEWAY_BURST":           "50",
-		"CONTACTS_URL":            "http://127.0.0.1:8081",
-		"SALES_URL":               "http://127.0.0.1:8082",
-		"KAFKA_BROKERS":           "b1:9092,b2:9092",
-		"AUTH_PUBLIC_KEY_FILE":    "/k.pem",
-		"AUTH_ISSUER":             "rapport-dev",
-		"AUTH_AUDIENCE":           "rapport",
-		"OTEL_SERVICE_NAME":       "gateway",
-		"OTEL_TRACES_SAMPLER":     "always_on",
-		"WEB_PUBLIC_URL":          "http://127.0.0.1:8080",
-		"WEB_DEV_SIGNIN_KEY_FILE": "/k",
-		"WEB_SESSION_KEYS":        "c2Vzc2lvbg==",
+		"GATEWAY_ADDR":         "127.0.0.1:8080",
+		"OPS_ADDR":             "127.0.0.1:9080",
+		"GATEWAY_BURST":        "50",
+		"CONTACTS_URL":         "http://127.0.0.1:8081",
+		"SALES_URL":            "http://127.0.0.1:8082",
+		"KAFKA_BROKERS":        "b1:9092,b2:9092",
+		"AUTH_PUBLIC_KEY_FILE": "/k.pem",
+		"AUTH_ISSUER":          "rapport-dev",
+		"AUTH_AUDIENCE":        "rapport",
+		"OTEL_SERVICE_NAME":    "gateway",
+		"OTEL_TRACES_SAMPLER":  "always_on",
+		"WEB_PUBLIC_URL":       "http://127.0.0.1:8080",
+		"WEB_DEV_SIGNIN_URL":   "http://127.0.0.1:1/token",
+		"WEB_SESSION_KEYS":     "c2Vzc2lvbg==",
 	}
 	if !maps.Equal(have, want) {
 		t.Fatalf("have env\n%v\nwant\n%v", have, want)

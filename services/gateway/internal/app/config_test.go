@@ -11,6 +11,19 @@ import (
 	"github.com/rapportcrm/rapport/services/gateway/internal/routing"
 )
 
+// key32 is a valid WEB_SESSION_KEYS value.
+const key32 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+// oidc is a valid web sign-in configuration with over's changes.
+func oidc(over map[string]string) map[string]string {
+	env := map[string]string{"WEB_OIDC_ISSUER": "https://login.example.com", "WEB_OIDC_CLIENT_ID": "rapport",
+		"WEB_PUBLIC_URL": "https://crm.example.com", "WEB_SESSION_KEYS": key32}
+	for k, v := range over {
+		env[k] = v
+	}
+	return env
+}
+
 func TestConfigFromEnv(t *testing.T) {
 	valid := upstreamURLs()
 	for k, v := range map[string]string{
@@ -26,6 +39,14 @@ func TestConfigFromEnv(t *testing.T) {
 		"GATEWAY_UNAUTH_BURST":    "",
 		"GATEWAY_TRUSTED_PROXIES": "",
 		"OPS_ADDR":                "",
+		"WEB_OIDC_ISSUER":         "",
+		"WEB_OIDC_CLIENT_ID":      "",
+		"WEB_OIDC_CLIENT_SECRET":  "",
+		"WEB_OIDC_SCOPES":         "",
+		"WEB_PUBLIC_URL":          "",
+		"WEB_SESSION_KEYS":        "",
+		"WEB_SESSION_TTL":         "",
+		"WEB_DEV_SIGNIN_URL":      "",
 	} {
 		valid[k] = v
 	}
@@ -51,6 +72,19 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "trusted proxy not a CIDR", env: map[string]string{"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, wantErr: "GATEWAY_TRUSTED_PROXIES"},
 		{name: "trusted proxy with a bad mask", env: map[string]string{"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/33"}, wantErr: "GATEWAY_TRUSTED_PROXIES"},
 		{name: "ops address without a port", env: map[string]string{"OPS_ADDR": "127.0.0.1"}, wantErr: "OPS_ADDR"},
+		{name: "web sign-in", env: oidc(nil)},
+		{name: "web sign-in without session keys", env: oidc(map[string]string{"WEB_SESSION_KEYS": ""}), wantErr: "WEB_SESSION_KEYS"},
+		{name: "web session key too short", env: oidc(map[string]string{"WEB_SESSION_KEYS": "c2hvcnQ="}), wantErr: "WEB_SESSION_KEYS"},
+		{name: "web sign-in without client", env: oidc(map[string]string{"WEB_OIDC_CLIENT_ID": ""}), wantErr: "WEB_OIDC_CLIENT_ID"},
+		{name: "web sign-in without public url", env: oidc(map[string]string{"WEB_PUBLIC_URL": ""}), wantErr: "WEB_PUBLIC_URL"},
+		{name: "web public url over plain http", env: oidc(map[string]string{"WEB_PUBLIC_URL": "http://crm.example.com"}), wantErr: "WEB_PUBLIC_URL"},
+		{name: "web public url with a path", env: oidc(map[string]string{"WEB_PUBLIC_URL": "https://crm.example.com/app"}), wantErr: "WEB_PUBLIC_URL"},
+		{name: "web issuer not a url", env: oidc(map[string]string{"WEB_OIDC_ISSUER": "login"}), wantErr: "WEB_OIDC_ISSUER"},
+		{name: "web session ttl", env: oidc(map[string]string{"WEB_SESSION_TTL": "forever"}), wantErr: "WEB_SESSION_TTL"},
+		{name: "dev sign-in", env: map[string]string{"WEB_DEV_SIGNIN_URL": "http://127.0.0.1:4000/token", "WEB_SESSION_KEYS": key32}},
+		{name: "dev sign-in beside a real issuer", env: map[string]string{"WEB_DEV_SIGNIN_URL": "http://127.0.0.1:4000/token", "WEB_SESSION_KEYS": key32,
+			"AUTH_ISSUER": "https://login.example.com"}, wantErr: "WEB_DEV_SIGNIN_URL"},
+		{name: "dev sign-in elsewhere", env: map[string]string{"WEB_DEV_SIGNIN_URL": "http://signer.example.com/token", "WEB_SESSION_KEYS": key32}, wantErr: "WEB_DEV_SIGNIN_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -101,8 +101,6 @@ type harness struct {
 	// opsURL is the ops listener's base URL (OPS_ADDR).
 	opsURL string
 	issuer *devauth.Issuer
-	// devKey is the dev issuer's private key file (WEB_DEV_SIGNIN_KEY_FILE).
-	devKey string
 	// upstream is the contacts service; upstreams holds every service by name.
 	upstream  *upstream
 	upstreams map[string]*upstream
@@ -123,7 +121,7 @@ type options struct {
 	// web, when set, adds variables that need the gateway's own URL (the
 	// web sign-in's WEB_PUBLIC_URL and its provider).
 	web func(t *testing.T, gatewayURL string) map[string]string
-	// devSignIn offers the dev sign-in page (WEB_DEV_SIGNIN_KEY_FILE), as make run does.
+	// devSignIn offers the dev sign-in page (WEB_DEV_SIGNIN_URL), as make run does.
 	devSignIn bool
 }
 
@@ -155,7 +153,7 @@ func start(t *testing.T, opts options) *harness {
 		"GATEWAY_UNAUTH_BURST": "",
 		// No web sign-in unless a test asks for one.
 		"WEB_OIDC_ISSUER": "", "WEB_OIDC_CLIENT_ID": "", "WEB_OIDC_CLIENT_SECRET": "", "WEB_OIDC_SCOPES": "",
-		"WEB_PUBLIC_URL": "", "WEB_SESSION_KEYS": "", "WEB_SESSION_TTL": "", "WEB_DEV_SIGNIN_KEY_FILE": "",
+		"WEB_PUBLIC_URL": "", "WEB_SESSION_KEYS": "", "WEB_SESSION_TTL": "", "WEB_DEV_SIGNIN_URL": "",
 		// Requests come from 127.0.0.1; tests that need other client
 		// addresses trust it as a proxy and send X-Forwarded-For.
 		"GATEWAY_TRUSTED_PROXIES": "",
@@ -180,7 +178,7 @@ func start(t *testing.T, opts options) *harness {
 		t.Fatal(err)
 	}
 	if opts.devSignIn {
-		env["WEB_DEV_SIGNIN_KEY_FILE"] = filepath.Join(dir, "dev.pem")
+		env["WEB_DEV_SIGNIN_URL"] = devSigner(t, issuer)
 	}
 	if opts.web != nil {
 		for k, v := range opts.web(t, "http://"+l.Addr().String()) {
@@ -213,7 +211,33 @@ func start(t *testing.T, opts options) *harness {
 		}
 		_ = prov.Close()
 	})
-	return &harness{t: t, url: "http://" + l.Addr().String(), opsURL: "http://" + cfg.OpsAddr, issuer: issuer, devKey: filepath.Join(dir, "dev.pem"), upstream: ups["contacts"], upstreams: ups, gateway: gw, prov: prov, stop: stop}
+	return &harness{t: t, url: "http://" + l.Addr().String(), opsURL: "http://" + cfg.OpsAddr, issuer: issuer, upstream: ups["contacts"], upstreams: ups, gateway: gw, prov: prov, stop: stop}
+}
+
+// devSigner stands in for make run's token signer (deploy/local): POST
+// {tenant_id, role, user, team, ttl_seconds} → {token}.
+func devSigner(t *testing.T, issuer *devauth.Issuer) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			TenantID uuid.UUID `json:"tenant_id"`
+			Role     string    `json:"role"`
+			User     string    `json:"user"`
+			Team     string    `json:"team"`
+			TTL      int64     `json:"ttl_seconds"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		tok, err := issuer.Token(auth.Principal{TenantID: req.TenantID, UserID: req.User, Roles: []string{req.Role}, Team: req.Team}, time.Duration(req.TTL)*time.Second)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"token": tok})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/token"
 }
 
 // publish puts a tenant record on crm.tenants.v1 and waits until the

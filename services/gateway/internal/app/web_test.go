@@ -257,7 +257,7 @@ func TestDevSignInInLocalMode(t *testing.T) {
 	h := start(t, options{web: func(t *testing.T, gw string) map[string]string {
 		return map[string]string{"WEB_SESSION_KEYS": sessionKey(t), "WEB_PUBLIC_URL": gw}
 	}})
-	// Without WEB_DEV_SIGNIN_KEY_FILE there is no dev page.
+	// Without WEB_DEV_SIGNIN_URL there is no dev page.
 	c := browser(t)
 	res, err := c.Get(h.url + "/auth/dev")
 	if err != nil {

@@ -25,7 +25,6 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/apperr"
 	"github.com/rapportcrm/rapport/pkg/auth"
-	"github.com/rapportcrm/rapport/pkg/dev/devauth"
 	"github.com/rapportcrm/rapport/pkg/httpkit"
 	"github.com/rapportcrm/rapport/pkg/tenancy"
 )
@@ -70,7 +69,8 @@ type BFF struct {
 	verify auth.Verifier
 	dir    *tenancy.Directory
 	log    *slog.Logger
-	dev    *devauth.Issuer
+	// devSignin signs dev tokens (make run's signer); empty outside local mode.
+	devSignin string
 	// maxDevTTL is the longest dev token the services accept.
 	maxDevTTL time.Duration
 
@@ -103,11 +103,7 @@ func New(cfg Config, a auth.Config, verify auth.Verifier, dir *tenancy.Directory
 	if b.seal, err = newSealer(cfg.SessionKeys); err != nil {
 		return nil, fmt.Errorf("WEB_SESSION_KEYS: %w", err)
 	}
-	if cfg.DevKeyFile != "" {
-		if b.dev, err = devauth.LoadOrCreate(cfg.DevKeyFile); err != nil {
-			return nil, fmt.Errorf("WEB_DEV_SIGNIN_KEY_FILE: %w", err)
-		}
-	}
+	b.devSignin = cfg.DevSigninURL
 	// A __Host- cookie is Secure, host-only and for the whole site; plain
 	// http is allowed on loopback only (make run), without the prefix.
 	b.secure = cfg.PublicURL == nil || cfg.PublicURL.Scheme == "https"
@@ -173,7 +169,7 @@ func (b *BFF) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.Redirect(w, r, p.oauth.AuthCodeURL(s.State, oauth2.S256ChallengeOption(s.Verifier), oidc.Nonce(s.Nonce)), http.StatusFound)
-	case b.dev != nil:
+	case b.devSignin != "":
 		http.Redirect(w, r, "/auth/dev?return="+url.QueryEscape(ret), http.StatusFound)
 	default:
 		b.page(w, r, http.StatusNotImplemented, pageError, "Sign-in is not configured on this gateway (WEB_OIDC_ISSUER).")

@@ -28,26 +28,27 @@ type Config struct {
 	// SessionKeys seal the session cookie (the first seals, all open).
 	SessionKeys [][]byte
 	SessionTTL  time.Duration
-	// DevKeyFile is the local dev issuer's private key: with it the gateway
-	// offers a sign-in page that asks only for tenant, role and user. Only
-	// make run sets it, and only beside AUTH_ISSUER=rapport-dev.
-	DevKeyFile string
+	// DevSigninURL is local mode's token signer (make run serves it on
+	// loopback): with it the gateway offers a sign-in page that asks only
+	// for tenant, role and user. The dev issuer's key stays with make run;
+	// the gateway accepts the URL only beside AUTH_ISSUER=rapport-dev.
+	DevSigninURL string
 }
 
 // Enabled reports whether anyone can sign in.
-func (c Config) Enabled() bool { return c.Issuer != "" || c.DevKeyFile != "" }
+func (c Config) Enabled() bool { return c.Issuer != "" || c.DevSigninURL != "" }
 
 // ConfigFromEnv reads WEB_OIDC_ISSUER, WEB_OIDC_CLIENT_ID,
 // WEB_OIDC_CLIENT_SECRET, WEB_OIDC_SCOPES, WEB_PUBLIC_URL, WEB_SESSION_KEYS
 // (base64 32-byte keys, comma-separated, newest first), WEB_SESSION_TTL and
-// WEB_DEV_SIGNIN_KEY_FILE. Errors name the variable at fault.
+// WEB_DEV_SIGNIN_URL. Errors name the variable at fault.
 func ConfigFromEnv(a auth.Config) (Config, error) {
 	c := Config{
 		Issuer:       strings.TrimSpace(os.Getenv("WEB_OIDC_ISSUER")),
 		ClientID:     strings.TrimSpace(os.Getenv("WEB_OIDC_CLIENT_ID")),
 		ClientSecret: os.Getenv("WEB_OIDC_CLIENT_SECRET"),
 		Scopes:       strings.Fields(strings.ReplaceAll(os.Getenv("WEB_OIDC_SCOPES"), ",", " ")),
-		DevKeyFile:   strings.TrimSpace(os.Getenv("WEB_DEV_SIGNIN_KEY_FILE")),
+		DevSigninURL: strings.TrimSpace(os.Getenv("WEB_DEV_SIGNIN_URL")),
 		SessionTTL:   DefaultSessionTTL,
 	}
 	if v := strings.TrimSpace(os.Getenv("WEB_SESSION_TTL")); v != "" {
@@ -82,7 +83,7 @@ func ConfigFromEnv(a auth.Config) (Config, error) {
 		return c, nil
 	}
 	if len(c.SessionKeys) == 0 {
-		return c, fmt.Errorf("WEB_SESSION_KEYS is required when WEB_OIDC_ISSUER or WEB_DEV_SIGNIN_KEY_FILE is set (openssl rand -base64 32)")
+		return c, fmt.Errorf("WEB_SESSION_KEYS is required when WEB_OIDC_ISSUER or WEB_DEV_SIGNIN_URL is set (openssl rand -base64 32)")
 	}
 	if c.Issuer != "" {
 		if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -98,8 +99,13 @@ func ConfigFromEnv(a auth.Config) (Config, error) {
 			c.Scopes = []string{"openid", "profile", "email", "offline_access"}
 		}
 	}
-	if c.DevKeyFile != "" && a.Issuer != auth.DevIssuerName {
-		return c, fmt.Errorf("WEB_DEV_SIGNIN_KEY_FILE is for make run only: the services must trust the dev issuer (AUTH_ISSUER=%s), not %q", auth.DevIssuerName, a.Issuer)
+	if c.DevSigninURL != "" {
+		if a.Issuer != auth.DevIssuerName {
+			return c, fmt.Errorf("WEB_DEV_SIGNIN_URL is for make run only: the services must trust the dev issuer (AUTH_ISSUER=%s), not %q", auth.DevIssuerName, a.Issuer)
+		}
+		if u, err := url.Parse(c.DevSigninURL); err != nil || u.Scheme != "http" || !loopback(u.Hostname()) {
+			return c, fmt.Errorf("WEB_DEV_SIGNIN_URL must be make run's signer on a loopback address such as http://127.0.0.1:40000/token, got %q", c.DevSigninURL)
+		}
 	}
 	return c, nil
 }

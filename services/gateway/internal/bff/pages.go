@@ -1,10 +1,16 @@
 package bff
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -92,7 +98,7 @@ func (b *BFF) render(w http.ResponseWriter, r *http.Request, status int, name st
 
 // devForm asks who to be; only in local mode.
 func (b *BFF) devForm(w http.ResponseWriter, r *http.Request) {
-	if b.dev == nil {
+	if b.devSignin == "" {
 		b.page(w, r, http.StatusNotFound, pageError, "The development sign-in exists only in local mode.")
 		return
 	}
@@ -110,7 +116,7 @@ func (b *BFF) devForm(w http.ResponseWriter, r *http.Request) {
 // devSignIn signs a dev token for the chosen tenant, role and user and
 // keeps it as the session, as a provider's token would be.
 func (b *BFF) devSignIn(w http.ResponseWriter, r *http.Request) {
-	if b.dev == nil {
+	if b.devSignin == "" {
 		b.page(w, r, http.StatusNotFound, pageError, "The development sign-in exists only in local mode.")
 		return
 	}
@@ -138,16 +144,53 @@ func (b *BFF) devSignIn(w http.ResponseWriter, r *http.Request) {
 		user = role + "@" + name
 	}
 	ttl := min(b.cfg.SessionTTL, b.maxDevTTL)
-	tok, err := b.dev.Token(auth.Principal{TenantID: tenant, UserID: user, Roles: []string{role}, Team: strings.TrimSpace(r.PostFormValue("team"))}, ttl)
+	tok, err := b.devToken(r.Context(), devTokenRequest{TenantID: tenant, User: user, Role: role, Team: strings.TrimSpace(r.PostFormValue("team")), TTL: int64(ttl.Seconds())})
 	if err != nil {
 		b.log.ErrorContext(r.Context(), "dev sign-in", "err", err)
-		b.page(w, r, http.StatusInternalServerError, pageError, "The development token could not be signed.")
+		b.page(w, r, http.StatusBadGateway, pageError, "The development token could not be signed: is make run still running?")
 		return
 	}
 	now := b.now()
 	if b.setSession(w, r, session{Access: tok, Expiry: now.Add(ttl), CSRF: random(24), Created: now, Dev: true}) {
 		http.Redirect(w, r, s.Return, http.StatusSeeOther)
 	}
+}
+
+// devTokenRequest is what make run's signer takes (deploy/local).
+type devTokenRequest struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	Role     string    `json:"role"`
+	User     string    `json:"user"`
+	Team     string    `json:"team"`
+	TTL      int64     `json:"ttl_seconds"`
+}
+
+// devToken asks make run's signer for a dev token.
+func (b *BFF) devToken(ctx context.Context, req devTokenRequest) (string, error) {
+	body, _ := json.Marshal(req)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, b.devSignin, bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if res.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return "", fmt.Errorf("the signer answered %d: %s", res.StatusCode, bytes.TrimSpace(msg))
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.Token == "" {
+		return "", fmt.Errorf("the signer's answer has no token: %v", err)
+	}
+	return out.Token, nil
 }
 
 // SecurityHeaders are sent with every page: a strict Content Security
