@@ -19,12 +19,16 @@ import (
 // demoTenant is a tenant `make run` provisions.
 type demoTenant struct {
 	Name, Display, Locale, Currency, Country string
+	// Parent names the tenant this one is a department of.
+	Parent string
 }
 
-// demoTenants: a Russian tenant to try the product with and an English one
-// to see that tenants never see each other's data.
+// demoTenants: a Russian tenant to try the product with, a department of
+// it (its admins read the department: HQ sees its branches), and an English
+// one to see that tenants never see each other's data.
 var demoTenants = []demoTenant{
 	{Name: "demo", Display: "Demo", Locale: "ru", Currency: "RUB", Country: "RU"},
+	{Name: "demo-north", Display: "Demo · North", Locale: "ru", Currency: "RUB", Country: "RU", Parent: "demo"},
 	{Name: "demo-2", Display: "Demo 2", Locale: "en", Currency: "USD", Country: "US"},
 }
 
@@ -44,7 +48,7 @@ const defaultTenantRPS = 5000
 // and it takes the newest record of a generation, so a -tenant-rps changed
 // between runs applies without a new generation.
 func (t demoTenant) record(rps int64) *tenancyv1.TenantRecord {
-	return &tenancyv1.TenantRecord{
+	rec := &tenancyv1.TenantRecord{
 		Id:             tenancy.LocalID(t.Name).String(),
 		Name:           t.Name,
 		DisplayName:    t.Display,
@@ -58,6 +62,11 @@ func (t demoTenant) record(rps int64) *tenancyv1.TenantRecord {
 		DefaultCountry: t.Country,
 		UpdatedAt:      timestamppb.Now(),
 	}
+	if t.Parent != "" {
+		rec.ParentId = tenancy.LocalID(t.Parent).String()
+		rec.ParentChain = []string{rec.ParentId}
+	}
+	return rec
 }
 
 // provisionTenants publishes every demo tenant and waits until each domain

@@ -73,6 +73,23 @@ func descends(t Tenant, ancestor uuid.UUID) bool {
 	})
 }
 
+// Departments are the tenants below p's own that p may read (as
+// HeaderTenant names them): none unless p administers its tenant. They are
+// by name; suspended and deleted ones are left out.
+func (d *Directory) Departments(p auth.Principal) []Tenant {
+	own, ok := d.Lookup(p.TenantID)
+	if !ok || !isAdmin(p, own) {
+		return nil
+	}
+	var out []Tenant
+	for _, t := range d.Tenants() {
+		if t.ID != p.TenantID && descends(t, p.TenantID) && !t.Suspended && t.State == StateActive {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // isAdmin reports whether p administers own, its tenant: by the token's
 // role or by the tenant record's list of admins.
 func isAdmin(p auth.Principal, own Tenant) bool {

@@ -173,3 +173,36 @@ func TestDescendantRefusalsLookAlike(t *testing.T) {
 }
 
 func first(w *httptest.ResponseRecorder, _ *seen) *httptest.ResponseRecorder { return w }
+
+// An admin's departments are every active tenant below theirs; nobody
+// else has any.
+func TestDepartments(t *testing.T) {
+	f := newFamily(t)
+	ids := func(ts []tenancy.Tenant) []uuid.UUID {
+		var out []uuid.UUID
+		for _, t := range ts {
+			out = append(out, t.ID)
+		}
+		slices.SortFunc(out, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+		return out
+	}
+	want := []uuid.UUID{f.c, f.g, f.s}
+	slices.SortFunc(want, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	for _, tc := range []struct {
+		name string
+		p    auth.Principal
+		want []uuid.UUID
+	}{
+		{"an admin by role", auth.Principal{TenantID: f.r, UserID: "bob", Roles: []string{auth.RoleAdmin}}, want},
+		{"an admin by the record", auth.Principal{TenantID: f.r, UserID: "alice", Roles: []string{auth.RoleRep}}, want},
+		{"a manager", auth.Principal{TenantID: f.r, UserID: "bob", Roles: []string{auth.RoleManager}}, nil},
+		{"a department's admin sees below it only", auth.Principal{TenantID: f.c, UserID: "carl", Roles: []string{auth.RoleAdmin}}, []uuid.UUID{f.g}},
+		{"an unknown tenant", auth.Principal{TenantID: f.nobody, Roles: []string{auth.RoleAdmin}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if have := ids(f.dir.Departments(tc.p)); !slices.Equal(have, tc.want) {
+				t.Fatalf("have %v, want %v", have, tc.want)
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/dev/browsertest"
 	"github.com/rapportcrm/rapport/pkg/dev/testenv"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/tests/platform"
 )
 
@@ -231,6 +232,32 @@ func TestWebApplicationInChromium(t *testing.T) {
 		if err != nil || at.Before(before.Add(4*time.Minute)) || at.After(time.Now().Add(6*time.Minute)) {
 			t.Fatalf("the second attempt is due %v, want five minutes after %v", again["due_at"], before)
 		}
+	})
+
+	t.Run("a parent tenant's admin reads a department, read only", func(t *testing.T) {
+		north := p.Token("demo-north", "admin")
+		api("POST", "/v1/contacts", north, `{"first_name":"Северный","last_name":"Клиент","emails":["north@example.ru"]}`, http.StatusCreated)
+
+		ctx := browsertest.New(t)
+		p.SignIn(t, ctx, "/contacts", "demo", "admin", "", "team-1")
+		// Choosing a department (SetValue fires the select's change) reloads the page.
+		browsertest.Run(t, ctx, "switch to the department",
+			chromedp.SetValue(`[data-testid="department-switch"]`, tenancy.LocalID("demo-north").String(), chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="department-notice"]`, chromedp.ByQuery), platform.Ready(),
+			chromedp.WaitVisible(`[data-testid="contact-row"]`, chromedp.ByQuery))
+		var rows string
+		browsertest.Run(t, ctx, "rows", chromedp.Text(`main`, &rows, chromedp.ByQuery))
+		if !strings.Contains(rows, "Северный") || strings.Contains(rows, "Иванова") {
+			t.Fatalf("the department's list shows:\n%s", rows)
+		}
+		var offered bool
+		browsertest.Run(t, ctx, "nothing to change", chromedp.Navigate(p.Gateway+"/day"), platform.Ready(),
+			chromedp.Evaluate(`!!document.querySelector('[data-testid="next-task"], [data-testid="nav-admin"]')`, &offered))
+		if offered {
+			t.Fatal("a department's reader is offered changes")
+		}
+		browsertest.Axe(t, ctx, "department")
+		browsertest.Screenshot(t, ctx, "department")
 	})
 
 	t.Run("admin: the setup pages", func(t *testing.T) {

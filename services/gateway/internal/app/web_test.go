@@ -90,14 +90,18 @@ func (w webGateway) signIn(t *testing.T, c *http.Client, password, ret string) *
 }
 
 type sessionView struct {
-	TenantID   uuid.UUID `json:"tenant_id"`
-	TenantName string    `json:"tenant_name"`
-	User       string    `json:"user"`
-	Roles      []string  `json:"roles"`
-	Team       string    `json:"team"`
-	Locale     string    `json:"locale"`
-	CSRF       string    `json:"csrf"`
-	Dev        bool      `json:"dev"`
+	TenantID    uuid.UUID `json:"tenant_id"`
+	TenantName  string    `json:"tenant_name"`
+	User        string    `json:"user"`
+	Roles       []string  `json:"roles"`
+	Team        string    `json:"team"`
+	Locale      string    `json:"locale"`
+	CSRF        string    `json:"csrf"`
+	Dev         bool      `json:"dev"`
+	Departments []struct {
+		ID   uuid.UUID `json:"id"`
+		Name string    `json:"name"`
+	} `json:"departments"`
 }
 
 func session(t *testing.T, c *http.Client, base string) (sessionView, int) {
@@ -272,6 +276,8 @@ func TestDevSignInInLocalMode(t *testing.T) {
 		return map[string]string{"WEB_SESSION_KEYS": sessionKey(t)}
 	}})
 	tenant := h.tenant(0)
+	dept := uuid.New()
+	h.publish(&tenancyv1.TenantRecord{Id: dept.String(), Generation: 1, Name: "north", ParentId: tenant.String(), ParentChain: []string{tenant.String()}})
 
 	res, err = c.Get(h.url + "/auth/login?return=/day")
 	if err != nil {
@@ -308,11 +314,30 @@ func TestDevSignInInLocalMode(t *testing.T) {
 		t.Fatalf("after the dev sign-in the browser is at %s, want /day", res.Request.URL)
 	}
 	s, status := session(t, c, h.url)
-	if status != http.StatusOK || s.TenantID != tenant || s.User != "rep7" || s.Roles[0] != "rep" || s.Team != "south" || !s.Dev {
+	if status != http.StatusOK || s.TenantID != tenant || s.User != "rep7" || s.Roles[0] != "rep" || s.Team != "south" || !s.Dev || len(s.Departments) != 0 {
 		t.Fatalf("session = %d %+v", status, s)
 	}
 	if have := send(t, c, http.MethodGet, h.url+"/v1/contacts", ""); have.status/100 != 2 {
 		t.Fatalf("GET /v1/contacts with the dev session = %d %s", have.status, have.body)
+	}
+
+	// An admin is told the departments below their tenant.
+	a := browser(t)
+	res, err = a.Get(h.url + "/auth/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, _ = io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	state = stateField.FindStringSubmatch(string(form))
+	res, err = a.PostForm(h.url+"/auth/dev", url.Values{"state": {state[1]}, "tenant": {tenant.String()}, "role": {"admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	s, _ = session(t, a, h.url)
+	if len(s.Departments) != 1 || s.Departments[0].ID != dept || s.Departments[0].Name != "north" {
+		t.Fatalf("an admin's departments = %+v", s.Departments)
 	}
 }
 

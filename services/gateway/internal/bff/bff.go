@@ -307,6 +307,15 @@ type SessionView struct {
 	CSRF       string    `json:"csrf"`
 	Dev        bool      `json:"dev"`
 	Expires    time.Time `json:"expires"`
+	// Departments are the tenants below the user's that they may read,
+	// naming one in the Rapport-Tenant header (admins only).
+	Departments []Department `json:"departments"`
+}
+
+// Department is a tenant below the user's.
+type Department struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
 }
 
 var errNoSession = apperr.New(apperr.KindUnauthorized, "no-session", "not signed in: start at /auth/login")
@@ -327,9 +336,21 @@ func (b *BFF) sessionInfo(w http.ResponseWriter, r *http.Request) {
 	v := SessionView{TenantID: p.TenantID, User: p.UserID, Roles: p.Roles, Team: p.Team, CSRF: s.CSRF, Dev: s.Dev,
 		Expires: s.Created.Add(b.cfg.SessionTTL)}
 	if t, ok := b.dir.Lookup(p.TenantID); ok {
-		v.TenantName, v.Locale = t.Name, t.Record.GetLocale()
+		v.TenantName, v.Locale = displayName(t), t.Record.GetLocale()
+	}
+	v.Departments = []Department{}
+	for _, d := range b.dir.Departments(p) {
+		v.Departments = append(v.Departments, Department{ID: d.ID, Name: displayName(d)})
 	}
 	httpkit.WriteJSON(w, http.StatusOK, v)
+}
+
+// displayName is what people call a tenant: its display name, else its name.
+func displayName(t tenancy.Tenant) string {
+	if n := t.Record.GetDisplayName(); n != "" {
+		return n
+	}
+	return t.Name
 }
 
 // logout forgets the session. It is a write: the CSRF token is required,

@@ -7,6 +7,8 @@ import { auth, login } from './session.svelte';
 
 const session: Middleware = {
   onRequest({ request }) {
+    // A parent tenant's admin reads a department by naming it.
+    if (auth.department) request.headers.set('Rapport-Tenant', auth.department);
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       request.headers.set('X-CSRF-Token', auth.session?.csrf ?? '');
     }

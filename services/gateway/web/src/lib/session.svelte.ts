@@ -11,9 +11,36 @@ export interface Session {
   tenant_name?: string;
   /** When the session ends (RFC 3339), when the gateway gives it. */
   expires?: string;
+  /** Tenants below the user's that an admin may read (read only). */
+  departments?: { id: string; name: string }[];
 }
 
-export const auth = $state({ session: null as Session | null });
+const DEPARTMENT = 'rapport.department';
+
+/** department is the department being viewed (its id), or null for the user's own tenant. */
+export const auth = $state({ session: null as Session | null, department: null as string | null });
+
+/** Views a department (read only), or the user's own tenant with null; the page reloads. */
+export function viewDepartment(id: string | null) {
+  try {
+    if (id) sessionStorage.setItem(DEPARTMENT, id);
+    else sessionStorage.removeItem(DEPARTMENT);
+  } catch {
+    /* storage may be off */
+  }
+  location.reload();
+}
+
+/** The department being viewed, if the session still offers it. */
+function storedDepartment(s: Session): string | null {
+  let id: string | null = null;
+  try {
+    id = sessionStorage.getItem(DEPARTMENT);
+  } catch {
+    /* storage may be off */
+  }
+  return id && (s.departments ?? []).some((d) => d.id === id) ? id : null;
+}
 
 export function login(): never {
   const back = location.pathname + location.search;
@@ -27,6 +54,7 @@ export async function loadSession(): Promise<Session> {
   if (!r.ok) throw new Error(`session: HTTP ${r.status}`);
   const s = (await r.json()) as Session;
   auth.session = s;
+  auth.department = storedDepartment(s);
   return s;
 }
 
@@ -42,7 +70,14 @@ export async function logout() {
   }
 }
 
+/** Whether the user sets the tenant up (admins and managers), in their own tenant. */
 export function isManager(): boolean {
   const r = auth.session?.roles ?? [];
-  return r.includes('admin') || r.includes('manager');
+  return !auth.department && (r.includes('admin') || r.includes('manager'));
+}
+
+/** Whether the user may change records: admins, managers and reps, in their own tenant (a department is read only). */
+export function canWrite(): boolean {
+  const r = auth.session?.roles ?? [];
+  return !auth.department && (r.includes('admin') || r.includes('manager') || r.includes('rep'));
 }
