@@ -63,6 +63,14 @@ func importFile() (text string, people int, bad []int) {
 	return b.String(), 300, bad
 }
 
+// exists says whether sel matches an element of the page.
+func exists(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	var ok bool
+	eval(t, ctx, "find "+sel, fmt.Sprintf(`!!document.querySelector(%q)`, sel), &ok)
+	return ok
+}
+
 // eval runs JavaScript in the page, awaiting a promise it returns.
 func eval(t *testing.T, ctx context.Context, what, js string, out any) {
 	t.Helper()
@@ -90,6 +98,9 @@ func TestImportAndExportInChromium(t *testing.T) {
 
 	ctx := browsertest.New(t)
 	p.SignIn(t, ctx, "/contacts", "demo", "admin", "", "team-1")
+	if !exists(t, ctx, `[data-testid="nav-duplicates"][href="/duplicates"]`) {
+		t.Fatal("an admin is not offered the duplicates")
+	}
 
 	// Step 1: from the contacts page to the wizard, and the file.
 	browsertest.Run(t, ctx, "follow the Import link",
@@ -300,12 +311,13 @@ func TestImportAndExportInChromium(t *testing.T) {
 		t.Fatal("the Excel export does not start with a UTF-8 byte-order mark")
 	}
 
-	t.Run("refused files", func(t *testing.T) { refusals(t, p) })
+	t.Run("refused files, and a delimiter the server would not find", func(t *testing.T) { otherFiles(t, p) })
 }
 
-// refusals: files the wizard or the API refuses show a message, and the
-// wizard stays usable.
-func refusals(t *testing.T, p *platform.Platform) {
+// otherFiles: files the wizard or the API refuses show a message, and the
+// wizard stays usable; a file whose header has more commas than
+// semicolons is read with the semicolons its rows have, by the server too.
+func otherFiles(t *testing.T, p *platform.Platform) {
 	dir := t.TempDir()
 	write := func(name string, b []byte) string {
 		path := filepath.Join(dir, name)
@@ -317,6 +329,9 @@ func refusals(t *testing.T, p *platform.Platform) {
 	empty := write("empty.csv", nil)
 	workbook := write("clients.xlsx", []byte("PK\x03\x04\x14\x00\x06\x00rest of a zip"))
 	bom := write("bom.csv", []byte("\xef\xbb\xbffirst_name,email\nЖанна,zhanna@import-test.ru\n"))
+	commas := write("commas.csv", []byte("Имя, отчество;Фамилия, инициалы;E-mail, рабочий\n"+
+		"Иван Петрович;Смирнов И. П.;ivan.petrovich@import-test.ru\n"+
+		"Ольга Ивановна;Орлова О. И.;olga.ivanovna@import-test.ru\n"))
 
 	ctx := browsertest.New(t)
 	p.SignIn(t, ctx, "/import", "demo", "rep", "rep1@demo", "team-1")
@@ -370,4 +385,46 @@ func refusals(t *testing.T, p *platform.Platform) {
 	}
 	browsertest.Axe(t, ctx, "import: refused by the API")
 	browsertest.Screenshot(t, ctx, "import-refused-by-api")
+
+	// The server takes the delimiter the header line has most of (here the
+	// comma); the wizard finds the semicolon from the rows, and what it
+	// sends makes the server read semicolons too. A dry run stores nothing.
+	browsertest.Run(t, ctx, "a file with commas in its header",
+		chromedp.Navigate(p.Gateway+"/import"), chromedp.WaitVisible(`[data-testid="import-drop"]`, chromedp.ByQuery), platform.Ready(),
+		chromedp.SetUploadFiles(`[data-testid="import-file"]`, []string{commas}, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="import-chosen"]`, chromedp.ByQuery),
+		chromedp.Click(`[data-testid="import-next"]:not([disabled])`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="import-preview"]`, chromedp.ByQuery))
+	var delim string
+	browsertest.Run(t, ctx, "delimiter", chromedp.Value(`[data-testid="import-delimiter"]`, &delim, chromedp.ByQuery))
+	if delim != ";" {
+		t.Fatalf("the rows' delimiter was read as %q", delim)
+	}
+	browsertest.Run(t, ctx, "map and check",
+		chromedp.Click(`[data-testid="import-next"]:not([disabled])`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="import-mapping"]`, chromedp.ByQuery),
+		chromedp.Click(`[data-testid="import-dry-run"]`, chromedp.ByQuery),
+		chromedp.Click(`[data-testid="import-start"]:not([disabled])`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="import-done"]`, chromedp.ByQuery))
+	var id string
+	browsertest.Run(t, ctx, "the job", chromedp.AttributeValue(`[data-testid="import-done"]`, "data-id", &id, nil, chromedp.ByQuery))
+	admin := p.Token("demo", "admin")
+	job := testenv.Call(t, "GET", p.Gateway+"/v1/imports/"+id, admin, nil).Want(t, http.StatusOK)
+	if job.Str("delimiter") != ";" || job.Body["dry_run"] != true || job.Body["created"] != float64(2) || job.Body["failed"] != float64(0) ||
+		fmt.Sprint(job.Body["columns"]) != "[first_name last_name emails]" {
+		t.Fatalf("the job: %s", job.Raw)
+	}
+	browsertest.Axe(t, ctx, "import: a dry run")
+	browsertest.Screenshot(t, ctx, "import-dry-run")
+	found := testenv.Call(t, "GET", p.Gateway+"/v1/contacts?q="+url.QueryEscape("olga.ivanovna@import-test.ru"), admin, nil).Want(t, http.StatusOK)
+	if items, _ := found.Body["items"].([]any); len(items) != 0 {
+		t.Fatalf("a dry run stored a contact: %s", found.Raw)
+	}
+
+	// A rep imports and exports, but the duplicates are for managers.
+	browsertest.Run(t, ctx, "the rep's contacts", chromedp.Click(`[data-testid="nav-contacts"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="export-csv"]`, chromedp.ByQuery), platform.Ready())
+	if !exists(t, ctx, `[data-testid="contact-import"]`) || exists(t, ctx, `[data-testid="nav-duplicates"]`) {
+		t.Fatal("a rep's contacts page: want Import and no Duplicates")
+	}
 }
