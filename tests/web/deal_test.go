@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -30,44 +29,6 @@ func digits(s string) string {
 // minor is how an amount in minor units reads once formatted with two
 // decimals, digits only (0 → "000").
 func minor(n int) string { return fmt.Sprintf("%03d", n) }
-
-// eval runs a JavaScript expression and returns its value.
-func eval[T any](t *testing.T, ctx context.Context, what, js string) T {
-	t.Helper()
-	var v T
-	browsertest.Run(t, ctx, what, chromedp.Evaluate(js, &v))
-	return v
-}
-
-// until polls a JavaScript condition in the page for up to 10 seconds.
-func until(t *testing.T, ctx context.Context, what, js string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if eval[bool](t, ctx, what, js) {
-			return
-		}
-		if time.Now().After(deadline) {
-			var body string
-			browsertest.Run(t, ctx, "main text", chromedp.Text(`main`, &body, chromedp.ByQuery))
-			t.Fatalf("never: %s\n%s", what, body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// setValue sets a control's value as a person would and lets the page know
-// (input and change events).
-func setValue(t *testing.T, ctx context.Context, sel, value string) {
-	t.Helper()
-	eval[bool](t, ctx, "set "+sel, fmt.Sprintf(`(() => {
-		const el = document.querySelector(%q);
-		el.value = %q;
-		el.dispatchEvent(new Event('input', {bubbles: true}));
-		el.dispatchEvent(new Event('change', {bubbles: true}));
-		return el.value === %q;
-	})()`, sel, value, value))
-}
 
 func TestDealCardInChromium(t *testing.T) {
 	bin := platform.Build(t)
@@ -144,9 +105,9 @@ func TestDealCardInChromium(t *testing.T) {
 		if s := digits(text(t, ctx, column(open[0], "column-sum"))); s != minor(2250000) {
 			t.Fatalf("the first stage sums %s unfiltered, want %s", s, minor(2250000))
 		}
-		setValue(t, ctx, `[data-testid="filter-owner"]`, "rep1@demo")
-		until(t, ctx, "only rep1's cards", fmt.Sprintf(`!document.querySelector(%q) && !document.querySelector(%q)`, card(c), card(d)))
-		owners := eval[[]string](t, ctx, "owners shown", `[...document.querySelectorAll('[data-testid="deal-card"]')].map(e => e.dataset.owner)`)
+		browsertest.SetValue(t, ctx, `[data-testid="filter-owner"]`, "rep1@demo")
+		browsertest.Until(t, ctx, "only rep1's cards", fmt.Sprintf(`!document.querySelector(%q) && !document.querySelector(%q)`, card(c), card(d)))
+		owners := browsertest.Eval[[]string](t, ctx, "owners shown", `[...document.querySelectorAll('[data-testid="deal-card"]')].map(e => e.dataset.owner)`)
 		if len(owners) != 2 {
 			t.Fatalf("rep1's filter shows %d cards (%v), want 2", len(owners), owners)
 		}
@@ -160,7 +121,7 @@ func TestDealCardInChromium(t *testing.T) {
 				t.Errorf("stage %s under rep1's filter: %s deals, sum %s; want %s and %s", stage, n, s, want[0], want[1])
 			}
 		}
-		if loc := eval[string](t, ctx, "url", `location.search`); !strings.Contains(loc, "owner=rep1%40demo") {
+		if loc := browsertest.Eval[string](t, ctx, "url", `location.search`); !strings.Contains(loc, "owner=rep1%40demo") {
 			t.Fatalf("the owner filter is not in the URL: %q", loc)
 		}
 		browsertest.Run(t, ctx, "the note says sums are filtered", chromedp.WaitVisible(`[data-testid="filter-note"]`, chromedp.ByQuery))
@@ -170,8 +131,8 @@ func TestDealCardInChromium(t *testing.T) {
 		// The team filter, from the URL itself after a reload.
 		browsertest.Run(t, ctx, "open the board of team-2", chromedp.Navigate(p.Gateway+"/board/"+pid+"?team=team-2"), platform.Ready(),
 			chromedp.WaitVisible(card(c), chromedp.ByQuery), chromedp.WaitVisible(`[data-testid="filter-team"]`, chromedp.ByQuery))
-		until(t, ctx, "only team-2's cards", fmt.Sprintf(`!document.querySelector(%q) && !document.querySelector(%q) && !!document.querySelector(%q)`, card(a), card(b), card(d)))
-		if v := eval[string](t, ctx, "team select", `document.querySelector('[data-testid="filter-team"]').value`); v != "team-2" {
+		browsertest.Until(t, ctx, "only team-2's cards", fmt.Sprintf(`!document.querySelector(%q) && !document.querySelector(%q) && !!document.querySelector(%q)`, card(a), card(b), card(d)))
+		if v := browsertest.Eval[string](t, ctx, "team select", `document.querySelector('[data-testid="filter-team"]').value`); v != "team-2" {
 			t.Fatalf("the team select shows %q", v)
 		}
 		for stage, want := range map[string]string{open[0]: minor(700000), open[1]: minor(450000)} {
@@ -179,8 +140,8 @@ func TestDealCardInChromium(t *testing.T) {
 				t.Errorf("stage %s under team-2's filter sums %s, want %s", stage, s, want)
 			}
 		}
-		setValue(t, ctx, `[data-testid="filter-team"]`, "")
-		until(t, ctx, "every card again", fmt.Sprintf(`!!document.querySelector(%q) && !document.querySelector('[data-testid="filter-note"]')`, card(a)))
+		browsertest.SetValue(t, ctx, `[data-testid="filter-team"]`, "")
+		browsertest.Until(t, ctx, "every card again", fmt.Sprintf(`!!document.querySelector(%q) && !document.querySelector('[data-testid="filter-note"]')`, card(a)))
 		if s := digits(text(t, ctx, column(open[0], "column-sum"))); s != minor(2250000) {
 			t.Fatalf("the first stage sums %s without filters, want %s", s, minor(2250000))
 		}
@@ -188,12 +149,12 @@ func TestDealCardInChromium(t *testing.T) {
 
 	page := fmt.Sprintf(`[data-testid="deal-card-page"][data-id=%q]`, a)
 	status := func() string {
-		return eval[string](t, ctx, "status", `document.querySelector('[data-testid="deal-status"]')?.dataset.status ?? ''`)
+		return browsertest.Eval[string](t, ctx, "status", `document.querySelector('[data-testid="deal-status"]')?.dataset.status ?? ''`)
 	}
 	t.Run("a click on a card opens the deal", func(t *testing.T) {
 		browsertest.Run(t, ctx, "click the card", chromedp.Click(card(a), chromedp.ByQuery),
 			chromedp.WaitVisible(page+` [data-testid="deal-status"]`, chromedp.ByQuery), platform.Ready())
-		if loc := eval[string](t, ctx, "url", `location.pathname`); loc != "/deals/"+a {
+		if loc := browsertest.Eval[string](t, ctx, "url", `location.pathname`); loc != "/deals/"+a {
 			t.Fatalf("the card opened %s", loc)
 		}
 		if s := status(); s != "open" {
@@ -205,13 +166,13 @@ func TestDealCardInChromium(t *testing.T) {
 		browsertest.Run(t, ctx, "its contact and its task",
 			chromedp.WaitVisible(fmt.Sprintf(`a[data-testid="deal-contact"][href="/contacts/%s"]`, contact), chromedp.ByQuery),
 			chromedp.WaitVisible(fmt.Sprintf(`[data-testid="deal-task"][data-id=%q].overdue`, task), chromedp.ByQuery))
-		until(t, ctx, "the contact's name", `document.querySelector('[data-testid="deal-contact"]').textContent.includes('Смирнова')`)
+		browsertest.Until(t, ctx, "the contact's name", `document.querySelector('[data-testid="deal-contact"]').textContent.includes('Смирнова')`)
 	})
 
 	t.Run("the stage history, with the time in each stage", func(t *testing.T) {
 		api("POST", "/v1/deals/"+a+"/move", admin, fmt.Sprintf(`{"stage_id":%q}`, open[1]), http.StatusOK)
 		browsertest.Run(t, ctx, "read the deal again", chromedp.Reload(), chromedp.WaitVisible(page+` [data-testid="stage-history"]`, chromedp.ByQuery), platform.Ready())
-		rows := eval[[]map[string]string](t, ctx, "history", `[...document.querySelectorAll('[data-testid="history-row"]')].map(r => ({stage: r.dataset.stageId, time: r.querySelector('[data-testid="time-in-stage"]').textContent.trim()}))`)
+		rows := browsertest.Eval[[]map[string]string](t, ctx, "history", `[...document.querySelectorAll('[data-testid="history-row"]')].map(r => ({stage: r.dataset.stageId, time: r.querySelector('[data-testid="time-in-stage"]').textContent.trim()}))`)
 		if len(rows) != 2 || rows[0]["stage"] != open[0] || rows[1]["stage"] != open[1] {
 			t.Fatalf("the history shows %v, want %s then %s", rows, open[0], open[1])
 		}
@@ -242,7 +203,7 @@ func TestDealCardInChromium(t *testing.T) {
 		if s := status(); s != "open" {
 			t.Fatalf("a loss without a reason made the deal %q", s)
 		}
-		setValue(t, ctx, `[data-testid="loss-reason"]`, reason["id"].(string))
+		browsertest.SetValue(t, ctx, `[data-testid="loss-reason"]`, reason["id"].(string))
 		browsertest.Run(t, ctx, "lose for the reason",
 			chromedp.SendKeys(`#loss-comment`, "Выбрали другого поставщика", chromedp.ByQuery),
 			chromedp.Click(`[data-testid="deal-lose-confirm"]`, chromedp.ByQuery),
@@ -255,42 +216,42 @@ func TestDealCardInChromium(t *testing.T) {
 		if s := text(t, ctx, `[data-testid="deal-loss-reason"]`); s != reason["name"] {
 			t.Errorf("the card names the reason %q, want %q", s, reason["name"])
 		}
-		until(t, ctx, "three rows of history after the loss", `document.querySelectorAll('[data-testid="history-row"]').length === 3`)
+		browsertest.Until(t, ctx, "three rows of history after the loss", `document.querySelectorAll('[data-testid="history-row"]').length === 3`)
 		browsertest.Axe(t, ctx, "deal card (lost)")
 		browsertest.Screenshot(t, ctx, "deal-lost")
 
 		browsertest.Run(t, ctx, "reopen", chromedp.Click(`[data-testid="deal-reopen"]`, chromedp.ByQuery))
-		until(t, ctx, "the deal is open", `document.querySelector('[data-testid="deal-status"]')?.dataset.status === 'open'`)
+		browsertest.Until(t, ctx, "the deal is open", `document.querySelector('[data-testid="deal-status"]')?.dataset.status === 'open'`)
 		got = api("GET", "/v1/deals/"+a, admin, "", http.StatusOK)
 		if got.Str("status") != "open" || got.Str("stage_id") != open[1] || got.Body["loss_reason_id"] != nil {
 			t.Fatalf("after reopening the API has %s", got.Raw)
 		}
 
 		browsertest.Run(t, ctx, "win", chromedp.Click(`[data-testid="deal-win"]`, chromedp.ByQuery))
-		until(t, ctx, "the deal is won", `document.querySelector('[data-testid="deal-status"]')?.dataset.status === 'won'`)
+		browsertest.Until(t, ctx, "the deal is won", `document.querySelector('[data-testid="deal-status"]')?.dataset.status === 'won'`)
 		got = api("GET", "/v1/deals/"+a, admin, "", http.StatusOK)
 		if got.Str("status") != "won" || got.Str("stage_id") != won {
 			t.Fatalf("after winning the API has %s", got.Raw)
 		}
-		until(t, ctx, "five rows of history after lose, reopen and win", `document.querySelectorAll('[data-testid="history-row"]').length === 5`)
+		browsertest.Until(t, ctx, "five rows of history after lose, reopen and win", `document.querySelectorAll('[data-testid="history-row"]').length === 5`)
 	})
 
 	t.Run("edit: field errors, and a change made meanwhile is not lost", func(t *testing.T) {
 		browsertest.Run(t, ctx, "edit", chromedp.Click(`[data-testid="deal-edit"]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`#deal-f-title`, chromedp.ByQuery))
 		// The API refuses a year before 1900: its message shows under the field.
-		setValue(t, ctx, `#deal-f-close`, "1800-01-01")
+		browsertest.SetValue(t, ctx, `#deal-f-close`, "1800-01-01")
 		browsertest.Run(t, ctx, "save a bad date", chromedp.Click(`[data-testid="deal-save"]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`#deal-f-close ~ [data-testid="field-error"]`, chromedp.ByQuery))
-		setValue(t, ctx, `#deal-f-close`, "2031-03-31")
+		browsertest.SetValue(t, ctx, `#deal-f-close`, "2031-03-31")
 
 		// Someone changes the deal through the API while the form is open.
 		api("PATCH", "/v1/deals/"+a, admin, `{"title":"Поставка станков (API)"}`, http.StatusOK)
-		setValue(t, ctx, `#deal-f-title`, "Поставка станков и оснастки")
+		browsertest.SetValue(t, ctx, `#deal-f-title`, "Поставка станков и оснастки")
 		browsertest.Run(t, ctx, "save over the other change", chromedp.Click(`[data-testid="deal-save"]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid="conflict-notice"]`, chromedp.ByQuery))
-		until(t, ctx, "the fresh title", `document.querySelector('[data-testid="deal-title"]').textContent.trim() === 'Поставка станков (API)'`)
-		if v := eval[string](t, ctx, "the form", `document.querySelector('#deal-f-title').value`); v != "Поставка станков и оснастки" {
+		browsertest.Until(t, ctx, "the fresh title", `document.querySelector('[data-testid="deal-title"]').textContent.trim() === 'Поставка станков (API)'`)
+		if v := browsertest.Eval[string](t, ctx, "the form", `document.querySelector('#deal-f-title').value`); v != "Поставка станков и оснастки" {
 			t.Fatalf("the conflict lost what was typed: the form holds %q", v)
 		}
 		if h := text(t, ctx, `[data-testid="theirs"]`); !strings.Contains(h, "Поставка станков (API)") {
@@ -304,7 +265,7 @@ func TestDealCardInChromium(t *testing.T) {
 
 		browsertest.Run(t, ctx, "save again", chromedp.Click(`[data-testid="deal-save"]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid="deal-message"]`, chromedp.ByQuery))
-		until(t, ctx, "the saved title", `document.querySelector('[data-testid="deal-title"]').textContent.trim() === 'Поставка станков и оснастки'`)
+		browsertest.Until(t, ctx, "the saved title", `document.querySelector('[data-testid="deal-title"]').textContent.trim() === 'Поставка станков и оснастки'`)
 		if got := api("GET", "/v1/deals/"+a, admin, "", http.StatusOK); got.Str("title") != "Поставка станков и оснастки" {
 			t.Fatalf("after saving again the API has %s", got.Raw)
 		}
@@ -315,7 +276,7 @@ func TestDealCardInChromium(t *testing.T) {
 		vctx := browsertest.New(t)
 		p.SignIn(t, vctx, "/deals/"+b, "demo", "viewer", "viewer1@demo", "team-1")
 		browsertest.Run(t, vctx, "the deal", chromedp.WaitVisible(`[data-testid="deal-status"]`, chromedp.ByQuery))
-		if n := eval[int](t, vctx, "actions", `document.querySelectorAll('[data-testid="deal-win"],[data-testid="deal-lose"],[data-testid="deal-reopen"],[data-testid="deal-edit"]').length`); n != 0 {
+		if n := browsertest.Eval[int](t, vctx, "actions", `document.querySelectorAll('[data-testid="deal-win"],[data-testid="deal-lose"],[data-testid="deal-reopen"],[data-testid="deal-edit"]').length`); n != 0 {
 			t.Fatalf("a viewer is offered %d actions", n)
 		}
 	})

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/text/encoding/charmap"
 
@@ -63,22 +61,6 @@ func importFile() (text string, people int, bad []int) {
 	return b.String(), 300, bad
 }
 
-// exists says whether sel matches an element of the page.
-func exists(t *testing.T, ctx context.Context, sel string) bool {
-	t.Helper()
-	var ok bool
-	eval(t, ctx, "find "+sel, fmt.Sprintf(`!!document.querySelector(%q)`, sel), &ok)
-	return ok
-}
-
-// eval runs JavaScript in the page, awaiting a promise it returns.
-func eval(t *testing.T, ctx context.Context, what, js string, out any) {
-	t.Helper()
-	browsertest.Run(t, ctx, what, chromedp.Evaluate(js, out, func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams {
-		return p.WithAwaitPromise(true)
-	}))
-}
-
 func TestImportAndExportInChromium(t *testing.T) {
 	bin := platform.Build(t)
 	p := platform.New(t, bin, filepath.Join(t.TempDir(), "data"))
@@ -98,7 +80,7 @@ func TestImportAndExportInChromium(t *testing.T) {
 
 	ctx := browsertest.New(t)
 	p.SignIn(t, ctx, "/contacts", "demo", "admin", "", "team-1")
-	if !exists(t, ctx, `[data-testid="nav-duplicates"][href="/duplicates"]`) {
+	if !browsertest.Exists(t, ctx, `[data-testid="nav-duplicates"][href="/duplicates"]`) {
 		t.Fatal("an admin is not offered the duplicates")
 	}
 
@@ -132,7 +114,7 @@ func TestImportAndExportInChromium(t *testing.T) {
 		t.Fatalf("the preview does not show the file's first rows as written:\n%s", preview)
 	}
 	var previewRows int
-	eval(t, ctx, "preview rows", `document.querySelectorAll('[data-testid="import-preview"] tbody tr').length`, &previewRows)
+	browsertest.EvalInto(t, ctx, "preview rows", `document.querySelectorAll('[data-testid="import-preview"] tbody tr').length`, &previewRows)
 	if previewRows != 10 {
 		t.Fatalf("the preview shows %d rows, want the first 10", previewRows)
 	}
@@ -144,7 +126,7 @@ func TestImportAndExportInChromium(t *testing.T) {
 		chromedp.Click(`[data-testid="import-next"]:not([disabled])`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid="import-mapping"]`, chromedp.ByQuery))
 	var mapped map[string]string
-	eval(t, ctx, "read the mapping", `Object.fromEntries([...document.querySelectorAll('[data-testid="import-map"]')].map(s => [s.dataset.column, s.value]))`, &mapped)
+	browsertest.EvalInto(t, ctx, "read the mapping", `Object.fromEntries([...document.querySelectorAll('[data-testid="import-map"]')].map(s => [s.dataset.column, s.value]))`, &mapped)
 	want := map[string]string{"Фамилия": "last_name", "Имя": "first_name", "Телефон": "phones", "E-mail": "emails", "Должность": "position", "Заметка": ""}
 	for col, f := range want {
 		if mapped[col] != f {
@@ -167,7 +149,7 @@ func TestImportAndExportInChromium(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var b bar
-		eval(t, ctx, "progress", `(() => {
+		browsertest.EvalInto(t, ctx, "progress", `(() => {
 			const p = document.querySelector('[data-testid="import-progress"]');
 			const d = document.querySelector('[data-testid="import-done"]');
 			return {Value: p ? p.value : -1, Max: p ? p.max : -1, Done: !!d, ID: d ? d.dataset.id : ''};
@@ -208,9 +190,9 @@ func TestImportAndExportInChromium(t *testing.T) {
 		t.Fatalf("the job: %s", job.Raw)
 	}
 	var shown map[string]float64
-	eval(t, ctx, "the counts", `Object.fromEntries([...document.querySelectorAll('[data-testid="import-done"] [data-testid="import-count"]')].map(e => [e.dataset.key, Number(e.dataset.value)]))`, &shown)
+	browsertest.EvalInto(t, ctx, "the counts", `Object.fromEntries([...document.querySelectorAll('[data-testid="import-done"] [data-testid="import-count"]')].map(e => [e.dataset.key, Number(e.dataset.value)]))`, &shown)
 	var texts map[string]string
-	eval(t, ctx, "the counts' text", `Object.fromEntries([...document.querySelectorAll('[data-testid="import-done"] [data-testid="import-count"]')].map(e => [e.dataset.key, e.querySelector('dd').textContent.replace(/\s/g, '')]))`, &texts)
+	browsertest.EvalInto(t, ctx, "the counts' text", `Object.fromEntries([...document.querySelectorAll('[data-testid="import-done"] [data-testid="import-count"]')].map(e => [e.dataset.key, e.querySelector('dd').textContent.replace(/\s/g, '')]))`, &texts)
 	for _, k := range []string{"created", "updated", "skipped", "failed"} {
 		api, _ := job.Body[k].(float64)
 		if shown[k] != api || texts[k] != fmt.Sprint(api) {
@@ -226,7 +208,7 @@ func TestImportAndExportInChromium(t *testing.T) {
 		Href, Body string
 		Status     int
 	}
-	eval(t, ctx, "the errors file", `(async () => {
+	browsertest.EvalInto(t, ctx, "the errors file", `(async () => {
 		const a = document.querySelector('[data-testid="import-errors"]');
 		if (!a) return {Href: '', Body: '', Status: 0};
 		const r = await fetch(a.href);
@@ -259,7 +241,7 @@ func TestImportAndExportInChromium(t *testing.T) {
 		chromedp.SendKeys(`[data-testid="contact-search"]`, wantLast, chromedp.ByQuery))
 	testenv.Eventually(t, "the search shows her alone", func() bool {
 		var rows []string
-		eval(t, ctx, "rows", `[...document.querySelectorAll('[data-testid="contact-row"]')].map(r => r.textContent)`, &rows)
+		browsertest.EvalInto(t, ctx, "rows", `[...document.querySelectorAll('[data-testid="contact-row"]')].map(r => r.textContent)`, &rows)
 		return len(rows) == 1 && strings.Contains(rows[0], wantLast)
 	})
 	browsertest.Axe(t, ctx, "contacts with export")
@@ -270,7 +252,7 @@ func TestImportAndExportInChromium(t *testing.T) {
 	}
 	get := func(testid string) download {
 		var d download
-		eval(t, ctx, "fetch "+testid, fmt.Sprintf(`(async () => {
+		browsertest.EvalInto(t, ctx, "fetch "+testid, fmt.Sprintf(`(async () => {
 			const a = document.querySelector('[data-testid=%q]');
 			const u = new URL(a.href);
 			const r = await fetch(a.href);
@@ -303,7 +285,7 @@ func TestImportAndExportInChromium(t *testing.T) {
 		t.Fatalf("the Excel export (%s, %s): %d records:\n%s", excel.Type, excel.Disposition, len(recs), excel.Body)
 	}
 	var bom bool
-	eval(t, ctx, "the Excel export's first bytes", `(async () => {
+	browsertest.EvalInto(t, ctx, "the Excel export's first bytes", `(async () => {
 		const b = new Uint8Array(await (await fetch(document.querySelector('[data-testid="export-excel"]').href)).arrayBuffer());
 		return b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
 	})()`, &bom)
@@ -343,7 +325,7 @@ func otherFiles(t *testing.T, p *platform.Platform) {
 	}
 	nextDisabled := func() bool {
 		var d bool
-		eval(t, ctx, "next", `document.querySelector('[data-testid="import-next"]').disabled`, &d)
+		browsertest.EvalInto(t, ctx, "next", `document.querySelector('[data-testid="import-next"]').disabled`, &d)
 		return d
 	}
 	browsertest.Run(t, ctx, "an empty file", chromedp.SetUploadFiles(`[data-testid="import-file"]`, []string{empty}, chromedp.ByQuery))
@@ -424,7 +406,7 @@ func otherFiles(t *testing.T, p *platform.Platform) {
 	// A rep imports and exports, but the duplicates are for managers.
 	browsertest.Run(t, ctx, "the rep's contacts", chromedp.Click(`[data-testid="nav-contacts"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid="export-csv"]`, chromedp.ByQuery), platform.Ready())
-	if !exists(t, ctx, `[data-testid="contact-import"]`) || exists(t, ctx, `[data-testid="nav-duplicates"]`) {
+	if !browsertest.Exists(t, ctx, `[data-testid="contact-import"]`) || browsertest.Exists(t, ctx, `[data-testid="nav-duplicates"]`) {
 		t.Fatal("a rep's contacts page: want Import and no Duplicates")
 	}
 }

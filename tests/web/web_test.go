@@ -119,6 +119,21 @@ func TestWebApplicationInChromium(t *testing.T) {
 		if admin {
 			t.Fatal("a rep is offered the administration")
 		}
+
+		// A viewer reads and is offered no change.
+		viewer := browsertest.New(t)
+		p.SignIn(t, viewer, "/contacts", "demo", "viewer", "view1@demo", "team-1")
+		var offered bool
+		browsertest.Run(t, viewer, "a viewer's contacts", chromedp.WaitVisible(`[data-testid="contact-row"]`, chromedp.ByQuery),
+			chromedp.Evaluate(`!!document.querySelector('[data-testid="contact-new"], [data-testid="contact-import"]')`, &offered))
+		if offered {
+			t.Fatal("a viewer is offered to create or import contacts")
+		}
+		browsertest.Run(t, viewer, "a viewer's board", chromedp.Navigate(p.Gateway+"/board"), platform.Ready(),
+			chromedp.Evaluate(`!!document.querySelector('[data-testid="quick-deal"], [data-testid="deal-card"][draggable="true"]')`, &offered))
+		if offered {
+			t.Fatal("a viewer is offered to add or move deals")
+		}
 	})
 
 	t.Run("board: a drag moves the card and both columns' sums", func(t *testing.T) {
@@ -251,6 +266,11 @@ func TestWebApplicationInChromium(t *testing.T) {
 			t.Fatalf("the department's list shows:\n%s", rows)
 		}
 		var offered bool
+		browsertest.Run(t, ctx, "no new contact, import or export", chromedp.Evaluate(
+			`!!document.querySelector('[data-testid="contact-new"], [data-testid="contact-import"], [data-testid="export-csv"], [data-testid="nav-duplicates"]')`, &offered))
+		if offered {
+			t.Fatal("a department's reader is offered to create, import or export")
+		}
 		browsertest.Run(t, ctx, "nothing to change", chromedp.Navigate(p.Gateway+"/day"), platform.Ready(),
 			chromedp.Evaluate(`!!document.querySelector('[data-testid="next-task"], [data-testid="nav-admin"]')`, &offered))
 		if offered {

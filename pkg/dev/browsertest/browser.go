@@ -164,3 +164,57 @@ func violations(t testing.TB, ctx context.Context) []Violation {
 	}
 	return all
 }
+
+// EvalInto runs JavaScript in the page, awaiting a promise it returns, and
+// decodes its value into out (nil to drop it).
+func EvalInto(t testing.TB, ctx context.Context, what, js string, out any) {
+	t.Helper()
+	Run(t, ctx, what, chromedp.Evaluate(js, out, func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams {
+		return p.WithAwaitPromise(true)
+	}))
+}
+
+// Eval runs JavaScript in the page, awaiting a promise it returns, and
+// returns its value.
+func Eval[T any](t testing.TB, ctx context.Context, what, js string) T {
+	t.Helper()
+	var v T
+	EvalInto(t, ctx, what, js, &v)
+	return v
+}
+
+// Exists says whether sel matches an element of the page.
+func Exists(t testing.TB, ctx context.Context, sel string) bool {
+	t.Helper()
+	return Eval[bool](t, ctx, "find "+sel, fmt.Sprintf(`!!document.querySelector(%q)`, sel))
+}
+
+// Until polls a JavaScript condition in the page for up to 10 seconds,
+// failing t with the page's main text when it never holds.
+func Until(t testing.TB, ctx context.Context, what, js string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !Eval[bool](t, ctx, what, js) {
+		if time.Now().After(deadline) {
+			var body string
+			Run(t, ctx, "main text", chromedp.Text(`main`, &body, chromedp.ByQuery))
+			t.Fatalf("never: %s\n%s", what, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// SetValue sets a control's value as a person would and lets the page know
+// (input and change events).
+func SetValue(t testing.TB, ctx context.Context, sel, value string) {
+	t.Helper()
+	if !Eval[bool](t, ctx, "set "+sel, fmt.Sprintf(`(() => {
+		const el = document.querySelector(%q);
+		el.value = %q;
+		el.dispatchEvent(new Event('input', {bubbles: true}));
+		el.dispatchEvent(new Event('change', {bubbles: true}));
+		return el.value === %q;
+	})()`, sel, value, value)) {
+		t.Fatalf("%s did not take the value %q", sel, value)
+	}
+}
