@@ -171,6 +171,21 @@ func TestAdministrationInChromium(t *testing.T) {
 		}
 		g.click(`[data-testid="nav-admin"]`)
 		g.until("back on the stages", `!!document.querySelector('[data-testid="stage-row"]') && document.body.dataset.ready === '1'`)
+
+		// The stage then demands a source of the deals that enter it.
+		g.click(fmt.Sprintf(`[data-testid="stage-row"][data-id=%q] [data-testid="stage-edit"]`, added["id"]))
+		g.click(`[data-testid="stage-editor"] input[name="required_fields"][value="source"]`)
+		g.set(`[data-testid="stage-editor"] input[name="probability"]`, "40")
+		g.click(`[data-testid="stage-save"]`)
+		g.until("the editor closes", `!document.querySelector('[data-testid="stage-editor"]')`)
+		for _, s := range stages(firstPipeline()) {
+			if s["id"] == added["id"] {
+				req, _ := s["required_fields"].([]any)
+				if len(req) != 1 || req[0] != "source" || s["probability"] != float64(40) {
+					t.Fatalf("after the edit the API holds the stage as %v", s)
+				}
+			}
+		}
 	})
 
 	t.Run("pipelines: reorder with the keyboard", func(t *testing.T) {
