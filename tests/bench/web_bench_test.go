@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +14,7 @@ import (
 	"runtime"
 	"sort"
 	"testing"
+	"time"
 
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -108,6 +112,91 @@ const moveScript = `new Promise((resolve, reject) => {
   card.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', altKey: true, bubbles: true}));
   look();
   setTimeout(() => reject(new Error('the move was not shown within 5 s')), 5000);
+})`
+
+// BenchmarkWebSearch types searches on the contacts page over 1,000,000
+// contacts (imported through the API) and reports the time from the last
+// keystroke to the frame after the person is the first row on screen
+// (search-ms: debounce, request, render), p50 and p95 of 20 searches for
+// one person's e-mail each.
+func BenchmarkWebSearch(b *testing.B) {
+	const contacts = 1_000_000
+	bin := platform.Build(b)
+	p := platform.New(b, bin, filepath.Join(b.TempDir(), "data"), "LOG_LEVEL=warn")
+	p.Start()
+	admin := p.Token("demo", "admin")
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriterSize(pw, 1<<20)
+		fmt.Fprintln(w, "first_name,last_name,emails,phones")
+		for i := range contacts {
+			fmt.Fprintf(w, "Имя%d,Фамилия%d,person%d@example.ru,+7 9%02d %03d-%02d-%02d\n", i, i, i, i/1000000, (i/10000)%1000, (i/100)%100, i%100)
+		}
+		_ = w.Flush()
+		_ = pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", p.Gateway+"/v1/imports?entity=contacts&on_duplicate=create", pr)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	req.Header.Set("Content-Type", "text/csv")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var job struct{ ID string }
+	_ = json.NewDecoder(res.Body).Decode(&job)
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusAccepted || job.ID == "" {
+		b.Fatalf("import: %d", res.StatusCode)
+	}
+	for deadline := time.Now().Add(10 * time.Minute); ; time.Sleep(time.Second) {
+		r := testenv.Call(b, "GET", p.Gateway+"/v1/imports/"+job.ID, admin, nil)
+		if st, _ := r.Body["status"].(string); st == "done" || st == "completed" || st == "finished" {
+			break
+		} else if st == "failed" || time.Now().After(deadline) {
+			b.Fatalf("import: %s", r.Raw)
+		}
+	}
+
+	ctx := browsertest.New(b)
+	p.SignIn(b, ctx, "/contacts", "demo", "admin", "", "team-1")
+	var took []float64
+	for i := range 20 {
+		n := (i*49999 + 12345) % contacts
+		var ms float64
+		browsertest.Run(b, ctx, "search", chromedp.Evaluate(fmt.Sprintf(searchScript, fmt.Sprintf("person%d@example.ru", n), fmt.Sprintf("person%d@example.ru", n)), &ms,
+			func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		took = append(took, ms)
+	}
+	sort.Float64s(took)
+	b.ReportMetric(quantile(took, 0.50), "search-p50-ms")
+	b.ReportMetric(quantile(took, 0.95), "search-p95-ms")
+}
+
+// searchScript types a query into the contacts search box as keystrokes
+// would (one input event per character) and resolves with the milliseconds
+// from the last one to the frame after a row holding want is on screen.
+const searchScript = `new Promise((resolve, reject) => {
+  const box = document.querySelector('[data-testid="contact-search"]');
+  const q = %q, want = %q;
+  box.focus();
+  box.value = '';
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+  let i = 0, t0 = 0;
+  const type = () => {
+    box.value = q.slice(0, ++i);
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    if (i < q.length) return setTimeout(type, 30);
+    t0 = performance.now();
+    look();
+  };
+  const look = () => {
+    const rows = [...document.querySelectorAll('[data-testid="contact-row"]')];
+    if (rows.length > 0 && rows[0].textContent.includes(want)) {
+      requestAnimationFrame(() => resolve(performance.now() - t0));
+    } else requestAnimationFrame(look);
+  };
+  type();
+  setTimeout(() => reject(new Error('no result within 10 s for ' + q)), 10000);
 })`
 
 func quantile(sorted []float64, q float64) float64 {

@@ -43,6 +43,7 @@ var budgets = map[string]budget{
 	"WebApp/ready-p95-ms":            {1500, false, "first page interactive ≤ 1.5 s"},
 	"WebApp/move-shown-p95-ms":       {100, false, "a drag shown ≤ 100 ms"},
 	"WebApp/move-reconciled-p95-ms":  {1000, false, "sums reconcile ≤ 1 s"},
+	"WebSearch/search-p95-ms":        {300, false, "results ≤ 300 ms after the last keystroke, 1,000,000 contacts"},
 }
 
 type row struct {
