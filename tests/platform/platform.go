@@ -173,3 +173,18 @@ func (p *Platform) UserToken(tenant, role, user, team string) string {
 	}
 	return strings.TrimSpace(stdout.String())
 }
+
+// API calls the gateway as a client of the public API would (body: a JSON
+// string, a value to encode, or nil/"" for none) and fails t unless the
+// answer has status.
+func (p *Platform) API(t testing.TB, method, path, token string, body any, status int) testenv.Reply {
+	t.Helper()
+	if s, ok := body.(string); ok && s == "" {
+		body = nil
+	}
+	r := testenv.Call(t, method, p.Gateway+path, token, body)
+	if r.Status != status {
+		t.Fatalf("%s %s = %d, want %d: %s", method, path, r.Status, status, r.Raw)
+	}
+	return r
+}

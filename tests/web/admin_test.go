@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -24,63 +23,18 @@ type page struct {
 	ctx context.Context
 }
 
-// until waits for a JavaScript expression to hold.
-func (g page) until(what, js string) {
-	g.t.Helper()
-	var ok bool
-	browsertest.Run(g.t, g.ctx, what, chromedp.Poll(js, &ok, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
-}
-
-// eval evaluates a JavaScript expression into res.
+func (g page) until(what, js string) { g.t.Helper(); browsertest.Until(g.t, g.ctx, what, js) }
 func (g page) eval(what, js string, res any) {
 	g.t.Helper()
-	browsertest.Run(g.t, g.ctx, what, chromedp.Evaluate(js, res))
+	browsertest.EvalInto(g.t, g.ctx, what, js, res)
 }
-
-// has is whether sel matches anything.
-func (g page) has(sel string) bool {
-	g.t.Helper()
-	var ok bool
-	g.eval("look for "+sel, fmt.Sprintf(`!!document.querySelector(%q)`, sel), &ok)
-	return ok
-}
-
-// set types value into the control sel matches as a person would leave it:
-// the value, then input and change events (Svelte's bindings listen to them).
-func (g page) set(sel, value string) {
-	g.t.Helper()
-	var ok bool
-	g.eval("set "+sel, fmt.Sprintf(`(() => {
-		const el = document.querySelector(%q);
-		if (!el) return false;
-		el.focus();
-		el.value = %q;
-		el.dispatchEvent(new Event('input', {bubbles: true}));
-		el.dispatchEvent(new Event('change', {bubbles: true}));
-		return true;
-	})()`, sel, value), &ok)
-	if !ok {
-		g.t.Fatalf("no %s to set", sel)
-	}
-}
-
-// click clicks sel as a person would, once it is in the middle of the
-// window (at the window's top the sticky bar would take the click).
+func (g page) has(sel string) bool   { g.t.Helper(); return browsertest.Exists(g.t, g.ctx, sel) }
+func (g page) set(sel, value string) { g.t.Helper(); browsertest.SetValue(g.t, g.ctx, sel, value) }
 func (g page) click(sel string) {
 	g.t.Helper()
-	browsertest.Run(g.t, g.ctx, "click "+sel,
-		chromedp.WaitVisible(sel, chromedp.ByQuery),
-		chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).scrollIntoView({block: 'center'})`, sel), nil),
-		chromedp.Click(sel, chromedp.ByQuery))
+	browsertest.Run(g.t, g.ctx, "click "+sel, browsertest.Click(sel))
 }
-
-// shot keeps the whole page as name.png, scrolled to the top so that the
-// sticky bar is where a person sees it.
-func (g page) shot(name string) {
-	g.t.Helper()
-	g.eval("scroll to the top", `window.scrollTo(0, 0)`, nil)
-	browsertest.Screenshot(g.t, g.ctx, name)
-}
+func (g page) shot(name string) { g.t.Helper(); browsertest.Screenshot(g.t, g.ctx, name) }
 
 // section opens a section from the in-page navigation and waits for its data.
 func (g page) section(id, panel string) {
@@ -99,18 +53,6 @@ func TestAdministrationInChromium(t *testing.T) {
 	p := platform.New(t, bin, filepath.Join(t.TempDir(), "data"))
 	p.Start()
 	admin := p.Token("demo", "admin")
-	api := func(method, path, body string, status int) testenv.Reply {
-		t.Helper()
-		var b any
-		if body != "" {
-			b = body
-		}
-		r := testenv.Call(t, method, p.Gateway+path, admin, b)
-		if r.Status != status {
-			t.Fatalf("%s %s = %d, want %d: %s", method, path, r.Status, status, r.Raw)
-		}
-		return r
-	}
 	items := func(r testenv.Reply) []map[string]any {
 		var out []map[string]any
 		list, _ := r.Body["items"].([]any)
@@ -120,7 +62,7 @@ func TestAdministrationInChromium(t *testing.T) {
 		return out
 	}
 	firstPipeline := func() map[string]any {
-		ps := items(api("GET", "/v1/pipelines", "", http.StatusOK))
+		ps := items(p.API(t, "GET", "/v1/pipelines", admin, "", http.StatusOK))
 		if len(ps) == 0 {
 			t.Fatal("the demo tenant has no pipeline")
 		}
@@ -227,7 +169,7 @@ func TestAdministrationInChromium(t *testing.T) {
 		g.click(`[data-testid="field-add-submit"]`)
 		g.until("the field is listed", `!!document.querySelector('[data-testid="field-row"][data-key="segment"]')`)
 		var field map[string]any
-		for _, f := range items(api("GET", "/v1/fields?entity=contact", "", http.StatusOK)) {
+		for _, f := range items(p.API(t, "GET", "/v1/fields?entity=contact", admin, "", http.StatusOK)) {
 			if f["key"] == "segment" {
 				field = f
 			}
@@ -252,7 +194,7 @@ func TestAdministrationInChromium(t *testing.T) {
 	t.Run("lead sources: add one and move it up", func(t *testing.T) {
 		g := page{t, ctx}
 		g.section("sources", "admin-sources")
-		n := len(items(api("GET", "/v1/lead-sources", "", http.StatusOK)))
+		n := len(items(p.API(t, "GET", "/v1/lead-sources", admin, "", http.StatusOK)))
 		if n < 2 {
 			t.Fatalf("the demo tenant has %d lead sources", n)
 		}
@@ -262,7 +204,7 @@ func TestAdministrationInChromium(t *testing.T) {
 		g.eval("move it up", `(() => { const b = [...document.querySelectorAll('[data-testid="source-up"]')]; b[b.length - 1].click(); return true; })()`, nil)
 		g.click(`[data-testid="sources-save"]`)
 		g.until("saved", `!!document.querySelector('[data-testid="form-ok"]')`)
-		list := items(api("GET", "/v1/lead-sources", "", http.StatusOK))
+		list := items(p.API(t, "GET", "/v1/lead-sources", admin, "", http.StatusOK))
 		if len(list) != n+1 || list[n-1]["value"] != "expo" || list[n-1]["label"] != "Выставка" {
 			t.Fatalf("the lead sources are %v, want expo second to last", list)
 		}
@@ -277,7 +219,7 @@ func TestAdministrationInChromium(t *testing.T) {
 		g.click(`[data-testid="reason-add-submit"]`)
 		g.until("the reason is listed", "!!"+rowWith(`[data-testid="reason-row"]`, "Нет бюджета до весны"))
 		reason := func() map[string]any {
-			for _, r := range items(api("GET", "/v1/loss-reasons?include_archived=true", "", http.StatusOK)) {
+			for _, r := range items(p.API(t, "GET", "/v1/loss-reasons?include_archived=true", admin, "", http.StatusOK)) {
 				if r["name"] == "Нет бюджета до весны" {
 					return r
 				}
@@ -308,7 +250,7 @@ func TestAdministrationInChromium(t *testing.T) {
 		g.click(`[data-testid="rate-save"]`)
 		g.until("the rate is listed", `!!document.querySelector('[data-testid="rate-row"][data-currency="EUR"]')`)
 		var eur map[string]any
-		for _, r := range items(api("GET", "/v1/currency-rates", "", http.StatusOK)) {
+		for _, r := range items(p.API(t, "GET", "/v1/currency-rates", admin, "", http.StatusOK)) {
 			if r["currency"] == "EUR" {
 				eur = r
 			}
@@ -327,7 +269,7 @@ func TestAdministrationInChromium(t *testing.T) {
 		g := page{t, ctx}
 		g.section("outcomes", "admin-outcomes")
 		ladder := func() []float64 {
-			for _, o := range items(api("GET", "/v1/outcomes", "", http.StatusOK)) {
+			for _, o := range items(p.API(t, "GET", "/v1/outcomes", admin, "", http.StatusOK)) {
 				if o["key"] == "no_answer" {
 					var out []float64
 					for _, m := range o["ladder_minutes"].([]any) {
@@ -403,7 +345,7 @@ func TestAdministrationInChromium(t *testing.T) {
 		g.click(`[data-testid="calendar-save"]`)
 		g.until("the calendar is listed", `!!document.querySelector('[data-testid="calendar-row"][data-user="sat@demo"]')`)
 		var saturday []any
-		for _, c := range items(api("GET", "/v1/calendars", "", http.StatusOK)) {
+		for _, c := range items(p.API(t, "GET", "/v1/calendars", admin, "", http.StatusOK)) {
 			if c["user_id"] == "sat@demo" {
 				saturday, _ = c["week"].(map[string]any)["saturday"].([]any)
 			}
@@ -423,16 +365,16 @@ func TestAdministrationInChromium(t *testing.T) {
 		g.section("tasks", "admin-tasks")
 		g.until("the form", `!!document.querySelector('[data-testid="settings-form"]')`)
 		browsertest.Axe(t, ctx, "admin: task rules")
-		before := api("GET", "/v1/tasks/settings", "", http.StatusOK)
+		before := p.API(t, "GET", "/v1/tasks/settings", admin, "", http.StatusOK)
 		if before.Str("discipline") == "warn" {
 			t.Fatalf("the demo tenant's discipline is already warn")
 		}
 		// Someone else changes the rules while the page is open.
-		api("PATCH", "/v1/tasks/settings", `{"reminder_minutes":25}`, http.StatusOK)
+		p.API(t, "PATCH", "/v1/tasks/settings", admin, `{"reminder_minutes":25}`, http.StatusOK)
 		g.click(`[data-testid="discipline-warn"]`)
 		g.click(`[data-testid="settings-save"]`)
 		g.until("the conflict notice", `!!document.querySelector('[data-testid="conflict-notice"]')`)
-		if d := api("GET", "/v1/tasks/settings", "", http.StatusOK).Str("discipline"); d != before.Str("discipline") {
+		if d := p.API(t, "GET", "/v1/tasks/settings", admin, "", http.StatusOK).Str("discipline"); d != before.Str("discipline") {
 			t.Fatalf("a stale save changed the discipline to %s", d)
 		}
 		g.until("the latest rules on the page", `document.querySelector('#ts-rem').value === '25'`)
@@ -440,7 +382,7 @@ func TestAdministrationInChromium(t *testing.T) {
 		g.click(`[data-testid="discipline-warn"]`)
 		g.click(`[data-testid="settings-save"]`)
 		g.until("saved", `!!document.querySelector('[data-testid="form-ok"]')`)
-		after := api("GET", "/v1/tasks/settings", "", http.StatusOK)
+		after := p.API(t, "GET", "/v1/tasks/settings", admin, "", http.StatusOK)
 		if after.Str("discipline") != "warn" || after.Body["reminder_minutes"] != float64(25) {
 			t.Fatalf("the rules are %s", after.Raw)
 		}

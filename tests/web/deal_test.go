@@ -37,21 +37,9 @@ func TestDealCardInChromium(t *testing.T) {
 	admin := p.Token("demo", "admin")
 	rep1 := p.UserToken("demo", "rep", "rep1@demo", "team-1")
 	rep2 := p.UserToken("demo", "rep", "rep2@demo", "team-2")
-	api := func(method, path, token, body string, status int) testenv.Reply {
-		t.Helper()
-		var b any
-		if body != "" {
-			b = body
-		}
-		r := testenv.Call(t, method, p.Gateway+path, token, b)
-		if r.Status != status {
-			t.Fatalf("%s %s = %d, want %d: %s", method, path, r.Status, status, r.Raw)
-		}
-		return r
-	}
 
 	// A pipeline of the test's own, with the default stages (in Russian).
-	pipe := api("POST", "/v1/pipelines", admin, `{"name":"Карточка сделки"}`, http.StatusCreated)
+	pipe := p.API(t, "POST", "/v1/pipelines", admin, `{"name":"Карточка сделки"}`, http.StatusCreated)
 	pid := pipe.Str("id")
 	var open []string
 	var won, lost string
@@ -69,10 +57,10 @@ func TestDealCardInChromium(t *testing.T) {
 	if len(open) < 2 || won == "" || lost == "" {
 		t.Fatalf("the new pipeline's stages: %s", pipe.Raw)
 	}
-	contact := api("POST", "/v1/contacts", rep1, `{"first_name":"Ольга","last_name":"Смирнова","emails":["olga.deal@example.ru"]}`, http.StatusCreated).Str("id")
+	contact := p.API(t, "POST", "/v1/contacts", rep1, `{"first_name":"Ольга","last_name":"Смирнова","emails":["olga.deal@example.ru"]}`, http.StatusCreated).Str("id")
 	deal := func(token, title string, amount int, stage, extra string) string {
 		t.Helper()
-		return api("POST", "/v1/deals", token, fmt.Sprintf(`{"title":%q,"amount":%d,"currency":"RUB","pipeline_id":%q,"stage_id":%q%s}`,
+		return p.API(t, "POST", "/v1/deals", token, fmt.Sprintf(`{"title":%q,"amount":%d,"currency":"RUB","pipeline_id":%q,"stage_id":%q%s}`,
 			title, amount, pid, stage, extra), http.StatusCreated).Str("id")
 	}
 	// rep1 (team-1): 12 500,00 ₽ and 3 000,00 ₽ in the first stage;
@@ -170,7 +158,7 @@ func TestDealCardInChromium(t *testing.T) {
 	})
 
 	t.Run("the stage history, with the time in each stage", func(t *testing.T) {
-		api("POST", "/v1/deals/"+a+"/move", admin, fmt.Sprintf(`{"stage_id":%q}`, open[1]), http.StatusOK)
+		p.API(t, "POST", "/v1/deals/"+a+"/move", admin, fmt.Sprintf(`{"stage_id":%q}`, open[1]), http.StatusOK)
 		browsertest.Run(t, ctx, "read the deal again", chromedp.Reload(), chromedp.WaitVisible(page+` [data-testid="stage-history"]`, chromedp.ByQuery), platform.Ready())
 		rows := browsertest.Eval[[]map[string]string](t, ctx, "history", `[...document.querySelectorAll('[data-testid="history-row"]')].map(r => ({stage: r.dataset.stageId, time: r.querySelector('[data-testid="time-in-stage"]').textContent.trim()}))`)
 		if len(rows) != 2 || rows[0]["stage"] != open[0] || rows[1]["stage"] != open[1] {
@@ -190,7 +178,7 @@ func TestDealCardInChromium(t *testing.T) {
 	})
 
 	t.Run("lose with a reason, reopen, win", func(t *testing.T) {
-		reasons := api("GET", "/v1/loss-reasons", admin, "", http.StatusOK).Body["items"].([]any)
+		reasons := p.API(t, "GET", "/v1/loss-reasons", admin, "", http.StatusOK).Body["items"].([]any)
 		if len(reasons) < 2 {
 			t.Fatalf("the tenant has %d loss reasons", len(reasons))
 		}
@@ -209,7 +197,7 @@ func TestDealCardInChromium(t *testing.T) {
 			chromedp.Click(`[data-testid="deal-lose-confirm"]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid="deal-status"][data-status="lost"]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid="deal-reopen"]`, chromedp.ByQuery))
-		got := api("GET", "/v1/deals/"+a, admin, "", http.StatusOK)
+		got := p.API(t, "GET", "/v1/deals/"+a, admin, "", http.StatusOK)
 		if got.Str("status") != "lost" || got.Str("loss_reason_id") != reason["id"] || got.Str("loss_comment") != "Выбрали другого поставщика" || got.Str("stage_id") != lost {
 			t.Fatalf("after the loss the API has %s", got.Raw)
 		}
@@ -222,14 +210,14 @@ func TestDealCardInChromium(t *testing.T) {
 
 		browsertest.Run(t, ctx, "reopen", chromedp.Click(`[data-testid="deal-reopen"]`, chromedp.ByQuery))
 		browsertest.Until(t, ctx, "the deal is open", `document.querySelector('[data-testid="deal-status"]')?.dataset.status === 'open'`)
-		got = api("GET", "/v1/deals/"+a, admin, "", http.StatusOK)
+		got = p.API(t, "GET", "/v1/deals/"+a, admin, "", http.StatusOK)
 		if got.Str("status") != "open" || got.Str("stage_id") != open[1] || got.Body["loss_reason_id"] != nil {
 			t.Fatalf("after reopening the API has %s", got.Raw)
 		}
 
 		browsertest.Run(t, ctx, "win", chromedp.Click(`[data-testid="deal-win"]`, chromedp.ByQuery))
 		browsertest.Until(t, ctx, "the deal is won", `document.querySelector('[data-testid="deal-status"]')?.dataset.status === 'won'`)
-		got = api("GET", "/v1/deals/"+a, admin, "", http.StatusOK)
+		got = p.API(t, "GET", "/v1/deals/"+a, admin, "", http.StatusOK)
 		if got.Str("status") != "won" || got.Str("stage_id") != won {
 			t.Fatalf("after winning the API has %s", got.Raw)
 		}
@@ -246,7 +234,7 @@ func TestDealCardInChromium(t *testing.T) {
 		browsertest.SetValue(t, ctx, `#deal-f-close`, "2031-03-31")
 
 		// Someone changes the deal through the API while the form is open.
-		api("PATCH", "/v1/deals/"+a, admin, `{"title":"Поставка станков (API)"}`, http.StatusOK)
+		p.API(t, "PATCH", "/v1/deals/"+a, admin, `{"title":"Поставка станков (API)"}`, http.StatusOK)
 		browsertest.SetValue(t, ctx, `#deal-f-title`, "Поставка станков и оснастки")
 		browsertest.Run(t, ctx, "save over the other change", chromedp.Click(`[data-testid="deal-save"]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid="conflict-notice"]`, chromedp.ByQuery))
@@ -257,7 +245,7 @@ func TestDealCardInChromium(t *testing.T) {
 		if h := text(t, ctx, `[data-testid="theirs"]`); !strings.Contains(h, "Поставка станков (API)") {
 			t.Errorf("the form does not say what the other change saved: %q", h)
 		}
-		if got := api("GET", "/v1/deals/"+a, admin, "", http.StatusOK); got.Str("title") != "Поставка станков (API)" {
+		if got := p.API(t, "GET", "/v1/deals/"+a, admin, "", http.StatusOK); got.Str("title") != "Поставка станков (API)" {
 			t.Fatalf("the refused save changed the deal: %s", got.Raw)
 		}
 		browsertest.Axe(t, ctx, "deal card (conflict)")
@@ -266,7 +254,7 @@ func TestDealCardInChromium(t *testing.T) {
 		browsertest.Run(t, ctx, "save again", chromedp.Click(`[data-testid="deal-save"]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid="deal-message"]`, chromedp.ByQuery))
 		browsertest.Until(t, ctx, "the saved title", `document.querySelector('[data-testid="deal-title"]').textContent.trim() === 'Поставка станков и оснастки'`)
-		if got := api("GET", "/v1/deals/"+a, admin, "", http.StatusOK); got.Str("title") != "Поставка станков и оснастки" {
+		if got := p.API(t, "GET", "/v1/deals/"+a, admin, "", http.StatusOK); got.Str("title") != "Поставка станков и оснастки" {
 			t.Fatalf("after saving again the API has %s", got.Raw)
 		}
 		browsertest.Screenshot(t, ctx, "deal-won")

@@ -27,29 +27,10 @@ func retype(sel, s string) chromedp.Action {
 	})
 }
 
-// click clicks sel as a person does, first bringing it to the middle of
-// the window: at its top edge the sticky top bar would take the click.
-func click(sel string) chromedp.Action {
-	return chromedp.Tasks{
-		chromedp.WaitVisible(sel, chromedp.ByQuery),
-		chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).scrollIntoView({block: 'center'}), true`, sel), nil),
-		chromedp.Click(sel, chromedp.ByQuery),
-	}
-}
-
 // choose picks the option v of the select sel as a person does.
 func choose(sel, v string) chromedp.Action {
 	return chromedp.Evaluate(fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
 		el.dispatchEvent(new Event('change', {bubbles: true})); return el.value; })()`, sel, v), nil)
-}
-
-// onFailure keeps a screenshot of the page when the (sub)test fails.
-func onFailure(t *testing.T, ctx context.Context) {
-	t.Cleanup(func() {
-		if t.Failed() {
-			browsertest.Screenshot(t, ctx, "merge-failed-"+strings.NewReplacer("/", "-", " ", "-", "'", "", ":", "", ",", "").Replace(t.Name()))
-		}
-	})
 }
 
 // TestEditMergeUnmergeInChromium edits a contact on its card (and meets a
@@ -60,14 +41,6 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 	p := platform.New(t, bin, filepath.Join(t.TempDir(), "data"))
 	p.Start()
 	admin := p.Token("demo", "admin")
-	api := func(method, path string, body any, status int) testenv.Reply {
-		t.Helper()
-		r := testenv.Call(t, method, p.Gateway+path, admin, body)
-		if r.Status != status {
-			t.Fatalf("%s %s = %d, want %d: %s", method, path, r.Status, status, r.Raw)
-		}
-		return r
-	}
 	strs := func(v any) []string {
 		var out []string
 		for _, x := range v.([]any) {
@@ -85,15 +58,18 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 		{"entity": "contact", "key": "newsletter", "label": "Рассылка", "type": "boolean"},
 		{"entity": "contact", "key": "site", "label": "Сайт", "type": "url"},
 	} {
-		api("POST", "/v1/fields", f, http.StatusCreated)
+		p.API(t, "POST", "/v1/fields", admin, f, http.StatusCreated)
 	}
 	// Two contacts sharing an e-mail, differing in first name, position and segment.
-	a := api("POST", "/v1/contacts?allow_duplicate=true", map[string]any{"first_name": "Пётр", "last_name": "Смирнов",
+	a := p.API(t, "POST", "/v1/contacts?allow_duplicate=true", admin, map[string]any{"first_name": "Пётр", "last_name": "Смирнов",
 		"position": "Менеджер", "emails": []string{"p.smirnov@example.ru"}}, http.StatusCreated).Str("id")
-	b := api("POST", "/v1/contacts?allow_duplicate=true", map[string]any{"first_name": "Петя", "last_name": "Смирнов",
+	b := p.API(t, "POST", "/v1/contacts?allow_duplicate=true", admin, map[string]any{"first_name": "Петя", "last_name": "Смирнов",
 		"position": "Директор", "emails": []string{"p.smirnov@example.ru", "petya.smirnov@example.ru"},
 		"custom": map[string]any{"segment": "smb"}}, http.StatusCreated).Str("id")
-	contact := func(id string) testenv.Reply { t.Helper(); return api("GET", "/v1/contacts/"+id, nil, http.StatusOK) }
+	contact := func(id string) testenv.Reply {
+		t.Helper()
+		return p.API(t, "GET", "/v1/contacts/"+id, admin, nil, http.StatusOK)
+	}
 
 	ctx := browsertest.New(t)
 	// The API's refusals the page met, for the log of a failure.
@@ -105,9 +81,8 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 	p.SignIn(t, ctx, "/contacts/"+a, "demo", "admin", "", "team-1")
 
 	if !t.Run("edit the position", func(t *testing.T) {
-		onFailure(t, ctx)
 		browsertest.Run(t, ctx, "open the form",
-			click(`[data-testid="contact-edit"]`),
+			browsertest.Click(`[data-testid="contact-edit"]`),
 			chromedp.WaitVisible(`#edit-position`, chromedp.ByQuery))
 		browsertest.Axe(t, ctx, "contact card in edit mode")
 		browsertest.Screenshot(t, ctx, "merge-card-edit")
@@ -116,7 +91,7 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 			choose(`#edit-cf-segment`, "enterprise"),
 			chromedp.SendKeys(`#edit-cf-budget-amount`, "1500,50", chromedp.ByQuery),
 			chromedp.SendKeys(`#edit-cf-budget-currency`, "rub", chromedp.ByQuery),
-			click(`[data-testid="contact-update"]`),
+			browsertest.Click(`[data-testid="contact-update"]`),
 			chromedp.WaitVisible(`[data-testid="contact-saved"]`, chromedp.ByQuery))
 		c := contact(a)
 		if got := c.Str("position"); got != "Руководитель отдела" {
@@ -135,14 +110,13 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 	}
 
 	if !t.Run("someone else's change meanwhile: a conflict that keeps what was typed", func(t *testing.T) {
-		onFailure(t, ctx)
 		browsertest.Run(t, ctx, "open the form",
-			click(`[data-testid="contact-edit"]`),
+			browsertest.Click(`[data-testid="contact-edit"]`),
 			chromedp.WaitVisible(`#edit-position`, chromedp.ByQuery))
-		api("PATCH", "/v1/contacts/"+a, map[string]any{"position": "Изменено через API", "tags": []string{"vip"}}, http.StatusOK)
+		p.API(t, "PATCH", "/v1/contacts/"+a, admin, map[string]any{"position": "Изменено через API", "tags": []string{"vip"}}, http.StatusOK)
 		browsertest.Run(t, ctx, "save over it",
 			retype(`#edit-position`, "Моя должность"),
-			click(`[data-testid="contact-update"]`),
+			browsertest.Click(`[data-testid="contact-update"]`),
 			chromedp.WaitVisible(`[data-testid="conflict-notice"]`, chromedp.ByQuery))
 		notice := text(t, ctx, `[data-testid="conflict-notice"]`)
 		if !strings.Contains(notice, "Изменено через API") || !strings.Contains(notice, "Моя должность") {
@@ -164,7 +138,7 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 		}
 		browsertest.Screenshot(t, ctx, "merge-card-conflict")
 		browsertest.Run(t, ctx, "save again",
-			click(`[data-testid="contact-update"]`),
+			browsertest.Click(`[data-testid="contact-update"]`),
 			chromedp.WaitVisible(`[data-testid="contact-saved"]`, chromedp.ByQuery))
 		c := contact(a)
 		if c.Str("position") != "Моя должность" || !slices.Equal(strs(c.Body["tags"]), []string{"vip"}) {
@@ -175,14 +149,13 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 	}
 
 	if !t.Run("an invalid e-mail is named under its field", func(t *testing.T) {
-		onFailure(t, ctx)
 		browsertest.Run(t, ctx, "add a bad e-mail",
-			click(`[data-testid="contact-edit"]`),
+			browsertest.Click(`[data-testid="contact-edit"]`),
 			chromedp.WaitVisible(`[data-testid="edit-add-email"]`, chromedp.ByQuery),
-			click(`[data-testid="edit-add-email"]`),
+			browsertest.Click(`[data-testid="edit-add-email"]`),
 			chromedp.WaitVisible(`#edit-emails-1`, chromedp.ByQuery),
 			chromedp.SendKeys(`#edit-emails-1`, "not-an-email", chromedp.ByQuery),
-			click(`[data-testid="contact-update"]`),
+			browsertest.Click(`[data-testid="contact-update"]`),
 			chromedp.WaitVisible(`[data-testid="edit-email-row"][data-index="1"] [data-testid="field-error"]`, chromedp.ByQuery))
 		var under0, invalid bool
 		browsertest.Run(t, ctx, "where the error is", chromedp.Evaluate(`!!document.querySelector('[data-testid="edit-email-row"][data-index="0"] [data-testid="field-error"]')`, &under0),
@@ -197,14 +170,13 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 		if got := strs(contact(a).Body["emails"]); !slices.Equal(got, []string{"p.smirnov@example.ru"}) {
 			t.Fatalf("the refused e-mail was stored: %v", got)
 		}
-		browsertest.Run(t, ctx, "cancel", click(`[data-testid="contact-edit-cancel"]`),
+		browsertest.Run(t, ctx, "cancel", browsertest.Click(`[data-testid="contact-edit-cancel"]`),
 			chromedp.WaitVisible(`[data-testid="contact-edit"]`, chromedp.ByQuery))
 	}) {
 		return
 	}
 
 	if !t.Run("merge the pair, choosing per field", func(t *testing.T) {
-		onFailure(t, ctx)
 		targetPosition := contact(a).Str("position")
 		pair := fmt.Sprintf(`[data-testid="dup-pair"][data-ids*=%q][data-ids*=%q]`, a, b)
 		browsertest.Run(t, ctx, "the duplicates",
@@ -217,12 +189,12 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 		browsertest.Screenshot(t, ctx, "merge-duplicates")
 
 		browsertest.Run(t, ctx, "open the merge panel",
-			click(pair+` [data-testid="dup-merge"]`),
+			browsertest.Click(pair+` [data-testid="dup-merge"]`),
 			chromedp.WaitVisible(`[data-testid="merge-panel"] [data-testid="merge-confirm"]`, chromedp.ByQuery),
-			click(fmt.Sprintf(`[data-testid="merge-survivor"][value=%q]`, a)),
-			click(fmt.Sprintf(`[data-testid="merge-choice"][name="first_name"][value=%q]`, b)),
-			click(fmt.Sprintf(`[data-testid="merge-choice"][name="position"][value=%q]`, a)),
-			click(fmt.Sprintf(`[data-testid="merge-choice"][name="custom/segment"][value=%q]`, b)))
+			browsertest.Click(fmt.Sprintf(`[data-testid="merge-survivor"][value=%q]`, a)),
+			browsertest.Click(fmt.Sprintf(`[data-testid="merge-choice"][name="first_name"][value=%q]`, b)),
+			browsertest.Click(fmt.Sprintf(`[data-testid="merge-choice"][name="position"][value=%q]`, a)),
+			browsertest.Click(fmt.Sprintf(`[data-testid="merge-choice"][name="custom/segment"][value=%q]`, b)))
 		var last bool
 		browsertest.Run(t, ctx, "no choice for what they share",
 			chromedp.Evaluate(`!!document.querySelector('[data-testid="merge-choice"][name="last_name"]')`, &last))
@@ -233,7 +205,7 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 		browsertest.Screenshot(t, ctx, "merge-panel")
 
 		browsertest.Run(t, ctx, "merge",
-			click(`[data-testid="merge-confirm"]`),
+			browsertest.Click(`[data-testid="merge-confirm"]`),
 			chromedp.WaitVisible(fmt.Sprintf(`[data-testid="contact-card"][data-id=%q] [data-testid="contact-unmerge"][data-id=%q]`, a, b), chromedp.ByQuery))
 		var loc string
 		browsertest.Run(t, ctx, "where", chromedp.Location(&loc))
@@ -265,16 +237,15 @@ func TestEditMergeUnmergeInChromium(t *testing.T) {
 			chromedp.WaitVisible(into, chromedp.ByQuery))
 		browsertest.Screenshot(t, ctx, "merge-card-merged-away")
 		browsertest.Run(t, ctx, "follow it",
-			click(into),
+			browsertest.Click(into),
 			chromedp.WaitVisible(fmt.Sprintf(`[data-testid="contact-card"][data-id=%q] [data-testid="contact-unmerge"][data-id=%q]`, a, b), chromedp.ByQuery))
 	}) {
 		return
 	}
 
 	if !t.Run("unmerge", func(t *testing.T) {
-		onFailure(t, ctx)
 		browsertest.Run(t, ctx, "unmerge",
-			click(fmt.Sprintf(`[data-testid="contact-unmerge"][data-id=%q]`, b)),
+			browsertest.Click(fmt.Sprintf(`[data-testid="contact-unmerge"][data-id=%q]`, b)),
 			chromedp.WaitVisible(`[data-testid="unmerge-done"]`, chromedp.ByQuery))
 		back := contact(b)
 		if back.Str("first_name") != "Петя" || back.Str("position") != "Директор" {

@@ -37,18 +37,6 @@ func TestWebApplicationInChromium(t *testing.T) {
 	p := platform.New(t, bin, filepath.Join(t.TempDir(), "data"))
 	p.Start()
 	admin := p.Token("demo", "admin")
-	api := func(method, path, token, body string, status int) testenv.Reply {
-		t.Helper()
-		var b any
-		if body != "" {
-			b = body
-		}
-		r := testenv.Call(t, method, p.Gateway+path, token, b)
-		if r.Status != status {
-			t.Fatalf("%s %s = %d, want %d: %s", method, path, r.Status, status, r.Raw)
-		}
-		return r
-	}
 
 	t.Run("an unbuilt or unknown path is not the application", func(t *testing.T) {
 		res, err := http.Get(p.Gateway + "/day")
@@ -102,9 +90,9 @@ func TestWebApplicationInChromium(t *testing.T) {
 
 	t.Run("a rep does not see another team's contacts", func(t *testing.T) {
 		other := p.UserToken("demo", "rep", "rep9@demo", "team-9")
-		api("POST", "/v1/contacts", other, `{"first_name":"Hidden","last_name":"Ninth","emails":["ninth@example.com"]}`, http.StatusCreated)
+		p.API(t, "POST", "/v1/contacts", other, `{"first_name":"Hidden","last_name":"Ninth","emails":["ninth@example.com"]}`, http.StatusCreated)
 		mine := p.UserToken("demo", "rep", "rep1@demo", "team-1")
-		api("POST", "/v1/contacts", mine, `{"first_name":"Visible","last_name":"First","emails":["first@example.com"]}`, http.StatusCreated)
+		p.API(t, "POST", "/v1/contacts", mine, `{"first_name":"Visible","last_name":"First","emails":["first@example.com"]}`, http.StatusCreated)
 
 		ctx := browsertest.New(t)
 		p.SignIn(t, ctx, "/contacts", "demo", "rep", "rep1@demo", "team-1")
@@ -137,13 +125,13 @@ func TestWebApplicationInChromium(t *testing.T) {
 	})
 
 	t.Run("board: a drag moves the card and both columns' sums", func(t *testing.T) {
-		pipes := api("GET", "/v1/pipelines", admin, "", http.StatusOK)
+		pipes := p.API(t, "GET", "/v1/pipelines", admin, "", http.StatusOK)
 		items, _ := pipes.Body["items"].([]any)
 		if len(items) == 0 {
 			t.Fatalf("no pipeline: %s", pipes.Raw)
 		}
 		pipe := items[0].(map[string]any)
-		deal := api("POST", "/v1/deals", admin, fmt.Sprintf(`{"title":"Web deal","amount":12500,"currency":"RUB","pipeline_id":%q}`, pipe["id"]), http.StatusCreated)
+		deal := p.API(t, "POST", "/v1/deals", admin, fmt.Sprintf(`{"title":"Web deal","amount":12500,"currency":"RUB","pipeline_id":%q}`, pipe["id"]), http.StatusCreated)
 		id := deal.Body["id"].(string)
 
 		ctx := browsertest.New(t)
@@ -191,7 +179,7 @@ func TestWebApplicationInChromium(t *testing.T) {
 		}
 		// The server agrees, and the page's sums follow.
 		testenv.Eventually(t, "the deal in the stage the page shows", func() bool {
-			return api("GET", "/v1/deals/"+id, admin, "", http.StatusOK).Body["stage_id"] == stageAfter
+			return p.API(t, "GET", "/v1/deals/"+id, admin, "", http.StatusOK).Body["stage_id"] == stageAfter
 		})
 		var leftNow string
 		browsertest.Run(t, ctx, "sum of the old column", chromedp.Evaluate(fmt.Sprintf(`document.querySelector('[data-testid="column"][data-stage-id=%q] [data-testid="column-sum"]').textContent`, stageBefore), &leftNow))
@@ -209,10 +197,10 @@ func TestWebApplicationInChromium(t *testing.T) {
 		// The caller works around the clock, so the ladder's five minutes are
 		// five minutes whenever the test runs.
 		week := `{"from":"00:00","to":"24:00"}`
-		api("POST", "/v1/calendars", admin, fmt.Sprintf(`{"user_id":%q,"time_zone":"UTC","week":{"monday":[%s],"tuesday":[%s],"wednesday":[%s],"thursday":[%s],"friday":[%s],"saturday":[%s],"sunday":[%s]}}`,
+		p.API(t, "POST", "/v1/calendars", admin, fmt.Sprintf(`{"user_id":%q,"time_zone":"UTC","week":{"monday":[%s],"tuesday":[%s],"wednesday":[%s],"thursday":[%s],"friday":[%s],"saturday":[%s],"sunday":[%s]}}`,
 			user, week, week, week, week, week, week, week), http.StatusCreated)
 		due := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
-		task := api("POST", "/v1/tasks", tok, fmt.Sprintf(`{"kind":"call","subject":"Call about the offer","due_at":%q}`, due), http.StatusCreated)
+		task := p.API(t, "POST", "/v1/tasks", tok, fmt.Sprintf(`{"kind":"call","subject":"Call about the offer","due_at":%q}`, due), http.StatusCreated)
 		id := task.Body["id"].(string)
 
 		ctx := browsertest.New(t)
@@ -232,7 +220,7 @@ func TestWebApplicationInChromium(t *testing.T) {
 			chromedp.WaitVisible(`[data-testid="task-row"][data-attempt="2"]`, chromedp.ByQuery))
 		browsertest.Screenshot(t, ctx, "day-after-no-answer")
 
-		list := api("GET", "/v1/tasks?status=open", tok, "", http.StatusOK)
+		list := p.API(t, "GET", "/v1/tasks?status=open", tok, "", http.StatusOK)
 		items, _ := list.Body["items"].([]any)
 		var again map[string]any
 		for _, it := range items {
@@ -251,7 +239,7 @@ func TestWebApplicationInChromium(t *testing.T) {
 
 	t.Run("a parent tenant's admin reads a department, read only", func(t *testing.T) {
 		north := p.Token("demo-north", "admin")
-		api("POST", "/v1/contacts", north, `{"first_name":"Северный","last_name":"Клиент","emails":["north@example.ru"]}`, http.StatusCreated)
+		p.API(t, "POST", "/v1/contacts", north, `{"first_name":"Северный","last_name":"Клиент","emails":["north@example.ru"]}`, http.StatusCreated)
 
 		ctx := browsertest.New(t)
 		p.SignIn(t, ctx, "/contacts", "demo", "admin", "", "team-1")

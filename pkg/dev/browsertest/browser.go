@@ -65,6 +65,13 @@ func New(t testing.TB) context.Context {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
+	// Cleanups run last first: a failed test keeps the page it failed on
+	// before the browser goes.
+	t.Cleanup(func() {
+		if t.Failed() {
+			Screenshot(t, ctx, "failed-"+strings.NewReplacer("/", "-", " ", "-", "'", "", ":", "", ",", "").Replace(t.Name()))
+		}
+	})
 	return ctx
 }
 
@@ -93,11 +100,12 @@ func ArtefactDir() string {
 	return filepath.Join(root(), ".cache", "artefacts", "web")
 }
 
-// Screenshot saves the whole page as <name>.png among the artefacts.
+// Screenshot saves the whole page as <name>.png among the artefacts,
+// scrolled to the top so that the sticky bar is where a person sees it.
 func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	t.Helper()
 	var png []byte
-	Run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&png, 100))
+	Run(t, ctx, "screenshot "+name, chromedp.Evaluate(`window.scrollTo(0, 0)`, nil), chromedp.FullScreenshot(&png, 100))
 	if err := os.MkdirAll(ArtefactDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -204,12 +212,23 @@ func Until(t testing.TB, ctx context.Context, what, js string) {
 	}
 }
 
+// Click clicks sel as a person does, once it is visible and in the middle
+// of the window (at its top edge the sticky bar would take the click).
+func Click(sel string) chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.WaitVisible(sel, chromedp.ByQuery),
+		chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).scrollIntoView({block: 'center'}), true`, sel), nil),
+		chromedp.Click(sel, chromedp.ByQuery),
+	}
+}
+
 // SetValue sets a control's value as a person would and lets the page know
 // (input and change events).
 func SetValue(t testing.TB, ctx context.Context, sel, value string) {
 	t.Helper()
 	if !Eval[bool](t, ctx, "set "+sel, fmt.Sprintf(`(() => {
 		const el = document.querySelector(%q);
+		el.focus();
 		el.value = %q;
 		el.dispatchEvent(new Event('input', {bubbles: true}));
 		el.dispatchEvent(new Event('change', {bubbles: true}));

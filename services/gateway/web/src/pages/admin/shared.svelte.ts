@@ -1,7 +1,9 @@
 // What every section of the administration shares: reading problems into
 // field errors, the conflict notice of a 412, and whether the signed-in
 // user may change what the API reserves to admins.
+import { onMount } from 'svelte';
 import { describe, type Problem } from '../../lib/api';
+import { setReady } from '../../lib/router.svelte';
 import { auth } from '../../lib/session.svelte';
 
 export type Errs = Record<string, string[]>;
@@ -54,6 +56,26 @@ export class Form {
   has(field: string, deep = false): boolean {
     return this.of(field, deep).length > 0;
   }
+}
+
+/**
+ * Runs a section's first load when it mounts: a failure becomes form's
+ * general line; either way the page is ready after it. Call it while the
+ * component initialises; loaded turns true once the load has ended.
+ */
+export function loadOnMount(form: Form, load: () => Promise<unknown>): { loaded: boolean } {
+  const page = $state({ loaded: false });
+  onMount(async () => {
+    try {
+      await load();
+    } catch (e) {
+      form.general = describe(e);
+    } finally {
+      page.loaded = true;
+      setReady(true);
+    }
+  });
+  return page;
 }
 
 /** A decimal string ("98.25") as the locale writes numbers, without going through a float. */
