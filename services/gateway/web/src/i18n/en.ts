@@ -1,12 +1,16 @@
 // English UI strings. Every key here must exist in ru.ts (the type checker enforces it).
 // Pages with many strings keep them in their own files (i18n/<part>.en.ts), spread in here.
 import { adminEn } from './admin.en';
+import { companyEn } from './company.en';
 import { dealEn } from './deal.en';
+import { filtersEn } from './filters.en';
 import { importEn } from './import.en';
 import { mergeEn } from './merge.en';
 
 export const en = {
   ...adminEn,
+  ...companyEn,
+  ...filtersEn,
   ...dealEn,
   ...importEn,
   ...mergeEn,
@@ -30,6 +34,7 @@ export const en = {
   'app.ownTenant': 'My tenant',
   'app.viewingDepartment': 'You are viewing the department {name}: read only.',
   'app.devMode': 'development',
+  'nav.companies': 'Companies',
   'nav.day': 'Day',
   'nav.contacts': 'Contacts',
   'nav.board': 'Board',

@@ -1,12 +1,16 @@
 // Русские строки интерфейса. Ключи те же, что в en.ts.
 import type { Dict } from './en';
 import { adminRu } from './admin.ru';
+import { companyRu } from './company.ru';
 import { dealRu } from './deal.ru';
+import { filtersRu } from './filters.ru';
 import { importRu } from './import.ru';
 import { mergeRu } from './merge.ru';
 
 export const ru: Dict = {
   ...adminRu,
+  ...companyRu,
+  ...filtersRu,
   ...dealRu,
   ...importRu,
   ...mergeRu,
@@ -30,6 +34,7 @@ export const ru: Dict = {
   'app.ownTenant': 'Моя организация',
   'app.viewingDepartment': 'Вы смотрите подразделение «{name}»: только чтение.',
   'app.devMode': 'разработка',
+  'nav.companies': 'Компании',
   'nav.day': 'День',
   'nav.contacts': 'Контакты',
   'nav.board': 'Воронка',

@@ -4,6 +4,8 @@ export type Route =
   | { name: 'contacts' }
   | { name: 'contact'; id: string }
   | { name: 'board'; pipelineId: string | null }
+  | { name: 'companies' }
+  | { name: 'company'; id: string }
   | { name: 'deal'; id: string }
   | { name: 'duplicates' }
   | { name: 'import' }
@@ -22,6 +24,8 @@ export function match(path: string): Route {
       return b ? { name: 'contact', id: b } : { name: 'contacts' };
     case 'board':
       return { name: 'board', pipelineId: b ?? null };
+    case 'companies':
+      return b ? { name: 'company', id: b } : { name: 'companies' };
     case 'deals':
       return b ? { name: 'deal', id: b } : { name: 'notfound' };
     case 'duplicates':
