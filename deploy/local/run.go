@@ -253,7 +253,7 @@ func banner(up running, l layout) string {
 		fmt.Fprintf(&b, "  gateway   none yet (no services/gateway/cmd/gateway): talk to the services directly\n")
 	}
 	for _, t := range demoTenants {
-		fmt.Fprintf(&b, "  tenant    %-7s %s\n", t.Name, tenancy.LocalID(t.Name))
+		fmt.Fprintf(&b, "  tenant    %-10s %s\n", t.Name, tenancy.LocalID(t.Name))
 	}
 	fmt.Fprintf(&b, "  quota     %d requests/s per tenant (-tenant-rps; over it the gateway answers 429)\n", up.TenantRPS)
 	fmt.Fprintf(&b, "  data      %s (logs in %s)\n", l.dir, l.logs())

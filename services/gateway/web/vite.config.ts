@@ -98,6 +98,9 @@ export default defineConfig({
     cssCodeSplit: true,
     modulePreload: { polyfill: false },
     target: 'es2022',
+    // The build is quiet unless something is wrong (make run prints it):
+    // rolldown's note on plugin timings is advice, not a warning.
+    rolldownOptions: { checks: { pluginTimings: false } },
   },
   server: {
     host: '127.0.0.1',

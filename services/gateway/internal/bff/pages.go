@@ -108,7 +108,7 @@ func (b *BFF) devForm(w http.ResponseWriter, r *http.Request) {
 	}
 	d := pageData{Title: "Development sign-in", State: s.State, Roles: []string{auth.RoleAdmin, auth.RoleManager, auth.RoleRep, auth.RoleAnalyst, auth.RoleViewer}}
 	for _, t := range b.dir.Tenants() {
-		d.Tenants = append(d.Tenants, tenantOption{ID: t.ID, Name: t.Name})
+		d.Tenants = append(d.Tenants, tenantOption{ID: t.ID, Name: displayName(t)})
 	}
 	b.render(w, r, http.StatusOK, pageDev, d)
 }
