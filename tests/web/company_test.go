@@ -13,6 +13,7 @@ import (
 
 	"github.com/rapportcrm/rapport/pkg/dev/browsertest"
 	"github.com/rapportcrm/rapport/pkg/dev/testenv"
+	"github.com/rapportcrm/rapport/pkg/tenancy"
 	"github.com/rapportcrm/rapport/tests/platform"
 )
 
@@ -231,6 +232,45 @@ func TestCompaniesInChromium(t *testing.T) {
 	}) {
 		return
 	}
+
+	if !t.Run("the list pages by cursor as it scrolls, the search taken from the address", func(t *testing.T) {
+		for i := range 60 {
+			p.API(t, "POST", "/v1/companies", admin, map[string]any{"name": fmt.Sprintf("Пакет %02d", i)}, http.StatusCreated)
+		}
+		foot := `document.querySelector('.list-foot').textContent.trim()`
+		browsertest.Run(t, ctx, "search from the address", chromedp.Navigate(p.Gateway+"/companies?q=Пакет"), platform.Ready(),
+			chromedp.WaitVisible(`[data-testid="company-row"]`, chromedp.ByQuery))
+		if got := browsertest.Eval[string](t, ctx, "the first page", foot); got != "Показано: 50, ниже есть ещё" {
+			t.Fatalf("after the first page the list says %q", got)
+		}
+		if v := browsertest.Eval[string](t, ctx, "search box", `document.querySelector('[data-testid="company-search"]').value`); v != "Пакет" {
+			t.Fatalf("the search box holds %q", v)
+		}
+		browsertest.EvalInto(t, ctx, "scroll to the end", `(() => { const l = document.querySelector('[data-testid="company-list"]'); l.scrollTop = l.scrollHeight; return true; })()`, nil)
+		browsertest.Until(t, ctx, "the next page", foot+` === 'Показано: 60'`)
+		if browsertest.Exists(t, ctx, row(acme)) {
+			t.Fatal("the search lists a company it does not find")
+		}
+	}) {
+		return
+	}
+
+	t.Run("a department is read only, without the export", func(t *testing.T) {
+		north := p.API(t, "POST", "/v1/companies", p.Token("demo-north", "admin"), map[string]any{"name": "Северная Веб"}, http.StatusCreated).Str("id")
+		browsertest.Run(t, ctx, "switch to the department", chromedp.Navigate(p.Gateway+"/companies"), platform.Ready(),
+			chromedp.SetValue(`[data-testid="department-switch"]`, tenancy.LocalID("demo-north").String(), chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid="department-notice"]`, chromedp.ByQuery), platform.Ready(),
+			chromedp.WaitVisible(row(north), chromedp.ByQuery))
+		if browsertest.Exists(t, ctx, `[data-testid="company-new"], [data-testid="export-csv"]`) {
+			t.Fatal("a department's reader is offered a new company or the export")
+		}
+		browsertest.Run(t, ctx, "its card", browsertest.Click(row(north)), chromedp.WaitVisible(`[data-testid="company-details"]`, chromedp.ByQuery), platform.Ready())
+		if browsertest.Exists(t, ctx, `[data-testid="company-edit"], [data-testid="company-delete"]`) {
+			t.Fatal("a department's reader is offered to edit or delete its company")
+		}
+		browsertest.Run(t, ctx, "back to the own tenant", chromedp.SetValue(`[data-testid="department-switch"]`, "", chromedp.ByQuery),
+			chromedp.WaitNotPresent(`[data-testid="department-notice"]`, chromedp.ByQuery), platform.Ready())
+	})
 
 	t.Run("a viewer reads and is offered no change", func(t *testing.T) {
 		viewer := browsertest.New(t)
