@@ -218,3 +218,45 @@ The Secrets Kafka's TLS reads, as volumes and as their mounts.
   readOnly: true
 {{- end }}
 {{- end }}
+
+{{/*
+The gateway's web sign-in (WEB_* variables, services/gateway/README.md):
+nothing without an issuer; with one, the public URL, the client and the
+session keys are required.
+*/}}
+{{- define "rapport.webEnv" -}}
+{{- $web := . | default dict -}}
+{{- $oidc := $web.oidc | default dict -}}
+{{- $session := $web.session | default dict -}}
+{{- if $oidc.issuer -}}
+{{- if not $web.publicURL }}{{ fail "gateway.web.publicURL is required with gateway.web.oidc.issuer: the provider sends browsers back to <publicURL>/auth/callback" }}{{ end -}}
+{{- if not $oidc.clientID }}{{ fail "gateway.web.oidc.clientID is required with gateway.web.oidc.issuer" }}{{ end -}}
+{{- if not $session.existingSecret }}{{ fail "gateway.web.session.existingSecret is required with gateway.web.oidc.issuer: a Secret with the session keys (openssl rand -base64 32)" }}{{ end -}}
+- name: WEB_PUBLIC_URL
+  value: {{ trimSuffix "/" $web.publicURL | quote }}
+- name: WEB_OIDC_ISSUER
+  value: {{ $oidc.issuer | quote }}
+- name: WEB_OIDC_CLIENT_ID
+  value: {{ $oidc.clientID | quote }}
+{{- with $oidc.clientSecretName }}
+- name: WEB_OIDC_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $oidc.clientSecretKey }}
+{{- end }}
+{{- with $oidc.scopes }}
+- name: WEB_OIDC_SCOPES
+  value: {{ join " " . | quote }}
+{{- end }}
+- name: WEB_SESSION_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $session.existingSecret }}
+      key: {{ $session.key }}
+{{- with $session.ttl }}
+- name: WEB_SESSION_TTL
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+{{- end -}}
