@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/rapportcrm/rapport/pkg/dev/browsertest"
 	"github.com/rapportcrm/rapport/tests/platform"
@@ -199,8 +200,12 @@ func TestContactFiltersInChromium(t *testing.T) {
 		shows(t, "source", "source="+sources[1], 1)
 		clear(t, "")
 
+		// The company picker searches as one types and is worked with the keyboard.
 		browsertest.Run(t, ctx, "company", chromedp.SendKeys(`[data-testid="filter-company"]`, "ромаш", chromedp.ByQuery),
-			browsertest.Click(fmt.Sprintf(`[data-testid="filter-company-option"][data-id=%q]`, company)))
+			chromedp.WaitVisible(fmt.Sprintf(`[data-testid="filter-company-option"][data-id=%q]`, company), chromedp.ByQuery))
+		browsertest.Axe(t, ctx, "the company picker open")
+		browsertest.Screenshot(t, ctx, "filters-0-company-picker")
+		browsertest.Run(t, ctx, "choose it", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Enter))
 		shows(t, "company", "company_id="+company, 1)
 		urlHas(t, "company", "company", company)
 		if c := text(t, ctx, `[data-testid="filter-chip"]`); !strings.Contains(c, "Ромашка Фильтр") {
@@ -327,5 +332,11 @@ func TestContactFiltersInChromium(t *testing.T) {
 		if ru == en || ru == "" || en == "" || !strings.Contains(en, "Name") || !strings.Contains(ru, "Имя") {
 			t.Fatalf("the sort by name reads %q in Russian and %q in English", ru, en)
 		}
+		browsertest.Run(t, ctx, "a filter in English", chromedp.WaitVisible(`[data-testid="filter-stage"]`, chromedp.ByQuery), choose(`[data-testid="filter-stage"]`, "prospect"))
+		shows(t, "stage in English", "lifecycle_stage=prospect&sort=name", 1)
+		if c := text(t, ctx, `[data-testid="filter-chip"] span`); c != "Lifecycle stage: Prospect" {
+			t.Fatalf("the chip reads %q in English", c)
+		}
+		browsertest.Screenshot(t, ctx, "filters-3-english")
 	})
 }
