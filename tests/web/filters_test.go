@@ -194,6 +194,9 @@ func TestContactFiltersInChromium(t *testing.T) {
 		browsertest.Run(t, ctx, "stage", choose(`[data-testid="filter-stage"]`, "customer"))
 		shows(t, "stage", "lifecycle_stage=customer", 1)
 		urlHas(t, "stage", "stage", "customer")
+		// A change on top of a change still loading: the last one wins.
+		browsertest.Run(t, ctx, "two stages at once", choose(`[data-testid="filter-stage"]`, "churned"), choose(`[data-testid="filter-stage"]`, "lead"))
+		shows(t, "the last stage", "lifecycle_stage=lead", 1)
 		clear(t, "")
 
 		browsertest.Run(t, ctx, "source", choose(`[data-testid="filter-source"]`, sources[1]))
