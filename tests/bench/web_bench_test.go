@@ -170,7 +170,42 @@ func BenchmarkWebSearch(b *testing.B) {
 	sort.Float64s(took)
 	b.ReportMetric(quantile(took, 0.50), "search-p50-ms")
 	b.ReportMetric(quantile(took, 0.95), "search-p95-ms")
+
+	// Scrolling the whole base: the list keeps few rows in the page and
+	// fetches the next by cursor as it nears the end.
+	var scroll struct {
+		FrameP95, FrameMax float64
+		Rows, MaxDOMRows   int
+	}
+	browsertest.Run(b, ctx, "the whole list", chromedp.Navigate(p.Gateway+"/contacts"), platform.Ready(),
+		chromedp.WaitVisible(`[data-testid="contact-row"]`, chromedp.ByQuery))
+	browsertest.EvalInto(b, ctx, "scroll", scrollScript, &scroll)
+	b.ReportMetric(scroll.FrameP95, "scroll-frame-p95-ms")
+	b.ReportMetric(scroll.FrameMax, "scroll-frame-max-ms")
+	b.ReportMetric(float64(scroll.Rows), "scroll-rows-reached")
+	b.ReportMetric(float64(scroll.MaxDOMRows), "scroll-dom-rows-max")
 }
+
+// scrollScript scrolls the contacts list down by four rows every frame for
+// five seconds, as a fast flick of the wheel would, and resolves with the
+// frame intervals, how far it got and the most rows the page held at once.
+const scrollScript = `new Promise((resolve) => {
+  const list = document.querySelector('[data-testid="contact-list"]');
+  const frames = [];
+  let last = performance.now(), maxRows = 0;
+  const t0 = last;
+  const step = (now) => {
+    frames.push(now - last);
+    last = now;
+    maxRows = Math.max(maxRows, list.querySelectorAll('[data-testid="contact-row"]').length);
+    list.scrollTop += 4 * 48;
+    if (now - t0 < 5000) return requestAnimationFrame(step);
+    frames.sort((a, b) => a - b);
+    resolve({FrameP95: frames[Math.floor(frames.length * 0.95)], FrameMax: frames[frames.length - 1],
+      Rows: Math.floor(list.scrollTop / 48), MaxDOMRows: maxRows});
+  };
+  requestAnimationFrame(step);
+})`
 
 // searchScript types a query into the contacts search box as keystrokes
 // would (one input event per character) and resolves with the milliseconds
