@@ -40,7 +40,14 @@ func startSignin(ctx context.Context, l layout, maxTTL time.Duration) (string, e
 		return "", err
 	}
 	mux := http.NewServeMux()
+	addr := ln.Addr().String()
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		// Only the gateway, by this address and with JSON: a web page
+		// that rebinds a name to loopback, or posts a form, gets nothing.
+		if r.Host != addr || r.Header.Get("Content-Type") != "application/json" {
+			http.Error(w, "POST JSON to "+addr+" itself", http.StatusForbidden)
+			return
+		}
 		var req signinRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
 			http.Error(w, "a JSON body {tenant_id, role, user, team, ttl_seconds} is required", http.StatusBadRequest)

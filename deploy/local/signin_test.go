@@ -65,4 +65,15 @@ func TestSigninSignsWhatTheServicesAccept(t *testing.T) {
 			t.Errorf("%s: status %d token %q, want refused", bad, status, tok)
 		}
 	}
+	// A page whose name was rebound to loopback, or a plain form, gets nothing.
+	good := `{"tenant_id":"` + tenant.String() + `","role":"admin","user":"eve","ttl_seconds":600}`
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(good))
+	req.Host = "evil.example"
+	req.Header.Set("Content-Type", "application/json")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a request for another host: %v %v", res, err)
+	}
+	if res, err := http.Post(url, "text/plain", strings.NewReader(good)); err != nil || res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a form post: %v %v", res, err)
+	}
 }

@@ -90,7 +90,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		httpkit.EncodeError(r.Context(), apperr.New(apperr.KindNotFound, "not-found", "no API at "+r.URL.Path), w)
 	})
 	// Every other page is the web application's.
-	pages := bff.App(webapp.Dist(), notFound)
+	pages := bff.App(webapp.Dist(), notFound, cfg.Web.PublicURL != nil && cfg.Web.PublicURL.Scheme == "https")
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			pages.ServeHTTP(w, r)

@@ -80,6 +80,8 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "web public url over plain http", env: oidc(map[string]string{"WEB_PUBLIC_URL": "http://crm.example.com"}), wantErr: "WEB_PUBLIC_URL"},
 		{name: "web public url with a path", env: oidc(map[string]string{"WEB_PUBLIC_URL": "https://crm.example.com/app"}), wantErr: "WEB_PUBLIC_URL"},
 		{name: "web issuer not a url", env: oidc(map[string]string{"WEB_OIDC_ISSUER": "login"}), wantErr: "WEB_OIDC_ISSUER"},
+		{name: "web issuer over plain http", env: oidc(map[string]string{"WEB_OIDC_ISSUER": "http://login.example.com"}), wantErr: "WEB_OIDC_ISSUER"},
+		{name: "web issuer over http on loopback", env: oidc(map[string]string{"WEB_OIDC_ISSUER": "http://127.0.0.1:5556"})},
 		{name: "web session ttl", env: oidc(map[string]string{"WEB_SESSION_TTL": "forever"}), wantErr: "WEB_SESSION_TTL"},
 		{name: "dev sign-in", env: map[string]string{"WEB_DEV_SIGNIN_URL": "http://127.0.0.1:4000/token", "WEB_SESSION_KEYS": key32}},
 		{name: "dev sign-in beside a real issuer", env: map[string]string{"WEB_DEV_SIGNIN_URL": "http://127.0.0.1:4000/token", "WEB_SESSION_KEYS": key32,

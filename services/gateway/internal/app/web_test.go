@@ -172,6 +172,16 @@ func TestWebSignInThroughOpenIDProvider(t *testing.T) {
 	if last.Header.Get("Cookie") != "" {
 		t.Fatalf("the service got the browser's cookies: %q", last.Header.Get("Cookie"))
 	}
+	if cc := send(t, c, http.MethodGet, w.url+"/v1/contacts", "").header.Get("Cache-Control"); cc != "private, no-store" {
+		t.Fatalf("an answer for a session's cookie may be cached: Cache-Control %q", cc)
+	}
+	// The public API descriptions pass by the session, and the cookie stays
+	// at the gateway there too.
+	send(t, c, http.MethodGet, w.url+"/v1/contacts/openapi.json", "")
+	got = w.upstream.requests()
+	if last := got[len(got)-1]; last.Path != "/v1/contacts/openapi.json" || last.Header.Get("Cookie") != "" {
+		t.Fatalf("the service got %s with Cookie %q", last.Path, last.Header.Get("Cookie"))
+	}
 
 	// A write without the CSRF token is refused before any service sees it.
 	before := len(w.upstream.requests())
@@ -183,11 +193,20 @@ func TestWebSignInThroughOpenIDProvider(t *testing.T) {
 	if have := send(t, c, http.MethodPost, w.url+"/v1/contacts", s.CSRF); have.status/100 != 2 {
 		t.Fatalf("POST with the CSRF token = %d %s", have.status, have.body)
 	}
+	got = w.upstream.requests()
+	if last := got[len(got)-1]; last.Header.Get("X-CSRF-Token") != "" {
+		t.Fatal("the service got the session's CSRF token")
+	}
 
-	// Signing out needs the CSRF token too, and ends the session.
+	// Signing out needs the CSRF token too, ends the session and sends the
+	// browser to the provider's logout, back to the signed-out page.
 	wantProblem(t, send(t, c, http.MethodPost, w.url+"/auth/logout", ""), http.StatusForbidden, "csrf-failed")
-	if have := send(t, c, http.MethodPost, w.url+"/auth/logout", s.CSRF); have.status != http.StatusNoContent {
-		t.Fatalf("logout = %d %s", have.status, have.body)
+	out := send(t, c, http.MethodPost, w.url+"/auth/logout", s.CSRF)
+	var next struct{ Redirect string }
+	_ = json.Unmarshal(out.body, &next)
+	if out.status != http.StatusOK || !strings.HasPrefix(next.Redirect, w.provider.Issuer) ||
+		!strings.Contains(next.Redirect, url.QueryEscape(w.url+"/auth/signed-out")) {
+		t.Fatalf("logout = %d %s", out.status, out.body)
 	}
 	if _, status := session(t, c, w.url); status != http.StatusUnauthorized {
 		t.Fatalf("session after logout = %d, want 401", status)
@@ -224,16 +243,45 @@ func TestWebSignInRefusals(t *testing.T) {
 			t.Fatalf("session = %d, want 401", status)
 		}
 	})
-	t.Run("the provider's error is shown", func(t *testing.T) {
+	t.Run("the provider's refusal is shown by its code, its words are not", func(t *testing.T) {
 		c := browser(t)
-		res, err := c.Get(w.url + "/auth/callback?error=access_denied&error_description=" + url.QueryEscape("user cancelled"))
+		// The sign-in this browser started: its state, from the redirect.
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		res, err := c.Get(w.url + "/auth/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		to, _ := url.Parse(res.Header.Get("Location"))
+		words := url.QueryEscape("Call support at +1 555 0100")
+		res, err = c.Get(w.url + "/auth/callback?error=access_denied&error_description=" + words + "&state=" + to.Query().Get("state"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(res.Body)
 		_ = res.Body.Close()
-		if res.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "user cancelled") {
+		if res.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "access_denied") || strings.Contains(string(body), "555") {
 			t.Fatalf("provider error = %d %s", res.StatusCode, body)
+		}
+		// Without this browser's state, nobody's words or codes are shown.
+		res, err = browser(t).Get(w.url + "/auth/callback?error=access_denied&error_description=" + words)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("a stranger's error = %d, want 400", res.StatusCode)
+		}
+	})
+	t.Run("another site cannot sign people out", func(t *testing.T) {
+		// A cross-site form carries no SameSite=Lax cookie: nothing to clear.
+		res, err := http.Post(w.url+"/auth/logout", "application/x-www-form-urlencoded", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusNoContent || len(res.Cookies()) != 0 {
+			t.Fatalf("logout without a session = %d, cookies %v", res.StatusCode, res.Cookies())
 		}
 	})
 	t.Run("a cookie sealed elsewhere is no session", func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -80,19 +81,36 @@ type BFF struct {
 	mu       sync.Mutex
 	provider *oidcProvider // discovered on first use
 	refresh  singleflight.Group
+	recentMu sync.Mutex
+	recent   map[string]refreshed
 	now      func() time.Time
 }
 
 type oidcProvider struct {
 	oauth    *oauth2.Config
 	idTokens *oidc.IDTokenVerifier
+	// revocation and endSession are the provider's RFC 7009 and
+	// RP-initiated logout endpoints, when it has them.
+	revocation, endSession string
+}
+
+// providerTimeout bounds every call to the provider.
+const providerTimeout = 10 * time.Second
+
+// refreshed remembers, for a minute, what an old refresh token was
+// exchanged for: a request that left the browser before the renewed cookie
+// came back still carries the old one, and providers that rotate refresh
+// tokens would take a second use for theft and revoke them all.
+type refreshed struct {
+	tok *oauth2.Token
+	at  time.Time
 }
 
 // New builds the sign-in side of the gateway. verify is the gateway's own
 // token verifier: a token the provider issues must pass it, as it must pass
 // every service's.
 func New(cfg Config, a auth.Config, verify auth.Verifier, dir *tenancy.Directory, log *slog.Logger) (*BFF, error) {
-	b := &BFF{cfg: cfg, verify: verify, dir: dir, log: log, now: time.Now, maxDevTTL: a.MaxTokenLifetime}
+	b := &BFF{cfg: cfg, verify: verify, dir: dir, log: log, now: time.Now, maxDevTTL: a.MaxTokenLifetime, recent: map[string]refreshed{}}
 	if b.maxDevTTL == 0 {
 		b.maxDevTTL = auth.DefaultMaxTokenLifetime
 	}
@@ -126,16 +144,24 @@ func (b *BFF) discover(ctx context.Context) (*oidcProvider, error) {
 	if b.provider != nil {
 		return b.provider, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, providerTimeout)
+	defer cancel()
 	p, err := oidc.NewProvider(ctx, b.cfg.Issuer)
 	if err != nil {
 		return nil, err
 	}
+	var meta struct {
+		Revocation string `json:"revocation_endpoint"`
+		EndSession string `json:"end_session_endpoint"`
+	}
+	_ = p.Claims(&meta)
 	b.provider = &oidcProvider{
 		oauth: &oauth2.Config{
 			ClientID: b.cfg.ClientID, ClientSecret: b.cfg.ClientSecret, Endpoint: p.Endpoint(),
 			RedirectURL: b.cfg.PublicURL.JoinPath("/auth/callback").String(), Scopes: b.cfg.Scopes,
 		},
-		idTokens: p.Verifier(&oidc.Config{ClientID: b.cfg.ClientID}),
+		idTokens:   p.Verifier(&oidc.Config{ClientID: b.cfg.ClientID}),
+		revocation: meta.Revocation, endSession: meta.EndSession,
 	}
 	return b.provider, nil
 }
@@ -165,7 +191,8 @@ func (b *BFF) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s := signin{State: random(24), Verifier: oauth2.GenerateVerifier(), Nonce: random(24), Return: ret, Expires: b.now().Add(signinTTL)}
-		if !b.setSignin(w, r, s) {
+		if err := b.setSignin(w, s); err != nil {
+			b.failed(w, r, err)
 			return
 		}
 		http.Redirect(w, r, p.oauth.AuthCodeURL(s.State, oauth2.S256ChallengeOption(s.Verifier), oidc.Nonce(s.Nonce)), http.StatusFound)
@@ -186,11 +213,14 @@ func (b *BFF) callback(w http.ResponseWriter, r *http.Request) {
 	case b.cfg.Issuer == "":
 		b.page(w, r, http.StatusNotFound, pageError, "Sign-in with an identity provider is not configured.")
 		return
-	case q.Get("error") != "":
-		b.page(w, r, http.StatusUnauthorized, pageError, "The identity provider refused the sign-in: "+firstNonEmpty(q.Get("error_description"), q.Get("error")))
-		return
 	case !ok || subtle.ConstantTimeCompare([]byte(s.State), []byte(q.Get("state"))) != 1:
+		// Checked first: only the sign-in this browser started may tell it
+		// anything, so another site cannot put words on this origin.
 		b.page(w, r, http.StatusBadRequest, pageError, "This sign-in has expired or was started in another browser. Sign in again.")
+		return
+	case q.Get("error") != "":
+		b.log.InfoContext(r.Context(), "sign-in refused by the provider", "error", q.Get("error"), "description", q.Get("error_description"))
+		b.page(w, r, http.StatusUnauthorized, pageError, "The identity provider refused the sign-in ("+errorCode(q.Get("error"))+").")
 		return
 	}
 	p, err := b.discover(r.Context())
@@ -220,9 +250,11 @@ func (b *BFF) callback(w http.ResponseWriter, r *http.Request) {
 	if exp.IsZero() {
 		exp = b.now().Add(defaultAccessTTL)
 	}
-	if b.setSession(w, r, session{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: exp, CSRF: random(24), Created: b.now()}) {
-		http.Redirect(w, r, s.Return, http.StatusFound)
+	if err := b.setSession(w, session{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: exp, CSRF: random(24), Created: b.now()}); err != nil {
+		b.failed(w, r, err)
+		return
 	}
+	http.Redirect(w, r, s.Return, http.StatusFound)
 }
 
 // current is the request's session with an access token that is still
@@ -246,20 +278,13 @@ func (b *BFF) current(w http.ResponseWriter, r *http.Request) (session, bool) {
 	if s.Refresh == "" || b.cfg.Issuer == "" {
 		return s, b.now().Before(s.Expiry)
 	}
-	// Parallel requests of one page share one refresh: providers that rotate
-	// refresh tokens would refuse the second.
-	v, err, _ := b.refresh.Do(s.Refresh, func() (any, error) {
-		p, err := b.discover(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		return p.oauth.TokenSource(context.WithoutCancel(r.Context()), &oauth2.Token{RefreshToken: s.Refresh, Expiry: s.Expiry}).Token()
-	})
+	tok, err := b.refreshed(r.Context(), s.Refresh, s.Expiry)
 	if err != nil {
+		// The token in hand still serves until it expires; the next
+		// request tries again.
 		b.log.InfoContext(r.Context(), "session: the access token could not be refreshed", "err", err)
-		return session{}, false
+		return s, b.now().Before(s.Expiry)
 	}
-	tok := v.(*oauth2.Token)
 	s.Access, s.Expiry = tok.AccessToken, tok.Expiry
 	if tok.RefreshToken != "" {
 		s.Refresh = tok.RefreshToken
@@ -267,7 +292,48 @@ func (b *BFF) current(w http.ResponseWriter, r *http.Request) (session, bool) {
 	if s.Expiry.IsZero() {
 		s.Expiry = b.now().Add(defaultAccessTTL)
 	}
-	return s, b.setSession(w, r, s)
+	if err := b.setSession(w, s); err != nil {
+		b.log.ErrorContext(r.Context(), "session: the renewed session cannot be kept", "err", err)
+		return session{}, false
+	}
+	return s, true
+}
+
+// refreshed exchanges refresh for a new token once: parallel requests of a
+// page share the exchange, and a request still carrying the old refresh
+// token within a minute gets the same answer.
+func (b *BFF) refreshed(ctx context.Context, refresh string, expiry time.Time) (*oauth2.Token, error) {
+	b.recentMu.Lock()
+	if r, ok := b.recent[refresh]; ok && b.now().Sub(r.at) < time.Minute {
+		b.recentMu.Unlock()
+		return r.tok, nil
+	}
+	b.recentMu.Unlock()
+	v, err, _ := b.refresh.Do(refresh, func() (any, error) {
+		p, err := b.discover(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), providerTimeout)
+		defer cancel()
+		tok, err := p.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: refresh, Expiry: expiry}).Token()
+		if err != nil {
+			return nil, err
+		}
+		b.recentMu.Lock()
+		defer b.recentMu.Unlock()
+		for k, r := range b.recent {
+			if b.now().Sub(r.at) >= time.Minute {
+				delete(b.recent, k)
+			}
+		}
+		b.recent[refresh] = refreshed{tok: tok, at: b.now()}
+		return tok, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*oauth2.Token), nil
 }
 
 // Bearer lets API calls that carry a session cookie (and no Authorization
@@ -292,9 +358,35 @@ func (b *BFF) Bearer(next http.Handler) http.Handler {
 		r = r.Clone(r.Context())
 		r.Header.Set("Authorization", "Bearer "+s.Access)
 		r.Header.Del("Cookie")
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(&noStore{ResponseWriter: w}, r)
 	})
 }
+
+// noStore keeps a shared cache from keeping an answer it could serve to
+// another browser: the request named its user by a cookie, which caches do
+// not key on, rather than by Authorization. An answer that says how it may
+// be cached keeps its say.
+type noStore struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (n *noStore) WriteHeader(code int) {
+	if !n.wrote && n.Header().Get("Cache-Control") == "" {
+		n.Header().Set("Cache-Control", "private, no-store")
+	}
+	n.wrote = true
+	n.ResponseWriter.WriteHeader(code)
+}
+
+func (n *noStore) Write(p []byte) (int, error) {
+	if !n.wrote {
+		n.WriteHeader(http.StatusOK)
+	}
+	return n.ResponseWriter.Write(p)
+}
+
+func (n *noStore) Unwrap() http.ResponseWriter { return n.ResponseWriter }
 
 // SessionView is what the web application learns of its session.
 type SessionView struct {
@@ -354,47 +446,108 @@ func displayName(t tenancy.Tenant) string {
 }
 
 // logout forgets the session. It is a write: the CSRF token is required,
-// so another site cannot sign people out.
+// so another site cannot sign people out (a cross-site form carries no
+// session cookie, and then nothing is cleared). The refresh token is
+// revoked at the provider, and the answer says where the browser goes next:
+// the provider's logout, which ends its own session too, or the signed-out
+// page.
 func (b *BFF) logout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
 	s, ok := b.current(w, r)
-	if ok && !csrfMatches(firstNonEmpty(r.Header.Get(CSRFHeader), r.PostFormValue("csrf")), s.CSRF) {
+	if !ok {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if !csrfMatches(firstNonEmpty(r.Header.Get(CSRFHeader), r.PostFormValue("csrf")), s.CSRF) {
 		httpkit.EncodeError(r.Context(), apperr.New(apperr.KindForbidden, "csrf-failed", "signing out needs the session's "+CSRFHeader+" header"), w)
 		return
 	}
 	b.clear(w, b.sessionCookie)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNoContent)
+	next := "/auth/signed-out"
+	if b.cfg.Issuer != "" && !s.Dev {
+		if p, err := b.discover(r.Context()); err == nil {
+			b.revoke(r.Context(), p, s.Refresh)
+			if p.endSession != "" {
+				u, err := url.Parse(p.endSession)
+				if err == nil {
+					q := u.Query()
+					q.Set("client_id", b.cfg.ClientID)
+					q.Set("post_logout_redirect_uri", b.cfg.PublicURL.JoinPath("/auth/signed-out").String())
+					u.RawQuery = q.Encode()
+					next = u.String()
+				}
+			}
+		}
+	}
+	httpkit.WriteJSON(w, http.StatusOK, map[string]string{"redirect": next})
+}
+
+// revoke asks the provider to forget a refresh token (RFC 7009), so a copy
+// of the cookie cannot renew the session after sign-out; a provider without
+// revocation, or one that fails, is logged and signing out goes on.
+func (b *BFF) revoke(ctx context.Context, p *oidcProvider, refresh string) {
+	if refresh == "" || p.revocation == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), providerTimeout)
+	defer cancel()
+	form := url.Values{"token": {refresh}, "token_type_hint": {"refresh_token"}, "client_id": {b.cfg.ClientID}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.revocation, strings.NewReader(form.Encode()))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if b.cfg.ClientSecret != "" {
+		req.SetBasicAuth(url.QueryEscape(b.cfg.ClientID), url.QueryEscape(b.cfg.ClientSecret))
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.log.WarnContext(ctx, "sign-out: the refresh token could not be revoked", "err", err)
+		return
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b.log.WarnContext(ctx, "sign-out: the provider did not revoke the refresh token", "status", res.StatusCode)
+	}
 }
 
 func (b *BFF) signedOut(w http.ResponseWriter, r *http.Request) {
 	b.page(w, r, http.StatusOK, pageSignedOut, "")
 }
 
-func (b *BFF) setSession(w http.ResponseWriter, r *http.Request, s session) bool {
-	return b.set(w, r, b.sessionCookie, s, s.Created.Add(b.cfg.SessionTTL), http.SameSiteLaxMode)
+func (b *BFF) setSession(w http.ResponseWriter, s session) error {
+	return b.set(w, b.sessionCookie, s, s.Created.Add(b.cfg.SessionTTL))
 }
 
-func (b *BFF) setSignin(w http.ResponseWriter, r *http.Request, s signin) bool {
+func (b *BFF) setSignin(w http.ResponseWriter, s signin) error {
 	// Lax: the provider's redirect back is a top-level GET from another site.
-	return b.set(w, r, b.signinCookie, s, s.Expires, http.SameSiteLaxMode)
+	return b.set(w, b.signinCookie, s, s.Expires)
 }
 
 // maxCookie is what browsers keep of one cookie.
 const maxCookie = 4000
 
-func (b *BFF) set(w http.ResponseWriter, r *http.Request, name string, v any, until time.Time, same http.SameSite) bool {
+// set seals v into the cookie name until then; it writes nothing else, so
+// that the caller answers once.
+func (b *BFF) set(w http.ResponseWriter, name string, v any, until time.Time) error {
 	sealed, err := b.seal.seal(name, v)
-	if err == nil && len(name)+len(sealed) > maxCookie {
-		err = fmt.Errorf("the sealed %s cookie has %d bytes, more than browsers keep", name, len(sealed))
-	}
 	if err != nil {
-		b.log.ErrorContext(r.Context(), "session cookie", "err", err)
-		b.page(w, r, http.StatusInternalServerError, pageError, "The session could not be kept: the identity provider's tokens are too large for a cookie.")
-		return false
+		return err
 	}
+	if len(name)+len(sealed) > maxCookie {
+		return fmt.Errorf("the sealed %s cookie has %d bytes, more than browsers keep: the identity provider's tokens are too large", name, len(sealed))
+	}
+	// An answer that sets a session is nobody else's.
+	w.Header().Set("Cache-Control", "no-store")
 	http.SetCookie(w, &http.Cookie{Name: name, Value: sealed, Path: "/", Expires: until, MaxAge: int(until.Sub(b.now()).Seconds()),
-		HttpOnly: true, Secure: b.secure, SameSite: same})
-	return true
+		HttpOnly: true, Secure: b.secure, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// failed answers a sign-in that cannot keep its cookie.
+func (b *BFF) failed(w http.ResponseWriter, r *http.Request, err error) {
+	b.log.ErrorContext(r.Context(), "session cookie", "err", err)
+	b.page(w, r, http.StatusInternalServerError, pageError, "The session could not be kept: the identity provider's tokens are too large for a cookie.")
 }
 
 func (b *BFF) clear(w http.ResponseWriter, name string) {
@@ -419,14 +572,25 @@ func (b *BFF) takeSignin(w http.ResponseWriter, r *http.Request) (signin, bool) 
 }
 
 // returnPath keeps a return address on this site: a path, never another
-// origin (//evil.example or /\evil.example).
+// origin (//evil.example, /\evil.example, or one that becomes so once
+// cleaned, such as /./\evil.example). What it returns is what the redirect
+// sends: already clean.
 func returnPath(p string) string {
-	u, err := url.Parse(p)
-	if err != nil || p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
-		u.Scheme != "" || u.Host != "" || strings.HasPrefix(p, "/auth/") {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\\x00\r\n\t") {
 		return "/"
 	}
-	return p
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	clean := path.Clean(u.EscapedPath())
+	if strings.HasPrefix(clean, "//") || clean == "/auth" || strings.HasPrefix(clean, "/auth/") {
+		return "/"
+	}
+	if u.RawQuery != "" {
+		clean += "?" + u.RawQuery
+	}
+	return clean
 }
 
 func safeMethod(m string) bool {
@@ -444,6 +608,15 @@ func firstNonEmpty(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// errorCode is an OAuth error code as sent, if it is one (RFC 6749 §4.1.2.1
+// codes are a few lower-case words), else a fixed word.
+func errorCode(code string) string {
+	if len(code) == 0 || len(code) > 64 || strings.Trim(code, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return "error"
+	}
+	return code
 }
 
 func errorMessage(err error) string {

@@ -51,6 +51,13 @@ func TestReturnPathStaysOnThisSite(t *testing.T) {
 		{"/\\evil.example", "/"},
 		{"board", "/"},
 		{"/auth/logout", "/"},
+		{"/./\\evil.example/phish", "/"},
+		{"/x/../\\evil.example", "/"},
+		{"/x/..//evil.example", "/evil.example"},
+		{"/%5Cevil.example", "/%5Cevil.example"},
+		{"/contacts/../auth/dev", "/"},
+		{"/day\r\nSet-Cookie: x=1", "/"},
+		{"/board/./7?owner=me", "/board/7?owner=me"},
 	} {
 		if have := returnPath(tc.have); have != tc.want {
 			t.Errorf("returnPath(%q) = %q, want %q", tc.have, have, tc.want)
@@ -65,7 +72,7 @@ func TestAppServesRoutesAssetsAndNothingElse(t *testing.T) {
 		"favicon.svg":        {Data: []byte("<svg/>")},
 	}
 	notFound := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) })
-	app := App(files, notFound)
+	app := App(files, notFound, true)
 	get := func(p string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		app.ServeHTTP(w, httptest.NewRequest(http.MethodGet, p, nil))
@@ -78,6 +85,9 @@ func TestAppServesRoutesAssetsAndNothingElse(t *testing.T) {
 		}
 		if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
 			t.Errorf("GET %s CSP = %q", p, csp)
+		}
+		if w.Header().Get("Strict-Transport-Security") == "" {
+			t.Errorf("GET %s has no HSTS over https", p)
 		}
 	}
 	if w := get("/assets/app-1a2b.js"); w.Code != http.StatusOK || !strings.Contains(w.Header().Get("Cache-Control"), "immutable") {
@@ -92,7 +102,7 @@ func TestAppServesRoutesAssetsAndNothingElse(t *testing.T) {
 		}
 	}
 
-	unbuilt := App(fstest.MapFS{".gitkeep": {}}, notFound)
+	unbuilt := App(fstest.MapFS{".gitkeep": {}}, notFound, false)
 	w := httptest.NewRecorder()
 	unbuilt.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/day", nil))
 	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "make web") {

@@ -86,8 +86,8 @@ func ConfigFromEnv(a auth.Config) (Config, error) {
 		return c, fmt.Errorf("WEB_SESSION_KEYS is required when WEB_OIDC_ISSUER or WEB_DEV_SIGNIN_URL is set (openssl rand -base64 32)")
 	}
 	if c.Issuer != "" {
-		if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return c, fmt.Errorf("WEB_OIDC_ISSUER must be the provider's https URL, got %q", c.Issuer)
+		if u, err := url.Parse(c.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+			return c, fmt.Errorf("WEB_OIDC_ISSUER must be the provider's https URL (http only on a loopback address), got %q", c.Issuer)
 		}
 		if c.ClientID == "" {
 			return c, fmt.Errorf("WEB_OIDC_CLIENT_ID is required with WEB_OIDC_ISSUER")

@@ -87,7 +87,7 @@ func (b *BFF) page(w http.ResponseWriter, r *http.Request, status int, name, mes
 }
 
 func (b *BFF) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
-	SecurityHeaders(w.Header())
+	SecurityHeaders(w.Header(), b.secure && b.cfg.PublicURL != nil)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -103,7 +103,8 @@ func (b *BFF) devForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := signin{State: random(24), Return: returnPath(r.URL.Query().Get("return")), Expires: b.now().Add(signinTTL)}
-	if !b.setSignin(w, r, s) {
+	if err := b.setSignin(w, s); err != nil {
+		b.failed(w, r, err)
 		return
 	}
 	d := pageData{Title: "Development sign-in", State: s.State, Roles: []string{auth.RoleAdmin, auth.RoleManager, auth.RoleRep, auth.RoleAnalyst, auth.RoleViewer}}
@@ -151,9 +152,11 @@ func (b *BFF) devSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := b.now()
-	if b.setSession(w, r, session{Access: tok, Expiry: now.Add(ttl), CSRF: random(24), Created: now, Dev: true}) {
-		http.Redirect(w, r, s.Return, http.StatusSeeOther)
+	if err := b.setSession(w, session{Access: tok, Expiry: now.Add(ttl), CSRF: random(24), Created: now, Dev: true}); err != nil {
+		b.failed(w, r, err)
+		return
 	}
+	http.Redirect(w, r, s.Return, http.StatusSeeOther)
 }
 
 // devTokenRequest is what make run's signer takes (deploy/local).
@@ -195,8 +198,11 @@ func (b *BFF) devToken(ctx context.Context, req devTokenRequest) (string, error)
 
 // SecurityHeaders are sent with every page: a strict Content Security
 // Policy (no inline script or style, nothing from elsewhere), no framing,
-// no sniffing, no referrer beyond this site.
-func SecurityHeaders(h http.Header) {
+// no sniffing, no referrer beyond this site; over https, HSTS.
+func SecurityHeaders(h http.Header, https bool) {
+	if https {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"font-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -27,9 +27,9 @@ func isRoute(p string) bool {
 }
 
 // App serves the built web application from files: its hashed assets for a
-// year, and index.html (never cached) for its routes. Before the
-// application is built it says how to build it.
-func App(files fs.FS, notFound http.Handler) http.Handler {
+// year, and index.html (never cached) for its routes; https adds HSTS.
+// Before the application is built it says how to build it.
+func App(files fs.FS, notFound http.Handler, https bool) http.Handler {
 	index, err := fs.ReadFile(files, "index.html")
 	if err != nil {
 		index = nil
@@ -37,7 +37,7 @@ func App(files fs.FS, notFound http.Handler) http.Handler {
 	static := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := path.Clean(r.URL.Path)
-		SecurityHeaders(w.Header())
+		SecurityHeaders(w.Header(), https)
 		if strings.HasPrefix(p, "/assets/") {
 			if _, err := fs.Stat(files, strings.TrimPrefix(p, "/")); err != nil {
 				notFound.ServeHTTP(w, r)

@@ -15,12 +15,17 @@ import (
 // query, body and the Authorization header (the service verifies the token
 // again), and setting X-Request-Id and X-Forwarded-*. The reverse proxy drops
 // hop-by-hop headers both ways. transport carries the trace context.
+// Browser credentials stay at the gateway: the session cookie and its CSRF
+// token never reach a service, and a service cannot set a cookie on the
+// gateway's origin.
 func NewProxy(name string, base *url.URL, transport http.RoundTripper, log *slog.Logger) http.Handler {
 	return &httputil.ReverseProxy{
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(base)
 			pr.SetXForwarded()
+			pr.Out.Header.Del("Cookie")
+			pr.Out.Header.Del("X-CSRF-Token")
 			if id := httpkit.RequestIDFrom(pr.In.Context()); id != "" {
 				pr.Out.Header.Set(httpkit.HeaderRequestID, id)
 			}
@@ -33,6 +38,7 @@ func NewProxy(name string, base *url.URL, transport http.RoundTripper, log *slog
 		// upstream's copy of the same header would make it appear twice.
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Del(httpkit.HeaderRequestID)
+			resp.Header.Del("Set-Cookie")
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

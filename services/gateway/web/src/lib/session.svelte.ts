@@ -59,14 +59,21 @@ export async function loadSession(): Promise<Session> {
 }
 
 export async function logout() {
+  // The gateway says where to go: the identity provider's logout (which
+  // ends its session too) or the signed-out page.
+  let next = '/auth/signed-out';
   try {
-    await fetch('/auth/logout', {
+    const r = await fetch('/auth/logout', {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'X-CSRF-Token': auth.session?.csrf ?? '' },
     });
+    if (r.status === 200) {
+      const body = (await r.json()) as { redirect?: unknown };
+      if (typeof body.redirect === 'string') next = body.redirect;
+    }
   } finally {
-    location.assign('/');
+    location.assign(next);
   }
 }
 
