@@ -57,10 +57,6 @@ export const companyEn = {
   'company.editTitle': 'Edit company',
   'company.conflict.title': 'Someone changed this company meanwhile',
   'company.conflict.text': 'Their version is loaded; what you changed is kept in the form.',
-  'company.conflict.theirs': 'They changed: {fields}.',
-  'company.conflict.pair': 'theirs “{theirs}”, yours “{mine}”',
-  'company.conflict.useTheirs': 'Use theirs',
-  'company.conflict.again': 'Check the form and save again.',
   'company.nothing': 'Nothing has changed.',
   'company.empty': '(empty)',
 

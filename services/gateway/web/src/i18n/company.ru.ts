@@ -59,10 +59,6 @@ export const companyRu: Record<CompanyKey, string> = {
   'company.editTitle': 'Изменение компании',
   'company.conflict.title': 'Пока вы редактировали, компанию изменил кто-то другой',
   'company.conflict.text': 'Загружена их версия; ваши изменения остались в форме.',
-  'company.conflict.theirs': 'Они изменили: {fields}.',
-  'company.conflict.pair': 'у них «{theirs}», у вас «{mine}»',
-  'company.conflict.useTheirs': 'Взять их значение',
-  'company.conflict.again': 'Проверьте форму и сохраните ещё раз.',
   'company.nothing': 'Ничего не изменилось.',
   'company.empty': '(пусто)',
 
